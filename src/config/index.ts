@@ -1,0 +1,7 @@
+export * from './schema.js';
+export { profile, DEFAULT_PROFILE, requiredMemoryLimit, NEURALLOG_KEY_PATTERNS } from './profiles.js';
+export { readConfig, loadConfig, parseYamlModel, deepMerge, isYamlPath, type LoadedConfig } from './load.js';
+export { parseRedisConfText, readRedisConfFile, type ParsedRedisConf } from './redis-conf.js';
+export { parseAclRules } from './acl-rules.js';
+export * from './units.js';
+export * from './findings.js';

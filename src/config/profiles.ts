@@ -1,0 +1,128 @@
+/**
+ * The two starting points of a deployment.
+ * - `guide`: the NeuralLog Redis Configuration Guide's values, verbatim. `config lint` reports what is
+ *   wrong with them on Redis 7.0.
+ * - `neurallog` (default): the guide's values with deliberate changes where Redis 7.0 measurably breaks
+ *   them; docs/configuration.md lists each difference and why.
+ */
+import type { AclUser, Deployment, ProfileName } from './schema.js';
+
+const MB = 1024 * 1024;
+
+/** NeuralLog's key families: log entries and their indexes, rules and their actions, detected patterns. */
+export const NEURALLOG_KEY_PATTERNS = ['~logs:*', '~idx:logs:*', '~rules:*', '~rule:actions:*', '~patterns:*'];
+
+function guideDefaultUser(): AclUser {
+  return { name: 'default', enabled: true, nopass: true, keys: ['~*'], channels: ['&*'], commands: ['+@all'] };
+}
+
+/** The least-privilege users of the neurallog profile. */
+export function neurallogUsers(): AclUser[] {
+  return [
+    { name: 'default', enabled: false, nopass: false, keys: [], channels: [], commands: ['-@all'] },
+    {
+      name: 'app',
+      enabled: true,
+      nopass: false,
+      keys: [...NEURALLOG_KEY_PATTERNS],
+      channels: ['&neurallog:*'],
+      commands: ['+@all', '-@admin', '-@dangerous'],
+    },
+    {
+      name: 'backup',
+      enabled: true,
+      nopass: false,
+      keys: [],
+      channels: [],
+      commands: ['-@all', '+sync', '+psync', '+replconf', '+ping', '+info'],
+    },
+    {
+      name: 'monitor',
+      enabled: true,
+      nopass: false,
+      keys: [],
+      channels: [],
+      commands: ['-@all', '+ping', '+info', '+latency', '+slowlog|len', '+client|list'],
+    },
+    { name: 'admin', enabled: true, nopass: false, keys: ['~*'], channels: ['&*'], commands: ['+@all'] },
+  ];
+}
+
+function guideProfile(): Deployment {
+  return {
+    profile: 'guide',
+    name: 'redis',
+    server: { port: 6379, bind: ['0.0.0.0'], protectedMode: true, daemonize: false, databases: 16 },
+    memory: { maxmemory: 256 * MB, maxmemoryPolicy: 'allkeys-lru' },
+    persistence: {
+      appendonly: true,
+      appendfsync: 'everysec',
+      save: [
+        { seconds: 900, changes: 1 },
+        { seconds: 300, changes: 10 },
+        { seconds: 60, changes: 10000 },
+      ],
+      aofRewriteIncrementalFsync: true,
+      aofUseRdbPreamble: true,
+      dbfilename: 'dump.rdb',
+      appendfilename: 'appendonly.aof',
+      appenddirname: 'appendonlydir',
+    },
+    logging: { loglevel: 'notice', logfile: '' },
+    security: { users: [guideDefaultUser()] },
+    performance: { tcpKeepalive: 300, timeout: 0, tcpBacklog: 511, activerehashing: true, hz: 10 },
+    advanced: {
+      hashMaxListpackEntries: 512,
+      hashMaxListpackValue: 64,
+      listMaxListpackSize: -2,
+      setMaxIntsetEntries: 512,
+      zsetMaxListpackEntries: 128,
+      zsetMaxListpackValue: 64,
+      hllSparseMaxBytes: 3000,
+      clientOutputBufferLimit: {
+        normal: { hardLimit: 0, softLimit: 0, softSeconds: 0 },
+        replica: { hardLimit: 256 * MB, softLimit: 64 * MB, softSeconds: 60 },
+        pubsub: { hardLimit: 32 * MB, softLimit: 8 * MB, softSeconds: 60 },
+      },
+    },
+    extraDirectives: [],
+    container: {
+      image: 'redis:7-alpine',
+      memoryRequest: 128 * MB,
+      memoryLimit: 256 * MB,
+      cpuRequest: 100,
+      cpuLimit: 300,
+      storage: 1024 * MB,
+      replicas: 0,
+    },
+    retention: { logsTtlSeconds: 0 },
+  };
+}
+
+/**
+ * Memory a container needs for a given model: 1.5 x maxmemory (a fork for a save or an AOF rewrite
+ * may copy up to half the data under write load) plus one replica output buffer per replica.
+ */
+export function requiredMemoryLimit(d: Pick<Deployment, 'memory' | 'advanced' | 'container'>): number {
+  return Math.ceil(d.memory.maxmemory * 1.5) + d.container.replicas * d.advanced.clientOutputBufferLimit.replica.hardLimit;
+}
+
+function neurallogProfile(): Deployment {
+  const base = guideProfile();
+  const deployment: Deployment = {
+    ...base,
+    profile: 'neurallog',
+    memory: { ...base.memory, maxmemoryPolicy: 'noeviction' },
+    security: { users: neurallogUsers() },
+    container: { ...base.container, image: 'redis:7.0.15-alpine' },
+  };
+  // 1.5 x 256mb = 384Mi; rounded up to whole MiB so manifests show an exact, readable quantity.
+  deployment.container.memoryLimit = Math.ceil(requiredMemoryLimit(deployment) / MB) * MB;
+  return deployment;
+}
+
+export function profile(name: ProfileName): Deployment {
+  return name === 'guide' ? guideProfile() : neurallogProfile();
+}
+
+export const DEFAULT_PROFILE: ProfileName = 'neurallog';

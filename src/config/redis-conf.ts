@@ -1,0 +1,146 @@
+/**
+ * Reading a real redis.conf (with its `include`s) into the deployment model. Problems are collected as
+ * findings with file and line rather than thrown, so that `config lint` can report them all; callers
+ * that need a usable model turn the first error into a ConfigError (see load.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseAclRules } from './acl-rules.js';
+import { DEPRECATED_ALIASES, directiveSpec, type ReadState } from './directives.js';
+import type { Finding } from './findings.js';
+import { REDIS_70_DIRECTIVES } from './redis70-directives.js';
+import { redisBuiltinDefaults } from './redis-defaults.js';
+import { ConfSyntaxError, tokenizeConf } from './redis-conf-syntax.js';
+import type { Deployment } from './schema.js';
+
+export interface ReadDirective {
+  name: string;
+  args: string[];
+  file: string;
+  line: number;
+}
+
+export interface ParsedRedisConf {
+  deployment: Deployment;
+  /** plaintext passwords found in `requirepass` and `user ... >password` lines, by user */
+  secrets: Record<string, string>;
+  /** every directive read, in order, for lint rules that look at the source */
+  directives: ReadDirective[];
+  /** syntax and value problems (severity error) and notes on what the model does not keep */
+  findings: Finding[];
+}
+
+/** Directives that name paths on one machine: neurallog-redis passes them as redis-server arguments. */
+const MACHINE_PATH_DIRECTIVES = new Set(['dir', 'aclfile', 'pidfile', 'unixsocket']);
+const REPEATABLE = new Set(['save', 'client-output-buffer-limit', 'user', 'include', 'rename-command', 'loadmodule']);
+const MAX_INCLUDE_DEPTH = 8;
+
+export function readRedisConfFile(path: string): ParsedRedisConf {
+  const parsed = emptyResult();
+  readInto(parsed, path, undefined, 0, { saveSeen: false });
+  return parsed;
+}
+
+export function parseRedisConfText(text: string, file = '<redis.conf>'): ParsedRedisConf {
+  const parsed = emptyResult();
+  readInto(parsed, file, text, 0, { saveSeen: false });
+  return parsed;
+}
+
+function emptyResult(): ParsedRedisConf {
+  return { deployment: redisBuiltinDefaults(), secrets: {}, directives: [], findings: [] };
+}
+
+function problem(rule: string, message: string, file: string, line: number | undefined, fix: string): Finding {
+  return { rule, severity: 'error', message, explanation: 'redis-server would refuse to start with this file.', fix, place: { file, line } };
+}
+
+function readInto(out: ParsedRedisConf, file: string, text: string | undefined, depth: number, state: ReadState): void {
+  if (text === undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      out.findings.push(problem('unreadable-file', `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, file, undefined, 'Check the path and its permissions.'));
+      return;
+    }
+  }
+  let lines;
+  try {
+    lines = tokenizeConf(text);
+  } catch (error) {
+    if (!(error instanceof ConfSyntaxError)) throw error;
+    out.findings.push(problem('syntax', error.message, file, error.line, 'Balance the quotes; a closing quote must be followed by a space or the end of the line.'));
+    return;
+  }
+  const seen = new Map<string, number>();
+  for (const { line, name, args } of lines) {
+    out.directives.push({ name, args, file, line });
+    const spec = directiveSpec(name);
+    const canonical = spec?.name ?? DEPRECATED_ALIASES[name] ?? name;
+    if (!REPEATABLE.has(canonical)) {
+      const earlier = seen.get(canonical);
+      if (earlier !== undefined) {
+        out.findings.push({
+          rule: 'duplicate-directive',
+          severity: 'warning',
+          message: `"${name}" is set again (first at line ${earlier}); the last one wins`,
+          explanation: 'Two values for one setting make the file say two things; readers may trust the first.',
+          fix: `Keep one "${canonical}" line.`,
+          place: { file, line },
+        });
+      }
+      seen.set(canonical, line);
+    }
+    try {
+      if (spec) {
+        spec.read(out.deployment, args, state);
+      } else if (name === 'include') {
+        if (args.length !== 1) throw new Error('expects one path');
+        if (depth >= MAX_INCLUDE_DEPTH) throw new Error(`includes nest deeper than ${MAX_INCLUDE_DEPTH} levels (a loop?)`);
+        readInto(out, resolve(dirname(file), args[0]!), undefined, depth + 1, state);
+      } else if (name === 'requirepass') {
+        if (args.length !== 1) throw new Error('expects one password');
+        setDefaultPassword(out, args[0]!);
+      } else if (name === 'user') {
+        if (args.length < 1) throw new Error('expects a user name and ACL rules');
+        const { user, passwords } = parseAclRules(args[0]!, args.slice(1));
+        const users = out.deployment.security.users.filter((u) => u.name !== user.name);
+        out.deployment.security.users = [...users, user];
+        if (passwords.length > 0) out.secrets[user.name] = passwords[0]!;
+        else delete out.secrets[user.name];
+      } else if (MACHINE_PATH_DIRECTIVES.has(name)) {
+        out.findings.push({
+          rule: 'machine-path',
+          severity: 'info',
+          message: `"${name}" names a path on one machine; the model leaves it out`,
+          explanation: 'One rendered redis.conf serves every place (this machine, Kubernetes, Docker); whoever starts redis-server passes the data directory and the ACL file as arguments.',
+          fix: `Remove "${name}" from the file; \`neurallog-redis up\` and the rendered manifests supply it.`,
+          place: { file, line },
+        });
+      } else if (REDIS_70_DIRECTIVES.has(name)) {
+        out.deployment.extraDirectives.push({ name, args });
+      } else {
+        out.findings.push({
+          rule: 'unknown-directive',
+          severity: 'error',
+          message: `"${name}" is not a directive redis-server 7.0 knows`,
+          explanation: name.startsWith('set-max-listpack') ? 'This directive arrived in Redis 7.2; Redis 7.0 refuses to start with it.' : 'redis-server 7.0 refuses to start when its config file holds an unknown directive.',
+          fix: `Remove or correct the "${name}" line.`,
+          place: { file, line },
+        });
+      }
+    } catch (error) {
+      out.findings.push(problem('bad-value', `"${name}" ${(error as Error).message}`, file, line, `Correct the "${name}" line.`));
+    }
+  }
+}
+
+function setDefaultPassword(out: ParsedRedisConf, password: string): void {
+  const users = out.deployment.security.users;
+  const existing = users.find((u) => u.name === 'default');
+  const user = existing ?? { name: 'default', enabled: true, nopass: true, keys: ['~*'], channels: ['&*'], commands: ['+@all'] };
+  user.nopass = password === '';
+  if (!existing) users.unshift(user);
+  if (password === '') delete out.secrets.default;
+  else out.secrets.default = password;
+}

@@ -1,0 +1,162 @@
+/**
+ * The deployment model: one typed description of a NeuralLog Redis deployment, the single source of
+ * every artifact. Grouped by the sections of the NeuralLog Redis Configuration Guide.
+ *
+ * Sizes are whole bytes in the model. In a YAML file they may also be written as strings: fields that
+ * end up in redis.conf take Redis's notation (`256mb`), fields that end up in Kubernetes manifests take
+ * Kubernetes quantities (`640Mi`, CPU `100m`).
+ */
+import { z } from 'zod';
+import { parseK8sBytes, parseK8sMillicores, parseRedisSize } from './units.js';
+
+export const EVICTION_POLICIES = [
+  'noeviction',
+  'allkeys-lru',
+  'volatile-lru',
+  'allkeys-lfu',
+  'volatile-lfu',
+  'allkeys-random',
+  'volatile-random',
+  'volatile-ttl',
+] as const;
+export const FSYNC_POLICIES = ['always', 'everysec', 'no'] as const;
+export const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'] as const;
+export const PROFILES = ['neurallog', 'guide'] as const;
+
+export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
+export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type ProfileName = (typeof PROFILES)[number];
+
+function sizeField(notation: 'redis' | 'kubernetes', description: string) {
+  const parse = notation === 'redis' ? parseRedisSize : parseK8sBytes;
+  const example = notation === 'redis' ? '`256mb` (1mb = 2^20, 1m = 10^6)' : '`640Mi` (Mi = 2^20, M = 10^6)';
+  return z
+    .union([
+      z.int().nonnegative(),
+      z.string().transform((text, ctx) => {
+        const bytes = parse(text);
+        if (bytes === undefined || bytes < 0) {
+          ctx.addIssue({ code: 'custom', message: `"${text}" is not a size; write bytes or e.g. ${example}` });
+          return z.NEVER;
+        }
+        return bytes;
+      }),
+    ])
+    .describe(`${description}; bytes, or a string such as ${example}`);
+}
+
+const millicores = z
+  .union([
+    z.int().nonnegative(),
+    z.string().transform((text, ctx) => {
+      const value = parseK8sMillicores(text);
+      if (value === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a CPU quantity; write e.g. \`100m\` or \`0.5\`` });
+        return z.NEVER;
+      }
+      return value;
+    }),
+  ])
+  .describe('CPU in millicores, or a Kubernetes quantity such as `100m`');
+
+const nonNegative = z.int().nonnegative();
+
+const outputBufferLimit = z.strictObject({
+  hardLimit: sizeField('redis', 'hard limit (0 = none)'),
+  softLimit: sizeField('redis', 'soft limit (0 = none)'),
+  softSeconds: nonNegative.describe('seconds the soft limit may be exceeded'),
+});
+
+const aclPattern = (prefix: string, what: string) =>
+  z.string().refine((s) => s.startsWith(prefix) || s === 'allkeys' || s === 'allchannels', {
+    message: `${what} patterns start with "${prefix}"`,
+  });
+
+export const aclUserSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'user names are 1-64 letters, digits, "_", ".", "@" or "-"'),
+  enabled: z.boolean().describe('`on` or `off` in the ACL file'),
+  nopass: z.boolean().describe('no password at all (anyone may log in as this user)'),
+  keys: z.array(aclPattern('~', 'key').or(z.string().regex(/^%(R|W|RW)~/))).describe('key patterns, e.g. `~logs:*`'),
+  channels: z.array(aclPattern('&', 'channel')).describe('Pub/Sub channel patterns, e.g. `&neurallog:*`'),
+  commands: z
+    .array(z.string().regex(/^(\+|-)[@A-Za-z0-9_|-]+$|^(allcommands|nocommands)$/, 'command rules look like `+@read`, `-flushall` or `+client|list`'))
+    .describe('command rules, applied in order'),
+});
+export type AclUser = z.infer<typeof aclUserSchema>;
+
+export const deploymentSchema = z.strictObject({
+  profile: z.enum(PROFILES).describe('the profile the values started from'),
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"').describe('name of the deployment (Kubernetes object names)'),
+  server: z.strictObject({
+    port: z.int().min(1).max(65535),
+    bind: z.array(z.string().min(1)).min(1).describe('addresses to listen on'),
+    protectedMode: z.boolean(),
+    daemonize: z.boolean(),
+    databases: z.int().min(1).max(100000),
+  }),
+  memory: z.strictObject({
+    maxmemory: sizeField('redis', 'maximum memory for data (0 = unlimited)'),
+    maxmemoryPolicy: z.enum(EVICTION_POLICIES),
+  }),
+  persistence: z.strictObject({
+    appendonly: z.boolean(),
+    appendfsync: z.enum(FSYNC_POLICIES),
+    save: z
+      .array(z.strictObject({ seconds: z.int().positive(), changes: z.int().positive() }))
+      .describe('RDB save points; empty disables snapshots'),
+    aofRewriteIncrementalFsync: z.boolean(),
+    aofUseRdbPreamble: z.boolean(),
+    dbfilename: z.string().regex(/^[^/\s]+$/, 'a file name without "/" or spaces'),
+    appendfilename: z.string().regex(/^[^/\s]+$/, 'a file name without "/" or spaces'),
+    appenddirname: z.string().regex(/^[^/\s]+$/, 'a directory name without "/" or spaces'),
+  }),
+  logging: z.strictObject({
+    loglevel: z.enum(LOG_LEVELS),
+    logfile: z.string().describe('"" logs to standard output'),
+  }),
+  security: z.strictObject({
+    users: z.array(aclUserSchema).describe('ACL users; rendered to users.acl with password hashes from the secrets file'),
+  }),
+  performance: z.strictObject({
+    tcpKeepalive: nonNegative,
+    timeout: nonNegative,
+    tcpBacklog: nonNegative,
+    activerehashing: z.boolean(),
+    hz: z.int().min(1).max(500),
+  }),
+  advanced: z.strictObject({
+    hashMaxListpackEntries: nonNegative,
+    hashMaxListpackValue: nonNegative,
+    listMaxListpackSize: z.int().min(-5).refine((n) => n !== 0, 'list-max-listpack-size is -5..-1 or a positive count'),
+    setMaxIntsetEntries: nonNegative,
+    zsetMaxListpackEntries: nonNegative,
+    zsetMaxListpackValue: nonNegative,
+    hllSparseMaxBytes: nonNegative,
+    clientOutputBufferLimit: z.strictObject({
+      normal: outputBufferLimit,
+      replica: outputBufferLimit,
+      pubsub: outputBufferLimit,
+    }),
+  }),
+  extraDirectives: z
+    .array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9-]*$/), args: z.array(z.string()) }))
+    .describe('other Redis 7.0 directives, rendered verbatim after the modelled ones'),
+  container: z.strictObject({
+    image: z.string().min(1),
+    memoryRequest: sizeField('kubernetes', 'memory request'),
+    memoryLimit: sizeField('kubernetes', 'memory limit'),
+    cpuRequest: millicores,
+    cpuLimit: millicores,
+    storage: sizeField('kubernetes', 'size of the data volume'),
+    replicas: nonNegative.describe('replicas that attach to this server (each may fill a replica output buffer)'),
+  }),
+  retention: z.strictObject({
+    logsTtlSeconds: nonNegative.describe('how long NeuralLog keeps log entries (0 = forever)'),
+  }),
+});
+
+export type Deployment = z.output<typeof deploymentSchema>;
+export type DeploymentInput = z.input<typeof deploymentSchema>;
