@@ -1,0 +1,135 @@
+/**
+ * The command line: flags -> a library call -> printing. This is the only module that exits.
+ * Command implementations load lazily so that `--help` and quick commands start fast.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { isNeuralLogRedisError } from '../errors.js';
+import { say } from './output.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const DEFAULT_DIR = '.neurallog-redis';
+
+type Action = (...args: any[]) => Promise<number | void>;
+/** Wraps a lazily imported command so its exit code reaches main(). */
+function lazy(load: () => Promise<Action>): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const run = await load();
+    const code = await run(...args.slice(0, -1));
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}
+
+function dirOption(): Option {
+  return new Option('--dir <dir>', 'deployment directory made by `up`').default(DEFAULT_DIR);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('neurallog-redis')
+    .description('The Redis layer of NeuralLog: one typed deployment model, rendered to redis.conf, ACLs and manifests, and run for real.')
+    .version(pkg.version)
+    .option('--debug', 'show stack traces for errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false });
+
+  program
+    .command('up')
+    .description('Run Redis here (real redis-server) with the rendered config and ACL users; stays in the foreground until Ctrl-C unless --detach.')
+    .addOption(dirOption())
+    .option('--port <port>', 'port to listen on (default: the model\'s, 6379)')
+    .option('--bind <addr...>', 'addresses to listen on (default: 127.0.0.1)')
+    .option('--config <file>', 'a YAML model (profile + overrides) or a redis.conf')
+    .option('--detach', 'return once the server is ready, leaving it running')
+    .addOption(new Option('--topology <kind>', 'what to run').choices(['standalone']).default('standalone'))
+    .option('--allow-insecure', 'run a model that lets clients in without a password')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  neurallog-redis up                      # foreground on 127.0.0.1:6379, Ctrl-C stops it\n  neurallog-redis up --detach --port 6380\n  neurallog-redis up --config neurallog.yaml --bind 0.0.0.0')
+    .action(lazy(async () => (await import('./up.js')).upCommand));
+
+  program
+    .command('status')
+    .description('Report whether the deployment in --dir runs, where, and how it is doing.')
+    .addOption(dirOption())
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./status.js')).statusCommand));
+
+  program
+    .command('down')
+    .description('Stop the deployment in --dir, persisting its data first.')
+    .addOption(dirOption())
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./down.js')).downCommand));
+
+  program
+    .command('url')
+    .description('Print one connection URL for a user of the deployment (no password unless --show-password).')
+    .addOption(dirOption())
+    .requiredOption('--user <name>', 'ACL user (app, backup, monitor, admin)')
+    .option('--show-password', 'include the password (for scripts; it will be visible on screen)')
+    .action(lazy(async () => (await import('./url.js')).urlCommand));
+
+  program
+    .command('rotate-password')
+    .description('Give a user a new password without downtime (live ACL SETUSER, then the secrets and ACL files).')
+    .addOption(dirOption())
+    .requiredOption('--user <name>', 'ACL user')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./rotate-password.js')).rotatePasswordCommand));
+
+  const config = program.command('config').description('Check configuration files.');
+  config
+    .command('lint')
+    .argument('<file>', 'a redis.conf or a YAML model')
+    .description('Report what is wrong with a redis.conf or model on Redis 7.0; exits 1 when an error is found.')
+    .option('--json', 'print the findings as JSON')
+    .action(lazy(async () => (await import('./config-lint.js')).configLintCommand));
+
+  program
+    .command('render')
+    .argument('<artifact>', 'conf (redis.conf) or acl (users.acl)')
+    .description('Render an artifact from the model (to stdout, or into --out DIR).')
+    .option('--config <file>', 'a YAML model or a redis.conf (default: the neurallog profile)')
+    .option('--secrets <file>', 'secrets file with the users\' passwords (acl; created 0600 when absent)')
+    .option('--dir <dir>', 'take the model and secrets of a deployment made by `up`')
+    .option('--out <dir>', 'write files into this directory instead of stdout')
+    .action(lazy(async () => (await import('./render.js')).renderCommand));
+
+  program
+    .command('loadgen')
+    .description('Write NeuralLog-shaped data (logs, indexes, rules, a pattern stream), pipelined and reproducible.')
+    .option('--url <url>', 'redis://[user[:password]@]host:port[/db]')
+    .option('--dir <dir>', 'a deployment made by `up` (connects as the app user)')
+    .option('--password-file <file>', 'password for --url, read from a file')
+    .requiredOption('--logs <n>', 'number of log entries')
+    .option('--seed <s>', 'seed for reproducible data', '1')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./loadgen.js')).loadgenCommand));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const sub of program.commands) sub.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    }
+    const debug = argv.includes('--debug');
+    if (isNeuralLogRedisError(error)) {
+      say(`neurallog-redis: ${error.message}`);
+      if (debug && error.stack) say(error.stack);
+      return error.exitCode;
+    }
+    say(`neurallog-redis: unexpected error: ${(error as Error)?.message ?? String(error)}`);
+    say(debug ? String((error as Error)?.stack) : 'Run again with --debug for the stack trace, and please report it.');
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

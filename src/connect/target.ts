@@ -1,0 +1,61 @@
+/**
+ * Where a command connects: `--url` as the URL says (the password may come from --password-file or
+ * NEURALLOG_REDIS_PASSWORD, so that it never sits in argv), or `--dir`, a deployment made by `up`,
+ * as the least-privileged user for the job.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { clientHost, readDeploymentModel, readRunState, requireDeploymentDir } from './deployment-dir.js';
+import { readSecrets } from './secrets.js';
+import { parseRedisUrl, type Endpoint } from './url.js';
+
+export type Role = 'app' | 'backup' | 'monitor' | 'admin';
+
+export interface TargetOptions {
+  url?: string;
+  dir?: string;
+  passwordFile?: string;
+}
+
+export const PASSWORD_ENV = 'NEURALLOG_REDIS_PASSWORD';
+
+export function resolveTarget(options: TargetOptions, role: Role): Endpoint {
+  if (options.url && options.dir && options.dir !== '.neurallog-redis') throw new UsageError('give either --url or --dir, not both');
+  if (options.url) {
+    const endpoint = parseRedisUrl(options.url);
+    if (endpoint.password === undefined) {
+      if (options.passwordFile) endpoint.password = readPasswordFile(options.passwordFile);
+      else if (process.env[PASSWORD_ENV]) endpoint.password = process.env[PASSWORD_ENV];
+    }
+    return endpoint;
+  }
+  if (options.dir) return endpointForDeployment(options.dir, role);
+  throw new UsageError('say where Redis is: --url redis://user@host:port or --dir <deployment made by `up`>');
+}
+
+export function endpointForDeployment(dir: string, user: string): Endpoint {
+  const paths = requireDeploymentDir(dir);
+  const model = readDeploymentModel(paths);
+  const state = readRunState(paths);
+  const secrets = readSecrets(paths.secrets);
+  const password = secrets.users[user];
+  if (password === undefined && !model.security.users.some((u) => u.name === user && u.nopass)) {
+    throw new UsageError(`the deployment in ${paths.root} has no user "${user}"; its users: ${model.security.users.filter((u) => u.enabled).map((u) => u.name).join(', ')}`);
+  }
+  return {
+    host: state?.host ?? clientHost(model.server.bind),
+    port: state?.port ?? model.server.port,
+    tls: false,
+    db: 0,
+    username: user,
+    password,
+  };
+}
+
+function readPasswordFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new UsageError(`cannot read the password file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
