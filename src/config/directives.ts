@@ -116,7 +116,7 @@ const field = <T>(get: (d: Deployment) => T, set: (d: Deployment, v: T) => void)
 const BUFFER_CLASSES = { normal: 'normal', replica: 'replica', slave: 'replica', pubsub: 'pubsub' } as const;
 
 export const DIRECTIVES: DirectiveSpec[] = [
-  intDirective('port', 'Basic configuration', 0, 65535, (d) => d.server.port, (d, v) => (d.server.port = v)),
+  intDirective('port', 'Basic configuration', 1, 65535, (d) => d.server.port, (d, v) => (d.server.port = v)),
   {
     name: 'bind',
     aliases: [],
@@ -154,7 +154,7 @@ export const DIRECTIVES: DirectiveSpec[] = [
       section: 'Persistence',
       read: (d, args) => {
         arity(args, 1, 'one file name');
-        if (args[0]!.includes('/') || args[0] === '') throw new Error(`"${args[0]}" must be a plain file name without "/"`);
+        if (!/^[^/\s]+$/.test(args[0]!)) throw new Error(`"${args[0]}" must be a plain file name without "/" or spaces`);
         d.persistence[key] = args[0]!;
       },
       render: (d) => [[d.persistence[key]]],
@@ -183,7 +183,7 @@ export const DIRECTIVES: DirectiveSpec[] = [
   intDirective('tcp-keepalive', 'Performance tuning', 0, 2 ** 31 - 1, (d) => d.performance.tcpKeepalive, (d, v) => (d.performance.tcpKeepalive = v)),
   intDirective('timeout', 'Performance tuning', 0, 2 ** 31 - 1, (d) => d.performance.timeout, (d, v) => (d.performance.timeout = v)),
   intDirective('tcp-backlog', 'Performance tuning', 0, 2 ** 31 - 1, (d) => d.performance.tcpBacklog, (d, v) => (d.performance.tcpBacklog = v)),
-  intDirective('databases', 'Performance tuning', 1, 2 ** 31 - 1, (d) => d.server.databases, (d, v) => (d.server.databases = v)),
+  intDirective('databases', 'Performance tuning', 1, 100000, (d) => d.server.databases, (d, v) => (d.server.databases = v)),
 
   {
     name: 'save',

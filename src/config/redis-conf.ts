@@ -11,7 +11,7 @@ import type { Finding } from './findings.js';
 import { REDIS_70_DIRECTIVES } from './redis70-directives.js';
 import { redisBuiltinDefaults } from './redis-defaults.js';
 import { ConfSyntaxError, tokenizeConf } from './redis-conf-syntax.js';
-import type { Deployment } from './schema.js';
+import { aclUserSchema, type Deployment } from './schema.js';
 
 export interface ReadDirective {
   name: string;
@@ -37,13 +37,13 @@ const MAX_INCLUDE_DEPTH = 8;
 
 export function readRedisConfFile(path: string): ParsedRedisConf {
   const parsed = emptyResult();
-  readInto(parsed, path, undefined, 0, { saveSeen: false });
+  readInto(parsed, path, undefined, [], { saveSeen: false });
   return parsed;
 }
 
 export function parseRedisConfText(text: string, file = '<redis.conf>'): ParsedRedisConf {
   const parsed = emptyResult();
-  readInto(parsed, file, text, 0, { saveSeen: false });
+  readInto(parsed, file, text, [], { saveSeen: false });
   return parsed;
 }
 
@@ -55,15 +55,20 @@ function problem(rule: string, message: string, file: string, line: number | und
   return { rule, severity: 'error', message, explanation: 'redis-server would refuse to start with this file.', fix, place: { file, line } };
 }
 
-function readInto(out: ParsedRedisConf, file: string, text: string | undefined, depth: number, state: ReadState): void {
+/** `including`: the files (resolved) whose `include` lines led here, outermost first. */
+function readInto(out: ParsedRedisConf, file: string, text: string | undefined, including: string[], state: ReadState): void {
   if (text === undefined) {
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      out.findings.push(problem('unreadable-file', `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, file, undefined, 'Check the path and its permissions.'));
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      // an unreadable include is the including line's problem: report it there
+      if (including.length > 0) throw new Error(`cannot read ${file}: ${reason}`);
+      out.findings.push(problem('unreadable-file', `cannot read the file: ${reason}`, file, undefined, 'Check the path and its permissions.'));
       return;
     }
   }
+  const chain = [...including, resolve(file)];
   let lines;
   try {
     lines = tokenizeConf(text);
@@ -96,14 +101,18 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
         spec.read(out.deployment, args, state);
       } else if (name === 'include') {
         if (args.length !== 1) throw new Error('expects one path');
-        if (depth >= MAX_INCLUDE_DEPTH) throw new Error(`includes nest deeper than ${MAX_INCLUDE_DEPTH} levels (a loop?)`);
-        readInto(out, resolve(dirname(file), args[0]!), undefined, depth + 1, state);
+        const target = resolve(dirname(file), args[0]!);
+        if (chain.includes(target)) throw new Error(`makes an include loop: ${[...chain.slice(chain.indexOf(target)), target].join(' -> ')}`);
+        if (chain.length > MAX_INCLUDE_DEPTH) throw new Error(`includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`);
+        readInto(out, target, undefined, chain, state);
       } else if (name === 'requirepass') {
         if (args.length !== 1) throw new Error('expects one password');
         setDefaultPassword(out, args[0]!);
       } else if (name === 'user') {
         if (args.length < 1) throw new Error('expects a user name and ACL rules');
         const { user, passwords } = parseAclRules(args[0]!, args.slice(1));
+        const checked = aclUserSchema.safeParse(user);
+        if (!checked.success) throw new Error(`for "${user.name}": ${checked.error.issues[0]!.message}`);
         const users = out.deployment.security.users.filter((u) => u.name !== user.name);
         out.deployment.security.users = [...users, user];
         if (passwords.length > 0) out.secrets[user.name] = passwords[0]!;
