@@ -81,7 +81,8 @@ export function parseYamlModel(text: string, file: string): { deployment: Deploy
   const result = deploymentSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const path = issue.path.map(String);
+    // an unknown field is found at its own key, not at the mapping that holds it
+    const path = [...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])];
     throw new ConfigError(describeIssue(issue), { file, line: lineOf(nodeOffset(doc, path)), path: path.join('.') });
   }
   return { deployment: result.data, findings: [] };
@@ -103,7 +104,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `allowed values: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_union':
-      return issue.errors.flat().find((e) => e.code === 'custom')?.message ?? issue.message;
+      return issue.errors.flat().find((e) => e.code === 'custom')?.message ?? issue.errors[0]?.[0]?.message ?? issue.message;
     default:
       return issue.message;
   }
