@@ -1,0 +1,11 @@
+import { rotatePassword } from '../runtime/index.js';
+import { printJson, say } from './output.js';
+
+export async function rotatePasswordCommand(flags: { dir: string; user: string; json?: boolean }): Promise<number> {
+  const result = await rotatePassword(flags.dir, flags.user);
+  if (flags.json) printJson({ ...result });
+  else {
+    say(`New password for "${result.user}" stored in ${result.secretsFile}${result.live ? ' and active now (existing connections stay up; new ones need it)' : ' (the server is not running; it takes effect at the next `up`)'}.`);
+  }
+  return 0;
+}

@@ -1,0 +1,28 @@
+import { deploymentStatus } from '../runtime/index.js';
+import { printJson, printResult } from './output.js';
+
+const mib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '?' : `${(n / 1024 / 1024).toFixed(1)} MiB`);
+
+export async function statusCommand(flags: { dir: string; json?: boolean }): Promise<number> {
+  const s = await deploymentStatus(flags.dir);
+  if (flags.json) {
+    printJson({ ...s });
+    return s.running && !s.error ? 0 : 1;
+  }
+  if (!s.running) {
+    printResult(`stopped   ${s.dir} (profile ${s.profile}, port ${s.port}); start it with: neurallog-redis up --dir ${flags.dir}`);
+    return 1;
+  }
+  const lines = [`running   ${s.dir}`, `  pid ${s.pid}, ${s.host}:${s.port}, profile ${s.profile}`, `  url       ${s.url}`];
+  if (s.error) lines.push(`  problem:  ${s.error}`);
+  else {
+    lines.push(
+      `  redis     ${s.redisVersion}, role ${s.role}, up ${s.uptimeSeconds}s`,
+      `  memory    ${mib(s.usedMemoryBytes)} used of ${s.maxmemoryBytes ? mib(s.maxmemoryBytes) : 'unlimited'}`,
+      `  keys      ${Object.entries(s.keys ?? {}).map(([db, n]) => `${db}=${n}`).join(' ') || 'none'}`,
+      `  persist   aof ${s.aofEnabled ? 'on' : 'off'} (last write ${s.aofLastWriteStatus}), last rdb save ${s.lastSaveStatus}`,
+    );
+  }
+  printResult(lines.join('\n'));
+  return s.error ? 1 : 0;
+}

@@ -1,0 +1,91 @@
+import { downDeployment, tailLog, upDeployment, type UpResult } from '../runtime/index.js';
+import { deploymentPaths } from '../connect/index.js';
+import { UsageError } from '../errors.js';
+import { printJson, printResult, say } from './output.js';
+
+export interface UpFlags {
+  dir: string;
+  port?: string;
+  bind?: string[];
+  config?: string;
+  detach?: boolean;
+  topology: string;
+  allowInsecure?: boolean;
+  json?: boolean;
+}
+
+export function parsePort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new UsageError(`--port takes a number from 1 to 65535, not "${text}"`);
+  return Number(text);
+}
+
+function describe(result: UpResult): string {
+  const lines = [
+    result.alreadyRunning
+      ? `Redis is already running for ${result.dir} (pid ${result.pid}) on ${result.host}:${result.port}.`
+      : `Redis is ready on ${result.host}:${result.port} (pid ${result.pid}, profile ${result.profile}, listening on ${result.bind.join(' ')}).`,
+    `  users:     ${result.users.join(', ')} (NeuralLog's server connects as "app")`,
+    `  passwords: in ${result.secretsFile} (mode 0600)`,
+    `  connect:   neurallog-redis url --dir ${result.dir} --user app [--show-password]`,
+    `             REDISCLI_AUTH=... redis-cli -h ${result.host} -p ${result.port} --user app`,
+  ];
+  return lines.join('\n');
+}
+
+export async function upCommand(flags: UpFlags): Promise<number> {
+  const port = parsePort(flags.port);
+  if (!flags.json) say(`Starting redis-server for ${deploymentPaths(flags.dir).root} ...`);
+  const result = await upDeployment({
+    dir: flags.dir,
+    port,
+    bind: flags.bind,
+    config: flags.config,
+    allowInsecure: flags.allowInsecure,
+    onLoading: () => say('redis-server is loading its data; waiting until it serves ...'),
+  });
+  if (result.staleState) say(`Note: ${result.staleState}.`);
+  if (flags.json) {
+    const { server: _server, ...rest } = result;
+    printJson({ ...rest, detached: Boolean(flags.detach || result.alreadyRunning) });
+  } else {
+    printResult(describe(result));
+  }
+  if (flags.detach || result.alreadyRunning || !result.server) {
+    if (!flags.json && !result.alreadyRunning) say(`Detached. Stop it with: neurallog-redis down --dir ${flags.dir}`);
+    return 0;
+  }
+  const server = result.server;
+  server.child.ref();
+  say('Running in the foreground: press Ctrl-C to stop (data is persisted first), or start with --detach.');
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      say(`\n${signal}: persisting data and stopping redis-server ...`);
+      downDeployment(flags.dir).then(
+        () => {
+          say('Stopped.');
+          resolve(0);
+        },
+        (error: Error) => {
+          say(`neurallog-redis: ${error.message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    server.exited.then((code) => {
+      if (stopping) return;
+      if (code === 0) {
+        say('redis-server stopped (a shutdown was requested elsewhere).');
+        resolve(0);
+      } else {
+        say(`redis-server exited unexpectedly (${code}). Its last log lines:\n${tailLog(deploymentPaths(flags.dir).log)}`);
+        resolve(1);
+      }
+    });
+  });
+}
