@@ -25,7 +25,10 @@ export interface StartOptions {
 export interface StartedServer {
   pid: number;
   child: ChildProcess;
-  /** resolves with the exit code (or signal name) when the process ends */
+  /**
+   * resolves with the exit code (or signal name) when the process ends; the child is unref'd, so a
+   * caller that awaits this alone must `child.ref()` first to keep the event loop alive
+   */
   exited: Promise<number | string>;
 }
 

@@ -1,0 +1,111 @@
+/**
+ * The one helper tests use to run real Redis: servers on free ports in temporary directories, started
+ * through the project's own runtime/, and always stopped. Never port 6379, never a shared server.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { profile, type Deployment } from '../../src/config/index.js';
+import { closeConnection, openConnection, type Endpoint, type RedisConnection } from '../../src/connect/index.js';
+import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../../src/render/index.js';
+import { downDeployment, freePort, isAlive, startRedisServer, stopRedisServer, upDeployment, waitUntilServing, type UpOptions, type UpResult } from '../../src/runtime/index.js';
+import { generatePassword, readSecrets, deploymentPaths } from '../../src/connect/index.js';
+
+export function tempDir(prefix = 'nlr-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface TestServer {
+  port: number;
+  dir: string;
+  pid: number;
+  model: Deployment;
+  passwords: Record<string, string>;
+  endpoint(user?: string): Endpoint;
+  connect(user?: string): Promise<RedisConnection>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts redis-server on the config and ACL rendered from `model` (default: the neurallog profile),
+ * on a free loopback port. `args` are extra redis-server arguments (e.g. enable-debug-command local).
+ */
+export async function startTestServer(options: { model?: Deployment; args?: string[] } = {}): Promise<TestServer> {
+  const model = structuredClone(options.model ?? profile('neurallog'));
+  const port = await freePort();
+  model.server.port = port;
+  model.server.bind = ['127.0.0.1'];
+  const temp = tempDir();
+  const passwords = Object.fromEntries(usersNeedingPasswords(model).map((u) => [u, generatePassword()]));
+  const confPath = join(temp.path, 'redis.conf');
+  const aclPath = join(temp.path, 'users.acl');
+  writeFileSync(confPath, renderRedisConf(model));
+  writeFileSync(aclPath, renderAcl(model, passwords), { mode: 0o600 });
+  const logPath = join(temp.path, 'redis.log');
+  const server = startRedisServer({ confPath, aclPath, dataDir: temp.path, logPath, args: options.args });
+  const adminUser = passwords.admin !== undefined ? 'admin' : undefined;
+  const endpoint = (user = adminUser): Endpoint => ({ host: '127.0.0.1', port, tls: false, db: 0, username: user, password: user ? passwords[user] : undefined });
+  try {
+    await waitUntilServing(endpoint(), { server, logPath, timeoutMs: 20_000 });
+  } catch (error) {
+    if (isAlive(server.pid)) process.kill(server.pid, 'SIGKILL');
+    temp.remove();
+    throw error;
+  }
+  return {
+    port,
+    dir: temp.path,
+    pid: server.pid,
+    model,
+    passwords,
+    endpoint,
+    connect: (user) => openConnection(endpoint(user)),
+    async stop() {
+      server.child.ref();
+      if (isAlive(server.pid)) process.kill(server.pid, 'SIGKILL');
+      await server.exited;
+      temp.remove();
+    },
+  };
+}
+
+export interface TestDeployment {
+  dir: string;
+  result: UpResult;
+  passwords(): Record<string, string>;
+  endpoint(user: string): Endpoint;
+  connect(user: string): Promise<RedisConnection>;
+  down(): Promise<void>;
+  /** stops the server if it runs and removes the directory */
+  cleanup(): Promise<void>;
+}
+
+/** `up --detach` through the library, on a free port in a fresh temporary directory. */
+export async function upTestDeployment(options: Partial<UpOptions> = {}): Promise<TestDeployment> {
+  const temp = options.dir ? { path: options.dir, remove: () => rmSync(options.dir!, { recursive: true, force: true }) } : tempDir();
+  const port = options.port ?? (await freePort());
+  const result = await upDeployment({ ...options, dir: temp.path, port, readyTimeoutMs: 20_000 });
+  const passwords = () => readSecrets(deploymentPaths(temp.path).secrets).users;
+  const endpoint = (user: string): Endpoint => ({ host: '127.0.0.1', port, tls: false, db: 0, username: user, password: passwords()[user] });
+  return {
+    dir: temp.path,
+    result,
+    passwords,
+    endpoint,
+    connect: (user) => openConnection(endpoint(user)),
+    down: async () => {
+      await downDeployment(temp.path);
+    },
+    async cleanup() {
+      try {
+        await downDeployment(temp.path, { timeoutMs: 20_000 });
+      } catch {
+        if (isAlive(result.pid)) process.kill(result.pid, 'SIGKILL');
+      }
+      temp.remove();
+    },
+  };
+}
+
+export { closeConnection, stopRedisServer };
