@@ -1,0 +1,302 @@
+/**
+ * The lint rules of `config lint`: each has a stable id, a severity, and returns findings that say
+ * what is wrong (with the values read), why it matters on Redis 7.0 for NeuralLog, and how to fix it.
+ * Rules are pure functions of a LintContext (see lint.ts), which knows where each setting came from.
+ */
+import type { ErrorPlace } from '../errors.js';
+import { DEPRECATED_ALIASES, directiveSpec } from './directives.js';
+import type { Finding, Severity } from './findings.js';
+import { requiredMemoryLimit } from './profiles.js';
+import type { ReadDirective } from './redis-conf.js';
+import { REDIS_70_DIRECTIVES } from './redis70-directives.js';
+import type { Deployment } from './schema.js';
+import { formatK8sBytes } from './units.js';
+
+export interface LintContext {
+  d: Deployment;
+  kind: 'yaml' | 'redis.conf';
+  file: string;
+  directives: readonly ReadDirective[];
+  /** where a setting is: the last redis.conf line that sets it (under any name), or the model path */
+  at(directive: string, path: string): ErrorPlace;
+  /** whether a redis.conf sets this directive (always true for a YAML model: every field has a value) */
+  sets(directive: string): boolean;
+  /** where user `name` (index `index` in the model) is defined */
+  userAt(name: string, index: number): ErrorPlace;
+}
+
+export interface LintRule {
+  id: string;
+  /** the usual severity; some rules lower it depending on the context */
+  severity: Severity;
+  summary: string;
+  check(ctx: LintContext): Finding[];
+}
+
+const MB = 1024 * 1024;
+const mib = (bytes: number) => `${Number.isInteger(bytes / MB) ? bytes / MB : (bytes / MB).toFixed(1)} MiB`;
+
+export function finding(rule: string, severity: Severity, place: ErrorPlace, message: string, explanation: string, fix: string): Finding {
+  return { rule, severity, message, explanation, fix, place };
+}
+
+const evictionDeletesPrimaryData: LintRule = {
+  id: 'eviction-deletes-primary-data',
+  severity: 'warning',
+  summary: 'maxmemory-policy allkeys-* or volatile-*: Redis deletes NeuralLog data when memory is full',
+  check(ctx) {
+    const policy = ctx.d.memory.maxmemoryPolicy;
+    if (policy === 'noeviction') return [];
+    const place = ctx.at('maxmemory-policy', 'memory.maxmemoryPolicy');
+    const dormant = ctx.d.memory.maxmemory === 0 ? ' (dormant while maxmemory is 0, active as soon as a limit is set)' : '';
+    const fix = `Set ${ctx.kind === 'yaml' ? '`memory.maxmemoryPolicy: noeviction`' : '`maxmemory-policy noeviction`'}: at maxmemory writes then fail with an OOM error that NeuralLog reports, and nothing is deleted; size memory and log retention (TTL) so the limit is not reached.`;
+    if (policy.startsWith('allkeys-')) {
+      return [
+        finding(
+          this.id,
+          'warning',
+          place,
+          `maxmemory-policy ${policy} deletes keys of any kind when memory is full${dormant}`,
+          'Redis is NeuralLog\'s primary data store, not a cache: eviction silently deletes logs, their index entries and rules, with no error to any client, and indexes are left pointing at logs that are gone.',
+          fix,
+        ),
+      ];
+    }
+    const retention = ctx.kind === 'yaml' && ctx.d.retention.logsTtlSeconds > 0 ? ` (retention.logsTtlSeconds is ${ctx.d.retention.logsTtlSeconds})` : '';
+    return [
+      finding(
+        this.id,
+        'warning',
+        place,
+        `maxmemory-policy ${policy} deletes keys that have a TTL when memory is full${dormant}`,
+        `Keys with a TTL are NeuralLog's logs under retention${retention}: under memory pressure they are evicted before their retention ends, silently. Keys without a TTL (rules, indexes) are never evicted, so once no key with a TTL is left, writes fail with OOM as under noeviction.`,
+        fix,
+      ),
+    ];
+  },
+};
+
+const maxmemoryWithoutHeadroom: LintRule = {
+  id: 'maxmemory-without-headroom',
+  severity: 'error',
+  summary: 'the memory limit is below 1.5 x maxmemory + replicas x replica output-buffer hard limit',
+  check(ctx) {
+    const d = ctx.d;
+    const limit = d.container.memoryLimit;
+    if (d.memory.maxmemory === 0 || limit === 0) return [];
+    const required = requiredMemoryLimit(d);
+    if (limit >= required) return [];
+    const replicaBytes = d.container.replicas * d.advanced.clientOutputBufferLimit.replica.hardLimit;
+    const fits = Math.floor((limit - replicaBytes) / 1.5 / MB);
+    const requiredQuantity = formatK8sBytes(Math.ceil(required / MB) * MB);
+    const formula = `1.5 x maxmemory ${mib(d.memory.maxmemory)} + ${d.container.replicas} replica(s) x ${mib(d.advanced.clientOutputBufferLimit.replica.hardLimit)} output buffer`;
+    const explanation = 'maxmemory limits the data, not the process: a save (BGSAVE) or an AOF rewrite forks, and under writes copy-on-write can duplicate up to half the data; each replica adds an output buffer up to its hard limit. Past the memory limit the kernel OOM-kills Redis and the writes since the last fsync are lost.';
+    const lower = fits > 0 ? `, or lower ${ctx.kind === 'yaml' ? 'memory.maxmemory' : 'maxmemory'} to ${fits}mb` : '';
+    if (ctx.kind === 'yaml') {
+      return [
+        finding(this.id, 'error', ctx.at('maxmemory', 'container.memoryLimit'), `container.memoryLimit is ${mib(limit)}, below the ${mib(required)} this model needs (${formula})`, explanation, `Set container.memoryLimit to at least ${requiredQuantity}${lower}.`),
+      ];
+    }
+    // A redis.conf does not say the memory limit: judge it against the guide's container limit, as a warning.
+    return [
+      finding(
+        this.id,
+        'warning',
+        ctx.at('maxmemory', 'memory.maxmemory'),
+        `maxmemory ${mib(d.memory.maxmemory)} needs a memory limit of at least ${mib(required)} (${formula}); the guide's container limit is ${mib(limit)} (redis.conf does not say the limit, so lint assumes the guide's)`,
+        explanation,
+        `Give the container or host at least ${requiredQuantity} (Kubernetes resources.limits.memory; container.memoryLimit in a YAML model)${lower}.`,
+      ),
+    ];
+  },
+};
+
+const maxmemoryUnlimited: LintRule = {
+  id: 'maxmemory-unlimited',
+  severity: 'warning',
+  summary: 'maxmemory 0: Redis grows until the OOM killer stops it',
+  check(ctx) {
+    if (ctx.d.memory.maxmemory !== 0) return [];
+    const notSet = ctx.sets('maxmemory') ? '' : ' (not set; Redis 7.0\'s default)';
+    return [
+      finding(
+        this.id,
+        'warning',
+        ctx.at('maxmemory', 'memory.maxmemory'),
+        `maxmemory is 0, unlimited${notSet}`,
+        'Without a limit Redis grows until the kernel or the container runtime kills it, losing the writes since the last fsync; with a limit and noeviction, writes fail with an OOM error NeuralLog can report while the data stays safe.',
+        `Set ${ctx.kind === 'yaml' ? 'memory.maxmemory' : 'maxmemory'} to about two thirds of the memory limit (e.g. 256mb for 384Mi), less any replica output buffers.`,
+      ),
+    ];
+  },
+};
+
+function savePlace(ctx: LintContext): ErrorPlace {
+  return ctx.sets('appendonly') || ctx.kind === 'yaml' ? ctx.at('appendonly', 'persistence.appendonly') : ctx.at('save', 'persistence.save');
+}
+
+const persistenceOff: LintRule = {
+  id: 'persistence-off',
+  severity: 'error',
+  summary: 'appendonly no and no save points: nothing reaches disk',
+  check(ctx) {
+    const p = ctx.d.persistence;
+    if (p.appendonly || p.save.length > 0) return [];
+    return [
+      finding(
+        this.id,
+        'error',
+        savePlace(ctx),
+        'appendonly is no and there are no save points: nothing is ever written to disk',
+        'Redis is NeuralLog\'s primary data store: a restart (pod rescheduled, OOM kill, upgrade) starts it empty, and every log, index and rule is gone.',
+        `Set ${ctx.kind === 'yaml' ? '`persistence.appendonly: true` with `persistence.appendfsync: everysec`' : '`appendonly yes` and `appendfsync everysec`'}, as the guide and the neurallog profile do.`,
+      ),
+    ];
+  },
+};
+
+const rdbOnly: LintRule = {
+  id: 'rdb-only',
+  severity: 'warning',
+  summary: 'appendonly no with save points: minutes of writes lost on a crash',
+  check(ctx) {
+    const p = ctx.d.persistence;
+    if (p.appendonly || p.save.length === 0) return [];
+    const longest = p.save.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+    const points = p.save.map((s) => `${s.seconds} ${s.changes}`).join(', ');
+    return [
+      finding(
+        this.id,
+        'warning',
+        savePlace(ctx),
+        `appendonly is no: only RDB snapshots (save ${points}) persist the data`,
+        `A crash loses every write since the last snapshot: up to ${Math.round(longest.seconds / 60)} minutes with \`save ${longest.seconds} ${longest.changes}\` when writes are few, and snapshots fork a copy of the data each time.`,
+        `Set ${ctx.kind === 'yaml' ? '`persistence.appendonly: true`' : '`appendonly yes`'} with appendfsync everysec (at most about a second of writes lost); the save points may stay as a second copy.`,
+      ),
+    ];
+  },
+};
+
+const appendfsync: LintRule = {
+  id: 'appendfsync-no',
+  severity: 'warning',
+  summary: 'appendfsync no (warning); appendfsync always (info, as rule appendfsync-always)',
+  check(ctx) {
+    const p = ctx.d.persistence;
+    if (!p.appendonly || p.appendfsync === 'everysec') return [];
+    const place = ctx.at('appendfsync', 'persistence.appendfsync');
+    const fix = `Use ${ctx.kind === 'yaml' ? '`persistence.appendfsync: everysec`' : '`appendfsync everysec`'}: at most about a second of writes lost, at a fraction of the cost.`;
+    if (p.appendfsync === 'no') {
+      return [
+        finding(this.id, 'warning', place, 'appendfsync is no: the kernel decides when the AOF reaches the disk', 'Linux flushes dirty pages about every 30 seconds: a host crash or power loss loses that much of NeuralLog\'s writes (a crash of redis-server alone loses nothing).', fix),
+      ];
+    }
+    return [
+      finding('appendfsync-always', 'info', place, 'appendfsync is always: every write waits for an fsync', 'Write throughput falls to the disk\'s fsync rate (often a few hundred to a few thousand per second on network volumes), which NeuralLog\'s log ingestion can exceed.', `${fix} Keep always only if losing a second of logs is unacceptable and the disk keeps up.`),
+    ];
+  },
+};
+
+const deprecatedAlias: LintRule = {
+  id: 'deprecated-alias',
+  severity: 'warning',
+  summary: 'a directive or client class under its pre-7.0 name (ziplist, slave)',
+  check(ctx) {
+    const explanation = 'Redis 7.0 still accepts the old name as an alias, but the Redis 7 documentation, its default redis.conf and this project\'s renderer use the new one; the ziplist and slave names are kept only for compatibility and make searches and diffs miss the setting.';
+    const out: Finding[] = [];
+    if (ctx.kind === 'redis.conf') {
+      for (const { name, args, file, line } of ctx.directives) {
+        const modern = DEPRECATED_ALIASES[name.toLowerCase()];
+        if (modern) out.push(finding(this.id, 'warning', { file, line }, `"${name}" is the old name of "${modern}"`, explanation, `Write "${modern}" instead.`));
+        if (name.toLowerCase() === 'client-output-buffer-limit') {
+          for (let i = 0; i < args.length; i += 4) {
+            if (args[i]!.toLowerCase() === 'slave') {
+              out.push(finding(this.id, 'warning', { file, line }, 'client-output-buffer-limit class "slave" is the old name of "replica"', explanation, `Write \`client-output-buffer-limit replica ${args.slice(i + 1, i + 4).join(' ')}\`.`));
+            }
+          }
+        }
+      }
+      return out;
+    }
+    ctx.d.extraDirectives.forEach(({ name }, i) => {
+      const modern = DEPRECATED_ALIASES[name];
+      if (modern) out.push(finding(this.id, 'warning', { file: ctx.file, path: `extraDirectives.${i}.name` }, `"${name}" is the old name of "${modern}"`, explanation, `Write "${modern}" instead.`));
+    });
+    return out;
+  },
+};
+
+const extraDirectives: LintRule = {
+  id: 'unknown-directive',
+  severity: 'error',
+  summary: 'a directive redis-server 7.0 does not know (e.g. 7.2\'s set-max-listpack-entries); from a YAML model\'s extraDirectives here, from the reader for a redis.conf',
+  check(ctx) {
+    if (ctx.kind !== 'yaml') return [];
+    const out: Finding[] = [];
+    ctx.d.extraDirectives.forEach(({ name }, i) => {
+      const place = { file: ctx.file, path: `extraDirectives.${i}.name` };
+      const spec = directiveSpec(name);
+      if (spec) {
+        out.push(finding('duplicate-directive', 'warning', place, `"${name}" is a field of the model; as an extra directive it is rendered again after it and wins`, 'The model and the rendered file then say two different things, and lint judges the model\'s value.', `Remove the extra directive and set the model field for "${spec.name}" instead.`));
+      } else if (!REDIS_70_DIRECTIVES.has(name)) {
+        out.push(finding(this.id, 'error', place, `"${name}" is not a directive redis-server 7.0 knows`, name.startsWith('set-max-listpack') ? 'This directive arrived in Redis 7.2; Redis 7.0 refuses to start with it.' : 'redis-server 7.0 refuses to start when its config file holds an unknown directive.', `Remove or correct extraDirectives entry ${i}.`));
+      }
+    });
+    return out;
+  },
+};
+
+const daemonizeYes: LintRule = {
+  id: 'daemonize-yes',
+  severity: 'warning',
+  summary: 'daemonize yes: containers and supervisors need Redis in the foreground',
+  check(ctx) {
+    if (!ctx.d.server.daemonize) return [];
+    return [
+      finding(this.id, 'warning', ctx.at('daemonize', 'server.daemonize'), 'daemonize is yes: redis-server forks into the background and its first process exits', 'Docker, Kubernetes and systemd (Type=simple) watch the first process: when it exits the container stops or the service is restarted over and over; `neurallog-redis up` supervises the foreground process too.', `Set ${ctx.kind === 'yaml' ? '`server.daemonize: false`' : '`daemonize no`'}.`),
+    ];
+  },
+};
+
+const tcpKeepaliveOff: LintRule = {
+  id: 'tcp-keepalive-off',
+  severity: 'info',
+  summary: 'tcp-keepalive 0 with timeout 0: connections of vanished clients are never closed',
+  check(ctx) {
+    const p = ctx.d.performance;
+    if (p.tcpKeepalive !== 0 || p.timeout !== 0) return [];
+    return [
+      finding(this.id, 'info', ctx.at('tcp-keepalive', 'performance.tcpKeepalive'), 'tcp-keepalive is 0 and timeout is 0: a connection whose client vanished is never closed', 'Clients that disappear without closing (a killed pod, a dropped NAT or load-balancer entry) keep their connections and buffers until maxclients is reached.', `Set ${ctx.kind === 'yaml' ? '`performance.tcpKeepalive: 300`' : '`tcp-keepalive 300`'} (Redis's default).`),
+    ];
+  },
+};
+
+const imageNotPinned: LintRule = {
+  id: 'image-not-pinned',
+  severity: 'warning',
+  summary: 'container.image without a full x.y.z version or digest (e.g. redis:7-alpine)',
+  check(ctx) {
+    if (ctx.kind !== 'yaml') return [];
+    const image = ctx.d.container.image;
+    const tag = /:([^/:@]+)$/.exec(image.split('@')[0]!)?.[1] ?? 'latest';
+    if (image.includes('@sha256:') || /^\d+\.\d+\.\d+/.test(tag)) return [];
+    return [
+      finding(this.id, 'warning', { file: ctx.file, path: 'container.image' }, `container.image ${image} follows a moving tag (${tag})`, 'A restart may pull a newer Redis than the 7.0 this configuration is checked against (7-alpine now resolves to a later 7.x), and an RDB written by a newer version cannot be loaded by the older one, so a rollback fails.', 'Pin the version, e.g. `redis:7.0.15-alpine` as the neurallog profile does, or a digest.'),
+    ];
+  },
+};
+
+/** The rules about memory, persistence, the file's form and the container; lint.ts adds the security rules. */
+export const CONFIG_RULES: readonly LintRule[] = [
+  evictionDeletesPrimaryData,
+  maxmemoryWithoutHeadroom,
+  maxmemoryUnlimited,
+  persistenceOff,
+  rdbOnly,
+  appendfsync,
+  deprecatedAlias,
+  extraDirectives,
+  daemonizeYes,
+  tcpKeepaliveOff,
+  imageNotPinned,
+];
