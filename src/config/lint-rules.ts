@@ -253,7 +253,7 @@ const daemonizeYes: LintRule = {
   check(ctx) {
     if (!ctx.d.server.daemonize) return [];
     return [
-      finding(this.id, 'warning', ctx.at('daemonize', 'server.daemonize'), 'daemonize is yes: redis-server forks into the background and its first process exits', 'Docker, Kubernetes and systemd (Type=simple) watch the first process: when it exits the container stops or the service is restarted over and over; `neurallog-redis up` supervises the foreground process too.', `Set ${ctx.kind === 'yaml' ? '`server.daemonize: false`' : '`daemonize no`'}.`),
+      finding(this.id, 'warning', ctx.at('daemonize', 'server.daemonize'), 'daemonize is yes: redis-server forks into the background and its first process exits', 'Docker, Kubernetes and systemd (Type=simple) watch the first process: when it exits the container stops or the service is restarted over and over; `neurallog-redis up` passes `--daemonize no` for the same reason.', `Set ${ctx.kind === 'yaml' ? '`server.daemonize: false`' : '`daemonize no`'}.`),
     ];
   },
 };

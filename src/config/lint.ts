@@ -124,7 +124,7 @@ const aclFileWithUsers: LintRule = {
       return [finding('users-not-checked', 'info', ctx.at('aclfile', 'security.users'), 'users come from the file named by aclfile, which lint does not read', 'The authentication rules (protected-mode-refuses-remote, no-authentication) need the users and were skipped.', 'Lint the ACL file\'s users through a YAML model, or check that it turns the default user off without nopass.')];
     }
     return users.map((u) =>
-      finding(this.id, 'error', { file: u.file, line: u.line }, `user "${u.args[0]}" is defined here while aclfile is also set`, 'Redis 7.0 refuses to start when a config file both names an ACL file and defines users itself.', 'Define the users in the ACL file only.'),
+      finding(this.id, 'error', { file: u.file, line: u.line }, `user "${u.args[0]}" is defined here while aclfile is also set`, 'Redis 7.0 refuses to start when a config file both names an ACL file and defines users itself ("users defined in redis.conf and at the same setting an ACL file path is invalid").', 'Define the users in the ACL file only.'),
     );
   },
 };
