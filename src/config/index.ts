@@ -5,3 +5,4 @@ export { parseRedisConfText, readRedisConfFile, type ParsedRedisConf } from './r
 export { parseAclRules } from './acl-rules.js';
 export * from './units.js';
 export * from './findings.js';
+export { deploymentJsonSchema } from './json-schema.js';

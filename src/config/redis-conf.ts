@@ -11,7 +11,7 @@ import type { Finding } from './findings.js';
 import { REDIS_70_DIRECTIVES } from './redis70-directives.js';
 import { redisBuiltinDefaults } from './redis-defaults.js';
 import { ConfSyntaxError, tokenizeConf } from './redis-conf-syntax.js';
-import { aclUserSchema, type Deployment } from './schema.js';
+import { aclUserSchema, deploymentSchema, type Deployment } from './schema.js';
 
 export interface ReadDirective {
   name: string;
@@ -38,12 +38,23 @@ const MAX_INCLUDE_DEPTH = 8;
 export function readRedisConfFile(path: string): ParsedRedisConf {
   const parsed = emptyResult();
   readInto(parsed, path, undefined, [], { saveSeen: false });
-  return parsed;
+  return checkAgainstSchema(parsed, path);
 }
 
 export function parseRedisConfText(text: string, file = '<redis.conf>'): ParsedRedisConf {
   const parsed = emptyResult();
   readInto(parsed, file, text, [], { saveSeen: false });
+  return checkAgainstSchema(parsed, file);
+}
+
+/** The reader and the schema must agree: a model the schema rejects is reported, never passed on. */
+function checkAgainstSchema(parsed: ParsedRedisConf, file: string): ParsedRedisConf {
+  if (parsed.findings.some((f) => f.severity === 'error')) return parsed;
+  const result = deploymentSchema.safeParse(parsed.deployment);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    parsed.findings.push(problem('bad-value', `the file gives ${issue.path.join('.')} a value the model does not allow: ${issue.message}`, file, undefined, 'Correct that setting.'));
+  }
   return parsed;
 }
 

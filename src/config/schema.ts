@@ -142,7 +142,7 @@ export const deploymentSchema = z.strictObject({
     }),
   }),
   extraDirectives: z
-    .array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9-]*$/), args: z.array(z.string()) }))
+    .array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), args: z.array(z.string()) }))
     .describe('other Redis 7.0 directives, rendered verbatim after the modelled ones'),
   container: z.strictObject({
     image: z.string().min(1),
