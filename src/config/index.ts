@@ -6,3 +6,4 @@ export { parseAclRules } from './acl-rules.js';
 export * from './units.js';
 export * from './findings.js';
 export { deploymentJsonSchema } from './json-schema.js';
+export { lintDeployment, LINT_RULES } from './lint.js';
