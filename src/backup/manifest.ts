@@ -1,0 +1,78 @@
+/**
+ * The manifest stored beside each backup (`<file>.manifest.json`): what was backed up, from where, and
+ * the facts a later `verify` or `restore` checks the file against.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { writeFileAtomic } from './publish.js';
+
+export const MANIFEST_FORMAT = 1;
+
+const count = z.int().nonnegative();
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  tool: z.string(),
+  file: z.string(),
+  createdAt: z.string(),
+  durationSeconds: z.number().nonnegative(),
+  source: z.object({
+    kind: z.enum(['replication', 'file']),
+    address: z.string().optional(),
+    path: z.string().optional(),
+    role: z.string().optional(),
+    redisVersion: z.string().optional(),
+    runId: z.string().optional(),
+    replId: z.string().optional(),
+    replOffset: z.number().optional(),
+    transfer: z.enum(['diskless', 'disk', 'file']),
+    serverWroteDump: z.boolean(),
+  }),
+  rdb: z.object({
+    version: count,
+    bytes: count,
+    crc64: z.string(),
+    checksumVerified: z.boolean(),
+    redisVersion: z.string().optional(),
+    ctime: z.number().optional(),
+    usedMemory: z.number().optional(),
+  }),
+  stored: z.object({
+    bytes: count,
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    compression: z.enum(['gzip', 'zstd', 'none']),
+    encryption: z.object({ algorithm: z.literal('aes-256-gcm-chunked'), keyId: z.string() }).nullable(),
+  }),
+  keyspace: z.object({
+    keys: count,
+    expires: count,
+    databases: z.record(z.string(), z.object({ keys: count, expires: count })),
+    kinds: z.record(z.string(), count),
+    functions: count,
+    earliestExpiryMs: z.number().optional(),
+  }),
+  verified: z.boolean(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export function writeManifest(path: string, manifest: Manifest): void {
+  writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+export function readManifest(path: string): Manifest {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(code ? `cannot read the manifest: ${code}` : `the manifest is not valid JSON: ${(error as Error).message}`, { file: path });
+  }
+  const result = manifestSchema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`the manifest is not one this version understands: ${issue.message}`, { file: path, path: issue.path.join('.') });
+  }
+  return result.data;
+}

@@ -1,0 +1,172 @@
+/**
+ * The storage layers of a backup, without a server: chunked authenticated encryption, compression,
+ * atomic publication and the lock, file names, and the retention planner.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, test } from 'node:test';
+import { planPrune, type CatalogEntry } from '../src/backup/catalog.js';
+import { createCompressStream, createDecompressStream } from '../src/backup/compression.js';
+import { createDecryptStream, createEncryptStream, keyId, readKeyFile } from '../src/backup/encryption.js';
+import { backupFileName, layersFromName, parseBackupFileName } from '../src/backup/naming.js';
+import { lockDirectory } from '../src/backup/publish.js';
+import type { Manifest } from '../src/backup/manifest.js';
+import { findOnPath } from '../src/runtime/index.js';
+import { tempDir } from './helpers/redis.js';
+
+async function through(input: Buffer, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  const chunks = [];
+  for (let i = 0; i < input.length; i += 7919) chunks.push(input.subarray(i, i + 7919));
+  await pipeline(Readable.from(chunks), ...(stages as any[]), async function* (source: AsyncIterable<Buffer>) {
+    for await (const c of source) out.push(c);
+  });
+  return Buffer.concat(out);
+}
+
+describe('encryption: AES-256-GCM in chunks', () => {
+  const key = randomBytes(32);
+  for (const size of [0, 1, 100, 4096, 4097, 8192, 50_000]) {
+    test(`round trip of ${size} bytes with 4 KiB chunks`, async () => {
+      const plain = randomBytes(size);
+      const sealed = await through(plain, createEncryptStream(key, 4096));
+      assert.ok(!sealed.includes(plain.subarray(0, Math.min(32, size))) || size === 0);
+      assert.deepEqual(await through(sealed, createDecryptStream(key)), plain);
+    });
+  }
+
+  test('a wrong key, a flipped byte, a truncation, a dropped last chunk and appended bytes are all refused', async () => {
+    const plain = randomBytes(20_000);
+    const sealed = await through(plain, createEncryptStream(key, 4096));
+    await assert.rejects(through(sealed, createDecryptStream(randomBytes(32))), /fails authentication/);
+    for (const offset of [0, 9, 20, 40, 5000, sealed.length - 1]) {
+      const bad = Buffer.from(sealed);
+      bad[offset]! ^= 0x20;
+      await assert.rejects(through(bad, createDecryptStream(key)), /E_BACKUP_DECRYPT|authentication|magic|chunk|version|truncated/i, `flip at ${offset}`);
+    }
+    for (const cut of [10, 29, 100, 4096 + 29 + 20, sealed.length - 1]) {
+      await assert.rejects(through(sealed.subarray(0, cut), createDecryptStream(key)), /truncated|ends inside/, `cut at ${cut}`);
+    }
+    // drop the last chunk exactly at a chunk boundary: every earlier chunk was sealed as "not last"
+    const firstChunkEnd = 29 + 4 + 4096 + 16;
+    await assert.rejects(through(sealed.subarray(0, firstChunkEnd), createDecryptStream(key)), /truncated/);
+    await assert.rejects(through(Buffer.concat([sealed, Buffer.from('xxxxxxxx')]), createDecryptStream(key)), /after the last chunk|chunk/);
+  });
+
+  test('key files: raw, hex, base64; refused when readable by others; ids are stable and not the key', () => {
+    const temp = tempDir();
+    try {
+      const raw = join(temp.path, 'raw');
+      writeFileSync(raw, key, { mode: 0o600 });
+      const hex = join(temp.path, 'hex');
+      writeFileSync(hex, `${key.toString('hex')}\n`, { mode: 0o600 });
+      const b64 = join(temp.path, 'b64');
+      writeFileSync(b64, key.toString('base64'), { mode: 0o600 });
+      for (const f of [raw, hex, b64]) assert.deepEqual(readKeyFile(f), key);
+      chmodSync(hex, 0o644);
+      assert.throws(() => readKeyFile(hex), /readable by others/);
+      const short = join(temp.path, 'short');
+      writeFileSync(short, 'too short', { mode: 0o600 });
+      assert.throws(() => readKeyFile(short), /32 random bytes/);
+      assert.equal(keyId(key), keyId(Buffer.from(key)));
+      assert.ok(!key.toString('hex').includes(keyId(key)));
+    } finally {
+      temp.remove();
+    }
+  });
+});
+
+describe('compression', () => {
+  const data = Buffer.concat(Array.from({ length: 2000 }, (_, i) => Buffer.from(`logs:${i} {"level":"info","message":"hello ${i}"}\n`)));
+  for (const kind of ['gzip', 'none', 'zstd'] as const) {
+    test(`${kind} round trip`, { skip: kind === 'zstd' && !findOnPath('zstd') ? 'zstd is not installed' : false }, async () => {
+      const packed = await through(data, createCompressStream(kind));
+      if (kind !== 'none') assert.ok(packed.length < data.length / 3, `${kind} compresses`);
+      assert.deepEqual(await through(packed, createDecompressStream(kind)), data);
+    });
+  }
+  test('corrupt gzip is an error, not silence', async () => {
+    const packed = await through(data, createCompressStream('gzip'));
+    const bad = Buffer.from(packed);
+    bad[packed.length >> 1]! ^= 0xff;
+    await assert.rejects(through(bad, createDecompressStream('gzip')));
+    await assert.rejects(through(packed.subarray(0, packed.length - 10), createDecompressStream('gzip')), /unexpected end|incorrect|invalid/i);
+  });
+});
+
+describe('names and the lock', () => {
+  test('file names carry time, compression and encryption', () => {
+    const d = new Date(Date.UTC(2026, 10, 26, 1, 2, 3));
+    assert.equal(backupFileName(d, 'gzip', false), 'redis-backup-20261126T010203Z.rdb.gz');
+    assert.equal(backupFileName(d, 'zstd', true, 2), 'redis-backup-20261126T010203Z-2.rdb.zst.enc');
+    assert.equal(backupFileName(d, 'none', false), 'redis-backup-20261126T010203Z.rdb');
+    assert.deepEqual(parseBackupFileName('redis-backup-20261126T010203Z.rdb.gz'), { timestamp: '20261126T010203Z', compression: 'gzip', encrypted: false });
+    assert.equal(parseBackupFileName('.redis-backup-20261126T010203Z.rdb.gz.123.tmp'), undefined);
+    assert.deepEqual(layersFromName('/x/dump.rdb'), { compression: 'none', encrypted: false });
+    assert.deepEqual(layersFromName('a.rdb.zst.enc'), { compression: 'zstd', encrypted: true });
+  });
+
+  test('a lock keeps two writers apart; a stale lock is taken over', () => {
+    const temp = tempDir();
+    try {
+      const lock = lockDirectory(temp.path);
+      writeFileSync(lock.path, '1\n'); // pid 1 (init) is alive: someone else holds it
+      assert.throws(() => lockDirectory(temp.path), /another backup \(pid 1\)/);
+      writeFileSync(lock.path, '999999999\n');
+      const again = lockDirectory(temp.path);
+      again.release();
+      assert.equal(existsSync(again.path), false);
+      assert.deepEqual(readdirSync(temp.path), []);
+    } finally {
+      temp.remove();
+    }
+  });
+});
+
+describe('retention planning', () => {
+  function entry(iso: string, ok = true): CatalogEntry {
+    const takenAt = new Date(iso);
+    return {
+      file: `redis-backup-${iso}.rdb.gz`,
+      path: `/b/${iso}`,
+      takenAt,
+      storedBytes: 1,
+      manifest: ok ? ({ verified: true } as Manifest) : undefined,
+      problem: ok ? undefined : 'no manifest',
+    };
+  }
+  const entries = [
+    entry('2026-09-30T12:00:00Z'),
+    entry('2026-10-31T12:00:00Z'),
+    entry('2026-11-20T12:00:00Z'),
+    entry('2026-11-24T01:00:00Z'),
+    entry('2026-11-24T13:00:00Z'),
+    entry('2026-11-25T01:00:00Z'),
+    entry('2026-11-25T13:00:00Z'),
+    entry('2026-11-26T01:00:00Z'),
+    entry('2026-11-26T02:00:00Z', false),
+  ];
+
+  test('keep-last keeps the newest N verified; unjudgeable files are left alone', () => {
+    const plan = planPrune(entries, { keepLast: 2 });
+    assert.deepEqual(plan.keep.map((k) => k.entry.takenAt.toISOString()), ['2026-11-26T01:00:00.000Z', '2026-11-25T13:00:00.000Z']);
+    assert.equal(plan.remove.length, 6);
+    assert.equal(plan.untouched.length, 1);
+  });
+
+  test('daily, weekly and monthly keep the newest of each period', () => {
+    const plan = planPrune(entries, { daily: 3, weekly: 2, monthly: 3 });
+    const kept = plan.keep.map((k) => k.entry.takenAt.toISOString().slice(0, 13));
+    assert.deepEqual(kept, ['2026-11-26T01', '2026-11-25T13', '2026-11-24T13', '2026-11-20T12', '2026-10-31T12', '2026-09-30T12']);
+  });
+
+  test('the newest verified backup is never removed, and a policy is required', () => {
+    const plan = planPrune(entries, { daily: 1 });
+    assert.ok(plan.keep.some((k) => k.reasons.includes('newest verified')));
+    assert.throws(() => planPrune(entries, {}), /say what to keep/);
+  });
+});
