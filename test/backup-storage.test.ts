@@ -22,7 +22,7 @@ async function through(input: Buffer, ...stages: NodeJS.ReadWriteStream[]): Prom
   const out: Buffer[] = [];
   const chunks = [];
   for (let i = 0; i < input.length; i += 7919) chunks.push(input.subarray(i, i + 7919));
-  await pipeline(Readable.from(chunks), ...(stages as any[]), async function* (source: AsyncIterable<Buffer>) {
+  await (pipeline as (...streams: unknown[]) => Promise<void>)(Readable.from(chunks), ...stages, async function* (source: AsyncIterable<Buffer>) {
     for await (const c of source) out.push(c);
   });
   return Buffer.concat(out);

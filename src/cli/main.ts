@@ -105,6 +105,56 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await import('./loadgen.js')).loadgenCommand));
 
+  const retention = (c: Command) =>
+    c
+      .option('--keep-last <n>', 'keep the newest N backups')
+      .option('--daily <n>', 'keep the newest backup of each of the last N days')
+      .option('--weekly <n>', 'keep the newest backup of each of the last N weeks')
+      .option('--monthly <n>', 'keep the newest backup of each of the last N months');
+
+  retention(
+    program
+      .command('backup')
+      .description(
+        'Take a verified backup: pull an RDB over the replication protocol (no SAVE, no access to the server\'s files), check its CRC-64 and structure while it streams, compress, and publish it atomically with a manifest. Prints the stored file\'s path.',
+      )
+      .option('--url <url>', 'redis://[user[:password]@]host:port (the user needs +sync +psync +replconf +ping +info)')
+      .option('--dir <dir>', 'a deployment made by `up` (connects as its backup user)')
+      .option('--password-file <file>', 'password for --url, read from a file (or set NEURALLOG_REDIS_PASSWORD)')
+      .option('--from-file <rdb>', 'verify and catalogue an existing RDB file instead of pulling one')
+      .requiredOption('--to <dir>', 'backup directory')
+      .addOption(new Option('--compress <kind>', 'compression of the stored file').choices(['gzip', 'zstd', 'none']).default('gzip'))
+      .option('--encrypt-key-file <file>', 'encrypt at rest with this 32-byte key (AES-256-GCM in chunks)')
+      .option('--every <duration>', 'keep taking backups every 30s / 15m / 1h / 1d until stopped'),
+  )
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  neurallog-redis backup --dir .neurallog-redis --to backups/\n  neurallog-redis backup --url redis://backup@10.0.0.5:6379 --password-file pw --to /backups --compress zstd\n  neurallog-redis backup --dir .neurallog-redis --to backups/ --every 1h --keep-last 24 --daily 7')
+    .action(lazy(async () => (await import('./backup.js')).backupCommand));
+
+  const backups = program.command('backups').description('List, verify and prune stored backups.');
+  backups
+    .command('list')
+    .description('List the backups in a directory with their state.')
+    .requiredOption('--to <dir>', 'backup directory')
+    .option('--json', 'print the list as JSON')
+    .action(lazy(async () => (await import('./backups.js')).backupsListCommand));
+  backups
+    .command('verify')
+    .argument('<file>', 'a stored backup (or any .rdb file)')
+    .description('Re-check a backup: SHA-256 against its manifest, decryption, decompression, RDB structure and CRC-64. Exits 1 and names the offset of any damage.')
+    .option('--encrypt-key-file <file>', 'key for an encrypted backup')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./backups.js')).backupsVerifyCommand));
+  retention(
+    backups
+      .command('prune')
+      .description('Delete old backups, keeping what the policy says; never deletes the newest verified backup.')
+      .requiredOption('--to <dir>', 'backup directory'),
+  )
+    .option('--dry-run', 'show what would be removed')
+    .option('--json', 'print the plan as JSON')
+    .action(lazy(async () => (await import('./backups.js')).backupsPruneCommand));
+
   return program;
 }
 

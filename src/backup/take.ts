@@ -1,0 +1,220 @@
+/**
+ * Taking a backup: RDB bytes from a live server (over the replication protocol) or from a file, parsed
+ * and checksummed as they stream, compressed, optionally encrypted, hashed, written to a dot-prefixed
+ * temporary file and published atomically with its manifest. Any anomaly fails the whole backup:
+ * nothing appears under a final name, and the directory is left as it was.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { formatRedisUrl, type Endpoint } from '../connect/index.js';
+import { NeuralLogRedisError, UsageError } from '../errors.js';
+import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
+import { pullRdb, type PulledRdb } from '../replication/index.js';
+import { createCompressStream, requireCompressionTool } from './compression.js';
+import { createEncryptStream, keyId } from './encryption.js';
+import { MANIFEST_FORMAT, writeManifest, type Manifest } from './manifest.js';
+import { backupFileName, manifestPathFor, type Compression } from './naming.js';
+import { lockDirectory, publishFile, temporaryPathFor } from './publish.js';
+
+export type BackupSource = { kind: 'replication'; endpoint: Endpoint } | { kind: 'file'; path: string };
+
+export interface BackupProgress {
+  rdbBytes: number;
+  /** total RDB bytes when known (disk-based transfers and files) */
+  totalBytes?: number;
+  storedBytes: number;
+  keys: number;
+  elapsedMs: number;
+}
+
+export interface TakeBackupOptions {
+  source: BackupSource;
+  toDir: string;
+  compression: Compression;
+  /** 32-byte key: encrypt at rest */
+  encryptionKey?: Buffer;
+  now?: () => Date;
+  onProgress?: (progress: BackupProgress) => void;
+  /** called while the server prepares the snapshot (newline keepalives) */
+  onWaiting?: () => void;
+  /** called once the transfer starts, with what the server told us */
+  onStart?: (info: { transfer: 'diskless' | 'disk' | 'file'; serverWroteDump: boolean }) => void;
+  signal?: AbortSignal;
+}
+
+export interface BackupResult {
+  path: string;
+  manifestPath: string;
+  manifest: Manifest;
+}
+
+const TOOL = 'neurallog-redis';
+
+/** Counts bytes and hashes them as they pass. */
+function hashingTap(onBytes: (n: number) => void): Transform & { digest(): string } {
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, done: TransformCallback) {
+      hash.update(chunk);
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  }) as Transform & { digest(): string };
+  tap.digest = () => hash.digest('hex');
+  return tap;
+}
+
+function chooseFinalPath(dir: string, date: Date, compression: Compression, encrypted: boolean): string {
+  for (let sequence = 0; ; sequence++) {
+    const candidate = join(dir, backupFileName(date, compression, encrypted, sequence));
+    if (!existsSync(candidate) && !existsSync(manifestPathFor(candidate))) return candidate;
+  }
+}
+
+export async function takeBackup(options: TakeBackupOptions): Promise<BackupResult> {
+  const dir = resolve(options.toDir);
+  requireCompressionTool(options.compression);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new UsageError(`cannot create the backup directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const lock = lockDirectory(dir);
+  const started = Date.now();
+  const now = options.now ?? (() => new Date());
+  let temp: string | undefined;
+  let pulled: PulledRdb | undefined;
+  try {
+    let source: Readable;
+    let totalBytes: number | undefined;
+    let transfer: 'diskless' | 'disk' | 'file';
+    if (options.source.kind === 'file') {
+      const path = options.source.path;
+      if (!existsSync(path)) throw new UsageError(`the RDB file ${path} does not exist`);
+      totalBytes = statSync(path).size;
+      source = createReadStream(path, { highWaterMark: 256 * 1024 });
+      transfer = 'file';
+    } else {
+      pulled = await pullRdb({ endpoint: options.source.endpoint, signal: options.signal, onWaiting: options.onWaiting });
+      source = pulled.stream;
+      totalBytes = pulled.declaredBytes;
+      transfer = pulled.mode;
+    }
+    options.onStart?.({ transfer, serverWroteDump: transfer === 'disk' });
+
+    const createdAt = now();
+    const finalPath = chooseFinalPath(dir, createdAt, options.compression, options.encryptionKey !== undefined);
+    temp = temporaryPathFor(finalPath);
+    const progress: BackupProgress = { rdbBytes: 0, totalBytes, storedBytes: 0, keys: 0, elapsedMs: 0 };
+    let lastReport = 0;
+    const report = (force = false) => {
+      const t = Date.now();
+      if (!options.onProgress || (!force && t - lastReport < 200)) return;
+      lastReport = t;
+      progress.elapsedMs = t - started;
+      options.onProgress(progress);
+    };
+    const verifier = rdbVerifier({
+      source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint),
+      onRecord: () => {
+        progress.keys++;
+      },
+    });
+    const rawTap = hashingTap((n) => {
+      progress.rdbBytes += n;
+      report();
+    });
+    const storedTap = hashingTap((n) => (progress.storedBytes += n));
+    const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier, createCompressStream(options.compression)];
+    if (options.encryptionKey) stages.push(createEncryptStream(options.encryptionKey));
+    stages.push(storedTap);
+    await pipeline(source, ...(stages as [Transform]), createWriteStream(temp, { mode: 0o600 }), { signal: options.signal });
+    const summary: RdbSummary = verifier.summary();
+    report(true);
+
+    publishFile(temp, finalPath);
+    temp = undefined;
+    const manifest = buildManifest({ finalPath, createdAt, started, summary, storedBytes: progress.storedBytes, storedSha256: storedTap.digest(), options, pulled, transfer });
+    const manifestPath = manifestPathFor(finalPath);
+    try {
+      writeManifest(manifestPath, manifest);
+    } catch (error) {
+      rmSync(finalPath, { force: true });
+      throw error;
+    }
+    return { path: finalPath, manifestPath, manifest };
+  } catch (error) {
+    pulled?.stream.destroy();
+    if (temp) rmSync(temp, { force: true });
+    throw explainBackupError(error);
+  } finally {
+    lock.release();
+  }
+}
+
+function buildManifest(args: {
+  finalPath: string;
+  createdAt: Date;
+  started: number;
+  summary: RdbSummary;
+  storedBytes: number;
+  storedSha256: string;
+  options: TakeBackupOptions;
+  pulled?: PulledRdb;
+  transfer: 'diskless' | 'disk' | 'file';
+}): Manifest {
+  const { summary, options, pulled } = args;
+  const databases = Object.fromEntries(Object.entries(summary.databases).map(([db, s]) => [db, { keys: s.keys, expires: s.expires }]));
+  const total = Object.values(databases).reduce((a, s) => ({ keys: a.keys + s.keys, expires: a.expires + s.expires }), { keys: 0, expires: 0 });
+  const num = (v: string | undefined) => (v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined);
+  return {
+    format: MANIFEST_FORMAT,
+    tool: TOOL,
+    file: basename(args.finalPath),
+    createdAt: args.createdAt.toISOString(),
+    durationSeconds: (Date.now() - args.started) / 1000,
+    source:
+      options.source.kind === 'file'
+        ? { kind: 'file', path: resolve(options.source.path), transfer: 'file', serverWroteDump: false }
+        : {
+            kind: 'replication',
+            address: formatRedisUrl(options.source.endpoint),
+            role: pulled?.server.role,
+            redisVersion: pulled?.server.version,
+            runId: pulled?.server.runId,
+            replId: pulled?.server.replId,
+            replOffset: pulled?.server.replOffset,
+            transfer: args.transfer,
+            serverWroteDump: args.transfer === 'disk',
+          },
+    rdb: {
+      version: summary.version,
+      bytes: summary.bytes,
+      crc64: summary.checksum.computed,
+      checksumVerified: summary.checksum.verified,
+      redisVersion: summary.aux['redis-ver'],
+      ctime: num(summary.aux.ctime),
+      usedMemory: num(summary.aux['used-mem']),
+    },
+    stored: {
+      bytes: args.storedBytes,
+      sha256: args.storedSha256,
+      compression: options.compression,
+      encryption: options.encryptionKey ? { algorithm: 'aes-256-gcm-chunked', keyId: keyId(options.encryptionKey) } : null,
+    },
+    keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, functions: summary.functions },
+    verified: true,
+  };
+}
+
+function explainBackupError(error: unknown): unknown {
+  if (error instanceof NeuralLogRedisError) return error;
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC') return new NeuralLogRedisError('E_DISK_FULL', `the backup directory's disk is full; no backup was published and earlier backups are untouched (${e.message})`, { cause: error });
+  if (e?.code === 'EACCES' || e?.code === 'EROFS') return new NeuralLogRedisError('E_BACKUP_WRITE', `cannot write into the backup directory: ${e.message}`, { cause: error, exitCode: 2 });
+  if (e?.name === 'AbortError') return new NeuralLogRedisError('E_ABORTED', 'the backup was interrupted; nothing was published', { cause: error });
+  return error;
+}

@@ -1,0 +1,164 @@
+import { applyPrune, listBackups, planPrune, readKeyFile, takeBackup, type BackupResult, type BackupSource, type Compression, type RetentionPolicy } from '../backup/index.js';
+import { closeConnection, openConnection, parseInfo, resolveTarget, type Endpoint } from '../connect/index.js';
+import { parseDurationSeconds } from '../config/units.js';
+import { UsageError } from '../errors.js';
+import { printJson, printResult, say } from './output.js';
+import { progressLine } from './progress.js';
+
+export interface BackupFlags {
+  url?: string;
+  dir?: string;
+  passwordFile?: string;
+  fromFile?: string;
+  to: string;
+  compress: string;
+  encryptKeyFile?: string;
+  every?: string;
+  keepLast?: string;
+  daily?: string;
+  weekly?: string;
+  monthly?: string;
+  json?: boolean;
+}
+
+export function parseCount(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} takes a whole number, not "${text}"`);
+  return Number(text);
+}
+
+export function retentionFrom(flags: Pick<BackupFlags, 'keepLast' | 'daily' | 'weekly' | 'monthly'>): RetentionPolicy | undefined {
+  const policy: RetentionPolicy = {
+    keepLast: parseCount('--keep-last', flags.keepLast),
+    daily: parseCount('--daily', flags.daily),
+    weekly: parseCount('--weekly', flags.weekly),
+    monthly: parseCount('--monthly', flags.monthly),
+  };
+  return Object.values(policy).some((v) => v !== undefined) ? policy : undefined;
+}
+
+function sourceFrom(flags: BackupFlags): BackupSource {
+  const given = [flags.url, flags.dir, flags.fromFile].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new UsageError('say what to back up with exactly one of --url URL, --dir DIR (a deployment made by `up`) or --from-file RDB');
+  if (flags.fromFile) return { kind: 'file', path: flags.fromFile };
+  return { kind: 'replication', endpoint: resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'backup') };
+}
+
+/** Polls the server's own save progress (INFO persistence) so the progress line can estimate keys left. */
+function watchServerProgress(endpoint: Endpoint): { totalKeys(): number | undefined; stop(): Promise<void> } {
+  let total: number | undefined;
+  let stopped = false;
+  const loop = (async () => {
+    const client = await openConnection(endpoint).catch(() => undefined);
+    if (!client) return;
+    try {
+      while (!stopped) {
+        const info = parseInfo(String(await client.sendCommand(['INFO', 'persistence'])));
+        const t = Number(info.current_save_keys_total);
+        if (t > 0) total = t;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } catch {
+      // progress is best effort
+    } finally {
+      await closeConnection(client);
+    }
+  })();
+  return {
+    totalKeys: () => total,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+async function backupOnce(flags: BackupFlags, source: BackupSource, compression: Compression, key: Buffer | undefined, signal?: AbortSignal): Promise<BackupResult> {
+  const progress = progressLine();
+  const watch = source.kind === 'replication' && process.stderr.isTTY ? watchServerProgress(source.endpoint) : undefined;
+  try {
+    const result = await takeBackup({
+      source,
+      toDir: flags.to,
+      compression,
+      encryptionKey: key,
+      signal,
+      onWaiting: () => progress.update({ bytes: 0, elapsedMs: 0, label: 'waiting for the server to start the snapshot' }),
+      onStart: ({ transfer }) => {
+        if (transfer === 'disk' && !flags.json) say('Note: the server uses disk-based replication (repl-diskless-sync no), so it wrote a fresh dump.rdb for this backup, as a BGSAVE would.');
+      },
+      onProgress: (p) => progress.update({ bytes: p.rdbBytes, totalBytes: p.totalBytes, keys: p.keys, totalKeys: watch?.totalKeys(), elapsedMs: p.elapsedMs }),
+    });
+    return result;
+  } finally {
+    progress.done();
+    await watch?.stop();
+  }
+}
+
+function report(flags: BackupFlags, result: BackupResult): void {
+  if (flags.json) {
+    printJson({ path: result.path, manifestPath: result.manifestPath, manifest: result.manifest });
+    return;
+  }
+  printResult(result.path);
+  const m = result.manifest;
+  say(
+    `Backup verified: ${m.keyspace.keys} keys in ${Object.keys(m.keyspace.databases).length} database(s), RDB v${m.rdb.version} ${(m.rdb.bytes / 1e6).toFixed(1)} MB (CRC ${m.rdb.crc64}), stored ${(m.stored.bytes / 1e6).toFixed(1)} MB ${m.stored.compression}${m.stored.encryption ? ' encrypted' : ''} in ${m.durationSeconds.toFixed(1)}s.`,
+  );
+}
+
+function prune(flags: BackupFlags, policy: RetentionPolicy): void {
+  const plan = planPrune(listBackups(flags.to), policy);
+  applyPrune(flags.to, plan);
+  if (plan.remove.length > 0 && !flags.json) say(`Pruned ${plan.remove.length} old backup(s); kept ${plan.keep.length}.`);
+}
+
+export async function backupCommand(flags: BackupFlags): Promise<number> {
+  const compression = flags.compress as Compression;
+  if (!['gzip', 'zstd', 'none'].includes(compression)) throw new UsageError(`--compress takes gzip, zstd or none, not "${flags.compress}"`);
+  const source = sourceFrom(flags);
+  const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
+  const policy = retentionFrom(flags);
+  if (!flags.every) {
+    report(flags, await backupOnce(flags, source, compression, key));
+    if (policy) prune(flags, policy);
+    return 0;
+  }
+  if (source.kind === 'file') throw new UsageError('--every repeats backups of a live server; it does not go with --from-file');
+  const interval = parseDurationSeconds(flags.every);
+  if (!interval) throw new UsageError(`--every takes a duration such as 30s, 15m, 1h or 1d, not "${flags.every}"`);
+  const controller = new AbortController();
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    say('Stopping: the backup in progress (if any) is abandoned and nothing of it is published.');
+    controller.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let lastOk = true;
+  if (!flags.json) say(`Taking a backup every ${flags.every} into ${flags.to}${policy ? ', pruning as configured' : ''}; Ctrl-C stops.`);
+  while (!stopping) {
+    const started = Date.now();
+    try {
+      report(flags, await backupOnce(flags, source, compression, key, controller.signal));
+      if (policy) prune(flags, policy);
+      lastOk = true;
+    } catch (error) {
+      if (stopping) break;
+      lastOk = false;
+      say(`neurallog-redis: backup failed: ${(error as Error).message}; trying again at the next interval.`);
+    }
+    const wait = Math.max(0, interval * 1000 - (Date.now() - started));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      controller.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  return lastOk ? 0 : 1;
+}

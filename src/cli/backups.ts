@@ -1,0 +1,88 @@
+import { applyPrune, listBackups, planPrune, readKeyFile, verifyBackup } from '../backup/index.js';
+import { UsageError } from '../errors.js';
+import { retentionFrom } from './backup.js';
+import { printJson, printResult, say } from './output.js';
+import { progressLine } from './progress.js';
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+export async function backupsListCommand(flags: { to: string; json?: boolean }): Promise<number> {
+  const entries = listBackups(flags.to);
+  if (flags.json) {
+    printJson({
+      dir: flags.to,
+      backups: entries.map((e) => ({
+        file: e.file,
+        path: e.path,
+        takenAt: e.takenAt.toISOString(),
+        storedBytes: e.storedBytes,
+        keys: e.manifest?.keyspace.keys,
+        rdbVersion: e.manifest?.rdb.version,
+        compression: e.manifest?.stored.compression,
+        encrypted: e.manifest ? e.manifest.stored.encryption !== null : undefined,
+        verified: e.manifest?.verified === true && !e.problem,
+        problem: e.problem,
+      })),
+    });
+    return 0;
+  }
+  if (entries.length === 0) {
+    say(`No backups in ${flags.to}.`);
+    return 0;
+  }
+  const rows = [['TAKEN (UTC)', 'KEYS', 'STORED', 'FORMAT', 'STATE', 'FILE']];
+  for (const e of entries) {
+    const m = e.manifest;
+    rows.push([
+      e.takenAt.toISOString().replace('T', ' ').slice(0, 19),
+      m ? String(m.keyspace.keys) : '?',
+      mb(e.storedBytes),
+      m ? `rdb${m.rdb.version} ${m.stored.compression}${m.stored.encryption ? '+enc' : ''}` : '?',
+      e.problem ? `! ${e.problem}` : 'verified',
+      e.file,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  printResult(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n'));
+  return 0;
+}
+
+export async function backupsVerifyCommand(file: string, flags: { encryptKeyFile?: string; json?: boolean }): Promise<number> {
+  const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
+  const progress = progressLine();
+  const started = Date.now();
+  const result = await verifyBackup(file, { encryptionKey: key, onProgress: (read, total) => progress.update({ bytes: read, totalBytes: total, elapsedMs: Date.now() - started, label: 'verifying' }) });
+  progress.done();
+  if (flags.json) {
+    printJson({ file: result.file, ok: result.ok, sha256Matches: result.sha256Matches, problems: result.problems, summary: result.summary, hasManifest: result.manifest !== undefined });
+  } else if (result.ok) {
+    const s = result.summary!;
+    const keys = Object.values(s.databases).reduce((a, d) => a + d.keys, 0);
+    printResult(
+      `OK ${file}: RDB v${s.version}, ${keys} keys, ${s.functions} function librar${s.functions === 1 ? 'y' : 'ies'}, CRC-64 ${s.checksum.computed}${s.checksum.disabled ? ' (checksum disabled in the file)' : ' verified'}${result.manifest ? ', SHA-256 and counts match the manifest' : ' (no manifest beside it)'}`,
+    );
+  } else {
+    printResult(`DAMAGED ${file}:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return result.ok ? 0 : 1;
+}
+
+export async function backupsPruneCommand(flags: { to: string; keepLast?: string; daily?: string; weekly?: string; monthly?: string; dryRun?: boolean; json?: boolean }): Promise<number> {
+  const policy = retentionFrom(flags);
+  if (!policy) throw new UsageError('say what to keep: --keep-last N and/or --daily N, --weekly N, --monthly N');
+  const plan = planPrune(listBackups(flags.to), policy);
+  if (!flags.dryRun) applyPrune(flags.to, plan);
+  if (flags.json) {
+    printJson({
+      dryRun: Boolean(flags.dryRun),
+      kept: plan.keep.map((k) => ({ file: k.entry.file, reasons: k.reasons })),
+      removed: plan.remove.map((e) => e.file),
+      untouched: plan.untouched.map((e) => ({ file: e.file, problem: e.problem })),
+    });
+    return 0;
+  }
+  for (const k of plan.keep) printResult(`keep    ${k.entry.file}  (${k.reasons.join(', ')})`);
+  for (const e of plan.remove) printResult(`${flags.dryRun ? 'would remove' : 'removed'} ${e.file}`);
+  for (const e of plan.untouched) printResult(`left    ${e.file}  (${e.problem})`);
+  return 0;
+}
