@@ -106,7 +106,7 @@ export async function waitUntilServing(endpoint: Endpoint, options: ReadyOptions
         throw new RuntimeError(`redis-server runs but refuses our credentials: ${lastError}`, 'E_START_FAILED', error);
       }
     }
-    await sleep(loadingSeen ? 200 : 50);
+    await sleep(loadingSeen ? 200 : 10);
   }
   throw new RuntimeError(`redis-server did not become ready in time (last answer: ${lastError || 'none'})`, 'E_START_TIMEOUT');
 }

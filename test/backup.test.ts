@@ -1,0 +1,413 @@
+/**
+ * `backup` against real redis-server: pulled over the replication protocol, verified while it streams,
+ * stored atomically with a manifest; what it stores loads into redis-server with exactly the source's
+ * data; failures (wrong password, a killed server, a full disk) publish nothing and keep earlier backups.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import { profile } from '../src/config/index.js';
+import { closeConnection } from '../src/connect/index.js';
+import { startRedisServer, waitUntilServing } from '../src/runtime/index.js';
+import { loadgen } from '../src/workload/index.js';
+import { startTestServer, tempDir, upTestDeployment, type TestServer } from './helpers/redis.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'src', 'cli', 'main.ts');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function finalFiles(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+async function digest(server: { connect(user?: string): Promise<any> }): Promise<string> {
+  const c = await server.connect('admin');
+  try {
+    return String(await c.sendCommand(['DEBUG', 'DIGEST']));
+  } finally {
+    await closeConnection(c);
+  }
+}
+
+/** Starts redis-server on a stored backup (decompressed to dump.rdb, AOF off) and returns its digest. */
+async function digestOfBackup(rdb: Buffer): Promise<{ digest: string; keys: number }> {
+  const model = profile('neurallog');
+  model.persistence.appendonly = false;
+  const server = await startTestServerOnRdb(rdb, model);
+  try {
+    const c = await server.connect('admin');
+    const keys = Number(await c.sendCommand(['DBSIZE']));
+    await closeConnection(c);
+    return { digest: await digest(server), keys };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function startTestServerOnRdb(rdb: Buffer, model = profile('neurallog')): Promise<TestServer> {
+  // start empty, stop, place the RDB, start again on the same directory
+  const server = await startTestServer({ model, args: ['--enable-debug-command', 'local'] });
+  const c = await server.connect('admin');
+  await c.sendCommand(['CONFIG', 'SET', 'save', '']);
+  await closeConnection(c);
+  process.kill(server.pid, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 200));
+  writeFileSync(join(server.dir, 'dump.rdb'), rdb);
+  const logPath = join(server.dir, 'redis2.log');
+  const again = startRedisServer({ confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir: server.dir, logPath, args: ['--port', String(server.port), '--enable-debug-command', 'local'] });
+  await waitUntilServing(server.endpoint('admin'), { server: again, logPath, timeoutMs: 30_000 });
+  return {
+    ...server,
+    pid: again.pid,
+    async stop() {
+      again.child.ref();
+      process.kill(again.pid, 'SIGKILL');
+      await again.exited;
+      rmSync(server.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('backup from a live server', () => {
+  let source: TestServer;
+  let backups: { path: string; remove(): void };
+  before(async () => {
+    source = await startTestServer({ args: ['--enable-debug-command', 'local'] });
+    backups = tempDir('nlr-backups-');
+    const app = await source.connect('app');
+    await loadgen(app, { logs: 3000, seed: 'backup-test' });
+    await closeConnection(app);
+    const admin = await source.connect('admin');
+    // other types, TTLs, several databases, a function library
+    await admin.sendCommand(['SELECT', '3']);
+    await admin.sendCommand(['SET', 'other:ttl', 'v', 'PX', '3600000']);
+    await admin.sendCommand(['HSET', 'other:hash', 'a', '1', 'b', '2']);
+    await admin.sendCommand(['SELECT', '0']);
+    await admin.sendCommand(['FUNCTION', 'LOAD', "#!lua name=nl\nredis.register_function('nl_echo', function(keys, args) return args[1] end)"]);
+    await admin.sendCommand(['XGROUP', 'CREATE', 'patterns:detected', 'g1', '0']);
+    await admin.sendCommand(['XREADGROUP', 'GROUP', 'g1', 'c1', 'COUNT', '5', 'STREAMS', 'patterns:detected', '>']);
+    await closeConnection(admin);
+  });
+  after(async () => {
+    await source.stop();
+    backups.remove();
+  });
+
+  const env = () => ({ NEURALLOG_REDIS_PASSWORD: source.passwords.backup! });
+  const url = () => `redis://backup@127.0.0.1:${source.port}`;
+
+  test('stdout is exactly the stored path; the stored file is a gzip of an RDB that redis-server loads with identical data', async () => {
+    const r = cli(['backup', '--url', url(), '--to', backups.path], env());
+    assert.equal(r.code, 0, r.stderr);
+    const path = r.stdout.trim();
+    assert.equal(r.stdout, `${path}\n`);
+    assert.match(path, /redis-backup-\d{8}T\d{6}Z\.rdb\.gz$/);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const manifest = JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8'));
+    assert.equal(manifest.verified, true);
+    assert.equal(manifest.source.transfer, 'diskless');
+    assert.equal(manifest.source.serverWroteDump, false);
+    assert.equal(manifest.keyspace.databases['3'].keys, 2);
+    assert.equal(manifest.keyspace.functions, 1);
+    assert.ok(!JSON.stringify(manifest).includes(source.passwords.backup!), 'no password in the manifest');
+    assert.equal(existsSync(join(source.dir, 'dump.rdb')), false, 'diskless: the server wrote nothing to its disk');
+    const rdb = gunzipSync(readFileSync(path));
+    assert.equal(rdb.subarray(0, 5).toString(), 'REDIS');
+    const rdbFile = join(backups.path, '..', `check-${process.pid}.rdb`);
+    writeFileSync(rdbFile, rdb);
+    const check = spawnSync('redis-check-rdb', [rdbFile], { encoding: 'utf8' });
+    rmSync(rdbFile);
+    assert.match(check.stdout, /RDB looks OK/);
+    const restored = await digestOfBackup(rdb);
+    assert.equal(restored.digest, await digest(source));
+    const v = cli(['backups', 'verify', path]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.match(v.stdout, /^OK /);
+  });
+
+  test('disk-based replication: the output says the server wrote a dump.rdb', async () => {
+    const admin = await source.connect('admin');
+    await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'no']);
+    try {
+      const r = cli(['backup', '--url', url(), '--to', backups.path, '--json'], env());
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.version, 1);
+      assert.equal(out.manifest.source.transfer, 'disk');
+      assert.equal(out.manifest.source.serverWroteDump, true);
+      assert.ok(existsSync(join(source.dir, 'dump.rdb')));
+    } finally {
+      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'yes']);
+      await closeConnection(admin);
+      rmSync(join(source.dir, 'dump.rdb'), { force: true });
+    }
+  });
+
+  test('zstd, none and encrypted backups verify; the encrypted one needs its key', async () => {
+    const key = join(backups.path, '..', `key-${process.pid}`);
+    writeFileSync(key, randomBytes(32), { mode: 0o600 });
+    try {
+      for (const extra of [['--compress', 'zstd'], ['--compress', 'none'], ['--encrypt-key-file', key]]) {
+        const r = cli(['backup', '--url', url(), '--to', backups.path, ...extra], env());
+        assert.equal(r.code, 0, r.stderr);
+        const path = r.stdout.trim();
+        const verifyArgs = extra[0] === '--encrypt-key-file' ? ['--encrypt-key-file', key] : [];
+        const v = cli(['backups', 'verify', path, ...verifyArgs]);
+        assert.equal(v.code, 0, `${extra.join(' ')}: ${v.stdout}${v.stderr}`);
+        if (extra[1] === 'none') {
+          const restored = await digestOfBackup(readFileSync(path));
+          assert.equal(restored.digest, await digest(source));
+        }
+        if (extra[0] === '--encrypt-key-file') {
+          assert.ok(path.endsWith('.rdb.gz.enc'));
+          const noKey = cli(['backups', 'verify', path]);
+          assert.equal(noKey.code, 2);
+          assert.match(noKey.stderr, /encrypted; give its key/);
+          const other = join(backups.path, '..', `key2-${process.pid}`);
+          writeFileSync(other, randomBytes(32), { mode: 0o600 });
+          const wrong = cli(['backups', 'verify', path, '--encrypt-key-file', other]);
+          rmSync(other);
+          assert.equal(wrong.code, 1);
+          assert.match(wrong.stdout, /not the one this backup was encrypted with/);
+        }
+      }
+    } finally {
+      rmSync(key, { force: true });
+    }
+  });
+
+  test('a wrong password and a user without replication rights fail clearly and publish nothing', async () => {
+    const before = finalFiles(backups.path);
+    const r = cli(['backup', '--url', url(), '--to', backups.path], { NEURALLOG_REDIS_PASSWORD: 'wrong' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /authentication failed .*"backup"/);
+    assert.equal(r.stdout, '');
+    const m = cli(['backup', '--url', `redis://monitor@127.0.0.1:${source.port}`, '--to', backups.path], { NEURALLOG_REDIS_PASSWORD: source.passwords.monitor! });
+    assert.notEqual(m.code, 0);
+    assert.match(m.stderr, /\+sync|\+psync|\+replconf/);
+    assert.deepEqual(finalFiles(backups.path), before);
+  });
+
+  test('list, prune and verify of damage', async () => {
+    const list = cli(['backups', 'list', '--to', backups.path, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const entries = JSON.parse(list.stdout).backups;
+    assert.ok(entries.length >= 4);
+    assert.ok(entries.every((e: { verified: boolean }) => e.verified));
+    const table = cli(['backups', 'list', '--to', backups.path]);
+    assert.match(table.stdout, /TAKEN \(UTC\)\s+KEYS/);
+
+    // damage a copy of an uncompressed backup at several offsets; without its manifest the RDB parse finds it
+    const plain = entries.find((e: { compression: string; encrypted: boolean }) => e.compression === 'none' && !e.encrypted);
+    const original = readFileSync(plain.path);
+    for (const offset of [9, 200, Math.floor(original.length / 2), original.length - 20, original.length - 3]) {
+      const damaged = join(backups.path, '..', `damaged-${process.pid}.rdb`);
+      const copy = Buffer.from(original);
+      copy[offset]! ^= 0x5a;
+      writeFileSync(damaged, copy);
+      const v = cli(['backups', 'verify', damaged]);
+      rmSync(damaged);
+      assert.equal(v.code, 1, `flip at ${offset}: ${v.stdout}`);
+      assert.match(v.stdout, /DAMAGED/);
+    }
+    // with its manifest, any change is caught by SHA-256 first
+    const inPlace = Buffer.from(original);
+    inPlace[100]! ^= 1;
+    writeFileSync(plain.path, inPlace);
+    const v = cli(['backups', 'verify', plain.path]);
+    assert.equal(v.code, 1);
+    assert.match(v.stdout, /SHA-256 differs/);
+    writeFileSync(plain.path, original);
+
+    const prune = cli(['backups', 'prune', '--to', backups.path, '--keep-last', '2', '--json']);
+    assert.equal(prune.code, 0, prune.stderr);
+    const plan = JSON.parse(prune.stdout);
+    assert.equal(plan.kept.length, 2);
+    assert.equal(finalFiles(backups.path).filter((f) => !f.endsWith('.json')).length, 2);
+  });
+
+  test('--from-file verifies and catalogues an existing RDB', async () => {
+    const admin = await source.connect('admin');
+    await admin.sendCommand(['SAVE']);
+    await closeConnection(admin);
+    const dump = join(source.dir, 'dump.rdb');
+    const r = cli(['backup', '--from-file', dump, '--to', backups.path, '--json']);
+    rmSync(dump);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.manifest.source.kind, 'file');
+    assert.equal(out.manifest.keyspace.functions, 1);
+    const corrupt = join(backups.path, '..', `corrupt-${process.pid}.rdb`);
+    writeFileSync(corrupt, Buffer.from('REDIS0010garbage'));
+    const bad = cli(['backup', '--from-file', corrupt, '--to', backups.path]);
+    rmSync(corrupt);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /byte \d+/);
+    assert.ok(!finalFiles(backups.path).some((f) => f.startsWith('.')), 'no temporary or lock file is left');
+  });
+
+  test('--every keeps taking backups, prunes, and stops cleanly on SIGTERM', async () => {
+    const dir = join(backups.path, 'every');
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'backup', '--url', url(), '--to', dir, '--every', '1s', '--keep-last', '2'], {
+      env: { ...process.env, ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    let err = '';
+    child.stderr.on('data', (b) => (err += b));
+    const deadline = Date.now() + 30_000;
+    while (out.trim().split('\n').filter(Boolean).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    assert.equal(code, 0, err);
+    assert.ok(out.trim().split('\n').length >= 3, out);
+    const kept = finalFiles(dir).filter((f) => f.endsWith('.rdb.gz'));
+    assert.equal(kept.length, 2, finalFiles(dir).join(' '));
+    assert.ok(!finalFiles(dir).some((f) => f.startsWith('.')), 'no temporary or lock file is left');
+  });
+});
+
+describe('backup failures publish nothing', () => {
+  test('killing the server mid-transfer', async () => {
+    const server = await startTestServer({ args: ['--enable-debug-command', 'local'] });
+    const dir = tempDir('nlr-backups-');
+    try {
+      const admin = await server.connect('admin');
+      await admin.sendCommand(['DEBUG', 'POPULATE', '1500000', 'logs:populated', '200']);
+      await closeConnection(admin);
+      writeFileSync(join(dir.path, 'earlier.txt'), 'an earlier backup stands here');
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir.path, '--compress', 'none'], {
+        env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.backup! },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (b) => (err += b));
+      let out = '';
+      child.stdout.on('data', (b) => (out += b));
+      const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      // wait until the temporary file has received bytes, then kill the server
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const temp = readdirSync(dir.path).find((f) => f.endsWith('.tmp'));
+        if (temp && statSync(join(dir.path, temp)).size > 1_000_000) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      process.kill(server.pid, 'SIGKILL');
+      const code = await exit;
+      assert.notEqual(code, 0, out);
+      assert.equal(out, '');
+      assert.match(err, /closed|truncated|ended|connection/i);
+      assert.deepEqual(readdirSync(dir.path), ['earlier.txt']);
+    } finally {
+      await server.stop();
+      dir.remove();
+    }
+  });
+
+  test('a full disk', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, async () => {
+    const server = await startTestServer({ args: ['--enable-debug-command', 'local'] });
+    const dir = tempDir('nlr-fulldisk-');
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir.path]).status === 0;
+    try {
+      assert.ok(mounted, 'mount a 2 MB tmpfs');
+      const env = { NEURALLOG_REDIS_PASSWORD: server.passwords.backup! };
+      const url = `redis://backup@127.0.0.1:${server.port}`;
+      const first = cli(['backup', '--url', url, '--to', dir.path, '--compress', 'none'], env);
+      assert.equal(first.code, 0, first.stderr);
+      const earlier = finalFiles(dir.path);
+      const admin = await server.connect('admin');
+      await admin.sendCommand(['DEBUG', 'POPULATE', '100000', 'logs:big', '100']);
+      await closeConnection(admin);
+      const full = cli(['backup', '--url', url, '--to', dir.path, '--compress', 'none'], env);
+      assert.equal(full.code, 1);
+      assert.match(full.stderr, /disk is full/);
+      assert.deepEqual(finalFiles(dir.path), earlier);
+      assert.equal(cli(['backups', 'verify', first.stdout.trim()]).code, 0);
+    } finally {
+      if (mounted) spawnSync('umount', [dir.path]);
+      await server.stop();
+      dir.remove();
+    }
+  });
+
+  test('two backups into one directory at once: the second is refused by the lock', async () => {
+    const dir = tempDir('nlr-lock-');
+    try {
+      writeFileSync(join(dir.path, '.neurallog-backup.lock'), '1\n');
+      const r = cli(['backup', '--from-file', join(ROOT, 'test', 'fixtures', 'guide-redis.conf'), '--to', dir.path]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /another backup \(pid 1\)/);
+    } finally {
+      dir.remove();
+    }
+  });
+});
+
+describe('point-in-time consistency and the guide script', () => {
+  test('a backup taken while loadgen writes is a consistent snapshot', async () => {
+    const server = await startTestServer({ args: ['--enable-debug-command', 'local'] });
+    const dir = tempDir('nlr-pit-');
+    try {
+      const app = await server.connect('app');
+      const writing = loadgen(app, { logs: 60_000, seed: 'pit' });
+      await new Promise((r) => setTimeout(r, 300));
+      const r = cli(['backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir.path, '--compress', 'none'], { NEURALLOG_REDIS_PASSWORD: server.passwords.backup! });
+      await writing;
+      await closeConnection(app);
+      assert.equal(r.code, 0, r.stderr);
+      const snap = await startTestServerOnRdb(readFileSync(r.stdout.trim()));
+      try {
+        const c = await snap.connect('admin');
+        const indexed = (await c.sendCommand(['ZRANGE', 'idx:logs:time', '0', '-1'])) as string[];
+        const logKeys: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, batch] = (await c.sendCommand(['SCAN', cursor, 'MATCH', 'logs:*', 'COUNT', '10000'])) as [string, string[]];
+          cursor = next;
+          logKeys.push(...batch);
+        } while (cursor !== '0');
+        await closeConnection(c);
+        assert.ok(indexed.length > 0 && indexed.length < 60_000, `a mid-write snapshot (${indexed.length} indexed)`);
+        const ids = new Set(logKeys.map((k) => k.slice('logs:'.length)));
+        for (const id of indexed) assert.ok(ids.has(id), `indexed log ${id} has its entry`);
+        assert.ok(ids.size - indexed.length <= 1, 'at most the one log being written is not indexed yet');
+      } finally {
+        await snap.stop();
+      }
+    } finally {
+      await server.stop();
+      dir.remove();
+    }
+  });
+
+  test("redis/scripts/backup-redis.sh works with the guide's usage", async () => {
+    const d = await upTestDeployment();
+    const dir = tempDir('nlr-script-');
+    try {
+      const r = spawnSync(join(ROOT, 'redis', 'scripts', 'backup-redis.sh'), [], {
+        encoding: 'utf8',
+        env: { ...process.env, BACKUP_DIR: dir.path, REDIS_DIR: d.dir, NEURALLOG_REDIS_CLI: join(ROOT, 'test', 'helpers', 'cli.sh') },
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const m = /^Redis backup created: (.+)$/m.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      assert.ok(existsSync(m[1]!));
+    } finally {
+      await d.cleanup();
+      dir.remove();
+    }
+  });
+});
+
