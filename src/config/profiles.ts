@@ -5,7 +5,7 @@
  * - `neurallog` (default): the guide's values with deliberate changes where Redis 7.0 measurably breaks
  *   them; docs/configuration.md lists each difference and why.
  */
-import type { AclUser, Deployment, ProfileName } from './schema.js';
+import { DEPLOY_DEFAULTS, type AclUser, type Deployment, type ProfileName } from './schema.js';
 
 const MB = 1024 * 1024;
 
@@ -96,6 +96,7 @@ function guideProfile(): Deployment {
       replicas: 0,
     },
     retention: { logsTtlSeconds: 0 },
+    deploy: structuredClone(DEPLOY_DEFAULTS),
   };
 }
 

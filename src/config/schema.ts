@@ -87,6 +87,56 @@ export const aclUserSchema = z.strictObject({
 });
 export type AclUser = z.infer<typeof aclUserSchema>;
 
+/** A Kubernetes label as `key=value`; a list of them replaces the profile's list whole when overridden. */
+const labelList = z.array(
+  z
+    .string()
+    .regex(
+      /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/,
+      'a Kubernetes label written `key=value`, e.g. `app.kubernetes.io/name=neurallog-server`',
+    ),
+);
+
+/** Where and how the model is deployed on Kubernetes and Docker Compose (render kubernetes|compose). */
+export const deploySchema = z.strictObject({
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"').describe('Kubernetes namespace of every object'),
+  toolsImage: z.string().min(1).describe("this project's own image (the repository's Dockerfile), run by the backup job and service"),
+  storageClassName: z.string().describe('StorageClass of the volume claims; "" uses the cluster default'),
+  backup: z.strictObject({
+    schedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'a five-field cron schedule, e.g. `17 * * * *`').describe('when the Kubernetes CronJob takes a backup'),
+    every: z.string().regex(/^\d+[smhd]$/, 'a duration such as `1h`').describe('interval of the Compose backup service'),
+    keepLast: z.int().positive().describe('backups kept by the prune step'),
+    storage: sizeField('kubernetes', 'size of the backups volume'),
+  }),
+  podDisruptionBudget: z.strictObject({
+    maxUnavailable: nonNegative.describe('Redis pods a voluntary disruption (drain, eviction) may take down at once; 0 blocks every eviction and is refused'),
+  }),
+  networkPolicy: z.strictObject({
+    clientPodLabels: labelList.describe('labels of the NeuralLog server pods (same namespace) that may reach Redis'),
+    monitoringNamespaceLabels: labelList.describe('labels of the namespace the monitoring runs in ([] = the same namespace)'),
+    monitoringPodLabels: labelList.describe('labels of the monitoring pods that may reach Redis ([] with no namespace labels = no monitoring access)'),
+  }),
+  monitoring: z.strictObject({
+    serviceMonitor: z.boolean().describe('render a metrics sidecar (this project\'s `monitor`) and a ServiceMonitor'),
+    prometheusRule: z.boolean().describe('render a PrometheusRule with the alerts'),
+  }),
+});
+export type DeploySettings = z.output<typeof deploySchema>;
+
+export const DEPLOY_DEFAULTS: DeploySettings = {
+  namespace: 'neurallog',
+  toolsImage: 'neurallog-redis:0.1.0',
+  storageClassName: '',
+  backup: { schedule: '17 * * * *', every: '1h', keepLast: 48, storage: 8 * 1024 ** 3 },
+  podDisruptionBudget: { maxUnavailable: 1 },
+  networkPolicy: {
+    clientPodLabels: ['app.kubernetes.io/name=neurallog-server'],
+    monitoringNamespaceLabels: ['kubernetes.io/metadata.name=monitoring'],
+    monitoringPodLabels: ['app.kubernetes.io/name=prometheus'],
+  },
+  monitoring: { serviceMonitor: false, prometheusRule: false },
+};
+
 export const deploymentSchema = z.strictObject({
   profile: z.enum(PROFILES).describe('the profile the values started from'),
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"').describe('name of the deployment (Kubernetes object names)'),
@@ -156,6 +206,7 @@ export const deploymentSchema = z.strictObject({
   retention: z.strictObject({
     logsTtlSeconds: nonNegative.describe('how long NeuralLog keeps log entries (0 = forever)'),
   }),
+  deploy: deploySchema.default(() => structuredClone(DEPLOY_DEFAULTS)).describe('Kubernetes and Docker Compose settings (render kubernetes|compose)'),
 });
 
 export type Deployment = z.output<typeof deploymentSchema>;
