@@ -1,0 +1,70 @@
+/**
+ * Errors of the RDB reader. Every anomaly in an RDB reaches callers as an RdbFormatError carrying the
+ * absolute byte offset; the internal signals below never leave this folder.
+ */
+import { NeuralLogRedisError } from '../errors.js';
+
+export interface RdbErrorPlace {
+  /** file name (or another label) used in the message */
+  source?: string;
+  /** absolute byte offset in the RDB where the problem was found */
+  offset: number;
+  /** the key being read, when known */
+  key?: Buffer;
+}
+
+/** An RDB (or a single RESTORE-style value) is malformed, truncated or fails its checksum. */
+export class RdbFormatError extends NeuralLogRedisError {
+  readonly offset: number;
+  readonly key: Buffer | undefined;
+  /** the message without its place prefix */
+  readonly detail: string;
+
+  constructor(detail: string, place: RdbErrorPlace, cause?: unknown) {
+    const source = place.source ?? 'RDB';
+    const keyPart = place.key === undefined ? '' : `key ${displayKey(place.key)}: `;
+    super('E_RDB_FORMAT', `${source} at byte ${place.offset}: ${keyPart}${detail}`, {
+      place: { file: place.source, offset: place.offset },
+      exitCode: 1,
+      cause,
+    });
+    this.offset = place.offset;
+    this.key = place.key;
+    this.detail = detail;
+  }
+}
+
+/** Quotes a key for a message: printable ASCII as is, other bytes as \xNN, long keys shortened. */
+export function displayKey(key: Buffer, max = 80): string {
+  let out = '"';
+  const n = Math.min(key.length, max);
+  for (let i = 0; i < n; i++) {
+    const c = key[i]!;
+    if (c === 0x22 || c === 0x5c) out += '\\' + String.fromCharCode(c);
+    else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
+    else out += '\\x' + c.toString(16).padStart(2, '0');
+  }
+  out += '"';
+  if (key.length > max) out += `... (${key.length} bytes)`;
+  return out;
+}
+
+/**
+ * Thrown by the byte reader when the buffered bytes end before the item being read does.
+ * A singleton, not an Error: it is control flow (wait for more bytes), cheap to throw.
+ */
+export const NEED_MORE: { readonly needMore: true } = Object.freeze({ needMore: true });
+
+/**
+ * A problem inside a blob (listpack, ziplist, intset, zipmap, LZF data) found by a decoder that
+ * only sees the blob. `at` is the offset inside the blob; the caller turns it into a file offset.
+ */
+export class BlobError extends Error {
+  constructor(
+    message: string,
+    readonly at: number,
+  ) {
+    super(message);
+    this.name = 'BlobError';
+  }
+}

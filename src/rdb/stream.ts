@@ -1,0 +1,235 @@
+/**
+ * Streams (RDB types 15 and 19). Nodes: a 16-byte master ID (ms, seq: u64 big-endian) and a listpack
+ * whose master entry is `count, deleted, n, field_1..field_n, 0`, followed by entries
+ * `flags, ms-delta, seq-delta, [n, field, value, ... | value, ...], lp-count` (flag 1 deleted, 2 same
+ * fields as the master). Then the stream's length and IDs, and the consumer groups with their
+ * pending entries (PEL) and consumers.
+ * Checked: node keys, listpack structure, master entry, entry counts and lp-counts, IDs strictly
+ * increasing and not after the last ID, length against the live entries, group and consumer names
+ * unique, every consumer PEL entry in the group PEL and every group PEL entry owned exactly once.
+ */
+import { BlobError, displayKey } from './errors.js';
+import { withBlob } from './collections.js';
+import { ListpackReader } from './listpack.js';
+import { ByteReader, STR_RAW } from './reader.js';
+import type { DecodedStream, DecodedStreamEntry, DecodedStreamGroup } from './types.js';
+
+const U64_MAX = (1n << 64n) - 1n;
+
+interface Id {
+  ms: bigint;
+  seq: bigint;
+}
+
+const idText = (id: Id): string => `${id.ms}-${id.seq}`;
+const idCompare = (a: Id, b: Id): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
+const rawIdText = (raw: Buffer): string => `${raw.readBigUInt64BE(0)}-${raw.readBigUInt64BE(8)}`;
+
+interface NodeResult {
+  live: number;
+  dead: number;
+  last: Id | undefined;
+}
+
+/** offset of the master entry inside a listpack */
+const LP_MASTER_AT = 6;
+
+function readNode(lp: Buffer, master: Id, prev: Id | undefined, entries: DecodedStreamEntry[] | undefined): NodeResult {
+  const it = new ListpackReader(lp);
+  const step = (what: string): void => {
+    if (!it.next()) throw new BlobError(`stream listpack ends before ${what}`, lp.length - 1);
+  };
+  step('its master entry');
+  const count = it.int('master entry count');
+  step('the master deleted count');
+  const deleted = it.int('master deleted count');
+  step('the master field count');
+  const masterFieldsAt = it.at;
+  const fieldCount = it.int('master field count');
+  if (count < 0 || deleted < 0 || fieldCount < 0) throw new BlobError(`stream master entry has negative counts (${count}, ${deleted}, ${fieldCount})`, masterFieldsAt);
+  const masterFields: Buffer[] = [];
+  for (let j = 0; j < fieldCount; j++) {
+    step('a master field name');
+    if (entries) masterFields.push(Buffer.from(it.buf()));
+  }
+  step('the master entry terminator');
+  const zero = it.int('master entry terminator');
+  if (zero !== 0) throw new BlobError(`stream master entry terminator at offset ${it.at} is ${zero}, not 0`, it.at);
+  let live = 0;
+  let dead = 0;
+  let last = prev;
+  const total = count + deleted;
+  for (let e = 0; e < total; e++) {
+    step(`entry ${e} of ${total}`);
+    const entryAt = it.at;
+    const flags = it.int('entry flags');
+    if (flags < 0 || flags > 3) throw new BlobError(`stream entry at offset ${entryAt} has unknown flags ${flags}`, entryAt);
+    step('an entry ID');
+    const msDelta = it.bigInt('entry ms delta');
+    step('an entry ID');
+    const seqDelta = it.bigInt('entry seq delta');
+    const id = { ms: master.ms + msDelta, seq: master.seq + seqDelta };
+    if (id.ms < 0n || id.ms > U64_MAX || id.seq < 0n || id.seq > U64_MAX) throw new BlobError(`stream entry at offset ${entryAt} has an ID outside 64 bits`, entryAt);
+    if (idCompare(id, master) < 0) throw new BlobError(`stream entry ${idText(id)} at offset ${entryAt} is before its node's master ID ${idText(master)}`, entryAt);
+    if (last && idCompare(id, last) <= 0) throw new BlobError(`stream entry ${idText(id)} at offset ${entryAt} does not come after ${idText(last)}`, entryAt);
+    last = id;
+    const fields: Array<[Buffer, Buffer]> | undefined = entries && !(flags & 1) ? [] : undefined;
+    let n = fieldCount;
+    let extra = 3;
+    if (!(flags & 2)) {
+      step('an entry field count');
+      n = it.int('entry field count');
+      if (n < 0) throw new BlobError(`stream entry at offset ${entryAt} has a negative field count`, entryAt);
+      for (let j = 0; j < n; j++) {
+        step('an entry field');
+        const field = fields ? it.buf() : undefined;
+        step('an entry value');
+        if (fields) fields.push([field!, it.buf()]);
+      }
+      extra += n + 1;
+    } else {
+      for (let j = 0; j < n; j++) {
+        step('an entry value');
+        if (fields) fields.push([masterFields[j]!, it.buf()]);
+      }
+    }
+    step('an entry lp-count');
+    const lpCount = it.int('entry lp-count');
+    if (lpCount !== n + extra) throw new BlobError(`stream entry at offset ${entryAt} has lp-count ${lpCount}, expected ${n + extra}`, it.at);
+    if (flags & 1) dead++;
+    else {
+      live++;
+      if (fields) entries!.push({ id: idText(id), fields });
+    }
+  }
+  if (it.next()) throw new BlobError(`stream listpack has more elements after its last entry (offset ${it.at})`, it.at);
+  if (live !== count || dead !== deleted) {
+    throw new BlobError(`stream master entry counts ${count} live and ${deleted} deleted entries, the listpack holds ${live} and ${dead}`, LP_MASTER_AT);
+  }
+  return { live, dead, last };
+}
+
+function readId(r: ByteReader): Id {
+  const ms = r.lenBig();
+  return { ms, seq: r.lenBig() };
+}
+
+export function readStream(r: ByteReader, version2: boolean, decode: boolean): DecodedStream | undefined {
+  const nodes = r.len();
+  const entries: DecodedStreamEntry[] | undefined = decode ? [] : undefined;
+  let live = 0;
+  let last: Id | undefined;
+  let deletedInListpacks = 0;
+  for (let i = 0; i < nodes; i++) {
+    const keyAt = r.pos;
+    r.str();
+    if (r.sEnc !== STR_RAW || r.sEnd - r.sStart !== 16) r.fail(`stream node ${i} key is not a 16-byte entry ID`, keyAt);
+    const master = { ms: r.buf.readBigUInt64BE(r.sStart), seq: r.buf.readBigUInt64BE(r.sStart + 8) };
+    if (last && idCompare(master, last) <= 0) r.fail(`stream node ${i} master ID ${idText(master)} does not come after entry ${idText(last)}`, keyAt);
+    const result = withBlob(r, `stream node ${i} listpack`, (lp) => readNode(lp, master, last, entries));
+    live += result.live;
+    last = result.last;
+    deletedInListpacks += result.dead;
+  }
+  const metaAt = r.pos;
+  const length = r.len();
+  const lastId = readId(r);
+  let firstId: Id | undefined;
+  let maxDeletedId: Id | undefined;
+  let entriesAdded: bigint | undefined;
+  if (version2) {
+    firstId = readId(r);
+    maxDeletedId = readId(r);
+    entriesAdded = r.lenBig();
+  }
+  if (length !== live) r.fail(`stream declares length ${length} but its listpacks hold ${live} live entries`, metaAt);
+  if (last && idCompare(last, lastId) > 0) r.fail(`stream entry ${idText(last)} comes after the stream's last ID ${idText(lastId)}`, metaAt);
+  if (entriesAdded !== undefined && entriesAdded < BigInt(length)) r.fail(`stream says ${entriesAdded} entries were ever added but holds ${length}`, metaAt);
+  const groups = readGroups(r, version2, decode);
+  if (!decode) return undefined;
+  return {
+    entries: entries!,
+    deletedInListpacks,
+    length,
+    lastId: idText(lastId),
+    ...(firstId ? { firstId: idText(firstId) } : {}),
+    ...(maxDeletedId ? { maxDeletedId: idText(maxDeletedId) } : {}),
+    ...(entriesAdded !== undefined ? { entriesAdded: Number(entriesAdded) } : {}),
+    groups: groups!,
+  };
+}
+
+interface Nack {
+  raw: Buffer;
+  deliveryTimeMs: number;
+  deliveryCount: number;
+  owner: Buffer | undefined;
+}
+
+function readGroups(r: ByteReader, version2: boolean, decode: boolean): DecodedStreamGroup[] | undefined {
+  const count = r.len();
+  const names = new Set<string>();
+  const out: DecodedStreamGroup[] | undefined = decode ? [] : undefined;
+  for (let g = 0; g < count; g++) {
+    const nameAt = r.pos;
+    r.str();
+    const name = Buffer.from(r.lastBuf());
+    const nameKey = name.toString('latin1');
+    if (names.has(nameKey)) r.fail(`stream has the consumer group ${displayKey(name)} twice`, nameAt);
+    names.add(nameKey);
+    const groupLast = readId(r);
+    let entriesRead: number | undefined;
+    if (version2) {
+      const v = r.lenBig();
+      entriesRead = v === U64_MAX ? -1 : Number(v);
+    }
+    const pelCount = r.len();
+    const pel = new Map<string, Nack>();
+    for (let i = 0; i < pelCount; i++) {
+      const at = r.pos;
+      const raw = r.bytes(16);
+      const key = raw.toString('latin1');
+      if (pel.has(key)) r.fail(`consumer group ${displayKey(name)} has pending entry ${rawIdText(raw)} twice`, at);
+      const deliveryTimeMs = r.i64();
+      const deliveryCount = Number(r.lenBig());
+      pel.set(key, { raw, deliveryTimeMs, deliveryCount, owner: undefined });
+    }
+    const consumerCount = r.len();
+    const consumerNames = new Set<string>();
+    const consumers: DecodedStreamGroup['consumers'] = [];
+    for (let c = 0; c < consumerCount; c++) {
+      const cAt = r.pos;
+      r.str();
+      const cname = Buffer.from(r.lastBuf());
+      const ckey = cname.toString('latin1');
+      if (consumerNames.has(ckey)) r.fail(`consumer group ${displayKey(name)} has the consumer ${displayKey(cname)} twice`, cAt);
+      consumerNames.add(ckey);
+      const seenTimeMs = r.i64();
+      const n = r.len();
+      const pending: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const at = r.pos;
+        const raw = r.bytes(16);
+        const nack = pel.get(raw.toString('latin1'));
+        if (!nack) r.fail(`consumer ${displayKey(cname)} of group ${displayKey(name)} owns pending entry ${rawIdText(raw)}, which is not in the group's PEL`, at);
+        if (nack.owner) r.fail(`pending entry ${rawIdText(raw)} of group ${displayKey(name)} is owned by two consumers (${displayKey(nack.owner)} and ${displayKey(cname)})`, at);
+        nack.owner = cname;
+        if (decode) pending.push(rawIdText(raw));
+      }
+      if (decode) consumers.push({ name: cname, seenTimeMs, pending });
+    }
+    for (const nack of pel.values()) {
+      if (!nack.owner) r.fail(`pending entry ${rawIdText(nack.raw)} of group ${displayKey(name)} has no consumer`, r.pos);
+    }
+    if (out) {
+      out.push({
+        name,
+        lastId: idText(groupLast),
+        ...(entriesRead !== undefined ? { entriesRead } : {}),
+        pending: [...pel.values()].map((n) => ({ id: rawIdText(n.raw), deliveryTimeMs: n.deliveryTimeMs, deliveryCount: n.deliveryCount, consumer: n.owner! })),
+        consumers,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,193 @@
+/** Constants of the RDB format (Redis 7.0, RDB version 10) and the public shapes of the reader. */
+
+export const RDB_MAX_VERSION = 10;
+
+export const OP = {
+  FUNCTION_PRE_GA: 0xf6,
+  FUNCTION2: 0xf5,
+  MODULE_AUX: 0xf7,
+  IDLE: 0xf8,
+  FREQ: 0xf9,
+  AUX: 0xfa,
+  RESIZEDB: 0xfb,
+  EXPIRETIME_MS: 0xfc,
+  EXPIRETIME: 0xfd,
+  SELECTDB: 0xfe,
+  EOF: 0xff,
+} as const;
+
+export const TYPE = {
+  STRING: 0,
+  LIST: 1,
+  SET: 2,
+  ZSET: 3,
+  HASH: 4,
+  ZSET_2: 5,
+  MODULE_PRE_GA: 6,
+  MODULE_2: 7,
+  HASH_ZIPMAP: 9,
+  LIST_ZIPLIST: 10,
+  SET_INTSET: 11,
+  ZSET_ZIPLIST: 12,
+  HASH_ZIPLIST: 13,
+  LIST_QUICKLIST: 14,
+  STREAM_LISTPACKS: 15,
+  HASH_LISTPACK: 16,
+  ZSET_LISTPACK: 17,
+  LIST_QUICKLIST_2: 18,
+  STREAM_LISTPACKS_2: 19,
+} as const;
+
+export type RdbKind = 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream' | 'module';
+
+export const KINDS: readonly RdbKind[] = ['string', 'list', 'set', 'zset', 'hash', 'stream', 'module'];
+
+/** kind of each value type byte Redis 7.0 reads (undefined: not a value type 7.0 knows) */
+export const KIND_OF_TYPE: ReadonlyArray<RdbKind | undefined> = (() => {
+  const k: Array<RdbKind | undefined> = new Array(256).fill(undefined);
+  k[TYPE.STRING] = 'string';
+  for (const t of [TYPE.LIST, TYPE.LIST_ZIPLIST, TYPE.LIST_QUICKLIST, TYPE.LIST_QUICKLIST_2]) k[t] = 'list';
+  for (const t of [TYPE.SET, TYPE.SET_INTSET]) k[t] = 'set';
+  for (const t of [TYPE.ZSET, TYPE.ZSET_2, TYPE.ZSET_ZIPLIST, TYPE.ZSET_LISTPACK]) k[t] = 'zset';
+  for (const t of [TYPE.HASH, TYPE.HASH_ZIPMAP, TYPE.HASH_ZIPLIST, TYPE.HASH_LISTPACK]) k[t] = 'hash';
+  for (const t of [TYPE.STREAM_LISTPACKS, TYPE.STREAM_LISTPACKS_2]) k[t] = 'stream';
+  k[TYPE.MODULE_2] = 'module';
+  return k;
+})();
+
+export interface RdbRecord {
+  db: number;
+  key: Buffer;
+  /** the RDB value type byte */
+  type: number;
+  kind: RdbKind;
+  /**
+   * The value's bytes exactly as in the file, after the key: `[type][value][u16 LE rdb version][crc64
+   * LE]` is a RESTORE payload. A view into the bytes given to write(); copy it to keep it past the
+   * caller's reuse of those buffers.
+   */
+  value: Buffer;
+  /** absolute expiry, Unix milliseconds */
+  expireAtMs?: number;
+  idleSeconds?: number;
+  lfuFreq?: number;
+  /** byte offset of the record's first byte (its expiry, idle or freq opcode if any) */
+  offset: number;
+}
+
+export interface RdbModuleAux {
+  /** the 64-bit module type id: 54 bits of name, 10 bits of encoding version */
+  moduleId: bigint;
+  /** the 9-character module type name encoded in the id */
+  moduleName: string;
+  encodingVersion: number;
+  /** REDISMODULE_AUX_BEFORE_RDB (1) or AFTER_RDB (2) */
+  when: number;
+  /** the module's fields, raw, through the closing EOF field */
+  bytes: Buffer;
+  offset: number;
+}
+
+export interface RdbParserOptions {
+  /** file name (or label) used in error messages */
+  source?: string;
+  onRecord?(record: RdbRecord): void;
+  /** the library source of a FUNCTION2 opcode (pre-GA FUNCTION opcodes are converted to the same form) */
+  onFunction?(libraryCode: Buffer, offset: number): void;
+  onAux?(key: string, value: Buffer): void;
+  onModuleAux?(aux: RdbModuleAux): void;
+  /**
+   * Largest record (key, value and its opcodes) the reader will buffer, in bytes; a declared length
+   * beyond it is reported as corruption instead of waiting for that many bytes. Default: the largest
+   * Buffer Node can allocate.
+   */
+  maxRecordBytes?: number;
+}
+
+export interface RdbDatabaseSummary {
+  keys: number;
+  expires: number;
+  /** the RESIZEDB hint written by the server (sizes of its main and expires dictionaries) */
+  resizeHint?: { keys: number; expires: number };
+}
+
+export interface RdbSummary {
+  version: number;
+  /** bytes read, through the checksum */
+  bytes: number;
+  aux: Record<string, string>;
+  databases: Record<string, RdbDatabaseSummary>;
+  kinds: Record<RdbKind, number>;
+  types: Record<string, number>;
+  functions: number;
+  moduleAux: number;
+  checksum: {
+    /** 16 hex digits as stored (little-endian bytes read as a number), '' when the version has none */
+    stored: string;
+    computed: string;
+    verified: boolean;
+    /** true when the stored checksum is 0 (saved with `rdbchecksum no`) or the version predates checksums */
+    disabled: boolean;
+  };
+}
+
+export interface DecodedStreamEntry {
+  /** `<ms>-<seq>` */
+  id: string;
+  fields: Array<[Buffer, Buffer]>;
+}
+
+export interface DecodedStreamPending {
+  id: string;
+  deliveryTimeMs: number;
+  deliveryCount: number;
+  /** the consumer owning the entry (every entry of a group's PEL has one) */
+  consumer: Buffer;
+}
+
+export interface DecodedStreamConsumer {
+  name: Buffer;
+  seenTimeMs: number;
+  /** ids of the pending entries owned by this consumer, in order */
+  pending: string[];
+}
+
+export interface DecodedStreamGroup {
+  name: Buffer;
+  lastId: string;
+  /** entries_read (RDB type 19); undefined for type 15 */
+  entriesRead?: number;
+  pending: DecodedStreamPending[];
+  consumers: DecodedStreamConsumer[];
+}
+
+export interface DecodedStream {
+  /** live (not deleted) entries, in id order */
+  entries: DecodedStreamEntry[];
+  /** entries flagged deleted but still inside the listpacks */
+  deletedInListpacks: number;
+  length: number;
+  lastId: string;
+  /** RDB type 19 only */
+  firstId?: string;
+  maxDeletedId?: string;
+  entriesAdded?: number;
+  groups: DecodedStreamGroup[];
+}
+
+export interface DecodedModule {
+  moduleId: bigint;
+  moduleName: string;
+  encodingVersion: number;
+  /** the module's fields, raw, through the closing EOF field */
+  bytes: Buffer;
+}
+
+export type DecodedValue =
+  | { kind: 'string'; value: Buffer }
+  | { kind: 'list'; value: Buffer[] }
+  | { kind: 'set'; value: Buffer[] }
+  | { kind: 'zset'; value: Array<[Buffer, number]> }
+  | { kind: 'hash'; value: Array<[Buffer, Buffer]> }
+  | { kind: 'stream'; value: DecodedStream }
+  | { kind: 'module'; value: DecodedModule };
