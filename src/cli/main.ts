@@ -86,10 +86,10 @@ export function buildProgram(): Command {
 
   program
     .command('render')
-    .argument('<artifact>', 'conf (redis.conf) or acl (users.acl)')
-    .description('Render an artifact from the model (to stdout, or into --out DIR).')
+    .argument('<artifact>', 'conf (redis.conf), acl (users.acl), kubernetes (a kustomize directory) or compose (a Compose directory)')
+    .description('Render an artifact from the model (to stdout, or into --out DIR; kubernetes and compose need --out).')
     .option('--config <file>', 'a YAML model or a redis.conf (default: the neurallog profile)')
-    .option('--secrets <file>', 'secrets file with the users\' passwords (acl; created 0600 when absent)')
+    .option('--secrets <file>', 'secrets file with the users\' passwords (acl, kubernetes, compose; created 0600 when absent)')
     .option('--dir <dir>', 'take the model and secrets of a deployment made by `up`')
     .option('--out <dir>', 'write files into this directory instead of stdout')
     .action(lazy(async () => (await import('./render.js')).renderCommand));
