@@ -116,6 +116,9 @@ function neurallogProfile(): Deployment {
     memory: { ...base.memory, maxmemoryPolicy: 'noeviction' },
     security: { users: neurallogUsers() },
     container: { ...base.container, image: 'redis:7.0.15-alpine' },
+    // A backup pulls its snapshot as a diskless replica; without this the server waits
+    // repl-diskless-sync-delay (5 s) for more replicas before every backup starts.
+    extraDirectives: [{ name: 'repl-diskless-sync-max-replicas', args: ['1'] }],
   };
   // 1.5 x 256mb = 384Mi; rounded up to whole MiB so manifests show an exact, readable quantity.
   deployment.container.memoryLimit = Math.ceil(requiredMemoryLimit(deployment) / MB) * MB;
