@@ -39,9 +39,7 @@ async function digest(server: { connect(user?: string): Promise<any> }): Promise
 
 /** Starts redis-server on a stored backup (decompressed to dump.rdb, AOF off) and returns its digest. */
 async function digestOfBackup(rdb: Buffer): Promise<{ digest: string; keys: number }> {
-  const model = profile('neurallog');
-  model.persistence.appendonly = false;
-  const server = await startTestServerOnRdb(rdb, model);
+  const server = await startTestServerOnRdb(rdb);
   try {
     const c = await server.connect('admin');
     const keys = Number(await c.sendCommand(['DBSIZE']));
@@ -52,7 +50,13 @@ async function digestOfBackup(rdb: Buffer): Promise<{ digest: string; keys: numb
   }
 }
 
-async function startTestServerOnRdb(rdb: Buffer, model = profile('neurallog')): Promise<TestServer> {
+function withoutAof() {
+  const model = profile('neurallog');
+  model.persistence.appendonly = false; // with AOF on, redis-server would ignore dump.rdb
+  return model;
+}
+
+async function startTestServerOnRdb(rdb: Buffer, model = withoutAof()): Promise<TestServer> {
   // start empty, stop, place the RDB, start again on the same directory
   const server = await startTestServer({ model, args: ['--enable-debug-command', 'local'] });
   const c = await server.connect('admin');
