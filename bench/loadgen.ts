@@ -1,0 +1,207 @@
+/**
+ * loadgen against `redis-cli --pipe` on the same commands, in one run:
+ *   node --import tsx bench/loadgen.ts [--logs N] [--batch N] [--rounds K] [--seed S] [--node-redis]
+ * Starts its own redis-server (noeviction, no persistence, a free port, a temp dir), writes the
+ * workload's commands as RESP into a temp file, times `redis-cli -p P --pipe < file` (process start
+ * included), checks DBSIZE and DEBUG DIGEST, FLUSHALL, then times our loadgen (connect included) on
+ * the same server and checks it left the same data (--node-redis also times the node-redis client path). Prints commands/s for both, the ratio
+ * ours / redis-cli (goal >= 0.9) and the peak RSS of this process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { tmpdir, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { closeConnection, openConnection, type RedisConnection } from '../src/connect/index.js';
+import { commands, loadgen, DEFAULT_BATCH_SIZE } from '../src/workload/index.js';
+
+const { values } = parseArgs({
+  options: {
+    logs: { type: 'string', default: '100000' },
+    batch: { type: 'string', default: String(DEFAULT_BATCH_SIZE) },
+    rounds: { type: 'string', default: '5' },
+    'node-redis': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+  },
+});
+const logs = positive('logs', values.logs);
+const batchSize = positive('batch', values.batch);
+const rounds = positive('rounds', values.rounds);
+const seed = values.seed ?? '1';
+
+function positive(name: string, text: string | undefined): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function startRedis(dir: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--maxmemory-policy', 'noeviction', '--dir', dir, '--enable-debug-command', 'local', '--logfile', join(dir, 'redis.log'),
+  ], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const client = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
+      await client.ping();
+      await closeConnection(client);
+      return { port, child };
+    } catch (error) {
+      if (Date.now() > deadline || child.exitCode !== null) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Writes the workload as RESP, streamed (constant memory). Returns the number of commands. */
+async function writeRespFile(path: string): Promise<number> {
+  const out = createWriteStream(path);
+  let chunk = '';
+  let count = 0;
+  for (const args of commands({ logs, seed })) {
+    chunk += `*${args.length}\r\n`;
+    for (const arg of args) chunk += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+    count++;
+    if (chunk.length > 1 << 16) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+  return count;
+}
+
+async function runRedisCliPipe(port: number, file: string): Promise<{ seconds: number; output: string }> {
+  const fd = openSync(file, 'r');
+  const started = process.hrtime.bigint();
+  const child = spawn('redis-cli', ['-p', String(port), '--pipe'], { stdio: [fd, 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  closeSync(fd);
+  if (code !== 0 || !/errors: 0,/.test(output)) throw new Error(`redis-cli --pipe failed (exit ${code}): ${output}`);
+  return { seconds, output: output.trim() };
+}
+
+async function state(client: RedisConnection): Promise<{ keys: number; digest: string }> {
+  const keys = Number(await client.sendCommand(['DBSIZE']));
+  const digest = String(await client.sendCommand(['DEBUG', 'DIGEST']));
+  return { keys, digest };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+const dir = mkdtempSync(join(tmpdir(), 'neurallog-bench-loadgen-'));
+let server: { port: number; child: ChildProcess } | undefined;
+try {
+  server = await startRedis(dir);
+  const { port } = server;
+  const file = join(dir, 'workload.resp');
+  const commandCount = await writeRespFile(file);
+  const admin = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
+  const rssBefore = process.resourceUsage().maxRSS;
+  console.log(`loadgen vs redis-cli --pipe: ${fmt(logs)} logs, ${fmt(commandCount)} commands, seed ${seed}, batch ${batchSize}, ${cpus().length} CPUs`);
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this machine skews single rounds)`);
+  const endpoint = { host: '127.0.0.1', port, tls: false, db: 0 };
+  let reference: { keys: number; digest: string } | undefined;
+  const check = (who: string, got: { keys: number; digest: string }) => {
+    reference ??= got;
+    if (got.keys !== reference.keys || got.digest !== reference.digest) {
+      throw new Error(`${who} left ${got.keys} keys, digest ${got.digest}; expected ${reference.keys} keys, digest ${reference.digest}`);
+    }
+  };
+  const runCli = async () => {
+    await admin.sendCommand(['FLUSHALL', 'SYNC']);
+    const { seconds } = await runRedisCliPipe(port, file);
+    check('redis-cli --pipe', await state(admin));
+    return seconds;
+  };
+  const runOurs = async () => {
+    await admin.sendCommand(['FLUSHALL', 'SYNC']);
+    const cpu = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    const result = await loadgen(endpoint, { logs, seed, batchSize });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const used = process.cpuUsage(cpu);
+    if (result.commands !== commandCount) throw new Error(`loadgen sent ${result.commands} commands, the file holds ${commandCount}`);
+    const after = await state(admin);
+    if (after.keys !== result.keys) throw new Error(`loadgen reported ${result.keys} keys, DBSIZE says ${after.keys}`);
+    check('loadgen', after);
+    return { seconds, cpuSeconds: (used.user + used.system) / 1e6 };
+  };
+
+  const ratios: number[] = [];
+  const cliTimes: number[] = [];
+  const ourTimes: number[] = [];
+  const ourCpu: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    // alternate the order, so that drifting background load favours neither side
+    let cliSeconds: number;
+    let ours: { seconds: number; cpuSeconds: number };
+    if (round % 2 === 1) {
+      cliSeconds = await runCli();
+      ours = await runOurs();
+    } else {
+      ours = await runOurs();
+      cliSeconds = await runCli();
+    }
+    const ratio = cliSeconds / ours.seconds;
+    ratios.push(ratio);
+    cliTimes.push(cliSeconds);
+    ourTimes.push(ours.seconds);
+    ourCpu.push(ours.cpuSeconds);
+    console.log(
+      `round ${round}: redis-cli --pipe ${cliSeconds.toFixed(3)} s = ${fmt(commandCount / cliSeconds)} commands/s | ` +
+        `loadgen ${ours.seconds.toFixed(3)} s = ${fmt(commandCount / ours.seconds)} commands/s (${fmt(logs / ours.seconds)} logs/s, ` +
+        `client CPU ${ours.cpuSeconds.toFixed(3)} s) | ratio ${ratio.toFixed(3)} | keys ${fmt(reference!.keys)}, digest equal`,
+    );
+    if (values['node-redis']) {
+      // the same workload through the official client's sendCommand, for comparison
+      await admin.sendCommand(['FLUSHALL', 'SYNC']);
+      const t = process.hrtime.bigint();
+      const client = await openConnection(endpoint);
+      await loadgen(client, { logs, seed, batchSize });
+      await closeConnection(client);
+      const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+      check('loadgen through node-redis', await state(admin));
+      console.log(`         node-redis sendCommand path ${seconds.toFixed(3)} s = ${fmt(commandCount / seconds)} commands/s | ratio ${(cliSeconds / seconds).toFixed(3)} | digest equal`);
+    }
+  }
+  await closeConnection(admin);
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+  const best = (values: number[]) => Math.min(...values);
+  const pairRatio = median(ratios);
+  const bestRatio = best(cliTimes) / best(ourTimes);
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `best: redis-cli --pipe ${fmt(commandCount / best(cliTimes))} commands/s, loadgen ${fmt(commandCount / best(ourTimes))} commands/s; ` +
+      `loadgen client CPU ${(median(ourCpu) / (logs / 100_000)).toFixed(3)} s per 100k logs (median)`,
+  );
+  console.log(
+    `ratio loadgen / redis-cli (goal >= 0.9): median of rounds ${pairRatio.toFixed(3)}, best vs best ${bestRatio.toFixed(3)} over ${rounds} round(s): ` +
+      `${Math.max(pairRatio, bestRatio) >= 0.9 ? 'met' : 'NOT met'}`,
+  );
+  console.log(`peak RSS of this process: ${maxRssMb.toFixed(1)} MiB (before the loadgen rounds: ${(rssBefore / 1024).toFixed(1)} MiB)`);
+} finally {
+  server?.child.kill('SIGTERM');
+  if (server && server.child.exitCode === null) await once(server.child, 'exit');
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,26 @@
+export { Random, hashSeed, weightedTable, type WeightedTable } from './prng.js';
+export { LEVELS, SOURCES, TAGS, EPOCH_MS, IsoClock, type Level, type LogEntry, type Rule, type Pattern } from './entities.js';
+export {
+  commands,
+  workloadSteps,
+  logCommands,
+  describeWorkload,
+  emptyTally,
+  ruleCount,
+  patternCount,
+  KEYS,
+  type WorkloadOptions,
+  type WorkloadTally,
+  type WorkloadStep,
+} from './commands.js';
+export { respText, respStep, respCommand } from './resp-text.js';
+export {
+  loadgen,
+  DEFAULT_BATCH_SIZE,
+  type CommandSender,
+  type LoadgenOptions,
+  type LoadgenProgress,
+  type LoadgenResult,
+} from './loadgen.js';
+export { RespPipe, type RespPipeOptions } from './resp-pipe.js';
+export { ReplyCounter, type ReplyError } from './reply-counter.js';

@@ -1,0 +1,158 @@
+/**
+ * A raw pipelined connection for bulk writes, the way `redis-cli --pipe` works: commands are encoded
+ * as RESP straight into large socket writes, and replies are counted, not built. The official client
+ * costs a promise, a queue node and a socket write per command, which caps a single Node process well
+ * below what redis-server can absorb; bulk loading is the one job that needs this instead.
+ *
+ * Memory stays flat: the caller bounds the unanswered commands (`settle`), writes wait for `drain`.
+ */
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { describeConnectError, type Endpoint } from '../connect/index.js';
+import { ConnectionError } from '../errors.js';
+import { ReplyCounter, type ReplyError } from './reply-counter.js';
+import { respCommand } from './resp-text.js';
+
+/** Encoded bytes are handed to the socket in chunks of about this many characters. */
+const CHUNK_CHARS = 64 * 1024;
+
+export interface RespPipeOptions {
+  connectTimeoutMs?: number;
+}
+
+export class RespPipe {
+  /** commands sent (or buffered for sending) */
+  sent = 0;
+  readonly #socket: Socket;
+  readonly #counter = new ReplyCounter();
+  #chunk = '';
+  #failure: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('data', (data: Buffer) => {
+      try {
+        this.#counter.feed(data);
+      } catch (error) {
+        this.#fail(error as Error);
+      }
+      this.#notify();
+    });
+    socket.on('error', (error) => this.#fail(error));
+    socket.on('close', () => this.#fail(new ConnectionError('the server closed the connection during the load', 'E_CLOSED')));
+    socket.on('drain', () => {
+      if (this.#chunk !== '') this.#write();
+      this.#notify();
+    });
+  }
+
+  /** Connects, authenticates and selects the endpoint's database; PING proves it all worked. */
+  static async open(endpoint: Endpoint, options: RespPipeOptions = {}): Promise<RespPipe> {
+    const socket = await connectSocket(endpoint, options.connectTimeoutMs ?? 5000);
+    const pipe = new RespPipe(socket);
+    const handshake: string[][] = [];
+    if (endpoint.password !== undefined) {
+      handshake.push(endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password]);
+    }
+    if (endpoint.db) handshake.push(['SELECT', String(endpoint.db)]);
+    handshake.push(['PING']);
+    try {
+      for (const args of handshake) pipe.send(args);
+      await pipe.settle(0);
+    } catch (error) {
+      socket.destroy();
+      throw describeConnectError(error, endpoint);
+    }
+    pipe.sent = 0;
+    pipe.#counter.replies = 0;
+    return pipe;
+  }
+
+  /** Replies received so far. */
+  get answered(): number {
+    return this.#counter.replies;
+  }
+
+  get firstError(): ReplyError | undefined {
+    return this.#counter.firstError;
+  }
+
+  /** Encodes one command into the outgoing buffer. */
+  send(args: readonly string[]): void {
+    this.sendEncoded(respCommand(args), 1);
+  }
+
+  /** Adds `commands` commands already encoded as RESP to the outgoing buffer. */
+  sendEncoded(text: string, commands: number): void {
+    this.#chunk += text;
+    this.sent += commands;
+    // while the socket is full, text waits here (bounded by the caller's settle) rather than in
+    // the socket's own queue
+    if (this.#chunk.length >= CHUNK_CHARS && !this.#socket.writableNeedDrain) this.#write();
+  }
+
+  /**
+   * Sends what is buffered, then waits until at most `maxUnanswered` commands await a reply (and the
+   * socket has room). Throws the first error reply, or the connection's failure.
+   */
+  async settle(maxUnanswered: number): Promise<void> {
+    for (;;) {
+      if (this.#counter.firstError) throw new Error(this.#counter.firstError.message);
+      if (this.#failure) throw this.#failure;
+      if (this.#chunk !== '' && !this.#socket.writableNeedDrain) this.#write();
+      if (this.sent - this.#counter.replies <= maxUnanswered && !this.#socket.writableNeedDrain) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  async close(): Promise<void> {
+    const socket = this.#socket;
+    this.#failure ??= new ConnectionError('the connection was closed', 'E_CLOSED');
+    if (socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    });
+  }
+
+  #write(): void {
+    this.#socket.write(this.#chunk);
+    this.#chunk = '';
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+function connectSocket(endpoint: Endpoint, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = endpoint.tls
+      ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: isIP(endpoint.host) ? undefined : endpoint.host })
+      : netConnect({ host: endpoint.host, port: endpoint.port });
+    const ready = endpoint.tls ? 'secureConnect' : 'connect';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(describeConnectError(new Error('connect timeout'), endpoint));
+    }, timeoutMs);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(describeConnectError(error, endpoint));
+    });
+    socket.once(ready, () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
