@@ -183,3 +183,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv);
+if (process.env.NEURALLOG_REDIS_REPORT_RSS === '1') {
+  // for benchmarks: the peak resident set size of this CLI process
+  process.on('exit', () => process.stderr.write(`neurallog-redis: peak RSS ${process.resourceUsage().maxRSS} KiB\n`));
+}

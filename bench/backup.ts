@@ -1,0 +1,108 @@
+/**
+ * Backup and verify against their anchors, on loadgen datasets, in one run on the same server:
+ *   - `neurallog-redis backup` (pull + CRC + full parse + gzip + atomic publish) vs `redis-cli --rdb`
+ *   - `neurallog-redis backups verify` vs `redis-check-rdb` on the same RDB
+ *   - peak RSS of the backup and verify processes at each dataset size (should stay flat)
+ *
+ *   npm run build && node --import tsx bench/backup.ts [--logs 100000,1000000] [--rounds 2]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { profile } from '../src/config/index.js';
+import { closeConnection } from '../src/connect/index.js';
+import { loadgen } from '../src/workload/index.js';
+import { startTestServer } from '../test/helpers/redis.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const sizes = arg('--logs', '100000,1000000').split(',').map(Number);
+const rounds = Number(arg('--rounds', '2'));
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+interface Timed {
+  seconds: number;
+  rssKiB?: number;
+  stdout: string;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Timed {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const rss = /peak RSS (\d+) KiB/.exec(r.stderr);
+  return { seconds, rssKiB: rss ? Number(rss[1]) : undefined, stdout: r.stdout };
+}
+
+const best = (xs: Timed[]) => xs.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+
+const model = profile('neurallog');
+model.memory.maxmemory = 0;
+model.persistence.appendonly = false;
+model.persistence.save = [];
+const server = await startTestServer({ model });
+const work = mkdtempSync(join(tmpdir(), 'nlr-bench-backup-'));
+const results: Record<string, unknown>[] = [];
+try {
+  for (const logs of sizes) {
+    const admin = await server.connect('admin');
+    await admin.sendCommand(['FLUSHALL']);
+    const app = await server.connect('app');
+    const t0 = performance.now();
+    const loaded = await loadgen(app, { logs, seed: 'bench' });
+    process.stderr.write(`loaded ${logs} logs (${loaded.keys} keys) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    await closeConnection(app);
+    await closeConnection(admin);
+
+    const env = { REDISCLI_AUTH: server.passwords.backup!, NEURALLOG_REDIS_PASSWORD: server.passwords.backup!, NEURALLOG_REDIS_REPORT_RSS: '1' };
+    const rdbFile = join(work, 'anchor.rdb');
+    const cliRuns: Timed[] = [];
+    const oursRuns: Timed[] = [];
+    const verifyRuns: Timed[] = [];
+    const checkRuns: Timed[] = [];
+    for (let i = 0; i < rounds; i++) {
+      cliRuns.push(run('redis-cli', ['-p', String(server.port), '--user', 'backup', '--no-auth-warning', '--rdb', rdbFile], env));
+      const dir = join(work, `b${logs}-${i}`);
+      const ours = run(process.execPath, [CLI, 'backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir], env);
+      oursRuns.push(ours);
+      const stored = ours.stdout.trim();
+      verifyRuns.push(run(process.execPath, [CLI, 'backups', 'verify', stored], env));
+      checkRuns.push(run('redis-check-rdb', [rdbFile]));
+      if (i < rounds - 1) rmSync(dir, { recursive: true, force: true });
+    }
+    const lastDir = join(work, `b${logs}-${rounds - 1}`);
+    const stored = join(lastDir, readdirSync(lastDir).find((f) => f.endsWith('.rdb.gz'))!);
+    const ours = best(oursRuns);
+    const cli = best(cliRuns);
+    const verify = best(verifyRuns);
+    const check = best(checkRuns);
+    const row = {
+      logs,
+      keys: loaded.keys,
+      rdbMB: +(statSync(rdbFile).size / 1e6).toFixed(1),
+      storedMB: +(statSync(stored).size / 1e6).toFixed(1),
+      backupSeconds: +ours.seconds.toFixed(2),
+      redisCliRdbSeconds: +cli.seconds.toFixed(2),
+      backupRatio: +(ours.seconds / cli.seconds).toFixed(2),
+      verifySeconds: +verify.seconds.toFixed(2),
+      redisCheckRdbSeconds: +check.seconds.toFixed(2),
+      verifyRatio: +(verify.seconds / check.seconds).toFixed(2),
+      backupPeakRssMB: +(Math.max(...oursRuns.map((r) => r.rssKiB ?? 0)) / 1024).toFixed(0),
+      verifyPeakRssMB: +(Math.max(...verifyRuns.map((r) => r.rssKiB ?? 0)) / 1024).toFixed(0),
+    };
+    results.push(row);
+    console.log(JSON.stringify(row));
+  }
+} finally {
+  await server.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+console.log('\n| logs | keys | RDB MB | stored MB | backup s | redis-cli --rdb s | ratio | verify s | redis-check-rdb s | ratio | backup peak RSS MB | verify peak RSS MB |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results as Array<Record<string, number>>) {
+  console.log(`| ${r.logs} | ${r.keys} | ${r.rdbMB} | ${r.storedMB} | ${r.backupSeconds} | ${r.redisCliRdbSeconds} | ${r.backupRatio} | ${r.verifySeconds} | ${r.redisCheckRdbSeconds} | ${r.verifyRatio} | ${r.backupPeakRssMB} | ${r.verifyPeakRssMB} |`);
+}
