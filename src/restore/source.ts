@@ -1,0 +1,77 @@
+/**
+ * Opening a backup for restore: the stored file's SHA-256 is checked against its manifest first (one
+ * fast pass, before anything on a target changes), then the file can be opened any number of times as
+ * a stream of plain RDB bytes (decrypted and decompressed as the manifest or the file name says).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDecompressStream, createDecryptStream, keyId, layersFromName, manifestPathFor, readManifest, type Compression, type Manifest } from '../backup/index.js';
+import { NeuralLogRedisError, UsageError } from '../errors.js';
+
+export interface RestoreSource {
+  file: string;
+  manifest?: Manifest;
+  compression: Compression;
+  encrypted: boolean;
+  storedBytes: number;
+  /** plain RDB bytes, when known without reading (manifest, or an uncompressed file) */
+  rdbBytes?: number;
+  /** a fresh stream of the plain RDB bytes */
+  open(): Readable;
+}
+
+export class BackupIntegrityError extends NeuralLogRedisError {
+  constructor(message: string) {
+    super('E_BACKUP_INTEGRITY', message);
+  }
+}
+
+export async function openRestoreSource(file: string, options: { encryptionKey?: Buffer } = {}): Promise<RestoreSource> {
+  if (!existsSync(file)) throw new UsageError(`the backup ${file} does not exist`);
+  const manifestPath = manifestPathFor(file);
+  const manifest = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
+  const layers = manifest ? { compression: manifest.stored.compression, encrypted: manifest.stored.encryption !== null } : layersFromName(file);
+  if (layers.encrypted) {
+    if (!options.encryptionKey) throw new UsageError(`${file} is encrypted; give its key with --encrypt-key-file`);
+    if (manifest?.stored.encryption && manifest.stored.encryption.keyId !== keyId(options.encryptionKey)) {
+      throw new UsageError(`the key given is not the one ${file} was encrypted with (key id ${keyId(options.encryptionKey)}, backup ${manifest.stored.encryption.keyId})`);
+    }
+  }
+  const storedBytes = statSync(file).size;
+  if (manifest) {
+    if (storedBytes !== manifest.stored.bytes) throw new BackupIntegrityError(`${file} has ${storedBytes} bytes but its manifest says ${manifest.stored.bytes}: it was changed or truncated after the backup; nothing was restored`);
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) hash.update(chunk);
+    });
+    if (hash.digest('hex') !== manifest.stored.sha256) throw new BackupIntegrityError(`${file}'s SHA-256 differs from its manifest: it was changed after the backup; nothing was restored`);
+  }
+  const rdbBytes = manifest?.rdb.bytes ?? (layers.compression === 'none' && !layers.encrypted ? storedBytes : undefined);
+  return {
+    file,
+    manifest,
+    compression: layers.compression,
+    encrypted: layers.encrypted,
+    storedBytes,
+    rdbBytes,
+    open() {
+      const out = new PassThrough({ highWaterMark: 1 << 20 });
+      const stages: NodeJS.ReadWriteStream[] = [];
+      if (layers.encrypted) stages.push(createDecryptStream(options.encryptionKey!));
+      stages.push(createDecompressStream(layers.compression));
+      (pipeline as (...s: unknown[]) => Promise<void>)(createReadStream(file, { highWaterMark: 1 << 20 }), ...stages, out).catch((error: unknown) => out.destroy(error as Error));
+      return out;
+    },
+  };
+}
+
+/** Counts the plain RDB bytes of a source whose size is not recorded (one decompressing pass). */
+export async function measureRdbBytes(source: RestoreSource): Promise<number> {
+  if (source.rdbBytes !== undefined) return source.rdbBytes;
+  let n = 0;
+  for await (const chunk of source.open()) n += (chunk as Buffer).length;
+  source.rdbBytes = n;
+  return n;
+}
