@@ -1,0 +1,106 @@
+/**
+ * Pulling an RDB from a live server over the replication protocol, the way `redis-cli --rdb` does,
+ * without any access to the server's filesystem and without SAVE:
+ *
+ *   AUTH -> INFO server / replication / persistence -> REPLCONF capa eof -> REPLCONF rdb-only 1 -> SYNC
+ *
+ * After SYNC the server sends bare `\n` keepalives while it prepares, then one of two payload headers:
+ *   `$EOF:<40-byte mark>\r\n` + RDB + the same mark   (diskless: the RDB never touches the server's disk)
+ *   `$<len>\r\n` + exactly len bytes                  (disk-based: the server wrote dump.rdb, as BGSAVE)
+ * `pullRdb` resolves once that header has arrived; the RDB bytes then flow through `stream`, with
+ * backpressure (the socket is paused while the consumer is behind). The stream ends only when the
+ * whole payload arrived; a connection that closes early makes it fail with E_PULL_TRUNCATED.
+ */
+import type { Readable } from 'node:stream';
+import { parseInfo, type Endpoint } from '../connect/index.js';
+import { RespError } from '../resp/index.js';
+import { openRawSocket } from './raw-socket.js';
+import { PULL_ACL_RULES } from './refusals.js';
+import { SyncLink } from './sync-link.js';
+
+export { PULL_ACL_RULES };
+
+export interface PullOptions {
+  endpoint: Endpoint;
+  /** default 5000 */
+  connectTimeoutMs?: number;
+  /**
+   * fail when the server sends nothing at all (not even a keepalive) for this long while we are
+   * reading; default 60000, Redis's own repl-timeout. Time the consumer spends behind does not count.
+   */
+  idleTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** called for every keepalive newline while the server prepares the RDB */
+  onWaiting?(keepalivesSeen: number): void;
+}
+
+export interface PulledServer {
+  version: string;
+  runId: string;
+  /** `master` or `slave`, as INFO says */
+  role: string;
+  replId: string;
+  replOffset: number;
+}
+
+export interface PulledRdb {
+  /** diskless: the server streamed the RDB from a fork without writing it; disk: it wrote dump.rdb first */
+  mode: 'diskless' | 'disk';
+  /** the length announced by `$<len>` (disk mode only) */
+  declaredBytes?: number;
+  server: PulledServer;
+  /** the server accepted `REPLCONF rdb-only 1` (7.0+): it buffers no replication stream for us */
+  rdbOnly: boolean;
+  /** INFO server, replication and persistence as they were before SYNC */
+  info: Record<string, string>;
+  /** things worth telling the user (e.g. a step the server refused that we could do without) */
+  notes: string[];
+  /** keepalive newlines seen before the payload header */
+  keepalives: number;
+  /** milliseconds from sending SYNC to the payload header */
+  waitedMs: number;
+  /** the RDB bytes only (no header, no EOF mark) */
+  stream: Readable;
+}
+
+
+export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
+  const { endpoint } = options;
+  const socket = await openRawSocket(endpoint, options.connectTimeoutMs ?? 5000, options.signal);
+  const link = new SyncLink(socket, endpoint, options);
+  try {
+    if (endpoint.password !== undefined) {
+      const auth = endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password];
+      link.expectOk(await link.command(auth, 'AUTH'), 'AUTH');
+    }
+    const info: Record<string, string> = {};
+    for (const section of ['server', 'replication', 'persistence']) {
+      const reply = link.check(await link.command(['INFO', section], `INFO ${section}`), `INFO ${section}`);
+      if (!Buffer.isBuffer(reply)) throw link.protocol(`INFO ${section} did not answer with a bulk string`);
+      Object.assign(info, parseInfo(reply.toString('utf8')));
+    }
+    const notes: string[] = [];
+    link.expectOk(await link.command(['REPLCONF', 'capa', 'eof'], 'REPLCONF capa eof'), 'REPLCONF capa eof');
+    let rdbOnly = true;
+    const rdbOnlyReply = await link.command(['REPLCONF', 'rdb-only', '1'], 'REPLCONF rdb-only');
+    if (rdbOnlyReply instanceof RespError) {
+      if (/^(NOPERM|NOAUTH|WRONGPASS)$/.test(rdbOnlyReply.kind)) link.check(rdbOnlyReply, 'REPLCONF rdb-only');
+      rdbOnly = false;
+      notes.push(
+        `the server refused REPLCONF rdb-only (${rdbOnlyReply.message}; it needs Redis 7.0 or later), so it buffers its replication stream for this connection during the pull`,
+      );
+    } else link.expectOk(rdbOnlyReply, 'REPLCONF rdb-only');
+    const server: PulledServer = {
+      version: info.redis_version ?? '',
+      runId: info.run_id ?? '',
+      role: info.role ?? '',
+      replId: info.master_replid ?? '',
+      replOffset: Number(info.master_repl_offset ?? 0),
+    };
+    const header = await link.sync(rdbOnly);
+    return { ...header, server, rdbOnly, info, notes };
+  } catch (error) {
+    link.destroy();
+    throw error;
+  }
+}

@@ -1,0 +1,376 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, test } from 'node:test';
+import { ConnectionError } from '../src/errors.js';
+import { encodeCommand, RespDecoder, type RespReply } from '../src/resp/index.js';
+import { pullRdb, PULL_ACL_RULES, type PulledRdb } from '../src/replication/index.js';
+import { freePort } from '../src/runtime/index.js';
+import { startTestServer, tempDir, type TestServer } from './helpers/redis.js';
+
+/** CRC-64/Jones as Redis computes it (reflected, init 0, no final xor): a small table version. */
+const CRC_TABLE = (() => {
+  const poly = 0x95ac9329ac4bc9b5n; // 0xad93d23594c935a9 reflected
+  const table: bigint[] = [];
+  for (let i = 0n; i < 256n; i++) {
+    let crc = i;
+    for (let k = 0; k < 8; k++) crc = crc & 1n ? (crc >> 1n) ^ poly : crc >> 1n;
+    table.push(crc);
+  }
+  return table;
+})();
+
+function crc64(bytes: Buffer): bigint {
+  let crc = 0n;
+  for (const byte of bytes) crc = CRC_TABLE[Number((crc ^ BigInt(byte)) & 0xffn)]! ^ (crc >> 8n);
+  return crc;
+}
+
+/** Header, EOF opcode and a matching CRC: the file is one whole RDB and nothing else. */
+function assertWholeRdb(file: string): Buffer {
+  const bytes = readFileSync(file);
+  assert.equal(bytes.subarray(0, 9).toString('latin1'), 'REDIS0010');
+  assert.equal(bytes[bytes.length - 9], 0xff, 'the EOF opcode sits right before the 8-byte CRC');
+  assert.equal(bytes.readBigUInt64LE(bytes.length - 8), crc64(bytes.subarray(0, bytes.length - 8)), 'CRC-64 matches');
+  const check = execFileSync('redis-check-rdb', [file], { encoding: 'utf8' });
+  assert.match(check, /RDB looks OK/);
+  return bytes;
+}
+
+async function expectConnectionError(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<ConnectionError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ConnectionError, `a ConnectionError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, pattern);
+    assert.equal(error.exitCode, 2);
+    return error;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+describe('pullRdb against redis-server 7.0', () => {
+  let server: TestServer;
+  const work = tempDir('nlr-pull-');
+
+  before(async () => {
+    server = await startTestServer({ args: ['--repl-diskless-sync-delay', '0'] });
+    const admin = await server.connect('admin');
+    for (let db = 0; db < 3; db++) {
+      await admin.sendCommand(['SELECT', String(db)]);
+      for (let i = 0; i < 500; i++) await admin.sendCommand(['SET', `log:${db}:${i}`, `line ${i} `.repeat(i % 50)]);
+      await admin.sendCommand(['RPUSH', `list:${db}`, ...Array.from({ length: 200 }, (_, i) => `item-${i}`)]);
+      await admin.sendCommand(['SET', `ttl:${db}`, 'x', 'EX', '3600']);
+    }
+    await admin.sendCommand(['ACL', 'SETUSER', 'nosync', 'on', '>pw-nosync', '-@all', '+ping', '+info', '+replconf', '+psync']);
+    await admin.sendCommand(['ACL', 'SETUSER', 'noinfo', 'on', '>pw-noinfo', '-@all', '+ping', '+sync', '+replconf', '+psync']);
+    await admin.close();
+  });
+  after(async () => {
+    await server?.stop();
+    work.remove();
+  });
+
+  test('diskless pull as the backup user: header facts, a whole RDB, nothing written on the server', async (t) => {
+    const started = Date.now();
+    const pulled = await pullRdb({ endpoint: server.endpoint('backup') });
+    assert.equal(pulled.mode, 'diskless');
+    assert.equal(pulled.declaredBytes, undefined);
+    assert.equal(pulled.rdbOnly, true);
+    assert.deepEqual(pulled.notes, []);
+    assert.equal(pulled.server.version, '7.0.15');
+    assert.equal(pulled.server.role, 'master');
+    assert.match(pulled.server.runId, /^[0-9a-f]{40}$/);
+    assert.match(pulled.server.replId, /^[0-9a-f]{40}$/);
+    assert.equal(typeof pulled.server.replOffset, 'number');
+    assert.equal(pulled.info.aof_enabled, '1', 'INFO persistence was read');
+    const file = join(work.path, 'diskless.rdb');
+    await pipeline(pulled.stream, createWriteStream(file));
+    const elapsed = Date.now() - started;
+    assertWholeRdb(file);
+    assert.match(execFileSync('redis-check-rdb', [file], { encoding: 'utf8' }), /1506 keys read\n\[info\] 3 expires/);
+    assert.ok(!existsSync(join(server.dir, 'dump.rdb')), 'no dump.rdb in the server directory');
+    assert.deepEqual(readdirSync(server.dir).filter((f) => f.endsWith('.rdb')), [], 'no temp RDB either');
+    assert.ok(elapsed < 3000, `took ${elapsed} ms`);
+    t.diagnostic(`diskless pull of ${readFileSync(file).length} bytes: header after ${pulled.waitedMs} ms, done after ${elapsed} ms`);
+  });
+
+  test('a password alone authenticates as the default user (refused here: default is off)', async () => {
+    const endpoint = { ...server.endpoint('backup'), username: undefined };
+    await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /authentication failed .* user "default"/);
+  });
+
+  test('wrong password: E_AUTH naming the user, never the password', async () => {
+    const endpoint = { ...server.endpoint('backup'), password: 'not-the-password' };
+    const error = await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /authentication failed at redis:\/\/backup@127\.0\.0\.1:\d+ for user "backup"/);
+    assert.doesNotMatch(error.message, /not-the-password/);
+  });
+
+  test('no credentials on a server that needs them: E_AUTH saying how to give them', async () => {
+    const endpoint = { ...server.endpoint('backup'), username: undefined, password: undefined };
+    await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /requires authentication/);
+  });
+
+  test('a user without +sync: E_NOPERM naming the ACL rules the user needs', async () => {
+    const endpoint = { ...server.endpoint('backup'), username: 'nosync', password: 'pw-nosync' };
+    const error = await expectConnectionError(pullRdb({ endpoint }), 'E_NOPERM', /user "nosync" is not allowed to run SYNC/);
+    assert.ok(error.message.includes(PULL_ACL_RULES), error.message);
+    assert.ok(error.message.includes(`ACL SETUSER nosync ${PULL_ACL_RULES}`));
+    assert.equal(PULL_ACL_RULES, '+sync +psync +replconf +ping +info');
+  });
+
+  test('a user without +info is stopped at the first INFO, with the same advice', async () => {
+    const endpoint = { ...server.endpoint('backup'), username: 'noinfo', password: 'pw-noinfo' };
+    const error = await expectConnectionError(pullRdb({ endpoint }), 'E_NOPERM', /not allowed to run INFO server/);
+    assert.ok(error.message.includes(PULL_ACL_RULES));
+  });
+
+  test('nothing listening: E_UNREACHABLE', async () => {
+    const endpoint = { ...server.endpoint('backup'), port: await freePort() };
+    await expectConnectionError(pullRdb({ endpoint }), 'E_UNREACHABLE', /connection refused/);
+  });
+
+  // The neurallog profile sets repl-diskless-sync-max-replicas 1, so with a delay the fork starts at
+  // the next 1 Hz replication cron tick (one keepalive, 0.6-0.9 s); with max-replicas 0 the delay rules.
+  test('keepalive newlines while the server waits (repl-diskless-sync-delay 2) are skipped and reported', async () => {
+    const admin = await server.connect('admin');
+    await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '2', 'repl-diskless-sync-max-replicas', '0']);
+    try {
+      const seen: number[] = [];
+      const pulled = await pullRdb({ endpoint: server.endpoint('backup'), onWaiting: (n) => seen.push(n) });
+      assert.ok(seen.length >= 1, 'at least one keepalive');
+      assert.deepEqual(seen, seen.map((_, i) => i + 1));
+      assert.equal(pulled.keepalives, seen.length);
+      assert.ok(pulled.waitedMs >= 1000, `waited ${pulled.waitedMs} ms`);
+      const file = join(work.path, 'delayed.rdb');
+      await pipeline(pulled.stream, createWriteStream(file));
+      assertWholeRdb(file);
+    } finally {
+      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0', 'repl-diskless-sync-max-replicas', '1']);
+      await admin.close();
+    }
+  });
+
+  test('an abort while the server prepares rejects the pull', async () => {
+    const admin = await server.connect('admin');
+    await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '5', 'repl-diskless-sync-max-replicas', '0']);
+    try {
+      const controller = new AbortController();
+      const started = Date.now();
+      const pull = pullRdb({ endpoint: server.endpoint('backup'), signal: controller.signal, onWaiting: () => controller.abort() });
+      await assert.rejects(pull, (e: Error) => e.name === 'AbortError');
+      assert.ok(Date.now() - started < 2500);
+    } finally {
+      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0', 'repl-diskless-sync-max-replicas', '1']);
+      await admin.close();
+    }
+  });
+
+  test('disk-based replication (repl-diskless-sync no): mode disk, exactly the declared bytes, and the server wrote dump.rdb', async () => {
+    const admin = await server.connect('admin');
+    await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'no']);
+    let pulled: PulledRdb;
+    try {
+      pulled = await pullRdb({ endpoint: server.endpoint('backup') });
+    } finally {
+      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'yes']);
+      await admin.close();
+    }
+    assert.equal(pulled.mode, 'disk');
+    assert.equal(pulled.rdbOnly, true);
+    const file = join(work.path, 'disk.rdb');
+    await pipeline(pulled.stream, createWriteStream(file));
+    const bytes = assertWholeRdb(file);
+    assert.equal(bytes.length, pulled.declaredBytes);
+    assert.ok(existsSync(join(server.dir, 'dump.rdb')), 'the server saved dump.rdb, as a BGSAVE would');
+  });
+});
+
+describe('pullRdb when the server dies mid-transfer', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ args: ['--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'] });
+    const admin = await server.connect('admin');
+    await admin.sendCommand(['DEBUG', 'POPULATE', '2000000']);
+    await admin.close();
+  });
+  after(async () => server?.stop());
+
+  test('SIGKILL after the first chunk: the stream errors with E_PULL_TRUNCATED; a slow consumer holds the socket', async (t) => {
+    const pulled = await pullRdb({ endpoint: server.endpoint('backup') });
+    const reader = pulled.stream[Symbol.asyncIterator]();
+    const first = await reader.next();
+    assert.ok(!first.done && first.value.length > 0);
+    // the consumer stops reading: the stream buffers at most its high-water mark plus a socket read,
+    // while the RDB is ~50 MB
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const buffered = pulled.stream.readableLength;
+    assert.ok(buffered < 2 * 1024 * 1024, `buffered ${buffered} bytes`);
+    process.kill(server.pid, 'SIGKILL');
+    let received = first.value.length as number;
+    await assert.rejects(
+      (async () => {
+        for (;;) {
+          const next = await reader.next();
+          if (next.done) return;
+          received += next.value.length;
+        }
+      })(),
+      (error: unknown) => {
+        assert.ok(error instanceof ConnectionError);
+        assert.equal(error.code, 'E_PULL_TRUNCATED');
+        assert.match(error.message, /closed after \d+ bytes of a diskless RDB, before its end-of-file mark: the copy is incomplete/);
+        return true;
+      },
+    );
+    assert.ok(received < 50_000_000, `received ${received} bytes before the stream failed`);
+    t.diagnostic(`stream buffer while the consumer paused: ${buffered} bytes; received before the failure: ${received} bytes`);
+  });
+});
+
+/**
+ * A scripted server, to reach what 7.0.15 never does: an older server without rdb-only, payloads
+ * dribbled a byte at a time, bytes after the payload, garbage, silence.
+ */
+async function scriptedServer(answer: (command: string[], socket: Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on('error', () => {});
+    const decoder = new RespDecoder((reply: RespReply) => answer((reply as Buffer[]).map((b) => b.toString()), socket));
+    socket.on('data', (chunk: Buffer) => decoder.write(chunk));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const INFO_REPLY = (section: string): string => {
+  const text = section === 'server' ? '# Server\r\nredis_version:6.2.14\r\nrun_id:' + 'r'.repeat(40) + '\r\n' : section === 'replication' ? '# Replication\r\nrole:master\r\nmaster_replid:' + 'f'.repeat(40) + '\r\nmaster_repl_offset:1234\r\n' : '# Persistence\r\nloading:0\r\n';
+  return `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+};
+
+/** Writes bytes one per event-loop turn, so the client sees them in many separate reads. */
+async function dribble(socket: Socket, bytes: Buffer): Promise<void> {
+  for (const byte of bytes) {
+    if (socket.destroyed) return;
+    socket.write(Buffer.from([byte]));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+function olderServer(payload: (socket: Socket) => void): (command: string[], socket: Socket) => void {
+  return (command, socket) => {
+    const name = command[0]!.toUpperCase();
+    if (name === 'AUTH') socket.write('+OK\r\n');
+    else if (name === 'INFO') socket.write(INFO_REPLY(command[1]!));
+    else if (name === 'REPLCONF' && command[1] === 'rdb-only') socket.write('-ERR Unrecognized REPLCONF option: rdb-only\r\n');
+    else if (name === 'REPLCONF') socket.write('+OK\r\n');
+    else if (name === 'SYNC') payload(socket);
+  };
+}
+
+async function readAll(pulled: PulledRdb): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of pulled.stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('pullRdb against scripted servers', () => {
+  const rdb = Buffer.concat([Buffer.from('REDIS0009'), Buffer.alloc(100, 7), Buffer.from([0xff]), Buffer.alloc(8, 1)]);
+  const mark = 'm'.repeat(40);
+
+  test('no rdb-only (an older server): noted; keepalives and a diskless payload dribbled byte by byte; ends at the mark without a close', async () => {
+    const server = await scriptedServer(
+      olderServer((socket) => {
+        void (async () => {
+          await dribble(socket, Buffer.from('\n\n\n'));
+          await dribble(socket, Buffer.concat([Buffer.from(`$EOF:${mark}\r\n`), rdb, Buffer.from(mark)]));
+          // an older server keeps the link as a replica stream: it must not leak into the RDB
+          setTimeout(() => socket.write(encodeCommand(['PING'])), 50);
+        })();
+      }),
+    );
+    try {
+      const seen: number[] = [];
+      const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0, password: 'x' }, onWaiting: (n) => seen.push(n) });
+      assert.equal(pulled.rdbOnly, false);
+      assert.match(pulled.notes.join(), /refused REPLCONF rdb-only .*Unrecognized REPLCONF option/);
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.deepEqual(pulled.server, { version: '6.2.14', runId: 'r'.repeat(40), role: 'master', replId: 'f'.repeat(40), replOffset: 1234 });
+      assert.equal(pulled.mode, 'diskless');
+      assert.ok((await readAll(pulled)).equals(rdb));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('disk payload split at every byte, followed by replica-stream bytes: exactly the declared bytes', async () => {
+    const server = await scriptedServer(
+      olderServer((socket) => {
+        void dribble(socket, Buffer.concat([Buffer.from('\n'), Buffer.from(`$${rdb.length}\r\n`), rdb, encodeCommand(['PING'])]));
+      }),
+    );
+    try {
+      const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } });
+      assert.equal(pulled.mode, 'disk');
+      assert.equal(pulled.declaredBytes, rdb.length);
+      assert.ok((await readAll(pulled)).equals(rdb));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a disk payload cut short: the stream fails with E_PULL_TRUNCATED and the counts', async () => {
+    const server = await scriptedServer(
+      olderServer((socket) => {
+        socket.end(Buffer.concat([Buffer.from(`$${rdb.length}\r\n`), rdb.subarray(0, 50)]));
+      }),
+    );
+    try {
+      const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } });
+      await assert.rejects(readAll(pulled), (e: unknown) => e instanceof ConnectionError && e.code === 'E_PULL_TRUNCATED' && /closed after 50 of the 118 RDB bytes it announced/.test(e.message));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a diskless payload whose mark never comes: E_PULL_TRUNCATED', async () => {
+    const server = await scriptedServer(
+      olderServer((socket) => {
+        socket.end(Buffer.concat([Buffer.from(`$EOF:${mark}\r\n`), rdb]));
+      }),
+    );
+    try {
+      const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } });
+      await assert.rejects(readAll(pulled), (e: unknown) => e instanceof ConnectionError && e.code === 'E_PULL_TRUNCATED' && /before its end-of-file mark/.test(e.message));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('an error after keepalives (a failed BGSAVE), garbage instead of a header, and silence', async () => {
+    const failing = await scriptedServer(olderServer((socket) => socket.write("\n\n-ERR BGSAVE failed, replication can't continue\r\n")));
+    const garbage = await scriptedServer(olderServer((socket) => socket.write('hello\r\n')));
+    const silent = await scriptedServer(olderServer(() => {}));
+    const at = (port: number) => ({ host: '127.0.0.1', port, tls: false, db: 0 });
+    try {
+      await expectConnectionError(pullRdb({ endpoint: at(failing.port) }), 'E_SYNC_REFUSED', /refused SYNC: ERR BGSAVE failed/);
+      await expectConnectionError(pullRdb({ endpoint: at(garbage.port) }), 'E_PROTOCOL', /SYNC answered "hello" instead of a payload header/);
+      await expectConnectionError(pullRdb({ endpoint: at(silent.port), idleTimeoutMs: 300 }), 'E_PULL_TIMEOUT', /sent nothing for 0.3 s during SYNC; the pull was given up/);
+    } finally {
+      await Promise.all([failing.close(), garbage.close(), silent.close()]);
+    }
+  });
+});
