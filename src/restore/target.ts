@@ -1,0 +1,92 @@
+/**
+ * What a restore needs to know about its target before it changes anything: role, cluster mode,
+ * whether a Sentinel watches it, versions, databases, memory, persistence. Refusals name the way to go.
+ */
+import type { RedisConnection } from '../connect/index.js';
+import { parseInfo } from '../connect/index.js';
+import { NeuralLogRedisError } from '../errors.js';
+
+export interface TargetFacts {
+  info: Record<string, string>;
+  redisVersion: string;
+  /** the newest RDB version this server loads */
+  rdbVersion: number;
+  role: string;
+  clusterEnabled: boolean;
+  sentinelWatched: boolean;
+  databases: number;
+  maxmemory: number;
+  usedMemory: number;
+  aofEnabled: boolean;
+  keysPerDb: Record<string, number>;
+  replDisklessLoad: string;
+  loading: boolean;
+}
+
+export class RestoreRefusedError extends NeuralLogRedisError {
+  constructor(message: string, code = 'E_RESTORE_REFUSED') {
+    super(code, message, { exitCode: 1 });
+  }
+}
+
+/** RDB format version each Redis release line writes and reads. */
+export function rdbVersionOf(redisVersion: string): number {
+  const [major = 0, minor = 0] = redisVersion.split('.').map(Number);
+  if (major > 7 || (major === 7 && minor >= 4)) return 12;
+  if (major === 7 && minor >= 2) return 11;
+  if (major === 7) return 10;
+  if (major >= 5 || (major === 4 && minor >= 0)) return major === 4 ? 8 : 9;
+  return 7;
+}
+
+export function keysPerDb(info: Record<string, string>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(info)
+      .filter(([k]) => /^db\d+$/.test(k))
+      .map(([k, v]) => [k.slice(2), Number(/keys=(\d+)/.exec(v)?.[1] ?? 0)]),
+  );
+}
+
+export async function readTargetFacts(client: RedisConnection): Promise<TargetFacts> {
+  const info = parseInfo(String(await client.sendCommand(['INFO', 'everything'])));
+  const config = (await client.sendCommand(['CONFIG', 'GET', 'databases'])) as string[];
+  const disklessLoad = (await client.sendCommand(['CONFIG', 'GET', 'repl-diskless-load'])) as string[];
+  const numsub = (await client.sendCommand(['PUBSUB', 'NUMSUB', '__sentinel__:hello'])) as Array<string | number>;
+  const clients = String(await client.sendCommand(['CLIENT', 'LIST']));
+  const sentinelWatched = Number(numsub[1] ?? 0) > 0 || /\bname=sentinel-/.test(clients);
+  const redisVersion = info.redis_version ?? '0';
+  return {
+    info,
+    redisVersion,
+    rdbVersion: rdbVersionOf(redisVersion),
+    role: info.role ?? 'unknown',
+    clusterEnabled: info.cluster_enabled === '1',
+    sentinelWatched,
+    databases: Number(config[1] ?? 16),
+    maxmemory: Number(info.maxmemory ?? 0),
+    usedMemory: Number(info.used_memory ?? 0),
+    aofEnabled: info.aof_enabled === '1',
+    keysPerDb: keysPerDb(info),
+    replDisklessLoad: disklessLoad[1] ?? 'disabled',
+    loading: info.loading === '1',
+  };
+}
+
+/** Refusals that apply to a replace restore (the target becomes a replica of the CLI for a moment). */
+export function replaceRefusals(t: TargetFacts): string[] {
+  const refusals: string[] = [];
+  if (t.role !== 'master') {
+    refusals.push(`the target is a replica (of ${t.info.master_host}:${t.info.master_port}); restore its master instead, and the replicas follow`);
+  }
+  if (t.clusterEnabled) refusals.push('the target is a cluster node, and cluster nodes refuse REPLICAOF; use --mode merge, which routes keys to their slots');
+  if (t.sentinelWatched) {
+    refusals.push('a Sentinel watches the target: while it is briefly a replica the Sentinel would fail over and the old replicas would wipe the restored node; use --mode merge, or remove it from Sentinel (SENTINEL REMOVE) for the restore');
+  }
+  if (t.replDisklessLoad === 'on-empty-db' || t.replDisklessLoad === 'swapdb' || t.replDisklessLoad === 'disabled') {
+    // all three keep the old data until the new RDB is complete
+  } else {
+    refusals.push(`the target loads replication data straight into memory (repl-diskless-load ${t.replDisklessLoad}): a failed transfer would leave it empty; set repl-diskless-load disabled for the restore`);
+  }
+  if (t.loading) refusals.push('the target is still loading its data; wait until it serves');
+  return refusals;
+}
