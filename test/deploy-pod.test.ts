@@ -27,8 +27,18 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const TOOLS = ['ip', 'unshare', 'nsenter', 'setpriv', 'redis-server', 'redis-cli'];
 const missing = TOOLS.filter((t) => !has(t));
-const canRun = process.getuid?.() === 0 && missing.length === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
-const skipReason = canRun ? false : process.getuid?.() !== 0 ? 'needs root (mount and network namespaces)' : `needs ${missing.join(', ') || 'iproute2 network namespaces'}`;
+const isRoot = process.getuid?.() === 0;
+const canUnshare = isRoot && missing.length === 0 && spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
+const canRun = canUnshare && spawnSync('ip', ['netns', 'list']).status === 0;
+const skipReason = canRun
+  ? false
+  : !isRoot
+    ? 'needs root (mount and network namespaces)'
+    : missing.length > 0
+      ? `needs ${missing.join(', ')}`
+      : !canUnshare
+        ? 'cannot create a mount namespace here (unshare --mount failed: no CAP_SYS_ADMIN?)'
+        : 'cannot use network namespaces here (ip netns list failed)';
 
 /** The working directory the images set (a pod without workingDir starts there). */
 const IMAGE_WORKDIR: Record<string, string> = { redis: '/data', tools: '/app' };
