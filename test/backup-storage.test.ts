@@ -34,7 +34,7 @@ describe('encryption: AES-256-GCM in chunks', () => {
     test(`round trip of ${size} bytes with 4 KiB chunks`, async () => {
       const plain = randomBytes(size);
       const sealed = await through(plain, createEncryptStream(key, 4096));
-      assert.ok(!sealed.includes(plain.subarray(0, Math.min(32, size))) || size === 0);
+      if (size >= 32) assert.ok(!sealed.includes(plain.subarray(0, 32)), 'no plaintext run in the sealed bytes');
       assert.deepEqual(await through(sealed, createDecryptStream(key)), plain);
     });
   }
