@@ -1,0 +1,111 @@
+/**
+ * What a merge needs to know about its target before writing: the Redis and RDB versions (can it load
+ * the backup's payloads?), its role (a replica or a cluster node cannot take a plain merge), its
+ * database count, the largest bulk it accepts, and its function libraries.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeConnection, formatRedisUrl, openConnection, parseInfo, type Endpoint } from '../connect/index.js';
+import { UsageError } from '../errors.js';
+import { restorePayload, rdbVersionForRedis } from './restore-payload.js';
+
+export interface TargetInfo {
+  redisVersion: string;
+  /** the RDB version it reads, from its release (undefined for releases not in the table) */
+  rdbVersion?: number;
+  databases?: number;
+  protoMaxBulkLen?: number;
+  /** names of its function libraries; undefined when it has no FUNCTION command (before 7.0) */
+  libraries?: Set<string>;
+}
+
+/** Reads the target's facts; refuses replicas and cluster nodes. */
+export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
+  const client = await openConnection(endpoint, { name: 'neurallog-restore' });
+  try {
+    const info = parseInfo(String(await client.sendCommand(['INFO', 'server'])));
+    const replication = parseInfo(String(await client.sendCommand(['INFO', 'replication'])));
+    const cluster = parseInfo(String(await client.sendCommand(['INFO', 'cluster'])));
+    const where = formatRedisUrl({ ...endpoint, password: undefined });
+    if (replication.role === 'slave') {
+      throw new UsageError(`${where} is a replica of ${replication.master_host}:${replication.master_port}; merge into its master instead (a replica refuses writes)`);
+    }
+    if (cluster.cluster_enabled === '1') {
+      throw new UsageError(`${where} is a cluster node; merge restores into standalone or Sentinel-managed masters only (a cluster needs each key sent to the node owning its slot)`);
+    }
+    const redisVersion = info.redis_version ?? 'unknown';
+    const target: TargetInfo = { redisVersion, rdbVersion: rdbVersionForRedis(redisVersion) };
+    target.databases = await configNumber(client, 'databases');
+    target.protoMaxBulkLen = await configNumber(client, 'proto-max-bulk-len');
+    try {
+      const list = (await client.sendCommand(['FUNCTION', 'LIST'])) as unknown[];
+      target.libraries = new Set(list.map(libraryNameOf).filter((n): n is string => n !== undefined));
+    } catch (error) {
+      if (!/unknown command/i.test((error as Error).message)) throw error;
+    }
+    return target;
+  } finally {
+    await closeConnection(client);
+  }
+}
+
+type Client = Awaited<ReturnType<typeof openConnection>>;
+
+async function configNumber(client: Client, name: string): Promise<number | undefined> {
+  try {
+    const reply = (await client.sendCommand(['CONFIG', 'GET', name])) as unknown;
+    const values = Array.isArray(reply) ? reply : Object.entries(reply as Record<string, unknown>).flat();
+    const n = Number(values[1]);
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined; // CONFIG may be renamed or not permitted: go without
+  }
+}
+
+function libraryNameOf(entry: unknown): string | undefined {
+  if (Array.isArray(entry)) {
+    for (let i = 0; i + 1 < entry.length; i += 2) if (String(entry[i]) === 'library_name') return String(entry[i + 1]);
+    return undefined;
+  }
+  if (entry && typeof entry === 'object') {
+    const name = (entry as Record<string, unknown>).library_name;
+    return name === undefined ? undefined : String(name);
+  }
+  return undefined;
+}
+
+/**
+ * For a release not in the table: RESTORE a one-byte string stamped with the backup's RDB version and
+ * an absolute TTL in the past. Redis checks the payload before the TTL and then creates nothing, so
+ * OK means it reads that version; undefined when the probe says nothing (e.g. not permitted).
+ */
+export async function probePayloads(endpoint: Endpoint, backupRdbVersion: number): Promise<boolean | undefined> {
+  const client = await openConnection(endpoint, { name: 'neurallog-restore' });
+  try {
+    return await probeWith(client, backupRdbVersion);
+  } finally {
+    await closeConnection(client);
+  }
+}
+
+async function probeWith(client: Client, backupRdbVersion: number): Promise<boolean | undefined> {
+  const payload = restorePayload(0, Buffer.from([1, 0x78]), backupRdbVersion);
+  const key = `neurallog-restore:probe:${randomBytes(8).toString('hex')}`;
+  try {
+    await client.sendCommand(['RESTORE', key, '1', payload, 'ABSTTL']);
+    return true;
+  } catch (error) {
+    if (/payload version or checksum/i.test((error as Error).message)) return false;
+    return undefined;
+  }
+}
+
+/** The library name a FUNCTION LOAD of `code` creates: `#!<engine> name=<name>` on its first line. */
+export function libraryName(code: Buffer): string | undefined {
+  const end = code.indexOf(10);
+  const first = code.toString('utf8', 0, end === -1 ? Math.min(code.length, 4096) : end);
+  if (!first.startsWith('#!')) return undefined;
+  for (const token of first.slice(2).trim().split(/\s+/).slice(1)) {
+    if (token.startsWith('name=')) return token.slice(5);
+  }
+  return undefined;
+}

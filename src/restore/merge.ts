@@ -1,0 +1,151 @@
+/**
+ * Merge restore: a backup's keys and function libraries written into a live server that keeps its own
+ * data, with pipelined RESTORE built from the RDB's raw value bytes (absolute TTLs, LRU/LFU hints).
+ *
+ *   1. the target is inspected (version, role, databases, libraries);
+ *   2. first pass: the whole backup is parsed and its CRC checked, and in `fail` mode (and dry runs)
+ *      every selected key's existence is checked: nothing is written unless the backup is intact and,
+ *      in `fail` mode, nothing selected exists;
+ *   3. second pass: the backup streams again and each item is sent as soon as it is parsed.
+ *
+ * Stops mid-way (an error reply, a lost connection, the abort signal) raise MergeInterruptedError
+ * with the exact count written and the `resumeAfter` that finishes the job.
+ */
+import { RdbFormatError } from '../rdb/index.js';
+import { UsageError } from '../errors.js';
+import { checkPass, type CheckResult } from './merge-check.js';
+import { Selector } from './merge-scan.js';
+import { inspectTarget, probePayloads } from './merge-target.js';
+import {
+  MergeConflictError, MergeInterruptedError, type ConflictPolicy, type ConflictReport, type MergeOptions, type MergeResult,
+} from './merge-types.js';
+import { writePass } from './merge-write.js';
+import { BackupIntegrityError } from './source.js';
+
+export * from './merge-types.js';
+
+const POLICIES: readonly ConflictPolicy[] = ['fail', 'replace', 'skip'];
+const EXAMPLES = 5;
+
+export async function mergeRestore(options: MergeOptions): Promise<MergeResult> {
+  const started = Date.now();
+  const onConflict = options.onConflict ?? 'fail';
+  if (!POLICIES.includes(onConflict)) throw new UsageError(`--on-conflict takes fail, replace or skip, not "${String(onConflict)}"`);
+  const requested = options.valueEncoding ?? 'auto';
+  if (!['auto', 'restore', 'commands'].includes(requested)) throw new UsageError(`valueEncoding takes auto, restore or commands, not "${String(requested)}"`);
+  const dryRun = options.dryRun ?? false;
+  const selector = new Selector(options);
+  const notes: string[] = [];
+
+  const target = await inspectTarget(options.endpoint);
+  let check: CheckResult;
+  try {
+    check = await checkPass({ source: options.source, endpoint: options.endpoint, selector, checkExisting: onConflict === 'fail' || dryRun, onProgress: options.onProgress, signal: options.signal });
+  } catch (error) {
+    if (error instanceof RdbFormatError) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was written to the target`);
+    throw error;
+  }
+  const rdbVersion = check.summary.version;
+  if (check.summary.checksum.disabled) notes.push('the backup carries no checksum (saved with rdbchecksum no): it was checked structurally only');
+
+  const outOfRange = check.databases.find((d) => target.databases !== undefined && d.to >= target.databases);
+  if (outOfRange) {
+    throw new UsageError(
+      `the backup's database ${outOfRange.from} goes to database ${outOfRange.to}, but the target has ${target.databases} (0 to ${target.databases! - 1}); map it with --db-map ${outOfRange.from}:<n>; nothing was written`,
+    );
+  }
+  const libraries = check.libraries.filter((l) => !selector.resumed(l.index));
+  if (libraries.length > 0 && !target.libraries) {
+    throw new UsageError(`the backup holds ${libraries.length} function librar${libraries.length === 1 ? 'y' : 'ies'}, but the target (Redis ${target.redisVersion}) has no functions (Redis 7.0 or later); nothing was written`);
+  }
+  const libraryConflicts = libraries.filter((l) => target.libraries?.has(l.name));
+
+  let encoding: 'restore' | 'commands' = 'restore';
+  if (requested === 'commands') encoding = 'commands';
+  else {
+    const reads = target.rdbVersion !== undefined ? target.rdbVersion >= rdbVersion : ((await probePayloads(options.endpoint, rdbVersion)) ?? true);
+    if (!reads) {
+      const what = `the target (Redis ${target.redisVersion}${target.rdbVersion ? `, RDB version ${target.rdbVersion}` : ''}) cannot load this backup's RDB ${rdbVersion} payloads`;
+      if (requested === 'restore') throw new UsageError(`${what}; merge with value encoding auto or commands to rebuild values with plain commands; nothing was written`);
+      encoding = 'commands';
+      notes.push(`${what}: values are rebuilt with plain commands (slower; stream consumers' seen-times and LRU/LFU hints are not kept)`);
+    }
+  }
+
+  let conflicts: ConflictReport | undefined;
+  if (check.existing || libraryConflicts.length > 0) {
+    conflicts = {
+      keys: check.existing?.keys ?? 0,
+      libraries: libraryConflicts.length,
+      examples: [...libraryConflicts.map((l) => `library "${l.name}"`), ...(check.existing?.examples ?? [])].slice(0, EXAMPLES),
+    };
+  }
+  const base = {
+    dryRun,
+    onConflict,
+    valueEncoding: encoding,
+    rdbVersion,
+    target: { redisVersion: target.redisVersion, ...(target.rdbVersion !== undefined ? { rdbVersion: target.rdbVersion } : {}), ...(target.databases !== undefined ? { databases: target.databases } : {}) },
+    records: check.records,
+    keys: check.keys,
+    libraries: check.libraries.length,
+    resumedAfter: selector.resumeAfter,
+    ...(conflicts ? { conflicts } : {}),
+  };
+  if (onConflict === 'fail' && conflicts && conflicts.keys + conflicts.libraries > 0 && !dryRun) throw new MergeConflictError(conflicts);
+
+  if (dryRun) {
+    if (onConflict === 'fail' && conflicts && conflicts.keys + conflicts.libraries > 0) notes.push('with --on-conflict fail this merge would be refused: see conflicts');
+    const existingKeys = conflicts?.keys ?? 0;
+    return {
+      ...base,
+      filtered: check.filtered,
+      expired: check.expired,
+      written: onConflict === 'skip' ? check.selected - existingKeys : check.selected,
+      skipped: onConflict === 'skip' ? existingKeys : 0,
+      functions: { loaded: onConflict === 'skip' ? libraries.length - libraryConflicts.length : libraries.length, skipped: onConflict === 'skip' ? libraryConflicts.length : 0 },
+      databases: check.databases,
+      bytes: check.bytes,
+      elapsedMs: Date.now() - started,
+      notes,
+    };
+  }
+
+  const outcome = await writePass({
+    source: options.source,
+    endpoint: options.endpoint,
+    selector,
+    onConflict,
+    encoding,
+    rdbVersion,
+    features: { rdbVersion: target.rdbVersion ?? rdbVersion, createConsumer: createConsumerExists(target.redisVersion) },
+    maxPayload: target.protoMaxBulkLen ?? 512 * 1024 * 1024,
+    existingLibraries: target.libraries ?? new Set(),
+    maxInFlight: options.maxInFlight ?? 2000,
+    maxInFlightBytes: options.maxInFlightBytes ?? 32 * 1024 * 1024,
+    onProgress: options.onProgress,
+    signal: options.signal,
+  });
+  if (outcome.stop) throw new MergeInterruptedError(outcome.stop, outcome.cause);
+  return {
+    ...base,
+    filtered: outcome.filtered,
+    expired: outcome.expired,
+    written: outcome.written,
+    skipped: outcome.skipped,
+    functions: outcome.functions,
+    databases: outcome.databases,
+    ...(outcome.lastKey ? { lastKey: outcome.lastKey } : {}),
+    bytes: outcome.bytes,
+    elapsedMs: Date.now() - started,
+    notes,
+  };
+}
+
+function createConsumerExists(redisVersion: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(redisVersion);
+  if (!m) return true;
+  const major = Number(m[1]);
+  return major > 6 || (major === 6 && Number(m[2]) >= 2);
+}
+

@@ -1,0 +1,87 @@
+/**
+ * DUMP/RESTORE payloads built from an RDB record's raw value bytes, exactly as `DUMP` makes them:
+ *
+ *   [type byte][value bytes][u16 LE RDB version][CRC-64 LE of everything before]
+ *
+ * and which RDB version each Redis release reads, so a merge knows before writing whether the target
+ * can load the backup's encodings at all.
+ */
+import { crc64Init, crc64Update, type Crc64State } from '../rdb/index.js';
+
+/** Bytes a payload adds around the value: the type byte, the 2-byte version and the 8-byte CRC. */
+export const PAYLOAD_OVERHEAD = 11;
+
+/** The two small pieces of a payload around its value, so callers can write the value without copying it. */
+export interface PayloadFrame {
+  /** [type] */
+  head: Buffer;
+  /** [u16 LE version][crc64 LE] */
+  tail: Buffer;
+  /** head + value + tail */
+  length: number;
+}
+
+const TYPE_BYTE: Buffer[] = Array.from({ length: 256 }, (_, t) => Buffer.from([t]));
+
+/** The head and tail of the payload of `value` (RDB value type `type`), stamped with `rdbVersion`. */
+export function payloadFrame(type: number, value: Uint8Array, rdbVersion: number): PayloadFrame {
+  if (!Number.isInteger(type) || type < 0 || type > 255) throw new RangeError(`RDB value type ${type} is not a byte`);
+  if (!Number.isInteger(rdbVersion) || rdbVersion < 1 || rdbVersion > 0xffff) throw new RangeError(`RDB version ${rdbVersion} does not fit a payload`);
+  const head = TYPE_BYTE[type]!;
+  const tail = Buffer.allocUnsafe(10);
+  tail.writeUInt16LE(rdbVersion, 0);
+  const crc: Crc64State = crc64Init();
+  crc64Update(crc, head);
+  crc64Update(crc, value);
+  crc64Update(crc, tail, 0, 2);
+  tail.writeInt32LE(crc.lo | 0, 2);
+  tail.writeInt32LE(crc.hi | 0, 6);
+  return { head, tail, length: value.length + PAYLOAD_OVERHEAD };
+}
+
+/** The whole payload as one buffer (tests, small values; merge writes the frame's parts instead). */
+export function restorePayload(type: number, value: Uint8Array, rdbVersion: number): Buffer {
+  const frame = payloadFrame(type, value, rdbVersion);
+  return Buffer.concat([frame.head, value, frame.tail], frame.length);
+}
+
+/** Splits a DUMP payload into its parts, checking its length (not its CRC). */
+export function parsePayload(payload: Buffer): { type: number; value: Buffer; rdbVersion: number; crc: Buffer } {
+  if (payload.length < PAYLOAD_OVERHEAD) throw new RangeError(`a DUMP payload has at least ${PAYLOAD_OVERHEAD} bytes, this one ${payload.length}`);
+  const end = payload.length;
+  return { type: payload[0]!, value: payload.subarray(1, end - 10), rdbVersion: payload.readUInt16LE(end - 10), crc: payload.subarray(end - 8) };
+}
+
+/**
+ * The newest RDB version each Redis release loads (its RDB_VERSION). RESTORE refuses a payload stamped
+ * with a newer version ("DUMP payload version or checksum are wrong").
+ */
+const RDB_VERSION_BY_RELEASE: Array<[major: number, minor: number, rdb: number]> = [
+  [7, 4, 12],
+  [7, 2, 11],
+  [7, 0, 10],
+  [6, 2, 9],
+  [6, 0, 9],
+  [5, 0, 9],
+  [4, 0, 8],
+  [3, 2, 7],
+  [3, 0, 6],
+  [2, 8, 6],
+  [2, 6, 6],
+];
+
+/**
+ * The RDB version a server of `redisVersion` (INFO server's redis_version, e.g. "7.0.15") reads, or
+ * undefined when the release is not in the table (newer than 7.4, or not Redis): probe instead.
+ */
+export function rdbVersionForRedis(redisVersion: string): number | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(redisVersion.trim());
+  if (!m) return undefined;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  if (major > 7 || (major === 7 && minor > 4)) return undefined;
+  for (const [ma, mi, rdb] of RDB_VERSION_BY_RELEASE) {
+    if (major > ma || (major === ma && minor >= mi)) return rdb;
+  }
+  return undefined;
+}
