@@ -28,7 +28,7 @@ const BINARY_KEY = Buffer.from([0x62, 0x00, 0xff, 0x2a]);
 type Client = RedisConnection;
 const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } };
 /** replies with bulk strings as Buffers */
-const buffers = (c: Client) => ({ sendCommand: (args: Array<string | Buffer>) => c.sendCommand(args, BUFFERS) });
+const buffers = (c: Client) => ({ sendCommand: (args: Array<string | Buffer>): Promise<unknown> => c.sendCommand(args, BUFFERS) });
 
 async function cmd(c: Client, ...args: Array<string | Buffer>): Promise<unknown> {
   return c.sendCommand(args);
