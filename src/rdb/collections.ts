@@ -139,6 +139,8 @@ function readPairs(it: EntryReader, zset: boolean, decode: boolean): Array<[Buff
   const seen = new Set<string>();
   const out: Array<[Buffer, Buffer | number]> | undefined = decode ? [] : undefined;
   const what = zset ? 'member' : 'field';
+  let prevScore = -Infinity;
+  let prevMember: string | undefined;
   while (it.next()) {
     const at = it.at;
     const k = it.key();
@@ -148,6 +150,12 @@ function readPairs(it: EntryReader, zset: boolean, decode: boolean): Array<[Buff
     if (!it.next()) throw new BlobError(`holds an odd number of elements: the ${what} at offset ${at} has no ${zset ? 'score' : 'value'}`, at);
     if (zset) {
       const score = entryScore(it);
+      // Redis keeps these sorted by score, then member bytes, and relies on it
+      if (score < prevScore || (score === prevScore && prevMember !== undefined && k <= prevMember)) {
+        throw new BlobError(`member ${show(k)} at offset ${at} (score ${score}) is out of order after ${show(prevMember!)} (score ${prevScore})`, at);
+      }
+      prevScore = score;
+      prevMember = k;
       if (out) out.push([first!, score]);
     } else if (out) out.push([first!, it.buf()]);
   }

@@ -180,6 +180,8 @@ export class ByteReader {
       const rawLen = this.len();
       if (rawLen === 0) this.fail('LZF string declares an uncompressed length of 0', at);
       if (rawLen > this.maxLength) this.fail(`LZF string of ${rawLen} bytes is larger than the ${this.maxLength}-byte limit`, at);
+      // a 3-byte back reference yields at most 264 bytes: no LZF data expands further than that
+      if (rawLen > clen * 88 + 32) this.fail(`LZF string declares ${rawLen} bytes from ${clen} compressed bytes, more than LZF can expand to`, at);
       if (this.pos + clen > this.end) {
         if (clen > this.maxLength) this.fail(`LZF string of ${clen} compressed bytes is larger than the ${this.maxLength}-byte limit`, at);
         this.more(clen);

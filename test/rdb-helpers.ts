@@ -1,0 +1,716 @@
+/**
+ * Helpers for the RDB tests and bench: a redis-server of our own on a free loopback port in a temp
+ * directory (never 6379), and a tiny RESP2 client that returns bulk strings as Buffers.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  crc64Bytes, crc64Init, crc64Update, decodeValue, RdbStreamParser, type DecodedValue, type RdbRecord, type RdbSummary,
+} from '../src/rdb/index.js';
+
+export type Reply = string | number | Buffer | null | Reply[];
+
+export class RespError extends Error {}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port === 6379 ? freePort().then(resolve, reject) : resolve(port)));
+    });
+  });
+}
+
+/** A minimal RESP2 client: pipelined commands, replies in order. */
+export class MiniClient {
+  private readonly socket: Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly waiting: Array<{ resolve(reply: Reply): void; reject(error: Error): void }> = [];
+  private closedError: Error | undefined;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.on('data', (data) => this.onData(data));
+    const fail = (error: Error): void => {
+      this.closedError = error;
+      for (const w of this.waiting.splice(0)) w.reject(error);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed')));
+  }
+
+  static connect(port: number): Promise<MiniClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new Socket();
+      socket.once('error', reject);
+      socket.connect(port, '127.0.0.1', () => {
+        socket.off('error', reject);
+        resolve(new MiniClient(socket));
+      });
+    });
+  }
+
+  send(...args: Array<string | Buffer | number>): Promise<Reply> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+    for (const arg of args) {
+      const b = Buffer.isBuffer(arg) ? arg : Buffer.from(String(arg));
+      parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+    }
+    this.socket.write(Buffer.concat(parts));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** sends a command and returns the reply as text (for status, integer and bulk replies) */
+  async text(...args: Array<string | Buffer | number>): Promise<string> {
+    const reply = await this.send(...args);
+    return Buffer.isBuffer(reply) ? reply.toString() : String(reply);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(data: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, data]) : data;
+    for (;;) {
+      const parsed = parseReply(this.buffer, 0);
+      if (!parsed) return;
+      this.buffer = this.buffer.subarray(parsed.end);
+      const waiter = this.waiting.shift();
+      if (!waiter) continue;
+      if (parsed.reply instanceof RespError) waiter.reject(parsed.reply);
+      else waiter.resolve(parsed.reply as Reply);
+    }
+  }
+}
+
+function parseReply(buf: Buffer, pos: number): { reply: Reply | RespError; end: number } | undefined {
+  const eol = buf.indexOf('\r\n', pos);
+  if (eol < 0) return undefined;
+  const type = String.fromCharCode(buf[pos]!);
+  const line = buf.toString('utf8', pos + 1, eol);
+  const next = eol + 2;
+  switch (type) {
+    case '+':
+      return { reply: line, end: next };
+    case '-':
+      return { reply: new RespError(line), end: next };
+    case ':':
+      return { reply: Number(line), end: next };
+    case '$': {
+      const n = Number(line);
+      if (n < 0) return { reply: null, end: next };
+      if (buf.length < next + n + 2) return undefined;
+      return { reply: Buffer.from(buf.subarray(next, next + n)), end: next + n + 2 };
+    }
+    case '*': {
+      const n = Number(line);
+      if (n < 0) return { reply: null, end: next };
+      const items: Reply[] = [];
+      let at = next;
+      for (let i = 0; i < n; i++) {
+        const item = parseReply(buf, at);
+        if (!item) return undefined;
+        if (item.reply instanceof RespError) throw item.reply;
+        items.push(item.reply);
+        at = item.end;
+      }
+      return { reply: items, end: at };
+    }
+    default:
+      throw new Error(`unexpected RESP type ${type}`);
+  }
+}
+
+export interface RdbTestServer {
+  port: number;
+  dir: string;
+  client: MiniClient;
+  /** SAVE and return the bytes of dump.rdb */
+  save(): Promise<Buffer>;
+  stop(): Promise<void>;
+}
+
+/** starts redis-server; with `preload`, the server starts by loading that RDB (as its dump.rdb) */
+export async function startRdbServer(extraArgs: string[] = [], preload?: Buffer): Promise<RdbTestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'nlr-rdb-'));
+  if (preload) writeFileSync(join(dir, 'dump.rdb'), preload);
+  const port = await freePort();
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+    '--enable-debug-command', 'local', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'), ...extraArgs,
+  ];
+  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let client: MiniClient | undefined;
+  const deadline = Date.now() + 10_000;
+  while (!client) {
+    try {
+      client = await MiniClient.connect(port);
+      await client.send('PING');
+    } catch {
+      client?.close();
+      client = undefined;
+      if (Date.now() > deadline || child.exitCode !== null) {
+        rmSync(dir, { recursive: true, force: true });
+        throw new Error(`redis-server did not start on port ${port}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const connected = client;
+  return {
+    port,
+    dir,
+    client: connected,
+    async save() {
+      await connected.send('SAVE');
+      return readFileSync(join(dir, 'dump.rdb'));
+    },
+    async stop() {
+      connected.close();
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** deterministic pseudo-random numbers (mulberry32) */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const LIBRARY = "#!lua name=rdbtestlib\nredis.register_function('rdbtest_echo', function(keys, args) return args[1] end)";
+
+/**
+ * Writes data covering every type and encoding Redis 7.0 writes: strings (raw, int8/16/32, LZF,
+ * empty, binary, large), lists (packed, LZF-compressed and PLAIN quicklist nodes, every listpack
+ * integer width), sets (intsets of each width, hashtables), sorted sets (listpack, skiplist, inf
+ * scores), hashes (listpack, hashtable), streams (several nodes, deleted entries, groups, PEL,
+ * consumers, an empty stream), a function library, keys with TTLs, several databases.
+ */
+export async function populateEveryType(c: MiniClient): Promise<void> {
+  const rnd = seededRandom(7);
+  const send = (...args: Array<string | Buffer | number>) => c.send(...args);
+  await send('CONFIG', 'SET', 'rdbcompression', 'yes');
+  await send('CONFIG', 'SET', 'list-max-listpack-size', '-2');
+  await send('CONFIG', 'SET', 'list-compress-depth', '1');
+  await send('CONFIG', 'SET', 'hash-max-listpack-entries', '64');
+  await send('CONFIG', 'SET', 'zset-max-listpack-entries', '64');
+  await send('CONFIG', 'SET', 'set-max-intset-entries', '512');
+  await send('CONFIG', 'SET', 'stream-node-max-entries', '50');
+  await send('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '8000');
+  await send('SELECT', 0);
+  // strings
+  await send('SET', 'str:raw', 'hello world');
+  await send('SET', 'str:empty', '');
+  for (const [name, value] of [['int8', '12'], ['int8neg', '-100'], ['int16', '1000'], ['int16neg', '-30000'], ['int32', '100000'], ['int32neg', '-2000000000'], ['int64', '12345678901234'], ['notint', '007']]) {
+    await send('SET', `str:${name}`, value!);
+  }
+  await send('SET', 'str:lzf', 'abcdefghij'.repeat(200) + 'tail');
+  await send('SET', 'str:lzf-big', Array.from({ length: 20000 }, (_, i) => `line ${i % 97} of the log\n`).join(''));
+  await send('SET', 'str:binary', Buffer.from(Array.from({ length: 3000 }, () => Math.floor(rnd() * 256))));
+  await send('SET', 'str:large-random', Buffer.from(Array.from({ length: 200_000 }, () => Math.floor(rnd() * 256))));
+  await send('SET', Buffer.from([0, 1, 2, 0xff, 0x22]), 'binary key');
+  await send('SET', '987654', 'integer-encoded key');
+  await send('SET', 'k'.repeat(300), 'long key');
+  // lists
+  await send('RPUSH', 'list:small', 'a', 'b', 'c', '1', '-1', '127', '128', '-4096', '4095', '4096', '-32768', '32767', '32768', '-8388608', '8388607', '8388608', '-2147483648', '2147483647', '2147483648', '-9223372036854775808', '9223372036854775807', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(4095), 'w'.repeat(4096));
+  const items = Array.from({ length: 3000 }, (_, i) => `item-${i}-${'q'.repeat(i % 40)}`);
+  for (let i = 0; i < items.length; i += 500) await send('RPUSH', 'list:big', ...items.slice(i, i + 500));
+  await send('RPUSH', 'list:plain', 'small-1', Buffer.alloc(10_000, 'p'), 'small-2', Buffer.from(Array.from({ length: 9000 }, () => Math.floor(rnd() * 256))), 'small-3');
+  await send('LPUSH', 'list:one', 'only');
+  // sets
+  await send('SADD', 'set:int16', '1', '2', '3', '-5', '1000');
+  await send('SADD', 'set:int32', '1', '70000', '-70000');
+  await send('SADD', 'set:int64', '1', '5000000000', '-9223372036854775808', '9223372036854775807');
+  await send('SADD', 'set:strings', 'apple', 'banana', 'cherry', '1');
+  const manyInts = Array.from({ length: 600 }, (_, i) => String(i * 7 - 1000));
+  await send('SADD', 'set:bigints', ...manyInts);
+  await send('SADD', 'set:big', ...Array.from({ length: 300 }, (_, i) => `member:${i}:${'m'.repeat(i % 30)}`));
+  // sorted sets
+  await send('ZADD', 'zset:small', '1', 'one', '2.5', 'two-and-half', '-3', 'minus-three', 'inf', 'plus-inf', '-inf', 'minus-inf', '1e300', 'huge', '0.1', 'tenth', '12345678901', 'bigint-score');
+  const zargs: string[] = [];
+  for (let i = 0; i < 200; i++) zargs.push(String(i % 3 === 0 ? i : i / 7), `zmember:${i}`);
+  zargs.push('inf', 'zinf', '-inf', 'zneginf');
+  await send('ZADD', 'zset:big', ...zargs);
+  // hashes
+  await send('HSET', 'hash:small', 'name', 'neural', 'count', '42', 'neg', '-7', 'big', '12345678901234', 'empty', '');
+  const hargs: string[] = [];
+  for (let i = 0; i < 100; i++) hargs.push(`field:${i}`, `value:${i}:${'v'.repeat(i % 50)}`);
+  await send('HSET', 'hash:big', ...hargs);
+  await send('HSET', 'hash:longvalue', 'f', 'L'.repeat(200));
+  // streams
+  for (let i = 1; i <= 160; i++) {
+    if (i % 10 === 0) await send('XADD', 'stream:s', `${1000 + i}-${i}`, 'other', `o${i}`, 'extra', String(i));
+    else await send('XADD', 'stream:s', `${1000 + i}-${i}`, 'level', i % 3 ? 'info' : 'error', 'n', String(i));
+  }
+  await send('XDEL', 'stream:s', '1005-5', '1006-6', '1100-100', '1101-101');
+  await send('XGROUP', 'CREATE', 'stream:s', 'g1', '0');
+  await send('XGROUP', 'CREATE', 'stream:s', 'g2', '$');
+  await send('XGROUP', 'CREATE', 'stream:s', 'g3', '1050-50');
+  await send('XREADGROUP', 'GROUP', 'g1', 'alice', 'COUNT', '5', 'STREAMS', 'stream:s', '>');
+  await send('XREADGROUP', 'GROUP', 'g1', 'bob', 'COUNT', '7', 'STREAMS', 'stream:s', '>');
+  await send('XACK', 'stream:s', 'g1', '1001-1', '1003-3');
+  await send('XGROUP', 'CREATECONSUMER', 'stream:s', 'g1', 'carol');
+  await send('XREADGROUP', 'GROUP', 'g3', 'dave', 'COUNT', '2', 'STREAMS', 'stream:s', '>');
+  await send('XADD', 'stream:big-id', '18446744073709551614-18446744073709551615', 'f', 'v');
+  await send('XGROUP', 'CREATE', 'stream:empty', 'g', '$', 'MKSTREAM');
+  await send('XADD', 'stream:emptied', '5-5', 'f', 'v');
+  await send('XDEL', 'stream:emptied', '5-5');
+  // functions
+  await send('FUNCTION', 'LOAD', LIBRARY);
+  // TTLs
+  await send('SET', 'ttl:string', 'expiring', 'PX', '86400000');
+  await send('RPUSH', 'ttl:list', 'a', 'b');
+  await send('PEXPIREAT', 'ttl:list', String(Date.now() + 3_600_000));
+  await send('HSET', 'ttl:hash', 'a', '1');
+  await send('EXPIRE', 'ttl:hash', '100000');
+  // other databases
+  await send('SELECT', 1);
+  await send('SET', 'db1:key', 'in db 1');
+  await send('SADD', 'db1:set', 'x', 'y');
+  await send('SET', 'db1:ttl', 'v', 'EX', '5000');
+  await send('SELECT', 5);
+  await send('ZADD', 'db5:zset', '1', 'a');
+  await send('SET', 'str:raw', 'same name, db 5');
+  await send('SELECT', 0);
+}
+
+/*
+ * A small RDB writer for the tests: RDB files and blobs in the encodings redis-server 7.0 no longer
+ * writes (RDB types 1-4, 9-15, old opcodes), and hand-made corruptions. Encodings follow
+ * ../shared/research/backup-anchors.md section 4.
+ */
+export const rdbEncode = {
+  len(n: number | bigint): Buffer {
+    const v = BigInt(n);
+    if (v < 64n) return Buffer.from([Number(v)]);
+    if (v < 16384n) return Buffer.from([0x40 | Number(v >> 8n), Number(v & 255n)]);
+    if (v <= 0xffffffffn) {
+      const b = Buffer.alloc(5);
+      b[0] = 0x80;
+      b.writeUInt32BE(Number(v), 1);
+      return b;
+    }
+    const b = Buffer.alloc(9);
+    b[0] = 0x81;
+    b.writeBigUInt64BE(v, 1);
+    return b;
+  },
+  /** a raw string */
+  str(s: string | Buffer): Buffer {
+    const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
+    return Buffer.concat([rdbEncode.len(b.length), b]);
+  },
+  /** an integer-encoded string (int8, int16 or int32) */
+  int(n: number): Buffer {
+    if (n >= -128 && n <= 127) return Buffer.from([0xc0, n & 0xff]);
+    if (n >= -32768 && n <= 32767) {
+      const b = Buffer.alloc(3);
+      b[0] = 0xc1;
+      b.writeInt16LE(n, 1);
+      return b;
+    }
+    const b = Buffer.alloc(5);
+    b[0] = 0xc2;
+    b.writeInt32LE(n, 1);
+    return b;
+  },
+  /** an LZF-encoded string */
+  lzf(s: string | Buffer): Buffer {
+    const raw = Buffer.isBuffer(s) ? s : Buffer.from(s);
+    const c = lzfCompress(raw);
+    return Buffer.concat([Buffer.from([0xc3]), rdbEncode.len(c.length), rdbEncode.len(raw.length), c]);
+  },
+  i64(n: number | bigint): Buffer {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(BigInt(n));
+    return b;
+  },
+  f64(n: number): Buffer {
+    const b = Buffer.alloc(8);
+    b.writeDoubleLE(n);
+    return b;
+  },
+  /** a whole RDB: header, items, EOF and (version >= 5) the CRC-64 */
+  file(version: number, items: Buffer[], checksum: 'crc' | 'zero' = 'crc'): Buffer {
+    const body = Buffer.concat([Buffer.from(`REDIS${String(version).padStart(4, '0')}`), ...items, Buffer.from([0xff])]);
+    if (version < 5) return body;
+    return Buffer.concat([body, checksum === 'zero' ? Buffer.alloc(8) : rdbEncode.crc(body)]);
+  },
+  crc(data: Buffer): Buffer {
+    // bitwise reference implementation, independent of src/rdb/crc64.ts
+    let crc = 0n;
+    const poly = 0x95ac9329ac4bc9b5n;
+    for (const byte of data) {
+      crc ^= BigInt(byte);
+      for (let k = 0; k < 8; k++) crc = crc & 1n ? (crc >> 1n) ^ poly : crc >> 1n;
+    }
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(crc);
+    return b;
+  },
+  /** [type][key][value] */
+  record(type: number, key: string | Buffer, ...value: Buffer[]): Buffer {
+    return Buffer.concat([Buffer.from([type]), rdbEncode.str(key), ...value]);
+  },
+};
+
+/** LZF compression: greedy matches of 3..264 bytes within 8 KiB, literal runs of up to 32 bytes */
+export function lzfCompress(input: Buffer): Buffer {
+  const out: number[] = [];
+  const table = new Map<number, number>();
+  let literal: number[] = [];
+  const flush = () => {
+    while (literal.length) {
+      const run = literal.splice(0, 32);
+      out.push(run.length - 1, ...run);
+    }
+  };
+  let i = 0;
+  while (i < input.length) {
+    let matchLen = 0;
+    let distance = 0;
+    if (i + 3 <= input.length) {
+      const h = (input[i]! << 16) | (input[i + 1]! << 8) | input[i + 2]!;
+      const ref = table.get(h);
+      table.set(h, i);
+      if (ref !== undefined && i - ref <= 8192) {
+        while (matchLen < 264 && i + matchLen < input.length && input[ref + matchLen] === input[i + matchLen]) matchLen++;
+        distance = i - ref;
+      }
+    }
+    if (matchLen >= 3) {
+      flush();
+      const len = matchLen - 2;
+      const off = distance - 1;
+      if (len < 7) out.push((len << 5) | (off >> 8), off & 0xff);
+      else out.push((7 << 5) | (off >> 8), len - 7, off & 0xff);
+      i += matchLen;
+    } else {
+      literal.push(input[i]!);
+      i++;
+    }
+  }
+  flush();
+  return Buffer.from(out);
+}
+
+type Element = string | Buffer | number | bigint;
+
+/** a ziplist with the smallest encoding for each element (numbers and bigints as integers) */
+export function ziplist(elements: Element[]): Buffer {
+  const entries: Buffer[] = [];
+  let prev = 0;
+  let tail = 10;
+  let offset = 10;
+  for (const e of elements) {
+    const prevlen = prev < 254 ? Buffer.from([prev]) : Buffer.concat([Buffer.from([0xfe]), u32le(prev)]);
+    let body: Buffer;
+    if (typeof e === 'number' || typeof e === 'bigint') {
+      const v = BigInt(e);
+      if (v >= 0n && v <= 12n) body = Buffer.from([0xf1 + Number(v)]);
+      else if (v >= -128n && v <= 127n) body = Buffer.from([0xfe, Number(v) & 0xff]);
+      else if (v >= -32768n && v <= 32767n) body = Buffer.concat([Buffer.from([0xc0]), intLE(v, 2)]);
+      else if (v >= -8388608n && v <= 8388607n) body = Buffer.concat([Buffer.from([0xf0]), intLE(v, 3)]);
+      else if (v >= -2147483648n && v <= 2147483647n) body = Buffer.concat([Buffer.from([0xd0]), intLE(v, 4)]);
+      else body = Buffer.concat([Buffer.from([0xe0]), intLE(v, 8)]);
+    } else {
+      const s = Buffer.isBuffer(e) ? e : Buffer.from(e);
+      let header: Buffer;
+      if (s.length < 64) header = Buffer.from([s.length]);
+      else if (s.length < 16384) header = Buffer.from([0x40 | (s.length >> 8), s.length & 0xff]);
+      else {
+        header = Buffer.alloc(5);
+        header[0] = 0x80;
+        header.writeUInt32BE(s.length, 1);
+      }
+      body = Buffer.concat([header, s]);
+    }
+    const entry = Buffer.concat([prevlen, body]);
+    tail = offset;
+    offset += entry.length;
+    prev = entry.length;
+    entries.push(entry);
+  }
+  const total = offset + 1;
+  const header = Buffer.alloc(10);
+  header.writeUInt32LE(total, 0);
+  header.writeUInt32LE(tail, 4);
+  header.writeUInt16LE(Math.min(elements.length, 65535), 8);
+  return Buffer.concat([header, ...entries, Buffer.from([0xff])]);
+}
+
+/** a listpack with the smallest encoding for each element */
+export function listpack(elements: Element[], declared = elements.length): Buffer {
+  const entries: Buffer[] = [];
+  for (const e of elements) {
+    let body: Buffer;
+    if (typeof e === 'number' || typeof e === 'bigint') {
+      const v = BigInt(e);
+      if (v >= 0n && v <= 127n) body = Buffer.from([Number(v)]);
+      else if (v >= -4096n && v <= 4095n) {
+        const u = Number(v < 0n ? v + 8192n : v);
+        body = Buffer.from([0xc0 | (u >> 8), u & 0xff]);
+      } else if (v >= -32768n && v <= 32767n) body = Buffer.concat([Buffer.from([0xf1]), intLE(v, 2)]);
+      else if (v >= -8388608n && v <= 8388607n) body = Buffer.concat([Buffer.from([0xf2]), intLE(v, 3)]);
+      else if (v >= -2147483648n && v <= 2147483647n) body = Buffer.concat([Buffer.from([0xf3]), intLE(v, 4)]);
+      else body = Buffer.concat([Buffer.from([0xf4]), intLE(v, 8)]);
+    } else {
+      const s = Buffer.isBuffer(e) ? e : Buffer.from(e);
+      if (s.length < 64) body = Buffer.concat([Buffer.from([0x80 | s.length]), s]);
+      else if (s.length < 4096) body = Buffer.concat([Buffer.from([0xe0 | (s.length >> 8), s.length & 0xff]), s]);
+      else body = Buffer.concat([Buffer.from([0xf0]), u32le(s.length), s]);
+    }
+    entries.push(body, backlen(body.length));
+  }
+  const payload = Buffer.concat(entries);
+  const header = Buffer.alloc(6);
+  header.writeUInt32LE(6 + payload.length + 1, 0);
+  header.writeUInt16LE(Math.min(declared, 65535), 4);
+  return Buffer.concat([header, payload, Buffer.from([0xff])]);
+}
+
+function backlen(l: number): Buffer {
+  if (l <= 127) return Buffer.from([l]);
+  const groups: number[] = [];
+  let n = l;
+  const size = l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
+  for (let k = 0; k < size; k++) {
+    groups.unshift(n & 127);
+    n = Math.floor(n / 128);
+  }
+  return Buffer.from(groups.map((g, k) => (k === 0 ? g : g | 128)));
+}
+
+/** a zipmap; `free` extra bytes after each value */
+export function zipmap(pairs: Array<[string, string]>, free = 0): Buffer {
+  const len = (n: number) => (n < 254 ? Buffer.from([n]) : Buffer.concat([Buffer.from([254]), u32le(n)]));
+  const parts: Buffer[] = [Buffer.from([pairs.length < 254 ? pairs.length : 254])];
+  for (const [f, v] of pairs) {
+    parts.push(len(Buffer.byteLength(f)), Buffer.from(f), len(Buffer.byteLength(v)), Buffer.from([free]), Buffer.from(v), Buffer.alloc(free, 0x2a));
+  }
+  parts.push(Buffer.from([0xff]));
+  return Buffer.concat(parts);
+}
+
+export function intset(values: Array<number | bigint>, width: 2 | 4 | 8): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(width, 0);
+  header.writeUInt32LE(values.length, 4);
+  return Buffer.concat([header, ...values.map((v) => intLE(BigInt(v), width))]);
+}
+
+/** the 64-bit id of a module type: 9 name characters of 6 bits, then a 10-bit encoding version */
+export function moduleId(name: string, encver: number): bigint {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  let id = 0n;
+  for (const ch of name) id = (id << 6n) | BigInt(chars.indexOf(ch));
+  return (id << 10n) | BigInt(encver);
+}
+
+function u32le(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+function intLE(v: bigint, width: number): Buffer {
+  const b = Buffer.alloc(width);
+  const u = BigInt.asUintN(width * 8, v);
+  for (let i = 0; i < width; i++) b[i] = Number((u >> BigInt(8 * i)) & 255n);
+  return b;
+}
+
+/* Parsing fixtures and comparing them with the live server that wrote (or loaded) them. */
+
+export interface Parsed {
+  records: RdbRecord[];
+  summary: RdbSummary;
+  functions: Buffer[];
+  aux: Array<[string, string]>;
+}
+
+/** parses `rdb` fed in the chunks `sizes` yields (whole when it yields the length) */
+export function parse(rdb: Buffer, nextSize: () => number = () => rdb.length): Parsed {
+  const records: RdbRecord[] = [];
+  const functions: Buffer[] = [];
+  const aux: Array<[string, string]> = [];
+  const parser = new RdbStreamParser({
+    source: 'dump.rdb',
+    onRecord: (r) => records.push({ ...r, key: Buffer.from(r.key), value: Buffer.from(r.value) }),
+    onFunction: (code) => functions.push(Buffer.from(code)),
+    onAux: (k, v) => aux.push([k, v.toString()]),
+  });
+  for (let i = 0; i < rdb.length; ) {
+    const n = Math.max(1, Math.min(nextSize(), rdb.length - i));
+    parser.write(rdb.subarray(i, i + n));
+    i += n;
+  }
+  return { records, summary: parser.end(), functions, aux };
+}
+
+export const plain = (p: Parsed) => ({
+  records: p.records.map((r) => ({ ...r, key: r.key.toString('hex'), value: r.value.toString('hex') })),
+  summary: p.summary,
+  functions: p.functions.map((f) => f.toString()),
+  aux: p.aux,
+});
+
+export function dumpPayload(record: RdbRecord, version = 10): Buffer {
+  const body = Buffer.concat([Buffer.from([record.type]), record.value, Buffer.from([version & 0xff, version >> 8])]);
+  return Buffer.concat([body, crc64Bytes(crc64Update(crc64Init(), body))]);
+}
+
+export const text = (r: Reply): string => (Buffer.isBuffer(r) ? r.toString('latin1') : String(r));
+export const bufs = (r: Reply): Buffer[] => (r as Buffer[]).map((b) => b);
+export const byBytes = (a: Buffer, b: Buffer) => Buffer.compare(a, b);
+
+export function scoreOf(s: string): number {
+  if (s === 'inf') return Infinity;
+  if (s === '-inf') return -Infinity;
+  return Number(s);
+}
+
+/** XINFO-style flat [name, value, ...] array to a map */
+export function fields(reply: Reply): Map<string, Reply> {
+  const arr = reply as Reply[];
+  const m = new Map<string, Reply>();
+  for (let i = 0; i < arr.length; i += 2) m.set(text(arr[i]!), arr[i + 1]!);
+  return m;
+}
+
+export async function compareValue(c: MiniClient, key: Buffer, decoded: DecodedValue): Promise<void> {
+  const where = `key ${key.toString('latin1')}`;
+  switch (decoded.kind) {
+    case 'string':
+      assert.deepEqual(await c.send('GET', key), decoded.value, where);
+      break;
+    case 'list':
+      assert.deepEqual(bufs(await c.send('LRANGE', key, 0, -1)), decoded.value, where);
+      break;
+    case 'set':
+      assert.deepEqual(bufs(await c.send('SMEMBERS', key)).sort(byBytes), [...decoded.value].sort(byBytes), where);
+      break;
+    case 'zset': {
+      const flat = bufs(await c.send('ZRANGE', key, 0, -1, 'WITHSCORES'));
+      const live: Array<[Buffer, number]> = [];
+      for (let i = 0; i < flat.length; i += 2) live.push([flat[i]!, scoreOf(flat[i + 1]!.toString())]);
+      const ours = [...decoded.value].sort((a, b) => (a[1] !== b[1] ? (a[1] < b[1] ? -1 : 1) : byBytes(a[0], b[0])));
+      assert.equal(ours.length, live.length, where);
+      ours.forEach(([m, s], i) => {
+        assert.deepEqual(m, live[i]![0], where);
+        assert.ok(s === live[i]![1] || Math.abs(s - live[i]![1]) <= Math.abs(s) * 1e-15, `${where}: score ${s} vs ${live[i]![1]}`);
+      });
+      break;
+    }
+    case 'hash': {
+      const flat = bufs(await c.send('HGETALL', key));
+      const live: Array<[Buffer, Buffer]> = [];
+      for (let i = 0; i < flat.length; i += 2) live.push([flat[i]!, flat[i + 1]!]);
+      const sort = (x: Array<[Buffer, Buffer]>) => [...x].sort((a, b) => byBytes(a[0], b[0]));
+      assert.deepEqual(sort(decoded.value), sort(live), where);
+      break;
+    }
+    case 'stream': {
+      const s = decoded.value;
+      const range = (await c.send('XRANGE', key, '-', '+')) as Reply[];
+      assert.deepEqual(
+        s.entries.map((e) => [e.id, e.fields.flat().map((b) => b.toString('latin1'))]),
+        range.map((e) => [text((e as Reply[])[0]!), ((e as Reply[])[1] as Reply[]).map(text)]),
+        where,
+      );
+      const info = fields(await c.send('XINFO', 'STREAM', key));
+      assert.equal(s.length, info.get('length'), where);
+      assert.equal(s.lastId, text(info.get('last-generated-id')!), where);
+      if (s.maxDeletedId !== undefined) assert.equal(s.maxDeletedId, text(info.get('max-deleted-entry-id')!), where);
+      if (s.entriesAdded !== undefined) assert.equal(s.entriesAdded, info.get('entries-added'), where);
+      if (s.firstId !== undefined) assert.equal(s.firstId, text(info.get('recorded-first-entry-id')!), where);
+      const groups = ((await c.send('XINFO', 'GROUPS', key)) as Reply[]).map(fields);
+      assert.deepEqual(s.groups.map((g) => g.name.toString()), groups.map((g) => text(g.get('name')!)), where);
+      for (const [i, g] of s.groups.entries()) {
+        const live = groups[i]!;
+        assert.equal(g.lastId, text(live.get('last-delivered-id')!), where);
+        if (g.entriesRead !== undefined) assert.equal(g.entriesRead, live.get('entries-read') === null ? -1 : live.get('entries-read'), where);
+        assert.equal(g.pending.length, live.get('pending'), where);
+        assert.equal(g.consumers.length, live.get('consumers'), where);
+        const pel = (await c.send('XPENDING', key, g.name, '-', '+', 100000)) as Reply[][];
+        assert.deepEqual(
+          g.pending.map((p) => [p.id, p.consumer.toString(), p.deliveryCount]),
+          pel.map((p) => [text(p[0]!), text(p[1]!), p[3]]),
+          where,
+        );
+        const consumers = ((await c.send('XINFO', 'CONSUMERS', key, g.name)) as Reply[]).map(fields);
+        assert.deepEqual(
+          g.consumers.map((x) => [x.name.toString(), x.pending.length]).sort(),
+          consumers.map((x) => [text(x.get('name')!), x.get('pending')]).sort(),
+          where,
+        );
+        for (const consumer of g.consumers) {
+          assert.deepEqual(consumer.pending, g.pending.filter((p) => p.consumer.equals(consumer.name)).map((p) => p.id), where);
+        }
+      }
+      break;
+    }
+    case 'module':
+      assert.fail('no module types in these fixtures');
+  }
+}
+
+export const KIND_TO_TYPE: Record<string, string> = { string: 'string', list: 'list', set: 'set', zset: 'zset', hash: 'hash', stream: 'stream' };
+
+/** everything the parser says about `rdb` matches the live server that wrote it */
+export async function compareWithServer(c: MiniClient, parsed: Parsed, options: { dump?: boolean; resizeHints?: boolean } = {}): Promise<void> {
+  const info = text(await c.send('INFO', 'keyspace'));
+  const keyspace: Record<string, { keys: number; expires: number }> = {};
+  for (const m of info.matchAll(/^db(\d+):keys=(\d+),expires=(\d+)/gm)) keyspace[m[1]!] = { keys: Number(m[2]), expires: Number(m[3]) };
+  assert.deepEqual(Object.fromEntries(Object.entries(parsed.summary.databases).map(([db, s]) => [db, { keys: s.keys, expires: s.expires }])), keyspace);
+  if (options.resizeHints !== false) {
+    for (const s of Object.values(parsed.summary.databases)) assert.deepEqual(s.resizeHint, { keys: s.keys, expires: s.expires });
+  }
+  const byDb = new Map<number, RdbRecord[]>();
+  for (const r of parsed.records) byDb.set(r.db, [...(byDb.get(r.db) ?? []), r]);
+  for (const [db, records] of byDb) {
+    await c.send('SELECT', db);
+    const keys = bufs(await c.send('KEYS', '*')).sort(byBytes);
+    assert.deepEqual(records.map((r) => r.key).sort(byBytes), keys, `keys of db ${db}`);
+    for (const r of records) {
+      assert.equal(text(await c.send('TYPE', r.key)), KIND_TO_TYPE[r.kind], `TYPE of ${r.key}`);
+      assert.equal(await c.send('PEXPIRETIME', r.key), r.expireAtMs ?? -1, `PEXPIRETIME of ${r.key}`);
+      if (options.dump !== false) assert.deepEqual(await c.send('DUMP', r.key), dumpPayload(r), `DUMP of ${r.key}`);
+      await compareValue(c, r.key, decodeValue(r.type, r.value));
+    }
+  }
+  await c.send('SELECT', 0);
+}
+
+
+/** runs redis-check-rdb on `rdb` (written to a temporary file) */
+export function redisCheckRdb(rdb: Buffer): { status: number | null; stdout: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'nlr-rdb-check-'));
+  try {
+    writeFileSync(join(dir, 'check.rdb'), rdb);
+    const r = spawnSync('redis-check-rdb', [join(dir, 'check.rdb')], { encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout + r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
