@@ -226,9 +226,10 @@ describe('an interrupted restore', () => {
         child.kill('SIGKILL');
         await new Promise((r) => child.on('exit', r));
         // wait until the target is not loading, then check it holds one whole dataset
-        for (let i = 0; i < 400; i++) {
-          const info = String(await command(server, 'INFO', 'persistence').catch(() => 'loading:1'));
-          if (info.includes('loading:0')) break;
+        // (a transfer the kill cut short is dropped; a complete one is loaded whole)
+        for (let i = 0; i < 800; i++) {
+          const info = String(await command(server, 'INFO', 'everything').catch(() => 'loading:1'));
+          if (info.includes('loading:0') && info.includes('master_sync_in_progress:0')) break;
           await new Promise((r) => setTimeout(r, 25));
         }
         const now = await digest(server);

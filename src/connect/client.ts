@@ -35,8 +35,14 @@ export async function openConnection(endpoint: Endpoint, options: ConnectOptions
   });
   try {
     await client.connect();
+    // a server that wants a password we did not give answers the first command with NOAUTH
+    if (endpoint.password === undefined) await client.sendCommand(['PING']);
   } catch (error) {
-    client.destroy();
+    try {
+      client.destroy();
+    } catch {
+      // never opened
+    }
     throw describeConnectError(error ?? firstError, endpoint);
   }
   return client;
@@ -63,7 +69,11 @@ export async function closeConnection(client: RedisConnection): Promise<void> {
   try {
     await client.close();
   } catch {
-    client.destroy();
+    try {
+      client.destroy();
+    } catch {
+      // already closed
+    }
   }
 }
 
