@@ -193,6 +193,7 @@ describe('merge restore', { concurrency: false }, () => {
     assert.equal(result.written, result.keys);
     assert.equal(result.functions.loaded, 1);
     assert.equal(result.valueEncoding, 'restore');
+    assert.equal(result.verifiedBy, 'parse', 'keys had to be looked up: the first pass parsed the backup');
     assert.equal(result.conflicts?.keys, 0);
     assert.deepEqual(result.databases.map((d) => [d.from, d.to]), [[0, 0], [1, 1]]);
     assert.ok(progress.includes('verify') && progress.includes('write'));
@@ -254,6 +255,8 @@ describe('merge restore', { concurrency: false }, () => {
 
   test('--match selects keys by glob and --db-map moves databases', async () => {
     const result = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), match: '*:[hs]*', dbMap: new Map([[1, 3]]) });
+    assert.equal(result.verifiedBy, 'manifest', 'an empty target and a manifest-verified backup need no first pass');
+    assert.ok(result.notes.some((n) => /no key was looked up/.test(n)));
     const matched = [...sourceDb0.keys(), ...sourceDb1.keys()].filter((k) => globMatch(Buffer.from('*:[hs]*'), Buffer.from(k, 'hex')));
     assert.equal(result.written, matched.length);
     assert.equal(result.filtered, result.keys - matched.length);

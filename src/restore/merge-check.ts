@@ -5,7 +5,7 @@
  * streaming: only the keys of the commands in flight are held).
  */
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
-import { displayKey, type RdbSummary } from '../rdb/index.js';
+import { displayKey } from '../rdb/index.js';
 import { MergeInterruptedError, type MergeDatabase, type MergeProgress } from './merge-types.js';
 import { feed, STOP_FEED, type Selector } from './merge-scan.js';
 import { libraryName } from './merge-target.js';
@@ -17,7 +17,15 @@ const EXISTS_IN_FLIGHT = 64;
 const EXAMPLES = 5;
 
 export interface CheckResult {
-  summary: RdbSummary;
+  rdbVersion: number;
+  /** the RDB was saved with `rdbchecksum no` */
+  checksumDisabled: boolean;
+  /**
+   * `parse`: this pass parsed and checksummed every byte; `manifest`: the stored file's SHA-256 equals
+   * its manifest's, which records that the backup passed the same full parse and CRC when it was taken
+   */
+  verifiedBy: 'parse' | 'manifest';
+  /** RDB bytes read by this pass */
   bytes: number;
   records: number;
   keys: number;
@@ -46,7 +54,7 @@ export async function checkPass(args: {
   signal?: AbortSignal;
 }): Promise<CheckResult> {
   const { selector } = args;
-  const out: Omit<CheckResult, 'summary' | 'bytes'> = { records: 0, keys: 0, libraries: [], filtered: 0, expired: 0, selected: 0, databases: [] };
+  const out: Omit<CheckResult, 'rdbVersion' | 'checksumDisabled' | 'verifiedBy' | 'bytes'> = { records: 0, keys: 0, libraries: [], filtered: 0, expired: 0, selected: 0, databases: [] };
   const dbs = new Map<number, MergeDatabase>();
   let existing = 0;
   const suspects: Batch[] = [];
@@ -136,7 +144,7 @@ export async function checkPass(args: {
     }
     report(result.bytes, true);
     out.databases = [...dbs.values()].sort((a, b) => a.from - b.from);
-    const check: CheckResult = { ...out, summary: result.summary, bytes: result.bytes };
+    const check: CheckResult = { ...out, rdbVersion: result.summary.version, checksumDisabled: result.summary.checksum.disabled, verifiedBy: 'parse', bytes: result.bytes };
     if (pipe) check.existing = { keys: existing, examples: await nameExamples(args.endpoint, suspects) };
     return check;
   } finally {
@@ -161,4 +169,50 @@ async function nameExamples(endpoint: Endpoint, suspects: Batch[]): Promise<stri
   } finally {
     await closeConnection(client);
   }
+}
+
+/**
+ * The plan of a backup whose stored bytes match a verified manifest, without parsing it all: counts
+ * and databases from the manifest, library names from the start of the RDB (Redis writes functions
+ * before any key, so the scan stops at the first key).
+ */
+export async function manifestPlan(source: RestoreSource, selector: Selector): Promise<CheckResult> {
+  const m = source.manifest!;
+  const libraries: Array<{ name: string; index: number }> = [];
+  let bytes = 0;
+  if (m.keyspace.functions > 0) {
+    let index = 0;
+    const scan = await feed(
+      source.open(),
+      {
+        source: source.file,
+        onFunction(code) {
+          const i = index++;
+          libraries.push({ name: libraryName(code) ?? `(unnamed library at item ${i})`, index: i });
+        },
+        onRecord() {
+          throw STOP_FEED;
+        },
+      },
+      async () => undefined,
+    );
+    bytes = scan.bytes;
+  }
+  const databases = Object.entries(m.keyspace.databases)
+    .map(([db, d]) => ({ from: Number(db), to: selector.targetDb(Number(db)), keys: d.keys }))
+    .filter((d) => d.keys > 0)
+    .sort((a, b) => a.from - b.from);
+  return {
+    rdbVersion: m.rdb.version,
+    checksumDisabled: !m.rdb.checksumVerified,
+    verifiedBy: 'manifest',
+    bytes,
+    records: m.keyspace.keys + m.keyspace.functions,
+    keys: m.keyspace.keys,
+    libraries,
+    filtered: 0,
+    expired: 0,
+    selected: m.keyspace.keys,
+    databases,
+  };
 }

@@ -14,6 +14,8 @@ export interface TargetInfo {
   rdbVersion?: number;
   databases?: number;
   protoMaxBulkLen?: number;
+  /** keys per database (INFO keyspace) */
+  keyspace: Map<number, number>;
   /** names of its function libraries; undefined when it has no FUNCTION command (before 7.0) */
   libraries?: Set<string>;
 }
@@ -33,7 +35,12 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
       throw new UsageError(`${where} is a cluster node; merge restores into standalone or Sentinel-managed masters only (a cluster needs each key sent to the node owning its slot)`);
     }
     const redisVersion = info.redis_version ?? 'unknown';
-    const target: TargetInfo = { redisVersion, rdbVersion: rdbVersionForRedis(redisVersion) };
+    const keyspace = new Map<number, number>();
+    for (const [name, value] of Object.entries(parseInfo(String(await client.sendCommand(['INFO', 'keyspace']))))) {
+      const m = /^db(\d+)$/.exec(name);
+      if (m) keyspace.set(Number(m[1]), Number(/keys=(\d+)/.exec(value)?.[1] ?? 0));
+    }
+    const target: TargetInfo = { redisVersion, rdbVersion: rdbVersionForRedis(redisVersion), keyspace };
     target.databases = await configNumber(client, 'databases');
     target.protoMaxBulkLen = await configNumber(client, 'proto-max-bulk-len');
     try {

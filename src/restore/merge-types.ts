@@ -44,6 +44,12 @@ export interface MergeOptions {
   /** verify the backup and check the target, count what would be written and what exists; write nothing */
   dryRun?: boolean;
   valueEncoding?: ValueEncoding;
+  /**
+   * `auto` (default): a backup whose stored SHA-256 matched its manifest (checked by
+   * openRestoreSource) was fully parsed and checksummed when it was taken, so the first pass parses it
+   * again only to look keys up; `parse`: always parse the whole backup before writing
+   */
+  verify?: 'auto' | 'parse';
   /** commands awaiting a reply before reading pauses (default 2000) */
   maxInFlight?: number;
   /** bytes of commands awaiting a reply before reading pauses (default 32 MiB) */
@@ -76,6 +82,8 @@ export interface MergeResult {
   valueEncoding: 'restore' | 'commands';
   /** RDB version of the backup */
   rdbVersion: number;
+  /** how the whole backup was known good before the first write (see MergeOptions.verify) */
+  verifiedBy: 'parse' | 'manifest';
   target: { redisVersion: string; rdbVersion?: number; databases?: number };
   /** items in the backup: function libraries + keys */
   records: number;

@@ -14,10 +14,19 @@ import { decodeValue, displayKey, RdbFormatError, type RdbRecord } from '../rdb/
 import type { ConflictPolicy, MergeDatabase, MergeProgress, MergeStop } from './merge-types.js';
 import { feed, STOP_FEED, type Selector } from './merge-scan.js';
 import { libraryName } from './merge-target.js';
-import { RestorePipe, type Arg, type Reply } from './pipe.js';
+import { encodeArg, RestorePipe, type Arg, type Reply } from './pipe.js';
 import { PAYLOAD_OVERHEAD, payloadFrame } from './restore-payload.js';
 import type { RestoreSource } from './source.js';
 import { buildCommands, type TargetFeatures } from './value-commands.js';
+
+const ARG = {
+  RESTORE: encodeArg('RESTORE'),
+  ZERO: encodeArg('0'),
+  ABSTTL: encodeArg('ABSTTL'),
+  REPLACE: encodeArg('REPLACE'),
+  IDLETIME: encodeArg('IDLETIME'),
+  FREQ: encodeArg('FREQ'),
+};
 
 type FinalKind = 'restore' | 'renamenx' | 'rename' | 'function';
 
@@ -148,19 +157,20 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
     const idle = record.idleSeconds !== undefined && a.features.rdbVersion >= 9;
     const freq = record.lfuFreq !== undefined && a.features.rdbVersion >= 9;
     pipe.begin(5 + (replace ? 1 : 0) + (idle ? 2 : 0) + (freq ? 2 : 0));
-    pipe.arg('RESTORE');
+    pipe.argEncoded(ARG.RESTORE);
     pipe.arg(key);
-    pipe.arg(record.expireAtMs === undefined ? '0' : String(record.expireAtMs));
+    if (record.expireAtMs === undefined) pipe.argEncoded(ARG.ZERO);
+    else pipe.argInt(record.expireAtMs);
     pipe.argParts([frame.head, record.value, frame.tail], frame.length);
-    pipe.arg('ABSTTL');
-    if (replace) pipe.arg('REPLACE');
+    pipe.argEncoded(ARG.ABSTTL);
+    if (replace) pipe.argEncoded(ARG.REPLACE);
     if (idle) {
-      pipe.arg('IDLETIME');
-      pipe.arg(String(record.idleSeconds));
+      pipe.argEncoded(ARG.IDLETIME);
+      pipe.argInt(record.idleSeconds!);
     }
     if (freq) {
-      pipe.arg('FREQ');
-      pipe.arg(String(record.lfuFreq));
+      pipe.argEncoded(ARG.FREQ);
+      pipe.argInt(record.lfuFreq!);
     }
     pipe.end({ kind: 'final', index, final: 'restore', key, from: record.db, db: to });
     unanswered.push(index);

@@ -13,7 +13,7 @@
  */
 import { RdbFormatError } from '../rdb/index.js';
 import { UsageError } from '../errors.js';
-import { checkPass, type CheckResult } from './merge-check.js';
+import { checkPass, manifestPlan, type CheckResult } from './merge-check.js';
 import { Selector } from './merge-scan.js';
 import { inspectTarget, probePayloads } from './merge-target.js';
 import {
@@ -38,15 +38,27 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   const notes: string[] = [];
 
   const target = await inspectTarget(options.endpoint);
+  // The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by
+  // openRestoreSource) to be those of a backup verified when taken, and no key has to be looked up:
+  // `replace`/`skip`, or `fail` onto target databases that hold no key at all (a key created there
+  // meanwhile makes RESTORE answer BUSYKEY, which stops the merge: it never overwrites).
+  const manifest = options.source.manifest;
+  const trusted = manifest?.verified === true && (options.verify ?? 'auto') === 'auto';
+  const targetDbs = manifest ? Object.keys(manifest.keyspace.databases).map((db) => selector.targetDb(Number(db))) : undefined;
+  const emptyTarget = targetDbs !== undefined && targetDbs.every((db) => !(target.keyspace.get(db)! > 0));
+  const checkExisting = dryRun || (onConflict === 'fail' && !emptyTarget);
   let check: CheckResult;
   try {
-    check = await checkPass({ source: options.source, endpoint: options.endpoint, selector, checkExisting: onConflict === 'fail' || dryRun, onProgress: options.onProgress, signal: options.signal });
+    check = trusted && !checkExisting
+      ? await manifestPlan(options.source, selector)
+      : await checkPass({ source: options.source, endpoint: options.endpoint, selector, checkExisting, onProgress: options.onProgress, signal: options.signal });
   } catch (error) {
     if (error instanceof RdbFormatError) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was written to the target`);
     throw error;
   }
-  const rdbVersion = check.summary.version;
-  if (check.summary.checksum.disabled) notes.push('the backup carries no checksum (saved with rdbchecksum no): it was checked structurally only');
+  const rdbVersion = check.rdbVersion;
+  if (check.checksumDisabled) notes.push('the backup carries no checksum (saved with rdbchecksum no): it was checked structurally only');
+  if (onConflict === 'fail' && !checkExisting) notes.push('the target databases held no keys, so no key was looked up before writing');
 
   const outOfRange = check.databases.find((d) => target.databases !== undefined && d.to >= target.databases);
   if (outOfRange) {
@@ -85,6 +97,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     onConflict,
     valueEncoding: encoding,
     rdbVersion,
+    verifiedBy: check.verifiedBy,
     target: { redisVersion: target.redisVersion, ...(target.rdbVersion !== undefined ? { rdbVersion: target.rdbVersion } : {}), ...(target.databases !== undefined ? { databases: target.databases } : {}) },
     records: check.records,
     keys: check.keys,

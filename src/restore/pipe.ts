@@ -120,22 +120,43 @@ export class RestorePipe<T> {
   /** Starts a command of `argc` arguments; then arg()/argParts() for each, then end(tag). */
   begin(argc: number): void {
     this.#commandStart = this.#outLen;
-    this.#ascii(`*${argc}\r\n`);
+    this.#header(0x2a, argc);
   }
 
   arg(a: Arg): void {
     if (typeof a === 'string') {
       const n = Buffer.byteLength(a);
-      this.#ascii(`$${n}\r\n`);
+      this.#header(0x24, n);
       this.#reserve(n + 2);
       this.#outLen += this.#out.write(a, this.#outLen, 'utf8');
-      this.#outLen += CRLF.copy(this.#out, this.#outLen);
+      this.#out[this.#outLen++] = CR;
+      this.#out[this.#outLen++] = LF;
     } else this.argParts([a], a.length);
+  }
+
+  /** An argument already encoded as a bulk string (see encodeArg), e.g. a command name. */
+  argEncoded(encoded: Buffer): void {
+    this.#reserve(encoded.length);
+    this.#out.set(encoded, this.#outLen);
+    this.#outLen += encoded.length;
+  }
+
+  /** An integer argument, written without building a string. */
+  argInt(n: number): void {
+    if (!Number.isSafeInteger(n)) return this.arg(String(n));
+    let digits = 1;
+    for (let x = Math.abs(n); x >= 10; x = Math.floor(x / 10)) digits++;
+    const length = digits + (n < 0 ? 1 : 0);
+    this.#header(0x24, length);
+    this.#reserve(length + 2);
+    this.#digits(n, length);
+    this.#out[this.#outLen++] = CR;
+    this.#out[this.#outLen++] = LF;
   }
 
   /** One bulk argument made of several buffers (e.g. a payload's head, value and tail). */
   argParts(parts: readonly Uint8Array[], length: number): void {
-    this.#ascii(`$${length}\r\n`);
+    this.#header(0x24, length);
     if (length > OUT_CHUNK) {
       // a large value: hand the socket what is buffered, then the parts themselves (no copy)
       this.#socketBytes += this.#outLen - this.#commandStart + length;
@@ -165,10 +186,14 @@ export class RestorePipe<T> {
    * await a reply and the socket has room. Throws the connection's failure.
    */
   async settle(maxCommands: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    const within = () => this.inFlight <= maxCommands && (this.#bytesInFlight <= maxBytes || this.inFlight === 0) && !this.#socket.writableNeedDrain;
+    // within the limits, a part-filled buffer may wait for more commands (fewer, larger writes)
+    if (maxCommands > 0 && this.#outLen < OUT_CHUNK / 4 && within()) return;
     this.#flushBuffer();
     for (;;) {
       if (this.#failure) throw this.#failure;
-      if (this.inFlight <= maxCommands && (this.#bytesInFlight <= maxBytes || this.inFlight === 0) && !this.#socket.writableNeedDrain) return;
+      if (within()) return;
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
   }
@@ -189,6 +214,30 @@ export class RestorePipe<T> {
   #ascii(text: string): void {
     this.#reserve(text.length);
     this.#outLen += this.#out.write(text, this.#outLen, 'latin1');
+  }
+
+  /** `*<n>\r\n` or `$<n>\r\n` */
+  #header(type: number, n: number): void {
+    this.#reserve(24);
+    this.#out[this.#outLen++] = type;
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    this.#digits(n, digits);
+    this.#out[this.#outLen++] = CR;
+    this.#out[this.#outLen++] = LF;
+  }
+
+  /** writes the `length` characters of integer n (room reserved by the caller) */
+  #digits(n: number, length: number): void {
+    const out = this.#out;
+    let at = this.#outLen + length - 1;
+    let x = Math.abs(n);
+    do {
+      out[at--] = 0x30 + (x % 10);
+      x = Math.floor(x / 10);
+    } while (x > 0);
+    if (n < 0) out[at] = 0x2d;
+    this.#outLen += length;
   }
 
   #reserve(n: number): void {
@@ -306,6 +355,12 @@ export class RestorePipe<T> {
     }
     this.#onReply(pending.tag, reply);
   }
+}
+
+/** `$<length>\r\n<text>\r\n`, for arguments sent over and over (command names, options). */
+export function encodeArg(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  return Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF]);
 }
 
 function connectSocket(endpoint: Endpoint, timeoutMs: number): Promise<Socket> {

@@ -1,0 +1,217 @@
+/**
+ * Merge restore against its anchor, in one run, on the loadgen dataset:
+ *   - `redis-cli --pipe` of the exact commands that built the dataset (encoded as RESP in a file),
+ *     into an empty server (process start included);
+ *   - mergeRestore of a `--compress none` backup of that dataset into the same server, emptied
+ *     (SHA-256 check of the stored file, the verifying first pass, the writing second pass), in a
+ *     child process so that its peak RSS is the merge's alone;
+ * both checked to leave exactly the source's data (DEBUG DIGEST). Prints the ratio merge / pipe
+ * (goal <= 0.7) and the merge's peak RSS next to the RDB size (memory must stay flat).
+ *
+ *   node --import tsx bench/restore-merge.ts [--logs 1000000] [--seed bench] [--rounds 3] [--on-conflict fail] [--verify auto|parse]
+ *
+ * `--verify parse` makes the merge parse the whole backup in a first pass even though its SHA-256
+ * matches a verified manifest (the cost of that pass). The peak RSS is printed next to that of the
+ * same child process doing nothing but loading the modules (Node + tsx), and next to the largest
+ * single value of the backup: a RESTORE carries one value whole, so that, not the key count or the
+ * file size, is what the memory follows.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, createReadStream, createWriteStream, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { takeBackup } from '../src/backup/index.js';
+import { closeConnection, openConnection, type Endpoint } from '../src/connect/index.js';
+import { RdbStreamParser } from '../src/rdb/index.js';
+import { mergeRestore, type ConflictPolicy } from '../src/restore/merge.js';
+import { openRestoreSource } from '../src/restore/source.js';
+import { commands, loadgen } from '../src/workload/index.js';
+
+const { values } = parseArgs({
+  options: {
+    logs: { type: 'string', default: '1000000' },
+    seed: { type: 'string', default: 'bench' },
+    rounds: { type: 'string', default: '3' },
+    'on-conflict': { type: 'string', default: 'fail' },
+    verify: { type: 'string', default: 'auto' },
+    baseline: { type: 'boolean', default: false },
+    // internal: the measured merge, run as a child process
+    child: { type: 'string' },
+    port: { type: 'string' },
+  },
+});
+
+if (values.baseline) {
+  // the child's fixed cost: Node, tsx and the modules the merge loads
+  void mergeRestore;
+  void openRestoreSource;
+  process.stdout.write(JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
+  process.exit(0);
+}
+
+if (values.child) {
+  const endpoint: Endpoint = { host: '127.0.0.1', port: Number(values.port), tls: false, db: 0 };
+  const started = performance.now();
+  const source = await openRestoreSource(values.child);
+  const result = await mergeRestore({ source, endpoint, onConflict: values['on-conflict'] as ConflictPolicy, verify: values.verify as 'auto' | 'parse' });
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, written: result.written, records: result.records, verifiedBy: result.verifiedBy }) + '\n');
+  process.exit(0);
+}
+
+const logs = Number(values.logs);
+const seed = values.seed!;
+const rounds = Number(values.rounds);
+const onConflict = values['on-conflict'] as ConflictPolicy;
+const verify = values.verify!;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function startRedis(dir: string, name: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction',
+    '--dir', dir, '--enable-debug-command', 'local', '--logfile', join(dir, `${name}.log`), '--repl-diskless-sync-max-replicas', '1',
+  ], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const client = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
+      await client.ping();
+      await closeConnection(client);
+      return { port, child };
+    } catch (error) {
+      if (Date.now() > deadline || child.exitCode !== null) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** The workload as RESP, streamed to a file. */
+async function writeRespFile(path: string): Promise<number> {
+  const out = createWriteStream(path);
+  let chunk = '';
+  let count = 0;
+  for (const args of commands({ logs, seed })) {
+    chunk += `*${args.length}\r\n`;
+    for (const arg of args) chunk += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+    count++;
+    if (chunk.length > 1 << 16) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+  return count;
+}
+
+async function redisCliPipe(port: number, file: string): Promise<number> {
+  const fd = openSync(file, 'r');
+  const started = performance.now();
+  const child = spawn('redis-cli', ['-p', String(port), '--pipe'], { stdio: [fd, 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const seconds = (performance.now() - started) / 1000;
+  closeSync(fd);
+  if (code !== 0 || !/errors: 0,/.test(output)) throw new Error(`redis-cli --pipe failed (exit ${code}): ${output}`);
+  return seconds;
+}
+
+function mergeInChild(file: string, port: number): { seconds: number; processSeconds: number; maxRssKiB: number; written: number; records: number; verifiedBy: string } {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', file, '--port', String(port), '--on-conflict', onConflict, '--verify', verify], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const processSeconds = (performance.now() - started) / 1000;
+  if (r.status !== 0) throw new Error(`the merge failed (${r.status}): ${r.stderr}`);
+  return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), processSeconds };
+}
+
+const digestOf = async (port: number) => {
+  const c = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
+  try {
+    return { digest: String(await c.sendCommand(['DEBUG', 'DIGEST'])), keys: Number(await c.sendCommand(['DBSIZE'])), memory: Number(/used_memory:(\d+)/.exec(String(await c.sendCommand(['INFO', 'memory'])))![1]) };
+  } finally {
+    await closeConnection(c);
+  }
+};
+const flush = async (port: number) => {
+  const c = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
+  await c.sendCommand(['FLUSHALL', 'SYNC']);
+  await closeConnection(c);
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const mib = (kib: number) => (kib / 1024).toFixed(1);
+
+const dir = mkdtempSync(join(tmpdir(), 'nlr-bench-merge-'));
+const servers: ChildProcess[] = [];
+try {
+  const source = await startRedis(dir, 'source');
+  const target = await startRedis(dir, 'target');
+  servers.push(source.child, target.child);
+  console.log(`merge restore vs redis-cli --pipe: ${fmt(logs)} logs, seed ${seed}, --on-conflict ${onConflict}, verify ${verify}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  let t = performance.now();
+  const loaded = await loadgen({ host: '127.0.0.1', port: source.port, tls: false, db: 0 }, { logs, seed });
+  console.log(`source loaded by loadgen: ${fmt(loaded.keys)} keys, ${fmt(loaded.commands)} commands in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const reference = await digestOf(source.port);
+  t = performance.now();
+  const backup = await takeBackup({ source: { kind: 'replication', endpoint: { host: '127.0.0.1', port: source.port, tls: false, db: 0 } }, toDir: join(dir, 'backups'), compression: 'none' });
+  const rdbBytes = statSync(backup.path).size;
+  console.log(`backup (--compress none): ${(rdbBytes / 2 ** 20).toFixed(1)} MiB RDB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  source.child.kill('SIGTERM');
+  let largest = { key: '', bytes: 0 };
+  const scan = new RdbStreamParser({ onRecord: (r) => void (r.value.length > largest.bytes && (largest = { key: r.key.toString(), bytes: r.value.length })) });
+  for await (const chunk of createReadStream(backup.path, { highWaterMark: 1 << 20 })) scan.write(chunk as Buffer);
+  scan.end();
+  const respFile = join(dir, 'workload.resp');
+  const commandCount = await writeRespFile(respFile);
+  console.log(`RESP file: ${fmt(commandCount)} commands, ${(statSync(respFile).size / 2 ** 20).toFixed(1)} MiB`);
+
+  const ratios: number[] = [];
+  let peak = 0;
+  for (let round = 1; round <= rounds; round++) {
+    await flush(target.port);
+    const pipeSeconds = await redisCliPipe(target.port, respFile);
+    const afterPipe = await digestOf(target.port);
+    if (afterPipe.digest !== reference.digest) throw new Error(`redis-cli --pipe left digest ${afterPipe.digest}, the source has ${reference.digest}`);
+    await flush(target.port);
+    const merge = mergeInChild(backup.path, target.port);
+    const afterMerge = await digestOf(target.port);
+    if (afterMerge.digest !== reference.digest || afterMerge.keys !== reference.keys) throw new Error(`the merge left ${afterMerge.keys} keys, digest ${afterMerge.digest}; the source has ${reference.keys}, ${reference.digest}`);
+    const ratio = merge.seconds / pipeSeconds;
+    ratios.push(ratio);
+    peak = Math.max(peak, merge.maxRssKiB);
+    console.log(
+      `round ${round}: redis-cli --pipe ${pipeSeconds.toFixed(2)} s (${fmt(commandCount / pipeSeconds)} commands/s) | merge ${merge.seconds.toFixed(2)} s ` +
+        `(${fmt(merge.written / merge.seconds)} keys/s, ${(rdbBytes / 2 ** 20 / merge.seconds).toFixed(0)} MiB/s of RDB; process incl. Node/tsx start ${merge.processSeconds.toFixed(2)} s) | ` +
+        `ratio merge/pipe ${ratio.toFixed(3)} (process ${(merge.processSeconds / pipeSeconds).toFixed(3)}) | merge peak RSS ${mib(merge.maxRssKiB)} MiB | verified by ${merge.verifiedBy} | digests equal`,
+    );
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  console.log(`ratio merge / redis-cli --pipe (goal <= 0.7): ${median.toFixed(3)} (median of ${rounds} round${rounds === 1 ? '' : 's'}) ${median <= 0.7 ? 'met' : 'NOT met'}`);
+  const base = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--baseline'], { encoding: 'utf8' });
+  const baseKiB = JSON.parse(base.stdout.trim()).maxRssKiB as number;
+  console.log(
+    `merge peak RSS: ${mib(peak)} MiB (the same child only loading Node, tsx and the modules: ${mib(baseKiB)} MiB) for a ${(rdbBytes / 2 ** 20).toFixed(1)} MiB RDB of ${fmt(reference.keys)} keys ` +
+      `whose largest value is ${largest.key} at ${(largest.bytes / 2 ** 20).toFixed(1)} MiB (the target holds ${(reference.memory / 2 ** 20).toFixed(0)} MiB)`,
+  );
+} finally {
+  for (const child of servers) if (child.exitCode === null) {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
