@@ -305,7 +305,8 @@ describe('the rendered pod works', { skip: skipReason }, () => {
   });
 
   describe('the Compose directory, run the same way', () => {
-    const dir = join(host, 'compose');
+    // `host` is made in a before hook, after this describe body runs: set the directory there too
+    let dir = '';
     const files = renderCompose(d, passwords);
     const compose = parse(files.find((f) => f.path === 'docker-compose.yml')!.content) as Obj;
     const unescape = (s: string) => s.replaceAll('$$', '$');
@@ -330,6 +331,7 @@ describe('the rendered pod works', { skip: skipReason }, () => {
     const healthcheck = () => redis.exec(['/bin/sh', '-c', unescape(compose.services.redis.healthcheck.test[1])], redisAs).then((r) => r.code);
 
     before(async () => {
+      dir = join(host, 'compose');
       for (const f of files) {
         mkdirSync(dirname(join(dir, f.path)), { recursive: true });
         writeFileSync(join(dir, f.path), f.content, { mode: f.secret ? 0o600 : 0o644 });
