@@ -1,0 +1,93 @@
+/**
+ * Replace restore against its anchor, on a loadgen dataset, in one run:
+ *   - anchor: redis-server started on the same RDB as its dump.rdb, timed from spawn to its first PONG
+ *     (Redis's own startup load)
+ *   - ours: `neurallog-redis restore FILE --url ...` into a running server (AOF off, like the anchor),
+ *     end to end: SHA-256 check, transfer with parse + CRC, Redis's load, promotion, verification
+ *   - the same into a server with AOF on (adds Redis's AOF rewrite, which we wait for)
+ *
+ *   npm run build && node --import tsx bench/restore-replace.ts [--logs 1000000] [--compress none|gzip]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { profile } from '../src/config/index.js';
+import { closeConnection } from '../src/connect/index.js';
+import { freePort } from '../src/runtime/index.js';
+import { loadgen } from '../src/workload/index.js';
+import { startTestServer } from '../test/helpers/redis.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const logs = Number(arg('--logs', '1000000'));
+const compress = arg('--compress', 'none');
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+const model = profile('neurallog');
+model.memory.maxmemory = 0;
+model.persistence.appendonly = false;
+model.persistence.save = [];
+const source = await startTestServer({ model });
+const work = mkdtempSync(join(tmpdir(), 'nlr-bench-restore-'));
+try {
+  const app = await source.connect('app');
+  await loadgen(app, { logs, seed: 'bench' });
+  await closeConnection(app);
+  const backupDir = join(work, 'backups');
+  const b = spawnSync(process.execPath, [CLI, 'backup', '--url', `redis://backup@127.0.0.1:${source.port}`, '--to', backupDir, '--compress', compress], {
+    encoding: 'utf8',
+    env: { ...process.env, NEURALLOG_REDIS_PASSWORD: source.passwords.backup! },
+  });
+  if (b.status !== 0) throw new Error(b.stderr);
+  const file = b.stdout.trim();
+  await source.stop();
+
+  // the anchor: redis-server loading the same RDB at startup
+  const rdb = join(work, 'anchor', 'dump.rdb');
+  spawnSync('mkdir', ['-p', join(work, 'anchor')]);
+  if (compress === 'none') copyFileSync(file, rdb);
+  else writeFileSync(rdb, spawnSync('gunzip', ['-c', file], { maxBuffer: 1 << 31 }).stdout);
+  const port = await freePort();
+  const t0 = performance.now();
+  const anchor = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', join(work, 'anchor'), '--save', '', '--appendonly', 'no', '--logfile', ''], { stdio: 'ignore' });
+  for (;;) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' }).stdout.trim() === 'PONG') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const anchorSeconds = (performance.now() - t0) / 1000;
+  const keys = spawnSync('redis-cli', ['-p', String(port), 'DBSIZE'], { encoding: 'utf8' }).stdout.trim();
+  anchor.kill('SIGKILL');
+
+  const rows: Record<string, unknown>[] = [];
+  for (const aof of [false, true]) {
+    const targetModel = profile('neurallog');
+    targetModel.memory.maxmemory = 0;
+    targetModel.persistence.appendonly = aof;
+    targetModel.persistence.save = [];
+    const target = await startTestServer({ model: targetModel });
+    try {
+      const t1 = performance.now();
+      const r = spawnSync(process.execPath, [CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${target.port}`, '--json'], {
+        encoding: 'utf8',
+        env: { ...process.env, NEURALLOG_REDIS_PASSWORD: target.passwords.admin!, NEURALLOG_REDIS_REPORT_RSS: '1' },
+        maxBuffer: 1 << 26,
+      });
+      const seconds = (performance.now() - t1) / 1000;
+      if (r.status !== 0) throw new Error(r.stderr);
+      const rss = Number(/peak RSS (\d+) KiB/.exec(r.stderr)?.[1] ?? 0);
+      const result = JSON.parse(r.stdout);
+      rows.push({ aof, seconds: +seconds.toFixed(2), ratio: +(seconds / anchorSeconds).toFixed(2), keys: Object.values(result.keysAfter as Record<string, number>).reduce((a, n) => a + n, 0), peakRssMB: Math.round(rss / 1024) });
+    } finally {
+      await target.stop();
+    }
+  }
+  const out = { logs, keys: Number(keys), compress, rdbMB: +(statSync(rdb).size / 1e6).toFixed(1), anchorStartupLoadSeconds: +anchorSeconds.toFixed(2), replace: rows };
+  console.log(JSON.stringify(out));
+  console.log(`\nRedis startup load: ${out.anchorStartupLoadSeconds} s for ${out.rdbMB} MB (${out.keys} keys)`);
+  for (const row of rows) console.log(`replace restore (AOF ${row.aof ? 'on' : 'off'}): ${row.seconds} s, ratio ${row.ratio}, peak RSS ${row.peakRssMB} MB`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
