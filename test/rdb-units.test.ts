@@ -9,6 +9,7 @@ import { NeuralLogRedisError } from '../src/errors.js';
 import {
   crc64, crc64Hex, crc64Init, crc64Update, decodeValue, lzfDecompress, lzfValidate, RdbFormatError, RdbStreamParser,
 } from '../src/rdb/index.js';
+import { MemberSet } from '../src/rdb/byte-set.js';
 import { intset, listpack, lzfCompress, moduleId, rdbEncode as E, seededRandom, ziplist, zipmap } from './rdb-helpers.js';
 
 const refCrc = (b: Buffer) => E.crc(b).readBigUInt64LE();
@@ -219,6 +220,34 @@ describe('blob validation', () => {
   });
 });
 
+describe('duplicate detection', () => {
+  test('small and very large collections (table and radix paths), raw, copied and integer members', () => {
+    for (const n of [1, 5, 1000, 70_000, 1_100_000]) {
+      const buf = Buffer.alloc(n * 8);
+      for (let i = 0; i < n; i++) buf.write(i.toString(36).padStart(8, '0'), i * 8, 'latin1');
+      const set = new MemberSet();
+      set.reset(buf);
+      for (let i = 0; i < n; i++) set.add(i * 8, i * 8 + 8, i);
+      assert.equal(set.findDuplicate(), -1, `${n} distinct`);
+      // the same bytes again, copied: the copy is the duplicate reported
+      set.addCopy(buf, 0, 8, 4242);
+      const d = set.findDuplicate();
+      assert.equal(set.place(d), 4242);
+      assert.equal(set.text(d), '00000000');
+    }
+    const set = new MemberSet();
+    const text = Buffer.from('x12y');
+    set.reset(text);
+    set.add(1, 3, 0);
+    set.addInteger(12, 1);
+    assert.equal(set.text(set.findDuplicate()), '12');
+    set.reset(text);
+    set.addInteger(-5n, 0);
+    set.addInteger(5, 1);
+    assert.equal(set.findDuplicate(), -1);
+  });
+});
+
 describe('streams', () => {
   const id16 = (ms: number, seq: number) => {
     const b = Buffer.alloc(16);
@@ -346,9 +375,47 @@ describe('the streaming parser', () => {
     assert.throws(() => {
       for (let i = 0; i < rdb.length; i += 100) parser.write(rdb.subarray(i, i + 100));
     }, /x\.rdb at byte 16: key "big": string of 5000 bytes is larger than the 1000-byte limit/);
+    const bytewise = new RdbStreamParser({ source: 'x.rdb', maxRecordBytes: 1000 });
+    assert.throws(() => {
+      for (let i = 0; i < rdb.length; i++) bytewise.write(rdb.subarray(i, i + 1));
+    }, /larger than the 1000-byte limit/);
     const ok = new RdbStreamParser({ maxRecordBytes: 10_000 });
     for (let i = 0; i < rdb.length; i += 100) ok.write(rdb.subarray(i, i + 100));
     assert.equal(ok.end().databases['0']!.keys, 1);
+  });
+
+  test('large chunks after an unfinished item: bridged, or copied when the item is longer than the bridge', () => {
+    const small = Array.from({ length: 20000 }, (_, i) => E.record(0, `key:${i}`, E.str(`value ${i}`)));
+    const huge = E.record(0, 'huge', E.str(Buffer.alloc(300_000, 7)));
+    const rdb = E.file(10, [Buffer.from([0xfe, 0]), ...small.slice(0, 10000), huge, ...small.slice(10000)]);
+    const whole = new RdbStreamParser();
+    whole.write(rdb);
+    const expected = whole.end();
+    assert.equal(expected.databases['0']!.keys, 20001);
+    // cut 1: a few bytes into some record, then everything else as one chunk (bridged)
+    // cut 2: a few bytes into the huge record (longer than the bridge: copied)
+    const hugeAt = rdb.indexOf(Buffer.from('huge')) - 2;
+    for (const cut of [1000, 1003, hugeAt + 3, hugeAt + 100_000, rdb.length - 5]) {
+      for (const tailSplit of [rdb.length, rdb.length - 1, Math.floor((cut + rdb.length) / 2)]) {
+        const p = new RdbStreamParser();
+        const keys: string[] = [];
+        const withRecords = new RdbStreamParser({ onRecord: (r) => keys.push(r.key.toString()) });
+        for (const parser of [p, withRecords]) {
+          parser.write(rdb.subarray(0, cut));
+          parser.write(rdb.subarray(cut, tailSplit));
+          parser.write(rdb.subarray(tailSplit));
+        }
+        assert.deepEqual(p.end(), expected, `cut at ${cut}, ${tailSplit}`);
+        assert.deepEqual(withRecords.end(), expected);
+        assert.equal(keys.length, 20001);
+        assert.equal(new Set(keys).size, 20001);
+        assert.equal(p.keysRead, 20001);
+      }
+    }
+    // the RDB ends inside the bridge and garbage follows in the same chunk
+    const p = new RdbStreamParser({ source: 'g.rdb' });
+    p.write(rdb.subarray(0, rdb.length - 4));
+    assert.throws(() => p.write(Buffer.concat([rdb.subarray(rdb.length - 4), Buffer.alloc(200_000, 1)])), new RegExp(`g\\.rdb at byte ${rdb.length}: 200000 bytes follow the end of the RDB`));
   });
 
   test('re-parsing stays amortised linear when fed one byte at a time', () => {

@@ -3,6 +3,7 @@
  * sequences of strings (types 1-5) and blobs (zipmap, ziplist, intset, listpack, quicklists).
  * Each reader validates completely and, when `decode` is set, returns the elements.
  */
+import type { MemberSet } from './byte-set.js';
 import { BlobError, displayKey } from './errors.js';
 import { readIntset } from './intset.js';
 import { ListpackReader } from './listpack.js';
@@ -15,7 +16,10 @@ interface EntryReader {
   next(): boolean;
   at: number;
   isStr: boolean;
+  sStart: number;
+  sEnd: number;
   num: number;
+  big: bigint | undefined;
   count: number;
   key(): string;
   buf(): Buffer;
@@ -23,22 +27,23 @@ interface EntryReader {
 
 const show = (text: string): string => displayKey(Buffer.from(text, 'latin1'));
 
-/** Reads a string holding a blob and runs `fn` on its contents; BlobErrors become file errors. */
-export function withBlob<T>(r: ByteReader, what: string, fn: (blob: Buffer) => T): T {
+/**
+ * Reads a string holding a blob (listpack, ziplist, ...) and returns its contents; remembers where
+ * it was, so that blobFailure can turn a BlobError into an error at the right file offset.
+ */
+export function openBlob(r: ByteReader): Buffer {
   r.str();
-  const enc = r.sEnc;
-  const at = enc === STR_RAW ? r.sStart : r.sAt;
-  const blob = r.lastBuf();
-  try {
-    return fn(blob);
-  } catch (error) {
-    if (error instanceof BlobError) {
-      if (enc === STR_RAW) r.fail(`${what}: ${error.message}`, at + error.at);
-      const form = enc === STR_LZF ? 'LZF-compressed' : 'integer-encoded';
-      r.fail(`${what} (${form}): ${error.message} (offset ${error.at} of the uncompressed ${blob.length} bytes)`, at);
-    }
-    throw error;
-  }
+  r.blobEnc = r.sEnc;
+  r.blobAt = r.sEnc === STR_RAW ? r.sStart : r.sAt;
+  return r.lastBuf();
+}
+
+/** the error to throw for `error` raised while checking the blob `openBlob` returned */
+export function blobFailure(r: ByteReader, what: string, blob: Buffer, error: unknown): unknown {
+  if (!(error instanceof BlobError)) return error;
+  if (r.blobEnc === STR_RAW) return r.error(`${what}: ${error.message}`, r.blobAt + error.at);
+  const form = r.blobEnc === STR_LZF ? 'LZF-compressed' : 'integer-encoded';
+  return r.error(`${what} (${form}): ${error.message} (offset ${error.at} of the uncompressed ${blob.length} bytes)`, r.blobAt);
 }
 
 function count(r: ByteReader, what: string): number {
@@ -50,57 +55,77 @@ function count(r: ByteReader, what: string): number {
 
 export function readList(r: ByteReader, decode: boolean): Buffer[] | undefined {
   const n = count(r, 'list');
+  r.track(r.pos, n);
   if (!decode) {
-    for (let i = 0; i < n; i++) r.skipStr();
+    for (let i = 0; i < n; i++) {
+      r.progDone = i;
+      r.skipStr();
+    }
+    r.untrack();
     return undefined;
   }
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) out.push(r.strBuf());
+  r.untrack();
   return out;
 }
 
 export function readSet(r: ByteReader, decode: boolean): Buffer[] | undefined {
   const n = count(r, 'set');
-  const seen = new Set<string>();
+  const seen = r.members;
+  seen.reset(r.buf);
+  r.track(r.pos, n);
   const out: Buffer[] | undefined = decode ? [] : undefined;
   for (let i = 0; i < n; i++) {
+    r.progDone = i;
     r.str();
-    const k = r.lastKey();
-    if (seen.has(k)) r.fail(`set has the member ${show(k)} twice`, r.sAt);
-    seen.add(k);
+    r.addLastTo(seen);
     if (out) out.push(r.lastBuf());
   }
+  r.untrack();
+  noDuplicates(r, seen, 'set has the member');
   return out;
+}
+
+/** fails on the first member recorded twice in `seen` */
+function noDuplicates(r: ByteReader, seen: MemberSet, what: string): void {
+  const d = seen.findDuplicate();
+  if (d >= 0) r.fail(`${what} ${show(seen.text(d))} twice`, seen.place(d));
 }
 
 export function readHash(r: ByteReader, decode: boolean): Array<[Buffer, Buffer]> | undefined {
   const n = count(r, 'hash');
-  const seen = new Set<string>();
+  const seen = r.members;
+  seen.reset(r.buf);
+  r.track(r.pos, n);
   const out: Array<[Buffer, Buffer]> | undefined = decode ? [] : undefined;
   for (let i = 0; i < n; i++) {
+    r.progDone = i;
     r.str();
-    const k = r.lastKey();
-    if (seen.has(k)) r.fail(`hash has the field ${show(k)} twice`, r.sAt);
-    seen.add(k);
+    r.addLastTo(seen);
     if (out) {
       const field = r.lastBuf();
       out.push([field, r.strBuf()]);
     } else r.skipStr();
   }
+  r.untrack();
+  noDuplicates(r, seen, 'hash has the field');
   return out;
 }
 
 /** type 3 (text scores) and type 5 (binary doubles) */
 export function readZset(r: ByteReader, binary: boolean, decode: boolean): Array<[Buffer, number]> | undefined {
   const n = count(r, 'sorted set');
-  const seen = new Set<string>();
+  const seen = r.members;
+  seen.reset(r.buf);
+  r.track(r.pos, n);
   const out: Array<[Buffer, number]> | undefined = decode ? [] : undefined;
   for (let i = 0; i < n; i++) {
+    r.progDone = i;
     r.str();
-    const k = r.lastKey();
-    if (seen.has(k)) r.fail(`sorted set has the member ${show(k)} twice`, r.sAt);
-    seen.add(k);
+    r.addLastTo(seen);
     const member = out ? r.lastBuf() : undefined;
+    const memberAt = r.sAt;
     const at = r.pos;
     let score: number;
     if (binary) score = r.f64();
@@ -111,9 +136,18 @@ export function readZset(r: ByteReader, binary: boolean, decode: boolean): Array
       else if (len === 255) score = -Infinity;
       else score = parseScore(r.bytes(len).toString('latin1'));
     }
-    if (Number.isNaN(score)) r.fail(`sorted set member ${show(k)} has a score that is not a number`, at);
+    if (Number.isNaN(score)) {
+      const end = r.pos;
+      r.pos = memberAt;
+      r.str();
+      const name = show(r.lastKey());
+      r.pos = end;
+      r.fail(`sorted set member ${name} has a score that is not a number`, at);
+    }
     if (out) out.push([member!, score]);
   }
+  r.untrack();
+  noDuplicates(r, seen, 'sorted set has the member');
   return out;
 }
 
@@ -135,32 +169,50 @@ function entryScore(it: EntryReader): number {
 }
 
 /** field/value (hash) or member/score (zset) pairs of a listpack or ziplist */
-function readPairs(it: EntryReader, zset: boolean, decode: boolean): Array<[Buffer, Buffer | number]> | undefined {
-  const seen = new Set<string>();
+function readPairs(blob: Buffer, it: EntryReader, zset: boolean, decode: boolean, seen: MemberSet): Array<[Buffer, Buffer | number]> | undefined {
+  seen.reset(blob);
   const out: Array<[Buffer, Buffer | number]> | undefined = decode ? [] : undefined;
   const what = zset ? 'member' : 'field';
+  let havePrev = false;
   let prevScore = -Infinity;
-  let prevMember: string | undefined;
+  let prevIsStr = false;
+  let prevStart = 0;
+  let prevEnd = 0;
+  let prevInt: number | bigint = 0;
   while (it.next()) {
     const at = it.at;
-    const k = it.key();
-    if (seen.has(k)) throw new BlobError(`${what} ${show(k)} at offset ${at} appears twice`, at);
-    seen.add(k);
+    const isStr = it.isStr;
+    const start = it.sStart;
+    const end = it.sEnd;
+    const int = it.big ?? it.num;
+    if (isStr) seen.add(start, end, at);
+    else seen.addInteger(int, at);
     const first = out ? it.buf() : undefined;
     if (!it.next()) throw new BlobError(`holds an odd number of elements: the ${what} at offset ${at} has no ${zset ? 'score' : 'value'}`, at);
     if (zset) {
       const score = entryScore(it);
       // Redis keeps these sorted by score, then member bytes, and relies on it
-      if (score < prevScore || (score === prevScore && prevMember !== undefined && k <= prevMember)) {
-        throw new BlobError(`member ${show(k)} at offset ${at} (score ${score}) is out of order after ${show(prevMember!)} (score ${prevScore})`, at);
+      if (havePrev && (score < prevScore || (score === prevScore && entryText(blob, isStr, start, end, int) <= entryText(blob, prevIsStr, prevStart, prevEnd, prevInt)))) {
+        const before = entryText(blob, prevIsStr, prevStart, prevEnd, prevInt);
+        throw new BlobError(`member ${show(entryText(blob, isStr, start, end, int))} at offset ${at} (score ${score}) is out of order after ${show(before)} (score ${prevScore})`, at);
       }
+      havePrev = true;
       prevScore = score;
-      prevMember = k;
+      prevIsStr = isStr;
+      prevStart = start;
+      prevEnd = end;
+      prevInt = int;
       if (out) out.push([first!, score]);
     } else if (out) out.push([first!, it.buf()]);
   }
   if (seen.size === 0) throw new BlobError('is empty (Redis never writes an empty collection)', 0);
+  const d = seen.findDuplicate();
+  if (d >= 0) throw new BlobError(`${what} ${show(seen.text(d))} at offset ${seen.place(d)} appears twice`, seen.place(d));
   return out;
+}
+
+function entryText(blob: Buffer, isStr: boolean, start: number, end: number, int: number | bigint): string {
+  return isStr ? blob.toString('latin1', start, end) : String(int);
 }
 
 function readAll(it: EntryReader, out: Buffer[] | undefined): number {
@@ -173,36 +225,50 @@ function readAll(it: EntryReader, out: Buffer[] | undefined): number {
 }
 
 export function readHashBlob(r: ByteReader, type: 'zipmap' | 'ziplist' | 'listpack', decode: boolean): Array<[Buffer, Buffer]> | undefined {
-  return withBlob(r, `hash ${type}`, (blob) => {
+  const blob = openBlob(r);
+  try {
     if (type === 'zipmap') {
       const out: Array<[Buffer, Buffer]> | undefined = decode ? [] : undefined;
       readZipmap(blob, out);
       return out;
     }
     const it = type === 'ziplist' ? new ZiplistReader(blob) : new ListpackReader(blob);
-    return readPairs(it, false, decode) as Array<[Buffer, Buffer]> | undefined;
-  });
+    return readPairs(blob, it, false, decode, r.members) as Array<[Buffer, Buffer]> | undefined;
+  } catch (error) {
+    throw blobFailure(r, 'hash ' + type, blob, error);
+  }
 }
 
 export function readZsetBlob(r: ByteReader, type: 'ziplist' | 'listpack', decode: boolean): Array<[Buffer, number]> | undefined {
-  return withBlob(r, `sorted set ${type}`, (blob) => {
+  const blob = openBlob(r);
+  try {
     const it = type === 'ziplist' ? new ZiplistReader(blob) : new ListpackReader(blob);
-    return readPairs(it, true, decode) as Array<[Buffer, number]> | undefined;
-  });
+    return readPairs(blob, it, true, decode, r.members) as Array<[Buffer, number]> | undefined;
+  } catch (error) {
+    throw blobFailure(r, 'sorted set ' + type, blob, error);
+  }
 }
 
 export function readIntsetBlob(r: ByteReader, decode: boolean): Buffer[] | undefined {
   const out: Buffer[] | undefined = decode ? [] : undefined;
-  withBlob(r, 'set intset', (blob) => readIntset(blob, out));
+  const blob = openBlob(r);
+  try {
+    readIntset(blob, out);
+  } catch (error) {
+    throw blobFailure(r, 'set intset', blob, error);
+  }
   return out;
 }
 
 /** type 10: one ziplist */
 export function readListZiplist(r: ByteReader, decode: boolean): Buffer[] | undefined {
   const out: Buffer[] | undefined = decode ? [] : undefined;
-  withBlob(r, 'list ziplist', (blob) => {
+  const blob = openBlob(r);
+  try {
     if (readAll(new ZiplistReader(blob), out) === 0) throw new BlobError('is empty (Redis never writes an empty list)', 0);
-  });
+  } catch (error) {
+    throw blobFailure(r, 'list ziplist', blob, error);
+  }
   return out;
 }
 
@@ -212,7 +278,9 @@ export function readQuicklist(r: ByteReader, version2: boolean, decode: boolean)
   const nodes = count(r, 'quicklist');
   const out: Buffer[] | undefined = decode ? [] : undefined;
   let total = 0;
+  r.track(r.pos, nodes);
   for (let i = 0; i < nodes; i++) {
+    r.progDone = i;
     let container = 2;
     if (version2) {
       const at = r.pos;
@@ -229,11 +297,15 @@ export function readQuicklist(r: ByteReader, version2: boolean, decode: boolean)
       total++;
       continue;
     }
-    total += withBlob(r, `quicklist node ${i} ${version2 ? 'listpack' : 'ziplist'}`, (blob) => {
+    const blob = openBlob(r);
+    try {
       if (blob.length === 0) throw new BlobError('is an empty string', 0);
-      return readAll(version2 ? new ListpackReader(blob) : new ZiplistReader(blob), out);
-    });
+      total += readAll(version2 ? new ListpackReader(blob) : new ZiplistReader(blob), out);
+    } catch (error) {
+      throw blobFailure(r, `quicklist node ${i} ${version2 ? 'listpack' : 'ziplist'}`, blob, error);
+    }
   }
+  r.untrack();
   if (total === 0) r.fail(`quicklist of ${nodes} nodes holds no elements`, nodesAt);
   return out;
 }

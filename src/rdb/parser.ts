@@ -43,6 +43,10 @@ const OPCODE_NAMES: Record<number, string> = {
   [OP.EOF]: 'EOF',
 };
 
+/** a chunk at least this long after an unfinished item is bridged rather than copied */
+const BRIDGE_MIN = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
 /** sentinel wrapper: an exception thrown by a caller's callback, passed through unchanged */
 class CallbackFailure {
   constructor(readonly error: unknown) {}
@@ -59,6 +63,8 @@ export class RdbStreamParser {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private retryAt = 0;
+  /** bytes the unfinished item was known to need when it stopped */
+  private needHint = 0;
   private base = 0;
   private readonly reader: ByteReader;
   private partialKey: Buffer | undefined;
@@ -79,9 +85,15 @@ export class RdbStreamParser {
     this.options = options;
     this.source = options.source;
     this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 32;
+    this.fast = options.onRecord === undefined;
     this.reader = new ByteReader(Buffer.alloc(0), 0, 0, 0, this.source, this.maxRecordBytes);
     this.dbStats = this.selectDb(0);
   }
+
+  /** plain string records take the short path (it does not build records) */
+  private readonly fast: boolean;
+  /** keys read so far (a cheap progress counter: no onRecord needed) */
+  keysRead = 0;
 
   /** true once the EOF opcode (and checksum) have been read */
   get finished(): boolean {
@@ -93,6 +105,11 @@ export class RdbStreamParser {
     return this.base + this.pendingBytes;
   }
 
+  /**
+   * Feeds the next bytes. The parser takes the chunk over (records' key and value are views into it,
+   * and an unfinished item stays a view until it completes): do not modify a chunk once written.
+   * Throws RdbFormatError at the first anomaly; every later call throws it again.
+   */
   write(chunk: Buffer): void {
     if (this.state === State.Failed) throw this.error;
     if (chunk.length === 0) return;
@@ -170,8 +187,25 @@ export class RdbStreamParser {
     throw error;
   }
 
-  private run(final: boolean): void {
-    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+  /**
+   * Parses the pending bytes. When a small unfinished item is followed by a large chunk, the item is
+   * finished in a small "bridge" buffer (the item's bytes and the chunk's first bytes) and parsing
+   * then moves into the chunk itself, so large chunks are never copied.
+   */
+  private run(final: boolean, bridging = true): void {
+    const pending = this.pending;
+    const last = pending[pending.length - 1] ?? EMPTY;
+    const head = this.pendingBytes - last.length;
+    let tail: Buffer | undefined;
+    let buf: Buffer;
+    if (bridging && pending.length > 1 && last.length >= BRIDGE_MIN + 2 * head) {
+      const prefix = Math.max(BRIDGE_MIN, 2 * head, this.needHint);
+      if (prefix < last.length) {
+        tail = last;
+        pending[pending.length - 1] = last.subarray(0, prefix);
+        buf = Buffer.concat(pending, head + prefix);
+      } else buf = Buffer.concat(pending, this.pendingBytes);
+    } else buf = pending.length === 1 ? last : Buffer.concat(pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     const r = this.reader;
@@ -181,9 +215,23 @@ export class RdbStreamParser {
     try {
       while (this.state !== State.Done) {
         committed = r.pos;
+        if (tail && committed >= head) {
+          // the bridged item is done: continue inside the chunk itself
+          crc64Update(this.crc, buf, crcDone, committed);
+          this.base += head;
+          committed -= head;
+          crcDone = committed;
+          buf = tail;
+          tail = undefined;
+          r.reset(buf, committed, buf.length, this.base);
+        }
         if (committed === buf.length && !final) r.more(1);
         if (this.state === State.Body) {
-          if (this.item(r)) {
+          if (this.fast && plainString(r)) {
+            this.dbStats.keys++;
+            this.typeCounts[0]!++;
+            this.keysRead++;
+          } else if (this.item(r)) {
             // the EOF opcode: the checksum covers everything through it
             crc64Update(this.crc, buf, crcDone, r.pos);
             crcDone = r.pos;
@@ -194,6 +242,11 @@ export class RdbStreamParser {
         else this.checksum(r);
       }
       committed = r.pos;
+      if (tail) {
+        // the RDB ended inside the bridge; whatever follows in the chunk is trailing garbage
+        this.base += committed;
+        this.failWith(new RdbFormatError(`${head + tail.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base})`, { source: this.source, offset: this.base }));
+      }
       if (committed < buf.length) {
         r.fail(`${buf.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base + committed})`, committed);
       }
@@ -201,9 +254,18 @@ export class RdbStreamParser {
     } catch (error) {
       if (error === NEED_MORE) {
         crc64Update(this.crc, buf, crcDone, committed);
+        if (tail) {
+          // the item is longer than the bridge: start again from it, copying the chunk this time
+          this.base += committed;
+          this.pending = [buf.subarray(committed, head), tail];
+          this.pendingBytes = head - committed + tail.length;
+          this.run(final, false);
+          return;
+        }
         this.keepRest(buf, committed, r, final);
         return;
       }
+      if (this.state === State.Failed) throw error;
       this.failWith(this.convert(error, r));
     }
   }
@@ -215,13 +277,13 @@ export class RdbStreamParser {
     const need = r.needEnd - committed;
     this.base += committed;
     if (final) this.failWith(this.truncated(restLength, need));
-    if (restLength > 0) {
-      const rest = Buffer.allocUnsafe(restLength);
-      buf.copy(rest, 0, committed);
-      this.pending = [rest];
-    }
+    // a view, not a copy: write() takes over the chunks it is given
+    if (restLength > 0) this.pending = [buf.subarray(committed)];
     this.pendingBytes = restLength;
-    this.retryAt = Math.max(2 * restLength, need, restLength + 1);
+    // retry once the bytes have doubled, or reached what the item needs or (within reason) is projected to need
+    const guess = Math.min(r.guessEnd - committed, 8 * restLength);
+    this.retryAt = Math.max(2 * restLength, need, guess, restLength + 1);
+    this.needHint = need;
     if (this.retryAt > this.maxRecordBytes && need > this.maxRecordBytes) {
       this.failWith(new RdbFormatError(`the item starting here needs ${need} bytes, more than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, { source: this.source, offset: this.base, key: this.partialKey }));
     }
@@ -314,20 +376,26 @@ export class RdbStreamParser {
     stats.keys++;
     if (!Number.isNaN(expireAtMs)) stats.expires++;
     this.typeCounts[op]!++;
+    this.keysRead++;
     const onRecord = this.options.onRecord;
     if (onRecord) {
+      const buf = r.buf;
       const record: RdbRecord = {
         db: this.db,
-        key: r.currentKey()!,
+        key: r.keyBuf ?? Buffer.from(buf.buffer, buf.byteOffset + r.keyS, r.keyE - r.keyS),
         type: op,
         kind,
-        value: r.buf.subarray(valueStart, r.pos),
+        value: Buffer.from(buf.buffer, buf.byteOffset + valueStart, r.pos - valueStart),
         offset: r.base + start,
       };
       if (!Number.isNaN(expireAtMs)) record.expireAtMs = expireAtMs;
       if (idle !== -1) record.idleSeconds = idle;
       if (freq !== -1) record.lfuFreq = freq;
-      this.callback(() => onRecord(record));
+      try {
+        onRecord(record);
+      } catch (error) {
+        throw new CallbackFailure(error);
+      }
     }
     r.keyS = -1;
     r.keyBuf = undefined;
@@ -418,4 +486,32 @@ export class RdbStreamParser {
         return r.fail(`unknown opcode 0x${op.toString(16)}`, at);
     }
   }
+}
+
+/**
+ * The commonest record, a string key (up to 63 bytes, raw) with a raw or integer-encoded string
+ * value and no expiry, read in one small function that the JIT optimises early. Anything else (or
+ * a record cut by the end of the buffer) returns false and goes the general way.
+ */
+function plainString(r: ByteReader): boolean {
+  const buf = r.buf;
+  const end = r.end;
+  let q = r.pos;
+  if (q + 3 > end || buf[q] !== 0) return false;
+  const k = buf[q + 1]!;
+  if (k >= 0x40) return false;
+  q += 2 + k;
+  if (q >= end) return false;
+  const v = buf[q]!;
+  if (v < 0x40) q += 1 + v;
+  else if (v < 0x80) {
+    if (q + 1 >= end) return false;
+    q += 2 + (((v & 0x3f) << 8) | buf[q + 1]!);
+  } else if (v === 0xc0) q += 2;
+  else if (v === 0xc1) q += 3;
+  else if (v === 0xc2) q += 5;
+  else return false;
+  if (q > end) return false;
+  r.pos = q;
+  return true;
 }

@@ -3,6 +3,7 @@
  * the reader needed to see); anomalies throw RdbFormatError with the absolute offset and the key.
  */
 import { BlobError, NEED_MORE, RdbFormatError } from './errors.js';
+import { MemberSet } from './byte-set.js';
 import { lzfDecompress, lzfValidate } from './lzf.js';
 
 const TWO_32 = 4294967296;
@@ -25,7 +26,15 @@ export class ByteReader {
   keyE = -1;
   /** when NEED_MORE was thrown: the position (in buf) the reader needed to reach */
   needEnd = 0;
+  /** and where the item probably ends, projected from the elements read so far */
+  guessEnd = 0;
+  progStart = -1;
+  progCount = 0;
+  /** elements of the tracked sequence read so far */
+  progDone = 0;
   maxLength: number;
+  /** duplicate detection, shared by the values this reader reads one after another */
+  readonly members = new MemberSet();
 
   // the last string read by str()
   sEnc = STR_RAW;
@@ -35,6 +44,9 @@ export class ByteReader {
   sRawLen = 0;
   /** position of the last string's first (length) byte */
   sAt = 0;
+  /** the blob being checked (see openBlob): its encoding and where its bytes (or its header) are */
+  blobEnc = STR_RAW;
+  blobAt = 0;
 
   constructor(buf: Buffer, pos: number, end: number, base: number, source: string | undefined, maxLength: number) {
     this.buf = buf;
@@ -52,6 +64,7 @@ export class ByteReader {
     this.base = base;
     this.keyBuf = undefined;
     this.keyS = -1;
+    this.progStart = -1;
   }
 
   /** the key being read, if any */
@@ -61,12 +74,33 @@ export class ByteReader {
 
   more(n: number): never {
     this.needEnd = this.pos + n;
+    this.guessEnd = this.needEnd;
+    if (this.progStart >= 0 && this.progDone > 0) {
+      // elements so far are a fair guess of the size of the ones still to come
+      const projected = this.progStart + Math.ceil(((this.pos - this.progStart) / this.progDone) * this.progCount);
+      if (projected > this.guessEnd) this.guessEnd = projected;
+    }
     throw NEED_MORE;
+  }
+
+  /** starts tracking a counted sequence of `count` elements from `start` (see guessEnd) */
+  track(start: number, count: number): void {
+    this.progStart = start;
+    this.progCount = count;
+    this.progDone = 0;
+  }
+
+  untrack(): void {
+    this.progStart = -1;
   }
 
   /** throws an RdbFormatError at `at` (a position in buf) */
   fail(detail: string, at = this.pos): never {
-    throw new RdbFormatError(detail, { source: this.source, offset: this.base + at, key: this.currentKey() });
+    throw this.error(detail, at);
+  }
+
+  error(detail: string, at = this.pos): RdbFormatError {
+    return new RdbFormatError(detail, { source: this.source, offset: this.base + at, key: this.currentKey() });
   }
 
   u8(): number {
@@ -229,6 +263,16 @@ export class ByteReader {
     if (this.sEnc === STR_RAW) return this.buf.toString('latin1', this.sStart, this.sEnd);
     if (this.sEnc === STR_INT) return String(this.sInt);
     return this.lastBuf().toString('latin1');
+  }
+
+  /** records the last string read in `set` (for duplicate detection) */
+  addLastTo(set: MemberSet): void {
+    if (this.sEnc === STR_RAW) set.add(this.sStart, this.sEnd, this.sAt);
+    else if (this.sEnc === STR_INT) set.addInteger(this.sInt, this.sAt);
+    else {
+      const b = this.lastBuf();
+      set.addCopy(b, 0, b.length, this.sAt);
+    }
   }
 
   strBuf(): Buffer {

@@ -9,7 +9,7 @@
  * unique, every consumer PEL entry in the group PEL and every group PEL entry owned exactly once.
  */
 import { BlobError, displayKey } from './errors.js';
-import { withBlob } from './collections.js';
+import { blobFailure, openBlob } from './collections.js';
 import { ListpackReader } from './listpack.js';
 import { ByteReader, STR_RAW } from './reader.js';
 import type { DecodedStream, DecodedStreamEntry, DecodedStreamGroup } from './types.js';
@@ -120,17 +120,26 @@ export function readStream(r: ByteReader, version2: boolean, decode: boolean): D
   let live = 0;
   let last: Id | undefined;
   let deletedInListpacks = 0;
+  r.track(r.pos, nodes);
   for (let i = 0; i < nodes; i++) {
+    r.progDone = i;
     const keyAt = r.pos;
     r.str();
     if (r.sEnc !== STR_RAW || r.sEnd - r.sStart !== 16) r.fail(`stream node ${i} key is not a 16-byte entry ID`, keyAt);
     const master = { ms: r.buf.readBigUInt64BE(r.sStart), seq: r.buf.readBigUInt64BE(r.sStart + 8) };
     if (last && idCompare(master, last) <= 0) r.fail(`stream node ${i} master ID ${idText(master)} does not come after entry ${idText(last)}`, keyAt);
-    const result = withBlob(r, `stream node ${i} listpack`, (lp) => readNode(lp, master, last, entries));
+    const lp = openBlob(r);
+    let result: NodeResult;
+    try {
+      result = readNode(lp, master, last, entries);
+    } catch (error) {
+      throw blobFailure(r, `stream node ${i} listpack`, lp, error);
+    }
     live += result.live;
     last = result.last;
     deletedInListpacks += result.dead;
   }
+  r.untrack();
   const metaAt = r.pos;
   const length = r.len();
   const lastId = readId(r);

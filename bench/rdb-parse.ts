@@ -1,0 +1,190 @@
+/**
+ * The streaming RDB reader (structure + CRC-64) against redis-check-rdb on the same file, in one run:
+ *   node --import tsx bench/rdb-parse.ts [--keys N] [--rounds K] [--file dump.rdb] [--keep copy.rdb]
+ * Starts its own redis-server (free port, temp dir), writes DEBUG POPULATE N (strings) plus hashes,
+ * sorted sets, sets, lists and a stream in both small (listpack/intset) and large (hashtable,
+ * skiplist, quicklist) encodings, SAVEs, then times K rounds of each:
+ *   - ours: a fresh `node` process streams the file through RdbStreamParser (createReadStream, 1 MiB
+ *     chunks) and reports its parse time and peak RSS (process.resourceUsage().maxRSS);
+ *   - ours with records: the same, with an onRecord callback (what a restore uses);
+ *   - redis-check-rdb on the file (wall time, process start included).
+ * Prints medians of wall and CPU time (CPU is steadier on a busy machine), the ratios ours /
+ * redis-check-rdb (goal <= 0.5), peak RSS of both, and the CRC-64 speed on the file in memory (the
+ * WebAssembly loop used for large updates, and the JS loop). With --file, times an existing RDB
+ * instead of making one; --keep saves the generated one.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { crc64Implementation, crc64Init, crc64Update, crc64UpdateJs } from '../src/rdb/crc64.js';
+import { RdbStreamParser } from '../src/rdb/index.js';
+import { startRdbServer, type MiniClient } from '../test/rdb-helpers.js';
+
+const { values } = parseArgs({
+  options: {
+    keys: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '3' },
+    file: { type: 'string' },
+    keep: { type: 'string' },
+    child: { type: 'string' },
+    records: { type: 'boolean', default: false },
+  },
+});
+
+
+/** the measured side: parse one file, print {ms, maxRssMb, keys, verified} */
+async function childParse(file: string, withRecords: boolean): Promise<void> {
+  let records = 0;
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const parser = new RdbStreamParser({ source: file, onRecord: withRecords ? () => void records++ : undefined });
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) parser.write(chunk as Buffer);
+  const summary = parser.end();
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const keys = Object.values(summary.databases).reduce((n, d) => n + d.keys, 0);
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (used.user + used.system) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024, keys, records, verified: summary.checksum.verified }));
+}
+
+interface ChildResult {
+  ms: number;
+  cpuMs: number;
+  wallMs: number;
+  maxRssMb: number;
+  keys: number;
+  verified: boolean;
+}
+
+function runChild(file: string, withRecords: boolean): ChildResult {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', file, ...(withRecords ? ['--records'] : [])], { encoding: 'utf8' });
+  const wallMs = performance.now() - started;
+  if (r.status !== 0) throw new Error(`parser child failed: ${r.stderr}`);
+  return { ...JSON.parse(r.stdout), wallMs };
+}
+
+/** redis-check-rdb under /usr/bin/time (wall, CPU and peak RSS), or timed here when that is missing */
+function runCheckRdb(file: string): { ms: number; cpuMs: number | undefined; maxRssMb: number | undefined; keys: number } {
+  const timed = existsSync('/usr/bin/time');
+  const started = performance.now();
+  const r = timed
+    ? spawnSync('/usr/bin/time', ['-f', 'TIME %U %S %M', 'redis-check-rdb', file], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    : spawnSync('redis-check-rdb', [file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const ms = performance.now() - started;
+  if (r.status !== 0 || !/RDB looks OK/.test(r.stdout)) throw new Error(`redis-check-rdb failed: ${r.stdout}${r.stderr}`);
+  const t = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
+  return {
+    ms,
+    cpuMs: t ? (Number(t[1]) + Number(t[2])) * 1000 : undefined,
+    maxRssMb: t ? Number(t[3]) / 1024 : undefined,
+    keys: Number(/(\d+) keys read/.exec(r.stdout)?.[1]),
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number, d = 0) => n.toFixed(d);
+
+async function populate(c: MiniClient, keys: number): Promise<void> {
+  await c.send('CONFIG', 'SET', 'rdbcompression', 'yes');
+  await c.send('DEBUG', 'POPULATE', keys, 'key', 16);
+  const pending: Array<Promise<unknown>> = [];
+  const flush = async () => {
+    await Promise.all(pending);
+    pending.length = 0;
+  };
+  const n = Math.max(1, Math.floor(keys / 100));
+  for (let i = 0; i < n; i++) {
+    pending.push(c.send('HSET', `hash:small:${i}`, 'level', 'info', 'source', 'api-gateway', 'count', String(i), 'message', `request ${i} served`));
+    pending.push(c.send('ZADD', `zset:small:${i}`, '1', 'a', '2.5', 'b', String(i), 'c'));
+    pending.push(c.send('SADD', `set:int:${i}`, '1', '2', String(i + 3)));
+    pending.push(c.send('RPUSH', `list:small:${i}`, 'a', 'b', String(i)));
+    if (pending.length >= 4000) await flush();
+  }
+  for (let i = 0; i < 20; i++) {
+    const fields: string[] = [];
+    for (let f = 0; f < 1000; f++) fields.push(`field:${f}`, `value ${f} of hash ${i}`);
+    pending.push(c.send('HSET', `hash:big:${i}`, ...fields));
+    const members: string[] = [];
+    for (let m = 0; m < 5000; m++) members.push(String(m * 1.5), `member:${m}`);
+    pending.push(c.send('ZADD', `zset:big:${i}`, ...members));
+    pending.push(c.send('SADD', `set:big:${i}`, ...Array.from({ length: 2000 }, (_, m) => `m${m}:${i}`)));
+    pending.push(c.send('RPUSH', `list:big:${i}`, ...Array.from({ length: 5000 }, (_, m) => `list element ${m}`)));
+    await flush();
+  }
+  for (let i = 0; i < 10000; i++) pending.push(c.send('XADD', 'stream', '*', 'level', 'info', 'n', String(i)));
+  await flush();
+}
+
+async function main(): Promise<void> {
+  const rounds = Math.max(1, Number(values.rounds));
+  let file = values.file;
+  let server: Awaited<ReturnType<typeof startRdbServer>> | undefined;
+  try {
+    if (!file) {
+      server = await startRdbServer();
+      const keys = Number(values.keys);
+      process.stderr.write(`populating ${keys} strings and the collections...\n`);
+      await populate(server.client, keys);
+      await server.save();
+      file = join(server.dir, 'dump.rdb');
+      if (values.keep) copyFileSync(file, values.keep);
+    }
+    const size = statSync(file).size;
+    process.stderr.write(`timing ${file} (${fmt(size / 1e6, 1)} MB), ${rounds} rounds\n`);
+    const ours: ChildResult[] = [];
+    const oursRecords: ChildResult[] = [];
+    const check: Array<ReturnType<typeof runCheckRdb>> = [];
+    for (let r = 0; r < rounds; r++) {
+      check.push(runCheckRdb(file));
+      ours.push(runChild(file, false));
+      oursRecords.push(runChild(file, true));
+    }
+    for (const o of [...ours, ...oursRecords]) {
+      if (!o.verified || o.keys !== check[0]!.keys) throw new Error(`parser disagrees: ${JSON.stringify(o)} vs ${check[0]!.keys} keys`);
+    }
+    // CRC-64 alone, on the file in memory
+    const data = readFileSync(file);
+    const crcTimes: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      crc64Update(crc64Init(), data);
+      crcTimes.push(performance.now() - t);
+    }
+    const crcMs = Math.min(...crcTimes);
+    const crcJsTimes: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      crc64UpdateJs(crc64Init(), data);
+      crcJsTimes.push(performance.now() - t);
+    }
+    const crcJsMs = Math.min(...crcJsTimes);
+    const oursMs = median(ours.map((o) => o.ms));
+    const oursCpu = median(ours.map((o) => o.cpuMs));
+    const recMs = median(oursRecords.map((o) => o.ms));
+    const recCpu = median(oursRecords.map((o) => o.cpuMs));
+    const checkMs = median(check.map((c) => c.ms));
+    const checkCpu = check[0]!.cpuMs === undefined ? undefined : median(check.map((c) => c.cpuMs!));
+    const checkRss = check[0]!.maxRssMb === undefined ? 'n/a' : `${fmt(Math.max(...check.map((c) => c.maxRssMb!)))} MB`;
+    const cpu = (n: number | undefined) => (n === undefined ? 'n/a' : `${fmt(n)} ms`);
+    const lines = [
+      `file: ${fmt(size / 1e6, 1)} MB, ${check[0]!.keys} keys (redis-check-rdb agrees on the count and the CRC)`,
+      `redis-check-rdb:        wall ${fmt(checkMs)} ms, CPU ${cpu(checkCpu)}, peak RSS ${checkRss} (medians of ${rounds}, process start included)`,
+      `ours (structure + CRC): wall ${fmt(oursMs)} ms, CPU ${cpu(oursCpu)} (parse; ${fmt(median(ours.map((o) => o.wallMs)))} ms with node + tsx start), peak RSS ${fmt(Math.max(...ours.map((o) => o.maxRssMb)))} MB`,
+      `ours with onRecord:     wall ${fmt(recMs)} ms, CPU ${cpu(recCpu)}, peak RSS ${fmt(Math.max(...oursRecords.map((o) => o.maxRssMb)))} MB`,
+      `ratio ours / redis-check-rdb: wall ${fmt(oursMs / checkMs, 2)}, CPU ${checkCpu ? fmt(oursCpu / checkCpu, 2) : 'n/a'} (goal <= 0.5); with onRecord wall ${fmt(recMs / checkMs, 2)}, CPU ${checkCpu ? fmt(recCpu / checkCpu, 2) : 'n/a'}`,
+      `CRC-64 alone (${crc64Implementation}): ${fmt(size / 1e6 / (crcMs / 1000))} MB/s, ${fmt(crcMs)} ms of the ${fmt(oursMs)} ms parse; JS loop alone ${fmt(size / 1e6 / (crcJsMs / 1000))} MB/s`,
+      `machine: ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await server?.stop();
+  }
+}
+
+if (values.child) {
+  await childParse(values.child, values.records ?? false);
+} else {
+  await main();
+}
