@@ -175,9 +175,9 @@ export class ListpackReader {
     return Number(text);
   }
 
-  /** the current entry as a 64-bit integer */
-  bigInt(what: string): bigint {
-    if (!this.isStr) return this.big ?? BigInt(this.num);
-    return BigInt(this.int(what));
+  /** the current entry as an exact integer: a number when it fits 2^53, else a BigInt */
+  exactInt(what: string): number | bigint {
+    if (!this.isStr) return this.big ?? this.num;
+    return this.int(what);
   }
 }

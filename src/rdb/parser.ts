@@ -63,6 +63,8 @@ export class RdbStreamParser {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private retryAt = 0;
+  /** where the item being read started (in the current buffer) */
+  private itemStart = 0;
   /** bytes the unfinished item was known to need when it stopped */
   private needHint = 0;
   private base = 0;
@@ -85,13 +87,12 @@ export class RdbStreamParser {
     this.options = options;
     this.source = options.source;
     this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 32;
-    this.fast = options.onRecord === undefined;
+    this.onRecord = options.onRecord;
     this.reader = new ByteReader(Buffer.alloc(0), 0, 0, 0, this.source, this.maxRecordBytes);
     this.dbStats = this.selectDb(0);
   }
 
-  /** plain string records take the short path (it does not build records) */
-  private readonly fast: boolean;
+  private readonly onRecord: ((record: RdbRecord) => void) | undefined;
   /** keys read so far (a cheap progress counter: no onRecord needed) */
   keysRead = 0;
 
@@ -215,6 +216,7 @@ export class RdbStreamParser {
     try {
       while (this.state !== State.Done) {
         committed = r.pos;
+        this.itemStart = committed;
         if (tail && committed >= head) {
           // the bridged item is done: continue inside the chunk itself
           crc64Update(this.crc, buf, crcDone, committed);
@@ -224,22 +226,21 @@ export class RdbStreamParser {
           buf = tail;
           tail = undefined;
           r.reset(buf, committed, buf.length, this.base);
+          this.itemStart = committed;
         }
-        if (committed === buf.length && !final) r.more(1);
         if (this.state === State.Body) {
-          if (this.fast && plainString(r)) {
-            this.dbStats.keys++;
-            this.typeCounts[0]!++;
-            this.keysRead++;
-          } else if (this.item(r)) {
+          if (this.items(r, tail ? head : final ? Infinity : buf.length)) {
             // the EOF opcode: the checksum covers everything through it
             crc64Update(this.crc, buf, crcDone, r.pos);
             crcDone = r.pos;
             this.state = this.version >= 5 ? State.Checksum : State.Done;
             if (this.state === State.Done) this.totalBytes = this.base + r.pos;
-          }
-        } else if (this.state === State.Header) this.header(r);
-        else this.checksum(r);
+          } else if (!tail) r.more(1);
+        } else {
+          if (committed === buf.length && !final) r.more(1);
+          if (this.state === State.Header) this.header(r);
+          else this.checksum(r);
+        }
       }
       committed = r.pos;
       if (tail) {
@@ -253,6 +254,7 @@ export class RdbStreamParser {
       this.base += committed;
     } catch (error) {
       if (error === NEED_MORE) {
+        committed = this.itemStart;
         crc64Update(this.crc, buf, crcDone, committed);
         if (tail) {
           // the item is longer than the bridge: start again from it, copying the chunk this time
@@ -267,6 +269,24 @@ export class RdbStreamParser {
       }
       if (this.state === State.Failed) throw error;
       this.failWith(this.convert(error, r));
+    }
+  }
+
+  /**
+   * Reads items (the hot loop, kept apart from the rare paths of run()) until the position reaches
+   * `limit` (false) or the EOF opcode has been read (true). this.itemStart tracks the item under way.
+   */
+  private items(r: ByteReader, limit: number): boolean {
+    for (;;) {
+      const start = r.pos;
+      this.itemStart = start;
+      if (start >= limit) return false;
+      if (plainString(r)) {
+        this.dbStats.keys++;
+        this.typeCounts[0]!++;
+        this.keysRead++;
+        if (this.onRecord) this.plainRecord(r, start);
+      } else if (this.item(r)) return true;
     }
   }
 
@@ -400,6 +420,26 @@ export class RdbStreamParser {
     r.keyS = -1;
     r.keyBuf = undefined;
     return false;
+  }
+
+  /** the record of a plain string read by plainString() from `start` */
+  private plainRecord(r: ByteReader, start: number): void {
+    const buf = r.buf;
+    const keyStart = start + 2;
+    const valueStart = keyStart + buf[start + 1]!;
+    const record: RdbRecord = {
+      db: this.db,
+      key: Buffer.from(buf.buffer, buf.byteOffset + keyStart, valueStart - keyStart),
+      type: 0,
+      kind: 'string',
+      value: Buffer.from(buf.buffer, buf.byteOffset + valueStart, r.pos - valueStart),
+      offset: r.base + start,
+    };
+    try {
+      this.onRecord!(record);
+    } catch (error) {
+      throw new CallbackFailure(error);
+    }
   }
 
   private callback(fn: () => void): void {

@@ -16,10 +16,27 @@ import type { DecodedStream, DecodedStreamEntry, DecodedStreamGroup } from './ty
 
 const U64_MAX = (1n << 64n) - 1n;
 
+/**
+ * ms and seq are exact: numbers while they fit 2^53, BigInts beyond (relational comparisons between
+ * the two are exact in JS, so the checks below never need to convert).
+ */
 interface Id {
-  ms: bigint;
-  seq: bigint;
+  ms: number | bigint;
+  seq: number | bigint;
 }
+
+const exact = (v: bigint): number | bigint => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+
+/** a + d, exactly */
+function plus(a: number | bigint, d: number | bigint): number | bigint {
+  if (typeof a === 'number' && typeof d === 'number') {
+    const sum = a + d;
+    if (Number.isSafeInteger(sum)) return sum;
+  }
+  return exact(BigInt(a) + BigInt(d));
+}
+
+const outside64 = (v: number | bigint): boolean => v < 0 || (typeof v === 'bigint' && v > U64_MAX);
 
 const idText = (id: Id): string => `${id.ms}-${id.seq}`;
 const idCompare = (a: Id, b: Id): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
@@ -60,16 +77,16 @@ function readNode(lp: Buffer, master: Id, prev: Id | undefined, entries: Decoded
   let last = prev;
   const total = count + deleted;
   for (let e = 0; e < total; e++) {
-    step(`entry ${e} of ${total}`);
+    if (!it.next()) throw new BlobError(`stream listpack ends before entry ${e} of ${total}`, lp.length - 1);
     const entryAt = it.at;
     const flags = it.int('entry flags');
     if (flags < 0 || flags > 3) throw new BlobError(`stream entry at offset ${entryAt} has unknown flags ${flags}`, entryAt);
     step('an entry ID');
-    const msDelta = it.bigInt('entry ms delta');
+    const msDelta = it.exactInt('entry ms delta');
     step('an entry ID');
-    const seqDelta = it.bigInt('entry seq delta');
-    const id = { ms: master.ms + msDelta, seq: master.seq + seqDelta };
-    if (id.ms < 0n || id.ms > U64_MAX || id.seq < 0n || id.seq > U64_MAX) throw new BlobError(`stream entry at offset ${entryAt} has an ID outside 64 bits`, entryAt);
+    const seqDelta = it.exactInt('entry seq delta');
+    const id = { ms: plus(master.ms, msDelta), seq: plus(master.seq, seqDelta) };
+    if (outside64(id.ms) || outside64(id.seq)) throw new BlobError(`stream entry at offset ${entryAt} has an ID outside 64 bits`, entryAt);
     if (idCompare(id, master) < 0) throw new BlobError(`stream entry ${idText(id)} at offset ${entryAt} is before its node's master ID ${idText(master)}`, entryAt);
     if (last && idCompare(id, last) <= 0) throw new BlobError(`stream entry ${idText(id)} at offset ${entryAt} does not come after ${idText(last)}`, entryAt);
     last = id;
@@ -110,8 +127,8 @@ function readNode(lp: Buffer, master: Id, prev: Id | undefined, entries: Decoded
 }
 
 function readId(r: ByteReader): Id {
-  const ms = r.lenBig();
-  return { ms, seq: r.lenBig() };
+  const ms = exact(r.lenBig());
+  return { ms, seq: exact(r.lenBig()) };
 }
 
 export function readStream(r: ByteReader, version2: boolean, decode: boolean): DecodedStream | undefined {
@@ -126,7 +143,7 @@ export function readStream(r: ByteReader, version2: boolean, decode: boolean): D
     const keyAt = r.pos;
     r.str();
     if (r.sEnc !== STR_RAW || r.sEnd - r.sStart !== 16) r.fail(`stream node ${i} key is not a 16-byte entry ID`, keyAt);
-    const master = { ms: r.buf.readBigUInt64BE(r.sStart), seq: r.buf.readBigUInt64BE(r.sStart + 8) };
+    const master = { ms: exact(r.buf.readBigUInt64BE(r.sStart)), seq: exact(r.buf.readBigUInt64BE(r.sStart + 8)) };
     if (last && idCompare(master, last) <= 0) r.fail(`stream node ${i} master ID ${idText(master)} does not come after entry ${idText(last)}`, keyAt);
     const lp = openBlob(r);
     let result: NodeResult;
