@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
+import { globMatcher } from './glob.js';
 import type { RestoreSource } from './source.js';
 import { readTargetFacts, replaceRefusals, type TargetFacts } from './target.js';
 
@@ -33,34 +34,12 @@ export interface PlanOptions {
   dbMap?: Map<number, number>;
 }
 
-/** Redis's glob (as MATCH uses it), for --match. */
-export function globToRegExp(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') out += '[\\s\\S]*';
-    else if (c === '?') out += '[\\s\\S]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) out += '\\[';
-      else {
-        let body = glob.slice(i + 1, end);
-        if (body.startsWith('^')) body = `^${body.slice(1)}`;
-        out += `[${body.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else if (c === '\\' && i + 1 < glob.length) out += `\\${glob[++i]}`;
-    else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`);
-}
-
 export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
   const checks: PlanCheck[] = [];
   const client = options.endpoint ? await openConnection(options.endpoint) : undefined;
   try {
     const facts: TargetFacts | undefined = client ? await readTargetFacts(client) : undefined;
-    const match = options.match ? globToRegExp(options.match) : undefined;
+    const match = options.match ? globMatcher(options.match) : undefined;
     let existing = 0;
     let pending: Array<{ db: number; key: Buffer }> = [];
     let currentDb = -1;
@@ -82,7 +61,7 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
     const verifier = rdbVerifier({
       source: options.source.file,
       onRecord: (r) => {
-        if (match && !match.test(r.key.toString('latin1'))) return;
+        if (match && !match(r.key)) return;
         pending.push({ db: options.dbMap?.get(r.db) ?? r.db, key: Buffer.from(r.key) });
       },
     });
