@@ -140,7 +140,16 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
       });
       progress.done();
       if (flags.json) printJson({ mode: 'merge', ...result });
-      else printResult(`Merged ${file} into ${endpoint!.host}:${endpoint!.port}: ${JSON.stringify(result)}`);
+      else {
+        const parts = [`${result.written} keys written`];
+        if (result.skipped) parts.push(`${result.skipped} skipped (they existed)`);
+        if (result.expired) parts.push(`${result.expired} expired since the backup (not written)`);
+        if (result.filtered) parts.push(`${result.filtered} not matching --match`);
+        if (result.resumedAfter) parts.push(`${result.resumedAfter} done by an earlier run`);
+        parts.push(`${result.functions.loaded} function librar${result.functions.loaded === 1 ? 'y' : 'ies'} loaded`);
+        printResult(`Merged ${file} into ${endpoint!.host}:${endpoint!.port}: ${parts.join(', ')} in ${(result.elapsedMs / 1000).toFixed(1)}s.`);
+        for (const note of result.notes) say(`Note: ${note}`);
+      }
       return 0;
     }
     const result = await offlineRestore({ source, dataDir: flags.dataDir!, configFile: flags.config });
