@@ -8,10 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeValue, moduleTypeName, RdbStreamParser, type RdbModuleAux } from '../src/rdb/index.js';
-import {
-  compareWithServer, dumpPayload, intset, listpack, moduleId, parse, plain, rdbEncode as E, redisCheckRdb, seededRandom, startRdbServer, text,
-  ziplist, zipmap, type RdbTestServer,
-} from './rdb-helpers.js';
+import { intset, listpack, moduleId, rdbEncode as E, ziplist, zipmap } from './fixtures/rdb/encode.js';
+import { compareWithServer, dumpPayload, parse, plain, redisCheckRdb, seededRandom, startRdbServer, text } from './rdb-helpers.js';
 
 const aux = (k: string, v: Buffer) => Buffer.concat([Buffer.from([0xfa]), E.str(k), v]);
 const selectDb = (db: number) => Buffer.concat([Buffer.from([0xfe]), E.len(db)]);

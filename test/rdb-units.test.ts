@@ -10,7 +10,8 @@ import {
   crc64, crc64Hex, crc64Init, crc64Update, decodeValue, lzfDecompress, lzfValidate, RdbFormatError, RdbStreamParser,
 } from '../src/rdb/index.js';
 import { MemberSet } from '../src/rdb/byte-set.js';
-import { intset, listpack, lzfCompress, moduleId, rdbEncode as E, seededRandom, ziplist, zipmap } from './rdb-helpers.js';
+import { intset, listpack, lzfCompress, moduleId, rdbEncode as E, ziplist, zipmap } from './fixtures/rdb/encode.js';
+import { seededRandom } from './rdb-helpers.js';
 
 const refCrc = (b: Buffer) => E.crc(b).readBigUInt64LE();
 
