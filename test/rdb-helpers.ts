@@ -151,6 +151,10 @@ export async function startRdbServer(extraArgs: string[] = [], preload?: Buffer)
   ];
   const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // if this process ends without stop() (a failed before() hook, an uncaught error), take the server along
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   let client: MiniClient | undefined;
   const deadline = Date.now() + 10_000;
   while (!client) {
