@@ -17,7 +17,7 @@ import { offlineRestore, ServerRunningError } from '../src/restore/offline.js';
 import { BackupIntegrityError, openRestoreSource, type RestoreSource } from '../src/restore/source.js';
 import { isAlive, startRedisServer, waitFor, waitUntilServing, type StartedServer } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
-import { startTestServer, tempDir, type TestServer } from './helpers/redis.js';
+import { startTestServer, tempDir, upTestDeployment, type TestDeployment, type TestServer } from './helpers/redis.js';
 
 const DEBUG = ['--enable-debug-command', 'local'];
 const LIBRARY = "#!lua name=offlib\nredis.register_function('offfunc', function(keys, args) return 1 end)";
@@ -189,6 +189,41 @@ describe('offline restore', { concurrency: false }, () => {
       assert.deepEqual(readdirSync(other), ['redis.pid']);
     } finally {
       await server.stop();
+    }
+  });
+
+  test('a deployment made by `up`: its redis.conf and pid file are found from data/, and the restored data comes back', async () => {
+    const deployment = await upTestDeployment();
+    let again: TestDeployment | undefined;
+    try {
+      const app = await deployment.connect('admin');
+      await loadgen(app, { logs: 300, seed: 'up-A' });
+      const keysA = Number(await app.sendCommand(['DBSIZE']));
+      const sample = String(await app.sendCommand(['ZRANGE', 'idx:logs:time', '0', '0']));
+      const logA = String(await app.sendCommand(['GET', `logs:${sample}`]));
+      await closeConnection(app);
+      const taken = await takeBackup({ source: { kind: 'replication', endpoint: deployment.endpoint('backup') }, toDir: join(dir.path, 'backups-up'), compression: 'zstd' });
+      const source = await openRestoreSource(taken.path);
+      const refused = await offlineRestore({ source, dataDir: join(deployment.dir, 'data') }).then(() => assert.fail('placed files under a running deployment'), (e: unknown) => e);
+      assert.ok(refused instanceof ServerRunningError);
+      assert.match(refused.message, new RegExp(`pid ${deployment.result.pid}\\b.*pid file ${join(deployment.dir, 'redis.pid').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 's'));
+      const admin = await deployment.connect('admin');
+      await admin.sendCommand(['FLUSHALL']);
+      await admin.sendCommand(['SET', 'only-in-b', '1']);
+      await closeConnection(admin);
+      await deployment.down();
+      const result = await offlineRestore({ source, dataDir: join(deployment.dir, 'data') });
+      assert.equal(result.configFile, join(deployment.dir, 'redis.conf'));
+      assert.equal(result.appendonly, true);
+      assert.equal(result.aof, true);
+      again = await upTestDeployment({ dir: deployment.dir, port: deployment.result.port });
+      const c = await again.connect('admin');
+      assert.equal(Number(await c.sendCommand(['DBSIZE'])), keysA);
+      assert.equal(String(await c.sendCommand(['GET', `logs:${sample}`])), logA);
+      assert.equal(Number(await c.sendCommand(['EXISTS', 'only-in-b'])), 0);
+      await closeConnection(c);
+    } finally {
+      await (again ?? deployment).cleanup();
     }
   });
 
