@@ -3,8 +3,9 @@
  * program when installed, or none. Each is a Duplex stream with backpressure.
  */
 import { spawn } from 'node:child_process';
-import { Duplex, PassThrough } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
+import { availableParallelism } from 'node:os';
+import { Duplex, PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { createGunzip, gzip } from 'node:zlib';
 import { findOnPath } from '../runtime/executables.js';
 import { MissingToolError, NeuralLogRedisError } from '../errors.js';
 import type { Compression } from './naming.js';
@@ -30,10 +31,46 @@ function zstdProcess(args: string[]): Duplex {
   return duplex;
 }
 
+const BLOCK = 1 << 20;
+
+/**
+ * gzip on every core: the input is cut into 1 MiB blocks, each compressed as its own gzip member on
+ * libuv's thread pool, and the members are written in order. Concatenated members are a valid gzip
+ * file (RFC 1952 §2.2): `gunzip`, `zcat` and node:zlib read them as one stream. Memory is bounded by
+ * the blocks in flight.
+ */
+export function createParallelGzip(level = 1, parallel = Math.max(2, availableParallelism())): Transform {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const inFlight: Array<Promise<Buffer>> = [];
+  const compressBlock = (block: Buffer) =>
+    new Promise<Buffer>((resolve, reject) => gzip(block, { level }, (error, out) => (error ? reject(error) : resolve(out))));
+  async function drainTo(stream: Transform, limit: number): Promise<void> {
+    while (inFlight.length > limit) stream.push(await inFlight.shift()!);
+  }
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < BLOCK) return done();
+      const block = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      inFlight.push(compressBlock(block));
+      drainTo(this, parallel - 1).then(() => done(), done);
+    },
+    flush(done: TransformCallback) {
+      if (pendingBytes > 0 || inFlight.length === 0) inFlight.push(compressBlock(Buffer.concat(pending, pendingBytes)));
+      pending = [];
+      drainTo(this, 0).then(() => done(), done);
+    },
+  });
+}
+
 export function createCompressStream(compression: Compression): Duplex {
   switch (compression) {
     case 'gzip':
-      return createGzip({ level: 1, chunkSize: 256 * 1024 });
+      return createParallelGzip(1);
     case 'zstd':
       requireCompressionTool('zstd');
       return zstdProcess(['-q', '-1', '-T0', '-c', '-']);

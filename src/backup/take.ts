@@ -53,6 +53,16 @@ export interface BackupResult {
 
 const TOOL = 'neurallog-redis';
 
+/** Counts bytes as they pass. */
+function countingTap(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _e, done: TransformCallback) {
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+}
+
 /** Counts bytes and hashes them as they pass. */
 function hashingTap(onBytes: (n: number) => void): Transform & { digest(): string } {
   const hash = createHash('sha256');
@@ -117,14 +127,10 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
       progress.elapsedMs = t - started;
       options.onProgress(progress);
     };
-    const verifier = rdbVerifier({
-      source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint),
-      onRecord: () => {
-        progress.keys++;
-      },
-    });
-    const rawTap = hashingTap((n) => {
+    const verifier = rdbVerifier({ source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint) });
+    const rawTap = countingTap((n) => {
       progress.rdbBytes += n;
+      progress.keys = verifier.parser.keysRead;
       report();
     });
     const storedTap = hashingTap((n) => (progress.storedBytes += n));
