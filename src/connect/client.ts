@@ -2,7 +2,7 @@
  * Opening a connection with the official client (node-redis) and turning its failures into errors
  * that say what to do. Connections never retry silently: a command-line tool should fail fast.
  */
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
 import { ConnectionError } from '../errors.js';
 import { formatRedisUrl, type Endpoint } from './url.js';
 
@@ -15,7 +15,10 @@ export interface ConnectOptions {
 }
 
 export async function openConnection(endpoint: Endpoint, options: ConnectOptions = {}): Promise<RedisConnection> {
-  const client = createClient({
+  // loaded on first use: the client's command table is large, and commands that never connect
+  // through it (backups list/verify, render, lint) should not pay for it in start time and memory
+  const { createClient: create } = await import('redis');
+  const client = create({
     socket: {
       host: endpoint.host,
       port: endpoint.port,
