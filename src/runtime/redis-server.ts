@@ -138,14 +138,24 @@ export async function stopRedisServer(pid: number, endpoint: Endpoint | undefine
         }
         // the socket closing is the normal answer to SHUTDOWN
       } finally {
-        client.destroy();
+        try {
+          client.destroy();
+        } catch {
+          // the server closed the connection first, as SHUTDOWN does
+        }
       }
       asked = true;
     } catch (error) {
       if (error instanceof RuntimeError) throw error;
     }
   }
-  if (!asked) process.kill(pid, 'SIGTERM');
+  if (!asked) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
   const gone = await waitFor(() => !isAlive(pid), options.timeoutMs ?? 120_000, 50);
   if (!gone) throw new RuntimeError(`redis-server (pid ${pid}) is still running after the shutdown request; see its log`, 'E_STOP_TIMEOUT');
 }
