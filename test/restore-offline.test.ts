@@ -216,7 +216,7 @@ describe('offline restore', { concurrency: false }, () => {
       assert.equal(result.configFile, join(deployment.dir, 'redis.conf'));
       assert.equal(result.appendonly, true);
       assert.equal(result.aof, true);
-      again = await upTestDeployment({ dir: deployment.dir, port: deployment.result.port });
+      again = await upTestDeployment({ dir: deployment.dir }); // a fresh port: the old one may be taken meanwhile
       const c = await again.connect('admin');
       assert.equal(Number(await c.sendCommand(['DBSIZE'])), keysA);
       assert.equal(String(await c.sendCommand(['GET', `logs:${sample}`])), logA);
