@@ -3,3 +3,4 @@ export { openConnection, closeConnection, describeConnectError, parseInfo, type 
 export { resolveTarget, endpointForDeployment, PASSWORD_ENV, type Role, type TargetOptions } from './target.js';
 export * from './deployment-dir.js';
 export { readSecrets, writeSecrets, ensureSecrets, generatePassword, writePrivateFile, type SecretsFile } from './secrets.js';
+export { openRawSocket } from './raw-socket.js';

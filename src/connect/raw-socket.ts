@@ -5,7 +5,8 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { describeConnectError, type Endpoint } from '../connect/index.js';
+import { describeConnectError } from './client.js';
+import type { Endpoint } from './url.js';
 
 export function openRawSocket(endpoint: Endpoint, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {

@@ -14,7 +14,7 @@
 import type { Readable } from 'node:stream';
 import { parseInfo, type Endpoint } from '../connect/index.js';
 import { RespError } from '../resp/index.js';
-import { openRawSocket } from './raw-socket.js';
+import { openRawSocket } from '../connect/index.js';
 import { PULL_ACL_RULES } from './refusals.js';
 import { SyncLink } from './sync-link.js';
 

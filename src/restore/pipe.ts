@@ -7,9 +7,8 @@
  * Memory stays bounded: the caller waits in `settle(maxCommands, maxBytes)` until the unanswered
  * commands (and their bytes, which is all the socket can hold for us) are below its limits.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { describeConnectError, type Endpoint } from '../connect/index.js';
+import type { Socket } from 'node:net';
+import { describeConnectError, openRawSocket, type Endpoint } from '../connect/index.js';
 import { ConnectionError, NeuralLogRedisError } from '../errors.js';
 
 export type Arg = string | Buffer;
@@ -76,7 +75,7 @@ export class RestorePipe<T> {
    * not passed to `onReply`.
    */
   static async open<T>(endpoint: Endpoint, onReply: (tag: T, reply: Reply) => void, options: { connectTimeoutMs?: number; name?: string } = {}): Promise<RestorePipe<T>> {
-    const socket = await connectSocket(endpoint, options.connectTimeoutMs ?? 5000);
+    const socket = await openRawSocket(endpoint, options.connectTimeoutMs ?? 5000);
     let handshakeError: string | undefined;
     const handshake = new RestorePipe<T | '__handshake__'>(socket, (tag, reply) => {
       if (tag === '__handshake__') {
@@ -183,18 +182,30 @@ export class RestorePipe<T> {
 
   /**
    * Sends what is buffered, then waits until at most `maxCommands` commands (and `maxBytes` of them)
-   * await a reply and the socket has room. Throws the connection's failure.
+   * await a reply and the socket has room. Throws the connection's failure. Returns early (false)
+   * when `until` says so: the abort signal fired, or the deadline passed.
    */
-  async settle(maxCommands: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+  async settle(maxCommands: number, maxBytes = Number.MAX_SAFE_INTEGER, until: { signal?: AbortSignal; deadline?: number } = {}): Promise<boolean> {
     if (this.#failure) throw this.#failure;
     const within = () => this.inFlight <= maxCommands && (this.#bytesInFlight <= maxBytes || this.inFlight === 0) && !this.#socket.writableNeedDrain;
     // within the limits, a part-filled buffer may wait for more commands (fewer, larger writes)
-    if (maxCommands > 0 && this.#outLen < OUT_CHUNK / 4 && within()) return;
+    if (maxCommands > 0 && this.#outLen < OUT_CHUNK / 4 && within()) return true;
     this.#flushBuffer();
+    const { signal, deadline } = until;
     for (;;) {
       if (this.#failure) throw this.#failure;
-      if (within()) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      if (within()) return true;
+      if (signal?.aborted || (deadline !== undefined && Date.now() >= deadline)) return false;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        const timer = deadline === undefined ? undefined : setTimeout(wake, Math.max(0, deadline - Date.now()));
+        signal?.addEventListener('abort', wake, { once: true });
+        this.#wake = wake;
+      });
     }
   }
 
@@ -361,27 +372,4 @@ export class RestorePipe<T> {
 export function encodeArg(text: string): Buffer {
   const bytes = Buffer.from(text, 'utf8');
   return Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF]);
-}
-
-function connectSocket(endpoint: Endpoint, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket: Socket = endpoint.tls
-      ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: isIP(endpoint.host) ? undefined : endpoint.host })
-      : netConnect({ host: endpoint.host, port: endpoint.port });
-    const ready = endpoint.tls ? 'secureConnect' : 'connect';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(describeConnectError(new Error('connect timeout'), endpoint));
-    }, timeoutMs);
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(describeConnectError(error, endpoint));
-    });
-    socket.once(ready, () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
 }

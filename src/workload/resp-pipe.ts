@@ -6,9 +6,8 @@
  *
  * Memory stays flat: the caller bounds the unanswered commands (`settle`), writes wait for `drain`.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { describeConnectError, type Endpoint } from '../connect/index.js';
+import type { Socket } from 'node:net';
+import { describeConnectError, openRawSocket, type Endpoint } from '../connect/index.js';
 import { ConnectionError } from '../errors.js';
 import { ReplyCounter, type ReplyError } from './reply-counter.js';
 import { respCommand } from './resp-text.js';
@@ -49,7 +48,7 @@ export class RespPipe {
 
   /** Connects, authenticates and selects the endpoint's database; PING proves it all worked. */
   static async open(endpoint: Endpoint, options: RespPipeOptions = {}): Promise<RespPipe> {
-    const socket = await connectSocket(endpoint, options.connectTimeoutMs ?? 5000);
+    const socket = await openRawSocket(endpoint, options.connectTimeoutMs ?? 5000);
     const pipe = new RespPipe(socket);
     const handshake: string[][] = [];
     if (endpoint.password !== undefined) {
@@ -132,27 +131,4 @@ export class RespPipe {
     this.#wake = undefined;
     wake?.();
   }
-}
-
-function connectSocket(endpoint: Endpoint, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket: Socket = endpoint.tls
-      ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: isIP(endpoint.host) ? undefined : endpoint.host })
-      : netConnect({ host: endpoint.host, port: endpoint.port });
-    const ready = endpoint.tls ? 'secureConnect' : 'connect';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(describeConnectError(new Error('connect timeout'), endpoint));
-    }, timeoutMs);
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(describeConnectError(error, endpoint));
-    });
-    socket.once(ready, () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
 }
