@@ -5,6 +5,7 @@
  * streaming: only the keys of the commands in flight are held).
  */
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
+import { NeuralLogRedisError } from '../errors.js';
 import { displayKey } from '../rdb/index.js';
 import { MergeInterruptedError, type MergeDatabase, type MergeProgress } from './merge-types.js';
 import { feed, STOP_FEED, type Selector } from './merge-scan.js';
@@ -128,19 +129,22 @@ export async function checkPass(args: {
         selector.tick();
         if (args.signal?.aborted) throw STOP_FEED;
         if (pipe) {
-          await pipe.settle(EXISTS_IN_FLIGHT);
-          if (replyError) throw new Error(`the target refused the existence check: ${replyError}`);
+          await pipe.settle(EXISTS_IN_FLIGHT, undefined, { signal: args.signal });
+          if (args.signal?.aborted) throw STOP_FEED;
+          if (replyError) throw new NeuralLogRedisError('E_RESTORE_CHECK', `the target refused the existence check: ${replyError}; nothing was written`);
         }
         report(bytes);
       },
     );
+    if (pipe && result.summary) {
+      flush();
+      if (!(await pipe.settle(0, undefined, { signal: args.signal }))) result.summary = undefined;
+    }
     if (!result.summary) {
       throw new MergeInterruptedError({ reason: 'aborted', written: 0, skipped: 0, expired: 0, functionsLoaded: 0, resumeAfter: selector.resumeAfter, unconfirmed: 0, writtenBeyond: 0, message: 'aborted while verifying the backup, before anything was written' });
     }
     if (pipe) {
-      flush();
-      await pipe.settle(0);
-      if (replyError) throw new Error(`the target refused the existence check: ${replyError}`);
+      if (replyError) throw new NeuralLogRedisError('E_RESTORE_CHECK', `the target refused the existence check: ${replyError}; nothing was written`);
     }
     report(result.bytes, true);
     out.databases = [...dbs.values()].sort((a, b) => a.from - b.from);

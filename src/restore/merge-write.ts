@@ -19,6 +19,9 @@ import { PAYLOAD_OVERHEAD, payloadFrame } from './restore-payload.js';
 import type { RestoreSource } from './source.js';
 import { buildCommands, type TargetFeatures } from './value-commands.js';
 
+/** how long an aborted merge waits for the answers to the commands it has sent */
+const DRAIN_MS = 10_000;
+
 const ARG = {
   RESTORE: encodeArg('RESTORE'),
   ZERO: encodeArg('0'),
@@ -243,13 +246,14 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
           stopping = true;
         }
         if (stopping) throw STOP_FEED;
-        await pipe.settle(a.maxInFlight, a.maxInFlightBytes);
-        if (stopping) throw STOP_FEED;
+        await pipe.settle(a.maxInFlight, a.maxInFlightBytes, { signal: a.signal });
+        if (a.signal?.aborted) reason = 'aborted';
+        if (stopping || a.signal?.aborted) throw STOP_FEED;
         report(bytes);
       },
     );
     out.bytes = result.bytes;
-    await pipe.settle(0);
+    if (!(await pipe.settle(0, undefined, { signal: a.signal }))) reason = 'aborted';
   } catch (error) {
     cause = error;
     if (pipe.failure) reason = 'connection';
@@ -259,7 +263,11 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
   }
   if (reason !== 'connection') {
     try {
-      await pipe.settle(0);
+      // the answers to what was sent; after an abort, no longer than DRAIN_MS
+      if (!(await pipe.settle(0, undefined, reason === 'aborted' ? { deadline: Date.now() + DRAIN_MS } : {}))) {
+        pipe.destroy();
+        throw new Error(`the target did not answer the ${pipe.inFlight} commands in flight within ${DRAIN_MS / 1000} s of the abort`);
+      }
       // keys the target took after the failing item did not exist before (fail/skip): remove them again
       if (failure && !replace) {
         for (const b of beyond) {

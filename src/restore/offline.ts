@@ -24,7 +24,7 @@ import {
   chownSync, closeSync, copyFileSync, createWriteStream, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync,
   readFileSync, realpathSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { readConfig } from '../config/index.js';
@@ -90,7 +90,8 @@ function readLayout(dataDir: string, configFile: string | undefined): Layout {
   if (!existsSync(file)) throw new UsageError(`the configuration ${file} does not exist`);
   const loaded = readConfig(file);
   const p = loaded.deployment.persistence;
-  for (const d of loaded.directives) if (d.name === 'pidfile' && d.args[0]) pidFiles.push(d.args[0]);
+  // a relative pidfile is relative to the server's working directory, its `dir`
+  for (const d of loaded.directives) if (d.name === 'pidfile' && d.args[0]) pidFiles.push(isAbsolute(d.args[0]) ? d.args[0] : join(dataDir, d.args[0]));
   return { appendonly: p.appendonly, dbfilename: p.dbfilename, appenddirname: p.appenddirname, appendfilename: p.appendfilename, pidFiles, configFile: file };
 }
 
