@@ -9,7 +9,10 @@
  * (goal <= 0.7) and the merge's peak RSS next to the RDB size (memory must stay flat).
  *
  *   node --import tsx bench/restore-merge.ts [--logs 1000000] [--seed bench] [--rounds 3] [--on-conflict fail] [--verify auto|parse]
+ *   node --import tsx bench/restore-merge.ts --populate 300000,3000000
  *
+ * `--populate` instead shows the memory against the key count alone: DEBUG POPULATE datasets (small
+ * strings only, so no large value) of each size, merged into an empty server, peak RSS of each.
  * `--verify parse` makes the merge parse the whole backup in a first pass even though its SHA-256
  * matches a verified manifest (the cost of that pass). The peak RSS is printed next to that of the
  * same child process doing nothing but loading the modules (Node + tsx), and next to the largest
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     'on-conflict': { type: 'string', default: 'fail' },
     verify: { type: 'string', default: 'auto' },
     baseline: { type: 'boolean', default: false },
+    populate: { type: 'string' },
     // internal: the measured merge, run as a child process
     child: { type: 'string' },
     port: { type: 'string' },
@@ -172,6 +176,31 @@ try {
   const source = await startRedis(dir, 'source');
   const target = await startRedis(dir, 'target');
   servers.push(source.child, target.child);
+  if (values.populate) {
+    const admin = await openConnection({ host: '127.0.0.1', port: source.port, tls: false, db: 0 });
+    for (const n of values.populate.split(',').map(Number)) {
+      await admin.sendCommand(['FLUSHALL', 'SYNC']);
+      await admin.sendCommand(['DEBUG', 'POPULATE', String(n), 'key', '100']);
+      const taken = await takeBackup({ source: { kind: 'replication', endpoint: { host: '127.0.0.1', port: source.port, tls: false, db: 0 } }, toDir: join(dir, `populate-${n}`), compression: 'none' });
+      await flush(target.port);
+      const merge = mergeInChild(taken.path, target.port);
+      const after = await digestOf(target.port);
+      if (after.digest !== (await digestOf(source.port)).digest) throw new Error('the merge left other data than the source holds');
+      console.log(`DEBUG POPULATE ${fmt(n)} (100-byte strings): ${(statSync(taken.path).size / 2 ** 20).toFixed(1)} MiB RDB, merge ${merge.seconds.toFixed(2)} s, peak RSS ${mib(merge.maxRssKiB)} MiB, digests equal`);
+    }
+    await closeConnection(admin);
+    const base = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--baseline'], { encoding: 'utf8' });
+    console.log(`the same child only loading Node, tsx and the modules: ${mib(JSON.parse(base.stdout.trim()).maxRssKiB)} MiB`);
+  } else await compareWithPipe(source, target);
+} finally {
+  for (const child of servers) if (child.exitCode === null) {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function compareWithPipe(source: { port: number; child: ChildProcess }, target: { port: number; child: ChildProcess }): Promise<void> {
   console.log(`merge restore vs redis-cli --pipe: ${fmt(logs)} logs, seed ${seed}, --on-conflict ${onConflict}, verify ${verify}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   let t = performance.now();
   const loaded = await loadgen({ host: '127.0.0.1', port: source.port, tls: false, db: 0 }, { logs, seed });
@@ -236,10 +265,4 @@ try {
     `merge peak RSS: ${mib(peak)} MiB (the same child only loading Node, tsx and the modules: ${mib(baseKiB)} MiB) for a ${(rdbBytes / 2 ** 20).toFixed(1)} MiB RDB of ${fmt(reference.keys)} keys ` +
       `whose largest value is ${largest.key} at ${(largest.bytes / 2 ** 20).toFixed(1)} MiB (the target holds ${(reference.memory / 2 ** 20).toFixed(0)} MiB)`,
   );
-} finally {
-  for (const child of servers) if (child.exitCode === null) {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  }
-  rmSync(dir, { recursive: true, force: true });
 }
