@@ -4,5 +4,5 @@ export { planRestore, type RestorePlan, type PlanCheck } from './plan.js';
 export { globMatch, globMatcher } from './glob.js';
 export { readTargetFacts, replaceRefusals, rdbVersionOf, RestoreRefusedError, type TargetFacts } from './target.js';
 export { compareDecoded, dumpToDecoded } from './compare.js';
-export { mergeRestore } from './merge.js';
-export { offlineRestore } from './offline.js';
+export { mergeRestore, MergeConflictError, MergeInterruptedError, type MergeOptions, type MergeResult, type MergeProgress, type MergeStop, type ConflictPolicy, type ValueEncoding } from './merge.js';
+export { offlineRestore, ServerRunningError, type OfflineOptions, type OfflineResult } from './offline.js';
