@@ -11,6 +11,18 @@ import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../../src/ren
 import { downDeployment, freePort, isAlive, startRedisServer, stopRedisServer, upDeployment, waitUntilServing, type UpOptions, type UpResult } from '../../src/runtime/index.js';
 import { generatePassword, readSecrets, deploymentPaths } from '../../src/connect/index.js';
 
+/** Servers started by this process: they run in their own process group, so they would outlive it. */
+const running = new Set<number>();
+process.once('exit', () => {
+  for (const pid of running) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export function tempDir(prefix = 'nlr-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
@@ -44,6 +56,8 @@ export async function startTestServer(options: { model?: Deployment; args?: stri
   writeFileSync(aclPath, renderAcl(model, passwords), { mode: 0o600 });
   const logPath = join(temp.path, 'redis.log');
   const server = startRedisServer({ confPath, aclPath, dataDir: temp.path, logPath, args: options.args });
+  running.add(server.pid);
+  server.exited.then(() => running.delete(server.pid));
   const adminUser = passwords.admin !== undefined ? 'admin' : undefined;
   const endpoint = (user = adminUser): Endpoint => ({ host: '127.0.0.1', port, tls: false, db: 0, username: user, password: user ? passwords[user] : undefined });
   try {
@@ -86,6 +100,7 @@ export async function upTestDeployment(options: Partial<UpOptions> = {}): Promis
   const temp = options.dir ? { path: options.dir, remove: () => rmSync(options.dir!, { recursive: true, force: true }) } : tempDir();
   const port = options.port ?? (await freePort());
   const result = await upDeployment({ ...options, dir: temp.path, port, readyTimeoutMs: 20_000 });
+  running.add(result.pid);
   const passwords = () => readSecrets(deploymentPaths(temp.path).secrets).users;
   const endpoint = (user: string): Endpoint => ({ host: '127.0.0.1', port, tls: false, db: 0, username: user, password: passwords()[user] });
   return {
