@@ -111,6 +111,7 @@ export async function upTestDeployment(options: Partial<UpOptions> = {}): Promis
     connect: (user) => openConnection(endpoint(user)),
     down: async () => {
       await downDeployment(temp.path);
+      running.delete(result.pid);
     },
     async cleanup() {
       try {
@@ -118,6 +119,7 @@ export async function upTestDeployment(options: Partial<UpOptions> = {}): Promis
       } catch {
         if (isAlive(result.pid)) process.kill(result.pid, 'SIGKILL');
       }
+      running.delete(result.pid);
       temp.remove();
     },
   };
