@@ -49,7 +49,7 @@ try {
   const rdb = join(work, 'anchor', 'dump.rdb');
   spawnSync('mkdir', ['-p', join(work, 'anchor')]);
   if (compress === 'none') copyFileSync(file, rdb);
-  else writeFileSync(rdb, spawnSync('gunzip', ['-c', file], { maxBuffer: 1 << 31 }).stdout);
+  else writeFileSync(rdb, spawnSync('gunzip', ['-c', file], { maxBuffer: 2 ** 31 - 1 }).stdout);
   const port = await freePort();
   const t0 = performance.now();
   const anchor = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', join(work, 'anchor'), '--save', '', '--appendonly', 'no', '--logfile', ''], { stdio: 'ignore' });
