@@ -6,8 +6,10 @@
  * skiplist, quicklist) encodings, SAVEs, then times K rounds of each:
  *   - ours: a fresh `node` process streams the file through RdbStreamParser (createReadStream, 1 MiB
  *     chunks) and reports its parse time; peak RSS from /usr/bin/time (process.resourceUsage().maxRSS
- *     when that is missing);
- *   - ours with records: the same, with an onRecord callback (what a restore uses);
+ *     when that is missing). Without onRecord the parser reads large values element by element
+ *     (rawValues 'none'); its maxBufferedBytes is printed;
+ *   - ours, buffering: the same with rawValues 'all' (every value held whole until validated);
+ *   - ours with records: with an onRecord callback (rawValues 'all', what a merge restore uses);
  *   - ours warm: the file parsed twice in one process, the second parse timed (JIT compiled);
  *   - redis-check-rdb on the file (wall time, process start included).
  * Prints medians of wall and CPU time (CPU is steadier on a busy machine), the ratios ours /
@@ -32,26 +34,27 @@ const { values } = parseArgs({
     keep: { type: 'string' },
     child: { type: 'string' },
     records: { type: 'boolean', default: false },
+    buffering: { type: 'boolean', default: false },
     warm: { type: 'boolean', default: false },
   },
 });
 
 
 /** the measured side: parse one file (twice with --warm, timing the second), print the figures */
-async function childParse(file: string, withRecords: boolean, warm: boolean): Promise<void> {
+async function childParse(file: string, withRecords: boolean, buffering: boolean, warm: boolean): Promise<void> {
   let records = 0;
   let result: Record<string, unknown> = {};
   for (let round = warm ? 2 : 1; round > 0; round--) {
     records = 0;
     const started = performance.now();
     const cpu = process.cpuUsage();
-    const parser = new RdbStreamParser({ source: file, onRecord: withRecords ? () => void records++ : undefined });
+    const parser = new RdbStreamParser({ source: file, rawValues: withRecords || buffering ? 'all' : undefined, onRecord: withRecords ? () => void records++ : undefined });
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) parser.write(chunk as Buffer);
     const summary = parser.end();
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
     const keys = Object.values(summary.databases).reduce((n, d) => n + d.keys, 0);
-    result = { ms, cpuMs: (used.user + used.system) / 1000, keys, records, verified: summary.checksum.verified };
+    result = { ms, cpuMs: (used.user + used.system) / 1000, keys, records, verified: summary.checksum.verified, maxBufferedBytes: parser.maxBufferedBytes };
   }
   process.stdout.write(JSON.stringify({ ...result, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
@@ -63,11 +66,12 @@ interface ChildResult {
   maxRssMb: number;
   keys: number;
   verified: boolean;
+  maxBufferedBytes: number;
 }
 
-function runChild(file: string, withRecords: boolean, warm = false): ChildResult {
+function runChild(file: string, withRecords: boolean, warm = false, buffering = false): ChildResult {
   const started = performance.now();
-  const flags = [...(withRecords ? ['--records'] : []), ...(warm ? ['--warm'] : [])];
+  const flags = [...(withRecords ? ['--records'] : []), ...(warm ? ['--warm'] : []), ...(buffering ? ['--buffering'] : [])];
   // through /usr/bin/time when there is one: a child forked straight from this (large) process would
   // count this process's resident pages in its own peak RSS (Linux keeps the high-water mark across exec)
   const command = [process.execPath, '--import', 'tsx', import.meta.filename, '--child', file, ...flags];
@@ -162,14 +166,16 @@ async function main(): Promise<void> {
     const ours: ChildResult[] = [];
     const oursRecords: ChildResult[] = [];
     const oursWarm: ChildResult[] = [];
+    const oursBuffering: ChildResult[] = [];
     const check: Array<ReturnType<typeof runCheckRdb>> = [];
     for (let r = 0; r < rounds; r++) {
       check.push(runCheckRdb(file));
       ours.push(runChild(file, false));
       oursRecords.push(runChild(file, true));
       oursWarm.push(runChild(file, false, true));
+      oursBuffering.push(runChild(file, false, false, true));
     }
-    for (const o of [...ours, ...oursRecords, ...oursWarm]) {
+    for (const o of [...ours, ...oursRecords, ...oursWarm, ...oursBuffering]) {
       if (!o.verified || o.keys !== check[0]!.keys) throw new Error(`parser disagrees: ${JSON.stringify(o)} vs ${check[0]!.keys} keys`);
     }
     // CRC-64 alone, on the file in memory
@@ -196,10 +202,12 @@ async function main(): Promise<void> {
     const checkCpu = check[0]!.cpuMs === undefined ? undefined : median(check.map((c) => c.cpuMs!));
     const checkRss = check[0]!.maxRssMb === undefined ? 'n/a' : `${fmt(Math.max(...check.map((c) => c.maxRssMb!)))} MB`;
     const cpu = (n: number | undefined) => (n === undefined ? 'n/a' : `${fmt(n)} ms`);
+    const kept = (os: ChildResult[]) => `${fmt(Math.max(...os.map((o) => o.maxBufferedBytes)) / 1024)} KiB`;
     const lines = [
       `file: ${fmt(size / 1e6, 1)} MB, ${check[0]!.keys} keys (redis-check-rdb agrees on the count and the CRC)`,
       `redis-check-rdb:        wall ${fmt(checkMs)} ms, CPU ${cpu(checkCpu)}, peak RSS ${checkRss} (medians of ${rounds}, process start included)`,
-      `ours (structure + CRC): wall ${fmt(oursMs)} ms, CPU ${cpu(oursCpu)} (parse; ${fmt(median(ours.map((o) => o.wallMs)))} ms with node + tsx start), peak RSS ${fmt(Math.max(...ours.map((o) => o.maxRssMb)))} MB`,
+      `ours (structure + CRC): wall ${fmt(oursMs)} ms, CPU ${cpu(oursCpu)} (parse; ${fmt(median(ours.map((o) => o.wallMs)))} ms with node + tsx start), peak RSS ${fmt(Math.max(...ours.map((o) => o.maxRssMb)))} MB, parser kept <= ${kept(ours)}`,
+      `ours, buffering (rawValues 'all'): wall ${fmt(median(oursBuffering.map((o) => o.ms)))} ms, CPU ${cpu(median(oursBuffering.map((o) => o.cpuMs)))}, peak RSS ${fmt(Math.max(...oursBuffering.map((o) => o.maxRssMb)))} MB, parser kept <= ${kept(oursBuffering)}`,
       `ours with onRecord:     wall ${fmt(recMs)} ms, CPU ${cpu(recCpu)}, peak RSS ${fmt(Math.max(...oursRecords.map((o) => o.maxRssMb)))} MB`,
       `ours, second parse in the same process (JIT warm): wall ${fmt(median(oursWarm.map((o) => o.ms)))} ms, CPU ${cpu(median(oursWarm.map((o) => o.cpuMs)))}; ${fmt(size / 1e6 / (median(oursWarm.map((o) => o.ms)) / 1000))} MB/s`,
       `ratio ours / redis-check-rdb: wall ${fmt(oursMs / checkMs, 2)}, CPU ${checkCpu ? fmt(oursCpu / checkCpu, 2) : 'n/a'} (goal <= 0.5); with onRecord wall ${fmt(recMs / checkMs, 2)}, CPU ${checkCpu ? fmt(recCpu / checkCpu, 2) : 'n/a'}; warm wall ${fmt(median(oursWarm.map((o) => o.ms)) / checkMs, 2)}`,
@@ -214,7 +222,7 @@ async function main(): Promise<void> {
 }
 
 if (values.child) {
-  await childParse(values.child, values.records ?? false, values.warm ?? false);
+  await childParse(values.child, values.records ?? false, values.buffering ?? false, values.warm ?? false);
 } else {
   await main();
 }

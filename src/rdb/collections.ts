@@ -25,17 +25,18 @@ interface EntryReader {
   buf(): Buffer;
 }
 
-const show = (text: string): string => displayKey(Buffer.from(text, 'latin1'));
+export const show = (text: string): string => displayKey(Buffer.from(text, 'latin1'));
 
 /**
  * Reads a string holding a blob (listpack, ziplist, ...) and returns its contents; remembers where
- * it was, so that blobFailure can turn a BlobError into an error at the right file offset.
+ * it was, so that blobFailure can turn a BlobError into an error at the right file offset. Unless
+ * `keep`, an LZF-compressed blob is decompressed into a buffer the next blob reuses.
  */
-export function openBlob(r: ByteReader): Buffer {
+export function openBlob(r: ByteReader, keep: boolean): Buffer {
   r.str();
   r.blobEnc = r.sEnc;
   r.blobAt = r.sEnc === STR_RAW ? r.sStart : r.sAt;
-  return r.lastBuf();
+  return keep || r.sEnc !== STR_LZF ? r.lastBuf() : r.lastBufTransient();
 }
 
 /** the error to throw for `error` raised while checking the blob `openBlob` returned */
@@ -46,7 +47,8 @@ export function blobFailure(r: ByteReader, what: string, blob: Buffer, error: un
   return r.error(`${what} (${form}): ${error.message} (offset ${error.at} of the uncompressed ${blob.length} bytes)`, r.blobAt);
 }
 
-function count(r: ByteReader, what: string): number {
+/** the element count of a collection, which Redis never writes empty */
+export function count(r: ByteReader, what: string): number {
   const at = r.pos;
   const n = r.len();
   if (n === 0) r.fail(`${what} declares 0 elements (Redis never writes an empty ${what})`, at);
@@ -127,15 +129,7 @@ export function readZset(r: ByteReader, binary: boolean, decode: boolean): Array
     const member = out ? r.lastBuf() : undefined;
     const memberAt = r.sAt;
     const at = r.pos;
-    let score: number;
-    if (binary) score = r.f64();
-    else {
-      const len = r.u8();
-      if (len === 253) score = NaN;
-      else if (len === 254) score = Infinity;
-      else if (len === 255) score = -Infinity;
-      else score = parseScore(r.bytes(len).toString('latin1'));
-    }
+    const score = readScore(r, binary);
     if (Number.isNaN(score)) {
       const end = r.pos;
       r.pos = memberAt;
@@ -149,6 +143,16 @@ export function readZset(r: ByteReader, binary: boolean, decode: boolean): Array
   r.untrack();
   noDuplicates(r, seen, 'sorted set has the member');
   return out;
+}
+
+/** a score: a binary double (type 5), or a length-prefixed text (type 3) */
+export function readScore(r: ByteReader, binary: boolean): number {
+  if (binary) return r.f64();
+  const len = r.u8();
+  if (len === 253) return NaN;
+  if (len === 254) return Infinity;
+  if (len === 255) return -Infinity;
+  return parseScore(r.bytes(len).toString('latin1'));
 }
 
 const SCORE = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
@@ -225,7 +229,7 @@ function readAll(it: EntryReader, out: Buffer[] | undefined): number {
 }
 
 export function readHashBlob(r: ByteReader, type: 'zipmap' | 'ziplist' | 'listpack', decode: boolean): Array<[Buffer, Buffer]> | undefined {
-  const blob = openBlob(r);
+  const blob = openBlob(r, decode);
   try {
     if (type === 'zipmap') {
       const out: Array<[Buffer, Buffer]> | undefined = decode ? [] : undefined;
@@ -240,7 +244,7 @@ export function readHashBlob(r: ByteReader, type: 'zipmap' | 'ziplist' | 'listpa
 }
 
 export function readZsetBlob(r: ByteReader, type: 'ziplist' | 'listpack', decode: boolean): Array<[Buffer, number]> | undefined {
-  const blob = openBlob(r);
+  const blob = openBlob(r, decode);
   try {
     const it = type === 'ziplist' ? new ZiplistReader(blob) : new ListpackReader(blob);
     return readPairs(blob, it, true, decode, r.members) as Array<[Buffer, number]> | undefined;
@@ -251,7 +255,7 @@ export function readZsetBlob(r: ByteReader, type: 'ziplist' | 'listpack', decode
 
 export function readIntsetBlob(r: ByteReader, decode: boolean): Buffer[] | undefined {
   const out: Buffer[] | undefined = decode ? [] : undefined;
-  const blob = openBlob(r);
+  const blob = openBlob(r, decode);
   try {
     readIntset(blob, out);
   } catch (error) {
@@ -263,7 +267,7 @@ export function readIntsetBlob(r: ByteReader, decode: boolean): Buffer[] | undef
 /** type 10: one ziplist */
 export function readListZiplist(r: ByteReader, decode: boolean): Buffer[] | undefined {
   const out: Buffer[] | undefined = decode ? [] : undefined;
-  const blob = openBlob(r);
+  const blob = openBlob(r, decode);
   try {
     if (readAll(new ZiplistReader(blob), out) === 0) throw new BlobError('is empty (Redis never writes an empty list)', 0);
   } catch (error) {
@@ -281,13 +285,7 @@ export function readQuicklist(r: ByteReader, version2: boolean, decode: boolean)
   r.track(r.pos, nodes);
   for (let i = 0; i < nodes; i++) {
     r.progDone = i;
-    let container = 2;
-    if (version2) {
-      const at = r.pos;
-      container = r.len();
-      if (container !== 1 && container !== 2) r.fail(`quicklist node ${i} has container type ${container}, neither PLAIN (1) nor PACKED (2)`, at);
-    }
-    if (container === 1) {
+    if (version2 && readContainer(r, i) === 1) {
       const at = r.pos;
       r.str();
       const length = r.sEnc === STR_RAW ? r.sEnd - r.sStart : 1;
@@ -297,15 +295,28 @@ export function readQuicklist(r: ByteReader, version2: boolean, decode: boolean)
       total++;
       continue;
     }
-    const blob = openBlob(r);
-    try {
-      if (blob.length === 0) throw new BlobError('is an empty string', 0);
-      total += readAll(version2 ? new ListpackReader(blob) : new ZiplistReader(blob), out);
-    } catch (error) {
-      throw blobFailure(r, `quicklist node ${i} ${version2 ? 'listpack' : 'ziplist'}`, blob, error);
-    }
+    total += readPackedNode(r, i, version2, out);
   }
   r.untrack();
   if (total === 0) r.fail(`quicklist of ${nodes} nodes holds no elements`, nodesAt);
   return out;
+}
+
+/** PACKED quicklist node `i` (a listpack for type 18, a ziplist for type 14); returns its element count */
+export function readPackedNode(r: ByteReader, i: number, version2: boolean, out: Buffer[] | undefined): number {
+  const blob = openBlob(r, out !== undefined);
+  try {
+    if (blob.length === 0) throw new BlobError('is an empty string', 0);
+    return readAll(version2 ? new ListpackReader(blob) : new ZiplistReader(blob), out);
+  } catch (error) {
+    throw blobFailure(r, `quicklist node ${i} ${version2 ? 'listpack' : 'ziplist'}`, blob, error);
+  }
+}
+
+/** the container type of quicklist 2 node `i`: PLAIN (1) or PACKED (2) */
+export function readContainer(r: ByteReader, i: number): number {
+  const at = r.pos;
+  const container = r.len();
+  if (container !== 1 && container !== 2) r.fail(`quicklist node ${i} has container type ${container}, neither PLAIN (1) nor PACKED (2)`, at);
+  return container;
 }

@@ -4,11 +4,13 @@
  * pre-GA FUNCTION, EOF). Keeps the counts of the summary and calls the caller's callbacks.
  * RdbStreamParser (parser.ts) feeds it complete buffers and deals with chunks and the CRC.
  */
+import { NEED_MORE } from './errors.js';
+import { ValueCursor } from './incremental.js';
 import { ByteReader, STR_LZF, STR_RAW } from './reader.js';
 import { readModuleFields, moduleTypeName } from './module.js';
 import {
-  KINDS, KIND_OF_TYPE, OP, RDB_MAX_VERSION, type RdbDatabaseSummary, type RdbKind, type RdbParserOptions, type RdbRecord,
-  type RdbSummary,
+  KINDS, KIND_OF_TYPE, OP, RDB_MAX_VERSION, TYPE, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
+  type RdbParserOptions, type RdbSummary,
 } from './types.js';
 import { readValue, unknownTypeMessage } from './value.js';
 
@@ -29,14 +31,42 @@ const OPCODE_NAMES: Record<number, string> = {
   [OP.EOF]: 'EOF',
 };
 
+/** types whose values incremental.ts can read element by element */
+const ELEMENTWISE = new Uint8Array(256);
+for (const t of [
+  TYPE.STRING, TYPE.LIST, TYPE.SET, TYPE.ZSET, TYPE.HASH, TYPE.ZSET_2, TYPE.MODULE_2, TYPE.LIST_QUICKLIST, TYPE.STREAM_LISTPACKS,
+  TYPE.LIST_QUICKLIST_2, TYPE.STREAM_LISTPACKS_2,
+]) ELEMENTWISE[t] = 1;
+
+/** with rawValues 'none', values longer than this are read element by element when they are not all there */
+const ELEMENTWISE_ABOVE = 64 * 1024;
+
 /** sentinel wrapper: an exception thrown by a caller's callback, passed through unchanged */
 export class CallbackFailure {
   constructor(readonly error: unknown) {}
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class RdbContents {
-  private readonly options: RdbParserOptions;
-  private readonly onRecord: ((record: RdbRecord) => void) | undefined;
+  private readonly options: RdbParserOptions | RdbLeanParserOptions;
+  private readonly onRecord: ((record: RdbKeyRecord) => void) | undefined;
+  /**
+   * A value of an ELEMENTWISE type longer than this, found incomplete, is read on element by element
+   * (-1: never, rawValues 'all'); records carry values of at most `valuesUpTo` bytes.
+   */
+  private readonly elementwiseAbove: number;
+  private readonly valuesUpTo: number;
+  /** the value being read element by element, with its record */
+  readonly cursor = new ValueCursor();
+  /** true while a value is read element by element (cursor) */
+  open = false;
+  /**
+   * After NEED_MORE inside a value that may yet be read element by element: the absolute offset of
+   * its record, and how many bytes of it the parser should gather at most before trying again.
+   */
+  retryItem = -1;
+  retryBytes = 0;
   version = 0;
   private db = 0;
   private dbStats: RdbDatabaseSummary;
@@ -50,9 +80,25 @@ export class RdbContents {
   /** where the item being read started (in the reader's buffer) */
   itemStart = 0;
 
-  constructor(options: RdbParserOptions) {
+  constructor(options: RdbParserOptions | RdbLeanParserOptions) {
     this.options = options;
-    this.onRecord = options.onRecord;
+    // records without `value` only reach callbacks typed for them (RdbLeanParserOptions)
+    this.onRecord = options.onRecord as ((record: RdbKeyRecord) => void) | undefined;
+    const raw = options.rawValues ?? (options.onRecord ? 'all' : 'none');
+    // switch well before the parser would refuse to buffer more (maxRecordBytes)
+    const bufferable = Math.floor((options.maxRecordBytes ?? Infinity) / 2);
+    if (raw === 'all') {
+      this.elementwiseAbove = -1;
+      this.valuesUpTo = Infinity;
+    } else if (raw === 'none') {
+      this.elementwiseAbove = Math.min(ELEMENTWISE_ABOVE, bufferable);
+      this.valuesUpTo = -1;
+    } else {
+      const max = raw.maxBytes;
+      if (!(max >= 0)) throw new RangeError(`rawValues.maxBytes must be a number >= 0, not ${max}`);
+      this.elementwiseAbove = Math.min(max, bufferable);
+      this.valuesUpTo = this.elementwiseAbove;
+    }
     this.dbStats = this.selectDb(0);
   }
 
@@ -116,6 +162,7 @@ export class RdbContents {
    * `limit` (false) or the EOF opcode has been read (true). itemStart tracks the item under way.
    */
   readItems(r: ByteReader, limit: number): boolean {
+    if (this.open && !this.readOpenValue(r, limit)) return false;
     for (;;) {
       const start = r.pos;
       this.itemStart = start;
@@ -125,12 +172,16 @@ export class RdbContents {
         this.typeCounts[0]!++;
         this.keysRead++;
         if (this.onRecord) this.plainRecord(r, start);
-      } else if (this.item(r)) return true;
+      } else if (this.item(r, limit)) return true;
+      else if (this.open) return false;
     }
   }
 
-  /** reads one item; returns true when it was the EOF opcode */
-  item(r: ByteReader): boolean {
+  /**
+   * Reads one item; returns true when it was the EOF opcode. A value read element by element may
+   * stop at `limit` (see readOpenValue): then `open` stays true.
+   */
+  item(r: ByteReader, limit: number): boolean {
     const start = r.pos;
     let op = r.u8();
     let expireAtMs = NaN;
@@ -165,35 +216,94 @@ export class RdbContents {
       r.keyE = r.sEnd;
     } else r.keyBuf = r.lastBuf();
     const valueStart = r.pos;
-    readValue(r, op, false);
-    const stats = this.dbStats;
-    stats.keys++;
-    if (!Number.isNaN(expireAtMs)) stats.expires++;
-    this.typeCounts[op]!++;
-    this.keysRead++;
+    if (this.elementwiseAbove >= 0 && ELEMENTWISE[op] === 1) {
+      try {
+        readValue(r, op, false);
+      } catch (error) {
+        if (error !== NEED_MORE) throw error;
+        if (r.end - valueStart <= this.elementwiseAbove) {
+          // retry with the whole value once it is there, or element by element once it is long
+          this.retryItem = r.base + start;
+          this.retryBytes = valueStart - start + this.elementwiseAbove + 1;
+          throw error;
+        }
+        this.openValue(r, op, start, valueStart, expireAtMs, idle, freq);
+        this.readOpenValue(r, limit);
+        return false;
+      }
+    } else readValue(r, op, false);
+    this.counted(op, expireAtMs);
     const onRecord = this.onRecord;
     if (onRecord) {
       const buf = r.buf;
-      const record: RdbRecord = {
-        db: this.db,
-        key: r.keyBuf ?? Buffer.from(buf.buffer, buf.byteOffset + r.keyS, r.keyE - r.keyS),
-        type: op,
-        kind,
-        value: Buffer.from(buf.buffer, buf.byteOffset + valueStart, r.pos - valueStart),
-        offset: r.base + start,
-      };
-      if (!Number.isNaN(expireAtMs)) record.expireAtMs = expireAtMs;
-      if (idle !== -1) record.idleSeconds = idle;
-      if (freq !== -1) record.lfuFreq = freq;
-      try {
-        onRecord(record);
-      } catch (error) {
-        throw new CallbackFailure(error);
-      }
+      const key = r.keyBuf ?? Buffer.from(buf.buffer, buf.byteOffset + r.keyS, r.keyE - r.keyS);
+      const length = r.pos - valueStart;
+      const offset = r.base + start;
+      const record: RdbKeyRecord =
+        length <= this.valuesUpTo
+          ? { db: this.db, key, type: op, kind, value: Buffer.from(buf.buffer, buf.byteOffset + valueStart, length), offset }
+          : { db: this.db, key, type: op, kind, offset };
+      this.deliver(onRecord, record, expireAtMs, idle, freq);
     }
     r.keyS = -1;
     r.keyBuf = undefined;
     return false;
+  }
+
+  private counted(type: number, expireAtMs: number): void {
+    const stats = this.dbStats;
+    stats.keys++;
+    if (!Number.isNaN(expireAtMs)) stats.expires++;
+    this.typeCounts[type]!++;
+    this.keysRead++;
+  }
+
+  private deliver(onRecord: (record: RdbKeyRecord) => void, record: RdbKeyRecord, expireAtMs: number, idle: number, freq: number): void {
+    if (!Number.isNaN(expireAtMs)) record.expireAtMs = expireAtMs;
+    if (idle !== -1) record.idleSeconds = idle;
+    if (freq !== -1) record.lfuFreq = freq;
+    try {
+      onRecord(record);
+    } catch (error) {
+      throw new CallbackFailure(error);
+    }
+  }
+
+  /**
+   * Switches the record starting at `start` to reading its value element by element from
+   * `valueStart`: the key (copied) and the opcodes before it are done with.
+   */
+  private openValue(r: ByteReader, type: number, start: number, valueStart: number, expireAtMs: number, idle: number, freq: number): void {
+    const cursor = this.cursor;
+    cursor.start(type, Buffer.from(r.currentKey()!), r.base + start);
+    cursor.expireAtMs = expireAtMs;
+    cursor.idle = idle;
+    cursor.freq = freq;
+    this.open = true;
+    r.keyBuf = cursor.key;
+    r.keyS = -1;
+    r.untrack();
+    r.pos = valueStart;
+    this.itemStart = valueStart;
+  }
+
+  /** reads on in the open value: true once it (and its record) are done; false when it stopped at `limit` */
+  private readOpenValue(r: ByteReader, limit: number): boolean {
+    const cursor = this.cursor;
+    r.keyBuf = cursor.key;
+    if (!cursor.run(r, limit, this)) return false;
+    this.open = false;
+    const type = cursor.type;
+    this.counted(type, cursor.expireAtMs);
+    const onRecord = this.onRecord;
+    if (onRecord) {
+      const record: RdbKeyRecord = { db: this.db, key: cursor.key, type, kind: KIND_OF_TYPE[type]!, offset: cursor.offset };
+      this.deliver(onRecord, record, cursor.expireAtMs, cursor.idle, cursor.freq);
+    }
+    cursor.key = EMPTY;
+    r.keyBuf = undefined;
+    r.keyS = -1;
+    return true;
   }
 
   /** the record of a plain string read by plainString() from `start` */
@@ -201,14 +311,13 @@ export class RdbContents {
     const buf = r.buf;
     const keyStart = start + 2;
     const valueStart = keyStart + buf[start + 1]!;
-    const record: RdbRecord = {
-      db: this.db,
-      key: Buffer.from(buf.buffer, buf.byteOffset + keyStart, valueStart - keyStart),
-      type: 0,
-      kind: 'string',
-      value: Buffer.from(buf.buffer, buf.byteOffset + valueStart, r.pos - valueStart),
-      offset: r.base + start,
-    };
+    const key = Buffer.from(buf.buffer, buf.byteOffset + keyStart, valueStart - keyStart);
+    const length = r.pos - valueStart;
+    const offset = r.base + start;
+    const record: RdbKeyRecord =
+      length <= this.valuesUpTo
+        ? { db: this.db, key, type: 0, kind: 'string', value: Buffer.from(buf.buffer, buf.byteOffset + valueStart, length), offset }
+        : { db: this.db, key, type: 0, kind: 'string', offset };
     try {
       this.onRecord!(record);
     } catch (error) {

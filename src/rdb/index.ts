@@ -8,10 +8,10 @@ export { lzfDecompress, lzfValidate } from './lzf.js';
 export { RdbStreamParser } from './parser.js';
 export { decodeValue } from './value.js';
 export { moduleTypeName } from './module.js';
-export { rdbVerifier, type RdbVerifier, type RdbVerifierOptions } from './verifier.js';
+export { rdbVerifier, type RdbLeanVerifierOptions, type RdbVerifier, type RdbVerifierOptions } from './verifier.js';
 export {
   KINDS, KIND_OF_TYPE, OP as RDB_OPCODE, RDB_MAX_VERSION, TYPE as RDB_TYPE,
   type DecodedModule, type DecodedStream, type DecodedStreamConsumer, type DecodedStreamEntry, type DecodedStreamGroup,
-  type DecodedStreamPending, type DecodedValue, type RdbDatabaseSummary, type RdbKind, type RdbModuleAux, type RdbParserOptions,
-  type RdbRecord, type RdbSummary,
+  type DecodedStreamPending, type DecodedValue, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
+  type RdbModuleAux, type RdbParserOptions, type RdbRawValues, type RdbRecord, type RdbSummary,
 } from './types.js';

@@ -24,11 +24,11 @@ export function readIntset(blob: Buffer, collect: Buffer[] | undefined): number 
       prev = v;
     }
   } else {
-    let prev = width === 2 ? blob.readInt16LE(8) : blob.readInt32LE(8);
+    let prev = width === 2 ? int16(blob, 8) : int32(blob, 8);
     if (collect) collect.push(Buffer.from(String(prev), 'latin1'));
     for (let i = 1; i < count; i++) {
       const at = 8 + i * width;
-      const v = width === 2 ? blob.readInt16LE(at) : blob.readInt32LE(at);
+      const v = width === 2 ? int16(blob, at) : int32(blob, at);
       if (v <= prev) throw new BlobError(`intset member ${i} (${v}) is not greater than the one before (${prev})`, at);
       if (collect) collect.push(Buffer.from(String(v), 'latin1'));
       prev = v;
@@ -36,3 +36,6 @@ export function readIntset(blob: Buffer, collect: Buffer[] | undefined): number 
   }
   return count;
 }
+
+const int16 = (b: Buffer, at: number): number => ((b[at]! | (b[at + 1]! << 8)) << 16) >> 16;
+const int32 = (b: Buffer, at: number): number => b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);

@@ -39,12 +39,13 @@ export class ListpackReader {
 
   constructor(lp: Buffer) {
     if (lp.length < LP_HEADER + 1) throw new BlobError(`listpack of ${lp.length} bytes is shorter than its header and terminator`, 0);
-    const total = lp.readUInt32LE(0);
+    // byte arithmetic rather than Buffer's read methods: the same once optimised, much faster before
+    const total = (lp[0]! | (lp[1]! << 8) | (lp[2]! << 16) | (lp[3]! << 24)) >>> 0;
     if (total !== lp.length) throw new BlobError(`listpack header says ${total} bytes but the string holds ${lp.length}`, 0);
     if (lp[lp.length - 1] !== 0xff) throw new BlobError(`listpack does not end with the 0xFF terminator (found 0x${lp[lp.length - 1]!.toString(16)})`, lp.length - 1);
     this.lp = lp;
     this.last = lp.length - 1;
-    this.declared = lp.readUInt16LE(4);
+    this.declared = lp[4]! | (lp[5]! << 8);
   }
 
   /** steps to the next entry; false at the terminator (after checking the declared count) */
@@ -87,24 +88,24 @@ export class ListpackReader {
           if (p + 4 >= last) this.cut(p);
           this.isStr = true;
           this.sStart = p + 5;
-          len = 5 + lp.readUInt32LE(p + 1);
+          len = 5 + ((lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16) | (lp[p + 4]! << 24)) >>> 0);
           break;
         case 0xf1:
           if (p + 2 >= last) this.cut(p);
           this.isStr = false;
-          this.num = lp.readInt16LE(p + 1);
+          this.num = ((lp[p + 1]! | (lp[p + 2]! << 8)) << 16) >> 16;
           len = 3;
           break;
         case 0xf2:
           if (p + 3 >= last) this.cut(p);
           this.isStr = false;
-          this.num = lp.readIntLE(p + 1, 3);
+          this.num = ((lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16)) << 8) >> 8;
           len = 4;
           break;
         case 0xf3:
           if (p + 4 >= last) this.cut(p);
           this.isStr = false;
-          this.num = lp.readInt32LE(p + 1);
+          this.num = lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16) | (lp[p + 4]! << 24);
           len = 5;
           break;
         case 0xf4: {

@@ -19,30 +19,32 @@ export function moduleTypeName(id: bigint): string {
   return name;
 }
 
-/** reads fields through the EOF field; returns the position after it */
+/** reads fields through the EOF field */
 export function readModuleFields(r: ByteReader): void {
   for (;;) {
     const at = r.pos;
     const opcode = r.len();
-    switch (opcode) {
-      case 0:
-        return;
-      case 1:
-      case 2:
-        r.lenBig();
-        break;
-      case 3:
-        r.bytes(4);
-        break;
-      case 4:
-        r.bytes(8);
-        break;
-      case 5:
-        r.skipStr();
-        break;
-      default:
-        r.fail(`module field opcode ${opcode} is none of 0 (EOF), 1 (signed), 2 (unsigned), 3 (float), 4 (double), 5 (string)`, at);
-    }
+    if (opcode === 0) return;
+    if (opcode === 5) r.skipStr();
+    else readModuleField(r, opcode, at);
+  }
+}
+
+/** the data of a numeric field (opcodes 1 to 4, read at `at`); any other opcode but 0 and 5 is an error */
+export function readModuleField(r: ByteReader, opcode: number, at: number): void {
+  switch (opcode) {
+    case 1:
+    case 2:
+      r.lenBig();
+      break;
+    case 3:
+      r.bytes(4);
+      break;
+    case 4:
+      r.bytes(8);
+      break;
+    default:
+      r.fail(`module field opcode ${opcode} is none of 0 (EOF), 1 (signed), 2 (unsigned), 3 (float), 4 (double), 5 (string)`, at);
   }
 }
 

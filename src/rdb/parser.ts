@@ -9,12 +9,17 @@
  * reading stays amortised linear, and memory is bounded by the largest item, not by the file. A
  * large chunk after an unfinished item is bridged (the item finished in a small buffer, then parsing
  * continues inside the chunk), not copied. The CRC-64 covers each byte once, as items complete.
+ *
+ * Unless every value's raw bytes are wanted (RdbParserOptions.rawValues, see RdbRawValues), a large
+ * value that is not complete in the bytes at hand is read element by element instead (incremental.ts):
+ * the commit point then moves after each element, and what the parser keeps is bounded by the
+ * largest element, not by the value.
  */
 import { BlobError, NEED_MORE, RdbFormatError } from './errors.js';
 import { CallbackFailure, RdbContents } from './contents.js';
 import { crc64Hex, crc64Init, crc64Update, type Crc64State } from './crc64.js';
 import { ByteReader } from './reader.js';
-import type { RdbParserOptions, RdbSummary } from './types.js';
+import type { RdbLeanParserOptions, RdbParserOptions, RdbSummary } from './types.js';
 
 const enum State {
   Header,
@@ -27,6 +32,8 @@ const enum State {
 /** a chunk at least this long after an unfinished item is bridged rather than copied */
 const BRIDGE_MIN = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** inside a value read element by element, retry once this many more bytes have arrived */
+const OPEN_RETRY_STEP = 8 * 1024;
 
 export class RdbStreamParser {
   private readonly source: string | undefined;
@@ -48,8 +55,16 @@ export class RdbStreamParser {
   private readonly contents: RdbContents;
   private storedChecksum = '';
   private totalBytes = 0;
+  private maxPending = 0;
 
-  constructor(options: RdbParserOptions = {}) {
+  /**
+   * Without onRecord (or with rawValues 'none' or `{ maxBytes }`) the parser reads large values
+   * element by element and its memory does not grow with them; with onRecord and rawValues 'all'
+   * (the default then) every record carries its value's raw bytes.
+   */
+  constructor(options?: RdbParserOptions);
+  constructor(options: RdbLeanParserOptions);
+  constructor(options: RdbParserOptions | RdbLeanParserOptions = {}) {
     this.source = options.source;
     this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 32;
     this.reader = new ByteReader(Buffer.alloc(0), 0, 0, 0, this.source, this.maxRecordBytes);
@@ -71,6 +86,16 @@ export class RdbStreamParser {
     return this.base + this.pendingBytes;
   }
 
+  /** bytes of earlier writes the parser keeps now (the unfinished item, or element, and what follows it) */
+  get bufferedBytes(): number {
+    return this.pendingBytes;
+  }
+
+  /** the most bytes of earlier writes the parser has kept at once between two write() calls */
+  get maxBufferedBytes(): number {
+    return this.maxPending;
+  }
+
   /**
    * Feeds the next bytes. The parser takes the chunk over (records' key and value are views into it,
    * and an unfinished item stays a view until it completes): do not modify a chunk once written.
@@ -88,9 +113,8 @@ export class RdbStreamParser {
       if (this.pendingBytes > this.maxRecordBytes) {
         this.failWith(new RdbFormatError(`the item starting here is larger than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, { source: this.source, offset: this.base }));
       }
-      return;
-    }
-    this.run(false);
+    } else this.run(false);
+    if (this.pendingBytes > this.maxPending) this.maxPending = this.pendingBytes;
   }
 
   /** Declares the input complete: throws RdbFormatError if it is truncated, otherwise the summary. */
@@ -193,8 +217,13 @@ export class RdbStreamParser {
         if (tail) {
           // the item is longer than the bridge: start again from it, copying the chunk this time
           this.base += committed;
-          this.pending = [buf.subarray(committed, head), tail];
-          this.pendingBytes = head - committed + tail.length;
+          if (committed < head) {
+            this.pending = [buf.subarray(committed, head), tail];
+            this.pendingBytes = head - committed + tail.length;
+          } else {
+            this.pending = [tail.subarray(committed - head)];
+            this.pendingBytes = tail.length - (committed - head);
+          }
           this.run(final, false);
           return;
         }
@@ -219,6 +248,17 @@ export class RdbStreamParser {
     // retry once the bytes have doubled, or reached what the item needs or (within reason) is projected to need
     const guess = Math.min(r.guessEnd - committed, 8 * restLength);
     this.retryAt = Math.max(2 * restLength, need, guess, restLength + 1);
+    const contents = this.contents;
+    if (contents.retryItem === this.base) {
+      // a value that is read element by element once it is long enough: try again by then
+      const cap = Math.max(contents.retryBytes, restLength + 1);
+      if (cap < this.retryAt) this.retryAt = cap;
+    }
+    contents.retryItem = -1;
+    // inside a value read element by element, gather a few KiB first: one retry for many elements
+    if (contents.open && this.retryAt < restLength + OPEN_RETRY_STEP && restLength + OPEN_RETRY_STEP <= this.maxRecordBytes) {
+      this.retryAt = restLength + OPEN_RETRY_STEP;
+    }
     this.needHint = need;
     if (this.retryAt > this.maxRecordBytes && need > this.maxRecordBytes) {
       this.failWith(new RdbFormatError(`the item starting here needs ${need} bytes, more than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, { source: this.source, offset: this.base, key: this.partialKey }));
@@ -230,6 +270,11 @@ export class RdbStreamParser {
     const place = { source: this.source, offset: end, key: this.partialKey };
     if (this.state === State.Header) return new RdbFormatError(`truncated: the file has ${end} bytes, fewer than the 9-byte header`, place);
     if (this.state === State.Checksum) return new RdbFormatError(`truncated: the file ends inside the 8-byte checksum after the EOF opcode (${restLength} of 8 bytes)`, place);
+    if (this.contents.open) {
+      // inside a value read element by element: measured from the start of its record
+      const start = this.contents.cursor.offset;
+      return new RdbFormatError(`truncated: the file ends inside the record starting at byte ${start}, which needs at least ${this.base + need - start} bytes (has ${end - start})`, place);
+    }
     if (restLength === 0) return new RdbFormatError('truncated: the file ends without the EOF opcode (0xFF)', place);
     const what = this.partialKey ? 'record' : 'item';
     return new RdbFormatError(`truncated: the file ends inside the ${what} starting at byte ${this.base}, which needs at least ${need} bytes (has ${restLength})`, place);

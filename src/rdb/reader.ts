@@ -7,6 +7,12 @@ import { MemberSet } from './byte-set.js';
 import { lzfDecompress, lzfValidate } from './lzf.js';
 
 const TWO_32 = 4294967296;
+/** LZF blobs up to this size are decompressed into a reused buffer when only checked */
+const SCRATCH_MAX = 1 << 20;
+/** a little-endian double read through its bytes into the host's order */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** encodings of the last string read */
 export const STR_RAW = 0;
@@ -35,6 +41,8 @@ export class ByteReader {
   maxLength: number;
   /** duplicate detection, shared by the values this reader reads one after another */
   readonly members = new MemberSet();
+  /** where lastBufTransient() decompresses */
+  private scratch: Buffer = Buffer.alloc(0);
 
   // the last string read by str()
   sEnc = STR_RAW;
@@ -201,12 +209,12 @@ export class ByteReader {
       this.sEnc = STR_INT;
     } else if (enc === 1) {
       if (at + 3 > this.end) this.more(2);
-      this.sInt = buf.readInt16LE(at + 1);
+      this.sInt = ((buf[at + 1]! | (buf[at + 2]! << 8)) << 16) >> 16;
       this.pos = at + 3;
       this.sEnc = STR_INT;
     } else if (enc === 2) {
       if (at + 5 > this.end) this.more(4);
-      this.sInt = buf.readInt32LE(at + 1);
+      this.sInt = buf[at + 1]! | (buf[at + 2]! << 8) | (buf[at + 3]! << 16) | (buf[at + 4]! << 24);
       this.pos = at + 5;
       this.sEnc = STR_INT;
     } else if (enc === 3) {
@@ -258,6 +266,23 @@ export class ByteReader {
     }
   }
 
+  /**
+   * The contents of the last string read, LZF-compressed, in a buffer the next call reuses: for
+   * blobs that are only checked, never kept (larger ones get a buffer of their own).
+   */
+  lastBufTransient(): Buffer {
+    const n = this.sRawLen;
+    if (n > SCRATCH_MAX) return this.lastBuf();
+    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafeSlow(Math.max(n, 2 * this.scratch.length, 4096));
+    try {
+      lzfDecompress(this.buf, this.sStart, this.sEnd, n, this.scratch);
+    } catch (error) {
+      if (error instanceof BlobError) this.fail(error.message, this.sStart + error.at);
+      throw error;
+    }
+    return this.scratch.subarray(0, n);
+  }
+
   /** the contents of the last string read as a latin1 JS string (for duplicate detection) */
   lastKey(): string {
     if (this.sEnc === STR_RAW) return this.buf.toString('latin1', this.sStart, this.sEnd);
@@ -270,7 +295,7 @@ export class ByteReader {
     if (this.sEnc === STR_RAW) set.add(this.sStart, this.sEnd, this.sAt);
     else if (this.sEnc === STR_INT) set.addInteger(this.sInt, this.sAt);
     else {
-      const b = this.lastBuf();
+      const b = this.lastBufTransient();
       set.addCopy(b, 0, b.length, this.sAt);
     }
   }
@@ -306,9 +331,12 @@ export class ByteReader {
   }
 
   f64(): number {
-    if (this.pos + 8 > this.end) this.more(8);
-    const v = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
+    const p = this.pos;
+    if (p + 8 > this.end) this.more(8);
+    const buf = this.buf;
+    if (HOST_LE) for (let k = 0; k < 8; k++) F64_BYTES[k] = buf[p + k]!;
+    else for (let k = 0; k < 8; k++) F64_BYTES[7 - k] = buf[p + k]!;
+    this.pos = p + 8;
+    return F64[0]!;
   }
 }

@@ -20,7 +20,7 @@ const U64_MAX = (1n << 64n) - 1n;
  * ms and seq are exact: numbers while they fit 2^53, BigInts beyond (relational comparisons between
  * the two are exact in JS, so the checks below never need to convert).
  */
-interface Id {
+export interface Id {
   ms: number | bigint;
   seq: number | bigint;
 }
@@ -48,28 +48,30 @@ interface NodeResult {
   last: Id | undefined;
 }
 
+/** steps to the next listpack entry, which must exist */
+function step(it: ListpackReader, what: string): void {
+  if (!it.next()) throw new BlobError(`stream listpack ends before ${what}`, it.lp.length - 1);
+}
+
 /** offset of the master entry inside a listpack */
 const LP_MASTER_AT = 6;
 
 function readNode(lp: Buffer, master: Id, prev: Id | undefined, entries: DecodedStreamEntry[] | undefined): NodeResult {
   const it = new ListpackReader(lp);
-  const step = (what: string): void => {
-    if (!it.next()) throw new BlobError(`stream listpack ends before ${what}`, lp.length - 1);
-  };
-  step('its master entry');
+  step(it, 'its master entry');
   const count = it.int('master entry count');
-  step('the master deleted count');
+  step(it, 'the master deleted count');
   const deleted = it.int('master deleted count');
-  step('the master field count');
+  step(it, 'the master field count');
   const masterFieldsAt = it.at;
   const fieldCount = it.int('master field count');
   if (count < 0 || deleted < 0 || fieldCount < 0) throw new BlobError(`stream master entry has negative counts (${count}, ${deleted}, ${fieldCount})`, masterFieldsAt);
   const masterFields: Buffer[] = [];
   for (let j = 0; j < fieldCount; j++) {
-    step('a master field name');
+    step(it, 'a master field name');
     if (entries) masterFields.push(Buffer.from(it.buf()));
   }
-  step('the master entry terminator');
+  step(it, 'the master entry terminator');
   const zero = it.int('master entry terminator');
   if (zero !== 0) throw new BlobError(`stream master entry terminator at offset ${it.at} is ${zero}, not 0`, it.at);
   let live = 0;
@@ -81,9 +83,9 @@ function readNode(lp: Buffer, master: Id, prev: Id | undefined, entries: Decoded
     const entryAt = it.at;
     const flags = it.int('entry flags');
     if (flags < 0 || flags > 3) throw new BlobError(`stream entry at offset ${entryAt} has unknown flags ${flags}`, entryAt);
-    step('an entry ID');
+    step(it, 'an entry ID');
     const msDelta = it.exactInt('entry ms delta');
-    step('an entry ID');
+    step(it, 'an entry ID');
     const seqDelta = it.exactInt('entry seq delta');
     const id = { ms: plus(master.ms, msDelta), seq: plus(master.seq, seqDelta) };
     if (outside64(id.ms) || outside64(id.seq)) throw new BlobError(`stream entry at offset ${entryAt} has an ID outside 64 bits`, entryAt);
@@ -94,23 +96,23 @@ function readNode(lp: Buffer, master: Id, prev: Id | undefined, entries: Decoded
     let n = fieldCount;
     let extra = 3;
     if (!(flags & 2)) {
-      step('an entry field count');
+      step(it, 'an entry field count');
       n = it.int('entry field count');
       if (n < 0) throw new BlobError(`stream entry at offset ${entryAt} has a negative field count`, entryAt);
       for (let j = 0; j < n; j++) {
-        step('an entry field');
+        step(it, 'an entry field');
         const field = fields ? it.buf() : undefined;
-        step('an entry value');
+        step(it, 'an entry value');
         if (fields) fields.push([field!, it.buf()]);
       }
       extra += n + 1;
     } else {
       for (let j = 0; j < n; j++) {
-        step('an entry value');
+        step(it, 'an entry value');
         if (fields) fields.push([masterFields[j]!, it.buf()]);
       }
     }
-    step('an entry lp-count');
+    step(it, 'an entry lp-count');
     const lpCount = it.int('entry lp-count');
     if (lpCount !== n + extra) throw new BlobError(`stream entry at offset ${entryAt} has lp-count ${lpCount}, expected ${n + extra}`, it.at);
     if (flags & 1) dead++;
@@ -131,32 +133,50 @@ function readId(r: ByteReader): Id {
   return { ms, seq: exact(r.lenBig()) };
 }
 
+/** what a stream's nodes add up to, carried from one node to the next */
+export interface StreamProgress {
+  live: number;
+  last: Id | undefined;
+  deleted: number;
+}
+
 export function readStream(r: ByteReader, version2: boolean, decode: boolean): DecodedStream | undefined {
   const nodes = r.len();
   const entries: DecodedStreamEntry[] | undefined = decode ? [] : undefined;
-  let live = 0;
-  let last: Id | undefined;
-  let deletedInListpacks = 0;
+  const progress: StreamProgress = { live: 0, last: undefined, deleted: 0 };
   r.track(r.pos, nodes);
   for (let i = 0; i < nodes; i++) {
     r.progDone = i;
-    const keyAt = r.pos;
-    r.str();
-    if (r.sEnc !== STR_RAW || r.sEnd - r.sStart !== 16) r.fail(`stream node ${i} key is not a 16-byte entry ID`, keyAt);
-    const master = { ms: exact(r.buf.readBigUInt64BE(r.sStart)), seq: exact(r.buf.readBigUInt64BE(r.sStart + 8)) };
-    if (last && idCompare(master, last) <= 0) r.fail(`stream node ${i} master ID ${idText(master)} does not come after entry ${idText(last)}`, keyAt);
-    const lp = openBlob(r);
-    let result: NodeResult;
-    try {
-      result = readNode(lp, master, last, entries);
-    } catch (error) {
-      throw blobFailure(r, `stream node ${i} listpack`, lp, error);
-    }
-    live += result.live;
-    last = result.last;
-    deletedInListpacks += result.dead;
+    readStreamNode(r, i, progress, entries);
   }
   r.untrack();
+  return readStreamEnd(r, version2, progress, entries);
+}
+
+/** node `i`: its key (the 16-byte master ID) and its listpack */
+export function readStreamNode(r: ByteReader, i: number, progress: StreamProgress, entries: DecodedStreamEntry[] | undefined): void {
+  const keyAt = r.pos;
+  r.str();
+  if (r.sEnc !== STR_RAW || r.sEnd - r.sStart !== 16) r.fail(`stream node ${i} key is not a 16-byte entry ID`, keyAt);
+  const master = { ms: exact(r.buf.readBigUInt64BE(r.sStart)), seq: exact(r.buf.readBigUInt64BE(r.sStart + 8)) };
+  const last = progress.last;
+  if (last && idCompare(master, last) <= 0) r.fail(`stream node ${i} master ID ${idText(master)} does not come after entry ${idText(last)}`, keyAt);
+  const lp = openBlob(r, entries !== undefined);
+  let result: NodeResult;
+  try {
+    result = readNode(lp, master, last, entries);
+  } catch (error) {
+    throw blobFailure(r, `stream node ${i} listpack`, lp, error);
+  }
+  progress.live += result.live;
+  progress.last = result.last;
+  progress.deleted += result.dead;
+}
+
+/** what follows the nodes: the length, the IDs and the consumer groups (decoded when `entries` is given) */
+export function readStreamEnd(r: ByteReader, version2: boolean, progress: StreamProgress, entries: DecodedStreamEntry[] | undefined): DecodedStream | undefined {
+  const { live, last } = progress;
+  const decode = entries !== undefined;
   const metaAt = r.pos;
   const length = r.len();
   const lastId = readId(r);
@@ -174,8 +194,8 @@ export function readStream(r: ByteReader, version2: boolean, decode: boolean): D
   const groups = readGroups(r, version2, decode);
   if (!decode) return undefined;
   return {
-    entries: entries!,
-    deletedInListpacks,
+    entries,
+    deletedInListpacks: progress.deleted,
     length,
     lastId: idText(lastId),
     ...(firstId ? { firstId: idText(firstId) } : {}),

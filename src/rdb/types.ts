@@ -75,6 +75,32 @@ export interface RdbRecord {
   offset: number;
 }
 
+/**
+ * A record from a parser whose `rawValues` is 'none' or `{ maxBytes }`: everything an RdbRecord
+ * says, but `value` only when the value has at most `maxBytes` bytes (never with 'none'). A value
+ * without its bytes has been validated all the same, usually element by element as it arrived.
+ */
+export interface RdbKeyRecord extends Omit<RdbRecord, 'value'> {
+  value?: Buffer;
+}
+
+/**
+ * Which records need their value's raw bytes:
+ * - 'all': every one (RdbRecord.value). The parser holds each value whole until it has been
+ *   validated, so memory grows with the largest value in the file.
+ * - 'none': none. Values are validated element by element as their bytes arrive (strings, lists,
+ *   sets, sorted sets and hashes in their hashtable/skiplist/linked encodings one element at a time,
+ *   quicklists and streams one node at a time, module values one field at a time) once they are
+ *   larger than 64 KiB and not already complete in the bytes at hand; what the parser keeps is then
+ *   bounded by the largest element or node (a listpack, ziplist, intset or LZF string is still held
+ *   whole: Redis keeps those small) plus, for sets, sorted sets and hashes, a 64-bit fingerprint per
+ *   member for the duplicate-member check (at most 16 bytes per member).
+ * - `{ maxBytes }`: values of at most maxBytes bytes are delivered whole (RdbKeyRecord.value); larger
+ *   ones are validated element by element as with 'none' and delivered without `value`.
+ * With maxRecordBytes set, 64 KiB and maxBytes are capped at half of it.
+ */
+export type RdbRawValues = 'all' | 'none' | { maxBytes: number };
+
 export interface RdbModuleAux {
   /** the 64-bit module type id: 54 bits of name, 10 bits of encoding version */
   moduleId: bigint;
@@ -88,10 +114,9 @@ export interface RdbModuleAux {
   offset: number;
 }
 
-export interface RdbParserOptions {
+interface RdbParserCommonOptions {
   /** file name (or label) used in error messages */
   source?: string;
-  onRecord?(record: RdbRecord): void;
   /** the library source of a FUNCTION2 opcode (pre-GA FUNCTION opcodes are converted to the same form) */
   onFunction?(libraryCode: Buffer, offset: number): void;
   onAux?(key: string, value: Buffer): void;
@@ -102,6 +127,22 @@ export interface RdbParserOptions {
    * Buffer Node can allocate.
    */
   maxRecordBytes?: number;
+}
+
+/**
+ * Options of a parser whose records carry their values' raw bytes. Without onRecord nobody needs
+ * them, and the parser reads as with `rawValues: 'none'` (constant memory within large values).
+ */
+export interface RdbParserOptions extends RdbParserCommonOptions {
+  /** 'all' (the default when onRecord is given): see RdbRawValues */
+  rawValues?: 'all';
+  onRecord?(record: RdbRecord): void;
+}
+
+/** Options of a parser whose records need not carry their values (see RdbRawValues). */
+export interface RdbLeanParserOptions extends RdbParserCommonOptions {
+  rawValues: 'none' | { maxBytes: number };
+  onRecord?(record: RdbKeyRecord): void;
 }
 
 export interface RdbDatabaseSummary {

@@ -6,14 +6,19 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { RdbStreamParser } from './parser.js';
-import type { RdbParserOptions, RdbSummary } from './types.js';
+import type { RdbLeanParserOptions, RdbParserOptions, RdbSummary } from './types.js';
 
-export interface RdbVerifierOptions extends RdbParserOptions {
+interface HoldBackOptions {
   /** withhold the final bytes until the whole RDB is verified (default false) */
   holdBack?: boolean;
   /** how many trailing bytes holdBack withholds (default and minimum 9) */
   holdBackBytes?: number;
 }
+
+export interface RdbVerifierOptions extends RdbParserOptions, HoldBackOptions {}
+
+/** a verifier whose records need not carry their values (see RdbRawValues) */
+export interface RdbLeanVerifierOptions extends RdbLeanParserOptions, HoldBackOptions {}
 
 export interface RdbVerifier extends Transform {
   /** the summary of the verified RDB; throws until the input has ended and passed verification */
@@ -29,9 +34,9 @@ class RdbVerifierStream extends Transform implements RdbVerifier {
   private readonly hold: number;
   private held: Buffer | undefined = undefined;
 
-  constructor(options: RdbVerifierOptions) {
+  constructor(options: RdbVerifierOptions | RdbLeanVerifierOptions) {
     super();
-    this.parser = new RdbStreamParser(options);
+    this.parser = new RdbStreamParser(options as RdbParserOptions);
     this.hold = options.holdBack ? Math.max(9, options.holdBackBytes ?? 9) : 0;
   }
 
@@ -85,7 +90,12 @@ class RdbVerifierStream extends Transform implements RdbVerifier {
   }
 }
 
-/** A pass-through stream that verifies the RDB flowing through it (see RdbVerifierOptions). */
-export function rdbVerifier(options: RdbVerifierOptions = {}): RdbVerifier {
+/**
+ * A pass-through stream that verifies the RDB flowing through it (see RdbVerifierOptions). Without
+ * onRecord, or with rawValues 'none' or `{ maxBytes }`, it keeps memory flat within large values.
+ */
+export function rdbVerifier(options?: RdbVerifierOptions): RdbVerifier;
+export function rdbVerifier(options: RdbLeanVerifierOptions): RdbVerifier;
+export function rdbVerifier(options: RdbVerifierOptions | RdbLeanVerifierOptions = {}): RdbVerifier {
   return new RdbVerifierStream(options);
 }

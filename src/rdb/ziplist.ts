@@ -30,14 +30,15 @@ export class ZiplistReader {
 
   constructor(zl: Buffer) {
     if (zl.length < HEADER + 1) throw new BlobError(`ziplist of ${zl.length} bytes is shorter than its header and terminator`, 0);
-    const total = zl.readUInt32LE(0);
+    // byte arithmetic rather than Buffer's read methods: the same once optimised, much faster before
+    const total = (zl[0]! | (zl[1]! << 8) | (zl[2]! << 16) | (zl[3]! << 24)) >>> 0;
     if (total !== zl.length) throw new BlobError(`ziplist header says ${total} bytes but the string holds ${zl.length}`, 0);
     if (zl[zl.length - 1] !== 0xff) throw new BlobError('ziplist does not end with the 0xFF terminator', zl.length - 1);
-    this.tail = zl.readUInt32LE(4);
+    this.tail = (zl[4]! | (zl[5]! << 8) | (zl[6]! << 16) | (zl[7]! << 24)) >>> 0;
     if (this.tail > zl.length - 1) throw new BlobError(`ziplist tail offset ${this.tail} is outside its ${zl.length} bytes`, 4);
     this.zl = zl;
     this.last = zl.length - 1;
-    this.declared = zl.readUInt16LE(8);
+    this.declared = zl[8]! | (zl[9]! << 8);
   }
 
   next(): boolean {
@@ -102,10 +103,10 @@ export class ZiplistReader {
       }
       if (q + dataLen > last) this.cut(p);
       switch (e) {
-        case 0xc0: this.num = zl.readInt16LE(q); break;
-        case 0xd0: this.num = zl.readInt32LE(q); break;
-        case 0xf0: this.num = zl.readIntLE(q, 3); break;
-        case 0xfe: this.num = zl.readInt8(q); break;
+        case 0xc0: this.num = ((zl[q]! | (zl[q + 1]! << 8)) << 16) >> 16; break;
+        case 0xd0: this.num = zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16) | (zl[q + 3]! << 24); break;
+        case 0xf0: this.num = ((zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16)) << 8) >> 8; break;
+        case 0xfe: this.num = (zl[q]! << 24) >> 24; break;
         case 0xe0: {
           const lo = zl.readUInt32LE(q);
           const hi = zl.readInt32LE(q + 4);

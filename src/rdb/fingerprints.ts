@@ -1,0 +1,206 @@
+/**
+ * Duplicate detection for collections read element by element, when the members' bytes are gone by
+ * the time the next ones arrive (see incremental.ts). Each member is kept as a 64-bit fingerprint
+ * (the first half of MurmurHash3 x86_128) in an open-addressing table sized from the declared member
+ * count to be at most 80 % full: 10 bytes per member, instead of the member itself. Two different
+ * members are taken for one with a probability of about n^2 / 2^65 per collection of n members
+ * (3e-8 at a million members). One instance is reused from value to value; its table only grows.
+ */
+
+const C1 = 0x239b961b;
+const C2 = 0xab0e9789;
+const C3 = 0x38b34ae5;
+const C4 = 0xa1e38b93;
+
+/** slots of the smallest table (pairs of 32-bit words) */
+const MIN_SLOTS = 64;
+/** tables are presized from the declared member count up to this many members, then grow */
+const PRESIZE_MAX = 1 << 20;
+/** 2^-32 */
+const TO_UNIT = 1 / 4294967296;
+
+export class Fingerprints {
+  /** [lo, hi] pairs; hi is never 0 in a used slot */
+  private table = new Int32Array(2 * MIN_SLOTS);
+  /** slots in use for the current collection (the table may be longer) */
+  private slots = MIN_SLOTS;
+  /** grow beyond this many members */
+  private limit = (MIN_SLOTS * 4) / 5;
+  size = 0;
+  /** the fingerprint of the last member hashed */
+  private lo = 0;
+  private hi = 0;
+  private readonly digits = Buffer.allocUnsafe(24);
+
+  /** empties the set for a collection that declares `count` members */
+  reset(count: number): void {
+    const slots = Math.max(MIN_SLOTS, Math.ceil((Math.min(count, PRESIZE_MAX) * 5) / 4) + 1);
+    if (2 * slots > this.table.length) this.table = new Int32Array(2 * slots);
+    else this.table.fill(0, 0, 2 * Math.max(slots, this.slots));
+    this.slots = slots;
+    this.limit = Math.floor((slots * 4) / 5);
+    this.size = 0;
+  }
+
+  /** fingerprints buf[start, end), to be added by insert() */
+  prepare(buf: Uint8Array, start: number, end: number): void {
+    this.hash(buf, start, end);
+  }
+
+  /** fingerprints an integer by its decimal text (how Redis compares integer-encoded members) */
+  prepareInteger(value: number | bigint): void {
+    const n = this.digits.write(String(value), 0, 'latin1');
+    this.hash(this.digits, 0, n);
+  }
+
+  /** adds the member last prepared; false when an equal fingerprint was already there */
+  insert(): boolean {
+    const lo = this.lo;
+    const hi = this.hi;
+    const table = this.table;
+    const slots = this.slots;
+    // the slot from the top bits of lo (multiplicative range reduction), then linear probing
+    let slot = ((lo >>> 0) * slots * TO_UNIT) | 0;
+    for (;;) {
+      const h = table[2 * slot + 1]!;
+      if (h === 0) break;
+      if (h === hi && table[2 * slot] === lo) return false;
+      if (++slot === slots) slot = 0;
+    }
+    table[2 * slot] = lo;
+    table[2 * slot + 1] = hi;
+    if (++this.size > this.limit) this.grow();
+    return true;
+  }
+
+  private grow(): void {
+    const old = this.table;
+    const oldSlots = this.slots;
+    const slots = 2 * oldSlots;
+    const table = new Int32Array(2 * slots);
+    for (let i = 0; i < 2 * oldSlots; i += 2) {
+      const hi = old[i + 1]!;
+      if (hi === 0) continue;
+      const lo = old[i]!;
+      let slot = ((lo >>> 0) * slots * TO_UNIT) | 0;
+      while (table[2 * slot + 1] !== 0) if (++slot === slots) slot = 0;
+      table[2 * slot] = lo;
+      table[2 * slot + 1] = hi;
+    }
+    this.table = table;
+    this.slots = slots;
+    this.limit = Math.floor((slots * 4) / 5);
+  }
+
+  /** MurmurHash3 x86_128 (seed 0) of buf[start, end); keeps h1 and h2 (h2 never 0) */
+  private hash(buf: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    let h1 = 0;
+    let h2 = 0;
+    let h3 = 0;
+    let h4 = 0;
+    let i = start;
+    for (; i + 16 <= end; i += 16) {
+      let k1 = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+      let k2 = buf[i + 4]! | (buf[i + 5]! << 8) | (buf[i + 6]! << 16) | (buf[i + 7]! << 24);
+      let k3 = buf[i + 8]! | (buf[i + 9]! << 8) | (buf[i + 10]! << 16) | (buf[i + 11]! << 24);
+      let k4 = buf[i + 12]! | (buf[i + 13]! << 8) | (buf[i + 14]! << 16) | (buf[i + 15]! << 24);
+      k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
+      h1 = rotl(h1 ^ k1, 19) + h2;
+      h1 = (Math.imul(h1, 5) + 0x561ccd1b) | 0;
+      k2 = Math.imul(rotl(Math.imul(k2, C2), 16), C3);
+      h2 = rotl(h2 ^ k2, 17) + h3;
+      h2 = (Math.imul(h2, 5) + 0x0bcaa747) | 0;
+      k3 = Math.imul(rotl(Math.imul(k3, C3), 17), C4);
+      h3 = rotl(h3 ^ k3, 15) + h4;
+      h3 = (Math.imul(h3, 5) + 0x96cd1c35) | 0;
+      k4 = Math.imul(rotl(Math.imul(k4, C4), 18), C1);
+      h4 = rotl(h4 ^ k4, 13) + h1;
+      h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0;
+    }
+    // the tail, little-endian words padded with zeros (the reference's fall-through switch)
+    let k1 = 0;
+    let k2 = 0;
+    let k3 = 0;
+    let k4 = 0;
+    switch (end - i) {
+      case 15:
+        k4 ^= buf[i + 14]! << 16;
+      // falls through
+      case 14:
+        k4 ^= buf[i + 13]! << 8;
+      // falls through
+      case 13:
+        k4 ^= buf[i + 12]!;
+        h4 ^= Math.imul(rotl(Math.imul(k4, C4), 18), C1);
+      // falls through
+      case 12:
+        k3 ^= buf[i + 11]! << 24;
+      // falls through
+      case 11:
+        k3 ^= buf[i + 10]! << 16;
+      // falls through
+      case 10:
+        k3 ^= buf[i + 9]! << 8;
+      // falls through
+      case 9:
+        k3 ^= buf[i + 8]!;
+        h3 ^= Math.imul(rotl(Math.imul(k3, C3), 17), C4);
+      // falls through
+      case 8:
+        k2 ^= buf[i + 7]! << 24;
+      // falls through
+      case 7:
+        k2 ^= buf[i + 6]! << 16;
+      // falls through
+      case 6:
+        k2 ^= buf[i + 5]! << 8;
+      // falls through
+      case 5:
+        k2 ^= buf[i + 4]!;
+        h2 ^= Math.imul(rotl(Math.imul(k2, C2), 16), C3);
+      // falls through
+      case 4:
+        k1 ^= buf[i + 3]! << 24;
+      // falls through
+      case 3:
+        k1 ^= buf[i + 2]! << 16;
+      // falls through
+      case 2:
+        k1 ^= buf[i + 1]! << 8;
+      // falls through
+      case 1:
+        k1 ^= buf[i]!;
+        h1 ^= Math.imul(rotl(Math.imul(k1, C1), 15), C2);
+    }
+    h1 ^= length;
+    h2 ^= length;
+    h3 ^= length;
+    h4 ^= length;
+    h1 = (h1 + h2 + h3 + h4) | 0;
+    h2 = (h2 + h1) | 0;
+    h3 = (h3 + h1) | 0;
+    h4 = (h4 + h1) | 0;
+    h1 = fmix(h1);
+    h2 = fmix(h2);
+    h3 = fmix(h3);
+    h4 = fmix(h4);
+    h1 = (h1 + h2 + h3 + h4) | 0;
+    h2 = (h2 + h1) | 0;
+    this.lo = h1;
+    this.hi = h2 === 0 ? 1 : h2;
+  }
+
+}
+
+function rotl(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
