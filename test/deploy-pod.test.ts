@@ -239,7 +239,8 @@ describe('the rendered pod works', { skip: skipReason }, () => {
     const hosts = join(host, 'job-hosts');
     writeFileSync(hosts, `127.0.0.1\tlocalhost\n${net.podAddress}\tredis redis.${d.deploy.namespace}.svc.cluster.local\n`);
     const image: MountSpec[] = [
-      { kind: 'symlink', target: '/app', to: ROOT.replace(/\/$/, '') },
+      // a bind mount, not a symlink: the checkout may live under /tmp, which the sandbox replaces
+      { kind: 'bind', source: ROOT.replace(/\/$/, ''), target: '/app', readOnly: true },
       { kind: 'symlink', target: '/usr/local/bin/neurallog-redis', to: '/app/bin/neurallog-redis' },
       { kind: 'bind', source: hosts, target: '/etc/hosts', readOnly: true },
     ];
