@@ -60,6 +60,7 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
     };
     const verifier = rdbVerifier({
       source: options.source.file,
+      rawValues: 'none',
       onRecord: (r) => {
         if (match && !match(r.key)) return;
         pending.push({ db: options.dbMap?.get(r.db) ?? r.db, key: Buffer.from(r.key) });

@@ -129,8 +129,10 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
         const verifier = rdbVerifier({
           source: options.source.file,
           holdBack: true,
+          // values over 1 MiB are checked element by element and not kept, so they are not sampled
+          rawValues: { maxBytes: 1 << 20 },
           onRecord: (r) => {
-            sampler.offer(r);
+            if (r.value) sampler.offer(r as RdbRecord);
             if (r.expireAtMs !== undefined && r.expireAtMs <= now) expiredByDb.set(r.db, (expiredByDb.get(r.db) ?? 0) + 1);
           },
         });
