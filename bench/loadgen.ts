@@ -8,12 +8,12 @@
  * ours / redis-cli (goal >= 0.9) and the peak RSS of this process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startBenchRedis, writeWorkloadResp } from './common.js';
 import { closeConnection, openConnection, parseInfo, type RedisConnection } from '../src/connect/index.js';
 import { commands, loadgen, DEFAULT_BATCH_SIZE } from '../src/workload/index.js';
 
@@ -37,54 +37,8 @@ function positive(name: string, text: string | undefined): number {
   return n;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
-async function startRedis(dir: string): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--maxmemory-policy', 'noeviction', '--dir', dir, '--enable-debug-command', 'local', '--logfile', join(dir, 'redis.log'),
-  ], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const client = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
-      await client.ping();
-      await closeConnection(client);
-      return { port, child };
-    } catch (error) {
-      if (Date.now() > deadline || child.exitCode !== null) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
-/** Writes the workload as RESP, streamed (constant memory). Returns the number of commands. */
-async function writeRespFile(path: string): Promise<number> {
-  const out = createWriteStream(path);
-  let chunk = '';
-  let count = 0;
-  for (const args of commands({ logs, seed })) {
-    chunk += `*${args.length}\r\n`;
-    for (const arg of args) chunk += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
-    count++;
-    if (chunk.length > 1 << 16) {
-      if (!out.write(chunk)) await once(out, 'drain');
-      chunk = '';
-    }
-  }
-  out.end(chunk);
-  await once(out, 'finish');
-  return count;
-}
 
 async function runRedisCliPipe(port: number, file: string): Promise<{ seconds: number; output: string }> {
   const fd = openSync(file, 'r');
@@ -117,10 +71,10 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const dir = mkdtempSync(join(tmpdir(), 'neurallog-bench-loadgen-'));
 let server: { port: number; child: ChildProcess } | undefined;
 try {
-  server = await startRedis(dir);
+  server = await startBenchRedis(dir);
   const { port } = server;
   const file = join(dir, 'workload.resp');
-  const commandCount = await writeRespFile(file);
+  const commandCount = await writeWorkloadResp(file, { logs, seed });
   const admin = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
   const rssBefore = process.resourceUsage().maxRSS;
   console.log(`loadgen vs redis-cli --pipe: ${fmt(logs)} logs, ${fmt(commandCount)} commands, seed ${seed}, batch ${batchSize}, ${cpus().length} CPUs`);

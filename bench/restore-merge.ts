@@ -20,12 +20,12 @@
  * file size, is what the memory follows.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, createReadStream, readFileSync, createWriteStream, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, readFileSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startBenchRedis, writeWorkloadResp } from './common.js';
 import { takeBackup } from '../src/backup/index.js';
 import { closeConnection, openConnection, type Endpoint } from '../src/connect/index.js';
 import { RdbStreamParser } from '../src/rdb/index.js';
@@ -74,54 +74,8 @@ const rounds = Number(values.rounds);
 const onConflict = values['on-conflict'] as ConflictPolicy;
 const verify = values.verify!;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
-async function startRedis(dir: string, name: string): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction',
-    '--dir', dir, '--enable-debug-command', 'local', '--logfile', join(dir, `${name}.log`), '--repl-diskless-sync-max-replicas', '1',
-  ], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const client = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
-      await client.ping();
-      await closeConnection(client);
-      return { port, child };
-    } catch (error) {
-      if (Date.now() > deadline || child.exitCode !== null) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
-/** The workload as RESP, streamed to a file. */
-async function writeRespFile(path: string): Promise<number> {
-  const out = createWriteStream(path);
-  let chunk = '';
-  let count = 0;
-  for (const args of commands({ logs, seed })) {
-    chunk += `*${args.length}\r\n`;
-    for (const arg of args) chunk += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
-    count++;
-    if (chunk.length > 1 << 16) {
-      if (!out.write(chunk)) await once(out, 'drain');
-      chunk = '';
-    }
-  }
-  out.end(chunk);
-  await once(out, 'finish');
-  return count;
-}
 
 /** CPU seconds a process has used so far (/proc/<pid>/stat utime + stime, at 100 ticks/s). */
 function cpuSeconds(pid: number): number {
@@ -173,8 +127,8 @@ const mib = (kib: number) => (kib / 1024).toFixed(1);
 const dir = mkdtempSync(join(tmpdir(), 'nlr-bench-merge-'));
 const servers: ChildProcess[] = [];
 try {
-  const source = await startRedis(dir, 'source');
-  const target = await startRedis(dir, 'target');
+  const source = await startBenchRedis(dir, 'source', ['--repl-diskless-sync-max-replicas', '1']);
+  const target = await startBenchRedis(dir, 'target', ['--repl-diskless-sync-max-replicas', '1']);
   servers.push(source.child, target.child);
   if (values.populate) {
     const admin = await openConnection({ host: '127.0.0.1', port: source.port, tls: false, db: 0 });
@@ -216,7 +170,7 @@ async function compareWithPipe(source: { port: number; child: ChildProcess }, ta
   for await (const chunk of createReadStream(backup.path, { highWaterMark: 1 << 20 })) scan.write(chunk as Buffer);
   scan.end();
   const respFile = join(dir, 'workload.resp');
-  const commandCount = await writeRespFile(respFile);
+  const commandCount = await writeWorkloadResp(respFile, { logs, seed });
   console.log(`RESP file: ${fmt(commandCount)} commands, ${(statSync(respFile).size / 2 ** 20).toFixed(1)} MiB`);
 
   const ratios: number[] = [];
