@@ -158,6 +158,43 @@ describe("the guide's scenario: appendonly yes, back up A, change to B, restore"
   });
 });
 
+describe('replace with --load swapdb (the target loads while it receives)', () => {
+  test('restores A, survives kill -9, refuses a damaged transfer keeping B, and puts repl-diskless-load back', async () => {
+    let server = await startTestServer({ args: DEBUG });
+    const dir = tempDir('nlr-swapdb-');
+    try {
+      await writeDataA(server);
+      const digestA = await digest(server);
+      const file = (await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: dir.path, compression: 'none' })).path;
+      await changeToB(server);
+      const env = { NEURALLOG_REDIS_PASSWORD: server.passwords.admin! };
+      const url = `redis://admin@127.0.0.1:${server.port}`;
+      const r = cli(['restore', file, '--url', url, '--load', 'swapdb', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).aofRewritten, true);
+      assert.equal(await digest(server), digestA);
+      assert.deepEqual(await command(server, 'CONFIG', 'GET', 'repl-diskless-load'), ['repl-diskless-load', 'disabled']);
+      server = await restart(server, 'SIGKILL');
+      assert.equal(await digest(server), digestA, 'A after kill -9');
+
+      await changeToB(server);
+      const digestB = await digest(server);
+      const damaged = join(dir.path, 'damaged.rdb');
+      const bytes = readFileSync(file);
+      bytes[bytes.length - 300]! ^= 0xff;
+      writeFileSync(damaged, bytes);
+      const bad = cli(['restore', damaged, '--url', url, '--load', 'swapdb'], { NEURALLOG_REDIS_PASSWORD: server.passwords.admin! });
+      assert.equal(bad.code, 1, bad.stdout);
+      assert.equal(await digest(server), digestB, 'the target still holds B');
+      assert.match(String(await command(server, 'INFO', 'replication')), /role:master/);
+      assert.deepEqual(await command(server, 'CONFIG', 'GET', 'repl-diskless-load'), ['repl-diskless-load', 'disabled']);
+    } finally {
+      await server.stop();
+      dir.remove();
+    }
+  });
+});
+
 describe('replace is refused where it would do harm', () => {
   test('on a replica, on a Sentinel-watched master and on a cluster node', async () => {
     const primary = await startTestServer();

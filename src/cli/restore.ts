@@ -18,6 +18,7 @@ export interface RestoreFlags {
   dbMap?: string;
   resumeAfter?: string;
   listen?: string;
+  load?: string;
   encryptKeyFile?: string;
   dryRun?: boolean;
   yes?: boolean;
@@ -112,6 +113,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
         source,
         endpoint: endpoint!,
         listenHost: flags.listen,
+        load: flags.load === 'swapdb' ? 'swapdb' : 'disk',
         signal: controller.signal,
         onPhase: (phase) => {
           progress.done();

@@ -26,6 +26,12 @@ export interface ReplaceOptions {
   /** the address the target reaches the CLI at; default: the CLI's own address on its connection to the target */
   listenHost?: string;
   sampleSize?: number;
+  /**
+   * how the target takes the RDB: `disk` (default) receives it whole into a file, then loads it;
+   * `swapdb` loads it straight from the socket while keeping its old data in memory until the load
+   * succeeds (faster: the transfer and the load overlap; needs memory for both datasets at once)
+   */
+  load?: 'disk' | 'swapdb';
   timeoutMs?: number;
   signal?: AbortSignal;
   onPhase?(phase: ReplacePhase, detail?: string): void;
@@ -102,6 +108,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
   const client = await openConnection(options.endpoint, { name: 'neurallog-redis-restore' });
   let master: FakeMaster | undefined;
   let becameReplica = false;
+  let restoreSettings: (() => Promise<void>) | undefined;
   try {
     const facts: TargetFacts = await readTargetFacts(client);
     const refusals = replaceRefusals(facts);
@@ -148,6 +155,12 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       onTransferProgress: (bytes) => options.onTransferProgress?.(bytes, rdbBytes),
     });
     const keysBefore = facts.keysPerDb;
+    const previousDisklessLoad = facts.replDisklessLoad;
+    const setDisklessLoad = (value: string) => client.sendCommand(['CONFIG', 'SET', 'repl-diskless-load', value]);
+    if (options.load === 'swapdb' && previousDisklessLoad !== 'swapdb') {
+      await setDisklessLoad('swapdb');
+      restoreSettings = () => setDisklessLoad(previousDisklessLoad).then(() => undefined);
+    }
     const aofRewritesBefore = Number(facts.info.aof_rewrites ?? 0);
     const abort = () => {
       throw new RestoreFailedError('the restore was interrupted; the target was put back as a master with its previous data', 'E_ABORTED');
@@ -177,7 +190,12 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
           loadingSeen = true;
           phase('loading');
         }
-        if (i.master_link_status === 'up' && i.master_sync_in_progress === '0' && i.loading === '0' && (await Promise.race([transferred, sleep(0).then(() => false)]))) break;
+        if (i.async_loading === '1' && !loadingSeen) {
+          loadingSeen = true;
+          phase('loading');
+        }
+        const done = i.master_link_status === 'up' && i.master_sync_in_progress === '0' && i.loading === '0' && i.async_loading !== '1';
+        if (done && (await Promise.race([transferred, sleep(0).then(() => false)]))) break;
       }
       await sleep(POLL_MS);
     }
@@ -258,6 +276,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     throw error;
   } finally {
     await master?.close().catch(() => undefined);
+    await restoreSettings?.().catch(() => undefined);
     await closeConnection(client);
   }
 }
