@@ -5,6 +5,7 @@
  *   - ours: `neurallog-redis restore FILE --url ...` into a running server (AOF off, like the anchor),
  *     end to end: SHA-256 check, transfer with parse + CRC, Redis's load, promotion, verification
  *   - the same into a server with AOF on (adds Redis's AOF rewrite, which we wait for)
+ *   - both again with `--load swapdb` (the target loads while it receives)
  *
  *   npm run build && node --import tsx bench/restore-replace.ts [--logs 1000000] [--compress none|gzip]
  */
@@ -62,7 +63,7 @@ try {
   anchor.kill('SIGKILL');
 
   const rows: Record<string, unknown>[] = [];
-  for (const aof of [false, true]) {
+  for (const [aof, load] of [[false, 'disk'], [true, 'disk'], [false, 'swapdb'], [true, 'swapdb']] as const) {
     const targetModel = profile('neurallog');
     targetModel.memory.maxmemory = 0;
     targetModel.persistence.appendonly = aof;
@@ -70,7 +71,7 @@ try {
     const target = await startTestServer({ model: targetModel });
     try {
       const t1 = performance.now();
-      const r = spawnSync(process.execPath, [CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${target.port}`, '--json'], {
+      const r = spawnSync(process.execPath, [CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${target.port}`, '--load', load, '--json'], {
         encoding: 'utf8',
         env: { ...process.env, NEURALLOG_REDIS_PASSWORD: target.passwords.admin!, NEURALLOG_REDIS_REPORT_RSS: '1' },
         maxBuffer: 1 << 26,
@@ -79,7 +80,7 @@ try {
       if (r.status !== 0) throw new Error(r.stderr);
       const rss = Number(/peak RSS (\d+) KiB/.exec(r.stderr)?.[1] ?? 0);
       const result = JSON.parse(r.stdout);
-      rows.push({ aof, seconds: +seconds.toFixed(2), ratio: +(seconds / anchorSeconds).toFixed(2), keys: Object.values(result.keysAfter as Record<string, number>).reduce((a, n) => a + n, 0), peakRssMB: Math.round(rss / 1024) });
+      rows.push({ aof, load, seconds: +seconds.toFixed(2), ratio: +(seconds / anchorSeconds).toFixed(2), keys: Object.values(result.keysAfter as Record<string, number>).reduce((a, n) => a + n, 0), peakRssMB: Math.round(rss / 1024) });
     } finally {
       await target.stop();
     }
@@ -87,7 +88,7 @@ try {
   const out = { logs, keys: Number(keys), compress, rdbMB: +(statSync(rdb).size / 1e6).toFixed(1), anchorStartupLoadSeconds: +anchorSeconds.toFixed(2), replace: rows };
   console.log(JSON.stringify(out));
   console.log(`\nRedis startup load: ${out.anchorStartupLoadSeconds} s for ${out.rdbMB} MB (${out.keys} keys)`);
-  for (const row of rows) console.log(`replace restore (AOF ${row.aof ? 'on' : 'off'}): ${row.seconds} s, ratio ${row.ratio}, peak RSS ${row.peakRssMB} MB`);
+  for (const row of rows) console.log(`replace restore (--load ${row.load}, AOF ${row.aof ? 'on' : 'off'}): ${row.seconds} s, ratio ${row.ratio}, peak RSS ${row.peakRssMB} MB`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
