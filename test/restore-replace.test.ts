@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { takeBackup } from '../src/backup/index.js';
+import { chooseLoad } from '../src/restore/index.js';
 import { closeConnection } from '../src/connect/index.js';
 import { isAlive, startRedisServer, waitUntilServing } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
@@ -98,6 +99,7 @@ describe("the guide's scenario: appendonly yes, back up A, change to B, restore"
       assert.equal(r.code, 0, r.stderr);
       const result = JSON.parse(r.stdout);
       assert.equal(result.aofRewritten, true);
+      assert.equal(result.load, 'swapdb', 'auto: both datasets fit under the 256mb maxmemory');
       assert.ok(result.sampled > 0);
       assert.equal(await digest(server), digestA);
       assert.equal(Number(await command(server, 'PEXPIRETIME', 'logs:ttl')), ttlA, 'the TTL is absolute');
@@ -159,6 +161,14 @@ describe("the guide's scenario: appendonly yes, back up A, change to B, restore"
 });
 
 describe('replace with --load swapdb (the target loads while it receives)', () => {
+  test('auto picks swapdb only when both datasets fit under maxmemory', () => {
+    const MB = 1 << 20;
+    assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 50 * MB }, 100 * MB), 'swapdb');
+    assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 150 * MB }, 100 * MB), 'disk');
+    assert.equal(chooseLoad({ maxmemory: 0, usedMemory: 1 * MB }, 1 * MB), 'disk', 'unlimited maxmemory: the container limit is unknown');
+    assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 1 * MB }, undefined), 'disk', 'unknown backup size');
+  });
+
   test('restores A, survives kill -9, refuses a damaged transfer keeping B, and puts repl-diskless-load back', async () => {
     let server = await startTestServer({ args: DEBUG });
     const dir = tempDir('nlr-swapdb-');

@@ -172,7 +172,7 @@ export function buildProgram(): Command {
     .option('--db-map <pairs>', 'merge: move databases, e.g. 0:1,2:3')
     .option('--resume-after <n>', 'merge: skip the first N records (from a failed merge\'s report)')
     .option('--listen <host>', 'replace: the address the target reaches the CLI at (default: the CLI\'s address towards it)')
-    .addOption(new Option('--load <how>', 'replace: disk (receive the whole RDB, then load) or swapdb (load while receiving, old data kept in memory until it succeeds: faster, needs memory for both)').choices(['disk', 'swapdb']).default('disk'))
+    .addOption(new Option('--load <how>', 'replace: disk (receive the whole RDB, then load), swapdb (load while receiving, old data kept in memory until it succeeds: faster, needs memory for both), or auto: swapdb when both datasets fit under maxmemory').choices(['auto', 'disk', 'swapdb']).default('auto'))
     .option('--encrypt-key-file <file>', 'key of an encrypted backup')
     .option('--dry-run', 'verify the backup, check the target and print the plan; change nothing')
     .option('--yes', 'do not ask for confirmation on a terminal')

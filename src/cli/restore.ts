@@ -113,11 +113,11 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
         source,
         endpoint: endpoint!,
         listenHost: flags.listen,
-        load: flags.load === 'swapdb' ? 'swapdb' : 'disk',
+        load: (flags.load ?? 'auto') as 'auto' | 'disk' | 'swapdb',
         signal: controller.signal,
-        onPhase: (phase) => {
+        onPhase: (phase, detail) => {
           progress.done();
-          if (!flags.json && phase !== 'done' && phase !== 'transferring') say(`  ${phase} ...`);
+          if (!flags.json && phase !== 'done' && phase !== 'transferring') say(`  ${phase}${detail ? ` (${detail})` : ''} ...`);
         },
         onTransferProgress: (bytes, total) => progress.update({ bytes, totalBytes: total, elapsedMs: Date.now() - started, label: 'transferring' }),
       });

@@ -1,5 +1,5 @@
 export { openRestoreSource, measureRdbBytes, BackupIntegrityError, type RestoreSource } from './source.js';
-export { replaceRestore, abortRestore, RestoreFailedError, type ReplaceOptions, type ReplaceResult, type ReplacePhase } from './replace.js';
+export { replaceRestore, abortRestore, chooseLoad, RestoreFailedError, type ReplaceOptions, type ReplaceResult, type ReplacePhase } from './replace.js';
 export { planRestore, type RestorePlan, type PlanCheck } from './plan.js';
 export { globMatch, globMatcher } from './glob.js';
 export { readTargetFacts, replaceRefusals, rdbVersionOf, RestoreRefusedError, type TargetFacts } from './target.js';

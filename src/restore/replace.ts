@@ -31,7 +31,7 @@ export interface ReplaceOptions {
    * `swapdb` loads it straight from the socket while keeping its old data in memory until the load
    * succeeds (faster: the transfer and the load overlap; needs memory for both datasets at once)
    */
-  load?: 'disk' | 'swapdb';
+  load?: 'disk' | 'swapdb' | 'auto';
   timeoutMs?: number;
   signal?: AbortSignal;
   onPhase?(phase: ReplacePhase, detail?: string): void;
@@ -40,6 +40,8 @@ export interface ReplaceOptions {
 
 export interface ReplaceResult {
   mode: 'replace';
+  /** how the target took the RDB */
+  load: 'disk' | 'swapdb';
   target: string;
   keysBefore: Record<string, number>;
   keysAfter: Record<string, number>;
@@ -157,7 +159,9 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     const keysBefore = facts.keysPerDb;
     const previousDisklessLoad = facts.replDisklessLoad;
     const setDisklessLoad = (value: string) => client.sendCommand(['CONFIG', 'SET', 'repl-diskless-load', value]);
-    if (options.load === 'swapdb' && previousDisklessLoad !== 'swapdb') {
+    const load = options.load === 'auto' || options.load === undefined ? chooseLoad(facts, manifest?.rdb.usedMemory) : options.load;
+    phase('checking', `load: ${load}`);
+    if (load === 'swapdb' && previousDisklessLoad !== 'swapdb') {
       await setDisklessLoad('swapdb');
       restoreSettings = () => setDisklessLoad(previousDisklessLoad).then(() => undefined);
     }
@@ -256,6 +260,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     void transferStart;
     return {
       mode: 'replace',
+      load,
       target: `${options.endpoint.host}:${options.endpoint.port}`,
       keysBefore,
       keysAfter: after.keysPerDb,
@@ -279,6 +284,16 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     await restoreSettings?.().catch(() => undefined);
     await closeConnection(client);
   }
+}
+
+/**
+ * `auto`: swapdb (faster: the load overlaps the transfer) only when both datasets fit under the
+ * target's maxmemory at once, which the container limit (1.5 x maxmemory or more) then also holds;
+ * disk otherwise, and when maxmemory is unlimited or the backup's memory use is unknown.
+ */
+export function chooseLoad(facts: Pick<TargetFacts, 'maxmemory' | 'usedMemory'>, backupUsedMemory: number | undefined): 'disk' | 'swapdb' {
+  if (facts.maxmemory <= 0 || backupUsedMemory === undefined) return 'disk';
+  return facts.usedMemory + backupUsedMemory <= facts.maxmemory * 0.9 ? 'swapdb' : 'disk';
 }
 
 /**
