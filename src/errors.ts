@@ -63,13 +63,6 @@ export class MissingToolError extends NeuralLogRedisError {
   }
 }
 
-/** A feature that exists in the contract but is not built yet: never a fake success. */
-export class NotImplementedError extends NeuralLogRedisError {
-  constructor(what: string) {
-    super('E_NOT_IMPLEMENTED', `${what} is not implemented yet in this version of neurallog-redis.`, { exitCode: 2 });
-  }
-}
-
 export function withPlace(message: string, place: ErrorPlace): string {
   const where: string[] = [];
   if (place.file) where.push(place.line ? `${place.file}:${place.line}` : place.file);

@@ -15,10 +15,6 @@ export interface Finding {
   place?: ErrorPlace;
 }
 
-export function hasErrors(findings: readonly Finding[]): boolean {
-  return findings.some((f) => f.severity === 'error');
-}
-
 const ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 export function sortFindings(findings: readonly Finding[]): Finding[] {

@@ -8,7 +8,7 @@ import { DEPRECATED_ALIASES, directiveSpec } from './directives.js';
 import type { Finding, Severity } from './findings.js';
 import { requiredMemoryLimit } from './profiles.js';
 import type { ReadDirective } from './redis-conf.js';
-import { REDIS_70_DIRECTIVES } from './redis70-directives.js';
+import { REDIS_70_DIRECTIVES, unknownDirectiveExplanation } from './redis70-directives.js';
 import type { Deployment } from './schema.js';
 import { formatK8sBytes } from './units.js';
 
@@ -239,7 +239,7 @@ const extraDirectives: LintRule = {
       if (spec) {
         out.push(finding('duplicate-directive', 'warning', place, `"${name}" is a field of the model; as an extra directive it is rendered again after it and wins`, 'The model and the rendered file then say two different things, and lint judges the model\'s value.', `Remove the extra directive and set the model field for "${spec.name}" instead.`));
       } else if (!REDIS_70_DIRECTIVES.has(name)) {
-        out.push(finding(this.id, 'error', place, `"${name}" is not a directive redis-server 7.0 knows`, name.startsWith('set-max-listpack') ? 'This directive arrived in Redis 7.2; Redis 7.0 refuses to start with it.' : 'redis-server 7.0 refuses to start when its config file holds an unknown directive.', `Remove or correct extraDirectives entry ${i}.`));
+        out.push(finding(this.id, 'error', place, `"${name}" is not a directive redis-server 7.0 knows`, unknownDirectiveExplanation(name), `Remove or correct extraDirectives entry ${i}.`));
       }
     });
     return out;

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parseAclRules } from './acl-rules.js';
 import { DEPRECATED_ALIASES, directiveSpec, type ReadState } from './directives.js';
 import type { Finding } from './findings.js';
-import { REDIS_70_DIRECTIVES } from './redis70-directives.js';
+import { REDIS_70_DIRECTIVES, unknownDirectiveExplanation } from './redis70-directives.js';
 import { redisBuiltinDefaults } from './redis-defaults.js';
 import { ConfSyntaxError, tokenizeConf } from './redis-conf-syntax.js';
 import { aclUserSchema, deploymentSchema, type Deployment } from './schema.js';
@@ -144,7 +144,7 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
           rule: 'unknown-directive',
           severity: 'error',
           message: `"${name}" is not a directive redis-server 7.0 knows`,
-          explanation: name.startsWith('set-max-listpack') ? 'This directive arrived in Redis 7.2; Redis 7.0 refuses to start with it.' : 'redis-server 7.0 refuses to start when its config file holds an unknown directive.',
+          explanation: unknownDirectiveExplanation(name),
           fix: `Remove or correct the "${name}" line.`,
           place: { file, line },
         });

@@ -201,3 +201,10 @@ export const REDIS_70_DIRECTIVES: ReadonlySet<string> = new Set([
   'user',
   'loadmodule',
 ]);
+
+/** Why redis-server 7.0 refuses a directive it does not know, for findings about it. */
+export function unknownDirectiveExplanation(name: string): string {
+  return name.startsWith('set-max-listpack')
+    ? 'This directive arrived in Redis 7.2; Redis 7.0 refuses to start with it.'
+    : 'redis-server 7.0 refuses to start when its config file holds an unknown directive.';
+}
