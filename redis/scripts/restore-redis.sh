@@ -5,8 +5,7 @@
 #   REDIS_DIR    deployment directory made by `up`  (default .neurallog-redis)
 #   REDIS_URL    connect by URL instead (password from REDIS_PASSWORD_FILE or NEURALLOG_REDIS_PASSWORD)
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-CLI=${NEURALLOG_REDIS_CLI:-"$here/../../bin/neurallog-redis"}
+. "$(dirname "$0")/neurallog-target.sh"
 
 if [ -z "${1:-}" ]; then
   echo "Usage: $0 <backup-file>"
@@ -18,14 +17,7 @@ if [ ! -f "$BACKUP_FILE" ]; then
   exit 1
 fi
 
-if ! "$CLI" help restore >/dev/null 2>&1; then
-  echo "Error: this version of neurallog-redis cannot restore yet (the restore command is not built);" >&2
-  echo "nothing was changed." >&2
-  exit 1
-fi
+require_command restore "nothing was changed"
 
-target=(--dir "${REDIS_DIR:-.neurallog-redis}")
-[ -n "${REDIS_URL:-}" ] && target=(--url "$REDIS_URL")
-[ -n "${REDIS_PASSWORD_FILE:-}" ] && target+=(--password-file "$REDIS_PASSWORD_FILE")
 "$CLI" restore "$BACKUP_FILE" "${target[@]}" --yes
 echo "Redis restore completed successfully."
