@@ -9,10 +9,9 @@ import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
-import { createDecompressStream } from './compression.js';
-import { createDecryptStream, keyId } from './encryption.js';
+import { storedLayers, toPlainRdb, wrongKeyReason } from './layers.js';
 import { readManifest, type Manifest } from './manifest.js';
-import { layersFromName, manifestPathFor } from './naming.js';
+import { manifestPathFor } from './naming.js';
 
 export interface VerifyOptions {
   encryptionKey?: Buffer;
@@ -33,14 +32,12 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   if (!existsSync(file)) throw new UsageError(`the backup ${file} does not exist`);
   const manifestPath = manifestPathFor(file);
   const manifest = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
-  const layers = manifest ? { compression: manifest.stored.compression, encrypted: manifest.stored.encryption !== null } : layersFromName(file);
+  const layers = storedLayers(file, manifest, options.encryptionKey);
   const result: VerifyResult = { file, ok: false, manifest, problems: [] };
-  if (layers.encrypted) {
-    if (!options.encryptionKey) throw new UsageError(`${file} is encrypted; give its key with --encrypt-key-file`);
-    if (manifest?.stored.encryption && manifest.stored.encryption.keyId !== keyId(options.encryptionKey)) {
-      result.problems.push(`the key given is not the one this backup was encrypted with (key id ${keyId(options.encryptionKey)}, backup ${manifest.stored.encryption.keyId})`);
-      return result;
-    }
+  const wrongKey = wrongKeyReason(manifest, options.encryptionKey);
+  if (wrongKey) {
+    result.problems.push(wrongKey);
+    return result;
   }
   const total = statSync(file).size;
   const hash = createHash('sha256');
@@ -53,9 +50,7 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
       done(null, chunk);
     },
   });
-  const stages: NodeJS.ReadWriteStream[] = [shaTap];
-  if (layers.encrypted) stages.push(createDecryptStream(options.encryptionKey!));
-  stages.push(createDecompressStream(layers.compression));
+  const stages: NodeJS.ReadWriteStream[] = [shaTap, ...toPlainRdb(layers, options.encryptionKey)];
   const verifier = rdbVerifier({ source: file });
   stages.push(verifier);
   const sink = new Writable({ write: (_c, _e, done) => done() });

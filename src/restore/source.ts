@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createDecompressStream, createDecryptStream, keyId, layersFromName, manifestPathFor, readManifest, type Compression, type Manifest } from '../backup/index.js';
+import { manifestPathFor, readManifest, storedLayers, toPlainRdb, wrongKeyReason, type Compression, type Manifest } from '../backup/index.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 
 export interface RestoreSource {
@@ -32,13 +32,9 @@ export async function openRestoreSource(file: string, options: { encryptionKey?:
   if (!existsSync(file)) throw new UsageError(`the backup ${file} does not exist`);
   const manifestPath = manifestPathFor(file);
   const manifest = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
-  const layers = manifest ? { compression: manifest.stored.compression, encrypted: manifest.stored.encryption !== null } : layersFromName(file);
-  if (layers.encrypted) {
-    if (!options.encryptionKey) throw new UsageError(`${file} is encrypted; give its key with --encrypt-key-file`);
-    if (manifest?.stored.encryption && manifest.stored.encryption.keyId !== keyId(options.encryptionKey)) {
-      throw new UsageError(`the key given is not the one ${file} was encrypted with (key id ${keyId(options.encryptionKey)}, backup ${manifest.stored.encryption.keyId})`);
-    }
-  }
+  const layers = storedLayers(file, manifest, options.encryptionKey);
+  const wrongKey = wrongKeyReason(manifest, options.encryptionKey);
+  if (wrongKey) throw new UsageError(`${file}: ${wrongKey}`);
   const storedBytes = statSync(file).size;
   if (manifest) {
     if (storedBytes !== manifest.stored.bytes) throw new BackupIntegrityError(`${file} has ${storedBytes} bytes but its manifest says ${manifest.stored.bytes}: it was changed or truncated after the backup; nothing was restored`);
@@ -58,9 +54,7 @@ export async function openRestoreSource(file: string, options: { encryptionKey?:
     rdbBytes,
     open() {
       const out = new PassThrough({ highWaterMark: 1 << 20 });
-      const stages: NodeJS.ReadWriteStream[] = [];
-      if (layers.encrypted) stages.push(createDecryptStream(options.encryptionKey!));
-      stages.push(createDecompressStream(layers.compression));
+      const stages = toPlainRdb(layers, options.encryptionKey);
       (pipeline as (...s: unknown[]) => Promise<void>)(createReadStream(file, { highWaterMark: 1 << 20 }), ...stages, out).catch((error: unknown) => out.destroy(error as Error));
       return out;
     },
