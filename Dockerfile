@@ -1,5 +1,5 @@
 # neurallog-redis tools image: this project's CLI (backup, backups prune, restore, monitor, doctor, ...)
-# with Debian 12's redis-tools (redis-cli and redis-check-rdb 7.0.15, the server's release) and zstd.
+# with Debian 12's redis-tools (redis-cli and redis-check-rdb 7.0.15, the server's release), isal (igzip), zstd and openssl.
 # The Kubernetes backup CronJob and the Compose backup service run it (render kubernetes|compose,
 # `deploy.toolsImage`). Build and push it yourself, e.g.
 #   docker build -t registry.example.com/neurallog-redis:0.1.0 .

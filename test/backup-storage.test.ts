@@ -3,14 +3,16 @@
  * atomic publication and the lock, file names, and the retention planner.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { planPrune, type CatalogEntry } from '../src/backup/catalog.js';
-import { createCompressStream, createDecompressStream } from '../src/backup/compression.js';
+import { createCompressStream, createDecompressStream, gzipEngine } from '../src/backup/compression.js';
+import { openPlainRdb, sha256OfFile } from '../src/backup/layers.js';
 import { createDecryptStream, createEncryptStream, keyId, readKeyFile } from '../src/backup/encryption.js';
 import { backupFileName, layersFromName, parseBackupFileName } from '../src/backup/naming.js';
 import { lockDirectory } from '../src/backup/publish.js';
@@ -82,6 +84,19 @@ describe('encryption: AES-256-GCM in chunks', () => {
 
 describe('compression', () => {
   const data = Buffer.concat(Array.from({ length: 2000 }, (_, i) => Buffer.from(`logs:${i} {"level":"info","message":"hello ${i}"}\n`)));
+  /** runs fn with NEURALLOG_REDIS_GZIP set (or unset) */
+  async function withGzipEngine<T>(engine: 'zlib' | undefined, fn: () => Promise<T>): Promise<T> {
+    const before = process.env.NEURALLOG_REDIS_GZIP;
+    if (engine) process.env.NEURALLOG_REDIS_GZIP = engine;
+    else delete process.env.NEURALLOG_REDIS_GZIP;
+    try {
+      return await fn();
+    } finally {
+      if (before === undefined) delete process.env.NEURALLOG_REDIS_GZIP;
+      else process.env.NEURALLOG_REDIS_GZIP = before;
+    }
+  }
+  const noIgzip = findOnPath('igzip') ? false : 'igzip (Debian package isal) is not installed';
   for (const kind of ['gzip', 'none', 'zstd'] as const) {
     test(`${kind} round trip`, { skip: kind === 'zstd' && !findOnPath('zstd') ? 'zstd is not installed' : false }, async () => {
       const packed = await through(data, createCompressStream(kind));
@@ -89,14 +104,76 @@ describe('compression', () => {
       assert.deepEqual(await through(packed, createDecompressStream(kind)), data);
     });
   }
-  test('corrupt gzip is an error, not silence', async () => {
-    const packed = await through(data, createCompressStream('gzip'));
-    const bad = Buffer.from(packed);
-    bad[packed.length >> 1]! ^= 0xff;
-    await assert.rejects(through(bad, createDecompressStream('gzip')));
-    await assert.rejects(through(packed.subarray(0, packed.length - 10), createDecompressStream('gzip')), /unexpected end|incorrect|invalid/i);
+  test('gzip: igzip and node:zlib each read what the other wrote (one format)', { skip: noIgzip }, async () => {
+    assert.equal(gzipEngine(), 'igzip');
+    const byIgzip = await through(data, createCompressStream('gzip'));
+    const byZlib = await withGzipEngine('zlib', async () => {
+      assert.equal(gzipEngine(), 'zlib');
+      return through(data, createCompressStream('gzip'));
+    });
+    assert.notDeepEqual(byIgzip, byZlib, 'two different encoders ran');
+    assert.deepEqual(gunzipSync(byIgzip), data);
+    assert.deepEqual(await withGzipEngine('zlib', () => through(byIgzip, createDecompressStream('gzip'))), data);
+    assert.deepEqual(await through(byZlib, createDecompressStream('gzip')), data);
+  });
+  for (const engine of ['zlib', undefined] as const) {
+    test(`corrupt gzip is an error, not silence (${engine ?? 'igzip'})`, { skip: engine ? false : noIgzip }, () =>
+      withGzipEngine(engine, async () => {
+        const packed = await through(data, createCompressStream('gzip'));
+        const bad = Buffer.from(packed);
+        bad[packed.length >> 1]! ^= 0xff;
+        await assert.rejects(through(bad, createDecompressStream('gzip')));
+        await assert.rejects(through(packed.subarray(0, packed.length - 10), createDecompressStream('gzip')), /unexpected end|incorrect|invalid|igzip failed/i);
+        await assert.rejects(through(Buffer.from('not gzip at all'), createDecompressStream('gzip')));
+      }),
+    );
+  }
+  test('a stored file is decompressed by name, and damage after the last byte still fails the stream', async () => {
+    const temp = tempDir();
+    try {
+      for (const kind of ['gzip', 'zstd', 'none'] as const) {
+        if (kind === 'zstd' && !findOnPath('zstd')) continue;
+        const file = join(temp.path, `f.${kind}`);
+        const packed = await through(data, createCompressStream(kind));
+        writeFileSync(file, packed);
+        assert.deepEqual(await collect(openPlainRdb(file, { compression: kind, encrypted: false }, undefined)), data, kind);
+        if (kind === 'none') continue;
+        // the last 4 bytes of both formats are a checksum/size of what came before: every data byte
+        // is out before the program can tell the file is damaged
+        const bad = Buffer.from(packed);
+        bad[bad.length - 2]! ^= 0x55;
+        writeFileSync(file, bad);
+        await assert.rejects(collect(openPlainRdb(file, { compression: kind, encrypted: false }, undefined)), /failed \(exit/);
+      }
+    } finally {
+      temp.remove();
+    }
+  });
+  test('SHA-256 of a file: openssl and the in-process reader agree', { skip: findOnPath('openssl') ? false : 'openssl is not installed' }, async () => {
+    const temp = tempDir();
+    try {
+      const file = join(temp.path, 'f');
+      writeFileSync(file, data);
+      const expected = createHash('sha256').update(data).digest('hex');
+      assert.equal(await sha256OfFile(file), expected);
+      process.env.NEURALLOG_REDIS_SHA = 'node';
+      try {
+        assert.equal(await sha256OfFile(file), expected);
+      } finally {
+        delete process.env.NEURALLOG_REDIS_SHA;
+      }
+      await assert.rejects(sha256OfFile(join(temp.path, 'missing')), /missing/);
+    } finally {
+      temp.remove();
+    }
   });
 });
+
+async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of stream) out.push(c as Buffer);
+  return Buffer.concat(out);
+}
 
 describe('names and the lock', () => {
   test('file names carry time, compression and encryption', () => {

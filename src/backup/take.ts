@@ -13,6 +13,7 @@ import { formatRedisUrl, type Endpoint } from '../connect/index.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { pullRdb, type PulledRdb } from '../replication/index.js';
+import { GcPacer } from '../runtime/gc-pacer.js';
 import { createCompressStream, requireCompressionTool } from './compression.js';
 import { createEncryptStream, keyId } from './encryption.js';
 import { MANIFEST_FORMAT, writeManifest, type Manifest } from './manifest.js';
@@ -128,8 +129,10 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
       options.onProgress(progress);
     };
     const verifier = rdbVerifier({ source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint) });
+    const pacer = new GcPacer();
     const rawTap = countingTap((n) => {
       progress.rdbBytes += n;
+      pacer.passed(n);
       progress.keys = verifier.parser.keysRead;
       report();
     });

@@ -3,13 +3,13 @@
  * manifest, then decryption (authenticated chunk by chunk), decompression, and a full structural parse
  * with the RDB's CRC-64, and the key counts against the manifest. Damage is reported with its offset.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
-import { storedLayers, toPlainRdb, wrongKeyReason } from './layers.js';
+import { GcPacer } from '../runtime/gc-pacer.js';
+import { openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason } from './layers.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { manifestPathFor } from './naming.js';
 
@@ -40,28 +40,40 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
     return result;
   }
   const total = statSync(file).size;
-  const hash = createHash('sha256');
+  // The stored file's SHA-256 is read concurrently with the RDB check (a second read of the same
+  // file, from the page cache), so the decompressing program can read the file by name.
+  const rdbTotal = manifest?.rdb.bytes;
+  // The stored file's SHA-256 is computed by a second reader of the file, concurrently with the RDB
+  // check (by `openssl` on the other core when installed; see sha256OfFile).
   let storedRead = 0;
-  const shaTap = new Transform({
+  const shaPromise = sha256OfFile(file, rdbTotal ? undefined : (n) => options.onProgress?.((storedRead += n), total));
+  shaPromise.catch(() => undefined);
+  const verifier = rdbVerifier({ source: file });
+  const pacer = new GcPacer();
+  let rdbRead = 0;
+  const progressTap = new Transform({
     transform(chunk: Buffer, _e, done: TransformCallback) {
-      hash.update(chunk);
-      storedRead += chunk.length;
-      options.onProgress?.(storedRead, total);
+      rdbRead += chunk.length;
+      pacer.passed(chunk.length);
+      if (rdbTotal) options.onProgress?.(Math.min(total, Math.round((rdbRead / rdbTotal) * total)), total);
       done(null, chunk);
     },
   });
-  const stages: NodeJS.ReadWriteStream[] = [shaTap, ...toPlainRdb(layers, options.encryptionKey)];
-  const verifier = rdbVerifier({ source: file });
-  stages.push(verifier);
   const sink = new Writable({ write: (_c, _e, done) => done() });
   try {
-    await pipeline(createReadStream(file, { highWaterMark: 256 * 1024 }), ...(stages as [Transform]), sink);
+    await pipeline(openPlainRdb(file, layers, options.encryptionKey), progressTap, verifier, sink);
     result.summary = verifier.summary();
   } catch (error) {
-    result.problems.push(describeDamage(error, layers.compression, storedRead));
+    result.problems.push(describeDamage(error, layers.compression, rdbRead));
+  }
+  let sha256: string | undefined;
+  try {
+    sha256 = await shaPromise;
+  } catch (error) {
+    result.problems.push(`cannot read it: ${(error as Error).message}`);
   }
   if (manifest) {
-    result.sha256Matches = hash.digest('hex') === manifest.stored.sha256;
+    result.sha256Matches = sha256 === manifest.stored.sha256;
     if (!result.sha256Matches) result.problems.unshift(`its SHA-256 differs from the manifest's: the file was changed after the backup was taken`);
     if (total !== manifest.stored.bytes) result.problems.push(`it has ${total} bytes; the manifest says ${manifest.stored.bytes}`);
     const s = result.summary;
@@ -78,14 +90,15 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   return result;
 }
 
-function describeDamage(error: unknown, compression: string, storedRead: number): string {
+function describeDamage(error: unknown, compression: string, rdbRead: number): string {
   if (error instanceof NeuralLogRedisError) {
+    if (error.code === 'E_GZIP' || error.code === 'E_ZSTD') return `the ${compression} stream is damaged (it stopped after ${rdbRead} bytes of RDB): ${error.message}`;
     if (error.code === 'E_RDB_FORMAT') return `${error.message}${compression === 'none' ? '' : ' (offset in the decompressed RDB)'}`;
     return error.message;
   }
   const e = error as NodeJS.ErrnoException;
   if (e?.code?.startsWith('Z_') || /incorrect header|invalid|unexpected end/i.test(e?.message ?? '')) {
-    return `the ${compression} stream is damaged near stored byte ${storedRead}: ${e.message}`;
+    return `the ${compression} stream is damaged (it stopped after ${rdbRead} bytes of RDB): ${e.message}`;
   }
   return `cannot read it: ${e?.message ?? String(error)}`;
 }

@@ -15,7 +15,7 @@ const MARK_BYTES = 40;
 const MAX_HEADER_LINE = 1024;
 /** after the EOF mark arrived, how long to wait for an rdb-only server to close before ending anyway */
 const CLOSE_GRACE_MS = 2000;
-const STREAM_HIGH_WATER_MARK = 1 << 20;
+const STREAM_HIGH_WATER_MARK = 256 << 10;
 
 type Phase = 'handshake' | 'preamble' | 'payload' | 'done';
 

@@ -3,11 +3,9 @@
  * fast pass, before anything on a target changes), then the file can be opened any number of times as
  * a stream of plain RDB bytes (decrypted and decompressed as the manifest or the file name says).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { manifestPathFor, readManifest, storedLayers, toPlainRdb, wrongKeyReason, type Compression, type Manifest } from '../backup/index.js';
+import { existsSync, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { manifestPathFor, readManifest, openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason, type Compression, type Manifest } from '../backup/index.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 
 export interface RestoreSource {
@@ -38,11 +36,7 @@ export async function openRestoreSource(file: string, options: { encryptionKey?:
   const storedBytes = statSync(file).size;
   if (manifest) {
     if (storedBytes !== manifest.stored.bytes) throw new BackupIntegrityError(`${file} has ${storedBytes} bytes but its manifest says ${manifest.stored.bytes}: it was changed or truncated after the backup; nothing was restored`);
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), async function* (source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) hash.update(chunk);
-    });
-    if (hash.digest('hex') !== manifest.stored.sha256) throw new BackupIntegrityError(`${file}'s SHA-256 differs from its manifest: it was changed after the backup; nothing was restored`);
+    if ((await sha256OfFile(file)) !== manifest.stored.sha256) throw new BackupIntegrityError(`${file}'s SHA-256 differs from its manifest: it was changed after the backup; nothing was restored`);
   }
   const rdbBytes = manifest?.rdb.bytes ?? (layers.compression === 'none' && !layers.encrypted ? storedBytes : undefined);
   return {
@@ -52,12 +46,7 @@ export async function openRestoreSource(file: string, options: { encryptionKey?:
     encrypted: layers.encrypted,
     storedBytes,
     rdbBytes,
-    open() {
-      const out = new PassThrough({ highWaterMark: 1 << 20 });
-      const stages = toPlainRdb(layers, options.encryptionKey);
-      (pipeline as (...s: unknown[]) => Promise<void>)(createReadStream(file, { highWaterMark: 1 << 20 }), ...stages, out).catch((error: unknown) => out.destroy(error as Error));
-      return out;
-    },
+    open: () => openPlainRdb(file, layers, options.encryptionKey),
   };
 }
 
