@@ -109,6 +109,29 @@ describe('LZF', () => {
       assert.throws(() => lzfValidate(data, 0, data.length, len), message);
     }
   });
+
+  test('validation (fast pass, then the careful one) fails exactly when decompression fails, with its message', () => {
+    const rnd = seededRandom(11);
+    const base = lzfCompress(Buffer.from('{"level":"info","message":"user logged in from 10.0.0.1","service":"auth"} '.repeat(20)));
+    // blobs sit inside larger buffers in a real RDB: bytes after the end must not be taken for data
+    const padding = Buffer.from([0x00, 0xe0, 0xff, 0x41]);
+    for (let i = 0; i < 3000; i++) {
+      const data = Buffer.from(base);
+      for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) data[Math.floor(rnd() * data.length)] = Math.floor(rnd() * 256);
+      const cut = rnd() < 0.3 ? Math.floor(rnd() * data.length) : data.length;
+      const input = Buffer.concat([data.subarray(0, cut), padding]);
+      const declared = rnd() < 0.2 ? Math.floor(rnd() * 3000) : 1480;
+      const outcome = (f: () => unknown) => {
+        try {
+          f();
+          return 'ok';
+        } catch (error) {
+          return (error as Error).message;
+        }
+      };
+      assert.equal(outcome(() => lzfValidate(input, 0, cut, declared)), outcome(() => lzfDecompress(input, 0, cut, declared)), `case ${i}`);
+    }
+  });
 });
 
 describe('blob validation', () => {

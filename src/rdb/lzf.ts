@@ -59,6 +59,37 @@ export function lzfDecompress(input: Uint8Array, start: number, end: number, out
  * exactly `outLength` bytes produced), at a fraction of the cost, for values nobody needs to see.
  */
 export function lzfValidate(input: Uint8Array, start: number, end: number, outLength: number): void {
+  if (!lzfLooksValid(input, start, end, outLength)) lzfValidateSlowly(input, start, end, outLength);
+}
+
+/**
+ * The fast pass: true when the data is valid. Output length only grows, so a literal or reference
+ * that overflows the declared length leaves the total wrong at the end, and one that reads past the
+ * input leaves ip past `end`: both are checked once, after the loop. Only a reference before the
+ * start of the output needs checking where it happens. A false answer sends the data to the careful
+ * pass, which names the first bad token.
+ */
+function lzfLooksValid(input: Uint8Array, start: number, end: number, outLength: number): boolean {
+  let ip = start;
+  let op = 0;
+  while (ip < end) {
+    const ctrl = input[ip]!;
+    if (ctrl < 32) {
+      ip += ctrl + 2;
+      op += ctrl + 1;
+    } else {
+      let len = ctrl >>> 5;
+      ip++;
+      if (len === 7) len += input[ip++]!;
+      // ip may now be past `end` (and the byte read undefined): caught after the loop
+      if (op < ((ctrl & 0x1f) << 8) + 1 + input[ip++]!) return false;
+      op += len + 2;
+    }
+  }
+  return ip === end && op === outLength;
+}
+
+function lzfValidateSlowly(input: Uint8Array, start: number, end: number, outLength: number): void {
   let ip = start;
   let op = 0;
   while (ip < end) {
