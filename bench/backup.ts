@@ -4,12 +4,19 @@
  *   - `neurallog-redis backups verify` vs `redis-check-rdb` on the same RDB
  *   - peak RSS of the backup and verify processes at each dataset size (should stay flat)
  *
- *   npm run build && node --import tsx bench/backup.ts [--logs 100000,1000000] [--rounds 2]
+ *   npm run build && node --import tsx bench/backup.ts [--logs 100000,1000000] [--rounds 3] [--compress gzip,zstd,gzip-zlib]
+ *
+ * `gzip` is the default storage (through igzip when installed), `gzip-zlib` the same with
+ * NEURALLOG_REDIS_GZIP=zlib (node:zlib, where isal is not installed), `zstd` `--compress zstd`.
+ * Each round runs every tool once, in a rotating order; the table keeps each tool's best round (the
+ * server starts a diskless transfer at its once-a-second replication check, 0-1 s after SYNC, for
+ * both tools alike).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { profile } from '../src/config/index.js';
 import { closeConnection } from '../src/connect/index.js';
 import { loadgen } from '../src/workload/index.js';
@@ -20,7 +27,8 @@ function arg(name: string, fallback: string): string {
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 const sizes = arg('--logs', '100000,1000000').split(',').map(Number);
-const rounds = Number(arg('--rounds', '2'));
+const rounds = Number(arg('--rounds', '3'));
+const compressions = arg('--compress', 'gzip,zstd').split(',');
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
 interface Timed {
@@ -61,48 +69,67 @@ try {
     const env = { REDISCLI_AUTH: server.passwords.backup!, NEURALLOG_REDIS_PASSWORD: server.passwords.backup!, NEURALLOG_REDIS_REPORT_RSS: '1' };
     const rdbFile = join(work, 'anchor.rdb');
     const cliRuns: Timed[] = [];
-    const oursRuns: Timed[] = [];
-    const verifyRuns: Timed[] = [];
     const checkRuns: Timed[] = [];
+    const ours = new Map(compressions.map((c) => [c, { backup: [] as Timed[], verify: [] as Timed[], stored: '' }]));
     for (let i = 0; i < rounds; i++) {
-      cliRuns.push(run('redis-cli', ['-p', String(server.port), '--user', 'backup', '--no-auth-warning', '--rdb', rdbFile], env));
-      const dir = join(work, `b${logs}-${i}`);
-      const ours = run(process.execPath, [CLI, 'backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir], env);
-      oursRuns.push(ours);
-      const stored = ours.stdout.trim();
-      verifyRuns.push(run(process.execPath, [CLI, 'backups', 'verify', stored], env));
+      const order = [...compressions];
+      for (let k = 0; k < i % (compressions.length + 1); k++) order.push(order.shift()!);
+      const steps: Array<() => void> = [
+        () => cliRuns.push(run('redis-cli', ['-p', String(server.port), '--user', 'backup', '--no-auth-warning', '--rdb', rdbFile], env)),
+        ...order.map((c) => () => {
+          const dir = join(work, `b${logs}-${c}-${i}`);
+          const compress = c === 'gzip-zlib' ? 'gzip' : c;
+          const extra = c === 'gzip-zlib' ? { NEURALLOG_REDIS_GZIP: 'zlib' } : {};
+          const taken = run(process.execPath, [CLI, 'backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir, '--compress', compress], { ...env, ...extra });
+          const entry = ours.get(c)!;
+          entry.backup.push(taken);
+          if (entry.stored) rmSync(dirname(entry.stored), { recursive: true, force: true });
+          entry.stored = taken.stdout.trim();
+          entry.verify.push(run(process.execPath, [CLI, 'backups', 'verify', entry.stored], { ...env, ...extra }));
+        }),
+      ];
+      // redis-cli first in even rounds, last in odd ones
+      if (i % 2 === 1) steps.push(steps.shift()!);
+      for (const step of steps) step();
       checkRuns.push(run('redis-check-rdb', [rdbFile]));
-      if (i < rounds - 1) rmSync(dir, { recursive: true, force: true });
     }
-    const lastDir = join(work, `b${logs}-${rounds - 1}`);
-    const stored = join(lastDir, readdirSync(lastDir).find((f) => f.endsWith('.rdb.gz'))!);
-    const ours = best(oursRuns);
     const cli = best(cliRuns);
-    const verify = best(verifyRuns);
     const check = best(checkRuns);
-    const row = {
-      logs,
-      keys: loaded.keys,
-      rdbMB: +(statSync(rdbFile).size / 1e6).toFixed(1),
-      storedMB: +(statSync(stored).size / 1e6).toFixed(1),
-      backupSeconds: +ours.seconds.toFixed(2),
-      redisCliRdbSeconds: +cli.seconds.toFixed(2),
-      backupRatio: +(ours.seconds / cli.seconds).toFixed(2),
-      verifySeconds: +verify.seconds.toFixed(2),
-      redisCheckRdbSeconds: +check.seconds.toFixed(2),
-      verifyRatio: +(verify.seconds / check.seconds).toFixed(2),
-      backupPeakRssMB: +(Math.max(...oursRuns.map((r) => r.rssKiB ?? 0)) / 1024).toFixed(0),
-      verifyPeakRssMB: +(Math.max(...verifyRuns.map((r) => r.rssKiB ?? 0)) / 1024).toFixed(0),
-    };
-    results.push(row);
-    console.log(JSON.stringify(row));
+    for (const [c, entry] of ours) {
+      const backup = best(entry.backup);
+      const verify = best(entry.verify);
+      const row = {
+        logs,
+        keys: loaded.keys,
+        compress: c,
+        rdbMB: +(statSync(rdbFile).size / 1e6).toFixed(1),
+        storedMB: +(statSync(entry.stored).size / 1e6).toFixed(1),
+        backupSeconds: +backup.seconds.toFixed(2),
+        redisCliRdbSeconds: +cli.seconds.toFixed(2),
+        backupRatio: +(backup.seconds / cli.seconds).toFixed(2),
+        verifySeconds: +verify.seconds.toFixed(2),
+        redisCheckRdbSeconds: +check.seconds.toFixed(2),
+        verifyRatio: +(verify.seconds / check.seconds).toFixed(2),
+        backupPeakRssMB: +(Math.max(...entry.backup.map((r) => r.rssKiB ?? 0)) / 1024).toFixed(0),
+        verifyPeakRssMB: +(Math.max(...entry.verify.map((r) => r.rssKiB ?? 0)) / 1024).toFixed(0),
+        allRounds: {
+          backup: entry.backup.map((r) => +r.seconds.toFixed(2)),
+          redisCli: cliRuns.map((r) => +r.seconds.toFixed(2)),
+          verify: entry.verify.map((r) => +r.seconds.toFixed(2)),
+          redisCheckRdb: checkRuns.map((r) => +r.seconds.toFixed(2)),
+        },
+      };
+      results.push(row);
+      console.log(JSON.stringify(row));
+    }
   }
 } finally {
   await server.stop();
   rmSync(work, { recursive: true, force: true });
 }
-console.log('\n| logs | keys | RDB MB | stored MB | backup s | redis-cli --rdb s | ratio | verify s | redis-check-rdb s | ratio | backup peak RSS MB | verify peak RSS MB |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-for (const r of results as Array<Record<string, number>>) {
-  console.log(`| ${r.logs} | ${r.keys} | ${r.rdbMB} | ${r.storedMB} | ${r.backupSeconds} | ${r.redisCliRdbSeconds} | ${r.backupRatio} | ${r.verifySeconds} | ${r.redisCheckRdbSeconds} | ${r.verifyRatio} | ${r.backupPeakRssMB} | ${r.verifyPeakRssMB} |`);
+console.log(`\nload average ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${cpus().length} CPUs`);
+console.log('\n| logs | keys | compress | RDB MB | stored MB | backup s | redis-cli --rdb s | ratio | verify s | redis-check-rdb s | ratio | backup peak RSS MB | verify peak RSS MB |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results as Array<Record<string, number | string>>) {
+  console.log(`| ${r.logs} | ${r.keys} | ${r.compress} | ${r.rdbMB} | ${r.storedMB} | ${r.backupSeconds} | ${r.redisCliRdbSeconds} | ${r.backupRatio} | ${r.verifySeconds} | ${r.redisCheckRdbSeconds} | ${r.verifyRatio} | ${r.backupPeakRssMB} | ${r.verifyPeakRssMB} |`);
 }

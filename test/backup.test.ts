@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { profile } from '../src/config/index.js';
@@ -415,3 +416,23 @@ describe('point-in-time consistency and the guide script', () => {
   });
 });
 
+
+describe('backup --nice', () => {
+  test('lowers the priority of the backup process (never raises it) and refuses values out of range', () => {
+    const module = pathToFileURL(join(ROOT, 'src', 'cli', 'backup.ts')).href;
+    const code = `import { getPriority } from 'node:os';
+const m = await import(${JSON.stringify(module)});
+m.applyNiceness('7'); const lowered = getPriority();
+m.applyNiceness('3'); const kept = getPriority();
+let refused = ''; try { m.applyNiceness('25'); } catch (e) { refused = e.message; }
+let notNumber = ''; try { m.applyNiceness('high'); } catch (e) { notNumber = e.message; }
+console.log(JSON.stringify({ lowered, kept, refused, notNumber }));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.lowered, 7);
+    assert.equal(out.kept, 7, 'a smaller value does not raise the priority again');
+    assert.match(out.refused, /--nice takes 0 to 19/);
+    assert.match(out.notNumber, /--nice takes a whole number/);
+  });
+});

@@ -5,7 +5,7 @@
  * nothing appears under a final name, and the directory is left as it was.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, fdatasync, mkdirSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -78,6 +78,37 @@ function hashingTap(onBytes: (n: number) => void): Transform & { digest(): strin
   return tap;
 }
 
+/**
+ * Asks the kernel to write the temporary file's data to disk every FLUSH_EVERY bytes, in the
+ * background (fdatasync on libuv's thread pool), so the fsync before publishing has little left to
+ * do and the page cache never holds hundreds of MB of the backup unwritten.
+ */
+class BackgroundFlusher {
+  private static readonly FLUSH_EVERY = 32 << 20;
+  private fd: number | undefined;
+  private sinceFlush = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+  readonly tap: Transform;
+
+  constructor(file: WriteStream) {
+    file.once('open', (fd: number) => (this.fd = fd));
+    this.tap = countingTap((n) => {
+      this.sinceFlush += n;
+      if (this.sinceFlush < BackgroundFlusher.FLUSH_EVERY || this.fd === undefined) return;
+      this.sinceFlush = 0;
+      const fd = this.fd;
+      // one at a time; a sync that meets the fd already closed (the stream closes it at its end)
+      // fails with EBADF and is ignored: publishFile's own fsync is the one that counts
+      this.inFlight = this.inFlight.then(() => new Promise<void>((resolve) => fdatasync(fd, () => resolve())));
+    });
+  }
+
+  /** resolves once no background flush is running */
+  settled(): Promise<void> {
+    return this.inFlight;
+  }
+}
+
 function chooseFinalPath(dir: string, date: Date, compression: Compression, encrypted: boolean): string {
   for (let sequence = 0; ; sequence++) {
     const candidate = join(dir, backupFileName(date, compression, encrypted, sequence));
@@ -140,7 +171,11 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
     const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier, createCompressStream(options.compression)];
     if (options.encryptionKey) stages.push(createEncryptStream(options.encryptionKey));
     stages.push(storedTap);
-    await pipeline(source, ...(stages as [Transform]), createWriteStream(temp, { mode: 0o600 }), { signal: options.signal });
+    const out = createWriteStream(temp, { mode: 0o600 });
+    const flusher = new BackgroundFlusher(out);
+    stages.push(flusher.tap);
+    await pipeline(source, ...(stages as [Transform]), out, { signal: options.signal });
+    await flusher.settled();
     const summary: RdbSummary = verifier.summary();
     report(true);
 

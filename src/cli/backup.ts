@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import { applyPrune, listBackups, planPrune, readKeyFile, takeBackup, type BackupResult, type BackupSource, type Compression, type RetentionPolicy } from '../backup/index.js';
 import { closeConnection, openConnection, parseInfo, resolveTarget, type Endpoint } from '../connect/index.js';
 import { parseDurationSeconds } from '../config/units.js';
@@ -19,6 +20,18 @@ export interface BackupFlags {
   weekly?: string;
   monthly?: string;
   json?: boolean;
+  nice?: string;
+}
+
+/** Lowers this process's scheduling priority (helper programs it starts inherit it); never raises it. */
+export function applyNiceness(text: string | undefined): void {
+  const nice = parseCount('--nice', text ?? '10')!;
+  if (nice > 19) throw new UsageError(`--nice takes 0 to 19, not ${nice}`);
+  try {
+    if (nice > getPriority()) setPriority(nice);
+  } catch {
+    // not permitted here (some containers): run at the current priority
+  }
 }
 
 export function parseCount(name: string, text: string | undefined): number | undefined {
@@ -120,6 +133,7 @@ export async function backupCommand(flags: BackupFlags): Promise<number> {
   const source = sourceFrom(flags);
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   const policy = retentionFrom(flags);
+  applyNiceness(flags.nice);
   if (!flags.every) {
     report(flags, await backupOnce(flags, source, compression, key));
     if (policy) prune(flags, policy);
