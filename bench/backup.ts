@@ -29,7 +29,8 @@ function arg(name: string, fallback: string): string {
 const sizes = arg('--logs', '100000,1000000').split(',').map(Number);
 const rounds = Number(arg('--rounds', '3'));
 const compressions = arg('--compress', 'gzip,zstd').split(',');
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+// the user-facing entry point (its node flags included), on the compiled code
+const CLI = join(import.meta.dirname, '..', 'bin', 'neurallog-redis');
 
 interface Timed {
   seconds: number;
@@ -80,12 +81,12 @@ try {
           const dir = join(work, `b${logs}-${c}-${i}`);
           const compress = c === 'gzip-zlib' ? 'gzip' : c;
           const extra = c === 'gzip-zlib' ? { NEURALLOG_REDIS_GZIP: 'zlib' } : {};
-          const taken = run(process.execPath, [CLI, 'backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir, '--compress', compress], { ...env, ...extra });
+          const taken = run(CLI, ['backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir, '--compress', compress], { ...env, ...extra });
           const entry = ours.get(c)!;
           entry.backup.push(taken);
           if (entry.stored) rmSync(dirname(entry.stored), { recursive: true, force: true });
           entry.stored = taken.stdout.trim();
-          entry.verify.push(run(process.execPath, [CLI, 'backups', 'verify', entry.stored], { ...env, ...extra }));
+          entry.verify.push(run(CLI, ['backups', 'verify', entry.stored], { ...env, ...extra }));
         }),
       ];
       // redis-cli first in even rounds, last in odd ones
