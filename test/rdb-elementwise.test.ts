@@ -28,15 +28,26 @@ interface Run {
 }
 
 /** parses `rdb` in `mode`, in chunks of `chunk` bytes (byte by byte from `bytewiseFrom` on) */
-function run(rdb: Buffer, mode: Mode, chunk: number | (() => number) = rdb.length, bytewiseFrom = Infinity): Run {
+/**
+ * Parses rdb fed in chunks. With `reuse`, every chunk is copied into one buffer that is overwritten
+ * with garbage as soon as write() returns (what a reader with one reused read buffer does), and
+ * written with `transient`: a view the parser kept would then read garbage.
+ */
+function run(rdb: Buffer, mode: Mode, chunk: number | (() => number) = rdb.length, bytewiseFrom = Infinity, reuse = false): Run {
   const records: RdbKeyRecord[] = [];
   const onRecord = (r: RdbKeyRecord) => records.push({ ...r, key: Buffer.from(r.key), ...(r.value ? { value: Buffer.from(r.value) } : {}) });
   const parser = mode === 'all' ? new RdbStreamParser({ source: 'big.rdb', onRecord }) : new RdbStreamParser({ source: 'big.rdb', rawValues: mode, onRecord });
   const next = typeof chunk === 'number' ? () => chunk : chunk;
+  let scratch = Buffer.allocUnsafeSlow(65536);
   try {
     for (let i = 0; i < rdb.length; ) {
       const n = i >= bytewiseFrom ? 1 : Math.max(1, Math.min(next(), rdb.length - i, bytewiseFrom - i));
-      parser.write(rdb.subarray(i, i + n));
+      if (reuse) {
+        if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, 2 * scratch.length));
+        rdb.copy(scratch, 0, i, i + n);
+        parser.write(scratch.subarray(0, n), true);
+        scratch.fill(0xa5, 0, n);
+      } else parser.write(rdb.subarray(i, i + n));
       i += n;
     }
     return { summary: parser.end(), maxBuffered: parser.maxBufferedBytes, records };
@@ -115,6 +126,18 @@ describe('large values read element by element', () => {
       assert.deepEqual(r.summary, reference.summary, label);
       assert.ok(r.maxBuffered <= (typeof chunk === 'number' && chunk > 1 && chunk < big.length ? chunk : 0) + BOUND, `${label}: kept ${r.maxBuffered} bytes`);
       t.diagnostic(`rawValues 'none', ${label}: kept up to ${r.maxBuffered} bytes`);
+    }
+    // one reused read buffer (runtime/program-output.ts): what the parser keeps, it copies
+    for (const [label, chunk] of [
+      ['64 KiB chunks', 65536],
+      ['random chunks', () => 1 + Math.floor(rnd() * 100_000)],
+      ['small chunks', 777],
+    ] as const) {
+      for (const mode of ['none', 'all'] as const) {
+        const r = run(big, mode, chunk, Infinity, true);
+        assert.deepEqual(r.summary, reference.summary, `reused buffer, ${mode}, ${label}`);
+        assert.deepEqual(r.records.map((x) => [x.key.toString('latin1'), x.offset]), reference.records.map((x) => [x.key.toString('latin1'), x.offset]), `reused buffer, ${mode}, ${label}: records`);
+      }
     }
     // without onRecord, 'none' is the default
     const parser = new RdbStreamParser();
@@ -206,6 +229,7 @@ describe('large values read element by element', () => {
       ] as const) {
         const r = run(c.rdb, 'none', chunk, from);
         assert.deepEqual(outcome(r), outcome(expected), `${c.label}, ${how}`);
+        if (from === Infinity) assert.deepEqual(outcome(run(c.rdb, 'none', chunk, from, true)), outcome(expected), `${c.label}, ${how}, reused buffer`);
         assert.ok(r.maxBuffered <= (typeof chunk === 'number' && chunk < c.rdb.length ? chunk : 50_000) + BOUND, `${c.label}, ${how}: kept ${r.maxBuffered}`);
       }
     }

@@ -135,17 +135,22 @@ export function createDecompressStream(compression: Compression): Duplex {
 }
 
 /**
- * The plain bytes of a compressed file, decompressed by an external program that reads the file by
- * name (igzip or zstd); undefined when gzip is done by node:zlib here.
+ * The command that decompresses a stored file by name to its stdout (igzip or zstd), or undefined
+ * when gzip is done by node:zlib here (or the file is not compressed).
  */
-export function decompressFileProcess(compression: Compression, file: string): Readable | undefined {
-  let program: string;
-  let args: string[];
-  if (compression === 'gzip' && gzipEngine() === 'igzip') [program, args] = ['igzip', ['-d', '-c', file]];
-  else if (compression === 'zstd') {
+export function decompressFileCommand(compression: Compression, file: string): { program: string; args: string[]; errorCode: string } | undefined {
+  if (compression === 'gzip' && gzipEngine() === 'igzip') return { program: 'igzip', args: ['-d', '-c', file], errorCode: 'E_GZIP' };
+  if (compression === 'zstd') {
     requireCompressionTool('zstd');
-    [program, args] = ['zstd', ['-q', '-d', '-c', file]];
-  } else return undefined;
-  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return supervisedOutput(child, program, compression === 'zstd' ? 'E_ZSTD' : 'E_GZIP');
+    return { program: 'zstd', args: ['-q', '-d', '-c', file], errorCode: 'E_ZSTD' };
+  }
+  return undefined;
+}
+
+/** The plain bytes of a compressed file as a stream, from decompressFileCommand's program. */
+export function decompressFileProcess(compression: Compression, file: string): Readable | undefined {
+  const command = decompressFileCommand(compression, file);
+  if (!command) return undefined;
+  const child = spawn(command.program, command.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return supervisedOutput(child, command.program, command.errorCode);
 }

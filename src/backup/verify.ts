@@ -7,9 +7,11 @@ import { existsSync, statSync } from 'node:fs';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
-import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
+import { RdbStreamParser, rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { GcPacer } from '../runtime/gc-pacer.js';
-import { openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason } from './layers.js';
+import { readProgramOutput } from '../runtime/program-output.js';
+import { decompressFileCommand } from './compression.js';
+import { openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason, type StoredLayers } from './layers.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { manifestPathFor } from './naming.js';
 
@@ -40,29 +42,21 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
     return result;
   }
   const total = statSync(file).size;
-  // The stored file's SHA-256 is read concurrently with the RDB check (a second read of the same
-  // file, from the page cache), so the decompressing program can read the file by name.
   const rdbTotal = manifest?.rdb.bytes;
   // The stored file's SHA-256 is computed by a second reader of the file, concurrently with the RDB
   // check (by `openssl` on the other core when installed; see sha256OfFile).
   let storedRead = 0;
   const shaPromise = sha256OfFile(file, rdbTotal ? undefined : (n) => options.onProgress?.((storedRead += n), total));
   shaPromise.catch(() => undefined);
-  const verifier = rdbVerifier({ source: file });
-  const pacer = new GcPacer();
+  const pacer = new GcPacer(4 << 20);
   let rdbRead = 0;
-  const progressTap = new Transform({
-    transform(chunk: Buffer, _e, done: TransformCallback) {
-      rdbRead += chunk.length;
-      pacer.passed(chunk.length);
-      if (rdbTotal) options.onProgress?.(Math.min(total, Math.round((rdbRead / rdbTotal) * total)), total);
-      done(null, chunk);
-    },
-  });
-  const sink = new Writable({ write: (_c, _e, done) => done() });
+  const passed = (n: number) => {
+    rdbRead += n;
+    pacer.passed(n);
+    if (rdbTotal) options.onProgress?.(Math.min(total, Math.round((rdbRead / rdbTotal) * total)), total);
+  };
   try {
-    await pipeline(openPlainRdb(file, layers, options.encryptionKey), progressTap, verifier, sink);
-    result.summary = verifier.summary();
+    result.summary = await parsePlainRdb(file, layers, options.encryptionKey, passed);
   } catch (error) {
     result.problems.push(describeDamage(error, layers.compression, rdbRead));
   }
@@ -88,6 +82,39 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   if (result.summary && !result.summary.checksum.verified && !result.summary.checksum.disabled) result.problems.push('its RDB checksum does not match');
   result.ok = result.problems.length === 0 && result.summary !== undefined;
   return result;
+}
+
+/**
+ * Parses the plain RDB inside a stored file. An unencrypted compressed file is read straight from its
+ * decompressor through a wide FIFO into one reused buffer (runtime/program-output.ts); everything
+ * else through the stream layers.
+ */
+async function parsePlainRdb(file: string, layers: StoredLayers, key: Buffer | undefined, passed: (n: number) => void): Promise<RdbSummary> {
+  const command = layers.encrypted ? undefined : decompressFileCommand(layers.compression, file);
+  if (command) {
+    const parser = new RdbStreamParser({ source: file });
+    const done = readProgramOutput({
+      ...command,
+      onChunk: (chunk) => {
+        passed(chunk.length);
+        parser.write(chunk, true);
+      },
+    });
+    if (done) {
+      await done;
+      return parser.end();
+    }
+  }
+  const verifier = rdbVerifier({ source: file });
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, done: TransformCallback) {
+      passed(chunk.length);
+      done(null, chunk);
+    },
+  });
+  const sink = new Writable({ write: (_c, _e, done) => done() });
+  await pipeline(openPlainRdb(file, layers, key), tap, verifier, sink);
+  return verifier.summary();
 }
 
 function describeDamage(error: unknown, compression: string, rdbRead: number): string {

@@ -5,6 +5,7 @@ import { parseDurationSeconds } from '../config/units.js';
 import { UsageError } from '../errors.js';
 import { printJson, printResult, say } from './output.js';
 import { progressLine } from './progress.js';
+import { parseCount, retentionFrom } from './retention.js';
 
 export interface BackupFlags {
   url?: string;
@@ -32,22 +33,6 @@ export function applyNiceness(text: string | undefined): void {
   } catch {
     // not permitted here (some containers): run at the current priority
   }
-}
-
-export function parseCount(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`${name} takes a whole number, not "${text}"`);
-  return Number(text);
-}
-
-export function retentionFrom(flags: Pick<BackupFlags, 'keepLast' | 'daily' | 'weekly' | 'monthly'>): RetentionPolicy | undefined {
-  const policy: RetentionPolicy = {
-    keepLast: parseCount('--keep-last', flags.keepLast),
-    daily: parseCount('--daily', flags.daily),
-    weekly: parseCount('--weekly', flags.weekly),
-    monthly: parseCount('--monthly', flags.monthly),
-  };
-  return Object.values(policy).some((v) => v !== undefined) ? policy : undefined;
 }
 
 function sourceFrom(flags: BackupFlags): BackupSource {

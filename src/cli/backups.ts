@@ -1,6 +1,8 @@
-import { applyPrune, listBackups, planPrune, readKeyFile, verifyBackup } from '../backup/index.js';
+import { applyPrune, listBackups, planPrune } from '../backup/catalog.js';
+import { readKeyFile } from '../backup/encryption.js';
+import { verifyBackup } from '../backup/verify.js';
 import { UsageError } from '../errors.js';
-import { retentionFrom } from './backup.js';
+import { retentionFrom } from './retention.js';
 import { printJson, printResult, say } from './output.js';
 import { progressLine } from './progress.js';
 

@@ -100,8 +100,24 @@ export class RdbStreamParser {
    * Feeds the next bytes. The parser takes the chunk over (records' key and value are views into it,
    * and an unfinished item stays a view until it completes): do not modify a chunk once written.
    * Throws RdbFormatError at the first anomaly; every later call throws it again.
+   *
+   * With `transient`, the caller may reuse the chunk's memory as soon as write() returns (a read
+   * buffer that is filled again): the parser copies what it keeps of it, which is the unfinished
+   * item (usually a few KiB). Records and callbacks then see views that are valid only during the
+   * callback.
    */
-  write(chunk: Buffer): void {
+  write(chunk: Buffer, transient = false): void {
+    this.writeChunk(chunk);
+    if (transient && this.pendingBytes > 0) {
+      // only the last two entries can be views of this chunk: the chunk itself when it was only
+      // queued (earlier entries were copied by earlier calls), or what run() kept of it (at most two)
+      const memory = chunk.buffer;
+      const pending = this.pending;
+      for (let i = Math.max(0, pending.length - 2); i < pending.length; i++) if (pending[i]!.buffer === memory) pending[i] = Buffer.from(pending[i]!);
+    }
+  }
+
+  private writeChunk(chunk: Buffer): void {
     if (this.state === State.Failed) throw this.error;
     if (chunk.length === 0) return;
     if (this.state === State.Done) {
