@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { writeFileAtomic } from './publish.js';
 
-export const MANIFEST_FORMAT = 1;
+import { MANIFEST_FORMAT } from './manifest-write.js';
+
+export { MANIFEST_FORMAT };
 
 const count = z.int().nonnegative();
 
@@ -56,10 +57,6 @@ export const manifestSchema = z.object({
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
-
-export function writeManifest(path: string, manifest: Manifest): void {
-  writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
-}
 
 export function readManifest(path: string): Manifest {
   let data: unknown;

@@ -9,14 +9,15 @@ import { createReadStream, createWriteStream, existsSync, fdatasync, mkdirSync, 
 import { basename, join, resolve } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatRedisUrl, type Endpoint } from '../connect/index.js';
+import { formatRedisUrl, type Endpoint } from '../connect/url.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { pullRdb, type PulledRdb } from '../replication/index.js';
 import { GcPacer } from '../runtime/gc-pacer.js';
 import { createCompressStream, requireCompressionTool } from './compression.js';
 import { createEncryptStream, keyId } from './encryption.js';
-import { MANIFEST_FORMAT, writeManifest, type Manifest } from './manifest.js';
+import type { Manifest } from './manifest.js';
+import { MANIFEST_FORMAT, writeManifest } from './manifest-write.js';
 import { backupFileName, manifestPathFor, type Compression } from './naming.js';
 import { lockDirectory, publishFile, temporaryPathFor } from './publish.js';
 

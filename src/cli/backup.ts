@@ -1,6 +1,11 @@
 import { getPriority, setPriority } from 'node:os';
-import { applyPrune, listBackups, planPrune, readKeyFile, takeBackup, type BackupResult, type BackupSource, type Compression, type RetentionPolicy } from '../backup/index.js';
-import { closeConnection, openConnection, parseInfo, resolveTarget, type Endpoint } from '../connect/index.js';
+import type { RetentionPolicy } from '../backup/catalog.js';
+import { readKeyFile } from '../backup/encryption.js';
+import type { Compression } from '../backup/naming.js';
+import { takeBackup, type BackupResult, type BackupSource } from '../backup/take.js';
+import { closeConnection, openConnection, parseInfo } from '../connect/client.js';
+import { resolveTarget } from '../connect/target.js';
+import type { Endpoint } from '../connect/url.js';
 import { parseDurationSeconds } from '../config/units.js';
 import { UsageError } from '../errors.js';
 import { printJson, printResult, say } from './output.js';
@@ -35,11 +40,11 @@ export function applyNiceness(text: string | undefined): void {
   }
 }
 
-function sourceFrom(flags: BackupFlags): BackupSource {
+async function sourceFrom(flags: BackupFlags): Promise<BackupSource> {
   const given = [flags.url, flags.dir, flags.fromFile].filter((v) => v !== undefined).length;
   if (given !== 1) throw new UsageError('say what to back up with exactly one of --url URL, --dir DIR (a deployment made by `up`) or --from-file RDB');
   if (flags.fromFile) return { kind: 'file', path: flags.fromFile };
-  return { kind: 'replication', endpoint: resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'backup') };
+  return { kind: 'replication', endpoint: await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'backup') };
 }
 
 /** Polls the server's own save progress (INFO persistence) so the progress line can estimate keys left. */
@@ -106,7 +111,9 @@ function report(flags: BackupFlags, result: BackupResult): void {
   );
 }
 
-function prune(flags: BackupFlags, policy: RetentionPolicy): void {
+/** (the catalog reads manifests, whose schema library a backup without retention never loads) */
+async function prune(flags: BackupFlags, policy: RetentionPolicy): Promise<void> {
+  const { applyPrune, listBackups, planPrune } = await import('../backup/catalog.js');
   const plan = planPrune(listBackups(flags.to), policy);
   applyPrune(flags.to, plan);
   if (plan.remove.length > 0 && !flags.json) say(`Pruned ${plan.remove.length} old backup(s); kept ${plan.keep.length}.`);
@@ -115,13 +122,13 @@ function prune(flags: BackupFlags, policy: RetentionPolicy): void {
 export async function backupCommand(flags: BackupFlags): Promise<number> {
   const compression = flags.compress as Compression;
   if (!['gzip', 'zstd', 'none'].includes(compression)) throw new UsageError(`--compress takes gzip, zstd or none, not "${flags.compress}"`);
-  const source = sourceFrom(flags);
+  const source = await sourceFrom(flags);
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   const policy = retentionFrom(flags);
   applyNiceness(flags.nice);
   if (!flags.every) {
     report(flags, await backupOnce(flags, source, compression, key));
-    if (policy) prune(flags, policy);
+    if (policy) await prune(flags, policy);
     return 0;
   }
   if (source.kind === 'file') throw new UsageError('--every repeats backups of a live server; it does not go with --from-file');
@@ -143,7 +150,7 @@ export async function backupCommand(flags: BackupFlags): Promise<number> {
     const started = Date.now();
     try {
       report(flags, await backupOnce(flags, source, compression, key, controller.signal));
-      if (policy) prune(flags, policy);
+      if (policy) await prune(flags, policy);
       lastOk = true;
     } catch (error) {
       if (stopping) break;

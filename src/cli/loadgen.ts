@@ -19,7 +19,7 @@ export interface LoadgenFlags {
 export async function loadgenCommand(flags: LoadgenFlags): Promise<number> {
   const logs = parseLogs(flags.logs);
   const seed = parseSeed(flags.seed);
-  const endpoint = resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'app');
+  const endpoint = await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'app');
   const progress = process.stderr.isTTY ? progressLine() : undefined;
   let result;
   try {

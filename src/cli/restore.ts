@@ -58,7 +58,7 @@ function printPlan(plan: RestorePlan): void {
 export async function restoreCommand(file: string | undefined, flags: RestoreFlags): Promise<number> {
   if (flags.abort) {
     if (!flags.url && !flags.dir) throw new UsageError('restore --abort needs the target: --url URL or --dir DIR');
-    const endpoint = resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
+    const endpoint = await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
     const result = await abortRestore(endpoint, { force: flags.force });
     if (flags.json) printJson({ ...result });
     else say(result.changed ? `The target was a replica of ${result.wasReplicaOf} (an interrupted restore); it is a writable master again with the data it had.` : 'The target is a master; nothing to abort.');
@@ -80,7 +80,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   if (!flags.json) say(`Checking ${file} against its manifest ...`);
   const source = await openRestoreSource(file, { encryptionKey: key });
-  const endpoint = mode === 'offline' ? undefined : resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
+  const endpoint = mode === 'offline' ? undefined : await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
 
   if (flags.dryRun) {
     const plan = await planRestore({ source, mode, endpoint, match: flags.match, dbMap });

@@ -5,8 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { clientHost, readDeploymentModel, readRunState, requireDeploymentDir } from './deployment-dir.js';
-import { readSecrets } from './secrets.js';
 import { parseRedisUrl, type Endpoint } from './url.js';
 
 export type Role = 'app' | 'backup' | 'monitor' | 'admin';
@@ -19,7 +17,11 @@ export interface TargetOptions {
 
 export const PASSWORD_ENV = 'NEURALLOG_REDIS_PASSWORD';
 
-export function resolveTarget(options: TargetOptions, role: Role): Endpoint {
+/**
+ * The endpoint to connect to. A deployment directory's model is read (and its schema library loaded)
+ * only for --dir: a `backup --url` starts without them (docs/benchmarks.md).
+ */
+export async function resolveTarget(options: TargetOptions, role: Role): Promise<Endpoint> {
   if (options.url && options.dir && options.dir !== '.neurallog-redis') throw new UsageError('give either --url or --dir, not both');
   if (options.url) {
     const endpoint = parseRedisUrl(options.url);
@@ -33,7 +35,9 @@ export function resolveTarget(options: TargetOptions, role: Role): Endpoint {
   throw new UsageError('say where Redis is: --url redis://user@host:port or --dir <deployment made by `up`>');
 }
 
-export function endpointForDeployment(dir: string, user: string): Endpoint {
+export async function endpointForDeployment(dir: string, user: string): Promise<Endpoint> {
+  const { clientHost, readDeploymentModel, readRunState, requireDeploymentDir } = await import('./deployment-dir.js');
+  const { readSecrets } = await import('./secrets.js');
   const paths = requireDeploymentDir(dir);
   const model = readDeploymentModel(paths);
   const state = readRunState(paths);

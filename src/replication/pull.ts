@@ -12,9 +12,10 @@
  * whole payload arrived; a connection that closes early makes it fail with E_PULL_TRUNCATED.
  */
 import type { Readable } from 'node:stream';
-import { parseInfo, type Endpoint } from '../connect/index.js';
+import { parseInfo } from '../connect/client.js';
+import type { Endpoint } from '../connect/url.js';
 import { RespError } from '../resp/index.js';
-import { openRawSocket } from '../connect/index.js';
+import { openRawSocket } from '../connect/raw-socket.js';
 import { PULL_ACL_RULES } from './refusals.js';
 import { SyncLink } from './sync-link.js';
 

@@ -2,7 +2,7 @@
  * Error replies from a server during a pull, turned into ConnectionErrors that say what to do.
  * Passwords never appear: the endpoint is printed without one.
  */
-import { formatRedisUrl, type Endpoint } from '../connect/index.js';
+import { formatRedisUrl, type Endpoint } from '../connect/url.js';
 import { ConnectionError } from '../errors.js';
 import type { RespError } from '../resp/index.js';
 

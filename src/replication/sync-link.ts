@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { formatRedisUrl, type Endpoint } from '../connect/index.js';
+import { formatRedisUrl, type Endpoint } from '../connect/url.js';
 import { ConnectionError } from '../errors.js';
 import { encodeCommand, RespDecoder, RespError, type RespReply } from '../resp/index.js';
 import type { PullOptions } from './pull.js';
