@@ -189,6 +189,38 @@ describe('backup from a live server', () => {
     }
   });
 
+  test('a stored file renamed against its manifest is read as the manifest says; an encrypted one renamed plain still needs its key', async () => {
+    const r = cli(['backup', '--url', url(), '--to', backups.path, '--compress', 'zstd'], env());
+    assert.equal(r.code, 0, r.stderr);
+    const path = r.stdout.trim();
+    const other = tempDir('nlr-renamed-');
+    try {
+      // verify starts reading a file as its name says while the manifest loads, then follows the manifest
+      for (const name of ['redis-backup-20260101T000000Z.rdb.gz', 'redis-backup-20260101T000000Z.rdb']) {
+        const renamed = join(other.path, name);
+        writeFileSync(renamed, readFileSync(path));
+        writeFileSync(`${renamed}.manifest.json`, readFileSync(`${path}.manifest.json`));
+        const v = cli(['backups', 'verify', renamed, '--json']);
+        assert.equal(v.code, 0, `${name}: ${v.stdout}${v.stderr}`);
+        assert.equal(JSON.parse(v.stdout).ok, true);
+      }
+      const key = join(other.path, 'key');
+      writeFileSync(key, randomBytes(32), { mode: 0o600 });
+      const enc = cli(['backup', '--url', url(), '--to', other.path, '--encrypt-key-file', key], env());
+      assert.equal(enc.code, 0, enc.stderr);
+      const plainName = join(other.path, 'redis-backup-20260101T000001Z.rdb.gz');
+      writeFileSync(plainName, readFileSync(enc.stdout.trim()));
+      writeFileSync(`${plainName}.manifest.json`, readFileSync(`${enc.stdout.trim()}.manifest.json`));
+      const noKey = cli(['backups', 'verify', plainName]);
+      assert.equal(noKey.code, 2, noKey.stdout + noKey.stderr);
+      assert.match(noKey.stderr, /encrypted; give its key/);
+      const withKey = cli(['backups', 'verify', plainName, '--encrypt-key-file', key]);
+      assert.equal(withKey.code, 0, withKey.stdout + withKey.stderr);
+    } finally {
+      other.remove();
+    }
+  });
+
   test('a wrong password and a user without replication rights fail clearly and publish nothing', async () => {
     const before = finalFiles(backups.path);
     const r = cli(['backup', '--url', url(), '--to', backups.path], { NEURALLOG_REDIS_PASSWORD: 'wrong' });
