@@ -69,6 +69,17 @@ describe('reading a program through a FIFO', () => {
     assert.ok(Date.now() - started < 10_000, 'the endless program was stopped');
   });
 
+  test('no writable temporary directory: undefined, the caller reads the ordinary way', () => {
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/nlr-no-such-dir';
+    try {
+      assert.equal(readProgramOutput({ program: 'true', args: [], errorCode: 'E_TEST', onChunk: () => undefined }), undefined);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+  });
+
   test('NEURALLOG_REDIS_FIFO=off: undefined, the caller reads the ordinary way', () => {
     process.env.NEURALLOG_REDIS_FIFO = 'off';
     try {

@@ -39,24 +39,34 @@ const F_SETPIPE_SZ = 1031;
 /** grows the pipe on its stdout (failure is not fatal: the pipe keeps its size), then becomes the program */
 const GROW_PIPE = `fcntl(STDOUT, ${F_SETPIPE_SZ}, ${BUFFER_BYTES}); exec { $ARGV[0] } @ARGV; print STDERR "cannot run $ARGV[0]: $!\\n"; exit 127;`;
 
+/** Both ends of a new FIFO, already unlinked; undefined when one cannot be made here (no writable temp directory, no FIFOs). */
+function openFifo(): { readFd: number; writeFd: number } | undefined {
+  let dir: string | undefined;
+  let readFd: number | undefined;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'nlr-fifo-'));
+    const fifo = join(dir, 'out');
+    if (spawnSync('mkfifo', ['-m', '600', fifo]).status !== 0) return undefined;
+    // the read end first (non-blocking, so opening it does not wait for a writer), then the write end
+    readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    return { readFd, writeFd: openSync(fifo, constants.O_WRONLY) };
+  } catch {
+    if (readFd !== undefined) closeSync(readFd);
+    return undefined;
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Runs the program and streams its stdout to `onChunk`; resolves once the program has exited with
  * status 0 and all its output was delivered. Undefined when the fast path is unavailable here.
  */
 export function readProgramOutput(options: ProgramOutputOptions): Promise<void> | undefined {
   if (process.platform !== 'linux' || process.env.NEURALLOG_REDIS_FIFO === 'off' || !findOnPath('mkfifo')) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'nlr-fifo-'));
-  let readFd: number;
-  let writeFd: number;
-  try {
-    const fifo = join(dir, 'out');
-    if (spawnSync('mkfifo', ['-m', '600', fifo]).status !== 0) return undefined;
-    // the read end first (non-blocking, so opening it does not wait for a writer), then the write end
-    readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    writeFd = openSync(fifo, constants.O_WRONLY);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const fds = openFifo();
+  if (!fds) return undefined;
+  const { readFd, writeFd } = fds;
   const perl = findOnPath('perl');
   const child = perl
     ? spawn(perl, ['-e', GROW_PIPE, options.program, ...options.args], { stdio: ['ignore', writeFd, 'pipe'] })
