@@ -7,6 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
@@ -149,6 +151,25 @@ describe('compression', () => {
       temp.remove();
     }
   });
+  test('a reader that stops early stops the decompressing program (the process can exit)', async () => {
+    const temp = tempDir();
+    try {
+      const file = join(temp.path, 'big.gz');
+      writeFileSync(file, await through(Buffer.alloc(64 << 20, 'x'), createCompressStream('gzip')));
+      const module = pathToFileURL(join(import.meta.dirname, '..', 'src', 'backup', 'layers.ts')).href;
+      const code = `const { openPlainRdb } = await import(${JSON.stringify(module)});
+const plain = openPlainRdb(${JSON.stringify(file)}, { compression: 'gzip', encrypted: false }, undefined);
+plain.once('data', () => { plain.destroy(); console.log('stopped'); });
+plain.on('error', () => undefined);`;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.signal, null, 'the process exited on its own (no program left holding it)');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /stopped/);
+    } finally {
+      temp.remove();
+    }
+  });
+
   test('SHA-256 of a file: openssl and the in-process reader agree', { skip: findOnPath('openssl') ? false : 'openssl is not installed' }, async () => {
     const temp = tempDir();
     try {
@@ -163,6 +184,10 @@ describe('compression', () => {
         delete process.env.NEURALLOG_REDIS_SHA;
       }
       await assert.rejects(sha256OfFile(join(temp.path, 'missing')), /missing/);
+      // a name openssl would take for an option, or print escaped
+      const odd = join(temp.path, '-odd\nname');
+      writeFileSync(odd, data);
+      assert.equal(await sha256OfFile(odd), expected);
     } finally {
       temp.remove();
     }

@@ -455,14 +455,17 @@ describe('backup --nice', () => {
     const code = `import { getPriority } from 'node:os';
 const m = await import(${JSON.stringify(module)});
 m.applyNiceness('7'); const lowered = getPriority();
+const { readdirSync, readFileSync } = await import('node:fs');
+const threadNice = readdirSync('/proc/self/task').map((tid) => Number(readFileSync('/proc/self/task/' + tid + '/stat', 'utf8').split(') ')[1].split(' ')[16]));
 m.applyNiceness('3'); const kept = getPriority();
 let refused = ''; try { m.applyNiceness('25'); } catch (e) { refused = e.message; }
 let notNumber = ''; try { m.applyNiceness('high'); } catch (e) { notNumber = e.message; }
-console.log(JSON.stringify({ lowered, kept, refused, notNumber }));`;
+console.log(JSON.stringify({ lowered, kept, refused, notNumber, threadNice }));`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.lowered, 7);
+    assert.ok(out.threadNice.length > 1 && out.threadNice.every((n: number) => n === 7), `every thread at nice 7: ${out.threadNice}`);
     assert.equal(out.kept, 7, 'a smaller value does not raise the priority again');
     assert.match(out.refused, /--nice takes 0 to 19/);
     assert.match(out.notNumber, /--nice takes a whole number/);

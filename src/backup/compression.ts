@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { Duplex, PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, gzip } from 'node:zlib';
 import { findOnPath } from '../runtime/executables.js';
@@ -139,10 +140,11 @@ export function createDecompressStream(compression: Compression): Duplex {
  * when gzip is done by node:zlib here (or the file is not compressed).
  */
 export function decompressFileCommand(compression: Compression, file: string): { program: string; args: string[]; errorCode: string } | undefined {
-  if (compression === 'gzip' && gzipEngine() === 'igzip') return { program: 'igzip', args: ['-d', '-c', file], errorCode: 'E_GZIP' };
+  // an absolute path: a name that starts with '-' is not taken for an option
+  if (compression === 'gzip' && gzipEngine() === 'igzip') return { program: 'igzip', args: ['-d', '-c', resolve(file)], errorCode: 'E_GZIP' };
   if (compression === 'zstd') {
     requireCompressionTool('zstd');
-    return { program: 'zstd', args: ['-q', '-d', '-c', file], errorCode: 'E_ZSTD' };
+    return { program: 'zstd', args: ['-q', '-d', '-c', resolve(file)], errorCode: 'E_ZSTD' };
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../errors.js';
@@ -83,11 +83,25 @@ export async function sha256OfFile(file: string, onBytes?: (n: number) => void):
 
 function sha256ByOpenssl(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('openssl', ['dgst', '-sha256', '-r', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // the file as openssl's stdin: no file name on its command line or in its output, whatever the
+    // name holds (a leading '-', a newline)
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn('openssl', ['dgst', '-sha256', '-r'], { stdio: [fd, 'pipe', 'pipe'] });
+    } finally {
+      closeSync(fd);
+    }
     let out = '';
     let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString('latin1')));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString('latin1')));
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
       const hex = /^([0-9a-f]{64}) /.exec(out)?.[1];

@@ -87,26 +87,40 @@ function hashingTap(onBytes: (n: number) => void): Transform & { digest(): strin
 class BackgroundFlusher {
   private static readonly FLUSH_EVERY = 32 << 20;
   private fd: number | undefined;
+  private closed = false;
   private sinceFlush = 0;
   private inFlight: Promise<void> = Promise.resolve();
+  private error: NodeJS.ErrnoException | undefined;
   readonly tap: Transform;
 
   constructor(file: WriteStream) {
     file.once('open', (fd: number) => (this.fd = fd));
+    file.once('close', () => (this.closed = true));
     this.tap = countingTap((n) => {
       this.sinceFlush += n;
       if (this.sinceFlush < BackgroundFlusher.FLUSH_EVERY || this.fd === undefined) return;
       this.sinceFlush = 0;
       const fd = this.fd;
-      // one at a time; a sync that meets the fd already closed (the stream closes it at its end)
-      // fails with EBADF and is ignored: publishFile's own fsync is the one that counts
-      this.inFlight = this.inFlight.then(() => new Promise<void>((resolve) => fdatasync(fd, () => resolve())));
+      // one at a time, and none once the stream has closed its fd (the number may belong to another
+      // file by then). A write-back error (EIO, ENOSPC) is reported once, to the first sync that
+      // asks: it is kept and fails the backup, since the fsync before publishing would not see it.
+      this.inFlight = this.inFlight.then(
+        () =>
+          new Promise<void>((resolve) => {
+            if (this.closed) return resolve();
+            fdatasync(fd, (error) => {
+              if (error && error.code !== 'EBADF') this.error ??= error;
+              resolve();
+            });
+          }),
+      );
     });
   }
 
-  /** resolves once no background flush is running */
-  settled(): Promise<void> {
-    return this.inFlight;
+  /** resolves once no background flush is running; rejects with the first write-back error */
+  async settled(): Promise<void> {
+    await this.inFlight;
+    if (this.error) throw this.error;
   }
 }
 

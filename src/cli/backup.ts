@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import type { RetentionPolicy } from '../backup/catalog.js';
 import { readKeyFile } from '../backup/encryption.js';
@@ -29,14 +30,26 @@ export interface BackupFlags {
   nice?: string;
 }
 
-/** Lowers this process's scheduling priority (helper programs it starts inherit it); never raises it. */
+/**
+ * Lowers the scheduling priority of this process, never raises it. On Linux a priority belongs to a
+ * thread: every thread running now (libuv's pool, V8's helpers) is lowered, and threads and helper
+ * programs started later inherit it.
+ */
 export function applyNiceness(text: string | undefined): void {
   const nice = parseCount('--nice', text ?? '10')!;
   if (nice > 19) throw new UsageError(`--nice takes 0 to 19, not ${nice}`);
+  let threads: number[] = [];
   try {
-    if (nice > getPriority()) setPriority(nice);
+    threads = readdirSync('/proc/self/task').map(Number).filter((tid) => tid > 0 && tid !== process.pid);
   } catch {
-    // not permitted here (some containers): run at the current priority
+    // no /proc: the main thread only
+  }
+  for (const tid of [0, ...threads]) {
+    try {
+      if (nice > getPriority(tid)) setPriority(tid, nice);
+    } catch {
+      // not permitted here (some containers), or the thread has ended: leave it as it is
+    }
   }
 }
 

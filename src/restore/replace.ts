@@ -152,7 +152,13 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
             // the error reaches the transfer
           }
         });
-        return options.source.open().pipe(verifier);
+        // the plain bytes may come from a decompressing program: when the transfer ends early (the
+        // verifier is destroyed), the source goes too, or the program would wait on a full pipe
+        // forever and keep this process alive; a failing source fails the transfer
+        const plain = options.source.open();
+        verifier.once('close', () => plain.destroy());
+        plain.once('error', (error) => verifier.destroy(error));
+        return plain.pipe(verifier);
       },
       onTransferProgress: (bytes) => options.onTransferProgress?.(bytes, rdbBytes),
     });

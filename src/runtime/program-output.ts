@@ -14,7 +14,7 @@
  * this process and the program hold it. Where any of this is unavailable (not Linux, no `mkfifo`),
  * `readProgramOutput` returns undefined and the caller reads the program the ordinary way.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -68,10 +68,17 @@ export function readProgramOutput(options: ProgramOutputOptions): Promise<void> 
   if (!fds) return undefined;
   const { readFd, writeFd } = fds;
   const perl = findOnPath('perl');
-  const child = perl
-    ? spawn(perl, ['-e', GROW_PIPE, options.program, ...options.args], { stdio: ['ignore', writeFd, 'pipe'] })
-    : spawn(options.program, options.args, { stdio: ['ignore', writeFd, 'pipe'] });
-  closeSync(writeFd);
+  let child: ChildProcess;
+  try {
+    child = perl
+      ? spawn(perl, ['-e', GROW_PIPE, options.program, ...options.args], { stdio: ['ignore', writeFd, 'pipe'] })
+      : spawn(options.program, options.args, { stdio: ['ignore', writeFd, 'pipe'] });
+  } catch (error) {
+    closeSync(readFd);
+    throw error;
+  } finally {
+    closeSync(writeFd);
+  }
 
   return new Promise<void>((resolve, reject) => {
     let stderr = '';
