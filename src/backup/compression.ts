@@ -14,7 +14,8 @@ import { resolve } from 'node:path';
 import { Duplex, PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, gzip } from 'node:zlib';
 import { findOnPath } from '../runtime/executables.js';
-import { MissingToolError, NeuralLogRedisError } from '../errors.js';
+import { programExit } from '../runtime/program-output.js';
+import { MissingToolError } from '../errors.js';
 import type { Compression } from './naming.js';
 
 export function requireCompressionTool(compression: Compression): void {
@@ -47,28 +48,12 @@ function filterProcess(program: string, args: string[], code: string): Duplex {
  */
 function supervisedOutput(child: ChildProcess, program: string, code: string): Readable {
   const out = new PassThrough({ highWaterMark: 256 << 10 });
-  let stderr = '';
-  let stdoutEnded = false;
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const settle = () => {
-    if (!stdoutEnded || !exited || out.destroyed) return;
-    const last = stderr.trim().split('\n').pop()?.replace(/Error \(null\)/, 'error: the input').replace(/\(null\)/g, 'the input') ?? '';
-    if (exited.code === 0) out.end();
-    else if (exited.code !== null) out.destroy(new NeuralLogRedisError(code, `${program} failed (exit ${exited.code}): ${last}`));
-    else out.destroy(new NeuralLogRedisError(code, `${program} was killed (${exited.signal})`));
-  };
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   child.stdout!.pipe(out, { end: false });
-  child.stdout!.on('end', () => {
-    stdoutEnded = true;
-    settle();
-  });
-  child.on('close', (exitCode, signal) => {
-    exited = { code: exitCode, signal };
-    stdoutEnded = true;
-    settle();
-  });
-  child.on('error', (error) => out.destroy(new NeuralLogRedisError(code, `cannot run ${program}: ${error.message}`)));
+  // 'close' comes after the child's stdout has ended, so every byte is in `out` by then
+  programExit(child, program, code).then(
+    () => out.destroyed || out.end(),
+    (error: Error) => out.destroy(error),
+  );
   out.on('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

@@ -2,8 +2,7 @@ export { takeBackup, type TakeBackupOptions, type BackupResult, type BackupSourc
 export { verifyBackup, type VerifyResult, type VerifyOptions } from './verify.js';
 export { listBackups, planPrune, applyPrune, type CatalogEntry, type RetentionPolicy, type PrunePlan } from './catalog.js';
 export { readManifest, type Manifest } from './manifest.js';
-export { writeManifest, MANIFEST_FORMAT } from './manifest-write.js';
 export { readKeyFile, keyId, createDecryptStream, createEncryptStream } from './encryption.js';
 export { createDecompressStream, createCompressStream } from './compression.js';
 export { layersFromName, manifestPathFor, type Compression } from './naming.js';
-export { storedLayers, wrongKeyReason, toPlainRdb, openPlainRdb, sha256OfFile, type StoredLayers } from './layers.js';
+export { storedLayers, wrongKeyReason, openPlainRdb, sha256OfFile, type StoredLayers } from './layers.js';

@@ -38,7 +38,7 @@ export function wrongKeyReason(manifest: Manifest | undefined, key: Buffer | und
 }
 
 /** Fresh streams that turn the stored bytes into the plain RDB: decryption (if any), decompression. */
-export function toPlainRdb(layers: StoredLayers, key: Buffer | undefined): NodeJS.ReadWriteStream[] {
+function toPlainRdb(layers: StoredLayers, key: Buffer | undefined): NodeJS.ReadWriteStream[] {
   const stages: NodeJS.ReadWriteStream[] = [];
   if (layers.encrypted) stages.push(createDecryptStream(key!));
   stages.push(createDecompressStream(layers.compression));

@@ -91,30 +91,31 @@ class BackgroundFlusher {
   private sinceFlush = 0;
   private inFlight: Promise<void> = Promise.resolve();
   private error: NodeJS.ErrnoException | undefined;
-  readonly tap: Transform;
 
   constructor(file: WriteStream) {
     file.once('open', (fd: number) => (this.fd = fd));
     file.once('close', () => (this.closed = true));
-    this.tap = countingTap((n) => {
-      this.sinceFlush += n;
-      if (this.sinceFlush < BackgroundFlusher.FLUSH_EVERY || this.fd === undefined) return;
-      this.sinceFlush = 0;
-      const fd = this.fd;
-      // one at a time, and none once the stream has closed its fd (the number may belong to another
-      // file by then). A write-back error (EIO, ENOSPC) is reported once, to the first sync that
-      // asks: it is kept and fails the backup, since the fsync before publishing would not see it.
-      this.inFlight = this.inFlight.then(
-        () =>
-          new Promise<void>((resolve) => {
-            if (this.closed) return resolve();
-            fdatasync(fd, (error) => {
-              if (error && error.code !== 'EBADF') this.error ??= error;
-              resolve();
-            });
-          }),
-      );
-    });
+  }
+
+  /** counts bytes handed to the file; every FLUSH_EVERY of them, queues a flush */
+  passed(n: number): void {
+    this.sinceFlush += n;
+    if (this.sinceFlush < BackgroundFlusher.FLUSH_EVERY || this.fd === undefined) return;
+    this.sinceFlush = 0;
+    const fd = this.fd;
+    // one at a time, and none once the stream has closed its fd (the number may belong to another
+    // file by then). A write-back error (EIO, ENOSPC) is reported once, to the first sync that
+    // asks: it is kept and fails the backup, since the fsync before publishing would not see it.
+    this.inFlight = this.inFlight.then(
+      () =>
+        new Promise<void>((resolve) => {
+          if (this.closed) return resolve();
+          fdatasync(fd, (error) => {
+            if (error && error.code !== 'EBADF') this.error ??= error;
+            resolve();
+          });
+        }),
+    );
   }
 
   /** resolves once no background flush is running; rejects with the first write-back error */
@@ -182,13 +183,15 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
       progress.keys = verifier.parser.keysRead;
       report();
     });
-    const storedTap = hashingTap((n) => (progress.storedBytes += n));
+    const out = createWriteStream(temp, { mode: 0o600 });
+    const flusher = new BackgroundFlusher(out);
+    const storedTap = hashingTap((n) => {
+      progress.storedBytes += n;
+      flusher.passed(n);
+    });
     const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier, createCompressStream(options.compression)];
     if (options.encryptionKey) stages.push(createEncryptStream(options.encryptionKey));
     stages.push(storedTap);
-    const out = createWriteStream(temp, { mode: 0o600 });
-    const flusher = new BackgroundFlusher(out);
-    stages.push(flusher.tap);
     await pipeline(source, ...(stages as [Transform]), out, { signal: options.signal });
     await flusher.settled();
     const summary: RdbSummary = verifier.summary();

@@ -39,6 +39,25 @@ const F_SETPIPE_SZ = 1031;
 /** grows the pipe on its stdout (failure is not fatal: the pipe keeps its size), then becomes the program */
 const GROW_PIPE = `fcntl(STDOUT, ${F_SETPIPE_SZ}, ${BUFFER_BYTES}); exec { $ARGV[0] } @ARGV; print STDERR "cannot run $ARGV[0]: $!\\n"; exit 127;`;
 
+/**
+ * How a program ended, as a promise: resolved when it exited with status 0 (its stdio closed), else
+ * rejected with a NeuralLogRedisError naming the program, its exit status or signal and the last line
+ * it wrote to stderr (which the child must have as a pipe), or why it could not start.
+ */
+export function programExit(child: ChildProcess, program: string, errorCode: string): Promise<void> {
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  return new Promise<void>((resolve, reject) => {
+    child.on('error', (error) => reject(new NeuralLogRedisError(errorCode, `cannot run ${program}: ${error.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      // igzip names its input "(null)" when it reads stdin
+      const last = stderr.trim().split('\n').pop()?.replace(/Error \(null\)/, 'error: the input').replace(/\(null\)/g, 'the input') ?? '';
+      reject(new NeuralLogRedisError(errorCode, code !== null ? `${program} failed (exit ${code}): ${last}` : `${program} was killed (${signal})`));
+    });
+  });
+}
+
 /** Both ends of a new FIFO, already unlinked; undefined when one cannot be made here (no writable temp directory, no FIFOs). */
 function openFifo(): { readFd: number; writeFd: number } | undefined {
   let dir: string | undefined;
@@ -81,9 +100,8 @@ export function readProgramOutput(options: ProgramOutputOptions): Promise<void> 
   }
 
   return new Promise<void>((resolve, reject) => {
-    let stderr = '';
-    let outputEnded = false;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let outputEnded: () => void;
+    const ended = new Promise<void>((r) => (outputEnded = r));
     let failed = false;
     const fail = (error: Error) => {
       if (failed) return;
@@ -92,12 +110,9 @@ export function readProgramOutput(options: ProgramOutputOptions): Promise<void> 
       socket.destroy();
       reject(error);
     };
-    const settle = () => {
-      if (failed || !outputEnded || !exit) return;
-      if (exit.code === 0) return resolve();
-      const last = stderr.trim().split('\n').pop()?.replace(/Error \(null\)/, 'error: the input').replace(/\(null\)/g, 'the input') ?? '';
-      fail(new NeuralLogRedisError(options.errorCode, exit.code !== null ? `${options.program} failed (exit ${exit.code}): ${last}` : `${options.program} was killed (${exit.signal})`));
-    };
+    Promise.all([ended, programExit(child, options.program, options.errorCode)]).then(() => {
+      if (!failed) resolve();
+    }, fail);
     // `onread` is accepted by the constructor as by socket.connect() (Node >= 18.x); @types/node 20
     // lists it only for connect()
     const socket = new Socket({
@@ -118,16 +133,7 @@ export function readProgramOutput(options: ProgramOutputOptions): Promise<void> 
         },
       },
     } as ConstructorParameters<typeof Socket>[0]);
-    socket.on('end', () => {
-      outputEnded = true;
-      settle();
-    });
+    socket.on('end', () => outputEnded());
     socket.on('error', (error) => fail(new NeuralLogRedisError(options.errorCode, `cannot read ${options.program}'s output: ${error.message}`)));
-    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', (error) => fail(new NeuralLogRedisError(options.errorCode, `cannot run ${options.program}: ${error.message}`)));
-    child.on('close', (code, signal) => {
-      exit = { code, signal };
-      settle();
-    });
   });
 }
