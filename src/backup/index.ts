@@ -5,4 +5,5 @@ export { readManifest, type Manifest } from './manifest.js';
 export { readKeyFile, keyId, createDecryptStream, createEncryptStream } from './encryption.js';
 export { createDecompressStream, createCompressStream } from './compression.js';
 export { layersFromName, manifestPathFor, type Compression } from './naming.js';
-export { storedLayers, wrongKeyReason, openPlainRdb, sha256OfFile, type StoredLayers } from './layers.js';
+export { storedLayers, wrongKeyReason, openPlainRdb, type StoredLayers } from './layers.js';
+export { sha256OfFile } from './file-digest.js';

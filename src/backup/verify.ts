@@ -11,13 +11,16 @@ import { RdbStreamParser, rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { GcPacer } from '../runtime/gc-pacer.js';
 import { readProgramOutput } from '../runtime/program-output.js';
 import { decompressFileCommand } from './compression.js';
-import { openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason, type StoredLayers } from './layers.js';
+import { sha256OfFile } from './file-digest.js';
+import { openPlainRdb, storedLayers, wrongKeyReason, type StoredLayers } from './layers.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { manifestPathFor } from './naming.js';
 
 export interface VerifyOptions {
   encryptionKey?: Buffer;
   onProgress?: (storedBytesRead: number, totalStoredBytes: number) => void;
+  /** the file's SHA-256 (sha256OfFile), when the caller started it early */
+  sha256?: Promise<string>;
 }
 
 export interface VerifyResult {
@@ -46,7 +49,7 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   // The stored file's SHA-256 is computed by a second reader of the file, concurrently with the RDB
   // check (by `openssl` on the other core when installed; see sha256OfFile).
   let storedRead = 0;
-  const shaPromise = sha256OfFile(file, rdbTotal ? undefined : (n) => options.onProgress?.((storedRead += n), total));
+  const shaPromise = options.sha256 ?? sha256OfFile(file, rdbTotal ? undefined : (n) => options.onProgress?.((storedRead += n), total));
   shaPromise.catch(() => undefined);
   const pacer = new GcPacer(4 << 20);
   let rdbRead = 0;

@@ -49,11 +49,12 @@ export async function backupsListCommand(flags: { to: string; json?: boolean }):
   return 0;
 }
 
-export async function backupsVerifyCommand(file: string, flags: { encryptKeyFile?: string; json?: boolean }): Promise<number> {
+/** `sha256`: the file's digest, when main.ts started it before this module loaded */
+export async function backupsVerifyCommand(file: string, flags: { encryptKeyFile?: string; json?: boolean }, sha256?: Promise<string>): Promise<number> {
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   const progress = progressLine();
   const started = Date.now();
-  const result = await verifyBackup(file, { encryptionKey: key, onProgress: (read, total) => progress.update({ bytes: read, totalBytes: total, elapsedMs: Date.now() - started, label: 'verifying' }) });
+  const result = await verifyBackup(file, { encryptionKey: key, sha256, onProgress: (read, total) => progress.update({ bytes: read, totalBytes: total, elapsedMs: Date.now() - started, label: 'verifying' }) });
   progress.done();
   if (flags.json) {
     printJson({ file: result.file, ok: result.ok, sha256Matches: result.sha256Matches, problems: result.problems, summary: result.summary, hasManifest: result.manifest !== undefined });

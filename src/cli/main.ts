@@ -3,7 +3,7 @@
  * Command implementations load lazily so that `--help` and quick commands start fast.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isNeuralLogRedisError } from '../errors.js';
 import { say } from './output.js';
 
@@ -145,7 +145,15 @@ export function buildProgram(): Command {
     .description('Re-check a backup: SHA-256 against its manifest, decryption, decompression, RDB structure and CRC-64. Exits 1 and names the offset of any damage.')
     .option('--encrypt-key-file <file>', 'key for an encrypted backup')
     .option('--json', 'print the result as JSON')
-    .action(lazy(async () => (await import('./backups.js')).backupsVerifyCommand));
+    .action(async (file: string, flags: { encryptKeyFile?: string; json?: boolean }) => {
+      // The file's SHA-256 needs only its name: where openssl hashes it (on the other core), it
+      // starts before the verifier's modules load, and is done by the time the parse is under way.
+      const digest = await import('../backup/file-digest.js');
+      const sha256 = digest.hashesElsewhere() && existsSync(file) ? digest.sha256OfFile(file) : undefined;
+      sha256?.catch(() => undefined);
+      const code = await (await import('./backups.js')).backupsVerifyCommand(file, flags, sha256);
+      process.exitCode = code;
+    });
   retention(
     backups
       .command('prune')

@@ -10,7 +10,7 @@
  * duplicates are reported after the last element, as there.
  */
 import { count, readContainer, readPackedNode, readScore, show } from './collections.js';
-import { Fingerprints } from './fingerprints.js';
+import { FINGERPRINT_BATCH, Fingerprints } from './fingerprints.js';
 import { readModuleField } from './module.js';
 import { ByteReader, STR_INT, STR_RAW } from './reader.js';
 import { readStreamEnd, readStreamNode, type StreamProgress } from './stream.js';
@@ -58,6 +58,8 @@ export class ValueCursor {
   /** bytes of a raw string still to skip (the rest of the element being read) */
   private skipLeft = 0;
   private readonly seen = new Fingerprints();
+  /** where each member queued in `seen` starts (positions in the reader's buffer, see flush) */
+  private readonly queuedAt = new Int32Array(FINGERPRINT_BATCH);
   /** the first member seen twice: absolute offset and text (-1: none) */
   private dupAt = -1;
   private dupText = '';
@@ -89,6 +91,15 @@ export class ValueCursor {
    * element, with c.itemStart at the last boundary.
    */
   run(r: ByteReader, limit: number, c: Commit): boolean {
+    try {
+      return this.runValue(r, limit, c);
+    } finally {
+      // the queued members are positions in r.buf, which the parser replaces between calls
+      if (this.seen.queued > 0) this.flush(r);
+    }
+  }
+
+  private runValue(r: ByteReader, limit: number, c: Commit): boolean {
     if (this.skipLeft > 0) {
       if (!this.skip(r, limit, c)) return false;
       this.skipped();
@@ -326,15 +337,28 @@ export class ValueCursor {
     }
   }
 
-  /** adds the member prepared; remembers the first one seen twice */
+  /** queues the member prepared (after the first duplicate, members are no longer recorded) */
   private insert(r: ByteReader): void {
-    if (!this.seen.insert() && this.dupAt < 0) {
-      this.dupAt = r.base + r.sAt;
-      this.dupText = r.lastKey();
-    }
+    if (this.dupAt >= 0) return;
+    this.queuedAt[this.seen.queued] = r.sAt;
+    if (this.seen.queue()) this.flush(r);
+  }
+
+  /** inserts the queued members; remembers the first one seen twice (read again for its text) */
+  private flush(r: ByteReader): void {
+    const i = this.seen.flush();
+    if (i < 0 || this.dupAt >= 0) return;
+    const at = this.queuedAt[i]!;
+    const pos = r.pos;
+    r.pos = at;
+    r.str();
+    this.dupText = r.lastKey();
+    r.pos = pos;
+    this.dupAt = r.base + at;
   }
 
   private noDuplicates(r: ByteReader, what: string): void {
+    if (this.seen.queued > 0) this.flush(r);
     if (this.dupAt >= 0) r.fail(`${what} ${show(this.dupText)} twice`, this.dupAt - r.base);
   }
 }
