@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Fingerprints } from '../src/rdb/fingerprints.js';
+import { FINGERPRINT_BATCH, Fingerprints } from '../src/rdb/fingerprints.js';
 import { RdbFormatError, RdbStreamParser, type RdbKeyRecord, type RdbSummary } from '../src/rdb/index.js';
 import { listpack, moduleId, rdbEncode as E, ziplist } from './fixtures/rdb/encode.js';
 import { seededRandom, startRdbServer, type MiniClient } from './rdb-helpers.js';
@@ -387,5 +387,31 @@ describe('fingerprints', () => {
     f.reset(10);
     f.prepare(Buffer.from('-5'), 0, 2);
     assert.equal(f.insert(), true);
+  });
+
+  test('queued in batches: flush() names the first member already there by its place in the batch', () => {
+    const f = new Fingerprints();
+    f.reset(200_000);
+    const b = Buffer.alloc(32);
+    const add = (text: string): boolean => {
+      const n = b.write(text, 0, 'latin1');
+      f.prepare(b, 0, n);
+      return f.queue();
+    };
+    const found: number[] = [];
+    for (let i = 0; i < 150_000; i++) {
+      // member 100,006 repeats member 17; 100,010 repeats 100,001 (same batch); 120,000 repeats 99,999
+      const text = i === 100_006 ? 'm:17' : i === 100_010 ? 'm:100001' : i === 120_000 ? 'm:99999' : `m:${i}`;
+      if (add(text)) {
+        const at = f.flush();
+        if (at >= 0) found.push(i - (FINGERPRINT_BATCH - 1) + at);
+      }
+    }
+    const pending = f.queued;
+    const at = f.flush();
+    if (at >= 0) found.push(150_000 - pending + at);
+    // a batch stops at its first duplicate: 100,010 is in the batch of 100,006
+    assert.deepEqual(found, [100_006, 120_000]);
+    assert.equal(f.queued, 0);
   });
 });

@@ -360,6 +360,63 @@ describe('pullRdb against scripted servers', () => {
     }
   });
 
+  test('large payloads in pieces of every size: the bytes exactly, in pieces of about 1 MiB; a mark inside the data is not the end', async () => {
+    // 3 MiB of data holding the mark itself at the end of one piece (an rdb-only server ends with a
+    // close, so that is not taken for the end), written in pieces of 1 byte to 200 KiB
+    const size = 3 << 20;
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 2654435761) >>> 24;
+    const markAt = 1_500_000;
+    data.write(mark, markAt, 'latin1');
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const pieces = (bytes: Buffer): Buffer[] => {
+      const out: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const n = at === 0 ? markAt + 40 : Math.max(1, Math.floor(random() ** 3 * 200_000));
+        out.push(bytes.subarray(at, at + n));
+        at += n;
+      }
+      return out;
+    };
+    const send = async (socket: Socket, parts: Buffer[]) => {
+      for (const part of parts) {
+        if (socket.destroyed) return;
+        if (!socket.write(part)) await new Promise((resolve) => socket.once('drain', resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const modern = (payload: (socket: Socket) => Promise<void>) => {
+      const older = olderServer((socket) => void payload(socket));
+      return (command: string[], socket: Socket) => (command[0] === 'REPLCONF' && command[1] === 'rdb-only' ? socket.write('+OK\r\n') : older(command, socket));
+    };
+    const diskless = await scriptedServer(
+      modern(async (socket) => {
+        socket.write(`$EOF:${mark}\r\n`);
+        await send(socket, pieces(Buffer.concat([data, Buffer.from(mark)])));
+        socket.end();
+      }),
+    );
+    const disk = await scriptedServer(
+      modern(async (socket) => {
+        socket.write(`$${size}\r\n`);
+        await send(socket, pieces(data));
+      }),
+    );
+    try {
+      for (const server of [diskless, disk]) {
+        const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } });
+        const chunks: Buffer[] = [];
+        for await (const chunk of pulled.stream) chunks.push(chunk as Buffer);
+        assert.ok(Buffer.concat(chunks).equals(data), `${pulled.mode}: the payload exactly`);
+        assert.ok(chunks.length <= 4, `${pulled.mode}: ${chunks.length} pieces`);
+        for (const chunk of chunks.slice(0, -1)) assert.ok(chunk.length >= 1 << 20, `${pulled.mode}: a piece of ${chunk.length} bytes`);
+      }
+    } finally {
+      await Promise.all([diskless.close(), disk.close()]);
+    }
+  });
+
   test('an error after keepalives (a failed BGSAVE), garbage instead of a header, and silence', async () => {
     const failing = await scriptedServer(olderServer((socket) => socket.write("\n\n-ERR BGSAVE failed, replication can't continue\r\n")));
     const garbage = await scriptedServer(olderServer((socket) => socket.write('hello\r\n')));

@@ -16,6 +16,12 @@ const MAX_HEADER_LINE = 1024;
 /** after the EOF mark arrived, how long to wait for an rdb-only server to close before ending anyway */
 const CLOSE_GRACE_MS = 2000;
 const STREAM_HIGH_WATER_MARK = 256 << 10;
+/**
+ * Payload bytes are gathered into pieces of about this size before they are pushed: the socket reads
+ * 64 KiB at a time, and every piece costs a trip through each stage of the consumer's pipeline (the
+ * parser, the compressor's pipe, the hash, the file). Measured at 1,000,000 logs: see docs/benchmarks.md.
+ */
+const DELIVER_BYTES = 1 << 20;
 
 type Phase = 'handshake' | 'preamble' | 'payload' | 'done';
 
@@ -52,7 +58,9 @@ export class SyncLink {
   #mode: 'diskless' | 'disk' = 'diskless';
   #remaining = 0;
   #mark: Buffer = Buffer.alloc(0);
-  #tail: Buffer = Buffer.alloc(0);
+  /** payload bytes received and not yet pushed (in diskless mode the last 40 may be the EOF mark) */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
   #received = 0;
   #markAtEnd = false;
   #graceTimer: NodeJS.Timeout | undefined;
@@ -214,25 +222,18 @@ export class SyncLink {
       const take = Math.min(chunk.length, this.#remaining);
       this.#remaining -= take;
       this.#received += take;
-      this.#deliver(take === chunk.length ? chunk : chunk.subarray(0, take));
+      this.#hold(take === chunk.length ? chunk : chunk.subarray(0, take));
       if (this.#remaining === 0) this.#finish();
+      else if (this.#heldBytes >= DELIVER_BYTES) this.#deliverHeld(0);
       return;
     }
-    // diskless: hold back the last 40 bytes, which may be the EOF mark
+    // diskless: the last 40 bytes held back may be the EOF mark
     this.#received += chunk.length;
     this.#clearGrace();
     this.#markAtEnd = false;
-    if (chunk.length >= MARK_BYTES) {
-      if (this.#tail.length > 0) this.#deliver(this.#tail);
-      this.#deliver(chunk.subarray(0, chunk.length - MARK_BYTES));
-      this.#tail = Buffer.from(chunk.subarray(chunk.length - MARK_BYTES));
-    } else {
-      const joined = Buffer.concat([this.#tail, chunk]);
-      const cut = Math.max(0, joined.length - MARK_BYTES);
-      if (cut > 0) this.#deliver(joined.subarray(0, cut));
-      this.#tail = joined.subarray(cut);
-    }
-    if (this.#tail.length === MARK_BYTES && this.#tail.equals(this.#mark)) {
+    this.#hold(chunk);
+    if (this.#heldBytes >= DELIVER_BYTES + MARK_BYTES) this.#deliverHeld(MARK_BYTES);
+    if (this.#heldBytes >= MARK_BYTES && this.#heldTail().equals(this.#mark)) {
       if (!this.#rdbOnly) return this.#finish();
       // an rdb-only server closes right after the mark; waiting for that rules out a mark-like
       // sequence inside the data that happened to end a read
@@ -242,9 +243,26 @@ export class SyncLink {
     }
   }
 
-  #deliver(bytes: Buffer): void {
+  #hold(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    if (!this.#stream!.push(bytes)) this.#socket.pause();
+    this.#held.push(bytes);
+    this.#heldBytes += bytes.length;
+  }
+
+  /** the last 40 bytes held (heldBytes >= 40) */
+  #heldTail(): Buffer {
+    const last = this.#held[this.#held.length - 1]!;
+    if (last.length >= MARK_BYTES) return last.subarray(last.length - MARK_BYTES);
+    return Buffer.concat(this.#held, this.#heldBytes).subarray(this.#heldBytes - MARK_BYTES);
+  }
+
+  /** pushes what is held but its last `keep` bytes, as one piece */
+  #deliverHeld(keep: number): void {
+    const joined = this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held, this.#heldBytes);
+    const cut = joined.length - keep;
+    this.#held = keep > 0 ? [joined.subarray(cut)] : [];
+    this.#heldBytes = keep;
+    if (cut > 0 && !this.#stream!.push(joined.subarray(0, cut))) this.#socket.pause();
   }
 
   #finish(): void {
@@ -252,6 +270,8 @@ export class SyncLink {
     this.#phase = 'done';
     this.#clearGrace();
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    // the rest of the payload; in diskless mode without its EOF mark
+    if (this.#heldBytes > 0) this.#deliverHeld(this.#mode === 'diskless' ? Math.min(MARK_BYTES, this.#heldBytes) : 0);
     this.#stream!.push(null);
     this.#socket.destroy();
   }
