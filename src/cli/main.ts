@@ -223,6 +223,10 @@ export async function main(argv: string[]): Promise<number> {
 
 process.exitCode = await main(process.argv);
 if (process.env.NEURALLOG_REDIS_REPORT_RSS === '1') {
-  // for benchmarks: the peak resident set size of this CLI process
-  process.on('exit', () => process.stderr.write(`neurallog-redis: peak RSS ${process.resourceUsage().maxRSS} KiB\n`));
+  // for benchmarks: the peak resident set size of this CLI process, and its own CPU time (helper
+  // programs not included)
+  process.on('exit', () => {
+    const u = process.resourceUsage();
+    process.stderr.write(`neurallog-redis: peak RSS ${u.maxRSS} KiB, CPU user ${(u.userCPUTime / 1e6).toFixed(2)} s system ${(u.systemCPUTime / 1e6).toFixed(2)} s\n`);
+  });
 }
