@@ -10,7 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { FINGERPRINT_BATCH, Fingerprints } from '../src/rdb/fingerprints.js';
+import { wasmFingerprints } from '../src/rdb/fingerprint-table.js';
+import { FINGERPRINT_BATCH, Fingerprints, type MemberFingerprints } from '../src/rdb/fingerprints.js';
 import { RdbFormatError, RdbStreamParser, type RdbKeyRecord, type RdbSummary } from '../src/rdb/index.js';
 import { listpack, moduleId, rdbEncode as E, ziplist } from './fixtures/rdb/encode.js';
 import { seededRandom, startRdbServer, type MiniClient } from './rdb-helpers.js';
@@ -364,6 +365,120 @@ describe('element by element: hand-made values of every element-wise encoding', 
   });
 });
 
+describe('fingerprint tables, JS and WebAssembly, through the batch interface', () => {
+  const wasm = wasmFingerprints();
+  const implementations: Array<[string, () => MemberFingerprints]> = [['JS', () => new Fingerprints()]];
+  if (wasm) implementations.push(['WebAssembly', () => wasmFingerprints()!]);
+  test('WebAssembly is available here (the fast path is what runs)', () => assert.ok(wasm));
+
+  /** queues and flushes whole batches; the stream indexes of the members found already there */
+  const feeder = (f: MemberFingerprints) => {
+    const found: number[] = [];
+    let index = 0;
+    const check = (full: boolean) => {
+      index++;
+      if (!full) return;
+      const at = f.flush();
+      if (at >= 0) found.push(index - FINGERPRINT_BATCH + at);
+    };
+    return {
+      found,
+      range: (buf: Buffer, start: number, end: number) => check(f.queueRange(buf, start, end)),
+      copy: (bytes: Buffer) => check(f.queueCopy(bytes, 0, bytes.length)),
+      integer: (n: number | bigint) => check(f.queueInteger(n)),
+      end: () => {
+        const pending = f.queued;
+        const at = f.flush();
+        if (at >= 0) found.push(index - pending + at);
+        return found;
+      },
+    };
+  };
+
+  for (const [name, make] of implementations) {
+    test(`${name}: two million distinct members as ranges, copies and integers, through growth past the presized table: no false duplicate`, () => {
+      const f = make();
+      f.reset(2_000_000);
+      const feed = feeder(f);
+      const block = Buffer.alloc(FINGERPRINT_BATCH * 24);
+      let used = 0;
+      for (let i = 0; i < 1_000_000; i++) {
+        // ranges of one buffer per batch (the contract), copies and integers in between
+        if (f.queued === 0) used = 0;
+        const n = block.write(`idx:logs:${i}`, used, 'latin1');
+        feed.range(block, used, used + n);
+        used += n;
+        if (i % 2) feed.integer(i * 7);
+        else feed.copy(Buffer.from(`x${i}`));
+      }
+      assert.deepEqual(feed.end(), []);
+      assert.equal(f.size, 2_000_000);
+      // the table grew on the way (it was presized for 1,000,000): members from before and after are all still there
+      for (const [i, again] of [[0, 'x0'], [1, '7'], [1_999_998, 'x999999']] as const) {
+        const one = feeder(f);
+        one.copy(Buffer.from(again === 'x999999' ? 'idx:logs:999999' : again));
+        assert.deepEqual(one.end(), [0], `member ${i} again`);
+      }
+    });
+
+    test(`${name}: equal members are found whatever their form; bytes past a member do not count; every length`, () => {
+      const f = make();
+      f.reset(1000);
+      const feed = feeder(f);
+      const text = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH');
+      // every prefix length 0-40, each once as a range (followed by other bytes) ...
+      for (let n = 0; n <= 40; n++) feed.range(text, 0, n);
+      feed.end();
+      // ... then each again as a copy with nothing after it: all 41 found, and nothing else
+      const again = feeder(f);
+      for (let n = 0; n <= 40; n++) {
+        again.copy(Buffer.from(text.subarray(0, n)));
+        // the same prefix with its last byte changed is new
+        if (n > 0) again.copy(Buffer.concat([text.subarray(0, n - 1), Buffer.from('#')]));
+        assert.equal(f.flush(), 0, `prefix of ${n} bytes`);
+      }
+      f.reset(10);
+      const forms = feeder(f);
+      forms.integer(700);
+      forms.range(Buffer.from('x700'), 1, 4);
+      assert.deepEqual(forms.end(), [1]);
+      forms.integer(-5n);
+      forms.copy(Buffer.from('-5'));
+      assert.deepEqual(forms.end(), [1, 3]);
+      forms.copy(Buffer.from('12'));
+      forms.integer(12);
+      forms.copy(Buffer.from('-5'));
+      // a batch stops at its first repeat: the -5 after it is dropped, not reported
+      assert.deepEqual(forms.end(), [1, 3, 5]);
+    });
+
+    test(`${name}: batches name the first member already there by its place; reset empties the table`, () => {
+      const f = make();
+      f.reset(200_000);
+      const feed = feeder(f);
+      for (let i = 0; i < 150_000; i++) {
+        // member 100,006 repeats member 17; 100,010 repeats 100,001 (same batch); 120,000 repeats 99,999
+        const text = i === 100_006 ? 'm:17' : i === 100_010 ? 'm:100001' : i === 120_000 ? 'm:99999' : `m:${i}`;
+        feed.copy(Buffer.from(text));
+      }
+      // a batch stops at its first duplicate: 100,010 is in the batch of 100,006
+      assert.deepEqual(feed.end(), [100_006, 120_000]);
+      assert.equal(f.queued, 0);
+      f.reset(10);
+      const fresh = feeder(f);
+      fresh.copy(Buffer.from('m:17'));
+      assert.deepEqual(fresh.end(), []);
+    });
+  }
+
+  test('WebAssembly: ranges of two buffers in one batch are refused (a flush must come between)', { skip: !wasm }, () => {
+    const f = wasmFingerprints()!;
+    f.reset(10);
+    f.queueRange(Buffer.from('abc'), 0, 3);
+    assert.throws(() => f.queueRange(Buffer.from('abd'), 0, 3), /two buffers in one batch/);
+  });
+});
+
 describe('fingerprints', () => {
   test('two million distinct members, raw and integer: no false duplicate; equal members found', () => {
     const f = new Fingerprints();
@@ -389,29 +504,4 @@ describe('fingerprints', () => {
     assert.equal(f.insert(), true);
   });
 
-  test('queued in batches: flush() names the first member already there by its place in the batch', () => {
-    const f = new Fingerprints();
-    f.reset(200_000);
-    const b = Buffer.alloc(32);
-    const add = (text: string): boolean => {
-      const n = b.write(text, 0, 'latin1');
-      f.prepare(b, 0, n);
-      return f.queue();
-    };
-    const found: number[] = [];
-    for (let i = 0; i < 150_000; i++) {
-      // member 100,006 repeats member 17; 100,010 repeats 100,001 (same batch); 120,000 repeats 99,999
-      const text = i === 100_006 ? 'm:17' : i === 100_010 ? 'm:100001' : i === 120_000 ? 'm:99999' : `m:${i}`;
-      if (add(text)) {
-        const at = f.flush();
-        if (at >= 0) found.push(i - (FINGERPRINT_BATCH - 1) + at);
-      }
-    }
-    const pending = f.queued;
-    const at = f.flush();
-    if (at >= 0) found.push(150_000 - pending + at);
-    // a batch stops at its first duplicate: 100,010 is in the batch of 100,006
-    assert.deepEqual(found, [100_006, 120_000]);
-    assert.equal(f.queued, 0);
-  });
 });

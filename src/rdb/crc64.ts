@@ -9,6 +9,7 @@
  * before the first aligned word and after the last full block one at a time.
  */
 import { endianness } from 'node:os';
+import { I32, I64, op, wasmModule } from './wasm-asm.js';
 
 export interface Crc64State {
   lo: number;
@@ -193,75 +194,36 @@ function instantiate(): CrcWasm | undefined {
 
 /** the module's bytes: (func (param ptr i32) (param len i32)), memory "m", export "u" */
 function crcModule(): Uint8Array<ArrayBuffer> {
-  const uleb = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n) b |= 0x80;
-      out.push(b);
-    } while (n);
-    return out;
-  };
-  const sleb = (n: number): number[] => {
-    const out: number[] = [];
-    for (;;) {
-      const b = n & 0x7f;
-      n >>= 7;
-      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-      out.push(b | 0x80);
-    }
-  };
-  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
-  const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-  // opcodes
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const i32 = (n: number) => [0x41, ...sleb(n)];
-  const i64 = (n: number) => [0x42, ...sleb(n)];
-  const load64 = (offset: number) => [0x29, 3, ...uleb(offset)];
-  const [I32ADD, I32AND, I32SHL, I32XOR, I32GTU, I32GEU, I64XOR, I64SHRU, WRAP, BR, BRIF, END] = [0x6a, 0x71, 0x74, 0x73, 0x4b, 0x4f, 0x85, 0x88, 0xa7, 0x0c, 0x0d, 0x0b];
-  const BLOCK = [0x02, 0x40];
-  const LOOP = [0x03, 0x40];
+  const { get, set, i32, i64, load64, load8, store64, block, loop, end, br, brIf } = op;
   // locals: 0 ptr, 1 len, 2 crc (i64), 3 end (i32), 4 a (i64), 5 b (i64)
   // table `t`, entry for byte k of local `x`
   const lookup = (x: number, k: number, t: number) => [
-    ...get(x), ...(k ? [...i64(8 * k), I64SHRU] : []), WRAP, ...i32(255), I32AND, ...i32(3), I32SHL, ...load64(TABLES_AT + t * 2048),
+    ...get(x), ...(k ? [...i64(8 * k), ...op.i64ShrU] : []), ...op.wrap, ...i32(255), ...op.i32And, ...i32(3), ...op.i32Shl, ...load64(TABLES_AT + t * 2048),
   ];
   const fold: number[] = [];
-  for (let k = 0; k < 8; k++) fold.push(...lookup(4, k, 15 - k), ...(k ? [I64XOR] : []));
-  for (let k = 0; k < 8; k++) fold.push(...lookup(5, k, 7 - k), I64XOR);
+  for (let k = 0; k < 8; k++) fold.push(...lookup(4, k, 15 - k), ...(k ? op.i64Xor : []));
+  for (let k = 0; k < 8; k++) fold.push(...lookup(5, k, 7 - k), ...op.i64Xor);
   const body = [
-    ...vec([[1, 0x7e], [1, 0x7f], [2, 0x7e]]),
     ...i32(0), ...load64(0), ...set(2),
-    ...get(0), ...get(1), I32ADD, ...set(3),
+    ...get(0), ...get(1), ...op.i32Add, ...set(3),
     // 16 bytes at a time
-    ...BLOCK, ...LOOP,
-    ...get(0), ...i32(16), I32ADD, ...get(3), I32GTU, BRIF, 1,
-    ...get(2), ...get(0), ...load64(0), I64XOR, ...set(4),
+    ...block, ...loop,
+    ...get(0), ...i32(16), ...op.i32Add, ...get(3), ...op.i32GtU, ...brIf(1),
+    ...get(2), ...get(0), ...load64(0), ...op.i64Xor, ...set(4),
     ...get(0), ...load64(8), ...set(5),
     ...fold, ...set(2),
-    ...get(0), ...i32(16), I32ADD, ...set(0),
-    BR, 0, END, END,
+    ...get(0), ...i32(16), ...op.i32Add, ...set(0),
+    ...br(0), ...end, ...end,
     // the rest a byte at a time
-    ...BLOCK, ...LOOP,
-    ...get(0), ...get(3), I32GEU, BRIF, 1,
-    ...get(2), WRAP, ...get(0), 0x2d, 0, 0, I32XOR, ...i32(255), I32AND, ...i32(3), I32SHL, ...load64(TABLES_AT),
-    ...get(2), ...i64(8), I64SHRU, I64XOR, ...set(2),
-    ...get(0), ...i32(1), I32ADD, ...set(0),
-    BR, 0, END, END,
-    ...i32(0), ...get(2), 0x37, 3, 0,
-    END,
+    ...block, ...loop,
+    ...get(0), ...get(3), ...op.i32GeU, ...brIf(1),
+    ...get(2), ...op.wrap, ...get(0), ...load8(0), ...op.i32Xor, ...i32(255), ...op.i32And, ...i32(3), ...op.i32Shl, ...load64(TABLES_AT),
+    ...get(2), ...i64(8), ...op.i64ShrU, ...op.i64Xor, ...set(2),
+    ...get(0), ...i32(1), ...op.i32Add, ...set(0),
+    ...br(0), ...end, ...end,
+    ...i32(0), ...get(2), ...store64(0),
   ];
-  const pages = (DATA + DATA_SIZE) / 65536;
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, 2, 0x7f, 0x7f, 0]])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...uleb(pages)]])),
-    ...section(7, vec([[1, 0x6d, 0x02, 0], [1, 0x75, 0x00, 0]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
-  ]);
+  return wasmModule((DATA + DATA_SIZE) / 65536, [{ name: 'u', params: [I32, I32], results: [], locals: [I64, I32, I64, I64], body }]);
 }
 
 /** which implementation large updates use (for benchmarks and tests) */

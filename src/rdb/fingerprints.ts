@@ -27,7 +27,29 @@ const TO_UNIT = 1 / 4294967296;
 /** members queued before a batch is inserted */
 export const FINGERPRINT_BATCH = 64;
 
-export class Fingerprints {
+/**
+ * What the duplicate check of a collection read element by element needs: members queued (a range of
+ * a buffer that stays unchanged until the next flush, a copy, or an integer by its decimal text) and
+ * inserted in batches. Fingerprints (below) is the JS table; fingerprint-table.ts the WebAssembly one.
+ */
+export interface MemberFingerprints {
+  /** members queued since the last flush */
+  readonly queued: number;
+  /** members inserted since the last reset */
+  readonly size: number;
+  /** empties the set for a collection that declares `count` members */
+  reset(count: number): void;
+  /** queues buf[start, end), which must not change until flush(); true when the batch is full */
+  queueRange(buf: Uint8Array, start: number, end: number): boolean;
+  /** queues a copy of bytes[start, end); true when the batch is full */
+  queueCopy(bytes: Uint8Array, start: number, end: number): boolean;
+  /** queues an integer by its decimal text (how Redis compares integer-encoded members) */
+  queueInteger(value: number | bigint): boolean;
+  /** inserts the queued members in order: the batch index of the first one already there (those after it are dropped), or -1 */
+  flush(): number;
+}
+
+export class Fingerprints implements MemberFingerprints {
   /** [lo, hi] pairs; hi is never 0 in a used slot */
   private table = new Int32Array(2 * MIN_SLOTS);
   /** slots in use for the current collection (the table may be longer) */
@@ -67,6 +89,21 @@ export class Fingerprints {
   prepareInteger(value: number | bigint): void {
     const n = this.digits.write(String(value), 0, 'latin1');
     this.hash(this.digits, 0, n);
+  }
+
+  queueRange(buf: Uint8Array, start: number, end: number): boolean {
+    this.hash(buf, start, end);
+    return this.queue();
+  }
+
+  queueCopy(bytes: Uint8Array, start: number, end: number): boolean {
+    this.hash(bytes, start, end);
+    return this.queue();
+  }
+
+  queueInteger(value: number | bigint): boolean {
+    this.prepareInteger(value);
+    return this.queue();
   }
 
   /** adds the member last prepared; false when an equal fingerprint was already there */

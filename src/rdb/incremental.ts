@@ -10,7 +10,8 @@
  * duplicates are reported after the last element, as there.
  */
 import { count, readContainer, readPackedNode, readScore, show } from './collections.js';
-import { FINGERPRINT_BATCH, Fingerprints } from './fingerprints.js';
+import { wasmFingerprints } from './fingerprint-table.js';
+import { FINGERPRINT_BATCH, Fingerprints, type MemberFingerprints } from './fingerprints.js';
 import { readModuleField } from './module.js';
 import { ByteReader, STR_INT, STR_RAW } from './reader.js';
 import { readStreamEnd, readStreamNode, type StreamProgress } from './stream.js';
@@ -57,7 +58,7 @@ export class ValueCursor {
   private total = 0;
   /** bytes of a raw string still to skip (the rest of the element being read) */
   private skipLeft = 0;
-  private readonly seen = new Fingerprints();
+  private readonly seen: MemberFingerprints = wasmFingerprints() ?? new Fingerprints();
   /** where each member queued in `seen` starts (positions in the reader's buffer, see flush) */
   private readonly queuedAt = new Int32Array(FINGERPRINT_BATCH);
   /** the first member seen twice: absolute offset and text (-1: none) */
@@ -177,7 +178,6 @@ export class ValueCursor {
     while (this.i < this.n) {
       if (r.pos >= limit) return false;
       r.str();
-      this.prepare(r);
       this.insert(r);
       this.i++;
       c.itemStart = r.pos;
@@ -194,7 +194,6 @@ export class ValueCursor {
     while (this.i < this.n) {
       if (r.pos >= limit) return false;
       r.str();
-      this.prepare(r);
       const at = r.pos;
       const score = readScore(r, binary);
       if (Number.isNaN(score)) r.fail(`sorted set member ${show(r.lastKey())} has a score that is not a number`, at);
@@ -215,7 +214,6 @@ export class ValueCursor {
       if (r.pos >= limit) return false;
       if (this.phase === Phase.Elements) {
         r.str();
-        this.prepare(r);
         this.insert(r);
         this.phase = Phase.HashValue;
         c.itemStart = r.pos;
@@ -327,21 +325,22 @@ export class ValueCursor {
     return r.more(this.skipLeft);
   }
 
-  /** fingerprints the member last read by r.str() */
-  private prepare(r: ByteReader): void {
-    if (r.sEnc === STR_RAW) this.seen.prepare(r.buf, r.sStart, r.sEnd);
-    else if (r.sEnc === STR_INT) this.seen.prepareInteger(r.sInt);
-    else {
-      const b = r.lastBufTransient();
-      this.seen.prepare(b, 0, b.length);
-    }
-  }
-
-  /** queues the member prepared (after the first duplicate, members are no longer recorded) */
+  /**
+   * Queues the member last read by r.str() (a sorted set's score may have been read since; it leaves
+   * the member's place alone). After the first duplicate, members are no longer recorded.
+   */
   private insert(r: ByteReader): void {
     if (this.dupAt >= 0) return;
-    this.queuedAt[this.seen.queued] = r.sAt;
-    if (this.seen.queue()) this.flush(r);
+    const seen = this.seen;
+    this.queuedAt[seen.queued] = r.sAt;
+    let full: boolean;
+    if (r.sEnc === STR_RAW) full = seen.queueRange(r.buf, r.sStart, r.sEnd);
+    else if (r.sEnc === STR_INT) full = seen.queueInteger(r.sInt);
+    else {
+      const b = r.lastBufTransient();
+      full = seen.queueCopy(b, 0, b.length);
+    }
+    if (full) this.flush(r);
   }
 
   /** inserts the queued members; remembers the first one seen twice (read again for its text) */
