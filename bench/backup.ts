@@ -156,9 +156,16 @@ for (const r of results as Array<Record<string, number | string>>) {
  */
 async function besideWork(rdbFile: string, dir: string, cliArgs: string[], env: NodeJS.ProcessEnv): Promise<Timed> {
   const side = spawn(CLI, ['backup', '--from-file', rdbFile, '--to', dir], { stdio: 'ignore', env: { ...process.env, ...env } });
-  const sideDone = new Promise<number | null>((resolve) => side.on('close', resolve));
-  const timed = run('redis-cli', cliArgs, env);
-  if ((await sideDone) !== 0) throw new Error('the control\'s backup --from-file failed');
-  rmSync(dir, { recursive: true, force: true });
-  return timed;
+  const sideDone = new Promise<number | null>((resolve, reject) => {
+    side.on('error', reject);
+    side.on('close', resolve);
+  });
+  try {
+    const timed = run('redis-cli', cliArgs, env);
+    if ((await sideDone) !== 0) throw new Error('the control\'s backup --from-file failed');
+    return timed;
+  } finally {
+    if (side.exitCode === null && side.signalCode === null) side.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

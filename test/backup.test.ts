@@ -471,3 +471,25 @@ console.log(JSON.stringify({ lowered, kept, refused, notNumber, threadNice }));`
     assert.match(out.notNumber, /--nice takes a whole number/);
   });
 });
+
+describe('backups verify and its early SHA-256', () => {
+  const openssl = spawnSync('openssl', ['version']).status === 0 && spawnSync('mkfifo', ['--version']).status === 0;
+
+  test('a verify that ends before it needs the digest stops the openssl it started early', { skip: !openssl }, async () => {
+    // the "backup" is a FIFO that a writer holds open without writing: openssl would wait on it
+    // forever, and so would the CLI, which waits for its children, unless it stops openssl
+    const dir = tempDir('nlr-verify-early-');
+    const fifo = join(dir.path, 'redis-backup-20260101T000000Z.rdb.gz.enc');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const writer = spawn('sh', ['-c', 'exec sleep 600 > "$0"', fifo], { stdio: 'ignore' });
+    try {
+      const r = cli(['backups', 'verify', fifo]);
+      assert.notEqual(r.code, null, 'the CLI exited (it was not killed by the test timeout)');
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /encrypted; give its key/);
+    } finally {
+      writer.kill('SIGKILL');
+      dir.remove();
+    }
+  });
+});

@@ -429,13 +429,13 @@ describe('fingerprint tables, JS and WebAssembly, through the batch interface', 
       // every prefix length 0-40, each once as a range (followed by other bytes) ...
       for (let n = 0; n <= 40; n++) feed.range(text, 0, n);
       feed.end();
-      // ... then each again as a copy with nothing after it: all 41 found, and nothing else
-      const again = feeder(f);
+      // ... then each again as a copy with nothing after it: each found; with its last byte changed, new
       for (let n = 0; n <= 40; n++) {
-        again.copy(Buffer.from(text.subarray(0, n)));
-        // the same prefix with its last byte changed is new
-        if (n > 0) again.copy(Buffer.concat([text.subarray(0, n - 1), Buffer.from('#')]));
+        f.queueCopy(text, 0, n);
         assert.equal(f.flush(), 0, `prefix of ${n} bytes`);
+        if (n === 0) continue;
+        f.queueCopy(Buffer.concat([text.subarray(0, n - 1), Buffer.from('#')]), 0, n);
+        assert.equal(f.flush(), -1, `prefix of ${n} bytes with its last byte changed`);
       }
       f.reset(10);
       const forms = feeder(f);
@@ -468,6 +468,27 @@ describe('fingerprint tables, JS and WebAssembly, through the batch interface', 
       const fresh = feeder(f);
       fresh.copy(Buffer.from('m:17'));
       assert.deepEqual(fresh.end(), []);
+    });
+  }
+
+  for (const [name, make] of implementations) {
+    test(`${name}: ranges far apart and members larger than a batch's span are found like any others`, () => {
+      const f = make();
+      f.reset(100);
+      const big = Buffer.alloc(1 << 20);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+      // in one batch: small members 300 KiB apart, and a 400 KiB member
+      f.queueRange(big, 0, 10);
+      f.queueRange(big, 300_000, 300_010);
+      f.queueRange(big, 500_000, 900_000);
+      f.queueRange(big, 950_000, 950_036);
+      assert.equal(f.flush(), -1);
+      for (const [start, end] of [[0, 10], [300_000, 300_010], [500_000, 900_000], [950_000, 950_036]] as const) {
+        f.queueCopy(Buffer.from(big.subarray(start, end)), 0, end - start);
+        assert.equal(f.flush(), 0, `the member at ${start}`);
+      }
+      f.queueRange(big, 500_000, 899_999);
+      assert.equal(f.flush(), -1, 'one byte shorter is another member');
     });
   }
 

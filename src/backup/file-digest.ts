@@ -17,8 +17,8 @@ const READ_CHUNK = 1 << 20;
  * otherwise, or with NEURALLOG_REDIS_SHA=node, it is read here in 1 MiB chunks. `onBytes` sees the
  * progress of the in-process reader only.
  */
-export async function sha256OfFile(file: string, onBytes?: (n: number) => void): Promise<string> {
-  if (hashesElsewhere()) return sha256ByOpenssl(file);
+export async function sha256OfFile(file: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
+  if (hashesElsewhere()) return sha256ByOpenssl(file, signal);
   const hash = createHash('sha256');
   const pacer = new GcPacer();
   for await (const chunk of createReadStream(file, { highWaterMark: READ_CHUNK })) {
@@ -29,7 +29,8 @@ export async function sha256OfFile(file: string, onBytes?: (n: number) => void):
   return hash.digest('hex');
 }
 
-function sha256ByOpenssl(file: string): Promise<string> {
+/** `signal` stops the hashing (openssl is killed and the promise rejects) */
+function sha256ByOpenssl(file: string, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     // the file as openssl's stdin: no file name on its command line or in its output, whatever the
     // name holds (a leading '-', a newline)
@@ -42,7 +43,7 @@ function sha256ByOpenssl(file: string): Promise<string> {
     }
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn('openssl', ['dgst', '-sha256', '-r'], { stdio: [fd, 'pipe', 'pipe'] });
+      child = spawn('openssl', ['dgst', '-sha256', '-r'], { stdio: [fd, 'pipe', 'pipe'], signal });
     } finally {
       closeSync(fd);
     }

@@ -148,11 +148,16 @@ export function buildProgram(): Command {
     .action(async (file: string, flags: { encryptKeyFile?: string; json?: boolean }) => {
       // The file's SHA-256 needs only its name: where openssl hashes it (on the other core), it
       // starts before the verifier's modules load, and is done by the time the parse is under way.
+      // A verify that ends before it needs the digest (a missing key, a bad manifest) stops it.
       const digest = await import('../backup/file-digest.js');
-      const sha256 = digest.hashesElsewhere() && existsSync(file) ? digest.sha256OfFile(file) : undefined;
+      const early = new AbortController();
+      const sha256 = digest.hashesElsewhere() && existsSync(file) ? digest.sha256OfFile(file, undefined, early.signal) : undefined;
       sha256?.catch(() => undefined);
-      const code = await (await import('./backups.js')).backupsVerifyCommand(file, flags, sha256);
-      process.exitCode = code;
+      try {
+        process.exitCode = await (await import('./backups.js')).backupsVerifyCommand(file, flags, sha256);
+      } finally {
+        early.abort();
+      }
     });
   retention(
     backups

@@ -19,6 +19,12 @@ const PAGE = 65536;
 const M = 0xc6a4a7935bd1e995n;
 const MIN_SLOTS = 64;
 const PRESIZE_MAX = 1 << 20;
+/**
+ * A batch's ranges are copied as one span of the buffer (members and what lies between them: a
+ * hash's values) up to this size; a range that would stretch it further is copied on its own, so
+ * the memory grows with the largest member, not with the values between members.
+ */
+const SPAN_MAX = 256 << 10;
 
 interface TableWasm {
   memory: WebAssembly.Memory;
@@ -180,12 +186,16 @@ class WasmFingerprints implements MemberFingerprints {
   queueRange(buf: Uint8Array, start: number, end: number): boolean {
     if (this.buf !== buf) {
       if (this.buf) throw new Error('fingerprints: ranges of two buffers in one batch (flush before the buffer changes)');
+      if (end - start > SPAN_MAX) return this.queueCopy(buf, start, end);
       this.buf = buf;
       this.spanStart = start;
       this.spanEnd = end;
     } else {
-      if (start < this.spanStart) this.spanStart = start;
-      if (end > this.spanEnd) this.spanEnd = end;
+      const from = Math.min(start, this.spanStart);
+      const to = Math.max(end, this.spanEnd);
+      if (to - from > SPAN_MAX) return this.queueCopy(buf, start, end);
+      this.spanStart = from;
+      this.spanEnd = to;
     }
     const i = this.queued++;
     this.starts[i] = start;

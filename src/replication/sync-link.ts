@@ -252,9 +252,14 @@ export class SyncLink {
 
   /** the last 40 bytes held (heldBytes >= 40) */
   #heldTail(): Buffer {
-    const last = this.#held[this.#held.length - 1]!;
+    const held = this.#held;
+    const last = held[held.length - 1]!;
     if (last.length >= MARK_BYTES) return last.subarray(last.length - MARK_BYTES);
-    return Buffer.concat(this.#held, this.#heldBytes).subarray(this.#heldBytes - MARK_BYTES);
+    // only the last pieces that make up 40 bytes
+    let first = held.length - 1;
+    let bytes = last.length;
+    while (bytes < MARK_BYTES) bytes += held[--first]!.length;
+    return Buffer.concat(held.slice(first), bytes).subarray(bytes - MARK_BYTES);
   }
 
   /**
