@@ -8,15 +8,30 @@ import { connect as tlsConnect } from 'node:tls';
 import { describeConnectError } from './client.js';
 import type { Endpoint } from './url.js';
 
-export function openRawSocket(endpoint: Endpoint, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
+/**
+ * Where a socket's bytes go instead of 'data' events: `receive(chunk, transient)`. Over plain TCP
+ * the socket reads into one reused buffer of `bufferBytes` (the chunk is then transient: valid only
+ * during the call); over TLS, chunks come from 'data' events and are not transient.
+ */
+export interface RawReader {
+  bufferBytes: number;
+  receive(chunk: Buffer, transient: boolean): void;
+}
+
+export function openRawSocket(endpoint: Endpoint, timeoutMs: number, signal?: AbortSignal, reader?: RawReader): Promise<Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
       return;
     }
+    // `onread` is accepted by net.connect() since Node 12; @types/node types it on connect options
+    const onread = reader && !endpoint.tls
+      ? { buffer: Buffer.allocUnsafeSlow(reader.bufferBytes), callback: (bytes: number, buffer: Uint8Array) => (reader.receive(Buffer.from(buffer.buffer, buffer.byteOffset, bytes), true), true) }
+      : undefined;
     const socket: Socket = endpoint.tls
       ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: isIP(endpoint.host) ? undefined : endpoint.host })
-      : netConnect({ host: endpoint.host, port: endpoint.port });
+      : netConnect({ host: endpoint.host, port: endpoint.port, onread });
+    if (reader && endpoint.tls) socket.on('data', (chunk: Buffer) => reader.receive(chunk, false));
     const ready = endpoint.tls ? 'secureConnect' : 'connect';
     const cleanup = (): void => {
       clearTimeout(timer);

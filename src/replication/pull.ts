@@ -16,6 +16,9 @@ import { parseInfo } from '../connect/client.js';
 import type { Endpoint } from '../connect/url.js';
 import { RespError } from '../resp/index.js';
 import { openRawSocket } from '../connect/raw-socket.js';
+
+/** the socket reads into one buffer of this size (Node's own reads allocate 64 KiB per read) */
+const READ_BUFFER_BYTES = 1 << 20;
 import { PULL_ACL_RULES } from './refusals.js';
 import { SyncLink } from './sync-link.js';
 
@@ -67,8 +70,13 @@ export interface PulledRdb {
 
 export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
   const { endpoint } = options;
-  const socket = await openRawSocket(endpoint, options.connectTimeoutMs ?? 5000, options.signal);
-  const link = new SyncLink(socket, endpoint, options);
+  // the socket's bytes reach the link once it exists: nothing arrives before the first command
+  let link: SyncLink | undefined;
+  const socket = await openRawSocket(endpoint, options.connectTimeoutMs ?? 5000, options.signal, {
+    bufferBytes: READ_BUFFER_BYTES,
+    receive: (chunk, transient) => link!.receive(chunk, transient),
+  });
+  link = new SyncLink(socket, endpoint, options);
   try {
     if (endpoint.password !== undefined) {
       const auth = endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password];
