@@ -9,8 +9,11 @@
  * Members are queued and inserted in batches: the table of a large collection is larger than the
  * CPU's caches, and every insert is a cache miss at a random slot. A batch first loads the first
  * slot of each of its members in a loop of independent loads (the CPU overlaps their misses), then
- * inserts them in order from cache. Measured on the 5 million members of a 1,000,000-log dataset:
- * inserts 0.28 -> 0.0x s.
+ * inserts them in order from cache: 54 -> 27 ns per insert into a table of a million UUIDs.
+ *
+ * This JS table is the fallback: where WebAssembly runs (everywhere but `node --jitless`), the
+ * cursor uses fingerprint-table.ts, the same contract (MemberFingerprints) with the hash and the
+ * table in WebAssembly.
  */
 
 const C1 = 0x239b961b;
