@@ -13,7 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { profile } from '../src/config/index.js';
 import { closeConnection } from '../src/connect/index.js';
-import { startRedisServer, waitUntilServing } from '../src/runtime/index.js';
+import { freePort, startRedisServer, waitUntilServing } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
 import { startTestServer, tempDir, upTestDeployment, type TestServer } from './helpers/redis.js';
 
@@ -490,6 +490,46 @@ describe('backups verify and its early SHA-256', () => {
     } finally {
       writer.kill('SIGKILL');
       dir.remove();
+    }
+  });
+});
+
+describe('backup over TLS', () => {
+  const openssl = spawnSync('openssl', ['version']).status === 0;
+
+  test('rediss:// pulls through TLS (a CA of the test\'s own, given to node by NODE_EXTRA_CA_CERTS) and stores the same data', { skip: !openssl }, async () => {
+    const certs = tempDir('nlr-tls-');
+    const backups = tempDir('nlr-tls-backups-');
+    const run = (args: string[]) => assert.equal(spawnSync('openssl', args, { cwd: certs.path, stdio: 'ignore' }).status, 0, `openssl ${args.join(' ')}`);
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=nlr-test-ca', '-days', '1']);
+    run(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+    writeFileSync(join(certs.path, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.ext']);
+    const tlsPort = await freePort();
+    const file = (name: string) => join(certs.path, name);
+    const source = await startTestServer({
+      args: ['--enable-debug-command', 'local', '--tls-port', String(tlsPort), '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'), '--tls-auth-clients', 'no'],
+    });
+    try {
+      const app = await source.connect('app');
+      // enough for many 256 KiB blocks and TLS records of every size
+      await loadgen(app, { logs: 5000, seed: 'tls' });
+      await closeConnection(app);
+      const env = { NEURALLOG_REDIS_PASSWORD: source.passwords.backup!, NODE_EXTRA_CA_CERTS: file('ca.crt') };
+      const r = cli(['backup', '--url', `rediss://backup@127.0.0.1:${tlsPort}`, '--to', backups.path, '--compress', 'none', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      const result = JSON.parse(r.stdout);
+      assert.match(result.manifest.source.address, /^rediss:\/\/backup@127\.0\.0\.1:/);
+      const stored = await digestOfBackup(readFileSync(result.path));
+      assert.equal(stored.digest, await digest(source));
+      // without the CA the server's certificate is refused, with a message that says so
+      const refused = cli(['backup', '--url', `rediss://backup@127.0.0.1:${tlsPort}`, '--to', backups.path], { NEURALLOG_REDIS_PASSWORD: source.passwords.backup! });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /certificate/i);
+    } finally {
+      await source.stop();
+      certs.remove();
+      backups.remove();
     }
   });
 });
