@@ -3,12 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseLogs, parseSeed } from '../src/cli/loadgen.js';
+import { freePort } from '../src/runtime/ports.js';
 import { NEURALLOG_KEY_PATTERNS } from '../src/config/profiles.js';
 import { closeConnection, openConnection, type Endpoint, type RedisConnection } from '../src/connect/index.js';
 import {
@@ -40,17 +40,6 @@ interface Server {
   stop: () => Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as { port: number }).port;
-    server.close();
-    await once(server, 'close');
-    if (port !== 6379) return port;
-  }
-}
 
 async function startServer(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'neurallog-loadgen-test-'));

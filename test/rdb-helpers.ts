@@ -5,9 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../src/runtime/ports.js';
+
+export { freePort };
 import {
   crc64Bytes, crc64Init, crc64Update, decodeValue, RdbStreamParser, type DecodedValue, type RdbRecord, type RdbSummary,
 } from '../src/rdb/index.js';
@@ -16,18 +19,6 @@ export type Reply = string | number | Buffer | null | Reply[];
 
 export class RespError extends Error {}
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port === 6379 ? freePort().then(resolve, reject) : resolve(port)));
-    });
-  });
-}
 
 /** A minimal RESP2 client: pipelined commands, replies in order. */
 export class MiniClient {

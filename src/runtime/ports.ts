@@ -1,4 +1,5 @@
 /** Checking that a port is free before a server is started on it, and finding free ports for tests. */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export function portInUse(port: number, host: string): Promise<boolean> {
@@ -13,8 +14,42 @@ export function portInUse(port: number, host: string): Promise<boolean> {
   });
 }
 
-/** A port the kernel says is free on 127.0.0.1 now. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * A port free on `host` now, for test and benchmark servers: drawn at random below the kernel's
+ * ephemeral range (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default), so that neither
+ * client sockets' local ports nor other processes' port-0 binds take it, which matters to a test
+ * that kills a server and starts it again on the same port. Where that range leaves no room, the
+ * kernel picks (port 0). Never 6379.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [low] = ephemeralRange();
+  if (low - 1 > PRIVATE_LOW + 1000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = PRIVATE_LOW + Math.floor(Math.random() * (low - PRIVATE_LOW));
+      if (port === 6379) continue;
+      if (!(await portInUse(port, host))) return port;
+    }
+  }
+  for (;;) {
+    const port = await kernelPort(host);
+    if (port !== 6379) return port;
+  }
+}
+
+/** the lowest port freePort draws from */
+const PRIVATE_LOW = 10000;
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // not Linux, or no /proc: the usual default
+  }
+  return [32768, 60999];
+}
+
+function kernelPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
