@@ -500,29 +500,3 @@ describe('fingerprint tables, JS and WebAssembly, through the batch interface', 
   });
 });
 
-describe('fingerprints', () => {
-  test('two million distinct members, raw and integer: no false duplicate; equal members found', () => {
-    const f = new Fingerprints();
-    f.reset(2_000_000);
-    const b = Buffer.alloc(32);
-    for (let i = 0; i < 1_000_000; i++) {
-      const n = b.write(`idx:logs:${i}`, 0, 'latin1');
-      f.prepare(b, 0, n);
-      assert.ok(f.insert(), `idx:logs:${i}`);
-      f.prepareInteger(i * 7);
-      assert.ok(f.insert(), String(i * 7));
-    }
-    assert.equal(f.size, 2_000_000);
-    f.prepare(Buffer.from('x700'), 1, 4);
-    assert.equal(f.insert(), false);
-    f.prepareInteger(-5n);
-    assert.equal(f.insert(), true);
-    f.prepare(Buffer.from('-5'), 0, 2);
-    assert.equal(f.insert(), false);
-    // a smaller collection next: the table is emptied
-    f.reset(10);
-    f.prepare(Buffer.from('-5'), 0, 2);
-    assert.equal(f.insert(), true);
-  });
-
-});

@@ -33,14 +33,6 @@ export function wrongKeyReason(manifest: Manifest | undefined, key: Buffer | und
   return `the key given is not the one this backup was encrypted with (key id ${keyId(key)}, backup ${recorded})`;
 }
 
-/** Fresh streams that turn the stored bytes into the plain RDB: decryption (if any), decompression. */
-function toPlainRdb(layers: StoredLayers, key: Buffer | undefined): NodeJS.ReadWriteStream[] {
-  const stages: NodeJS.ReadWriteStream[] = [];
-  if (layers.encrypted) stages.push(createDecryptStream(key!));
-  stages.push(createDecompressStream(layers.compression));
-  return stages;
-}
-
 /**
  * A fresh stream of the plain RDB inside a stored file. An unencrypted compressed file is handed to
  * the decompressing program by name (`igzip -d` or `zstd -d` read it themselves: no copy through this
@@ -53,7 +45,9 @@ export function openPlainRdb(file: string, layers: StoredLayers, key: Buffer | u
     const direct = decompressFileProcess(layers.compression, file);
     if (direct) return direct;
   }
-  const stages = toPlainRdb(layers, key);
+  // decryption (if any), then decompression
+  const stages: NodeJS.ReadWriteStream[] = layers.encrypted ? [createDecryptStream(key!)] : [];
+  stages.push(createDecompressStream(layers.compression));
   const out = stages[stages.length - 1] as unknown as Readable;
   (pipeline as (...s: unknown[]) => Promise<void>)(createReadStream(file, { highWaterMark: READ_CHUNK }), ...stages).catch((error: unknown) => out.destroy(error as Error));
   return out;

@@ -5,10 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-
 import { MANIFEST_FORMAT } from './manifest-write.js';
-
-export { MANIFEST_FORMAT };
 
 const count = z.int().nonnegative();
 

@@ -121,14 +121,10 @@ async function parsePlainRdb(file: string, layers: StoredLayers, key: Buffer | u
 }
 
 function describeDamage(error: unknown, compression: string, rdbRead: number): string {
-  if (error instanceof NeuralLogRedisError) {
-    if (error.code === 'E_GZIP' || error.code === 'E_ZSTD') return `the ${compression} stream is damaged (it stopped after ${rdbRead} bytes of RDB): ${error.message}`;
-    if (error.code === 'E_RDB_FORMAT') return `${error.message}${compression === 'none' ? '' : ' (offset in the decompressed RDB)'}`;
-    return error.message;
-  }
   const e = error as NodeJS.ErrnoException;
-  if (e?.code?.startsWith('Z_') || /incorrect header|invalid|unexpected end/i.test(e?.message ?? '')) {
-    return `the ${compression} stream is damaged (it stopped after ${rdbRead} bytes of RDB): ${e.message}`;
-  }
+  // igzip and zstd fail with E_GZIP / E_ZSTD, node:zlib with Z_* codes or its own messages
+  const decompressor = error instanceof NeuralLogRedisError ? error.code === 'E_GZIP' || error.code === 'E_ZSTD' : e?.code?.startsWith('Z_') || /incorrect header|invalid|unexpected end/i.test(e?.message ?? '');
+  if (decompressor) return `the ${compression} stream is damaged (it stopped after ${rdbRead} bytes of RDB): ${e.message}`;
+  if (error instanceof NeuralLogRedisError) return error.code === 'E_RDB_FORMAT' && compression !== 'none' ? `${error.message} (offset in the decompressed RDB)` : error.message;
   return `cannot read it: ${e?.message ?? String(error)}`;
 }

@@ -9,7 +9,7 @@
  * Memory: the batch's entries (address, length) at ENTRIES_AT, the table from TABLE_AT, then the
  * batch's bytes. The memory grows with the largest collection and its largest batch; it never shrinks.
  */
-import { FINGERPRINT_BATCH, type MemberFingerprints } from './fingerprints.js';
+import { FINGERPRINT_BATCH, tableLimit, tableSlots, type MemberFingerprints } from './fingerprints.js';
 import { I32, I64, op, wasmModule } from './wasm-asm.js';
 
 const ENTRIES_AT = 64;
@@ -17,8 +17,6 @@ const TABLE_AT = 1024;
 const PAGE = 65536;
 /** MurmurHash64A's multiplier */
 const M = 0xc6a4a7935bd1e995n;
-const MIN_SLOTS = 64;
-const PRESIZE_MAX = 1 << 20;
 /**
  * A batch's ranges are copied as one span of the buffer (members and what lies between them: a
  * hash's values) up to this size; a range that would stretch it further is copied on its own, so
@@ -104,9 +102,13 @@ function tableModule(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
+/** compiled once; each table is an instance of its own (with its own memory) */
+let compiled: WebAssembly.Module | undefined;
+
 function instantiate(): TableWasm | undefined {
   try {
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(tableModule())).exports;
+    compiled ??= new WebAssembly.Module(tableModule());
+    const exports = new WebAssembly.Instance(compiled).exports;
     return {
       memory: exports.m as WebAssembly.Memory,
       insert: exports.insert as TableWasm['insert'],
@@ -149,8 +151,8 @@ function selfCheck(table: WasmFingerprints): boolean {
 class WasmFingerprints implements MemberFingerprints {
   queued = 0;
   size = 0;
-  private slots = MIN_SLOTS;
-  private limit = (MIN_SLOTS * 4) / 5;
+  private slots = 0;
+  private limit = 0;
   private view: Uint8Array;
   private entries: Int32Array;
   /** per queued member: its start in `buf` (>= 0), or -(its offset in the arena + 1) */
@@ -172,11 +174,11 @@ class WasmFingerprints implements MemberFingerprints {
   }
 
   reset(count: number): void {
-    const slots = Math.max(MIN_SLOTS, Math.ceil((Math.min(count, PRESIZE_MAX) * 5) / 4) + 1);
+    const slots = tableSlots(count);
     this.ensure(TABLE_AT + 8 * slots);
     this.view.fill(0, TABLE_AT, TABLE_AT + 8 * slots);
     this.slots = slots;
-    this.limit = Math.floor((slots * 4) / 5);
+    this.limit = tableLimit(slots);
     this.size = 0;
     this.queued = 0;
     this.arenaUsed = 0;
@@ -259,7 +261,7 @@ class WasmFingerprints implements MemberFingerprints {
     this.w.rehash(from, this.slots, to, slots);
     this.view.copyWithin(TABLE_AT, to, to + 8 * slots);
     this.slots = slots;
-    this.limit = Math.floor((slots * 4) / 5);
+    this.limit = tableLimit(slots);
   }
 
   /** grows the memory to at least `bytes` */

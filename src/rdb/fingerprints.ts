@@ -21,7 +21,7 @@ const C2 = 0xab0e9789;
 const C3 = 0x38b34ae5;
 const C4 = 0xa1e38b93;
 
-/** slots of the smallest table (pairs of 32-bit words) */
+/** slots of the smallest table */
 const MIN_SLOTS = 64;
 /** tables are presized from the declared member count up to this many members, then grow */
 const PRESIZE_MAX = 1 << 20;
@@ -29,6 +29,16 @@ const PRESIZE_MAX = 1 << 20;
 const TO_UNIT = 1 / 4294967296;
 /** members queued before a batch is inserted */
 export const FINGERPRINT_BATCH = 64;
+
+/** the slots of a table for a collection that declares `count` members (both tables size alike) */
+export function tableSlots(count: number): number {
+  return Math.max(MIN_SLOTS, Math.ceil((Math.min(count, PRESIZE_MAX) * 5) / 4) + 1);
+}
+
+/** how many fingerprints a table of `slots` holds before it grows (80 % full) */
+export function tableLimit(slots: number): number {
+  return Math.floor((slots * 4) / 5);
+}
 
 /**
  * What the duplicate check of a collection read element by element needs: members queued (a range of
@@ -58,7 +68,7 @@ export class Fingerprints implements MemberFingerprints {
   /** slots in use for the current collection (the table may be longer) */
   private slots = MIN_SLOTS;
   /** grow beyond this many members */
-  private limit = (MIN_SLOTS * 4) / 5;
+  private limit = tableLimit(MIN_SLOTS);
   size = 0;
   /** the fingerprint of the last member hashed */
   private lo = 0;
@@ -74,24 +84,13 @@ export class Fingerprints implements MemberFingerprints {
 
   /** empties the set for a collection that declares `count` members */
   reset(count: number): void {
-    const slots = Math.max(MIN_SLOTS, Math.ceil((Math.min(count, PRESIZE_MAX) * 5) / 4) + 1);
+    const slots = tableSlots(count);
     if (2 * slots > this.table.length) this.table = new Int32Array(2 * slots);
     else this.table.fill(0, 0, 2 * Math.max(slots, this.slots));
     this.slots = slots;
-    this.limit = Math.floor((slots * 4) / 5);
+    this.limit = tableLimit(slots);
     this.size = 0;
     this.queued = 0;
-  }
-
-  /** fingerprints buf[start, end), to be added by insert() */
-  prepare(buf: Uint8Array, start: number, end: number): void {
-    this.hash(buf, start, end);
-  }
-
-  /** fingerprints an integer by its decimal text (how Redis compares integer-encoded members) */
-  prepareInteger(value: number | bigint): void {
-    const n = this.digits.write(String(value), 0, 'latin1');
-    this.hash(this.digits, 0, n);
   }
 
   queueRange(buf: Uint8Array, start: number, end: number): boolean {
@@ -99,26 +98,18 @@ export class Fingerprints implements MemberFingerprints {
     return this.queue();
   }
 
+  /** (the hash reads the bytes at once: a copy and a range are the same here) */
   queueCopy(bytes: Uint8Array, start: number, end: number): boolean {
-    this.hash(bytes, start, end);
-    return this.queue();
+    return this.queueRange(bytes, start, end);
   }
 
   queueInteger(value: number | bigint): boolean {
-    this.prepareInteger(value);
-    return this.queue();
+    const n = this.digits.write(String(value), 0, 'latin1');
+    return this.queueRange(this.digits, 0, n);
   }
 
-  /** adds the member last prepared; false when an equal fingerprint was already there */
-  insert(): boolean {
-    return this.insertPair(this.lo, this.hi);
-  }
-
-  /**
-   * Queues the member last prepared (the queue's index of the next member is `queued`); true when the
-   * batch is full and must be inserted by flush() before the next one is queued.
-   */
-  queue(): boolean {
+  /** queues the fingerprint last hashed; true when the batch is full */
+  private queue(): boolean {
     const i = this.queued++;
     this.queuedLo[i] = this.lo;
     this.queuedHi[i] = this.hi;
@@ -177,7 +168,7 @@ export class Fingerprints implements MemberFingerprints {
     }
     this.table = table;
     this.slots = slots;
-    this.limit = Math.floor((slots * 4) / 5);
+    this.limit = tableLimit(slots);
   }
 
   /** MurmurHash3 x86_128 (seed 0) of buf[start, end); keeps h1 and h2 (h2 never 0) */

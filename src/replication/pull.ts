@@ -16,11 +16,11 @@ import { parseInfo } from '../connect/client.js';
 import type { Endpoint } from '../connect/url.js';
 import { RespError } from '../resp/index.js';
 import { openRawSocket } from '../connect/raw-socket.js';
+import { PULL_ACL_RULES } from './refusals.js';
+import { SyncLink } from './sync-link.js';
 
 /** the socket reads into one buffer of this size (Node's own reads allocate 64 KiB per read) */
 const READ_BUFFER_BYTES = 1 << 20;
-import { PULL_ACL_RULES } from './refusals.js';
-import { SyncLink } from './sync-link.js';
 
 export { PULL_ACL_RULES };
 
