@@ -10,9 +10,10 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 # --ignore-scripts: no `prepare` build before the sources are copied, and no esbuild postinstall
-# (tsx is a development tool; the image runs the compiled dist/).
+# (its binary package is installed anyway; the image runs the bundle in dist/bundle).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
+COPY scripts/bundle-cli.mjs ./scripts/bundle-cli.mjs
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim

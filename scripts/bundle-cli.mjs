@@ -1,0 +1,27 @@
+// Bundles the compiled CLI (dist/cli/main.js, from tsc) and its npm dependencies into dist/bundle/,
+// which bin/neurallog-redis runs. Why: without a bundler node loads every module a package exports;
+// `zod` alone is ~90 modules (50 locales) and 55 ms of compile time before `backups verify` can start.
+// The bundle keeps what is used; each command's code stays in its own chunk, loaded when the command
+// runs (the CLI's lazy imports become chunk imports). Measured in docs/benchmarks.md ("CLI start").
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = `${root}dist/bundle`;
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: [`${root}dist/cli/main.js`],
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // The other dependencies stay in node_modules and load as they did: the redis client, bundled,
+  // failed on connect ("create is not a function": its CommonJS does not survive the conversion),
+  // commander is CommonJS too, and yaml is kept with them as a precaution. zod is what gains.
+  external: ['redis', '@redis/*', 'commander', 'yaml'],
+});
