@@ -46,6 +46,15 @@ describe('the bundled command (bin/neurallog-redis -> dist/bundle)', () => {
     }
   });
 
+  test('with --debug, the stack trace of an error names the TypeScript sources (source maps of the bundle)', () => {
+    const r = bin(['backups', 'verify', join(ROOT, 'no-such-backup.rdb.gz'), '--debug']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /does not exist/);
+    assert.match(r.stderr, /src\/backup\/verify\.ts:\d+/, r.stderr);
+    const plain = bin(['backups', 'verify', join(ROOT, 'no-such-backup.rdb.gz')]);
+    assert.doesNotMatch(plain.stderr, /\n\s+at /, 'no stack trace without --debug');
+  });
+
   describe('against real redis-server', () => {
     const temp = tempDir('nlr-bundle-');
     const dep = join(temp.path, 'dep');
