@@ -126,7 +126,7 @@ export function buildProgram(): Command {
       .addOption(new Option('--compress <kind>', 'compression of the stored file').choices(['gzip', 'zstd', 'none']).default('gzip'))
       .option('--encrypt-key-file <file>', 'encrypt at rest with this 32-byte key (AES-256-GCM in chunks)')
       .option('--every <duration>', 'keep taking backups every 30s / 15m / 1h / 1d until stopped')
-      .option('--nice <n>', 'scheduling niceness of the backup and its helper programs, 0-19: on a host it shares with Redis, the server (whose fork writes the snapshot) gets the CPU first', '10'),
+      .option('--nice <n>', 'scheduling niceness of the backup and its helper programs, 0-19: on a host it shares with Redis, the server\'s processes win when both want a CPU', '10'),
   )
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  neurallog-redis backup --dir .neurallog-redis --to backups/\n  neurallog-redis backup --url redis://backup@10.0.0.5:6379 --password-file pw --to /backups --compress zstd\n  neurallog-redis backup --dir .neurallog-redis --to backups/ --every 1h --keep-last 24 --daily 7')
