@@ -195,7 +195,7 @@ describe('backup from a live server', () => {
     const path = r.stdout.trim();
     const other = tempDir('nlr-renamed-');
     try {
-      // verify starts reading a file as its name says while the manifest loads, then follows the manifest
+      // the name says gzip or plain; verify reads the file as its manifest says (zstd)
       for (const name of ['redis-backup-20260101T000000Z.rdb.gz', 'redis-backup-20260101T000000Z.rdb']) {
         const renamed = join(other.path, name);
         writeFileSync(renamed, readFileSync(path));

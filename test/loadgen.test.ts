@@ -40,7 +40,6 @@ interface Server {
   stop: () => Promise<void>;
 }
 
-
 async function startServer(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'neurallog-loadgen-test-'));
   const port = await freePort();

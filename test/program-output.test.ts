@@ -52,9 +52,9 @@ describe('reading a program through a FIFO', () => {
     await assert.rejects(readProgramOutput({ program: 'no-such-program-here', args: [], errorCode: 'E_TEST', onChunk: () => undefined })!, /no-such-program-here/);
   });
 
-  test('a consumer that throws stops the program and fails the read with its own error', async () => {
+  // the program never ends by itself: without the stop, the read would hang until the test's timeout
+  test('a consumer that throws stops the program and fails the read with its own error', { timeout: 30_000 }, async () => {
     let calls = 0;
-    const started = Date.now();
     await assert.rejects(
       readProgramOutput({
         program: 'sh',
@@ -66,7 +66,6 @@ describe('reading a program through a FIFO', () => {
       })!,
       /parser says no/,
     );
-    assert.ok(Date.now() - started < 10_000, 'the endless program was stopped');
   });
 
   test('no writable temporary directory: undefined, the caller reads the ordinary way', () => {

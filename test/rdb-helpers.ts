@@ -9,16 +9,15 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/runtime/ports.js';
-
-export { freePort };
 import {
   crc64Bytes, crc64Init, crc64Update, decodeValue, RdbStreamParser, type DecodedValue, type RdbRecord, type RdbSummary,
 } from '../src/rdb/index.js';
 
 export type Reply = string | number | Buffer | null | Reply[];
 
-export class RespError extends Error {}
+export { freePort };
 
+export class RespError extends Error {}
 
 /** A minimal RESP2 client: pipelined commands, replies in order. */
 export class MiniClient {

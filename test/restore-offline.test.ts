@@ -15,9 +15,9 @@ import { profile } from '../src/config/index.js';
 import { closeConnection, openConnection, type Endpoint } from '../src/connect/index.js';
 import { offlineRestore, ServerRunningError } from '../src/restore/offline.js';
 import { BackupIntegrityError, openRestoreSource, type RestoreSource } from '../src/restore/source.js';
-import { isAlive, startRedisServer, waitFor, waitUntilServing, type StartedServer } from '../src/runtime/index.js';
+import { isAlive, waitFor, type StartedServer } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
-import { startTestServer, tempDir, upTestDeployment, type TestDeployment, type TestServer } from './helpers/redis.js';
+import { restartTestServer, startTestServer, tempDir, upTestDeployment, type TestDeployment, type TestServer } from './helpers/redis.js';
 
 const DEBUG = ['--enable-debug-command', 'local'];
 const LIBRARY = "#!lua name=offlib\nredis.register_function('offfunc', function(keys, args) return 1 end)";
@@ -76,11 +76,7 @@ async function scenario(appendonly: boolean, backupsDir: string) {
   return { server, a, b, backupFile: taken.path, connect };
 }
 
-function restart(server: TestServer, dataDir = server.dir, log = 'restart.log'): { started: StartedServer; ready: Promise<void> } {
-  const logPath = join(dataDir, log);
-  const started = startRedisServer({ confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir, logPath, args: DEBUG });
-  return { started, ready: waitUntilServing(server.endpoint('admin'), { server: started, logPath, timeoutMs: 20_000 }) };
-}
+const restart = (server: TestServer, dataDir = server.dir) => restartTestServer(server, { dataDir, args: DEBUG });
 
 /**
  * SHUTDOWN (the server saves / fsyncs as configured) and wait for the process to go. Not
@@ -134,31 +130,27 @@ describe('offline restore', { concurrency: false }, () => {
         }
         assert.ok(!readdirSync(server.dir).some((f) => f.endsWith('.tmp')), 'no temporary files left');
 
-        let s = restart(server);
-        running.push(s.started);
-        await s.ready;
+        let s = await restart(server);
+        running.push(s);
         assert.deepEqual(await stateOf(connect), a);
         // a clean restart right away
-        await shutdown(s.started.pid, server.endpoint('admin'));
-        s = restart(server);
-        running.push(s.started);
-        await s.ready;
+        await shutdown(s.pid, server.endpoint('admin'));
+        s = await restart(server);
+        running.push(s);
         assert.deepEqual(await stateOf(connect), a);
         // kill -9 right after it serves
-        await kill9(s.started);
-        s = restart(server);
-        running.push(s.started);
-        await s.ready;
+        await kill9(s);
+        s = await restart(server);
+        running.push(s);
         assert.deepEqual(await stateOf(connect), a);
-        await kill9(s.started);
+        await kill9(s);
 
         // the rollback folder holds B
         const rollbackDir = join(dir.path, `rollback-${appendonly}`);
         mkdirSync(rollbackDir);
         cpSync(result.previousKeptIn, rollbackDir, { recursive: true });
-        s = restart(server, rollbackDir);
-        running.push(s.started);
-        await s.ready;
+        s = await restart(server, rollbackDir);
+        running.push(s);
         assert.equal((await stateOf(connect)).digest, b.digest);
       } finally {
         for (const r of running) if (isAlive(r.pid)) await kill9(r);

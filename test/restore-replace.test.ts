@@ -11,9 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { takeBackup } from '../src/backup/index.js';
 import { chooseLoad } from '../src/restore/index.js';
 import { closeConnection } from '../src/connect/index.js';
-import { isAlive, startRedisServer, waitUntilServing, type StartedServer } from '../src/runtime/index.js';
+import { isAlive } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
-import { startTestServer, tempDir, upTestDeployment, type TestServer } from './helpers/redis.js';
+import { restartTestServer, startTestServer, tempDir, upTestDeployment, type TestServer } from './helpers/redis.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
@@ -40,24 +40,7 @@ async function restart(server: TestServer, signal: 'SIGKILL' | 'SIGTERM'): Promi
   process.kill(server.pid, signal);
   for (let i = 0; i < 200 && isAlive(server.pid); i++) await new Promise((r) => setTimeout(r, 25));
   assert.ok(!isAlive(server.pid), `the server (pid ${server.pid}) is still running 5 s after ${signal}`);
-  let started: StartedServer;
-  // Full runs have twice found the port taken at this point although the killed server was gone (the
-  // second time with test ports drawn away from the kernel's ephemeral range, runtime/ports.ts). Until
-  // the holder is known, a restart that meets EADDRINUSE says what holds the port (ss) and tries again.
-  for (let attempt = 1; ; attempt++) {
-    const logPath = join(server.dir, `restart-${Date.now()}-${attempt}.log`); // a fresh log: the error quotes its tail
-    started = startRedisServer({ confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir: server.dir, logPath, args: ['--port', String(server.port), ...DEBUG] });
-    try {
-      await waitUntilServing(server.endpoint('admin'), { server: started, logPath, timeoutMs: 30_000 });
-      break;
-    } catch (error) {
-      if (isAlive(started.pid)) process.kill(started.pid, 'SIGKILL');
-      if (attempt === 20 || !/Address already in use/.test((error as Error).message)) throw error;
-      const holders = spawnSync('ss', ['-Htanp', `sport = :${server.port}`], { encoding: 'utf8' });
-      process.stderr.write(`restart on port ${server.port}, attempt ${attempt}: the port is in use; ss says:\n${holders.stdout || holders.stderr || '(nothing)'}\n`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const started = await restartTestServer(server, { args: DEBUG });
   return {
     ...server,
     pid: started.pid,

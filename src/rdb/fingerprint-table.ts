@@ -1,10 +1,11 @@
 /**
- * The duplicate check of fingerprints.ts in WebAssembly (its hash ~4x faster: ~5 ns for a UUID): the members of a
- * batch are copied into the module's memory (one copy of the span of the reader's buffer they lie
- * in, plus the few that live elsewhere), and one call hashes each (MurmurHash64A, 8 bytes at a time)
- * and inserts it into an open-addressing table of 64-bit fingerprints in the same memory. The
- * behaviour is that of the JS Fingerprints class (same queue and flush contract, same sizing, same
- * collision odds); the hash differs, which does not matter as one process uses one of the two.
+ * The duplicate check of fingerprints.ts in WebAssembly (its hash ~4x faster: ~5 ns for a UUID): the
+ * members of a batch are copied into the module's memory (one copy of the span of the reader's
+ * buffer they lie in, plus the few that live elsewhere), and one call hashes each (MurmurHash64A, 8
+ * bytes at a time) and inserts it into an open-addressing table of 64-bit fingerprints in the same
+ * memory. The behaviour is that of the JS Fingerprints class (same queue and flush contract, same
+ * sizing, same collision odds); the hash differs, which does not matter as one process uses one of
+ * the two.
  *
  * Memory: the batch's entries (address, length) at ENTRIES_AT, the table from TABLE_AT, then the
  * batch's bytes. The memory grows with the largest collection and its largest batch; it never shrinks.

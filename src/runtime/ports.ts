@@ -22,7 +22,7 @@ export function portInUse(port: number, host: string): Promise<boolean> {
  * kernel picks (port 0). Never 6379.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const [low] = ephemeralRange();
+  const low = ephemeralLow();
   if (low - 1 > PRIVATE_LOW + 1000) {
     for (let attempt = 0; attempt < 50; attempt++) {
       const port = PRIVATE_LOW + Math.floor(Math.random() * (low - PRIVATE_LOW));
@@ -39,14 +39,15 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 /** the lowest port freePort draws from */
 const PRIVATE_LOW = 10000;
 
-function ephemeralRange(): [number, number] {
+/** the first port of the kernel's ephemeral range */
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low)) return low;
   } catch {
     // not Linux, or no /proc: the usual default
   }
-  return [32768, 60999];
+  return 32768;
 }
 
 function kernelPort(host: string): Promise<number> {

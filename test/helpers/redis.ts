@@ -2,13 +2,14 @@
  * The one helper tests use to run real Redis: servers on free ports in temporary directories, started
  * through the project's own runtime/, and always stopped. Never port 6379, never a shared server.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { profile, type Deployment } from '../../src/config/index.js';
 import { closeConnection, openConnection, type Endpoint, type RedisConnection } from '../../src/connect/index.js';
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../../src/render/index.js';
-import { downDeployment, freePort, isAlive, startRedisServer, stopRedisServer, upDeployment, waitUntilServing, type UpOptions, type UpResult } from '../../src/runtime/index.js';
+import { downDeployment, freePort, isAlive, startRedisServer, stopRedisServer, upDeployment, waitUntilServing, type StartedServer, type UpOptions, type UpResult } from '../../src/runtime/index.js';
 import { generatePassword, readSecrets, deploymentPaths } from '../../src/connect/index.js';
 
 /** Servers started by this process: they run in their own process group, so they would outlive it. */
@@ -37,6 +38,35 @@ export interface TestServer {
   endpoint(user?: string): Endpoint;
   connect(user?: string): Promise<RedisConnection>;
   stop(): Promise<void>;
+}
+
+/**
+ * Starts redis-server again for a test server that was stopped or killed: its config, ACL and port,
+ * data from `dataDir` (default: its own directory), and waits until it serves.
+ *
+ * Full runs have twice found the port taken at this point although the old server was gone (the
+ * second time with test ports drawn away from the kernel's ephemeral range, runtime/ports.ts; Redis's
+ * forks close their listening sockets). Until the holder is known, a start that meets EADDRINUSE
+ * prints what holds the port (`ss`) and is tried again, each attempt with a log of its own (the error
+ * quotes the log's tail); a failed attempt's server is stopped.
+ */
+export async function restartTestServer(server: TestServer, options: { dataDir?: string; args?: string[] } = {}): Promise<StartedServer> {
+  const dataDir = options.dataDir ?? server.dir;
+  for (let attempt = 1; ; attempt++) {
+    const logPath = join(dataDir, `restart-${Date.now()}-${attempt}.log`);
+    const started = startRedisServer({ confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir, logPath, args: ['--port', String(server.port), ...(options.args ?? [])] });
+    running.add(started.pid);
+    try {
+      await waitUntilServing(server.endpoint('admin'), { server: started, logPath, timeoutMs: 30_000 });
+      return started;
+    } catch (error) {
+      if (isAlive(started.pid)) process.kill(started.pid, 'SIGKILL');
+      if (attempt === 20 || !/Address already in use/.test((error as Error).message)) throw error;
+      const holders = spawnSync('ss', ['-Htanp', `sport = :${server.port}`], { encoding: 'utf8' });
+      process.stderr.write(`restart on port ${server.port}, attempt ${attempt}: the port is in use; ss says:\n${holders.stdout || holders.stderr || '(nothing)'}\n`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /**
