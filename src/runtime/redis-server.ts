@@ -20,6 +20,8 @@ export interface StartOptions {
   logPath: string;
   /** further `--name value` arguments (never secrets) */
   args?: string[];
+  /** the server binary (redis-server, valkey-server or a wrapper running one); default redis-server on PATH */
+  server?: string;
 }
 
 export interface StartedServer {
@@ -33,7 +35,7 @@ export interface StartedServer {
 }
 
 export function startRedisServer(options: StartOptions): StartedServer {
-  const binary = requireExecutable('redis-server');
+  const binary = options.server ?? requireExecutable('redis-server');
   const args = [options.confPath, '--dir', options.dataDir, '--daemonize', 'no', '--logfile', ''];
   if (options.aclPath) args.push('--aclfile', options.aclPath);
   if (options.pidPath) args.push('--pidfile', options.pidPath);

@@ -11,6 +11,15 @@ import { closeConnection, openConnection, type Endpoint, type RedisConnection } 
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../../src/render/index.js';
 import { downDeployment, freePort, isAlive, startRedisServer, stopRedisServer, upDeployment, waitUntilServing, type StartedServer, type UpOptions, type UpResult } from '../../src/runtime/index.js';
 import { generatePassword, readSecrets, deploymentPaths } from '../../src/connect/index.js';
+import { hostEngine, type TestEngine } from './engines.js';
+
+export { testEngines, hostEngine, engineById, type TestEngine } from './engines.js';
+
+function requireHostEngine(): TestEngine {
+  const engine = hostEngine();
+  if (!engine) throw new Error('no redis-server on PATH: install redis-server (./scripts/quickstart or .ci/run do)');
+  return engine;
+}
 
 /** Servers started by this process: they run in their own process group, so they would outlive it. */
 const running = new Set<number>();
@@ -24,12 +33,14 @@ process.once('exit', () => {
   }
 });
 
-export function tempDir(prefix = 'nlr-test-'): { path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
+export function tempDir(prefix = 'nlr-test-', parent = tmpdir()): { path: string; remove(): void } {
+  const path = mkdtempSync(join(parent, prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
 export interface TestServer {
+  /** the engine it runs (the host's Redis 7.0 unless the test chose another) */
+  engine: TestEngine;
   port: number;
   dir: string;
   pid: number;
@@ -54,7 +65,7 @@ export async function restartTestServer(server: TestServer, options: { dataDir?:
   const dataDir = options.dataDir ?? server.dir;
   for (let attempt = 1; ; attempt++) {
     const logPath = join(dataDir, `restart-${Date.now()}-${attempt}.log`);
-    const started = startRedisServer({ confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir, logPath, args: ['--port', String(server.port), ...(options.args ?? [])] });
+    const started = startRedisServer({ server: server.engine.server, confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir, logPath, args: ['--port', String(server.port), ...(options.args ?? [])] });
     running.add(started.pid);
     try {
       await waitUntilServing(server.endpoint('admin'), { server: started, logPath, timeoutMs: 30_000 });
@@ -73,19 +84,20 @@ export async function restartTestServer(server: TestServer, options: { dataDir?:
  * Starts redis-server on the config and ACL rendered from `model` (default: the neurallog profile),
  * on a free loopback port. `args` are extra redis-server arguments (e.g. enable-debug-command local).
  */
-export async function startTestServer(options: { model?: Deployment; args?: string[] } = {}): Promise<TestServer> {
+export async function startTestServer(options: { model?: Deployment; args?: string[]; engine?: TestEngine } = {}): Promise<TestServer> {
+  const engine = options.engine ?? requireHostEngine();
   const model = structuredClone(options.model ?? profile('neurallog'));
   const port = await freePort();
   model.server.port = port;
   model.server.bind = ['127.0.0.1'];
-  const temp = tempDir();
+  const temp = tempDir('nlr-test-', engine.tempParent);
   const passwords = Object.fromEntries(usersNeedingPasswords(model).map((u) => [u, generatePassword()]));
   const confPath = join(temp.path, 'redis.conf');
   const aclPath = join(temp.path, 'users.acl');
   writeFileSync(confPath, renderRedisConf(model));
   writeFileSync(aclPath, renderAcl(model, passwords), { mode: 0o600 });
   const logPath = join(temp.path, 'redis.log');
-  const server = startRedisServer({ confPath, aclPath, dataDir: temp.path, logPath, args: options.args });
+  const server = startRedisServer({ server: engine.server, confPath, aclPath, dataDir: temp.path, logPath, args: options.args });
   running.add(server.pid);
   server.exited.then(() => running.delete(server.pid));
   const adminUser = passwords.admin !== undefined ? 'admin' : undefined;
@@ -98,6 +110,7 @@ export async function startTestServer(options: { model?: Deployment; args?: stri
     throw error;
   }
   return {
+    engine,
     port,
     dir: temp.path,
     pid: server.pid,
