@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseLogs, parseSeed } from '../src/cli/loadgen.js';
 import { freePort } from '../src/runtime/ports.js';
+import { testEngines, type TestEngine } from './helpers/engines.js';
 import { NEURALLOG_KEY_PATTERNS } from '../src/config/profiles.js';
 import { closeConnection, openConnection, type Endpoint, type RedisConnection } from '../src/connect/index.js';
 import {
@@ -31,7 +32,7 @@ import {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-// ---- a private redis-server for this file (the shared helper in test/helpers/ may replace it) ----
+// ---- a private server for this file: no ACL users, debug commands on (each engine of the matrix) ----
 
 interface Server {
   port: number;
@@ -40,13 +41,13 @@ interface Server {
   stop: () => Promise<void>;
 }
 
-async function startServer(): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'neurallog-loadgen-test-'));
+async function startServer(engine: TestEngine): Promise<Server> {
+  const dir = mkdtempSync(join(engine.tempParent, 'neurallog-loadgen-test-'));
   const port = await freePort();
   const child: ChildProcess = spawn(
-    'redis-server',
+    engine.server,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'local', '--maxmemory-policy', 'noeviction'],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', cwd: dir },
   );
   const endpoint: Endpoint = { host: '127.0.0.1', port, tls: false, db: 0 };
   const deadline = Date.now() + 10_000;
@@ -217,11 +218,11 @@ describe('reply counter', () => {
 
 // ---- against a real redis-server ----
 
-describe('loadgen against redis-server', () => {
+for (const engine of testEngines()) describe(`loadgen against ${engine.label}`, () => {
   let a: Server;
   let b: Server;
   before(async () => {
-    [a, b] = await Promise.all([startServer(), startServer()]);
+    [a, b] = await Promise.all([startServer(engine), startServer(engine)]);
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { encodeCommand, encodeError, encodeSimpleString, RespDecoder, RespError, RespProtocolError, type RespReply } from '../src/resp/index.js';
-import { startTestServer, type TestServer } from './helpers/redis.js';
+import { startTestServer, testEngines, type TestServer } from './helpers/redis.js';
 
 type Feed = 'whole' | 'byte by byte' | 'in 7-byte pieces';
 const FEEDS: Feed[] = ['whole', 'byte by byte', 'in 7-byte pieces'];
@@ -138,7 +138,7 @@ describe('RESP decoder', () => {
   });
 });
 
-describe('RESP decoder on replies captured from redis-server', () => {
+for (const engine of testEngines()) describe(`RESP decoder on replies captured from ${engine.label}`, () => {
   let server: TestServer;
   let captured: Buffer;
   const commands: string[][] = [
@@ -158,7 +158,7 @@ describe('RESP decoder on replies captured from redis-server', () => {
   ];
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ engine });
     const socket = connect(server.port, '127.0.0.1');
     const chunks: Buffer[] = [];
     const expected = commands.length + 1;
@@ -184,7 +184,7 @@ describe('RESP decoder on replies captured from redis-server', () => {
       assert.equal(replies.length, commands.length + 1);
       assert.equal(replies[0], 'OK');
       assert.equal(replies[1], 'PONG');
-      assert.match((replies[2] as Buffer).toString(), /redis_version:7\./);
+      assert.match((replies[2] as Buffer).toString(), new RegExp(`${engine.identity.engine}_version:${engine.identity.version.replace(/\./g, '\\.')}\r\n`));
       assert.deepEqual(replies[4], Buffer.from('\r\n\u0000'));
       assert.equal(replies[5], null);
       assert.deepEqual(plain(replies[7]!), [{ bulk: 'a' }, { bulk: 'b' }, { bulk: 'c' }]);
