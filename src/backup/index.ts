@@ -7,3 +7,4 @@ export { createDecompressStream, createCompressStream } from './compression.js';
 export { layersFromName, manifestPathFor, type Compression } from './naming.js';
 export { storedLayers, wrongKeyReason, openPlainRdb, type StoredLayers } from './layers.js';
 export { sha256OfFile } from './file-digest.js';
+export { backupOrigin, originFromRdb, describeOrigin, shortOrigin, type BackupOrigin } from './origin.js';

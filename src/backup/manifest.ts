@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { MANIFEST_FORMAT } from './manifest-write.js';
 
 const count = z.int().nonnegative();
+const engineName = z.enum(['redis', 'valkey']);
 
 export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
@@ -20,7 +21,11 @@ export const manifestSchema = z.object({
     address: z.string().optional(),
     path: z.string().optional(),
     role: z.string().optional(),
+    /** INFO server's redis_version as it was (Valkey answers 7.2.4 there: not its version) */
     redisVersion: z.string().optional(),
+    /** the server's engine and its own version (INFO server: valkey_version / redis_version) */
+    engine: engineName.optional(),
+    version: z.string().optional(),
     runId: z.string().optional(),
     replId: z.string().optional(),
     replOffset: z.number().optional(),
@@ -36,6 +41,19 @@ export const manifestSchema = z.object({
     ctime: z.number().optional(),
     usedMemory: z.number().optional(),
   }),
+  /**
+   * Which server wrote the RDB and which format version it is: from INFO server at pull time for a
+   * live server, else from the RDB's aux fields (valkey-ver, redis-ver). Absent in manifests written
+   * before this field existed (Redis 7.0 era): read those with backupOrigin().
+   */
+  origin: z
+    .object({
+      engine: engineName.optional(),
+      version: z.string().optional(),
+      rdbVersion: count,
+      identifiedBy: z.enum(['info', 'rdb-aux', 'unknown']),
+    })
+    .optional(),
   stored: z.object({
     bytes: count,
     sha256: z.string().regex(/^[0-9a-f]{64}$/),

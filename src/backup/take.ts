@@ -10,6 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatRedisUrl, type Endpoint } from '../connect/url.js';
+import { identifyFromRdbAux } from '../engine/identity.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { pullRdb, type PulledRdb } from '../replication/index.js';
@@ -245,7 +246,9 @@ function buildManifest(args: {
             kind: 'replication',
             address: formatRedisUrl(options.source.endpoint),
             role: pulled?.server.role,
-            redisVersion: pulled?.server.version,
+            redisVersion: pulled?.server.redisVersion,
+            engine: pulled?.server.engine,
+            version: pulled?.server.version || undefined,
             runId: pulled?.server.runId,
             replId: pulled?.server.replId,
             replOffset: pulled?.server.replOffset,
@@ -261,6 +264,7 @@ function buildManifest(args: {
       ctime: num(summary.aux.ctime),
       usedMemory: num(summary.aux['used-mem']),
     },
+    origin: originOf(summary, pulled),
     stored: {
       bytes: args.storedBytes,
       sha256: args.storedSha256,
@@ -270,6 +274,14 @@ function buildManifest(args: {
     keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, functions: summary.functions },
     verified: true,
   };
+}
+
+/** The writer and format: INFO server at pull time when there was one, else the RDB's aux fields. */
+function originOf(summary: RdbSummary, pulled: PulledRdb | undefined): NonNullable<Manifest['origin']> {
+  if (pulled?.server.version) return { engine: pulled.server.engine, version: pulled.server.version, rdbVersion: summary.version, identifiedBy: 'info' };
+  const fromAux = identifyFromRdbAux(summary.aux);
+  if (fromAux) return { engine: fromAux.engine, version: fromAux.version, rdbVersion: summary.version, identifiedBy: 'rdb-aux' };
+  return { rdbVersion: summary.version, identifiedBy: 'unknown' };
 }
 
 function explainBackupError(error: unknown): unknown {

@@ -3,6 +3,7 @@ import { getPriority, setPriority } from 'node:os';
 import type { RetentionPolicy } from '../backup/catalog.js';
 import { readKeyFile } from '../backup/encryption.js';
 import type { Compression } from '../backup/naming.js';
+import { backupOrigin, describeOrigin } from '../backup/origin.js';
 import { takeBackup, type BackupResult, type BackupSource } from '../backup/take.js';
 import { closeConnection, openConnection, parseInfo } from '../connect/client.js';
 import { resolveTarget } from '../connect/target.js';
@@ -120,7 +121,7 @@ function report(flags: BackupFlags, result: BackupResult): void {
   printResult(result.path);
   const m = result.manifest;
   say(
-    `Backup verified: ${m.keyspace.keys} keys in ${Object.keys(m.keyspace.databases).length} database(s), RDB v${m.rdb.version} ${(m.rdb.bytes / 1e6).toFixed(1)} MB (CRC ${m.rdb.crc64}), stored ${(m.stored.bytes / 1e6).toFixed(1)} MB ${m.stored.compression}${m.stored.encryption ? ' encrypted' : ''} in ${m.durationSeconds.toFixed(1)}s.`,
+    `Backup verified: ${m.keyspace.keys} keys in ${Object.keys(m.keyspace.databases).length} database(s), from ${describeOrigin(backupOrigin(m))}, ${(m.rdb.bytes / 1e6).toFixed(1)} MB (CRC ${m.rdb.crc64}), stored ${(m.stored.bytes / 1e6).toFixed(1)} MB ${m.stored.compression}${m.stored.encryption ? ' encrypted' : ''} in ${m.durationSeconds.toFixed(1)}s.`,
   );
 }
 

@@ -2,6 +2,7 @@ import { applyPrune, listBackups, planPrune } from '../backup/catalog.js';
 import { readKeyFile } from '../backup/encryption.js';
 import { verifyBackup } from '../backup/verify.js';
 import { UsageError } from '../errors.js';
+import { backupOrigin, describeOrigin, originFromRdb, shortOrigin } from '../backup/origin.js';
 import { retentionFrom } from './retention.js';
 import { printJson, printResult, say } from './output.js';
 import { progressLine } from './progress.js';
@@ -20,6 +21,7 @@ export async function backupsListCommand(flags: { to: string; json?: boolean }):
         storedBytes: e.storedBytes,
         keys: e.manifest?.keyspace.keys,
         rdbVersion: e.manifest?.rdb.version,
+        engine: e.manifest ? backupOrigin(e.manifest).identity : undefined,
         compression: e.manifest?.stored.compression,
         encrypted: e.manifest ? e.manifest.stored.encryption !== null : undefined,
         verified: e.manifest?.verified === true && !e.problem,
@@ -32,11 +34,12 @@ export async function backupsListCommand(flags: { to: string; json?: boolean }):
     say(`No backups in ${flags.to}.`);
     return 0;
   }
-  const rows = [['TAKEN (UTC)', 'KEYS', 'STORED', 'FORMAT', 'STATE', 'FILE']];
+  const rows = [['TAKEN (UTC)', 'ENGINE', 'KEYS', 'STORED', 'FORMAT', 'STATE', 'FILE']];
   for (const e of entries) {
     const m = e.manifest;
     rows.push([
       e.takenAt.toISOString().replace('T', ' ').slice(0, 19),
+      m ? shortOrigin(backupOrigin(m)) : '?',
       m ? String(m.keyspace.keys) : '?',
       mb(e.storedBytes),
       m ? `rdb${m.rdb.version} ${m.stored.compression}${m.stored.encryption ? '+enc' : ''}` : '?',
@@ -57,12 +60,12 @@ export async function backupsVerifyCommand(file: string, flags: { encryptKeyFile
   const result = await verifyBackup(file, { encryptionKey: key, sha256, onProgress: (read, total) => progress.update({ bytes: read, totalBytes: total, elapsedMs: Date.now() - started, label: 'verifying' }) });
   progress.done();
   if (flags.json) {
-    printJson({ file: result.file, ok: result.ok, sha256Matches: result.sha256Matches, problems: result.problems, summary: result.summary, hasManifest: result.manifest !== undefined });
+    printJson({ file: result.file, ok: result.ok, sha256Matches: result.sha256Matches, problems: result.problems, summary: result.summary, hasManifest: result.manifest !== undefined, ...(result.manifest ? { origin: backupOrigin(result.manifest) } : {}) });
   } else if (result.ok) {
     const s = result.summary!;
     const keys = Object.values(s.databases).reduce((a, d) => a + d.keys, 0);
     printResult(
-      `OK ${file}: RDB v${s.version}, ${keys} keys, ${s.functions} function librar${s.functions === 1 ? 'y' : 'ies'}, CRC-64 ${s.checksum.computed}${s.checksum.disabled ? ' (checksum disabled in the file)' : ' verified'}${result.manifest ? ', SHA-256 and counts match the manifest' : ' (no manifest beside it)'}`,
+      `OK ${file}: ${result.manifest ? describeOrigin(backupOrigin(result.manifest)) : describeOrigin(originFromRdb(s.version, s.aux))}, ${keys} keys, ${s.functions} function librar${s.functions === 1 ? 'y' : 'ies'}, CRC-64 ${s.checksum.computed}${s.checksum.disabled ? ' (checksum disabled in the file)' : ' verified'}${result.manifest ? ', SHA-256 and counts match the manifest' : ' (no manifest beside it)'}`,
     );
   } else {
     printResult(`DAMAGED ${file}:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`);

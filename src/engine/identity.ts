@@ -60,3 +60,22 @@ export function releaseLine(version: string): string {
   const [major, minor] = versionParts(version);
   return `${major}.${minor}`;
 }
+
+/**
+ * The writer of an RDB file from its aux fields: Valkey writes `valkey-ver` (8.0 and later, without
+ * `redis-ver`), Redis writes `redis-ver`. Valkey 7.2 also wrote `redis-ver` (its 7.2.x), so a file
+ * with `redis-ver` alone is Redis or Valkey 7.2. Undefined when neither field is there.
+ */
+export function identifyFromRdbAux(aux: Record<string, string | undefined>): EngineIdentity | undefined {
+  const valkey = aux['valkey-ver'];
+  if (valkey !== undefined) return { engine: 'valkey', version: valkey };
+  const redis = aux['redis-ver'];
+  if (redis !== undefined) return { engine: 'redis', version: redis };
+  return undefined;
+}
+
+/** Whether a server of this identity has a command (or a command option) that first came in `since`. */
+export function engineHas(id: EngineIdentity, since: { redis?: string; valkey?: string }): boolean {
+  const first = since[id.engine];
+  return first !== undefined && compareVersions(id.version, first) >= 0;
+}

@@ -13,6 +13,7 @@
  */
 import type { Readable } from 'node:stream';
 import { parseInfo } from '../connect/client.js';
+import { identifyFromInfo } from '../engine/identity.js';
 import type { Endpoint } from '../connect/url.js';
 import { RespError } from '../resp/index.js';
 import { openRawSocket } from '../connect/raw-socket.js';
@@ -39,7 +40,12 @@ export interface PullOptions {
 }
 
 export interface PulledServer {
+  /** `redis` or `valkey` (INFO server: valkey_version / server_name) */
+  engine: 'redis' | 'valkey';
+  /** the engine's own release: redis_version for Redis, valkey_version for Valkey */
   version: string;
+  /** INFO server's redis_version as given (Valkey answers 7.2.4 there, whatever its release) */
+  redisVersion: string;
   runId: string;
   /** `master` or `slave`, as INFO says */
   role: string;
@@ -99,8 +105,11 @@ export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
         `the server refused REPLCONF rdb-only (${rdbOnlyReply.message}; it needs Redis 7.0 or later), so it buffers its replication stream for this connection during the pull`,
       );
     } else link.expectOk(rdbOnlyReply, 'REPLCONF rdb-only');
+    const identity = identifyFromInfo(info);
     const server: PulledServer = {
-      version: info.redis_version ?? '',
+      engine: identity.engine,
+      version: info.redis_version === undefined && info.valkey_version === undefined ? '' : identity.version,
+      redisVersion: info.redis_version ?? '',
       runId: info.run_id ?? '',
       role: info.role ?? '',
       replId: info.master_replid ?? '',
