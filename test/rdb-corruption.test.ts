@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { decodeValue, RdbFormatError, RdbStreamParser, type RdbRecord } from '../src/rdb/index.js';
+import { decodeValue, RdbFormatError, RdbStreamParser, RdbUnsupportedError, type RdbRecord } from '../src/rdb/index.js';
 import { populateEveryType, seededRandom, startRdbServer, type MiniClient } from './rdb-helpers.js';
 
 /** small values of every 7.0 encoding, so that mutations land on structure more often than on data */
@@ -39,16 +39,19 @@ async function populateSmall(c: MiniClient): Promise<void> {
   await c.send('SET', 'db3', 'x');
 }
 
-type Outcome = { ok: true } | { ok: false; error: RdbFormatError };
+type Outcome = { ok: true } | { ok: false; error: RdbFormatError | RdbUnsupportedError };
 
 /** parses `rdb` in chunks of `chunk` bytes; fails the test on anything but RdbFormatError */
 function attempt(rdb: Buffer, chunk = rdb.length || 1, label = ''): Outcome {
-  const parser = new RdbStreamParser({ source: 'corrupt.rdb', onRecord: (r) => void decodeQuietly(r) });
+  // strict: a flipped stream length or bytes after the checksum count as damage here
+  const parser = new RdbStreamParser({ source: 'corrupt.rdb', strict: true, onRecord: (r) => void decodeQuietly(r) });
   try {
     for (let i = 0; i < rdb.length; i += chunk) parser.write(rdb.subarray(i, i + chunk));
     parser.end();
     return { ok: true };
   } catch (error) {
+    // a changed version digit reads as a later version: "not supported", at the header
+    if (error instanceof RdbUnsupportedError && error.offset <= 8) return { ok: false, error };
     if (!(error instanceof RdbFormatError)) assert.fail(`${label}: ${(error as Error)?.stack ?? String(error)}`);
     assert.doesNotMatch(error.message, /internal error/, label);
     assert.match(error.message, /^corrupt\.rdb at byte \d+: /, label);
@@ -58,7 +61,7 @@ function attempt(rdb: Buffer, chunk = rdb.length || 1, label = ''): Outcome {
 
 /** a record the parser accepted must also decode */
 function decodeQuietly(r: RdbRecord): void {
-  decodeValue(r.type, r.value);
+  decodeValue(r.type, r.value, { strict: true });
 }
 
 /** the same RDB with its stored checksum zeroed ("checksum disabled"), so only structure is checked */
@@ -143,7 +146,7 @@ describe('corrupted RDBs from a real redis-server', () => {
     }
   });
 
-  test('bytes after the checksum are an error', () => {
+  test('bytes after the checksum are an error with strict, a warning without', () => {
     for (const extra of [Buffer.from([0]), Buffer.from('\r\n'), Buffer.alloc(100, 1)]) {
       const outcome = attempt(Buffer.concat([small, extra]), small.length + extra.length);
       assert.equal(outcome.ok, false);
@@ -152,9 +155,23 @@ describe('corrupted RDBs from a real redis-server', () => {
         assert.equal(outcome.error.offset, small.length);
       }
       // arriving in a later write
-      const parser = new RdbStreamParser();
+      const parser = new RdbStreamParser({ strict: true });
       parser.write(small);
       assert.throws(() => parser.write(extra), /follow the end of the RDB/);
+      // without strict: the server loads the file, so the summary has a warning with the offset
+      for (const split of [small.length, small.length - 3]) {
+        const lenient = new RdbStreamParser({ source: 'aof-base.rdb' });
+        const both = Buffer.concat([small, extra]);
+        lenient.write(both.subarray(0, split));
+        lenient.write(both.subarray(split));
+        const summary = lenient.end();
+        assert.equal(summary.trailingBytes, extra.length);
+        assert.equal(summary.bytes, small.length);
+        assert.equal(summary.warningCount, 1);
+        assert.equal(summary.warnings[0]!.code, 'trailing-bytes');
+        assert.equal(summary.warnings[0]!.offset, small.length);
+        assert.match(summary.warnings[0]!.message, new RegExp(`^aof-base\\.rdb at byte ${small.length}: ${extra.length} bytes follow the end of the RDB`));
+      }
     }
   });
 

@@ -17,7 +17,7 @@ const refCrc = (b: Buffer) => E.crc(b).readBigUInt64LE();
 
 /** parses a whole RDB made of `items`; returns the error message or 'ok' */
 function outcome(rdb: Buffer, source = 'dump.rdb'): string {
-  const parser = new RdbStreamParser({ source });
+  const parser = new RdbStreamParser({ source, strict: true });
   try {
     parser.write(rdb);
     parser.end();
@@ -34,7 +34,7 @@ const FIRST = 11;
 
 function decodeError(type: number, value: Buffer): string {
   try {
-    decodeValue(type, value);
+    decodeValue(type, value, { strict: true });
   } catch (error) {
     assert.ok(error instanceof RdbFormatError, String(error));
     return error.message;
@@ -298,6 +298,9 @@ describe('streams', () => {
 
   test('anomalies: length, IDs, lp-count, master entry, PEL ownership', () => {
     assert.match(decodeError(19, stream({ length: 3 })), /declares length 3 but its listpacks hold 2 live entries/);
+    // without strict (the default) the server loads it: decoded, the declared length as written
+    const lenient = decodeValue(19, stream({ length: 3 }));
+    assert.equal(lenient.kind === 'stream' && lenient.value.length, 3);
     assert.match(decodeError(19, stream({ last: 10 })), /entry 11-0 comes after the stream's last ID 10-0/);
     assert.match(decodeError(19, stream({ node: listpack([2, 0, 1, 'f', 0, 2, 0, 0, 'v1', 5, 2, 1, 0, 'v2', 4]) })), /lp-count 5, expected 4/);
     assert.match(decodeError(19, stream({ node: listpack([2, 0, 1, 'f', 1, 2, 0, 0, 'v1', 4, 2, 1, 0, 'v2', 4]) })), /master entry terminator at offset \d+ is 1, not 0/);
@@ -332,12 +335,14 @@ describe('the streaming parser', () => {
     assert.match(outcome(rdbWith(E.record(0, Buffer.from([0, 0x22, 0xff]), E.str('').subarray(0, 0)))), /key "\\x00\\"\\xff"/);
   });
 
-  test('headers: signature, versions (newer than 10 rejected), checksum', () => {
+  test('headers: signature, versions, checksum', () => {
     assert.match(outcome(Buffer.from('RXDIS0010')), /not an RDB file/);
     assert.match(outcome(Buffer.from('REDIS00a0')), /RDB version "00a0" is not 4 digits/);
-    assert.match(outcome(E.file(11, [])), /^dump\.rdb at byte 5: RDB version 11 is newer than Redis 7\.0 reads \(it reads versions 1 to 10\)$/);
     assert.match(outcome(Buffer.from('REDIS0000')), /RDB version 0 does not exist/);
-    assert.equal(outcome(E.file(10, [])), 'ok');
+    assert.match(outcome(Buffer.from('REDIS0080')), /^dump\.rdb at byte 5: RDB version 80 with the "REDIS" header: versions from 80 are Valkey's/);
+    assert.match(outcome(Buffer.from('VALKEY011')), /^dump\.rdb at byte 6: RDB version 11 with the "VALKEY" header/);
+    assert.match(outcome(Buffer.from('VALKEY08x')), /RDB version "08x" is not 3 digits/);
+    for (const v of [10, 11, 12]) assert.equal(outcome(E.file(v, [])), 'ok');
     assert.equal(outcome(E.file(10, [], 'zero')), 'ok');
     const badCrc = E.file(10, [E.record(0, 'k', E.str('v'))]);
     badCrc[badCrc.length - 1]! ^= 1;
@@ -348,11 +353,12 @@ describe('the streaming parser', () => {
     assert.match(outcome(Buffer.from('REDIS0010')), /truncated: the file ends without the EOF opcode/);
   });
 
-  test('types and opcodes Redis 7.0 does not read are rejected clearly', () => {
+  test('types and opcodes no server reads are rejected clearly', () => {
     assert.match(outcome(rdbWith(E.record(6, 'm', E.len(1)))), /type 6 \(MODULE, the pre-GA module format\) is not supported/);
-    assert.match(outcome(rdbWith(E.record(20, 's', E.str('x')))), /value type 20 comes from Redis 7\.2 or later/);
+    assert.match(outcome(rdbWith(E.record(20, 's', E.str('x')))), /set listpack: listpack of 1 bytes is shorter than its header/);
     assert.match(outcome(rdbWith(Buffer.from([8]))), /unknown value type 8/);
-    assert.match(outcome(rdbWith(Buffer.from([0xf4]))), /unknown value type 244/);
+    assert.match(outcome(rdbWith(Buffer.from([26]))), /unknown value type 26/);
+    assert.match(outcome(rdbWith(Buffer.from([0xf3]), E.str('x'))), /opcode 0xf3 \(243\) is Valkey 9\.0's SLOT_IMPORT, which only a "VALKEY" file holds/);
     assert.match(outcome(rdbWith(Buffer.from([0xfc]), E.i64(1), Buffer.from([0xfe, 1]))), /opcode SELECTDB follows EXPIRETIME_MS, which must be followed by a key/);
     assert.match(outcome(rdbWith(Buffer.from([0xfc]), E.i64(1), Buffer.from([0xfc]), E.i64(2), E.record(0, 'k', E.str('v')))), /a second expiry opcode/);
     assert.match(outcome(rdbWith(Buffer.from([0xf7]), E.len(moduleId('neurallog', 1)), E.len(1), E.len(1), E.len(0))), /MODULE_AUX "when" field has opcode 1, not 2/);
@@ -437,9 +443,15 @@ describe('the streaming parser', () => {
       }
     }
     // the RDB ends inside the bridge and garbage follows in the same chunk
-    const p = new RdbStreamParser({ source: 'g.rdb' });
+    const p = new RdbStreamParser({ source: 'g.rdb', strict: true });
     p.write(rdb.subarray(0, rdb.length - 4));
     assert.throws(() => p.write(Buffer.concat([rdb.subarray(rdb.length - 4), Buffer.alloc(200_000, 1)])), new RegExp(`g\\.rdb at byte ${rdb.length}: 200000 bytes follow the end of the RDB`));
+    const lenient = new RdbStreamParser({ source: 'g.rdb' });
+    lenient.write(rdb.subarray(0, rdb.length - 4));
+    lenient.write(Buffer.concat([rdb.subarray(rdb.length - 4), Buffer.alloc(200_000, 1)]));
+    const summary = lenient.end();
+    assert.equal(summary.trailingBytes, 200_000);
+    assert.match(summary.warnings[0]!.message, new RegExp(`g\\.rdb at byte ${rdb.length}: 200000 bytes follow the end of the RDB`));
   });
 
   test('re-parsing stays amortised linear when fed one byte at a time', () => {

@@ -1,5 +1,6 @@
 /**
- * Values of the list, set, sorted set and hash types, in every encoding RDB 1-10 uses: counted
+ * Values of the list, set, sorted set and hash types, in every encoding RDB 1-12 uses but hashes
+ * with field expiries (hash-expiry.ts): counted
  * sequences of strings (types 1-5) and blobs (zipmap, ziplist, intset, listpack, quicklists).
  * Each reader validates completely and, when `decode` is set, returns the elements.
  */
@@ -251,6 +252,28 @@ export function readZsetBlob(r: ByteReader, type: 'ziplist' | 'listpack', decode
   } catch (error) {
     throw blobFailure(r, 'sorted set ' + type, blob, error);
   }
+}
+
+/** type 20 (Redis 7.2): a listpack of distinct members (rdb.c lpValidateIntegrityAndDups, tuple_len 1) */
+export function readSetListpack(r: ByteReader, decode: boolean): Buffer[] | undefined {
+  const out: Buffer[] | undefined = decode ? [] : undefined;
+  const blob = openBlob(r, decode);
+  try {
+    const it = new ListpackReader(blob);
+    const seen = r.members;
+    seen.reset(blob);
+    while (it.next()) {
+      if (it.isStr) seen.add(it.sStart, it.sEnd, it.at);
+      else seen.addInteger(it.big ?? it.num, it.at);
+      if (out) out.push(it.buf());
+    }
+    if (seen.size === 0) throw new BlobError('is empty (Redis never writes an empty set)', 0);
+    const d = seen.findDuplicate();
+    if (d >= 0) throw new BlobError(`member ${show(seen.text(d))} at offset ${seen.place(d)} appears twice`, seen.place(d));
+  } catch (error) {
+    throw blobFailure(r, 'set listpack', blob, error);
+  }
+  return out;
 }
 
 export function readIntsetBlob(r: ByteReader, decode: boolean): Buffer[] | undefined {

@@ -1,18 +1,27 @@
 /**
- * What an RDB holds, item by item: the header, keys with their values and the expiry / idle / freq
- * opcodes before them, and the other opcodes (SELECTDB, RESIZEDB, AUX, MODULE_AUX, FUNCTION2, the
- * pre-GA FUNCTION, EOF). Keeps the counts of the summary and calls the caller's callbacks.
+ * What an RDB holds, item by item: the header ("REDIS" and 4 digits, or Valkey 9.0's "VALKEY" and 3),
+ * keys with their values and the expiry / idle / freq opcodes before them, and the other opcodes
+ * (SELECTDB, RESIZEDB, AUX, MODULE_AUX, FUNCTION2, the pre-GA FUNCTION, SLOT_INFO, Valkey's
+ * SLOT_IMPORT, EOF). Keeps the counts of the summary and calls the caller's callbacks.
  * RdbStreamParser (parser.ts) feeds it complete buffers and deals with chunks and the CRC.
  */
-import { NEED_MORE } from './errors.js';
+import { NEED_MORE, RdbUnsupportedError, type RdbWarning } from './errors.js';
 import { ValueCursor } from './incremental.js';
 import { ByteReader, STR_LZF, STR_RAW } from './reader.js';
 import { readModuleFields, moduleTypeName } from './module.js';
 import {
-  KINDS, KIND_OF_TYPE, OP, RDB_MAX_VERSION, TYPE, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
+  KINDS, KIND_OF_TYPE, OP, TYPE, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
   type RdbParserOptions, type RdbSummary,
 } from './types.js';
 import { readValue, unknownTypeMessage } from './value.js';
+import {
+  READS, RDB_FOREIGN_MAX, RDB_MAX_REDIS_VERSION, RDB_MAX_VALKEY_VERSION, RDB_VALKEY_FIRST, REDIS_MAGIC, VALKEY_MAGIC, rdbWriters,
+} from './versions.js';
+
+/** warnings kept whole in the summary (the rest are counted) */
+const WARNINGS_KEPT = 100;
+/** the largest slot number plus one (cluster mode) */
+const CLUSTER_SLOTS = 16384;
 
 const MODIFIER_NAMES: Record<number, string> = {
   [OP.EXPIRETIME_MS]: 'EXPIRETIME_MS',
@@ -22,6 +31,8 @@ const MODIFIER_NAMES: Record<number, string> = {
 };
 
 const OPCODE_NAMES: Record<number, string> = {
+  [OP.SLOT_IMPORT]: 'SLOT_IMPORT',
+  [OP.SLOT_INFO]: 'SLOT_INFO',
   [OP.FUNCTION_PRE_GA]: 'FUNCTION',
   [OP.FUNCTION2]: 'FUNCTION2',
   [OP.MODULE_AUX]: 'MODULE_AUX',
@@ -35,7 +46,7 @@ const OPCODE_NAMES: Record<number, string> = {
 const ELEMENTWISE = new Uint8Array(256);
 for (const t of [
   TYPE.STRING, TYPE.LIST, TYPE.SET, TYPE.ZSET, TYPE.HASH, TYPE.ZSET_2, TYPE.MODULE_2, TYPE.LIST_QUICKLIST, TYPE.STREAM_LISTPACKS,
-  TYPE.LIST_QUICKLIST_2, TYPE.STREAM_LISTPACKS_2,
+  TYPE.LIST_QUICKLIST_2, TYPE.STREAM_LISTPACKS_2, TYPE.STREAM_LISTPACKS_3, TYPE.HASH_METADATA_PRE_GA, TYPE.HASH_METADATA,
 ]) ELEMENTWISE[t] = 1;
 
 /** with rawValues 'none', values longer than this are read element by element when they are not all there */
@@ -68,6 +79,9 @@ export class RdbContents {
   retryItem = -1;
   retryBytes = 0;
   version = 0;
+  headerText = '';
+  private readonly warnings: RdbWarning[] = [];
+  private warningCount = 0;
   private db = 0;
   private dbStats: RdbDatabaseSummary;
   private readonly databases = new Map<number, RdbDatabaseSummary>();
@@ -102,8 +116,16 @@ export class RdbContents {
     this.dbStats = this.selectDb(0);
   }
 
-  /** the summary of what has been read, with `checksum` given by the parser */
-  summary(bytes: number, checksum: RdbSummary['checksum']): RdbSummary {
+  /** records a warning (see RdbParserOptions.strict) and passes it to onWarning */
+  warn(warning: RdbWarning): void {
+    this.warningCount++;
+    if (this.warnings.length < WARNINGS_KEPT) this.warnings.push(warning);
+    const onWarning = this.options.onWarning;
+    if (onWarning) this.callback(() => onWarning(warning));
+  }
+
+  /** the summary of what has been read, with `checksum` and the trailing bytes given by the parser */
+  summary(bytes: number, checksum: RdbSummary['checksum'], trailingBytes: number): RdbSummary {
     const kinds = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<RdbKind, number>;
     const types: Record<string, number> = {};
     for (let t = 0; t < 256; t++) {
@@ -119,6 +141,10 @@ export class RdbContents {
     }
     return {
       version: this.version,
+      header: this.headerText,
+      warnings: [...this.warnings],
+      warningCount: this.warningCount,
+      trailingBytes,
       bytes,
       aux: { ...this.aux },
       databases,
@@ -141,21 +167,37 @@ export class RdbContents {
     return stats;
   }
 
-  /** the 9-byte header: `REDIS` and a 4-digit version */
-  header(r: ByteReader): void {
+  /**
+   * The 9-byte header: "REDIS" and a 4-digit version up to 12, or "VALKEY" and 80 (Valkey 9.0). A
+   * well-formed header of a later version is RdbUnsupportedError, not damage. Valkey refuses "VALKEY"
+   * below 80 and "REDIS" above 79 (valkey src/rdb.c rdbIsVersionAccepted); Redis any "VALKEY".
+   */
+  header(r: ByteReader, source: string | undefined): void {
     r.need(9);
     const buf = r.buf;
-    const magic = buf.toString('latin1', 0, 5);
-    if (magic !== 'REDIS') r.fail(`not an RDB file: it starts with ${JSON.stringify(buf.toString('latin1', 0, 9))}, not "REDIS" and a 4-digit version`, 0);
-    const digits = buf.toString('latin1', 5, 9);
-    if (!/^[0-9]{4}$/.test(digits)) r.fail(`RDB version "${digits}" is not 4 digits`, 5);
-    const version = Number(digits);
-    if (version < 1) r.fail(`RDB version ${version} does not exist`, 5);
-    if (version > RDB_MAX_VERSION) r.fail(`RDB version ${version} is newer than Redis 7.0 reads (it reads versions 1 to ${RDB_MAX_VERSION})`, 5);
+    const text = buf.toString('latin1', 0, 9);
+    let version: number;
+    if (text.startsWith(REDIS_MAGIC)) {
+      const digits = text.slice(5);
+      if (!/^[0-9]{4}$/.test(digits)) r.fail(`RDB version "${digits}" is not 4 digits`, 5);
+      version = Number(digits);
+      if (version < 1) r.fail(`RDB version ${version} does not exist`, 5);
+      if (version > RDB_FOREIGN_MAX) r.fail(`RDB version ${version} with the "REDIS" header: versions from ${RDB_VALKEY_FIRST} are Valkey's and have the "VALKEY" header; no server loads this`, 5);
+      if (version > RDB_MAX_REDIS_VERSION) throw new RdbUnsupportedError(version, text, rdbWriters(version), READS, { source, offset: 5 });
+    } else if (text.startsWith(VALKEY_MAGIC)) {
+      const digits = text.slice(6);
+      if (!/^[0-9]{3}$/.test(digits)) r.fail(`RDB version "${digits}" is not 3 digits`, 6);
+      version = Number(digits);
+      if (version < RDB_VALKEY_FIRST) r.fail(`RDB version ${version} with the "VALKEY" header: Valkey writes that header from version ${RDB_VALKEY_FIRST} (9.0) and refuses it below`, 6);
+      if (version > RDB_MAX_VALKEY_VERSION) throw new RdbUnsupportedError(version, text, rdbWriters(version), READS, { source, offset: 6 });
+      r.valkey = true;
+    } else {
+      return r.fail(`not an RDB file: it starts with ${JSON.stringify(text)}, not "REDIS" and a 4-digit version nor "VALKEY" and a 3-digit one`, 0);
+    }
     this.version = version;
+    this.headerText = text;
     r.pos = 9;
   }
-
 
   /**
    * Reads items (the parser's hot loop, kept apart from its rare paths) until the position reaches
@@ -204,8 +246,8 @@ export class RdbContents {
       op = r.u8();
     }
     const kind = KIND_OF_TYPE[op];
-    if (kind === undefined) {
-      if (op < OP.FUNCTION2) r.fail(unknownTypeMessage(op), r.pos - 1);
+    if (kind === undefined || (op >= 23 && op <= 25 && r.valkey)) {
+      if (op < OP.SLOT_IMPORT) r.fail(unknownTypeMessage(op, r.valkey), r.pos - 1);
       if (modifiers) r.fail(`opcode ${OPCODE_NAMES[op]} follows ${MODIFIER_NAMES[r.buf[start]!]}, which must be followed by a key`, r.pos - 1);
       return this.opcode(r, op);
     }
@@ -275,7 +317,7 @@ export class RdbContents {
    */
   private openValue(r: ByteReader, type: number, start: number, valueStart: number, expireAtMs: number, idle: number, freq: number): void {
     const cursor = this.cursor;
-    cursor.start(type, Buffer.from(r.currentKey()!), r.base + start);
+    cursor.start(type, Buffer.from(r.currentKey()!), r.base + start, r.valkey);
     cursor.expireAtMs = expireAtMs;
     cursor.idle = idle;
     cursor.freq = freq;
@@ -342,6 +384,27 @@ export class RdbContents {
         const db = r.len();
         if (db > 0x7fffffff) r.fail(`SELECTDB ${db} is beyond any database number`, at);
         this.selectDb(db);
+        return false;
+      }
+      case OP.SLOT_INFO: {
+        // Redis 7.4 (rdb.c rdbSaveDb): slot id, its keys, its keys with an expiry
+        const slot = r.len();
+        r.len();
+        r.len();
+        if (slot >= CLUSTER_SLOTS) r.fail(`SLOT_INFO names slot ${slot}; slots are 0 to ${CLUSTER_SLOTS - 1}`, at);
+        return false;
+      }
+      case OP.SLOT_IMPORT: {
+        // Valkey 9.0 only (cluster_migrateslots.c clusterRDBSaveSlotImports): job name, range count, ranges
+        if (!r.valkey) r.fail('opcode 0xf3 (243) is Valkey 9.0\'s SLOT_IMPORT, which only a "VALKEY" file holds (Redis 8.6 uses 243 for KEY_META in RDB 13)', at);
+        r.skipStr();
+        const ranges = r.len();
+        for (let i = 0; i < ranges; i++) {
+          const rangeAt = r.pos;
+          const start = r.len();
+          const end = r.len();
+          if (start > end || end >= CLUSTER_SLOTS) r.fail(`SLOT_IMPORT range ${start}-${end} is not within slots 0 to ${CLUSTER_SLOTS - 1}`, rangeAt);
+        }
         return false;
       }
       case OP.RESIZEDB: {

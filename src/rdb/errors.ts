@@ -34,6 +34,42 @@ export class RdbFormatError extends NeuralLogRedisError {
   }
 }
 
+/**
+ * A well-formed header of an RDB version this reader does not know (newer than it, or a Valkey
+ * format after 9.0's): not damage. `rdbVersion`, `header` ("REDIS0013") and `writtenBy` say what the
+ * file is.
+ */
+export class RdbUnsupportedError extends NeuralLogRedisError {
+  readonly rdbVersion: number;
+  readonly header: string;
+  readonly writtenBy: string;
+  readonly offset: number;
+
+  constructor(rdbVersion: number, header: string, writtenBy: string, reads: string, place: { source?: string; offset: number }) {
+    super('E_RDB_UNSUPPORTED', `${place.source ?? 'RDB'}: not supported (RDB ${rdbVersion}, written by ${writtenBy}): its header is "${header}"; this version of neurallog-redis reads ${reads}`, {
+      place: { file: place.source, offset: place.offset },
+      exitCode: 2,
+    });
+    this.rdbVersion = rdbVersion;
+    this.header = header;
+    this.writtenBy = writtenBy;
+    this.offset = place.offset;
+  }
+}
+
+/**
+ * Something the strict reader calls damage but the servers load (see RdbParserOptions.strict): a
+ * stream whose declared length differs from its entries, bytes after the checksum.
+ */
+export interface RdbWarning {
+  code: 'stream-length' | 'trailing-bytes';
+  /** absolute byte offset */
+  offset: number;
+  key?: Buffer;
+  /** the message, with its place: "dump.rdb at byte 1234: key \"s\": ..." */
+  message: string;
+}
+
 /** Quotes a key for a message: printable ASCII as is, other bytes as \xNN, long keys shortened. */
 export function displayKey(key: Buffer, max = 80): string {
   let out = '"';

@@ -10,11 +10,12 @@
  * duplicates are reported after the last element, as there.
  */
 import { count, readContainer, readPackedNode, readScore, show } from './collections.js';
+import { expiryFromTtl, readMinExpire, readValkeyExpiry } from './hash-expiry.js';
 import { wasmFingerprints } from './fingerprint-table.js';
 import { FINGERPRINT_BATCH, Fingerprints, type MemberFingerprints } from './fingerprints.js';
 import { readModuleField } from './module.js';
 import { ByteReader, STR_INT, STR_RAW } from './reader.js';
-import { readStreamEnd, readStreamNode, type StreamProgress } from './stream.js';
+import { readStreamEnd, readStreamNode, type StreamProgress, type StreamVersion } from './stream.js';
 import { TYPE } from './types.js';
 
 /** raw strings longer than this are skipped as their bytes arrive instead of being waited for whole */
@@ -31,6 +32,8 @@ const enum Phase {
   Elements,
   /** a hash's value comes next */
   HashValue,
+  /** the expiry after a hash's value comes next (Valkey's RDB_TYPE_HASH_2) */
+  HashExpiry,
   /** a stream's length, IDs and groups come next */
   StreamEnd,
   Done,
@@ -56,6 +59,8 @@ export class ValueCursor {
   private countAt = 0;
   /** quicklist elements so far */
   private total = 0;
+  /** hashes with field expiries: the minimum expiry of type 24 */
+  private minExpire = 0;
   /** bytes of a raw string still to skip (the rest of the element being read) */
   private skipLeft = 0;
   private readonly seen: MemberFingerprints = wasmFingerprints() ?? new Fingerprints();
@@ -66,9 +71,14 @@ export class ValueCursor {
   private dupText = '';
   private readonly stream: StreamProgress = { live: 0, last: undefined, deleted: 0 };
 
+  /** the file is a "VALKEY" one (type 22 is Valkey's hash with field expiries) */
+  private valkey = false;
+
   /** starts the value of RDB type `type` of the record of `key` at absolute offset `offset` */
-  start(type: number, key: Buffer, offset: number): void {
+  start(type: number, key: Buffer, offset: number, valkey = false): void {
     this.type = type;
+    this.valkey = valkey;
+    this.minExpire = 0;
     this.key = key;
     this.offset = offset;
     this.expireAtMs = NaN;
@@ -81,6 +91,7 @@ export class ValueCursor {
     this.skipLeft = 0;
     this.dupAt = -1;
     this.dupText = '';
+    this.stream.nodes = 0;
     this.stream.live = 0;
     this.stream.last = undefined;
     this.stream.deleted = 0;
@@ -117,13 +128,18 @@ export class ValueCursor {
       case TYPE.ZSET_2:
         return this.zset(r, limit, c, this.type === TYPE.ZSET_2);
       case TYPE.HASH:
+      case TYPE.HASH_METADATA_PRE_GA:
+      case TYPE.HASH_METADATA:
         return this.hash(r, limit, c);
       case TYPE.LIST_QUICKLIST:
       case TYPE.LIST_QUICKLIST_2:
         return this.quicklist(r, limit, c, this.type === TYPE.LIST_QUICKLIST_2);
       case TYPE.STREAM_LISTPACKS:
+        return this.streamValue(r, limit, c, 1);
       case TYPE.STREAM_LISTPACKS_2:
-        return this.streamValue(r, limit, c, this.type === TYPE.STREAM_LISTPACKS_2);
+        return this.streamValue(r, limit, c, 2);
+      case TYPE.STREAM_LISTPACKS_3:
+        return this.streamValue(r, limit, c, 3);
       case TYPE.MODULE_2:
         return this.module(r, limit, c);
       default:
@@ -138,8 +154,9 @@ export class ValueCursor {
         this.phase = Phase.Done;
         break;
       case TYPE.HASH:
-        this.phase = Phase.Elements;
-        this.i++;
+      case TYPE.HASH_METADATA_PRE_GA:
+      case TYPE.HASH_METADATA:
+        this.hashValueDone();
         break;
       case TYPE.LIST_QUICKLIST_2:
         this.total++;
@@ -205,27 +222,55 @@ export class ValueCursor {
     return true;
   }
 
+  /**
+   * Types 4, 22 and 24 (Redis: a ttl length before each field, 24 after a minimum expiry) and
+   * Valkey's 22 (an 8-byte expiry after each value); hash-expiry.ts reads the same whole.
+   */
   private hash(r: ByteReader, limit: number, c: Commit): boolean {
+    const valkey = this.valkey && this.type === TYPE.HASH_METADATA_PRE_GA;
+    const ttls = !valkey && this.type !== TYPE.HASH;
     if (this.phase === Phase.Start) {
+      if (this.type === TYPE.HASH_METADATA) this.minExpire = readMinExpire(r);
       this.begin(r, 'hash', c);
       this.seen.reset(this.n);
     }
     while (this.i < this.n) {
       if (r.pos >= limit) return false;
       if (this.phase === Phase.Elements) {
+        if (ttls) {
+          const at = r.pos;
+          expiryFromTtl(r, r.len(), this.minExpire, this.type === TYPE.HASH_METADATA, at);
+        }
         r.str();
         this.insert(r);
         this.phase = Phase.HashValue;
         c.itemStart = r.pos;
         if (r.pos >= limit) return false;
       }
-      if (!this.skipStr(r, limit, c, -1)) return false;
-      this.phase = Phase.Elements;
-      this.i++;
-      c.itemStart = r.pos;
+      if (this.phase === Phase.HashValue) {
+        if (!this.skipStr(r, limit, c, -1)) return false;
+        this.hashValueDone();
+        c.itemStart = r.pos;
+        if (r.pos >= limit && valkey) return false;
+      }
+      if ((this.phase as Phase) === Phase.HashExpiry) {
+        readValkeyExpiry(r);
+        this.phase = Phase.Elements;
+        this.i++;
+        c.itemStart = r.pos;
+      }
     }
     this.noDuplicates(r, 'hash has the field');
     return true;
+  }
+
+  /** a hash's value has been read: its expiry (Valkey) or the next field comes next */
+  private hashValueDone(): void {
+    if (this.type === TYPE.HASH_METADATA_PRE_GA && this.valkey) this.phase = Phase.HashExpiry;
+    else {
+      this.phase = Phase.Elements;
+      this.i++;
+    }
   }
 
   private quicklist(r: ByteReader, limit: number, c: Commit, version2: boolean): boolean {
@@ -244,7 +289,7 @@ export class ValueCursor {
     return true;
   }
 
-  private streamValue(r: ByteReader, limit: number, c: Commit, version2: boolean): boolean {
+  private streamValue(r: ByteReader, limit: number, c: Commit, version: StreamVersion): boolean {
     if (this.phase === Phase.Start) {
       this.n = r.len();
       this.phase = Phase.Elements;
@@ -258,7 +303,7 @@ export class ValueCursor {
     }
     // the length, the IDs and the groups (with their PELs) are read as one piece
     if (r.pos >= limit) return false;
-    readStreamEnd(r, version2, this.stream, undefined);
+    readStreamEnd(r, version, this.stream, undefined);
     return true;
   }
 

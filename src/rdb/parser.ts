@@ -15,7 +15,7 @@
  * the commit point then moves after each element, and what the parser keeps is bounded by the
  * largest element, not by the value.
  */
-import { BlobError, NEED_MORE, RdbFormatError } from './errors.js';
+import { BlobError, NEED_MORE, RdbFormatError, RdbUnsupportedError } from './errors.js';
 import { CallbackFailure, RdbContents } from './contents.js';
 import { crc64Hex, crc64Init, crc64Update, type Crc64State } from './crc64.js';
 import { ByteReader } from './reader.js';
@@ -56,6 +56,9 @@ export class RdbStreamParser {
   private storedChecksum = '';
   private totalBytes = 0;
   private maxPending = 0;
+  private readonly strict: boolean;
+  /** bytes after the checksum (not strict: Redis loads such a file, ignoring them) */
+  private trailing = 0;
 
   /**
    * Without onRecord (or with rawValues 'none' or `{ maxBytes }`) the parser reads large values
@@ -69,6 +72,9 @@ export class RdbStreamParser {
     this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 32;
     this.reader = new ByteReader(Buffer.alloc(0), 0, 0, 0, this.source, this.maxRecordBytes);
     this.contents = new RdbContents(options);
+    this.strict = options.strict === true;
+    this.reader.strict = this.strict;
+    this.reader.onWarning = (warning) => this.contents.warn(warning);
   }
 
   /** keys read so far (a cheap progress counter: no onRecord needed) */
@@ -121,6 +127,10 @@ export class RdbStreamParser {
     if (this.state === State.Failed) throw this.error;
     if (chunk.length === 0) return;
     if (this.state === State.Done) {
+      if (!this.strict) {
+        this.trailing += chunk.length;
+        return;
+      }
       this.failWith(new RdbFormatError(`${chunk.length}+ bytes follow the end of the RDB (its checksum ends at byte ${this.totalBytes})`, { source: this.source, offset: this.totalBytes }));
     }
     this.pending.push(chunk);
@@ -137,19 +147,34 @@ export class RdbStreamParser {
   end(): RdbSummary {
     if (this.state === State.Failed) throw this.error;
     if (this.state !== State.Done) this.run(true);
+    if (this.trailing > 0 && !this.endWarned) {
+      this.endWarned = true;
+      const at = this.totalBytes;
+      this.contents.warn({
+        code: 'trailing-bytes',
+        offset: at,
+        message: new RdbFormatError(`${this.trailing} bytes follow the end of the RDB (its checksum ends at byte ${at}); Redis and Valkey load the file and ignore them (an AOF's RDB preamble is followed by its commands); an error with strict`, { source: this.source, offset: at }).message,
+      });
+    }
     return this.summary();
+  }
+
+  private endWarned = false;
+
+  /** bytes after the end of the RDB (0 with strict, which refuses them) */
+  get trailingBytes(): number {
+    return this.trailing;
   }
 
   summary(): RdbSummary {
     const computed = crc64Hex(this.crc);
     const stored = this.storedChecksum;
     const disabled = stored === '' || /^0+$/.test(stored);
-    return this.contents.summary(this.totalBytes, {
-      stored,
-      computed,
-      verified: this.state === State.Done && !disabled && stored === computed,
-      disabled,
-    });
+    return this.contents.summary(
+      this.totalBytes,
+      { stored, computed, verified: this.state === State.Done && !disabled && stored === computed, disabled },
+      this.trailing,
+    );
   }
 
   private failWith(error: unknown): never {
@@ -211,7 +236,7 @@ export class RdbStreamParser {
         } else {
           if (committed === buf.length && !final) r.more(1);
           if (this.state === State.Header) {
-            this.contents.header(r);
+            this.contents.header(r, this.source);
             this.state = State.Body;
           } else this.checksum(r);
         }
@@ -220,9 +245,14 @@ export class RdbStreamParser {
       if (tail) {
         // the RDB ended inside the bridge; whatever follows in the chunk is trailing garbage
         this.base += committed;
+        if (!this.strict) {
+          this.trailing += head + tail.length - committed;
+          return;
+        }
         this.failWith(new RdbFormatError(`${head + tail.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base})`, { source: this.source, offset: this.base }));
       }
-      if (committed < buf.length) {
+      if (committed < buf.length && !this.strict) this.trailing += buf.length - committed;
+      else if (committed < buf.length) {
         r.fail(`${buf.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base + committed})`, committed);
       }
       this.base += committed;
@@ -298,7 +328,7 @@ export class RdbStreamParser {
 
   private convert(error: unknown, r: ByteReader): unknown {
     if (error instanceof CallbackFailure) return error.error;
-    if (error instanceof RdbFormatError) return error;
+    if (error instanceof RdbFormatError || error instanceof RdbUnsupportedError) return error;
     const detail = error instanceof BlobError ? error.message : `internal error while reading (${(error as Error)?.message ?? String(error)})`;
     return new RdbFormatError(detail, { source: this.source, offset: r.base + r.pos, key: r.currentKey() }, error);
   }

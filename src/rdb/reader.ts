@@ -2,7 +2,7 @@
  * A cursor over buffered RDB bytes. Reads past the buffered end throw NEED_MORE (recording how far
  * the reader needed to see); anomalies throw RdbFormatError with the absolute offset and the key.
  */
-import { BlobError, NEED_MORE, RdbFormatError } from './errors.js';
+import { BlobError, NEED_MORE, RdbFormatError, type RdbWarning } from './errors.js';
 import { MemberSet } from './byte-set.js';
 import { lzfDecompress, lzfValidate } from './lzf.js';
 
@@ -39,6 +39,13 @@ export class ByteReader {
   /** elements of the tracked sequence read so far */
   progDone = 0;
   maxLength: number;
+  /** a "VALKEY" file: type 22 is Valkey's hash with field expiries, opcode 243 SLOT_IMPORT */
+  valkey = false;
+  /** what the servers load but do not write is damage (RdbParserOptions.strict) */
+  strict = false;
+  onWarning: ((warning: RdbWarning) => void) | undefined = undefined;
+  /** absolute offset of the last warning given (an item read again after NEED_MORE gives it once) */
+  private warnedAt = -1;
   /** duplicate detection, shared by the values this reader reads one after another */
   readonly members = new MemberSet();
   /** where lastBufTransient() decompresses */
@@ -105,6 +112,20 @@ export class ByteReader {
   /** throws an RdbFormatError at `at` (a position in buf) */
   fail(detail: string, at = this.pos): never {
     throw this.error(detail, at);
+  }
+
+  /**
+   * Something the servers load although they never write it: a warning at `at` (a position in buf),
+   * or with `strict` an RdbFormatError.
+   */
+  lenient(code: RdbWarning['code'], detail: string, at: number): void {
+    if (this.strict) this.fail(detail, at);
+    const offset = this.base + at;
+    if (offset <= this.warnedAt) return;
+    this.warnedAt = offset;
+    const key = this.currentKey();
+    const message = this.error(`${detail} (loaded as it is by Redis; an error with strict)`, at).message;
+    this.onWarning?.({ code, offset, ...(key ? { key: Buffer.from(key) } : {}), message });
   }
 
   error(detail: string, at = this.pos): RdbFormatError {

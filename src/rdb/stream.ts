@@ -1,11 +1,13 @@
 /**
- * Streams (RDB types 15 and 19). Nodes: a 16-byte master ID (ms, seq: u64 big-endian) and a listpack
+ * Streams (RDB types 15, 19 and 21: 19 adds the first and max-deleted IDs, entries-added and each
+ * group's entries-read; 21, Redis 7.2, each consumer's active time after its seen time, rdb.c at 7.2.0). Nodes: a 16-byte master ID (ms, seq: u64 big-endian) and a listpack
  * whose master entry is `count, deleted, n, field_1..field_n, 0`, followed by entries
  * `flags, ms-delta, seq-delta, [n, field, value, ... | value, ...], lp-count` (flag 1 deleted, 2 same
  * fields as the master). Then the stream's length and IDs, and the consumer groups with their
  * pending entries (PEL) and consumers.
  * Checked: node keys, listpack structure, master entry, entry counts and lp-counts, IDs strictly
- * increasing and not after the last ID, length against the live entries, group and consumer names
+ * increasing and not after the last ID, length against the live entries (a warning unless strict:
+ * Redis loads a stream whose length disagrees), group and consumer names
  * unique, every consumer PEL entry in the group PEL and every group PEL entry owned exactly once.
  */
 import { BlobError, displayKey } from './errors.js';
@@ -135,12 +137,17 @@ function readId(r: ByteReader): Id {
 
 /** what a stream's nodes add up to, carried from one node to the next */
 export interface StreamProgress {
+  /** nodes read so far */
+  nodes?: number;
   live: number;
   last: Id | undefined;
   deleted: number;
 }
 
-export function readStream(r: ByteReader, version2: boolean, decode: boolean): DecodedStream | undefined {
+/** 1: type 15, 2: type 19, 3: type 21 */
+export type StreamVersion = 1 | 2 | 3;
+
+export function readStream(r: ByteReader, version: StreamVersion, decode: boolean): DecodedStream | undefined {
   const nodes = r.len();
   const entries: DecodedStreamEntry[] | undefined = decode ? [] : undefined;
   const progress: StreamProgress = { live: 0, last: undefined, deleted: 0 };
@@ -150,7 +157,7 @@ export function readStream(r: ByteReader, version2: boolean, decode: boolean): D
     readStreamNode(r, i, progress, entries);
   }
   r.untrack();
-  return readStreamEnd(r, version2, progress, entries);
+  return readStreamEnd(r, version, progress, entries);
 }
 
 /** node `i`: its key (the 16-byte master ID) and its listpack */
@@ -168,13 +175,14 @@ export function readStreamNode(r: ByteReader, i: number, progress: StreamProgres
   } catch (error) {
     throw blobFailure(r, `stream node ${i} listpack`, lp, error);
   }
+  progress.nodes = (progress.nodes ?? 0) + 1;
   progress.live += result.live;
   progress.last = result.last;
   progress.deleted += result.dead;
 }
 
 /** what follows the nodes: the length, the IDs and the consumer groups (decoded when `entries` is given) */
-export function readStreamEnd(r: ByteReader, version2: boolean, progress: StreamProgress, entries: DecodedStreamEntry[] | undefined): DecodedStream | undefined {
+export function readStreamEnd(r: ByteReader, version: StreamVersion, progress: StreamProgress, entries: DecodedStreamEntry[] | undefined): DecodedStream | undefined {
   const { live, last } = progress;
   const decode = entries !== undefined;
   const metaAt = r.pos;
@@ -183,15 +191,18 @@ export function readStreamEnd(r: ByteReader, version2: boolean, progress: Stream
   let firstId: Id | undefined;
   let maxDeletedId: Id | undefined;
   let entriesAdded: bigint | undefined;
-  if (version2) {
+  if (version >= 2) {
     firstId = readId(r);
     maxDeletedId = readId(r);
     entriesAdded = r.lenBig();
   }
-  if (length !== live) r.fail(`stream declares length ${length} but its listpacks hold ${live} live entries`, metaAt);
+  // Redis refuses a non-zero length without listpacks (rdb.c at 7.2.0: "Stream length inconsistent
+  // with rax entries") and loads any other length as declared
+  if (length > 0 && !progress.nodes) r.fail(`stream declares length ${length} but has no listpacks (Redis refuses it: "Stream length inconsistent with rax entries")`, metaAt);
+  if (length !== live) r.lenient('stream-length', `stream declares length ${length} but its listpacks hold ${live} live entries`, metaAt);
   if (last && idCompare(last, lastId) > 0) r.fail(`stream entry ${idText(last)} comes after the stream's last ID ${idText(lastId)}`, metaAt);
-  if (entriesAdded !== undefined && entriesAdded < BigInt(length)) r.fail(`stream says ${entriesAdded} entries were ever added but holds ${length}`, metaAt);
-  const groups = readGroups(r, version2, decode);
+  if (entriesAdded !== undefined && entriesAdded < BigInt(live)) r.fail(`stream says ${entriesAdded} entries were ever added but holds ${live}`, metaAt);
+  const groups = readGroups(r, version, decode);
   if (!decode) return undefined;
   return {
     entries,
@@ -212,7 +223,7 @@ interface Nack {
   owner: Buffer | undefined;
 }
 
-function readGroups(r: ByteReader, version2: boolean, decode: boolean): DecodedStreamGroup[] | undefined {
+function readGroups(r: ByteReader, version: StreamVersion, decode: boolean): DecodedStreamGroup[] | undefined {
   const count = r.len();
   const names = new Set<string>();
   const out: DecodedStreamGroup[] | undefined = decode ? [] : undefined;
@@ -225,7 +236,7 @@ function readGroups(r: ByteReader, version2: boolean, decode: boolean): DecodedS
     names.add(nameKey);
     const groupLast = readId(r);
     let entriesRead: number | undefined;
-    if (version2) {
+    if (version >= 2) {
       const v = r.lenBig();
       entriesRead = v === U64_MAX ? -1 : Number(v);
     }
@@ -251,6 +262,7 @@ function readGroups(r: ByteReader, version2: boolean, decode: boolean): DecodedS
       if (consumerNames.has(ckey)) r.fail(`consumer group ${displayKey(name)} has the consumer ${displayKey(cname)} twice`, cAt);
       consumerNames.add(ckey);
       const seenTimeMs = r.i64();
+      const activeTimeMs = version === 3 ? r.i64() : undefined;
       const n = r.len();
       const pending: string[] = [];
       for (let i = 0; i < n; i++) {
@@ -262,7 +274,7 @@ function readGroups(r: ByteReader, version2: boolean, decode: boolean): DecodedS
         nack.owner = cname;
         if (decode) pending.push(rawIdText(raw));
       }
-      if (decode) consumers.push({ name: cname, seenTimeMs, pending });
+      if (decode) consumers.push({ name: cname, seenTimeMs, ...(activeTimeMs !== undefined ? { activeTimeMs } : {}), pending });
     }
     for (const nack of pel.values()) {
       if (!nack.owner) r.fail(`pending entry ${rawIdText(nack.raw)} of group ${displayKey(name)} has no consumer`, r.pos);

@@ -1,8 +1,17 @@
-/** Constants of the RDB format (Redis 7.0, RDB version 10) and the public shapes of the reader. */
+/**
+ * Constants of the RDB format (Redis up to RDB 12, Valkey's RDB 80; versions.ts has the versions) and
+ * the public shapes of the reader. Type and opcode numbers: Redis `src/rdb.h` at 7.4.0 (types 20-25,
+ * SLOT_INFO) and Valkey `src/rdb.h` at 9.0 (RDB_TYPE_HASH_2 = 22, SLOT_IMPORT = 243).
+ */
+import type { RdbWarning } from './errors.js';
 
-export const RDB_MAX_VERSION = 10;
+export { RDB_MAX_VALKEY_VERSION as RDB_MAX_VERSION } from './versions.js';
 
 export const OP = {
+  /** Valkey 9.0 (VALKEY header only): a slot import under way: job name, range count, ranges */
+  SLOT_IMPORT: 0xf3,
+  /** Redis 7.4 (cluster mode): slot id, keys and expires in it, three lengths; Valkey loads it too */
+  SLOT_INFO: 0xf4,
   FUNCTION_PRE_GA: 0xf6,
   FUNCTION2: 0xf5,
   MODULE_AUX: 0xf7,
@@ -36,21 +45,42 @@ export const TYPE = {
   ZSET_LISTPACK: 17,
   LIST_QUICKLIST_2: 18,
   STREAM_LISTPACKS_2: 19,
+  /** Redis 7.2 (RDB 11) */
+  SET_LISTPACK: 20,
+  /** Redis 7.2 (RDB 11): type 19 with each consumer's active time */
+  STREAM_LISTPACKS_3: 21,
+  /**
+   * In "REDIS" files, Redis 7.4 release candidates: a hash with field expiries, absolute. In
+   * "VALKEY" files this number is Valkey 9.0's RDB_TYPE_HASH_2 (see VALKEY_HASH_2).
+   */
+  HASH_METADATA_PRE_GA: 22,
+  /** Redis 7.4 release candidates: listpack of field, value, expiry triplets */
+  HASH_LISTPACK_EX_PRE_GA: 23,
+  /** Redis 7.4: minimum expiry, then fields with expiries relative to it */
+  HASH_METADATA: 24,
+  /** Redis 7.4: minimum expiry, then a listpack of field, value, expiry triplets */
+  HASH_LISTPACK_EX: 25,
 } as const;
+
+/** Valkey 9.0's hash with field expiries: count, then field, value, 8-byte expiry (-1: none) */
+export const VALKEY_HASH_2 = 22;
 
 export type RdbKind = 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream' | 'module';
 
 export const KINDS: readonly RdbKind[] = ['string', 'list', 'set', 'zset', 'hash', 'stream', 'module'];
 
-/** kind of each value type byte Redis 7.0 reads (undefined: not a value type 7.0 knows) */
+/** kind of each value type byte (undefined: not a value type; in "VALKEY" files 23-25 are not either) */
 export const KIND_OF_TYPE: ReadonlyArray<RdbKind | undefined> = (() => {
   const k: Array<RdbKind | undefined> = new Array(256).fill(undefined);
   k[TYPE.STRING] = 'string';
   for (const t of [TYPE.LIST, TYPE.LIST_ZIPLIST, TYPE.LIST_QUICKLIST, TYPE.LIST_QUICKLIST_2]) k[t] = 'list';
-  for (const t of [TYPE.SET, TYPE.SET_INTSET]) k[t] = 'set';
+  for (const t of [TYPE.SET, TYPE.SET_INTSET, TYPE.SET_LISTPACK]) k[t] = 'set';
   for (const t of [TYPE.ZSET, TYPE.ZSET_2, TYPE.ZSET_ZIPLIST, TYPE.ZSET_LISTPACK]) k[t] = 'zset';
-  for (const t of [TYPE.HASH, TYPE.HASH_ZIPMAP, TYPE.HASH_ZIPLIST, TYPE.HASH_LISTPACK]) k[t] = 'hash';
-  for (const t of [TYPE.STREAM_LISTPACKS, TYPE.STREAM_LISTPACKS_2]) k[t] = 'stream';
+  for (const t of [
+    TYPE.HASH, TYPE.HASH_ZIPMAP, TYPE.HASH_ZIPLIST, TYPE.HASH_LISTPACK, TYPE.HASH_METADATA_PRE_GA, TYPE.HASH_LISTPACK_EX_PRE_GA, TYPE.HASH_METADATA,
+    TYPE.HASH_LISTPACK_EX,
+  ]) k[t] = 'hash';
+  for (const t of [TYPE.STREAM_LISTPACKS, TYPE.STREAM_LISTPACKS_2, TYPE.STREAM_LISTPACKS_3]) k[t] = 'stream';
   k[TYPE.MODULE_2] = 'module';
   return k;
 })();
@@ -122,6 +152,13 @@ interface RdbParserCommonOptions {
   onAux?(key: string, value: Buffer): void;
   onModuleAux?(aux: RdbModuleAux): void;
   /**
+   * true: everything the servers load but that is not as they write it is damage (a stream whose
+   * declared length differs from its entries, bytes after the checksum). false (the default): those
+   * are warnings (onWarning, RdbSummary.warnings), as Redis loads such files.
+   */
+  strict?: boolean;
+  onWarning?(warning: RdbWarning): void;
+  /**
    * Largest record (key, value and its opcodes) the reader will buffer, in bytes; a declared length
    * beyond it is reported as corruption instead of waiting for that many bytes. Default: the largest
    * Buffer Node can allocate.
@@ -154,6 +191,13 @@ export interface RdbDatabaseSummary {
 
 export interface RdbSummary {
   version: number;
+  /** the 9-byte header, "REDIS0012" or "VALKEY080" */
+  header: string;
+  /** what a strict reader would have refused (the first 100; warningCount counts them all) */
+  warnings: RdbWarning[];
+  warningCount: number;
+  /** bytes after the checksum (an AOF's RDB preamble is followed by its commands); 0 when none */
+  trailingBytes: number;
   /** bytes read, through the checksum */
   bytes: number;
   aux: Record<string, string>;
@@ -189,6 +233,8 @@ export interface DecodedStreamPending {
 export interface DecodedStreamConsumer {
   name: Buffer;
   seenTimeMs: number;
+  /** RDB type 21 only */
+  activeTimeMs?: number;
   /** ids of the pending entries owned by this consumer, in order */
   pending: string[];
 }
@@ -229,6 +275,11 @@ export type DecodedValue =
   | { kind: 'list'; value: Buffer[] }
   | { kind: 'set'; value: Buffer[] }
   | { kind: 'zset'; value: Array<[Buffer, number]> }
-  | { kind: 'hash'; value: Array<[Buffer, Buffer]> }
+  | {
+      kind: 'hash';
+      value: Array<[Buffer, Buffer]>;
+      /** types 22-25 (and Valkey's 22): each field's absolute expiry in Unix ms, undefined where it has none */
+      fieldExpireAtMs?: Array<number | undefined>;
+    }
   | { kind: 'stream'; value: DecodedStream }
   | { kind: 'module'; value: DecodedModule };
