@@ -1,5 +1,5 @@
 /**
- * Merge restore against real redis-server 7.0 (enable-debug-command local, so values compare with
+ * Merge restore against every engine of the test matrix (Redis 7.0, 8.0, Valkey 8.1; enable-debug-command local, so values compare with
  * DEBUG DIGEST-VALUE): payloads equal DUMP's, every type with absolute TTLs, streams with groups and
  * pending entries, function libraries; conflict modes; --match and --db-map; expired keys; the
  * plain-command fallback; a corrupted backup refused with the target untouched; stops mid-way (abort,
@@ -15,10 +15,12 @@ import { closeConnection, type RedisConnection } from '../src/connect/index.js';
 import { RdbStreamParser } from '../src/rdb/index.js';
 import { globMatch } from '../src/restore/glob.js';
 import { mergeRestore, MergeConflictError, MergeInterruptedError, type MergeResult } from '../src/restore/merge.js';
-import { parsePayload, rdbVersionForRedis, restorePayload } from '../src/restore/restore-payload.js';
+import { engineHas, rdbVersionWritten } from '../src/engine/index.js';
+import { chooseMergePath, commandsFallbackProblems, rdbLoadVerdict, targetEngineFromInfo } from '../src/restore/compatibility.js';
+import { parsePayload, restorePayload } from '../src/restore/restore-payload.js';
 import { BackupIntegrityError, openRestoreSource, type RestoreSource } from '../src/restore/source.js';
 import { loadgen } from '../src/workload/index.js';
-import { startTestServer, tempDir, type TestServer } from './helpers/redis.js';
+import { startTestServer, tempDir, testEngines, type TestEngine, type TestServer } from './helpers/redis.js';
 
 const DEBUG = ['--enable-debug-command', 'local'];
 const LIBRARY = "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return args[1] end)";
@@ -34,8 +36,23 @@ async function cmd(c: Client, ...args: Array<string | Buffer>): Promise<unknown>
   return c.sendCommand(args);
 }
 
-/** Every type and encoding 7.0 writes, TTLs, a stream with groups/consumers/pending/deleted entries, a library, db 1. */
-async function seedVariety(c: Client): Promise<void> {
+/** hash field expiry (HPEXPIRE, HPEXPIRETIME): Redis 7.4+, Valkey 9.0+ */
+const FIELD_TTL = { redis: '7.4.0', valkey: '9.0.0' };
+
+/**
+ * Every type and encoding the engine writes, TTLs, a stream with groups/consumers/pending/deleted
+ * entries, a library, db 1; a small set of strings (a listpack from 7.2 on); on engines with hash
+ * field expiry, hashes whose fields carry their own TTL in both encodings (listpack and hashtable).
+ */
+async function seedVariety(c: Client, engine: TestEngine): Promise<void> {
+  await cmd(c, 'SADD', 'set:small', 'x', 'y', 'z');
+  if (engineHas(engine.identity, FIELD_TTL)) {
+    await cmd(c, 'HSET', 'hash:fttl', 'a', '1', 'b', '2', 'c', '3');
+    await cmd(c, 'HPEXPIRE', 'hash:fttl', '3600000', 'FIELDS', '2', 'a', 'b');
+    await cmd(c, 'HSET', 'hash:fttl:big', ...Array.from({ length: 600 }, (_, i) => [`f${i}`, `v${i}`]).flat());
+    await cmd(c, 'HPEXPIRE', 'hash:fttl:big', '7200000', 'FIELDS', '3', 'f1', 'f2', 'f3');
+    await cmd(c, 'HPEXPIRE', 'hash:fttl:big', '5400000', 'FIELDS', '1', 'f500');
+  }
   await cmd(c, 'SET', 'str:int', '42');
   await cmd(c, 'SET', 'str:long', 'abc'.repeat(100));
   await cmd(c, 'SET', BINARY_KEY, Buffer.from([0, 1, 2, 255]));
@@ -69,10 +86,12 @@ interface KeyState {
   digest: string;
   pexpiretime: number;
   stream?: string;
+  /** field -> HPEXPIRETIME, for hashes on engines with field expiry */
+  fieldTtls?: string;
 }
 
 /** key (hex) -> digest, absolute expiry, and for streams XINFO STREAM FULL (seen/active times dropped when asked). */
-async function snapshot(c: Client, db: number, options: { withoutSeenTimes?: boolean } = {}): Promise<Map<string, KeyState>> {
+async function snapshot(c: Client, db: number, options: { withoutSeenTimes?: boolean; fieldTtls?: boolean } = {}): Promise<Map<string, KeyState>> {
   const b = buffers(c);
   await cmd(c, 'SELECT', String(db));
   const out = new Map<string, KeyState>();
@@ -85,12 +104,22 @@ async function snapshot(c: Client, db: number, options: { withoutSeenTimes?: boo
         digest: String(await cmd(c, 'DEBUG', 'DIGEST-VALUE', key)),
         pexpiretime: Number(await cmd(c, 'PEXPIRETIME', key)),
       };
-      if (String(await cmd(c, 'TYPE', key)) === 'stream') state.stream = JSON.stringify(plain(await b.sendCommand(['XINFO', 'STREAM', key, 'FULL'])), options.withoutSeenTimes ? dropSeenTimes : undefined);
+      const type = String(await cmd(c, 'TYPE', key));
+      if (type === 'stream') state.stream = JSON.stringify(plain(await b.sendCommand(['XINFO', 'STREAM', key, 'FULL'])), options.withoutSeenTimes ? dropSeenTimes : undefined);
+      if (type === 'hash' && options.fieldTtls) state.fieldTtls = await fieldTtls(c, key);
       out.set(key.toString('hex'), state);
     }
   } while (cursor !== '0');
   await cmd(c, 'SELECT', '0');
   return out;
+}
+
+/** each field's HPEXPIRETIME (-1: none), sorted by field */
+async function fieldTtls(c: Client, key: Buffer | string): Promise<string> {
+  const fields = ((await buffers(c).sendCommand(['HKEYS', key])) as Buffer[]).map((f) => f.toString('latin1')).sort();
+  if (fields.length === 0) return '';
+  const times = (await cmd(c, 'HPEXPIRETIME', key, 'FIELDS', String(fields.length), ...fields)) as number[];
+  return fields.map((f, i) => `${f}=${times[i]}`).filter((f) => !f.endsWith('=-1')).join(',');
 }
 
 /** XPENDING's extended form without the idle times (relative to the moment of the call) */
@@ -105,11 +134,15 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-/** XINFO STREAM FULL as arrays: consumers' seen-time cannot be set by commands. */
+/** XINFO STREAM FULL as arrays: consumers' seen-time (and 7.2's active-time) cannot be set by commands. */
 function dropSeenTimes(this: unknown, _key: string, value: unknown): unknown {
   if (Array.isArray(value)) {
-    const i = value.indexOf('seen-time');
-    if (i >= 0 && i % 2 === 0) return [...value.slice(0, i), ...value.slice(i + 2)];
+    let out = value;
+    for (const name of ['seen-time', 'active-time']) {
+      const i = out.indexOf(name);
+      if (i >= 0 && i % 2 === 0) out = [...out.slice(0, i), ...out.slice(i + 2)];
+    }
+    return out;
   }
   return value;
 }
@@ -128,7 +161,8 @@ function subset(all: Map<string, KeyState>, keep: (hexKey: string) => boolean): 
 
 const hex = (s: string) => Buffer.from(s).toString('hex');
 
-describe('merge restore', { concurrency: false }, () => {
+for (const engine of testEngines()) describe(`merge restore (${engine.label})`, { concurrency: false }, () => {
+  const withFieldTtls = { fieldTtls: engineHas(engine.identity, FIELD_TTL) };
   let source: TestServer;
   let target: TestServer;
   let src: Client;
@@ -146,16 +180,17 @@ describe('merge restore', { concurrency: false }, () => {
 
   before(async () => {
     dir = tempDir('nlr-merge-');
-    [source, target] = await Promise.all([startTestServer({ args: DEBUG }), startTestServer({ args: DEBUG })]);
+    [source, target] = await Promise.all([startTestServer({ engine, args: DEBUG }), startTestServer({ engine, args: DEBUG })]);
     src = await source.connect('admin');
     dst = await target.connect('admin');
-    await seedVariety(src);
+    await seedVariety(src, engine);
     await loadgen(src, { logs: 2000, seed: 'merge' });
     const taken = await takeBackup({ source: { kind: 'replication', endpoint: source.endpoint('backup') }, toDir: join(dir.path, 'backups'), compression: 'none' });
     backupFile = taken.path;
     backup = await openRestoreSource(backupFile);
-    sourceDb0 = await snapshot(src, 0);
-    sourceDb1 = await snapshot(src, 1);
+    sourceDb0 = await snapshot(src, 0, withFieldTtls);
+    sourceDb1 = await snapshot(src, 1, withFieldTtls);
+    if (withFieldTtls.fieldTtls) assert.match(sourceDb0.get(hex('hash:fttl'))?.fieldTtls ?? '', /^a=\d+,b=\d+$/, 'field TTLs are part of the comparison');
     sourceDigest = await digest(src);
   });
   after(async () => {
@@ -176,7 +211,7 @@ describe('merge restore', { concurrency: false }, () => {
     const parser = new RdbStreamParser({ onRecord: (r) => records.push({ db: r.db, key: Buffer.from(r.key), type: r.type, value: Buffer.from(r.value) }) });
     parser.write(readFileSync(backupFile));
     version = parser.end().version;
-    assert.equal(version, 10);
+    assert.equal(version, rdbVersionWritten(engine.identity));
     const b = buffers(src);
     let compared = 0;
     for (const r of records.filter((x) => !x.key.toString().startsWith('logs:') || x.key.toString().endsWith('7'))) {
@@ -185,7 +220,7 @@ describe('merge restore', { concurrency: false }, () => {
       assert.deepEqual(restorePayload(r.type, r.value, version), dump, `payload of ${r.key.toString()}`);
       const parts = parsePayload(dump);
       assert.equal(parts.type, r.type);
-      assert.equal(parts.rdbVersion, 10);
+      assert.equal(parts.rdbVersion, version);
       compared++;
     }
     await cmd(src, 'SELECT', '0');
@@ -203,10 +238,10 @@ describe('merge restore', { concurrency: false }, () => {
     assert.equal(result.conflicts?.keys, 0);
     assert.deepEqual(result.databases.map((d) => [d.from, d.to]), [[0, 0], [1, 1]]);
     assert.ok(progress.includes('verify') && progress.includes('write'));
-    const db0 = await snapshot(dst, 0);
+    const db0 = await snapshot(dst, 0, withFieldTtls);
     assert.deepEqual(subset(db0, (k) => !k.startsWith(hex('other:'))), sourceDb0);
     assert.equal(String(await cmd(dst, 'GET', 'other:1')), 'kept');
-    assert.deepEqual(await snapshot(dst, 1), sourceDb1);
+    assert.deepEqual(await snapshot(dst, 1, withFieldTtls), sourceDb1);
     assert.ok(db0.get(hex('str:ttl'))!.pexpiretime > Date.now(), 'the TTL is absolute and kept');
     assert.equal(db0.get(hex('str:ttl'))!.pexpiretime, sourceDb0.get(hex('str:ttl'))!.pexpiretime);
     assert.deepEqual(await pending(dst, 'stream:s', 'g1'), await pending(src, 'stream:s', 'g1'));
@@ -267,8 +302,8 @@ describe('merge restore', { concurrency: false }, () => {
     assert.equal(result.written, matched.length);
     assert.equal(result.filtered, result.keys - matched.length);
     assert.deepEqual(result.databases.map((d) => [d.from, d.to]), [[0, 0], [1, 3]]);
-    assert.deepEqual(await snapshot(dst, 0), subset(sourceDb0, (k) => matched.includes(k)));
-    assert.deepEqual(await snapshot(dst, 3), subset(sourceDb1, (k) => matched.includes(k)));
+    assert.deepEqual(await snapshot(dst, 0, withFieldTtls), subset(sourceDb0, (k) => matched.includes(k)));
+    assert.deepEqual(await snapshot(dst, 3, withFieldTtls), subset(sourceDb1, (k) => matched.includes(k)));
     assert.equal(Number(await cmd(dst, 'DBSIZE')), subset(sourceDb0, (k) => matched.includes(k)).size);
   });
 
@@ -282,8 +317,10 @@ describe('merge restore', { concurrency: false }, () => {
   test('the plain-command fallback rebuilds every value exactly (streams with groups and pending entries too)', async () => {
     const result = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), valueEncoding: 'commands' });
     assert.equal(result.valueEncoding, 'commands');
+    assert.match(result.path, /^plain commands, as asked/);
     assert.equal(result.written, result.keys);
-    const strip = { withoutSeenTimes: true };
+    // hash field TTLs (Redis 8.0) go by HPEXPIREAT: compared field by field
+    const strip = { withoutSeenTimes: true, ...withFieldTtls };
     assert.deepEqual(await snapshot(dst, 0, strip), await snapshot(src, 0, strip));
     assert.deepEqual(await snapshot(dst, 1, strip), sourceDb1);
     assert.deepEqual(await pending(dst, 'stream:s', 'g1'), await pending(src, 'stream:s', 'g1'));
@@ -405,16 +442,26 @@ describe('merge restore', { concurrency: false }, () => {
 });
 
 describe('merge building blocks', () => {
-  test('RDB versions by release', () => {
-    assert.equal(rdbVersionForRedis('7.0.15'), 10);
-    assert.equal(rdbVersionForRedis('6.2.14'), 9);
-    assert.equal(rdbVersionForRedis('6.0.20'), 9);
-    assert.equal(rdbVersionForRedis('5.0.14'), 9);
-    assert.equal(rdbVersionForRedis('4.0.14'), 8);
-    assert.equal(rdbVersionForRedis('7.2.6'), 11);
-    assert.equal(rdbVersionForRedis('7.4.1'), 12);
-    assert.equal(rdbVersionForRedis('8.0.0'), undefined);
-    assert.equal(rdbVersionForRedis('garbage'), undefined);
+  test('which path a merge takes: RESTORE when the target loads the backup\'s RDB version, else commands when every value has a form', () => {
+    const redis70 = targetEngineFromInfo({ redis_version: '7.0.15' });
+    const valkey81 = targetEngineFromInfo({ redis_version: '7.2.4', server_name: 'valkey', valkey_version: '8.1.1' });
+    const redis80 = targetEngineFromInfo({ redis_version: '8.0.2' });
+    assert.deepEqual([redis70.rdbVersion, valkey81.rdbVersion, redis80.rdbVersion], [10, 11, 12]);
+    assert.equal(valkey81.identity.version, '8.1.1', 'never the redis_version Valkey shows old clients');
+    const fromRedis80 = { identity: { engine: 'redis' as const, version: '8.0.2' }, rdbVersion: 12, identifiedBy: 'info' as const };
+    const fromRedis70 = { identity: { engine: 'redis' as const, version: '7.0.15' }, rdbVersion: 10, identifiedBy: 'info' as const };
+    const refused = rdbLoadVerdict(fromRedis80, valkey81);
+    assert.equal(refused.loads, false);
+    assert.match(refused.message, /Valkey 8\.1\.1 \(reads RDB up to 11\).*Redis 8\.0\.2, RDB 12/);
+    assert.equal(rdbLoadVerdict(fromRedis70, valkey81).loads, true);
+    assert.equal(rdbLoadVerdict(fromRedis70, redis80).loads, true);
+    assert.equal(chooseMergePath(fromRedis70, redis80, undefined).encoding, 'restore');
+    assert.equal(chooseMergePath(fromRedis80, redis70, {}).encoding, 'commands');
+    // hash field TTLs (types 24, 25) have no command form before Redis 7.4 / Valkey 9.0
+    assert.match(commandsFallbackProblems({ '25': 2, '0': 5 }, valkey81.identity).join(), /2 hashes whose fields carry their own TTL.*Valkey 8\.1\.1 has no per-field expiry/);
+    assert.deepEqual(commandsFallbackProblems({ '25': 2 }, { engine: 'valkey', version: '9.0.0' }), []);
+    assert.deepEqual(commandsFallbackProblems({ '0': 1, '20': 3, '21': 1 }, redis70.identity), [], 'listpack sets and 7.2 streams rebuild with commands');
+    assert.match(commandsFallbackProblems({ '7': 1 }, redis80.identity).join(), /module value/);
   });
 
   test('glob matching agrees with Redis KEYS on tricky patterns', async () => {

@@ -180,6 +180,7 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'target: the data directory of a STOPPED server (offline restore)')
     .option('--password-file <file>', 'password for --url, read from a file (or set NEURALLOG_REDIS_PASSWORD)')
     .option('--config <file>', 'offline: the server\'s redis.conf (file names, appendonly)')
+    .option('--server <path>', 'offline: the redis-server or valkey-server that will load the directory (the backup must be of an RDB version it reads)')
     .addOption(new Option('--mode <mode>', 'replace (default for a live server) or merge').choices(['replace', 'merge']))
     .addOption(new Option('--on-conflict <what>', 'merge: when a key exists').choices(['fail', 'replace', 'skip']).default('fail'))
     .option('--match <pattern>', 'merge: only keys matching this glob')

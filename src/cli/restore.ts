@@ -12,6 +12,7 @@ export interface RestoreFlags {
   dataDir?: string;
   passwordFile?: string;
   config?: string;
+  server?: string;
   mode?: string;
   onConflict: string;
   match?: string;
@@ -48,8 +49,9 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 function printPlan(plan: RestorePlan): void {
-  const lines = [`Restore plan (${plan.mode}) for ${plan.backup.file}:`, `  backup: RDB v${plan.backup.rdbVersion}, ${plan.backup.keys} keys in ${Object.keys(plan.backup.databases).length} database(s), ${plan.backup.functions} function librar${plan.backup.functions === 1 ? 'y' : 'ies'}`];
-  if (plan.target) lines.push(`  target: ${plan.target.address}, Redis ${plan.target.redisVersion} (${plan.target.role}), ${plan.target.keys} keys, AOF ${plan.target.aofEnabled ? 'on' : 'off'}`);
+  const from = plan.backup.engine ? `${plan.backup.engine === 'valkey' ? 'Valkey' : 'Redis'} ${plan.backup.version}, ` : '';
+  const lines = [`Restore plan (${plan.mode}) for ${plan.backup.file}:`, `  backup: ${from}RDB ${plan.backup.rdbVersion}, ${plan.backup.keys} keys in ${Object.keys(plan.backup.databases).length} database(s), ${plan.backup.functions} function librar${plan.backup.functions === 1 ? 'y' : 'ies'}`];
+  if (plan.target) lines.push(`  target: ${plan.target.address}, ${plan.target.engine === 'valkey' ? 'Valkey' : 'Redis'} ${plan.target.version} (reads RDB up to ${plan.target.rdbVersion ?? '?'}; ${plan.target.role}), ${plan.target.keys} keys, AOF ${plan.target.aofEnabled ? 'on' : 'off'}`);
   for (const c of plan.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`);
   lines.push(`  => ${plan.summary}`);
   printResult(lines.join('\n'));
@@ -72,6 +74,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
   if (flags.dataDir && mode !== 'offline') throw new UsageError('--data-dir restores files for a stopped server; --mode does not apply');
   if (!flags.dataDir && mode === 'offline') throw new UsageError('an offline restore needs --data-dir DIR');
   if (!['fail', 'replace', 'skip'].includes(flags.onConflict)) throw new UsageError(`--on-conflict takes fail, replace or skip, not "${flags.onConflict}"`);
+  if (flags.server && mode !== 'offline') throw new UsageError('--server names the binary that will load an offline restore (--data-dir); a live target says what it is itself');
   if (mode !== 'merge' && (flags.match || flags.dbMap || flags.resumeAfter)) throw new UsageError('--match, --db-map and --resume-after apply to --mode merge');
   const dbMap = parseDbMap(flags.dbMap);
   const resumeAfter = flags.resumeAfter === undefined ? undefined : Number(flags.resumeAfter);
@@ -83,7 +86,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
   const endpoint = mode === 'offline' ? undefined : await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
 
   if (flags.dryRun) {
-    const plan = await planRestore({ source, mode, endpoint, match: flags.match, dbMap });
+    const plan = await planRestore({ source, mode, endpoint, match: flags.match, dbMap, dataDir: flags.dataDir, configFile: flags.config, server: flags.server });
     if (flags.json) printJson({ dryRun: true, ...plan });
     else printPlan(plan);
     return plan.ok ? 0 : 1;
@@ -154,7 +157,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
       }
       return 0;
     }
-    const result = await offlineRestore({ source, dataDir: flags.dataDir!, configFile: flags.config });
+    const result = await offlineRestore({ source, dataDir: flags.dataDir!, configFile: flags.config, server: flags.server });
     if (flags.json) printJson({ mode: 'offline', ...result });
     else printResult(`Placed ${file} in ${flags.dataDir}: ${result.placed.join(', ')}${result.previousKeptIn ? `; the previous files are kept in ${result.previousKeptIn}` : ''}. Start the server on it.`);
     return 0;

@@ -37,6 +37,8 @@ export interface CheckResult {
   /** keys that would be written */
   selected: number;
   databases: MergeDatabase[];
+  /** keys per RDB value type byte (a parse only; the manifest plan does not know them) */
+  types?: Record<string, number>;
   /** present when existence was checked */
   existing?: { keys: number; examples: string[] };
 }
@@ -148,7 +150,7 @@ export async function checkPass(args: {
     }
     report(result.bytes, true);
     out.databases = [...dbs.values()].sort((a, b) => a.from - b.from);
-    const check: CheckResult = { ...out, rdbVersion: result.summary.version, checksumDisabled: result.summary.checksum.disabled, verifiedBy: 'parse', bytes: result.bytes };
+    const check: CheckResult = { ...out, rdbVersion: result.summary.version, checksumDisabled: result.summary.checksum.disabled, verifiedBy: 'parse', bytes: result.bytes, types: { ...result.summary.types } };
     if (pipe) check.existing = { keys: existing, examples: await nameExamples(args.endpoint, suspects) };
     return check;
   } finally {

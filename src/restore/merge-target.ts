@@ -6,12 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { closeConnection, formatRedisUrl, openConnection, parseInfo, type Endpoint } from '../connect/index.js';
 import { UsageError } from '../errors.js';
-import { restorePayload, rdbVersionForRedis } from './restore-payload.js';
+import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
+import { restorePayload } from './restore-payload.js';
 
 export interface TargetInfo {
-  redisVersion: string;
-  /** the RDB version it reads, from its release (undefined for releases not in the table) */
-  rdbVersion?: number;
+  /** engine, its own version and the newest RDB version it reads (undefined for releases src/engine does not know) */
+  engine: TargetEngine;
   databases?: number;
   protoMaxBulkLen?: number;
   /** keys per database (INFO keyspace) */
@@ -34,13 +34,13 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
     if (cluster.cluster_enabled === '1') {
       throw new UsageError(`${where} is a cluster node; merge restores into standalone or Sentinel-managed masters only (a cluster needs each key sent to the node owning its slot)`);
     }
-    const redisVersion = info.redis_version ?? 'unknown';
     const keyspace = new Map<number, number>();
     for (const [name, value] of Object.entries(parseInfo(String(await client.sendCommand(['INFO', 'keyspace']))))) {
       const m = /^db(\d+)$/.exec(name);
       if (m) keyspace.set(Number(m[1]), Number(/keys=(\d+)/.exec(value)?.[1] ?? 0));
     }
-    const target: TargetInfo = { redisVersion, rdbVersion: rdbVersionForRedis(redisVersion), keyspace };
+    const versionCheck = await configValue(client, 'rdb-version-check');
+    const target: TargetInfo = { engine: targetEngineFromInfo(info, versionCheck), keyspace };
     target.databases = await configNumber(client, 'databases');
     target.protoMaxBulkLen = await configNumber(client, 'proto-max-bulk-len');
     try {
@@ -57,15 +57,20 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
 
 type Client = Awaited<ReturnType<typeof openConnection>>;
 
-async function configNumber(client: Client, name: string): Promise<number | undefined> {
+async function configValue(client: Client, name: string): Promise<string | undefined> {
   try {
     const reply = (await client.sendCommand(['CONFIG', 'GET', name])) as unknown;
     const values = Array.isArray(reply) ? reply : Object.entries(reply as Record<string, unknown>).flat();
-    const n = Number(values[1]);
-    return Number.isFinite(n) ? n : undefined;
+    return values[1] === undefined ? undefined : String(values[1]);
   } catch {
     return undefined; // CONFIG may be renamed or not permitted: go without
   }
+}
+
+async function configNumber(client: Client, name: string): Promise<number | undefined> {
+  const value = await configValue(client, name);
+  const n = Number(value);
+  return value !== undefined && Number.isFinite(n) ? n : undefined;
 }
 
 function libraryNameOf(entry: unknown): string | undefined {

@@ -12,7 +12,9 @@ export type ConflictPolicy = 'fail' | 'replace' | 'skip';
 /**
  * How values reach the target: `restore` sends RESTORE with the RDB's raw value bytes (the fast,
  * exact path); `commands` rebuilds them with plain commands (targets that read an older RDB version);
- * `auto` (default) picks `restore` unless the target's RDB version is older than the backup's.
+ * `auto` (default) picks `restore` unless the target's RDB version is older than the backup's; the
+ * commands path is taken only when a scan of the whole backup, before any write, finds every value
+ * expressible on the target (restore/compatibility.ts), and refused otherwise.
  */
 export type ValueEncoding = 'auto' | 'restore' | 'commands';
 
@@ -84,7 +86,12 @@ export interface MergeResult {
   rdbVersion: number;
   /** how the whole backup was known good before the first write (see MergeOptions.verify) */
   verifiedBy: 'parse' | 'manifest';
-  target: { redisVersion: string; rdbVersion?: number; databases?: number };
+  /** which way values go and why: RESTORE payloads, or plain commands (the target reads an older RDB version) */
+  path: string;
+  /** the backup's writer (when known) and RDB version */
+  backup: { engine?: 'redis' | 'valkey'; version?: string; rdbVersion: number };
+  /** the target's engine, its own version, the newest RDB version it reads */
+  target: { engine: 'redis' | 'valkey'; version: string; rdbVersion?: number; databases?: number };
   /** items in the backup: function libraries + keys */
   records: number;
   keys: number;

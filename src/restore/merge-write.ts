@@ -183,7 +183,12 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
     const key = Buffer.from(record.key);
     const tmp = Buffer.from(`neurallog-restore:tmp:${runId}:${index}`);
     const decoded = decodeValue(record.type, record.value, { source: a.source.file });
-    for (const command of buildCommands(key, tmp, decoded, record.expireAtMs, a.features)) pipe.send(command, { kind: 'part', index });
+    const commands = buildCommands(key, tmp, decoded, record.expireAtMs, a.features, selector.now);
+    if (commands === null) {
+      out.expired++; // every field had expired: nothing to write
+      return;
+    }
+    for (const command of commands) pipe.send(command, { kind: 'part', index });
     const tag = { kind: 'final' as const, index, key, from: record.db, db: to, tmp };
     if (replace) sendFinal(['RENAME', tmp, key], { ...tag, final: 'rename' });
     else {

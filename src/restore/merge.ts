@@ -20,7 +20,11 @@ import {
   MergeConflictError, MergeInterruptedError, type ConflictPolicy, type ConflictReport, type MergeOptions, type MergeResult,
 } from './merge-types.js';
 import { writePass } from './merge-write.js';
-import { BackupIntegrityError } from './source.js';
+import { describeOrigin } from '../backup/origin.js';
+import { describeEngine, engineHas } from '../engine/index.js';
+import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS } from './compatibility.js';
+import { BackupIntegrityError, sourceOrigin } from './source.js';
+import { RestoreRefusedError } from './target.js';
 
 export * from './merge-types.js';
 
@@ -38,10 +42,26 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   const notes: string[] = [];
 
   const target = await inspectTarget(options.endpoint);
+  // Before anything is written: which path the values take. RESTORE payloads when the target loads
+  // the backup's RDB version; plain commands otherwise, and then only if the whole backup is scanned
+  // first and every value has a command form on the target (checked after the first pass).
+  const origin = await sourceOrigin(options.source);
+  let path = chooseMergePath(origin, target.engine, undefined);
+  if (target.engine.rdbVersion === undefined && requested !== 'commands') {
+    // a release src/engine does not know: ask the target itself with a payload of the backup's version
+    const reads = await probePayloads(options.endpoint, origin.rdbVersion);
+    if (reads !== undefined) path = { ...path, encoding: reads ? 'restore' : 'commands', reason: `${reads ? 'RESTORE payloads' : 'plain commands'}: ${describeEngine(target.engine.identity)} ${reads ? 'accepted' : 'refused'} a RESTORE payload of RDB ${origin.rdbVersion}` };
+  }
+  if (requested === 'commands') path = { ...path, encoding: 'commands', reason: `plain commands, as asked (${path.reason})` };
+  if (requested === 'restore' && path.encoding === 'commands') {
+    throw new RestoreRefusedError(`${path.reason.replace(/^plain commands[^:]*: /, '')}; merge with value encoding auto or commands to rebuild values with plain commands; nothing was written`);
+  }
+  const encoding = path.encoding;
   // The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by
-  // openRestoreSource) to be those of a backup verified when taken, and no key has to be looked up:
-  // `replace`/`skip`, or `fail` onto target databases that hold no key at all (a key created there
-  // meanwhile makes RESTORE answer BUSYKEY, which stops the merge: it never overwrites).
+  // openRestoreSource) to be those of a backup verified when taken, no key has to be looked up
+  // (`replace`/`skip`, or `fail` onto target databases that hold no key at all: a key created there
+  // meanwhile makes RESTORE answer BUSYKEY, which stops the merge: it never overwrites), and the
+  // values go by RESTORE (the commands path needs every value's type, which only a parse tells).
   const manifest = options.source.manifest;
   const trusted = manifest?.verified === true && (options.verify ?? 'auto') === 'auto';
   const targetDbs = manifest ? Object.keys(manifest.keyspace.databases).map((db) => selector.targetDb(Number(db))) : undefined;
@@ -49,7 +69,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   const checkExisting = dryRun || (onConflict === 'fail' && !emptyTarget);
   let check: CheckResult;
   try {
-    check = trusted && !checkExisting
+    check = trusted && !checkExisting && encoding === 'restore'
       ? await manifestPlan(options.source, selector)
       : await checkPass({ source: options.source, endpoint: options.endpoint, selector, checkExisting, onProgress: options.onProgress, signal: options.signal });
   } catch (error) {
@@ -57,6 +77,15 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     throw error;
   }
   const rdbVersion = check.rdbVersion;
+  if (encoding === 'commands') {
+    const problems = commandsFallbackProblems(check.types ?? {}, target.engine.identity);
+    if (problems.length > 0) {
+      throw new RestoreRefusedError(
+        `not merging: ${path.reason.replace(/^plain commands[^:]*: /, '')}, and plain commands cannot express ${problems.join('; ')}. Restore onto a server that reads ${describeOrigin(origin)}; nothing was written`,
+      );
+    }
+  }
+  notes.push(`values go by ${path.reason}`);
   if (check.checksumDisabled) notes.push('the backup carries no checksum (saved with rdbchecksum no): it was checked structurally only');
   if (onConflict === 'fail' && !checkExisting) notes.push('the target databases held no keys, so no key was looked up before writing');
 
@@ -68,21 +97,10 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   }
   const libraries = check.libraries.filter((l) => !selector.resumed(l.index));
   if (libraries.length > 0 && !target.libraries) {
-    throw new UsageError(`the backup holds ${libraries.length} function librar${libraries.length === 1 ? 'y' : 'ies'}, but the target (Redis ${target.redisVersion}) has no functions (Redis 7.0 or later); nothing was written`);
+    throw new UsageError(`the backup holds ${libraries.length} function librar${libraries.length === 1 ? 'y' : 'ies'}, but the target (${describeEngine(target.engine.identity)}) has no functions (Redis 7.0 or later); nothing was written`);
   }
   const libraryConflicts = libraries.filter((l) => target.libraries?.has(l.name));
-
-  let encoding: 'restore' | 'commands' = 'restore';
-  if (requested === 'commands') encoding = 'commands';
-  else {
-    const reads = target.rdbVersion !== undefined ? target.rdbVersion >= rdbVersion : ((await probePayloads(options.endpoint, rdbVersion)) ?? true);
-    if (!reads) {
-      const what = `the target (Redis ${target.redisVersion}${target.rdbVersion ? `, RDB version ${target.rdbVersion}` : ''}) cannot load this backup's RDB ${rdbVersion} payloads`;
-      if (requested === 'restore') throw new UsageError(`${what}; merge with value encoding auto or commands to rebuild values with plain commands; nothing was written`);
-      encoding = 'commands';
-      notes.push(`${what}: values are rebuilt with plain commands (slower; stream consumers' seen-times and LRU/LFU hints are not kept)`);
-    }
-  }
+  if (encoding === 'commands') notes.push('with plain commands, stream consumers\' seen-times and LRU/LFU hints are not kept');
 
   let conflicts: ConflictReport | undefined;
   if (check.existing || libraryConflicts.length > 0) {
@@ -98,7 +116,9 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     valueEncoding: encoding,
     rdbVersion,
     verifiedBy: check.verifiedBy,
-    target: { redisVersion: target.redisVersion, ...(target.rdbVersion !== undefined ? { rdbVersion: target.rdbVersion } : {}), ...(target.databases !== undefined ? { databases: target.databases } : {}) },
+    path: path.reason,
+    backup: { ...(origin.identity ? { engine: origin.identity.engine, version: origin.identity.version } : {}), rdbVersion: origin.rdbVersion },
+    target: { engine: target.engine.identity.engine, version: target.engine.identity.version, ...(target.engine.rdbVersion !== undefined ? { rdbVersion: target.engine.rdbVersion } : {}), ...(target.databases !== undefined ? { databases: target.databases } : {}) },
     records: check.records,
     keys: check.keys,
     libraries: check.libraries.length,
@@ -131,7 +151,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     onConflict,
     encoding,
     rdbVersion,
-    features: { rdbVersion: target.rdbVersion ?? rdbVersion, createConsumer: createConsumerExists(target.redisVersion) },
+    features: { rdbVersion: target.engine.rdbVersion ?? rdbVersion, createConsumer: engineHas(target.engine.identity, XGROUP_CREATECONSUMER), fieldExpiry: engineHas(target.engine.identity, FIELD_TTL_COMMANDS) },
     maxPayload: target.protoMaxBulkLen ?? 512 * 1024 * 1024,
     existingLibraries: target.libraries ?? new Set(),
     maxInFlight: options.maxInFlight ?? 2000,
@@ -155,10 +175,5 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   };
 }
 
-function createConsumerExists(redisVersion: string): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(redisVersion);
-  if (!m) return true;
-  const major = Number(m[1]);
-  return major > 6 || (major === 6 && Number(m[2]) >= 2);
-}
-
+/** XGROUP CREATECONSUMER: Redis 6.2, every Valkey */
+const XGROUP_CREATECONSUMER = { redis: '6.2.0', valkey: '7.2.0' };

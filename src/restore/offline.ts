@@ -31,7 +31,9 @@ import { readConfig } from '../config/index.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier, RdbFormatError } from '../rdb/index.js';
 import { findRunningServer } from './offline-guard.js';
-import { BackupIntegrityError, type RestoreSource } from './source.js';
+import { offlineEvidence, offlineVerdict } from './offline-target.js';
+import { BackupIntegrityError, sourceOrigin, type RestoreSource } from './source.js';
+import { RestoreRefusedError } from './target.js';
 
 export interface OfflineOptions {
   source: RestoreSource;
@@ -43,6 +45,12 @@ export interface OfflineOptions {
    * `data/` folder of a deployment made by `up`; otherwise Redis's defaults, with AOF placed too.
    */
   configFile?: string;
+  /**
+   * the server binary that will load the directory (redis-server, valkey-server or a wrapper): the
+   * backup must be of an RDB version it loads. Without it, the directory's own RDB says which server
+   * wrote it; with neither, only backups every supported server loads (RDB 10 or older) go ahead.
+   */
+  server?: string;
   /** verify the backup and check the directory; change nothing */
   dryRun?: boolean;
   now?: () => Date;
@@ -55,6 +63,8 @@ export interface OfflineResult {
   placed: string[];
   /** where the previous dump and AOF files are kept for rollback, when there were any */
   previousKeptIn?: string;
+  /** whether (and on what evidence) the directory's server loads the backup's RDB version */
+  compatibility: string;
   /** the backup was placed as the AOF's base too */
   aof: boolean;
   /** the configuration's appendonly, when a configuration was read */
@@ -72,7 +82,7 @@ export class ServerRunningError extends NeuralLogRedisError {
   }
 }
 
-interface Layout {
+export interface Layout {
   appendonly?: boolean;
   dbfilename: string;
   appenddirname: string;
@@ -81,7 +91,7 @@ interface Layout {
   configFile?: string;
 }
 
-function readLayout(dataDir: string, configFile: string | undefined): Layout {
+export function readLayout(dataDir: string, configFile: string | undefined): Layout {
   const parent = dirname(dataDir);
   const pidFiles = [join(dataDir, 'redis.pid'), join(parent, 'redis.pid')];
   let file = configFile;
@@ -121,6 +131,10 @@ export async function offlineRestore(options: OfflineOptions): Promise<OfflineRe
     if (unreadable.length) notes.push(`could not read the working directory of redis-server pid ${unreadable.join(', ')} (another user's process): make sure none of them serves ${dataDir}`);
   };
   refuseIfRunning();
+
+  // which server loads the directory, and whether it reads the backup's RDB version: before anything
+  const compatibility = offlineVerdict(await sourceOrigin(options.source), offlineEvidence(dataDir, layout, options.server));
+  if (!compatibility.loads) throw new RestoreRefusedError(`not restoring into ${dataDir}: ${compatibility.message}. Nothing was changed.`);
 
   const { uid, gid } = statSync(dataDir);
   const placeAof = layout.appendonly !== false;
@@ -167,6 +181,7 @@ export async function offlineRestore(options: OfflineOptions): Promise<OfflineRe
     dryRun,
     dataDir,
     placed,
+    compatibility: compatibility.message,
     aof: placeAof,
     ...(layout.appendonly !== undefined ? { appendonly: layout.appendonly } : {}),
     ...(layout.configFile ? { configFile: layout.configFile } : {}),

@@ -7,8 +7,12 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
+import { originFromRdb, type BackupOrigin } from '../backup/origin.js';
+import { chooseMergePath, commandsFallbackProblems, rdbLoadVerdict } from './compatibility.js';
 import { globMatcher } from './glob.js';
-import type { RestoreSource } from './source.js';
+import { readLayout } from './offline.js';
+import { offlineEvidence, offlineVerdict } from './offline-target.js';
+import { sourceOrigin, type RestoreSource } from './source.js';
 import { readTargetFacts, replaceRefusals, type TargetFacts } from './target.js';
 
 export interface PlanCheck {
@@ -18,8 +22,22 @@ export interface PlanCheck {
 
 export interface RestorePlan {
   mode: 'replace' | 'merge' | 'offline';
-  backup: { file: string; rdbVersion: number; rdbBytes: number; keys: number; databases: Record<string, number>; functions: number; usedMemory?: number; checksum: string };
-  target?: { address: string; redisVersion: string; rdbVersion: number; role: string; databases: number; maxmemory: number; usedMemory: number; keys: number; aofEnabled: boolean };
+  backup: {
+    file: string;
+    /** the writer, when known (manifest origin, else the RDB's aux fields) */
+    engine?: 'redis' | 'valkey';
+    version?: string;
+    rdbVersion: number;
+    rdbBytes: number;
+    keys: number;
+    databases: Record<string, number>;
+    functions: number;
+    usedMemory?: number;
+    checksum: string;
+  };
+  target?: { address: string; engine: 'redis' | 'valkey'; version: string; rdbVersion?: number; role: string; databases: number; maxmemory: number; usedMemory: number; keys: number; aofEnabled: boolean };
+  /** merge: how values would go (RESTORE payloads, or plain commands when the target reads an older RDB) */
+  valuePath?: 'restore' | 'commands';
   existingKeys?: number;
   checks: PlanCheck[];
   ok: boolean;
@@ -32,6 +50,10 @@ export interface PlanOptions {
   endpoint?: Endpoint;
   match?: string;
   dbMap?: Map<number, number>;
+  /** offline: the data directory, its configuration and the server binary that will load it */
+  dataDir?: string;
+  configFile?: string;
+  server?: string;
 }
 
 export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
@@ -39,6 +61,14 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
   const client = options.endpoint ? await openConnection(options.endpoint) : undefined;
   try {
     const facts: TargetFacts | undefined = client ? await readTargetFacts(client) : undefined;
+    let origin: BackupOrigin | undefined;
+    let originError: string | undefined;
+    try {
+      origin = await sourceOrigin(options.source);
+    } catch (error) {
+      originError = (error as Error).message;
+    }
+    let valuePath: RestorePlan['valuePath'];
     const match = options.match ? globMatcher(options.match) : undefined;
     let existing = 0;
     let pending: Array<{ db: number; key: Buffer }> = [];
@@ -91,13 +121,21 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
     const backupDbs = summary ? Object.fromEntries(Object.entries(summary.databases).map(([db, s]) => [db, s.keys])) : {};
     const backupKeys = Object.values(backupDbs).reduce((a, b) => a + b, 0);
     const usedMemory = options.source.manifest?.rdb.usedMemory ?? (summary?.aux['used-mem'] ? Number(summary.aux['used-mem']) : undefined);
+    if (summary) origin ??= originFromRdb(summary.version, summary.aux);
+    if (!origin && originError) checks.push({ ok: false, what: originError });
     let target: RestorePlan['target'];
+    if (options.mode === 'offline' && options.dataDir && origin) {
+      const layout = readLayout(options.dataDir, options.configFile);
+      const verdict = offlineVerdict(origin, offlineEvidence(options.dataDir, layout, options.server));
+      checks.push({ ok: verdict.loads, what: verdict.message });
+    }
     if (facts && options.endpoint) {
       const targetKeys = Object.values(facts.keysPerDb).reduce((a, b) => a + b, 0);
       target = {
         address: `${options.endpoint.host}:${options.endpoint.port}`,
-        redisVersion: facts.redisVersion,
-        rdbVersion: facts.rdbVersion,
+        engine: facts.engine.identity.engine,
+        version: facts.engine.identity.version,
+        ...(facts.engine.rdbVersion !== undefined ? { rdbVersion: facts.engine.rdbVersion } : {}),
         role: facts.role,
         databases: facts.databases,
         maxmemory: facts.maxmemory,
@@ -105,12 +143,24 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
         keys: targetKeys,
         aofEnabled: facts.aofEnabled,
       };
+      if (origin && options.mode === 'merge') {
+        const path = chooseMergePath(origin, facts.engine, summary?.types);
+        valuePath = path.encoding;
+        if (path.encoding === 'restore') checks.push({ ok: true, what: `values: ${path.reason}` });
+        else if (!summary) checks.push({ ok: false, what: `values: ${path.reason}; whether every value has a command form is unknown (the backup did not verify)` });
+        else {
+          const problems = commandsFallbackProblems(summary.types, facts.engine.identity);
+          checks.push(
+            problems.length === 0
+              ? { ok: true, what: `values: ${path.reason}; every value of the backup has a command form on the target` }
+              : { ok: false, what: `values: ${path.reason}, and plain commands cannot express ${problems.join('; ')}` },
+          );
+        }
+      } else if (origin) {
+        const verdict = rdbLoadVerdict(origin, facts.engine);
+        checks.push({ ok: verdict.loads, what: verdict.message });
+      }
       if (summary) {
-        checks.push(
-          summary.version <= facts.rdbVersion
-            ? { ok: true, what: `RDB version ${summary.version} loads into Redis ${facts.redisVersion} (reads up to ${facts.rdbVersion})` }
-            : { ok: options.mode === 'merge', what: `the backup is RDB version ${summary.version}; Redis ${facts.redisVersion} reads up to ${facts.rdbVersion}${options.mode === 'merge' ? ' (merge falls back to plain commands)' : ''}` },
-        );
         const dbs = Object.keys(backupDbs).map((db) => options.dbMap?.get(Number(db)) ?? Number(db));
         const top = Math.max(-1, ...dbs);
         checks.push(top < facts.databases ? { ok: true, what: `databases used (${dbs.join(', ') || 'none'}) exist on the target (databases ${facts.databases})` } : { ok: false, what: `the backup writes database ${top} but the target has ${facts.databases}` });
@@ -129,13 +179,14 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
       options.mode === 'replace'
         ? `replace: the target's ${target?.keys ?? '?'} keys would be replaced by the backup's ${backupKeys} keys`
         : options.mode === 'merge'
-          ? `merge: ${backupKeys} keys${match ? ` (those matching ${options.match})` : ''} would be written; ${existing} already exist on the target`
+          ? `merge: ${backupKeys} keys${match ? ` (those matching ${options.match})` : ''} would be written${valuePath ? ` by ${valuePath === 'restore' ? 'RESTORE payloads' : 'plain commands'}` : ''}; ${existing} already exist on the target`
           : `offline: the backup's ${backupKeys} keys would be placed in the data directory`;
     return {
       mode: options.mode,
       backup: {
         file: options.source.file,
-        rdbVersion: summary?.version ?? 0,
+        ...(origin?.identity ? { engine: origin.identity.engine, version: origin.identity.version } : {}),
+        rdbVersion: summary?.version ?? origin?.rdbVersion ?? 0,
         rdbBytes: summary?.bytes ?? 0,
         keys: backupKeys,
         databases: backupDbs,
@@ -145,6 +196,7 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
       },
       target,
       existingKeys: options.mode === 'merge' ? existing : undefined,
+      ...(valuePath ? { valuePath } : {}),
       checks,
       ok,
       summary: summaryText,

@@ -13,7 +13,8 @@ import { closeConnection, openConnection, parseInfo, type Endpoint, type RedisCo
 import { NeuralLogRedisError } from '../errors.js';
 import { decodeValue, rdbVerifier, type RdbRecord, type RdbSummary } from '../rdb/index.js';
 import { serveRdbAsMaster, type FakeMaster } from '../replication/index.js';
-import { measureRdbBytes, type RestoreSource } from './source.js';
+import { measureRdbBytes, sourceOrigin, type RestoreSource } from './source.js';
+import { rdbLoadVerdict } from './compatibility.js';
 import { readTargetFacts, replaceRefusals, RestoreRefusedError, type TargetFacts } from './target.js';
 import { compareDecoded, dumpToDecoded } from './compare.js';
 
@@ -115,9 +116,8 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     const facts: TargetFacts = await readTargetFacts(client);
     const refusals = replaceRefusals(facts);
     const manifest = options.source.manifest;
-    if (manifest && manifest.rdb.version > facts.rdbVersion) {
-      refusals.push(`the backup is RDB version ${manifest.rdb.version} but the target (Redis ${facts.redisVersion}) reads up to ${facts.rdbVersion}; restore into a newer Redis, or use --mode merge (it falls back to plain commands)`);
-    }
+    const compatibility = rdbLoadVerdict(await sourceOrigin(options.source), facts.engine);
+    if (!compatibility.loads) refusals.push(`${compatibility.message}; restore onto a server that reads it, or try --mode merge (it rebuilds values with plain commands where every value has a command form on the target)`);
     if (manifest) {
       const top = Math.max(-1, ...Object.keys(manifest.keyspace.databases).map(Number));
       if (top >= facts.databases) refusals.push(`the backup has data in database ${top} but the target has ${facts.databases} databases; raise \`databases\` or use --mode merge --db-map`);

@@ -3,8 +3,7 @@
  *
  *   [type byte][value bytes][u16 LE RDB version][CRC-64 LE of everything before]
  *
- * and which RDB version each Redis release reads, so a merge knows before writing whether the target
- * can load the backup's encodings at all.
+ * Which RDB version a target reads is src/engine's to say (restore/compatibility.ts asks it).
  */
 import { crc64Init, crc64Update, type Crc64State } from '../rdb/index.js';
 
@@ -50,38 +49,4 @@ export function parsePayload(payload: Buffer): { type: number; value: Buffer; rd
   if (payload.length < PAYLOAD_OVERHEAD) throw new RangeError(`a DUMP payload has at least ${PAYLOAD_OVERHEAD} bytes, this one ${payload.length}`);
   const end = payload.length;
   return { type: payload[0]!, value: payload.subarray(1, end - 10), rdbVersion: payload.readUInt16LE(end - 10), crc: payload.subarray(end - 8) };
-}
-
-/**
- * The newest RDB version each Redis release loads (its RDB_VERSION). RESTORE refuses a payload stamped
- * with a newer version ("DUMP payload version or checksum are wrong").
- */
-const RDB_VERSION_BY_RELEASE: Array<[major: number, minor: number, rdb: number]> = [
-  [7, 4, 12],
-  [7, 2, 11],
-  [7, 0, 10],
-  [6, 2, 9],
-  [6, 0, 9],
-  [5, 0, 9],
-  [4, 0, 8],
-  [3, 2, 7],
-  [3, 0, 6],
-  [2, 8, 6],
-  [2, 6, 6],
-];
-
-/**
- * The RDB version a server of `redisVersion` (INFO server's redis_version, e.g. "7.0.15") reads, or
- * undefined when the release is not in the table (newer than 7.4, or not Redis): probe instead.
- */
-export function rdbVersionForRedis(redisVersion: string): number | undefined {
-  const m = /^(\d+)\.(\d+)/.exec(redisVersion.trim());
-  if (!m) return undefined;
-  const major = Number(m[1]);
-  const minor = Number(m[2]);
-  if (major > 7 || (major === 7 && minor > 4)) return undefined;
-  for (const [ma, mi, rdb] of RDB_VERSION_BY_RELEASE) {
-    if (major > ma || (major === ma && minor >= mi)) return rdb;
-  }
-  return undefined;
 }

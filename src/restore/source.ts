@@ -5,8 +5,9 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { manifestPathFor, readManifest, openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason, type Compression, type Manifest } from '../backup/index.js';
+import { backupOrigin, manifestPathFor, originFromRdb, readManifest, openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason, type BackupOrigin, type Compression, type Manifest } from '../backup/index.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
+import { readRdbHead } from './rdb-head.js';
 
 export interface RestoreSource {
   file: string;
@@ -57,4 +58,16 @@ export async function measureRdbBytes(source: RestoreSource): Promise<number> {
   for await (const chunk of source.open()) n += (chunk as Buffer).length;
   source.rdbBytes = n;
   return n;
+}
+
+/**
+ * Which engine, release and RDB version the backup comes from, before any target is touched: its
+ * manifest's origin (older manifests: Redis of their redisVersion), or, without a manifest, the RDB's
+ * own header and aux fields.
+ */
+export async function sourceOrigin(source: RestoreSource): Promise<BackupOrigin> {
+  if (source.manifest) return backupOrigin(source.manifest);
+  const head = await readRdbHead(source.open());
+  if (!head) throw new BackupIntegrityError(`${source.file} does not start with an RDB header (REDIS00NN or VALKEYNNN): it is not an RDB file, or it is damaged; nothing was restored`);
+  return originFromRdb(head.rdbVersion, head.aux);
 }

@@ -5,12 +5,12 @@
 import type { RedisConnection } from '../connect/index.js';
 import { parseInfo } from '../connect/index.js';
 import { NeuralLogRedisError } from '../errors.js';
+import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
 
 export interface TargetFacts {
   info: Record<string, string>;
-  redisVersion: string;
-  /** the newest RDB version this server loads */
-  rdbVersion: number;
+  /** engine, its own version (never Valkey's redis_version), and the newest RDB version it loads */
+  engine: TargetEngine;
   role: string;
   clusterEnabled: boolean;
   sentinelWatched: boolean;
@@ -29,16 +29,6 @@ export class RestoreRefusedError extends NeuralLogRedisError {
   }
 }
 
-/** RDB format version each Redis release line writes and reads. */
-export function rdbVersionOf(redisVersion: string): number {
-  const [major = 0, minor = 0] = redisVersion.split('.').map(Number);
-  if (major > 7 || (major === 7 && minor >= 4)) return 12;
-  if (major === 7 && minor >= 2) return 11;
-  if (major === 7) return 10;
-  if (major >= 5 || (major === 4 && minor >= 0)) return major === 4 ? 8 : 9;
-  return 7;
-}
-
 export function keysPerDb(info: Record<string, string>): Record<string, number> {
   return Object.fromEntries(
     Object.entries(info)
@@ -54,11 +44,11 @@ export async function readTargetFacts(client: RedisConnection): Promise<TargetFa
   const numsub = (await client.sendCommand(['PUBSUB', 'NUMSUB', '__sentinel__:hello'])) as Array<string | number>;
   const clients = String(await client.sendCommand(['CLIENT', 'LIST']));
   const sentinelWatched = Number(numsub[1] ?? 0) > 0 || /\bname=sentinel-/.test(clients);
-  const redisVersion = info.redis_version ?? '0';
+  // Valkey 9's rdb-version-check (strict/relaxed); other servers answer with an empty list
+  const versionCheck = (await client.sendCommand(['CONFIG', 'GET', 'rdb-version-check'])) as string[];
   return {
     info,
-    redisVersion,
-    rdbVersion: rdbVersionOf(redisVersion),
+    engine: targetEngineFromInfo(info, versionCheck[1]),
     role: info.role ?? 'unknown',
     clusterEnabled: info.cluster_enabled === '1',
     sentinelWatched,

@@ -20,6 +20,8 @@ export interface TargetFeatures {
   rdbVersion: number;
   /** XGROUP CREATECONSUMER exists (6.2+); without it only consumers owning pending entries come back */
   createConsumer: boolean;
+  /** HPEXPIREAT exists (Redis 7.4+, Valkey 9.0+): hash fields can get their own expiry */
+  fieldExpiry: boolean;
 }
 
 /** Elements per command, and a soft byte budget per command, for big collections. */
@@ -30,10 +32,11 @@ const PLACEHOLDER_FIELD = '__neurallog_restore_placeholder__';
 const scoreText = (n: number): string => (n === Infinity ? 'inf' : n === -Infinity ? '-inf' : Object.is(n, -0) ? '-0' : String(n));
 
 /**
- * Commands that build `value` at `tmpKey` and set its absolute expiry (the caller then renames it).
- * Throws for values commands cannot rebuild (modules).
+ * Commands that build `value` at `tmpKey` and set its absolute expiry (the caller then renames it),
+ * or null when nothing of it is left to write (every field of a hash had expired by `nowMs`).
+ * Throws for values commands cannot rebuild on the target (modules; hash field TTLs without HPEXPIREAT).
  */
-export function buildCommands(key: Buffer, tmpKey: Buffer, decoded: DecodedValue, expireAtMs: number | undefined, target: TargetFeatures): Arg[][] {
+export function buildCommands(key: Buffer, tmpKey: Buffer, decoded: DecodedValue, expireAtMs: number | undefined, target: TargetFeatures, nowMs = Date.now()): Arg[][] | null {
   const out: Arg[][] = [];
   switch (decoded.kind) {
     case 'string':
@@ -48,9 +51,32 @@ export function buildCommands(key: Buffer, tmpKey: Buffer, decoded: DecodedValue
     case 'zset':
       batched(out, ['ZADD', tmpKey], decoded.value.map(([member, score]) => [scoreText(score), member]));
       break;
-    case 'hash':
-      batched(out, [target.rdbVersion >= 8 ? 'HSET' : 'HMSET', tmpKey], decoded.value.map(([f, v]) => [f, v]));
+    case 'hash': {
+      const expiries = (decoded as { fieldExpireAtMs?: Array<number | undefined> }).fieldExpireAtMs;
+      if (!expiries?.some((e) => e !== undefined)) {
+        batched(out, [target.rdbVersion >= 8 ? 'HSET' : 'HMSET', tmpKey], decoded.value.map(([f, v]) => [f, v]));
+        break;
+      }
+      if (!target.fieldExpiry) {
+        throw new NeuralLogRedisError(
+          'E_RESTORE_UNSUPPORTED',
+          `key ${displayKey(key)} is a hash whose fields carry their own TTL, and the target has no per-field expiry (HPEXPIREAT: Redis 7.4+, Valkey 9.0+); restore it onto a server that reads the backup's RDB version`,
+        );
+      }
+      // fields whose expiry has passed are not written (the server would drop them at once)
+      const live = decoded.value.map((fv, i) => ({ fv, at: expiries[i] })).filter((f) => f.at === undefined || f.at > nowMs);
+      if (live.length === 0) return null;
+      batched(out, ['HSET', tmpKey], live.map(({ fv: [f, v] }) => [f, v]));
+      const byTime = new Map<number, Buffer[]>();
+      for (const f of live) if (f.at !== undefined) (byTime.get(f.at) ?? byTime.set(f.at, []).get(f.at)!).push(f.fv[0]);
+      for (const [at, fields] of byTime) {
+        for (let i = 0; i < fields.length; i += BATCH_ELEMENTS) {
+          const part = fields.slice(i, i + BATCH_ELEMENTS);
+          out.push(['HPEXPIREAT', tmpKey, String(at), 'FIELDS', String(part.length), ...part]);
+        }
+      }
       break;
+    }
     case 'stream':
       streamCommands(out, tmpKey, decoded.value, target);
       break;

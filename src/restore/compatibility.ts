@@ -1,0 +1,94 @@
+/**
+ * Can this target take this backup, and by which path? The one place restore asks: version facts come
+ * from src/engine (which RDB version each engine release writes and loads), the backup's side from its
+ * manifest or RDB header (backupOrigin), the target's from INFO server (identifyFromInfo: Valkey's own
+ * version, never its redis_version 7.2.4). Every verdict names both sides.
+ *
+ * Measured on the real servers (test/restore-engines.test.ts): a server loads an RDB file, a
+ * replication payload or a RESTORE payload of its own RDB version or older, whichever engine wrote
+ * it, and refuses a newer one ("Can't handle RDB format version 12", "DUMP payload version or
+ * checksum are wrong"). Merge can still rebuild values of a newer file with plain commands, as long
+ * as every value has a command form on the target: commandsFallbackProblems() says which do not.
+ */
+import { describeOrigin, type BackupOrigin } from '../backup/origin.js';
+import { describeEngine, engineHas, identifyFromInfo, loadsRdb, rdbVersionWritten, type EngineIdentity } from '../engine/index.js';
+
+export interface TargetEngine {
+  identity: EngineIdentity;
+  /** the newest RDB version it loads (its own), when its release is known */
+  rdbVersion?: number;
+  /** Valkey 9's `rdb-version-check relaxed`: it then also loads other servers' newer versions */
+  relaxed: boolean;
+}
+
+/** The target's engine from INFO server (and CONFIG GET rdb-version-check, when it has one). */
+export function targetEngineFromInfo(info: Record<string, string | undefined>, rdbVersionCheck?: string): TargetEngine {
+  const identity = identifyFromInfo(info);
+  return { identity, rdbVersion: rdbVersionWritten(identity), relaxed: rdbVersionCheck === 'relaxed' };
+}
+
+/** "Valkey 8.1.1 (reads RDB up to 11)" */
+export function describeTarget(target: TargetEngine): string {
+  return `${describeEngine(target.identity)} (reads RDB up to ${target.rdbVersion ?? '?'}${target.relaxed ? ', rdb-version-check relaxed' : ''})`;
+}
+
+export interface LoadVerdict {
+  loads: boolean;
+  /** both sides, for the plan or the refusal */
+  message: string;
+}
+
+/** Whether the target's loader takes the backup's RDB (replace, offline, and merge by RESTORE). */
+export function rdbLoadVerdict(origin: BackupOrigin, target: TargetEngine): LoadVerdict {
+  const backup = `the backup (${describeOrigin(origin)})`;
+  const verdict = loadsRdb(target.identity, origin.rdbVersion, { relaxed: target.relaxed });
+  if (verdict.loads) return { loads: true, message: `${backup} loads into the target, ${describeTarget(target)}` };
+  return { loads: false, message: `the target, ${describeTarget(target)}, cannot load ${backup}: ${verdict.reason}` };
+}
+
+/** RDB value types of hashes whose fields carry their own expiry (Redis 7.4+: 22, 23 pre-GA; 24, 25). */
+export const FIELD_TTL_HASH_TYPES: readonly number[] = [22, 23, 24, 25];
+/** RDB value types of module values (pre-GA and current) */
+export const MODULE_TYPES: readonly number[] = [6, 7];
+
+/** Since when an engine has per-field hash expiry (HPEXPIREAT, HSETEX): Redis 7.4, Valkey 9.0. */
+export const FIELD_TTL_COMMANDS = { redis: '7.4.0', valkey: '9.0.0' } as const;
+
+/**
+ * Why some values of a backup cannot be rebuilt with plain commands on `target` (empty: all can).
+ * `types` counts the backup's RDB value types (RdbSummary.types: type byte -> keys).
+ */
+export function commandsFallbackProblems(types: Record<string, number>, target: EngineIdentity): string[] {
+  const count = (list: readonly number[]) => list.reduce((n, t) => n + (types[String(t)] ?? 0), 0);
+  const problems: string[] = [];
+  const fieldTtl = count(FIELD_TTL_HASH_TYPES);
+  if (fieldTtl > 0 && !engineHas(target, FIELD_TTL_COMMANDS)) {
+    problems.push(`${fieldTtl} hash${fieldTtl === 1 ? '' : 'es'} whose fields carry their own TTL (RDB types 22-25): ${describeEngine(target)} has no per-field expiry (HPEXPIREAT: Redis 7.4+, Valkey 9.0+), so the TTLs would be lost`);
+  }
+  const modules = count(MODULE_TYPES);
+  if (modules > 0) problems.push(`${modules} module value${modules === 1 ? '' : 's'}, which only RESTORE of their payload recreates`);
+  return problems;
+}
+
+/** How a merge gets values to the target. */
+export interface MergePath {
+  encoding: 'restore' | 'commands';
+  /** for the plan: which path and why */
+  reason: string;
+}
+
+/**
+ * The merge path for a backup of `origin` onto `target`: RESTORE payloads when the target loads the
+ * backup's RDB version, else plain commands, which `types` (when known) must all allow; refused with
+ * `problems` otherwise. `types` undefined means "not scanned yet": the caller must scan before writing.
+ */
+export function chooseMergePath(origin: BackupOrigin, target: TargetEngine, types: Record<string, number> | undefined): MergePath & { problems: string[] } {
+  const verdict = rdbLoadVerdict(origin, target);
+  if (verdict.loads) return { encoding: 'restore', reason: `RESTORE payloads: ${verdict.message}`, problems: [] };
+  const problems = types ? commandsFallbackProblems(types, target.identity) : [];
+  return {
+    encoding: 'commands',
+    reason: `plain commands (SET, RPUSH, SADD, ZADD, HSET, XADD ...): ${verdict.message}`,
+    problems,
+  };
+}
