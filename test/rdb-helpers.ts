@@ -9,6 +9,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/runtime/ports.js';
+import type { TestEngine } from './helpers/engines.js';
 import {
   crc64Bytes, crc64Init, crc64Update, decodeValue, RdbStreamParser, type DecodedValue, type RdbRecord, type RdbSummary,
 } from '../src/rdb/index.js';
@@ -130,16 +131,19 @@ export interface RdbTestServer {
   stop(): Promise<void>;
 }
 
-/** starts redis-server; with `preload`, the server starts by loading that RDB (as its dump.rdb) */
-export async function startRdbServer(extraArgs: string[] = [], preload?: Buffer): Promise<RdbTestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'nlr-rdb-'));
+/**
+ * starts redis-server (the host's, or `engine`'s); with `preload`, the server starts by loading that
+ * RDB (as its dump.rdb)
+ */
+export async function startRdbServer(extraArgs: string[] = [], preload?: Buffer, engine?: TestEngine): Promise<RdbTestServer> {
+  const dir = mkdtempSync(join(engine?.tempParent ?? tmpdir(), 'nlr-rdb-'));
   if (preload) writeFileSync(join(dir, 'dump.rdb'), preload);
   const port = await freePort();
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
     '--enable-debug-command', 'local', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'), ...extraArgs,
   ];
-  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
+  const child: ChildProcess = spawn(engine?.server ?? 'redis-server', args, { stdio: 'ignore', cwd: dir });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // if this process ends without stop() (a failed before() hook, an uncaught error), take the server along
   const killOnExit = () => child.kill('SIGKILL');
@@ -155,8 +159,14 @@ export async function startRdbServer(extraArgs: string[] = [], preload?: Buffer)
       client?.close();
       client = undefined;
       if (Date.now() > deadline || child.exitCode !== null) {
+        let log = '';
+        try {
+          log = readFileSync(join(dir, 'redis.log'), 'utf8').split('\n').slice(-8).join('\n');
+        } catch {
+          // no log
+        }
         rmSync(dir, { recursive: true, force: true });
-        throw new Error(`redis-server did not start on port ${port}`);
+        throw new Error(`${engine?.label ?? 'redis-server'} did not start on port ${port}:\n${log}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -323,6 +333,7 @@ export const plain = (p: Parsed) => ({
   aux: p.aux,
 });
 
+/** the RDB version DUMP writes: the file's own (a Valkey 9 DUMP payload holds 80 with no header) */
 export function dumpPayload(record: RdbRecord, version = 10): Buffer {
   const body = Buffer.concat([Buffer.from([record.type]), record.value, Buffer.from([version & 0xff, version >> 8])]);
   return Buffer.concat([body, crc64Bytes(crc64Update(crc64Init(), body))]);
@@ -376,6 +387,12 @@ export async function compareValue(c: MiniClient, key: Buffer, decoded: DecodedV
       for (let i = 0; i < flat.length; i += 2) live.push([flat[i]!, flat[i + 1]!]);
       const sort = (x: Array<[Buffer, Buffer]>) => [...x].sort((a, b) => byBytes(a[0], b[0]));
       assert.deepEqual(sort(decoded.value), sort(live), where);
+      if (decoded.fieldExpireAtMs) {
+        // each field's own expiry (HPEXPIRETIME: -1 for none), as the server holds it
+        const names = decoded.value.map(([f]) => f);
+        const times = (await c.send('HPEXPIRETIME', key, 'FIELDS', names.length, ...names)) as number[];
+        assert.deepEqual(decoded.fieldExpireAtMs.map((t) => t ?? -1), times, `${where}: field expiries`);
+      }
       break;
     }
     case 'stream': {
@@ -443,7 +460,7 @@ export async function compareWithServer(c: MiniClient, parsed: Parsed, options: 
     for (const r of records) {
       assert.equal(text(await c.send('TYPE', r.key)), KIND_TO_TYPE[r.kind], `TYPE of ${r.key}`);
       assert.equal(await c.send('PEXPIRETIME', r.key), r.expireAtMs ?? -1, `PEXPIRETIME of ${r.key}`);
-      if (options.dump !== false) assert.deepEqual(await c.send('DUMP', r.key), dumpPayload(r), `DUMP of ${r.key}`);
+      if (options.dump !== false) assert.deepEqual(await c.send('DUMP', r.key), dumpPayload(r, parsed.summary.version), `DUMP of ${r.key}`);
       await compareValue(c, r.key, decodeValue(r.type, r.value));
     }
   }
@@ -451,12 +468,12 @@ export async function compareWithServer(c: MiniClient, parsed: Parsed, options: 
 }
 
 
-/** runs redis-check-rdb on `rdb` (written to a temporary file) */
-export function redisCheckRdb(rdb: Buffer): { status: number | null; stdout: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'nlr-rdb-check-'));
+/** runs redis-check-rdb (the host's, or `engine`'s) on `rdb` (written to a temporary file) */
+export function redisCheckRdb(rdb: Buffer, engine?: TestEngine): { status: number | null; stdout: string } {
+  const dir = mkdtempSync(join(engine?.tempParent ?? tmpdir(), 'nlr-rdb-check-'));
   try {
     writeFileSync(join(dir, 'check.rdb'), rdb);
-    const r = spawnSync('redis-check-rdb', [join(dir, 'check.rdb')], { encoding: 'utf8' });
+    const r = spawnSync(engine?.checkRdb ?? 'redis-check-rdb', [join(dir, 'check.rdb')], { encoding: 'utf8', cwd: dir });
     return { status: r.status, stdout: r.stdout + r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });

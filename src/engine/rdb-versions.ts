@@ -1,49 +1,30 @@
 /**
- * Which RDB format version each engine release writes, and which files it loads. Taken from each
- * release's `src/rdb.h` (RDB_VERSION) and `rdbLoadRioWithLoadingCtx` in `src/rdb.c` (the magic and
- * version checks); docs/compatibility.md has the table with its sources.
+ * Which RDB format version each engine release writes, and which files it loads. The versions and
+ * headers come from rdb/versions.ts (one table for the reader and for this); the loading rules from
+ * each release's `src/rdb.c` (rdbLoadRioWithLoadingCtx, and Valkey's rdbIsVersionAccepted):
+ *
+ * - Redis (7.0.0 .. 8.0-m01 tags): the header must start "REDIS" and the version be 1..own. A
+ *   "VALKEY" file is refused ("Wrong signature").
+ * - Valkey 7.2.4 .. 8.0.1 tags: the same as Redis 7.2 (own version 11).
+ * - Valkey 8.1 (PR #1604): `rdb-version-check strict` (default) as above; `relaxed` also tries later
+ *   Valkey versions (80 and up, "VALKEY" header). Versions 12..79 (Redis 7.4 and later) are refused
+ *   either way. Measured on Valkey 8.1.1 in test/rdb-server-acceptance.test.ts.
+ * - Valkey 9.0 (own 80, PR #2543 merged before 9.0.0): strict reads "REDIS" up to 11 and "VALKEY" 80;
+ *   relaxed also "REDIS" 12..79 and later "VALKEY" versions, but refuses a "REDIS" file holding any
+ *   type or opcode 22..243 (Redis's hash field expiry types, for one).
  */
+import { RDB_FOREIGN_MAX, RDB_FOREIGN_MIN, RDB_WRITERS, describeRdbVersion, rdbMagic } from '../rdb/versions.js';
 import { compareVersions, describeEngine, type EngineIdentity } from './identity.js';
 
-/** [first release of the line, RDB_VERSION it writes], newest first */
-const REDIS_WRITES: Array<[string, number]> = [
-  ['7.4.0', 12],
-  ['7.2.0', 11],
-  ['7.0.0', 10],
-  ['5.0.0', 9],
-  ['4.0.0', 8],
-  ['3.2.0', 7],
-  ['2.6.0', 6],
-];
+export { describeRdbVersion, rdbMagic };
 
-const VALKEY_WRITES: Array<[string, number]> = [
-  ['9.0.0', 80],
-  ['7.2.0', 11],
-];
-
-/** Valkey 9.0 moved to RDB 80 and the magic `VALKEY`; it writes `VALKEY080` where Redis writes `REDIS0012`. */
-export const VALKEY_MAGIC_FROM_RDB = 80;
+/** Valkey 9.0 moved to RDB 80 and the magic `VALKEY`: it writes `VALKEY080` where Redis writes `REDIS0012`. */
+export const VALKEY_MAGIC_FROM_RDB = RDB_FOREIGN_MAX + 1;
 
 /** The RDB version a server of this engine and release writes (and the newest of its own it reads). */
 export function rdbVersionWritten(id: EngineIdentity): number | undefined {
-  const table = id.engine === 'valkey' ? VALKEY_WRITES : REDIS_WRITES;
-  for (const [from, rdb] of table) if (compareVersions(id.version, from) >= 0) return rdb;
+  for (const row of RDB_WRITERS) if (row.engine === id.engine && compareVersions(id.version, row.from) >= 0) return row.rdb;
   return undefined;
-}
-
-/** The 9-byte header a file of this RDB version starts with. */
-export function rdbMagic(rdbVersion: number): string {
-  return rdbVersion >= VALKEY_MAGIC_FROM_RDB ? `VALKEY${String(rdbVersion).padStart(3, '0')}` : `REDIS${String(rdbVersion).padStart(4, '0')}`;
-}
-
-/** "RDB 12 (Redis 7.4 and later)" style names for messages. */
-export function describeRdbVersion(rdbVersion: number): string {
-  const writers: string[] = [];
-  for (const [engine, table] of [['Redis', REDIS_WRITES], ['Valkey', VALKEY_WRITES]] as const) {
-    const rows = table.filter(([, rdb]) => rdb === rdbVersion).map(([from]) => from.replace(/\.0$/, ''));
-    if (rows.length) writers.push(`${engine} ${rows[rows.length - 1]}${table[0]![1] === rdbVersion ? ' and later' : ''}`);
-  }
-  return writers.length ? `RDB ${rdbVersion} (${writers.join(', ')})` : `RDB ${rdbVersion}`;
 }
 
 export interface RdbLoadVerdict {
@@ -53,22 +34,32 @@ export interface RdbLoadVerdict {
 }
 
 /**
- * Whether a server of `target` loads an RDB file (or a replication payload) of `rdbVersion`.
- * Redis, and Valkey before 9.0, load versions up to their own. Valkey 9.0 also reads its own
- * `VALKEY080` files and refuses the versions 12 to 79 of other servers unless its
- * `rdb-version-check` is `relaxed` (pass `relaxed: true` when the target's config says so).
+ * Whether a server of `target` loads an RDB file (or a replication payload) of `rdbVersion` (its
+ * header follows from the version: "VALKEY" from 80). `relaxed`: the target's rdb-version-check is
+ * `relaxed` (Valkey 8.1 and later); then a later version may still fail on what it holds.
  */
 export function loadsRdb(target: EngineIdentity, rdbVersion: number, options: { relaxed?: boolean } = {}): RdbLoadVerdict {
   const own = rdbVersionWritten(target);
   const name = describeEngine(target);
+  const file = describeRdbVersion(rdbVersion);
   if (own === undefined) return { loads: false, reason: `${name} is older than any release this tool knows` };
-  if (rdbVersion <= own && (own < VALKEY_MAGIC_FROM_RDB || rdbVersion <= 11 || rdbVersion >= VALKEY_MAGIC_FROM_RDB)) return { loads: true };
-  if (target.engine === 'valkey' && own >= VALKEY_MAGIC_FROM_RDB && rdbVersion < VALKEY_MAGIC_FROM_RDB) {
-    if (options.relaxed) return { loads: true };
-    return {
-      loads: false,
-      reason: `${name} refuses ${describeRdbVersion(rdbVersion)} unless its rdb-version-check is relaxed (it reads RDB up to 11 and its own ${own})`,
-    };
+  const valkeyFile = rdbVersion > RDB_FOREIGN_MAX;
+  if (target.engine === 'redis') {
+    if (valkeyFile) return { loads: false, reason: `${name} reads only "REDIS" files; the file is ${file}, with Valkey's "VALKEY" header` };
+    if (rdbVersion <= own) return { loads: true };
+    return { loads: false, reason: `${name} reads RDB up to version ${own}; the file is ${file}` };
   }
-  return { loads: false, reason: `${name} reads RDB up to version ${own}; the file is ${describeRdbVersion(rdbVersion)}` };
+  const relaxable = compareVersions(target.version, '8.1.0') >= 0;
+  const foreign = rdbVersion >= RDB_FOREIGN_MIN && rdbVersion <= RDB_FOREIGN_MAX;
+  if (rdbVersion <= own && !foreign) return { loads: true };
+  if (foreign) {
+    if (own < VALKEY_MAGIC_FROM_RDB) return { loads: false, reason: `${name} refuses ${file}: it reads RDB up to 11, and Valkey reserves 12 to 79 for other servers' formats` };
+    if (options.relaxed) return { loads: true };
+    return { loads: false, reason: `${name} refuses ${file} unless its rdb-version-check is relaxed (and then only without Redis's hash field expiry types)` };
+  }
+  if (relaxable && valkeyFile && options.relaxed) return { loads: true };
+  return {
+    loads: false,
+    reason: `${name} reads RDB up to version ${own}; the file is ${file}${relaxable && valkeyFile ? ' (rdb-version-check relaxed would let it try)' : ''}`,
+  };
 }
