@@ -19,11 +19,25 @@ function sameMultiset(a: string[], b: string[]): boolean {
   return x.every((v, i) => v === y[i]);
 }
 
-function canonicalStream(v: Extract<DecodedValue, { kind: 'stream' }>['value']): string {
+/**
+ * A stream as text, for comparing. `withActiveTimes` false drops consumers' active times, which only
+ * RDB type 21 (Redis 7.2+, Valkey) carries: a server of that format that loaded an older file sets them
+ * itself, so a type-19 backup and its restored copy differ there and nowhere else.
+ */
+function canonicalStream(v: Extract<DecodedValue, { kind: 'stream' }>['value'], withActiveTimes: boolean): string {
   // deleted-entry bookkeeping depends on the listpack layout, not on the data
   const { deletedInListpacks: _deleted, ...rest } = v;
-  return JSON.stringify(rest, (_k, value) => (typeof value === 'bigint' ? value.toString() : value && value.type === 'Buffer' && Array.isArray(value.data) ? Buffer.from(value.data).toString('hex') : value));
+  return JSON.stringify(rest, (k, value) => {
+    if (k === 'activeTimeMs' && !withActiveTimes) return undefined;
+    if (typeof value === 'bigint') return value.toString();
+    return value && value.type === 'Buffer' && Array.isArray(value.data) ? Buffer.from(value.data).toString('hex') : value;
+  });
 }
+
+const hasActiveTimes = (v: Extract<DecodedValue, { kind: 'stream' }>['value']) => v.groups.some((g) => g.consumers.some((c) => (c as { activeTimeMs?: number }).activeTimeMs !== undefined));
+
+/** each field's own expiry (types 22-25), '' where none */
+const fieldExpiries = (v: DecodedValue) => (v as { fieldExpireAtMs?: Array<number | undefined> }).fieldExpireAtMs;
 
 /** undefined when equal, else a short description of the first difference. */
 export function compareDecoded(expected: DecodedValue, actual: DecodedValue): string | undefined {
@@ -45,15 +59,18 @@ export function compareDecoded(expected: DecodedValue, actual: DecodedValue): st
       )
         ? undefined
         : 'sorted set members or scores';
-    case 'hash':
-      return sameMultiset(
-        expected.value.map(([f, v]) => `${hex(f)}=${hex(v)}`),
-        (actual as typeof expected).value.map(([f, v]) => `${hex(f)}=${hex(v)}`),
-      )
-        ? undefined
-        : 'hash fields';
-    case 'stream':
-      return canonicalStream(expected.value) === canonicalStream((actual as typeof expected).value) ? undefined : 'stream entries or groups';
+    case 'hash': {
+      const entries = (h: typeof expected) => {
+        const at = fieldExpiries(h);
+        return h.value.map(([f, v], i) => `${hex(f)}=${hex(v)}@${at?.[i] ?? ''}`);
+      };
+      return sameMultiset(entries(expected), entries(actual as typeof expected)) ? undefined : 'hash fields or their TTLs';
+    }
+    case 'stream': {
+      const a = (actual as typeof expected).value;
+      const both = hasActiveTimes(expected.value) && hasActiveTimes(a);
+      return canonicalStream(expected.value, both) === canonicalStream(a, both) ? undefined : 'stream entries or groups';
+    }
     case 'module':
       return expected.value.bytes.equals((actual as typeof expected).value.bytes) ? undefined : 'module value';
   }
