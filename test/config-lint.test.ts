@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Finding } from '../src/config/findings.js';
 import { lintDeployment } from '../src/config/lint.js';
-import { readConfig, type LoadedConfig } from '../src/config/load.js';
+import { readConfig, type LoadedConfig, type TargetChoice } from '../src/config/load.js';
 import { profile } from '../src/config/profiles.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,7 +25,7 @@ function write(text: string, ext = 'conf'): string {
   return path;
 }
 
-const lintFile = (path: string): Finding[] => lintDeployment(readConfig(path));
+const lintFile = (path: string, target: TargetChoice = {}): Finding[] => lintDeployment(readConfig(path, target));
 const lintText = (text: string, ext = 'conf') => lintFile(write(text, ext));
 const find = (findings: Finding[], rule: string) => findings.filter((f) => f.rule === rule);
 const rules = (findings: Finding[]) => findings.map((f) => f.rule);
@@ -119,8 +119,8 @@ describe('models', () => {
     assert.match(f.message, /640 MiB/);
   });
 
-  test('extra directives Redis 7.0 does not know are errors; old names are deprecated aliases', () => {
-    const findings = lintText('extraDirectives:\n  - {name: set-max-listpack-entries, args: ["128"]}\n  - {name: slaveof, args: [primary, "6379"]}\n', 'yaml');
+  test('extra directives the model\'s release does not know are errors; old names are deprecated aliases', () => {
+    const findings = lintText('version: "7.0"\nextraDirectives:\n  - {name: set-max-listpack-entries, args: ["128"]}\n  - {name: slaveof, args: [primary, "6379"]}\n', 'yaml');
     assert.equal(one(findings, 'unknown-directive').place?.path, 'extraDirectives.0.name');
     assert.match(one(findings, 'deprecated-alias').message, /replicaof/);
   });
@@ -209,9 +209,9 @@ describe('each rule on a minimal redis.conf', () => {
     assert.match(aliases[0]!.message, /zset-max-listpack-entries/);
   });
 
-  test('7.2\'s set-max-listpack-entries is an unknown-directive error with its line', () => {
+  test('7.2\'s set-max-listpack-entries is an unknown-directive error with its line on Redis 7.0', () => {
     const path = write(conf({}, ['set-max-listpack-entries 128']));
-    const f = one(lintFile(path), 'unknown-directive');
+    const f = one(lintFile(path, { version: '7.0' }), 'unknown-directive');
     assert.equal(f.severity, 'error');
     assert.deepEqual(f.place, { file: path, line: CLEAN.length + 1 });
     assert.match(f.explanation, /7\.2/);
@@ -270,8 +270,9 @@ describe('neurallog-redis config lint', () => {
   test('--json is one object with a version field', () => {
     const run = cli('test/fixtures/guide-redis.conf', '--json');
     assert.equal(run.code, 1, run.stderr);
-    const report = JSON.parse(run.stdout) as { version: number; file: string; findings: Finding[]; errors: number; warnings: number };
+    const report = JSON.parse(run.stdout) as { version: number; file: string; target: { engine: string; version: string }; findings: Finding[]; errors: number; warnings: number };
     assert.equal(typeof report.version, 'number');
+    assert.deepEqual(report.target, { engine: 'redis', version: profile('neurallog').version }, 'a redis.conf is judged for the default profile\'s release');
     assert.equal(report.file, 'test/fixtures/guide-redis.conf');
     assert.equal(report.errors, 1);
     assert.equal(report.warnings, report.findings.filter((f) => f.severity === 'warning').length);

@@ -1,33 +1,59 @@
 /**
- * `neurallog-redis config lint FILE [--json]`: read a redis.conf or a YAML model, run the lint rules,
- * print one block per finding (or one JSON object). Exit 1 when an error-level finding exists.
+ * `neurallog-redis config lint FILE [--engine redis|valkey] [--version X.Y[.Z]] [--json]`: read a
+ * redis.conf or a YAML model, run the lint rules for the target engine and release, print one block
+ * per finding (or one JSON object). Exit 1 when an error-level finding exists.
  */
 import { isAbsolute, relative } from 'node:path';
 import type { Finding, Severity } from '../config/findings.js';
 import { lintDeployment } from '../config/lint.js';
-import { readConfig } from '../config/load.js';
-import { ConfigError, type ErrorPlace } from '../errors.js';
+import { describeTarget, type EngineTarget } from '../config/engine-directives.js';
+import { ENGINES } from '../config/engines.js';
+import { readConfig, type TargetChoice } from '../config/load.js';
+import { ConfigError, UsageError, type ErrorPlace } from '../errors.js';
 import { printJson, printResult } from './output.js';
 
 export interface ConfigLintOptions {
   json?: boolean;
+  engine?: string;
+  version?: string;
 }
 
 export interface LintReport {
   file: string;
+  /** what the file was judged for */
+  target: EngineTarget;
   findings: Finding[];
   errors: number;
   warnings: number;
 }
 
-export function lintFile(file: string): LintReport {
-  const loaded = readConfig(file);
+/** --engine and --version, checked: a bad value is a usage error (exit 2), not a finding. */
+export function targetChoice(options: Pick<ConfigLintOptions, 'engine' | 'version'>): TargetChoice {
+  const choice: TargetChoice = {};
+  if (options.engine !== undefined) {
+    if (!(ENGINES as readonly string[]).includes(options.engine)) throw new UsageError(`--engine takes ${ENGINES.join(' or ')}, not "${options.engine}"`);
+    choice.engine = options.engine as TargetChoice['engine'];
+  }
+  if (options.version !== undefined) choice.version = options.version;
+  return choice;
+}
+
+export function lintFile(file: string, choice: TargetChoice = {}): LintReport {
+  let loaded;
+  try {
+    loaded = readConfig(file, choice);
+  } catch (error) {
+    // a release lint has no table for, before any file is read, is the command line's fault
+    if (error instanceof ConfigError && !error.place?.file && (choice.version || choice.engine)) throw new UsageError(`--version/--engine: ${error.message}`);
+    throw error;
+  }
   // A redis.conf that cannot be read at all is a file the user named wrongly, not a finding about it.
   const unreadable = loaded.findings.find((f) => f.rule === 'unreadable-file' && f.place?.file === file && f.place.line === undefined);
   if (unreadable) throw new ConfigError(`${unreadable.message}. ${unreadable.fix}`, { file });
   const findings = lintDeployment(loaded);
   return {
     file,
+    target: { engine: loaded.deployment.engine, version: loaded.deployment.version },
     findings,
     errors: findings.filter((f) => f.severity === 'error').length,
     warnings: findings.filter((f) => f.severity === 'warning').length,
@@ -66,13 +92,13 @@ export function formatReport(report: LintReport): string {
     return [`${severityLabel(f.severity)} ${f.rule}  ${formatPlace(f.place)}`.trimEnd(), `  ${f.message}`, `  why: ${why}`, `  fix: ${f.fix}`].join('\n');
   });
   const infos = report.findings.length - report.errors - report.warnings;
-  const summary = `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}${infos > 0 ? `, ${infos} info` : ''} in ${shownFile(report.file)}`;
+  const summary = `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}${infos > 0 ? `, ${infos} info` : ''} in ${shownFile(report.file)} (for ${describeTarget(report.target)})`;
   return [...blocks, summary].join('\n\n');
 }
 
 export async function configLintCommand(file: string, options: ConfigLintOptions = {}): Promise<number> {
-  const report = lintFile(file);
-  if (options.json) printJson({ file: report.file, findings: report.findings, errors: report.errors, warnings: report.warnings });
+  const report = lintFile(file, targetChoice(options));
+  if (options.json) printJson({ file: report.file, target: report.target, findings: report.findings, errors: report.errors, warnings: report.warnings });
   else printResult(formatReport(report));
   return report.errors > 0 ? 1 : 0;
 }

@@ -80,7 +80,9 @@ export function buildProgram(): Command {
   config
     .command('lint')
     .argument('<file>', 'a redis.conf or a YAML model')
-    .description('Report what is wrong with a redis.conf or model on Redis 7.0; exits 1 when an error is found.')
+    .description('Report what is wrong with a redis.conf or model for its engine and release (a YAML model\'s own `engine`/`version`; a redis.conf is judged for the neurallog profile\'s release unless told); exits 1 when an error is found.')
+    .addOption(new Option('--engine <engine>', 'judge for this engine (a redis.conf: default redis; overrides a model\'s)').choices(['redis', 'valkey']))
+    .option('--version <release>', 'judge for this release, e.g. 7.0, 8.0 or 8.0.2 (an engine alone: its default release)')
     .option('--json', 'print the findings as JSON')
     .action(lazy(async () => (await import('./config-lint.js')).configLintCommand));
 
@@ -199,6 +201,17 @@ export function buildProgram(): Command {
       '\nExamples:\n  neurallog-redis restore backups/redis-backup-20261126T012233Z.rdb.gz --dir .neurallog-redis\n  neurallog-redis restore FILE --url redis://admin@10.0.0.5:6379 --password-file pw --dry-run\n  neurallog-redis restore FILE --dir .neurallog-redis --mode merge --on-conflict skip --match \'rules:*\'\n  neurallog-redis restore FILE --data-dir /var/lib/redis --config /etc/redis/redis.conf   # server stopped\n  neurallog-redis restore --abort --url redis://admin@10.0.0.5:6379',
     )
     .action(lazy(async () => (await import('./restore.js')).restoreCommand));
+
+  // `config lint --version 8.1` names a release, not this program's version: the program reads its own
+  // options before the subcommand only, and every command takes --debug itself.
+  program.enablePositionalOptions();
+  const addDebug = (parent: Command) => {
+    for (const sub of parent.commands) {
+      if (!sub.options.some((o) => o.long === '--debug')) sub.addOption(new Option('--debug', 'show stack traces for errors').hideHelp());
+      addDebug(sub);
+    }
+  };
+  addDebug(program);
 
   return program;
 }

@@ -4,11 +4,13 @@
  * Rules are pure functions of a LintContext (see lint.ts), which knows where each setting came from.
  */
 import type { ErrorPlace } from '../errors.js';
-import { DEPRECATED_ALIASES, directiveSpec } from './directives.js';
+import { releaseLine } from '../engine/identity.js';
+import { directiveSpec } from './directives.js';
+import { describeTarget, judgeDirective, tableFor, type EngineTarget } from './engine-directives.js';
+import { DEFAULT_RELEASE, defaultImage, imageEngine, imageVersion } from './engines.js';
 import type { Finding, Severity } from './findings.js';
 import { requiredMemoryLimit } from './profiles.js';
 import type { ReadDirective } from './redis-conf.js';
-import { REDIS_70_DIRECTIVES, unknownDirectiveExplanation } from './redis70-directives.js';
 import type { Deployment } from './schema.js';
 import { formatK8sBytes } from './units.js';
 
@@ -197,17 +199,26 @@ const appendfsync: LintRule = {
   },
 };
 
+const targetOf = (d: Deployment): EngineTarget => ({ engine: d.engine, version: d.version });
+
+/** The newer name a directive stands for on the target, or undefined. */
+function aliasOf(target: EngineTarget, name: string): string | undefined {
+  const verdict = judgeDirective(target, name);
+  return verdict.status === 'alias' ? verdict.name : undefined;
+}
+
 const deprecatedAlias: LintRule = {
   id: 'deprecated-alias',
   severity: 'warning',
-  summary: 'a directive or client class under its pre-7.0 name (ziplist, slave)',
+  summary: 'a directive or client class under an old name the target release still accepts (ziplist, slave, Valkey\'s master* and slowlog-*), naming the new one',
   check(ctx) {
-    const explanation = 'Redis 7.0 still accepts the old name as an alias, but the Redis 7 documentation, its default redis.conf and this project\'s renderer use the new one; the ziplist and slave names are kept only for compatibility and make searches and diffs miss the setting.';
+    const target = targetOf(ctx.d);
+    const explanation = `${describeTarget(target)} still accepts the old name as an alias, but its documentation, its default config file and this project's renderer use the new one; old names are kept only for compatibility and make searches and diffs miss the setting.`;
     const out: Finding[] = [];
     if (ctx.kind === 'redis.conf') {
       for (const { name, args, file, line } of ctx.directives) {
-        const modern = DEPRECATED_ALIASES[name.toLowerCase()];
-        if (modern) out.push(finding(this.id, 'warning', { file, line }, `"${name}" is the old name of "${modern}"`, explanation, `Write "${modern}" instead.`));
+        const modern = aliasOf(target, name);
+        if (modern) out.push(finding(this.id, 'warning', { file, line }, `"${name}" is the old name of "${modern}" on ${describeTarget(target)}`, explanation, `Write "${modern}" instead.`));
         if (name.toLowerCase() === 'client-output-buffer-limit') {
           for (let i = 0; i < args.length; i += 4) {
             if (args[i]!.toLowerCase() === 'slave') {
@@ -219,8 +230,8 @@ const deprecatedAlias: LintRule = {
       return out;
     }
     ctx.d.extraDirectives.forEach(({ name }, i) => {
-      const modern = DEPRECATED_ALIASES[name];
-      if (modern) out.push(finding(this.id, 'warning', { file: ctx.file, path: `extraDirectives.${i}.name` }, `"${name}" is the old name of "${modern}"`, explanation, `Write "${modern}" instead.`));
+      const modern = aliasOf(target, name);
+      if (modern) out.push(finding(this.id, 'warning', { file: ctx.file, path: `extraDirectives.${i}.name` }, `"${name}" is the old name of "${modern}" on ${describeTarget(target)}`, explanation, `Write "${modern}" instead.`));
     });
     return out;
   },
@@ -229,20 +240,63 @@ const deprecatedAlias: LintRule = {
 const extraDirectives: LintRule = {
   id: 'unknown-directive',
   severity: 'error',
-  summary: 'a directive redis-server 7.0 does not know (e.g. 7.2\'s set-max-listpack-entries); from a YAML model\'s extraDirectives here, from the reader for a redis.conf',
+  summary: 'a directive the target engine and release refuse (e.g. set-max-listpack-entries before Redis 7.2, io-threads-do-reads from Redis 8.0 and Valkey 8.1); from a YAML model\'s extraDirectives here, from the reader for a redis.conf',
   check(ctx) {
     if (ctx.kind !== 'yaml') return [];
+    const target = targetOf(ctx.d);
     const out: Finding[] = [];
     ctx.d.extraDirectives.forEach(({ name }, i) => {
       const place = { file: ctx.file, path: `extraDirectives.${i}.name` };
       const spec = directiveSpec(name);
+      const verdict = judgeDirective(target, name);
       if (spec) {
         out.push(finding('duplicate-directive', 'warning', place, `"${name}" is a field of the model; as an extra directive it is rendered again after it and wins`, 'The model and the rendered file then say two different things, and lint judges the model\'s value.', `Remove the extra directive and set the model field for "${spec.name}" instead.`));
-      } else if (!REDIS_70_DIRECTIVES.has(name)) {
-        out.push(finding(this.id, 'error', place, `"${name}" is not a directive redis-server 7.0 knows`, unknownDirectiveExplanation(name), `Remove or correct extraDirectives entry ${i}.`));
+      } else if (verdict.status === 'unknown') {
+        const fix = verdict.replacement ? `Write "${verdict.replacement}" (the same setting on ${describeTarget(target)}).` : `Remove or correct extraDirectives entry ${i}, or set \`engine\`/\`version\` to a release that has it.`;
+        out.push(finding(this.id, 'error', place, `"${name}" is not a directive ${describeTarget(target)} accepts`, verdict.explanation, fix));
       }
     });
     return out;
+  },
+};
+
+const versionWithoutTable: LintRule = {
+  id: 'version-without-table',
+  severity: 'info',
+  summary: 'the target release line has no directive table of its own; the nearest older line\'s is used',
+  check(ctx) {
+    const { note } = tableFor(targetOf(ctx.d));
+    if (!note) return [];
+    return [
+      finding(this.id, 'info', ctx.kind === 'yaml' ? { file: ctx.file, path: 'version' } : { file: ctx.file }, `${describeTarget(targetOf(ctx.d))}: ${note}`, 'The directive tables come from the servers this project runs (Redis 7.0, 8.0; Valkey 8.1) and from src/config.c at the release tags it has (Redis 7.2, 7.4; Valkey 7.2, 8.0). A directive a newer release added is reported as unknown; one it dropped is not caught.', 'Check the release\'s own redis.conf or `CONFIG GET *` for directives outside the modelled ones.'),
+    ];
+  },
+};
+
+const imageEngineMismatch: LintRule = {
+  id: 'image-engine-mismatch',
+  severity: 'warning',
+  summary: 'container.image names another engine or release line than `engine`/`version`',
+  check(ctx) {
+    if (ctx.kind !== 'yaml') return [];
+    const image = ctx.d.container.image;
+    const target = targetOf(ctx.d);
+    const engine = imageEngine(image);
+    const version = imageVersion(image);
+    const problems: string[] = [];
+    if (engine && engine !== target.engine) problems.push(`it runs ${engine === 'valkey' ? 'Valkey' : 'Redis'}`);
+    else if (version && version.split('.').length >= 2 && releaseLine(version) !== releaseLine(target.version)) problems.push(`it runs the ${releaseLine(version)} line`);
+    if (problems.length === 0) return [];
+    return [
+      finding(
+        this.id,
+        'warning',
+        { file: ctx.file, path: 'container.image' },
+        `container.image ${image} does not match the model's target ${describeTarget(target)}: ${problems.join(', ')}`,
+        'Lint, the probes (redis-cli or valkey-cli) and the server command are chosen for the target; the pod runs the image. A release line with other directives refuses the config, and an RDB written by a newer line cannot be loaded by an older one.',
+        `Set \`version\`/\`engine\` to what the image runs, or leave \`container.image\` out to get ${defaultImage(target.engine, target.version)}.`,
+      ),
+    ];
   },
 };
 
@@ -281,7 +335,7 @@ const imageNotPinned: LintRule = {
     const tag = /:([^/:@]+)$/.exec(image.split('@')[0]!)?.[1] ?? 'latest';
     if (image.includes('@sha256:') || /^\d+\.\d+\.\d+/.test(tag)) return [];
     return [
-      finding(this.id, 'warning', { file: ctx.file, path: 'container.image' }, `container.image ${image} follows a moving tag (${tag})`, 'A restart may pull a newer Redis than the 7.0 this configuration is checked against (7-alpine now resolves to a later 7.x), and an RDB written by a newer version cannot be loaded by the older one, so a rollback fails.', 'Pin the version, e.g. `redis:7.0.15-alpine` as the neurallog profile does, or a digest.'),
+      finding(this.id, 'warning', { file: ctx.file, path: 'container.image' }, `container.image ${image} follows a moving tag (${tag})`, `A restart may pull a newer release than the ${describeTarget(targetOf(ctx.d))} this configuration is checked against (7-alpine now resolves to 7.4, not 7.0), and an RDB written by a newer version cannot be loaded by the older one, so a rollback fails.`, `Pin the version, e.g. \`${defaultImage(ctx.d.engine, /^\d+\.\d+\.\d+$/.test(ctx.d.version) ? ctx.d.version : DEFAULT_RELEASE[ctx.d.engine])}\`, or a digest.`),
     ];
   },
 };
@@ -296,6 +350,8 @@ export const CONFIG_RULES: readonly LintRule[] = [
   appendfsync,
   deprecatedAlias,
   extraDirectives,
+  versionWithoutTable,
+  imageEngineMismatch,
   daemonizeYes,
   tcpKeepaliveOff,
   imageNotPinned,

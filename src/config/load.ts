@@ -7,6 +7,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { Finding } from './findings.js';
+import type { EngineTarget } from './engine-directives.js';
+import { DEFAULT_RELEASE, defaultImage, versionProblem } from './engines.js';
 import { DEFAULT_PROFILE, profile } from './profiles.js';
 import { readRedisConfFile, type ReadDirective } from './redis-conf.js';
 import { deploymentSchema, PROFILES, type Deployment, type ProfileName } from './schema.js';
@@ -26,10 +28,46 @@ export function isYamlPath(path: string): boolean {
   return /\.(ya?ml|json)$/i.test(path);
 }
 
-/** Reads a YAML model or a redis.conf; problems come back as findings. */
-export function readConfig(file: string): LoadedConfig {
+/** An engine and/or release chosen on the command line (`--engine`, `--version`); either may be absent. */
+export type TargetChoice = Partial<EngineTarget>;
+
+/**
+ * The target a choice comes to: an engine alone takes that engine's default release; nothing at all
+ * takes `fallback` (for a redis.conf, the default profile's: the release `render` deploys).
+ */
+export function resolveTarget(choice: TargetChoice = {}, fallback: EngineTarget = { engine: 'redis', version: DEFAULT_RELEASE.redis }): EngineTarget {
+  const engine = choice.engine ?? fallback.engine;
+  const version = choice.version ?? (choice.engine && choice.engine !== fallback.engine ? DEFAULT_RELEASE[choice.engine] : fallback.version);
+  const problem = versionProblem(engine, version);
+  if (problem) throw new ConfigError(problem);
+  return { engine, version };
+}
+
+/**
+ * A YAML model's own `engine`/`version`, overridden by a command-line choice; an engine without a
+ * version takes that engine's default release, and either without `container.image` takes the
+ * official image of the release, so the model stays one consistent deployment.
+ */
+function withTarget(data: Record<string, unknown>, base: { engine: EngineTarget['engine']; version: string }, choice: TargetChoice): Record<string, unknown> {
+  const engine = (choice.engine ?? data.engine) as EngineTarget['engine'] | undefined;
+  const version = (choice.version ?? data.version) as string | undefined;
+  if (engine === undefined && version === undefined) return data;
+  const out: Record<string, unknown> = { ...data };
+  if (engine !== undefined) out.engine = engine;
+  out.version = version ?? (engine !== undefined && engine !== base.engine ? DEFAULT_RELEASE[engine as keyof typeof DEFAULT_RELEASE] : base.version);
+  const container = isPlain(data.container) ? data.container : {};
+  const chosenEngine = (out.engine ?? base.engine) as string;
+  // a value the schema will refuse is left for it to report, with its line
+  if (container.image === undefined && typeof out.version === 'string' && (chosenEngine === 'redis' || chosenEngine === 'valkey')) {
+    out.container = { ...container, image: defaultImage(chosenEngine, out.version) };
+  }
+  return out;
+}
+
+/** Reads a YAML model or a redis.conf; problems come back as findings. `target` overrides the engine and release. */
+export function readConfig(file: string, target: TargetChoice = {}): LoadedConfig {
   if (!isYamlPath(file)) {
-    const parsed = readRedisConfFile(file);
+    const parsed = readRedisConfFile(file, resolveTarget(target, profileTarget()));
     return { deployment: parsed.deployment, kind: 'redis.conf', file, secrets: parsed.secrets, findings: parsed.findings, directives: parsed.directives };
   }
   let text: string;
@@ -38,12 +76,18 @@ export function readConfig(file: string): LoadedConfig {
   } catch (error) {
     throw new ConfigError(`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
   }
-  return { ...parseYamlModel(text, file), kind: 'yaml', file, secrets: {}, directives: [] };
+  return { ...parseYamlModel(text, file, target), kind: 'yaml', file, secrets: {}, directives: [] };
+}
+
+/** The default profile's engine and release: what a redis.conf is judged for unless told otherwise. */
+export function profileTarget(): EngineTarget {
+  const d = profile(DEFAULT_PROFILE);
+  return { engine: d.engine, version: d.version };
 }
 
 /** Like readConfig, but a file with an error-level problem throws one ConfigError naming file and line. */
-export function loadConfig(file: string): LoadedConfig {
-  const loaded = readConfig(file);
+export function loadConfig(file: string, target: TargetChoice = {}): LoadedConfig {
+  const loaded = readConfig(file, target);
   const first = loaded.findings.find((f) => f.severity === 'error');
   if (first) {
     const more = loaded.findings.filter((f) => f.severity === 'error').length - 1;
@@ -63,7 +107,7 @@ export function deepMerge(base: unknown, override: unknown): unknown {
   return out;
 }
 
-export function parseYamlModel(text: string, file: string): { deployment: Deployment; findings: Finding[] } {
+export function parseYamlModel(text: string, file: string, target: TargetChoice = {}): { deployment: Deployment; findings: Finding[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
@@ -77,7 +121,8 @@ export function parseYamlModel(text: string, file: string): { deployment: Deploy
   if (!PROFILES.includes(profileName)) {
     throw new ConfigError(`profile "${String(data.profile)}" does not exist; allowed: ${PROFILES.join(', ')}`, { file, line: lineOf(nodeOffset(doc, ['profile'])), path: 'profile' });
   }
-  const merged = deepMerge(profile(profileName), data);
+  const base = profile(profileName);
+  const merged = deepMerge(base, withTarget(data, base, target));
   const result = deploymentSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -5,6 +5,7 @@
  * - `neurallog` (default): the guide's values with deliberate changes where Redis 7.0 measurably breaks
  *   them; docs/configuration.md lists each difference and why.
  */
+import { DEFAULT_RELEASE, defaultImage } from './engines.js';
 import { DEPLOY_DEFAULTS, type AclUser, type Deployment, type ProfileName } from './schema.js';
 
 const MB = 1024 * 1024;
@@ -52,6 +53,9 @@ function guideProfile(): Deployment {
   return {
     profile: 'guide',
     name: 'redis',
+    // The guide names no release; its image, redis:7-alpine, resolves to the 7.4 line today.
+    engine: 'redis',
+    version: '7.4',
     server: { port: 6379, bind: ['0.0.0.0'], protectedMode: true, daemonize: false, databases: 16 },
     memory: { maxmemory: 256 * MB, maxmemoryPolicy: 'allkeys-lru' },
     persistence: {
@@ -115,7 +119,9 @@ function neurallogProfile(): Deployment {
     profile: 'neurallog',
     memory: { ...base.memory, maxmemoryPolicy: 'noeviction' },
     security: { users: neurallogUsers() },
-    container: { ...base.container, image: 'redis:7.0.15-alpine' },
+    engine: 'redis',
+    version: DEFAULT_RELEASE.redis,
+    container: { ...base.container, image: defaultImage('redis', DEFAULT_RELEASE.redis) },
     // A backup pulls its snapshot as a diskless replica; without this the server waits
     // repl-diskless-sync-delay (5 s) for more replicas before every backup starts.
     extraDirectives: [{ name: 'repl-diskless-sync-max-replicas', args: ['1'] }],

@@ -8,7 +8,8 @@ import { dirname, resolve } from 'node:path';
 import { parseAclRules } from './acl-rules.js';
 import { DEPRECATED_ALIASES, directiveSpec, type ReadState } from './directives.js';
 import type { Finding } from './findings.js';
-import { REDIS_70_DIRECTIVES, unknownDirectiveExplanation } from './redis70-directives.js';
+import { describeTarget, judgeDirective, type EngineTarget } from './engine-directives.js';
+import { DEFAULT_RELEASE, defaultImage } from './engines.js';
 import { redisBuiltinDefaults } from './redis-defaults.js';
 import { ConfSyntaxError, tokenizeConf } from './redis-conf-syntax.js';
 import { aclUserSchema, deploymentSchema, type Deployment } from './schema.js';
@@ -35,15 +36,18 @@ const MACHINE_PATH_DIRECTIVES = new Set(['dir', 'aclfile', 'pidfile', 'unixsocke
 const REPEATABLE = new Set(['save', 'client-output-buffer-limit', 'user', 'include', 'rename-command', 'loadmodule']);
 const MAX_INCLUDE_DEPTH = 8;
 
-export function readRedisConfFile(path: string): ParsedRedisConf {
-  const parsed = emptyResult();
-  readInto(parsed, path, undefined, [], { saveSeen: false });
+const DEFAULT_TARGET: EngineTarget = { engine: 'redis', version: DEFAULT_RELEASE.redis };
+
+/** Reads a redis.conf (and its includes) for a target release: directives it refuses are findings naming it. */
+export function readRedisConfFile(path: string, target: EngineTarget = DEFAULT_TARGET): ParsedRedisConf {
+  const parsed = emptyResult(target);
+  readInto(parsed, path, undefined, [], { saveSeen: false }, target);
   return checkAgainstSchema(parsed, path);
 }
 
-export function parseRedisConfText(text: string, file = '<redis.conf>'): ParsedRedisConf {
-  const parsed = emptyResult();
-  readInto(parsed, file, text, [], { saveSeen: false });
+export function parseRedisConfText(text: string, file = '<redis.conf>', target: EngineTarget = DEFAULT_TARGET): ParsedRedisConf {
+  const parsed = emptyResult(target);
+  readInto(parsed, file, text, [], { saveSeen: false }, target);
   return checkAgainstSchema(parsed, file);
 }
 
@@ -58,8 +62,12 @@ function checkAgainstSchema(parsed: ParsedRedisConf, file: string): ParsedRedisC
   return parsed;
 }
 
-function emptyResult(): ParsedRedisConf {
-  return { deployment: redisBuiltinDefaults(), secrets: {}, directives: [], findings: [] };
+function emptyResult(target: EngineTarget): ParsedRedisConf {
+  const deployment = redisBuiltinDefaults();
+  deployment.engine = target.engine;
+  deployment.version = target.version;
+  deployment.container.image = defaultImage(target.engine, target.version);
+  return { deployment, secrets: {}, directives: [], findings: [] };
 }
 
 function problem(rule: string, message: string, file: string, line: number | undefined, fix: string): Finding {
@@ -67,7 +75,7 @@ function problem(rule: string, message: string, file: string, line: number | und
 }
 
 /** `including`: the files (resolved) whose `include` lines led here, outermost first. */
-function readInto(out: ParsedRedisConf, file: string, text: string | undefined, including: string[], state: ReadState): void {
+function readInto(out: ParsedRedisConf, file: string, text: string | undefined, including: string[], state: ReadState, target: EngineTarget): void {
   if (text === undefined) {
     try {
       text = readFileSync(file, 'utf8');
@@ -112,10 +120,10 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
         spec.read(out.deployment, args, state);
       } else if (name === 'include') {
         if (args.length !== 1) throw new Error('expects one path');
-        const target = resolve(dirname(file), args[0]!);
-        if (chain.includes(target)) throw new Error(`makes an include loop: ${[...chain.slice(chain.indexOf(target)), target].join(' -> ')}`);
+        const included = resolve(dirname(file), args[0]!);
+        if (chain.includes(included)) throw new Error(`makes an include loop: ${[...chain.slice(chain.indexOf(included)), included].join(' -> ')}`);
         if (chain.length > MAX_INCLUDE_DEPTH) throw new Error(`includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`);
-        readInto(out, target, undefined, chain, state);
+        readInto(out, included, undefined, chain, state, target);
       } else if (name === 'requirepass') {
         if (args.length !== 1) throw new Error('expects one password');
         setDefaultPassword(out, args[0]!);
@@ -137,17 +145,19 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
           fix: `Remove "${name}" from the file; \`neurallog-redis up\` and the rendered manifests supply it.`,
           place: { file, line },
         });
-      } else if (REDIS_70_DIRECTIVES.has(name)) {
-        out.deployment.extraDirectives.push({ name, args });
       } else {
-        out.findings.push({
-          rule: 'unknown-directive',
-          severity: 'error',
-          message: `"${name}" is not a directive redis-server 7.0 knows`,
-          explanation: unknownDirectiveExplanation(name),
-          fix: `Remove or correct the "${name}" line.`,
-          place: { file, line },
-        });
+        const verdict = judgeDirective(target, name);
+        if (verdict.status !== 'unknown') out.deployment.extraDirectives.push({ name, args });
+        else {
+          out.findings.push({
+            rule: 'unknown-directive',
+            severity: 'error',
+            message: `"${name}" is not a directive ${describeTarget(target)} accepts`,
+            explanation: verdict.explanation,
+            fix: verdict.replacement ? `Write "${verdict.replacement}" (the same setting on ${describeTarget(target)}), or remove the line.` : `Remove or correct the "${name}" line, or lint for the release that has it (--engine, --version).`,
+            place: { file, line },
+          });
+        }
       }
     } catch (error) {
       out.findings.push(problem('bad-value', `"${name}" ${(error as Error).message}`, file, line, `Correct the "${name}" line.`));

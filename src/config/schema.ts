@@ -7,6 +7,7 @@
  * Kubernetes quantities (`640Mi`, CPU `100m`).
  */
 import { z } from 'zod';
+import { DEFAULT_RELEASE, ENGINES, VERSION_PATTERN, versionProblem } from './engines.js';
 import { parseK8sBytes, parseK8sMillicores, parseRedisSize } from './units.js';
 
 export const EVICTION_POLICIES = [
@@ -137,77 +138,91 @@ export const DEPLOY_DEFAULTS: DeploySettings = {
   monitoring: { serviceMonitor: false, prometheusRule: false },
 };
 
-export const deploymentSchema = z.strictObject({
-  profile: z.enum(PROFILES).describe('the profile the values started from'),
-  name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"').describe('name of the deployment (Kubernetes object names)'),
-  server: z.strictObject({
-    port: z.int().min(1).max(65535),
-    bind: z.array(z.string().min(1)).min(1).describe('addresses to listen on'),
-    protectedMode: z.boolean(),
-    daemonize: z.boolean(),
-    databases: z.int().min(1).max(100000),
-  }),
-  memory: z.strictObject({
-    maxmemory: sizeField('redis', 'maximum memory for data (0 = unlimited)'),
-    maxmemoryPolicy: z.enum(EVICTION_POLICIES),
-  }),
-  persistence: z.strictObject({
-    appendonly: z.boolean(),
-    appendfsync: z.enum(FSYNC_POLICIES),
-    save: z
-      .array(z.strictObject({ seconds: z.int().positive(), changes: z.int().positive() }))
-      .describe('RDB save points; empty disables snapshots'),
-    aofRewriteIncrementalFsync: z.boolean(),
-    aofUseRdbPreamble: z.boolean(),
-    dbfilename: z.string().regex(/^[^/\s]+$/, 'a file name without "/" or spaces'),
-    appendfilename: z.string().regex(/^[^/\s]+$/, 'a file name without "/" or spaces'),
-    appenddirname: z.string().regex(/^[^/\s]+$/, 'a directory name without "/" or spaces'),
-  }),
-  logging: z.strictObject({
-    loglevel: z.enum(LOG_LEVELS),
-    logfile: z.string().describe('"" logs to standard output'),
-  }),
-  security: z.strictObject({
-    users: z.array(aclUserSchema).describe('ACL users; rendered to users.acl with password hashes from the secrets file'),
-  }),
-  performance: z.strictObject({
-    tcpKeepalive: nonNegative,
-    timeout: nonNegative,
-    tcpBacklog: nonNegative,
-    activerehashing: z.boolean(),
-    hz: z.int().min(1).max(500),
-  }),
-  advanced: z.strictObject({
-    hashMaxListpackEntries: nonNegative,
-    hashMaxListpackValue: nonNegative,
-    listMaxListpackSize: z.int().min(-5).refine((n) => n !== 0, 'list-max-listpack-size is -5..-1 or a positive count'),
-    setMaxIntsetEntries: nonNegative,
-    zsetMaxListpackEntries: nonNegative,
-    zsetMaxListpackValue: nonNegative,
-    hllSparseMaxBytes: nonNegative,
-    clientOutputBufferLimit: z.strictObject({
-      normal: outputBufferLimit,
-      replica: outputBufferLimit,
-      pubsub: outputBufferLimit,
+export const deploymentSchema = z
+  .strictObject({
+    profile: z.enum(PROFILES).describe('the profile the values started from'),
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"').describe('name of the deployment (Kubernetes object names)'),
+    engine: z
+      .enum(ENGINES)
+      .default('redis')
+      .describe('the server the model is for: `redis` or `valkey`; lint judges directives by its tables, and the image, probes and server command follow it'),
+    version: z
+      .string({ error: 'a release written as a string, e.g. "8.0" or "8.0.2" (unquoted, YAML reads 8.0 as the number 8)' })
+      .regex(VERSION_PATTERN, 'a release such as "8.0" or "8.0.2"')
+      .default(DEFAULT_RELEASE.redis)
+      .describe(`the release the model is for, "8.0" or "8.0.2"; with only \`engine\` given, that engine's default (${Object.entries(DEFAULT_RELEASE).map(([e, v]) => `${e} ${v}`).join(', ')})`),
+    server: z.strictObject({
+      port: z.int().min(1).max(65535),
+      bind: z.array(z.string().min(1)).min(1).describe('addresses to listen on'),
+      protectedMode: z.boolean(),
+      daemonize: z.boolean(),
+      databases: z.int().min(1).max(100000),
     }),
-  }),
-  extraDirectives: z
-    .array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), args: z.array(z.string()) }))
-    .describe('other Redis 7.0 directives, rendered verbatim after the modelled ones'),
-  container: z.strictObject({
-    image: z.string().min(1),
-    memoryRequest: sizeField('kubernetes', 'memory request'),
-    memoryLimit: sizeField('kubernetes', 'memory limit'),
-    cpuRequest: millicores,
-    cpuLimit: millicores,
-    storage: sizeField('kubernetes', 'size of the data volume'),
-    replicas: nonNegative.describe('replicas that attach to this server (each may fill a replica output buffer)'),
-  }),
-  retention: z.strictObject({
-    logsTtlSeconds: nonNegative.describe('how long NeuralLog keeps log entries (0 = forever)'),
-  }),
-  deploy: deploySchema.default(() => structuredClone(DEPLOY_DEFAULTS)).describe('Kubernetes and Docker Compose settings (render kubernetes|compose)'),
-});
+    memory: z.strictObject({
+      maxmemory: sizeField('redis', 'maximum memory for data (0 = unlimited)'),
+      maxmemoryPolicy: z.enum(EVICTION_POLICIES),
+    }),
+    persistence: z.strictObject({
+      appendonly: z.boolean(),
+      appendfsync: z.enum(FSYNC_POLICIES),
+      save: z
+        .array(z.strictObject({ seconds: z.int().positive(), changes: z.int().positive() }))
+        .describe('RDB save points; empty disables snapshots'),
+      aofRewriteIncrementalFsync: z.boolean(),
+      aofUseRdbPreamble: z.boolean(),
+      dbfilename: z.string().regex(/^[^/\s]+$/, 'a file name without "/" or spaces'),
+      appendfilename: z.string().regex(/^[^/\s]+$/, 'a file name without "/" or spaces'),
+      appenddirname: z.string().regex(/^[^/\s]+$/, 'a directory name without "/" or spaces'),
+    }),
+    logging: z.strictObject({
+      loglevel: z.enum(LOG_LEVELS),
+      logfile: z.string().describe('"" logs to standard output'),
+    }),
+    security: z.strictObject({
+      users: z.array(aclUserSchema).describe('ACL users; rendered to users.acl with password hashes from the secrets file'),
+    }),
+    performance: z.strictObject({
+      tcpKeepalive: nonNegative,
+      timeout: nonNegative,
+      tcpBacklog: nonNegative,
+      activerehashing: z.boolean(),
+      hz: z.int().min(1).max(500),
+    }),
+    advanced: z.strictObject({
+      hashMaxListpackEntries: nonNegative,
+      hashMaxListpackValue: nonNegative,
+      listMaxListpackSize: z.int().min(-5).refine((n) => n !== 0, 'list-max-listpack-size is -5..-1 or a positive count'),
+      setMaxIntsetEntries: nonNegative,
+      zsetMaxListpackEntries: nonNegative,
+      zsetMaxListpackValue: nonNegative,
+      hllSparseMaxBytes: nonNegative,
+      clientOutputBufferLimit: z.strictObject({
+        normal: outputBufferLimit,
+        replica: outputBufferLimit,
+        pubsub: outputBufferLimit,
+      }),
+    }),
+    extraDirectives: z
+      .array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), args: z.array(z.string()) }))
+      .describe('other directives of the target release, rendered verbatim after the modelled ones; lint checks them against that release'),
+    container: z.strictObject({
+      image: z.string().min(1).describe('the server image; with `engine`/`version` given and no image, the official image of that release (`redis:8.0.4-alpine`, `valkey/valkey:8.1.9-alpine`)'),
+      memoryRequest: sizeField('kubernetes', 'memory request'),
+      memoryLimit: sizeField('kubernetes', 'memory limit'),
+      cpuRequest: millicores,
+      cpuLimit: millicores,
+      storage: sizeField('kubernetes', 'size of the data volume'),
+      replicas: nonNegative.describe('replicas that attach to this server (each may fill a replica output buffer)'),
+    }),
+    retention: z.strictObject({
+      logsTtlSeconds: nonNegative.describe('how long NeuralLog keeps log entries (0 = forever)'),
+    }),
+    deploy: deploySchema.default(() => structuredClone(DEPLOY_DEFAULTS)).describe('Kubernetes and Docker Compose settings (render kubernetes|compose)'),
+  })
+  .superRefine((d, ctx) => {
+    const problem = versionProblem(d.engine, d.version);
+    if (problem && VERSION_PATTERN.test(d.version)) ctx.addIssue({ code: 'custom', path: ['version'], message: problem });
+  });
 
 export type Deployment = z.output<typeof deploymentSchema>;
 export type DeploymentInput = z.input<typeof deploymentSchema>;
