@@ -1,13 +1,16 @@
 /**
  * Verifying a stored backup end to end in one streaming pass: SHA-256 of the stored bytes against the
  * manifest, then decryption (authenticated chunk by chunk), decompression, and a full structural parse
- * with the RDB's CRC-64, and the key counts against the manifest. Damage is reported with its offset.
+ * with the RDB's CRC-64, and the key counts against the manifest. Damage is reported with its offset;
+ * what the servers load although they never write it (a stream whose length disagrees with its
+ * entries, bytes after the checksum) is a warning with its offset, damage with `strict`; an RDB
+ * version newer than the reader knows is "unsupported", not damage.
  */
 import { existsSync, statSync } from 'node:fs';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
-import { RdbStreamParser, rdbVerifier, type RdbSummary } from '../rdb/index.js';
+import { RdbStreamParser, RdbUnsupportedError, rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { GcPacer } from '../runtime/gc-pacer.js';
 import { readProgramOutput } from '../runtime/program-output.js';
 import { decompressFileCommand } from './compression.js';
@@ -21,7 +24,15 @@ export interface VerifyOptions {
   onProgress?: (storedBytesRead: number, totalStoredBytes: number) => void;
   /** the file's SHA-256 (sha256OfFile), when the caller started it early */
   sha256?: Promise<string>;
+  /** what the servers load but never write is damage, not a warning (RdbParserOptions.strict) */
+  strict?: boolean;
 }
+
+/**
+ * ok: verified; warnings: verified, with warnings (what a strict verify calls damage); damaged: a
+ * problem; unsupported: an RDB version this reader does not know (and no other problem).
+ */
+export type VerifyStatus = 'ok' | 'warnings' | 'damaged' | 'unsupported';
 
 export interface VerifyResult {
   file: string;
@@ -31,6 +42,11 @@ export interface VerifyResult {
   sha256Matches?: boolean;
   summary?: RdbSummary;
   problems: string[];
+  status: VerifyStatus;
+  /** messages with their byte offsets (offsets in the decompressed RDB) */
+  warnings: string[];
+  /** the reader does not know this RDB version: what the file is ("RDB 13, written by Redis 8.6") */
+  unsupported?: { rdbVersion: number; header: string; writtenBy: string; message: string };
 }
 
 export async function verifyBackup(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
@@ -38,7 +54,7 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   const manifestPath = manifestPathFor(file);
   const manifest = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
   const layers = storedLayers(file, manifest, options.encryptionKey);
-  const result: VerifyResult = { file, ok: false, manifest, problems: [] };
+  const result: VerifyResult = { file, ok: false, manifest, problems: [], status: 'damaged', warnings: [] };
   const wrongKey = wrongKeyReason(manifest, options.encryptionKey);
   if (wrongKey) {
     result.problems.push(wrongKey);
@@ -59,9 +75,15 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
     if (rdbTotal) options.onProgress?.(Math.min(total, Math.round((rdbRead / rdbTotal) * total)), total);
   };
   try {
-    result.summary = await parsePlainRdb(file, layers, options.encryptionKey, passed);
+    result.summary = await parsePlainRdb(file, layers, options.encryptionKey, passed, options.strict === true);
+    const inRdb = layers.compression !== 'none' ? ' (offset in the decompressed RDB)' : '';
+    result.warnings = result.summary.warnings.map((w) => w.message + inRdb);
+    const more = result.summary.warningCount - result.summary.warnings.length;
+    if (more > 0) result.warnings.push(`and ${more} more warnings like these`);
   } catch (error) {
-    result.problems.push(describeDamage(error, layers.compression, rdbRead));
+    if (error instanceof RdbUnsupportedError) {
+      result.unsupported = { rdbVersion: error.rdbVersion, header: error.header, writtenBy: error.writtenBy, message: error.message };
+    } else result.problems.push(describeDamage(error, layers.compression, rdbRead));
   }
   let sha256: string | undefined;
   try {
@@ -84,6 +106,7 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   }
   if (result.summary && !result.summary.checksum.verified && !result.summary.checksum.disabled) result.problems.push('its RDB checksum does not match');
   result.ok = result.problems.length === 0 && result.summary !== undefined;
+  result.status = result.problems.length > 0 ? 'damaged' : result.unsupported ? 'unsupported' : result.warnings.length > 0 ? 'warnings' : 'ok';
   return result;
 }
 
@@ -92,10 +115,10 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
  * decompressor through a wide FIFO into one reused buffer (runtime/program-output.ts); everything
  * else through the stream layers.
  */
-async function parsePlainRdb(file: string, layers: StoredLayers, key: Buffer | undefined, passed: (n: number) => void): Promise<RdbSummary> {
+async function parsePlainRdb(file: string, layers: StoredLayers, key: Buffer | undefined, passed: (n: number) => void, strict: boolean): Promise<RdbSummary> {
   const command = layers.encrypted ? undefined : decompressFileCommand(layers.compression, file);
   if (command) {
-    const parser = new RdbStreamParser({ source: file });
+    const parser = new RdbStreamParser({ source: file, strict });
     const done = readProgramOutput({
       ...command,
       onChunk: (chunk) => {
@@ -108,7 +131,7 @@ async function parsePlainRdb(file: string, layers: StoredLayers, key: Buffer | u
       return parser.end();
     }
   }
-  const verifier = rdbVerifier({ source: file });
+  const verifier = rdbVerifier({ source: file, strict });
   const tap = new Transform({
     transform(chunk: Buffer, _e, done: TransformCallback) {
       passed(chunk.length);

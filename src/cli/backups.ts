@@ -52,25 +52,51 @@ export async function backupsListCommand(flags: { to: string; json?: boolean }):
   return 0;
 }
 
-/** `sha256`: the file's digest, when main.ts started it before this module loaded */
-export async function backupsVerifyCommand(file: string, flags: { encryptKeyFile?: string; json?: boolean }, sha256?: Promise<string>): Promise<number> {
+/**
+ * `sha256`: the file's digest, when main.ts started it before this module loaded. `strict`: what
+ * the servers load but never write (a stream whose length disagrees with its entries, bytes after
+ * the checksum) is damage instead of a warning. Exit 0 (OK, with or without warnings), 1 (DAMAGED),
+ * 2 (NOT SUPPORTED: an RDB version this tool does not read).
+ */
+export async function backupsVerifyCommand(file: string, flags: { encryptKeyFile?: string; json?: boolean; strict?: boolean }, sha256?: Promise<string>): Promise<number> {
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   const progress = progressLine();
   const started = Date.now();
-  const result = await verifyBackup(file, { encryptionKey: key, sha256, onProgress: (read, total) => progress.update({ bytes: read, totalBytes: total, elapsedMs: Date.now() - started, label: 'verifying' }) });
+  const result = await verifyBackup(file, {
+    encryptionKey: key,
+    sha256,
+    strict: flags.strict === true,
+    onProgress: (read, total) => progress.update({ bytes: read, totalBytes: total, elapsedMs: Date.now() - started, label: 'verifying' }),
+  });
   progress.done();
+  const exitCode = result.status === 'damaged' ? 1 : result.status === 'unsupported' ? 2 : 0;
   if (flags.json) {
-    printJson({ file: result.file, ok: result.ok, sha256Matches: result.sha256Matches, problems: result.problems, summary: result.summary, hasManifest: result.manifest !== undefined, ...(result.manifest ? { origin: backupOrigin(result.manifest) } : {}) });
+    printJson({
+      file: result.file,
+      ok: result.ok,
+      status: result.status,
+      strict: flags.strict === true,
+      sha256Matches: result.sha256Matches,
+      problems: result.problems,
+      warnings: result.warnings,
+      unsupported: result.unsupported,
+      summary: result.summary,
+      hasManifest: result.manifest !== undefined,
+      ...(result.manifest ? { origin: backupOrigin(result.manifest) } : {}),
+    });
+  } else if (result.status === 'unsupported') {
+    printResult(`NOT SUPPORTED ${file}: ${result.unsupported!.message}${result.sha256Matches === true ? ' (its SHA-256 matches the manifest)' : ''}`);
   } else if (result.ok) {
     const s = result.summary!;
     const keys = Object.values(s.databases).reduce((a, d) => a + d.keys, 0);
+    const warned = result.warnings.length > 0 ? `, ${s.warningCount} warning${s.warningCount === 1 ? '' : 's'} (damage with --strict)` : '';
     printResult(
-      `OK ${file}: ${result.manifest ? describeOrigin(backupOrigin(result.manifest)) : describeOrigin(originFromRdb(s.version, s.aux))}, ${keys} keys, ${s.functions} function librar${s.functions === 1 ? 'y' : 'ies'}, CRC-64 ${s.checksum.computed}${s.checksum.disabled ? ' (checksum disabled in the file)' : ' verified'}${result.manifest ? ', SHA-256 and counts match the manifest' : ' (no manifest beside it)'}`,
+      `OK ${file}: ${result.manifest ? describeOrigin(backupOrigin(result.manifest)) : describeOrigin(originFromRdb(s.version, s.aux))}, ${keys} keys, ${s.functions} function librar${s.functions === 1 ? 'y' : 'ies'}, CRC-64 ${s.checksum.computed}${s.checksum.disabled ? ' (checksum disabled in the file)' : ' verified'}${result.manifest ? ', SHA-256 and counts match the manifest' : ' (no manifest beside it)'}${warned}${result.warnings.map((w) => `\n  warning: ${w}`).join('')}`,
     );
   } else {
-    printResult(`DAMAGED ${file}:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`);
+    printResult(`DAMAGED ${file}:\n${result.problems.map((p) => `  - ${p}`).join('\n')}${result.warnings.map((w) => `\n  warning: ${w}`).join('')}`);
   }
-  return result.ok ? 0 : 1;
+  return exitCode;
 }
 
 export async function backupsPruneCommand(flags: { to: string; keepLast?: string; daily?: string; weekly?: string; monthly?: string; dryRun?: boolean; json?: boolean }): Promise<number> {
