@@ -16,7 +16,10 @@ import { respCommand } from './resp-text.js';
 const CHUNK_CHARS = 64 * 1024;
 
 export interface RespPipeOptions {
+  /** deadline for the TCP/TLS connect and then for the AUTH/SELECT/PING handshake (default 10 s) */
   connectTimeoutMs?: number;
+  /** how long a wait for replies may see no progress at all before the load fails (default 60 s) */
+  replyTimeoutMs?: number;
 }
 
 export class RespPipe {
@@ -27,9 +30,13 @@ export class RespPipe {
   #chunk = '';
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
+  readonly #where: string;
+  #replyTimeoutMs: number;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, where: string, replyTimeoutMs: number) {
     this.#socket = socket;
+    this.#where = where;
+    this.#replyTimeoutMs = replyTimeoutMs;
     socket.on('data', (data: Buffer) => {
       try {
         this.#counter.feed(data);
@@ -48,8 +55,9 @@ export class RespPipe {
 
   /** Connects, authenticates and selects the endpoint's database; PING proves it all worked. */
   static async open(endpoint: Endpoint, options: RespPipeOptions = {}): Promise<RespPipe> {
-    const socket = await openRawSocket(endpoint, options.connectTimeoutMs ?? 5000);
-    const pipe = new RespPipe(socket);
+    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    const socket = await openRawSocket(endpoint, connectTimeoutMs);
+    const pipe = new RespPipe(socket, `${endpoint.host}:${endpoint.port}`, connectTimeoutMs);
     const handshake: string[][] = [];
     if (endpoint.password !== undefined) {
       handshake.push(endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password]);
@@ -65,6 +73,7 @@ export class RespPipe {
     }
     pipe.sent = 0;
     pipe.#counter.replies = 0;
+    pipe.#replyTimeoutMs = options.replyTimeoutMs ?? 60_000;
     return pipe;
   }
 
@@ -101,7 +110,18 @@ export class RespPipe {
       if (this.#failure) throw this.#failure;
       if (this.#chunk !== '' && !this.#socket.writableNeedDrain) this.#write();
       if (this.sent - this.#counter.replies <= maxUnanswered && !this.#socket.writableNeedDrain) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      // every wake is progress (a reply, room in the socket, a failure); a wait with none ends here
+      let timer: NodeJS.Timeout | undefined;
+      const progressed = await new Promise<boolean>((resolve) => {
+        this.#wake = () => resolve(true);
+        timer = setTimeout(() => resolve(false), this.#replyTimeoutMs);
+      });
+      clearTimeout(timer);
+      if (!progressed) {
+        this.#wake = undefined;
+        const seconds = Math.round(this.#replyTimeoutMs / 1000);
+        this.#fail(new ConnectionError(`no answer from ${this.#where} within ${seconds} s (${plural(this.sent - this.#counter.replies, 'command')} unanswered)`, 'E_TIMEOUT'));
+      }
     }
   }
 
@@ -131,4 +151,8 @@ export class RespPipe {
     this.#wake = undefined;
     wake?.();
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
