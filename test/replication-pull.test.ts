@@ -8,8 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { ConnectionError } from '../src/errors.js';
 import { encodeCommand, RespDecoder, type RespReply } from '../src/resp/index.js';
 import { pullRdb, PULL_ACL_RULES, type PulledRdb } from '../src/replication/index.js';
+import { rdbMagic, rdbVersionWritten } from '../src/engine/index.js';
 import { freePort } from '../src/runtime/index.js';
-import { startTestServer, tempDir, type TestServer } from './helpers/redis.js';
+import { startTestServer, tempDir, testEngines, type TestEngine, type TestServer } from './helpers/redis.js';
 
 /** CRC-64/Jones as Redis computes it (reflected, init 0, no final xor): a small table version. */
 const CRC_TABLE = (() => {
@@ -29,13 +30,16 @@ function crc64(bytes: Buffer): bigint {
   return crc;
 }
 
-/** Header, EOF opcode and a matching CRC: the file is one whole RDB and nothing else. */
-function assertWholeRdb(file: string): Buffer {
+/**
+ * Header (the engine's own RDB version), EOF opcode and a matching CRC: the file is one whole RDB and
+ * nothing else; the engine's own check-rdb accepts it.
+ */
+function assertWholeRdb(file: string, engine: TestEngine): Buffer {
   const bytes = readFileSync(file);
-  assert.equal(bytes.subarray(0, 9).toString('latin1'), 'REDIS0010');
+  assert.equal(bytes.subarray(0, 9).toString('latin1'), rdbMagic(rdbVersionWritten(engine.identity)!));
   assert.equal(bytes[bytes.length - 9], 0xff, 'the EOF opcode sits right before the 8-byte CRC');
   assert.equal(bytes.readBigUInt64LE(bytes.length - 8), crc64(bytes.subarray(0, bytes.length - 8)), 'CRC-64 matches');
-  const check = execFileSync('redis-check-rdb', [file], { encoding: 'utf8' });
+  const check = execFileSync(engine.checkRdb ?? 'redis-check-rdb', [file], { encoding: 'utf8' });
   assert.match(check, /RDB looks OK/);
   return bytes;
 }
@@ -53,12 +57,12 @@ async function expectConnectionError(promise: Promise<unknown>, code: string, pa
   assert.fail(`expected ${code}`);
 }
 
-describe('pullRdb against redis-server 7.0', () => {
+for (const engine of testEngines()) describe(`pullRdb against ${engine.label}`, () => {
   let server: TestServer;
-  const work = tempDir('nlr-pull-');
+  const work = tempDir('nlr-pull-', engine.tempParent);
 
   before(async () => {
-    server = await startTestServer({ args: ['--repl-diskless-sync-delay', '0'] });
+    server = await startTestServer({ engine, args: ['--repl-diskless-sync-delay', '0'] });
     const admin = await server.connect('admin');
     for (let db = 0; db < 3; db++) {
       await admin.sendCommand(['SELECT', String(db)]);
@@ -75,14 +79,15 @@ describe('pullRdb against redis-server 7.0', () => {
     work.remove();
   });
 
-  test('diskless pull as the backup user: header facts, a whole RDB, nothing written on the server', async (t) => {
+  test(`${engine.label}: diskless pull as the backup user: header facts, a whole RDB, nothing written on the server`, async (t) => {
     const started = Date.now();
     const pulled = await pullRdb({ endpoint: server.endpoint('backup') });
     assert.equal(pulled.mode, 'diskless');
     assert.equal(pulled.declaredBytes, undefined);
     assert.equal(pulled.rdbOnly, true);
     assert.deepEqual(pulled.notes, []);
-    assert.equal(pulled.server.version, '7.0.15');
+    assert.equal(pulled.server.engine, engine.identity.engine);
+    assert.equal(pulled.server.version, engine.identity.version, 'the engine\'s own version (Valkey\'s valkey_version, not its redis_version)');
     assert.equal(pulled.server.role, 'master');
     assert.match(pulled.server.runId, /^[0-9a-f]{40}$/);
     assert.match(pulled.server.replId, /^[0-9a-f]{40}$/);
@@ -91,31 +96,31 @@ describe('pullRdb against redis-server 7.0', () => {
     const file = join(work.path, 'diskless.rdb');
     await pipeline(pulled.stream, createWriteStream(file));
     const elapsed = Date.now() - started;
-    assertWholeRdb(file);
-    assert.match(execFileSync('redis-check-rdb', [file], { encoding: 'utf8' }), /1506 keys read\n\[info\] 3 expires/);
+    assertWholeRdb(file, engine);
+    assert.match(execFileSync(engine.checkRdb ?? 'redis-check-rdb', [file], { encoding: 'utf8' }), /1506 keys read\n\[info\] 3 expires/);
     assert.ok(!existsSync(join(server.dir, 'dump.rdb')), 'no dump.rdb in the server directory');
     assert.deepEqual(readdirSync(server.dir).filter((f) => f.endsWith('.rdb')), [], 'no temp RDB either');
     assert.ok(elapsed < 3000, `took ${elapsed} ms`);
     t.diagnostic(`diskless pull of ${readFileSync(file).length} bytes: header after ${pulled.waitedMs} ms, done after ${elapsed} ms`);
   });
 
-  test('a password alone authenticates as the default user (refused here: default is off)', async () => {
+  test(`${engine.label}: a password alone authenticates as the default user (refused here: default is off)`, async () => {
     const endpoint = { ...server.endpoint('backup'), username: undefined };
     await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /authentication failed .* user "default"/);
   });
 
-  test('wrong password: E_AUTH naming the user, never the password', async () => {
+  test(`${engine.label}: wrong password: E_AUTH naming the user, never the password`, async () => {
     const endpoint = { ...server.endpoint('backup'), password: 'not-the-password' };
     const error = await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /authentication failed at redis:\/\/backup@127\.0\.0\.1:\d+ for user "backup"/);
     assert.doesNotMatch(error.message, /not-the-password/);
   });
 
-  test('no credentials on a server that needs them: E_AUTH saying how to give them', async () => {
+  test(`${engine.label}: no credentials on a server that needs them: E_AUTH saying how to give them`, async () => {
     const endpoint = { ...server.endpoint('backup'), username: undefined, password: undefined };
     await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /requires authentication/);
   });
 
-  test('a user without +sync: E_NOPERM naming the ACL rules the user needs', async () => {
+  test(`${engine.label}: a user without +sync: E_NOPERM naming the ACL rules the user needs`, async () => {
     const endpoint = { ...server.endpoint('backup'), username: 'nosync', password: 'pw-nosync' };
     const error = await expectConnectionError(pullRdb({ endpoint }), 'E_NOPERM', /user "nosync" is not allowed to run SYNC/);
     assert.ok(error.message.includes(PULL_ACL_RULES), error.message);
@@ -123,20 +128,20 @@ describe('pullRdb against redis-server 7.0', () => {
     assert.equal(PULL_ACL_RULES, '+sync +psync +replconf +ping +info');
   });
 
-  test('a user without +info is stopped at the first INFO, with the same advice', async () => {
+  test(`${engine.label}: a user without +info is stopped at the first INFO, with the same advice`, async () => {
     const endpoint = { ...server.endpoint('backup'), username: 'noinfo', password: 'pw-noinfo' };
     const error = await expectConnectionError(pullRdb({ endpoint }), 'E_NOPERM', /not allowed to run INFO server/);
     assert.ok(error.message.includes(PULL_ACL_RULES));
   });
 
-  test('nothing listening: E_UNREACHABLE', async () => {
+  test(`${engine.label}: nothing listening: E_UNREACHABLE`, async () => {
     const endpoint = { ...server.endpoint('backup'), port: await freePort() };
     await expectConnectionError(pullRdb({ endpoint }), 'E_UNREACHABLE', /connection refused/);
   });
 
   // The neurallog profile sets repl-diskless-sync-max-replicas 1, so with a delay the fork starts at
   // the next 1 Hz replication cron tick (one keepalive, 0.6-0.9 s); with max-replicas 0 the delay rules.
-  test('keepalive newlines while the server waits (repl-diskless-sync-delay 2) are skipped and reported', async () => {
+  test(`${engine.label}: keepalive newlines while the server waits (repl-diskless-sync-delay 2) are skipped and reported`, async () => {
     const admin = await server.connect('admin');
     await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '2', 'repl-diskless-sync-max-replicas', '0']);
     try {
@@ -148,14 +153,14 @@ describe('pullRdb against redis-server 7.0', () => {
       assert.ok(pulled.waitedMs >= 1000, `waited ${pulled.waitedMs} ms`);
       const file = join(work.path, 'delayed.rdb');
       await pipeline(pulled.stream, createWriteStream(file));
-      assertWholeRdb(file);
+      assertWholeRdb(file, engine);
     } finally {
       await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0', 'repl-diskless-sync-max-replicas', '1']);
       await admin.close();
     }
   });
 
-  test('an abort while the server prepares rejects the pull', async () => {
+  test(`${engine.label}: an abort while the server prepares rejects the pull`, async () => {
     const admin = await server.connect('admin');
     await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '5', 'repl-diskless-sync-max-replicas', '0']);
     try {
@@ -170,7 +175,7 @@ describe('pullRdb against redis-server 7.0', () => {
     }
   });
 
-  test('disk-based replication (repl-diskless-sync no): mode disk, exactly the declared bytes, and the server wrote dump.rdb', async () => {
+  test(`${engine.label}: disk-based replication (repl-diskless-sync no): mode disk, exactly the declared bytes, and the server wrote dump.rdb`, async () => {
     const admin = await server.connect('admin');
     await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'no']);
     let pulled: PulledRdb;
@@ -184,23 +189,23 @@ describe('pullRdb against redis-server 7.0', () => {
     assert.equal(pulled.rdbOnly, true);
     const file = join(work.path, 'disk.rdb');
     await pipeline(pulled.stream, createWriteStream(file));
-    const bytes = assertWholeRdb(file);
+    const bytes = assertWholeRdb(file, engine);
     assert.equal(bytes.length, pulled.declaredBytes);
     assert.ok(existsSync(join(server.dir, 'dump.rdb')), 'the server saved dump.rdb, as a BGSAVE would');
   });
 });
 
-describe('pullRdb when the server dies mid-transfer', () => {
+for (const engine of testEngines()) describe(`pullRdb when ${engine.label} dies mid-transfer`, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ args: ['--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'] });
+    server = await startTestServer({ engine, args: ['--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'] });
     const admin = await server.connect('admin');
     await admin.sendCommand(['DEBUG', 'POPULATE', '2000000']);
     await admin.close();
   });
   after(async () => server?.stop());
 
-  test('SIGKILL after the first chunk: the stream errors with E_PULL_TRUNCATED; a slow consumer holds the socket', async (t) => {
+  test(`${engine.label}: SIGKILL after the first chunk: the stream errors with E_PULL_TRUNCATED; a slow consumer holds the socket`, async (t) => {
     const pulled = await pullRdb({ endpoint: server.endpoint('backup') });
     const reader = pulled.stream[Symbol.asyncIterator]();
     const first = await reader.next();
@@ -233,7 +238,7 @@ describe('pullRdb when the server dies mid-transfer', () => {
 });
 
 /**
- * A scripted server, to reach what 7.0.15 never does: an older server without rdb-only, payloads
+ * A scripted server, to reach what the real engines never do: an older server without rdb-only, payloads
  * dribbled a byte at a time, bytes after the payload, garbage, silence.
  */
 async function scriptedServer(answer: (command: string[], socket: Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
@@ -308,7 +313,7 @@ describe('pullRdb against scripted servers', () => {
       assert.equal(pulled.rdbOnly, false);
       assert.match(pulled.notes.join(), /refused REPLCONF rdb-only .*Unrecognized REPLCONF option/);
       assert.deepEqual(seen, [1, 2, 3]);
-      assert.deepEqual(pulled.server, { version: '6.2.14', runId: 'r'.repeat(40), role: 'master', replId: 'f'.repeat(40), replOffset: 1234 });
+      assert.deepEqual(pulled.server, { engine: 'redis', version: '6.2.14', redisVersion: '6.2.14', runId: 'r'.repeat(40), role: 'master', replId: 'f'.repeat(40), replOffset: 1234 });
       assert.equal(pulled.mode, 'diskless');
       assert.ok((await readAll(pulled)).equals(rdb));
     } finally {
