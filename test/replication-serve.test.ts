@@ -9,7 +9,7 @@ import { parseInfo, type RedisConnection } from '../src/connect/index.js';
 import { encodeCommand, RespDecoder, type RespReply } from '../src/resp/index.js';
 import { pullRdb, serveRdbAsMaster, type ReplicaInfo } from '../src/replication/index.js';
 import { isAlive, sleep, startRedisServer, waitUntilServing } from '../src/runtime/index.js';
-import { startTestServer, tempDir, type TestServer } from './helpers/redis.js';
+import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
 
 const DEBUG_ARGS = ['--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'];
 
@@ -161,15 +161,15 @@ describe('serveRdbAsMaster: the protocol, with a scripted replica', () => {
   });
 });
 
-describe('serveRdbAsMaster: restoring a real redis-server (replace)', () => {
+for (const engine of testEngines()) describe(`serveRdbAsMaster: restoring a real ${engine.label} (replace)`, () => {
   let source: TestServer;
   let work: ReturnType<typeof tempDir>;
   let rdbFile: string;
   let digestA: string;
 
   before(async () => {
-    work = tempDir('nlr-serve-');
-    source = await startTestServer({ args: DEBUG_ARGS });
+    work = tempDir('nlr-serve-', engine.tempParent);
+    source = await startTestServer({ engine, args: DEBUG_ARGS });
     const admin = await source.connect('admin');
     await fill(admin, 'A', 2000);
     await admin.sendCommand(['FUNCTION', 'LOAD', "#!lua name=nl\nredis.register_function('nlf', function() return 1 end)"]);
@@ -184,8 +184,8 @@ describe('serveRdbAsMaster: restoring a real redis-server (replace)', () => {
     work?.remove();
   });
 
-  test('REPLICAOF the fake master, then REPLICAOF NO ONE: the target holds exactly A, rewrote its AOF, and keeps A after SIGKILL + restart', async (t) => {
-    const target = await startTestServer({ args: DEBUG_ARGS });
+  test(`${engine.label}: REPLICAOF the fake master, then REPLICAOF NO ONE: the target holds exactly A, rewrote its AOF, and keeps A after SIGKILL + restart`, async (t) => {
+    const target = await startTestServer({ engine, args: DEBUG_ARGS });
     let restartedPid: number | undefined;
     try {
       const admin = await target.connect('admin');
@@ -233,7 +233,7 @@ describe('serveRdbAsMaster: restoring a real redis-server (replace)', () => {
       process.kill(target.pid, 'SIGKILL');
       await until('the old process to be gone', async () => !isAlive(target.pid));
       const logPath = join(target.dir, 'redis.log');
-      const restarted = startRedisServer({ confPath: join(target.dir, 'redis.conf'), aclPath: join(target.dir, 'users.acl'), dataDir: target.dir, logPath, args: DEBUG_ARGS });
+      const restarted = startRedisServer({ server: engine.server, confPath: join(target.dir, 'redis.conf'), aclPath: join(target.dir, 'users.acl'), dataDir: target.dir, logPath, args: DEBUG_ARGS });
       restartedPid = restarted.pid;
       await waitUntilServing(target.endpoint('admin'), { server: restarted, logPath, timeoutMs: 20_000 });
       const again = await target.connect('admin');
@@ -246,8 +246,8 @@ describe('serveRdbAsMaster: restoring a real redis-server (replace)', () => {
     }
   });
 
-  test('a source stream that fails half way: the replica never gets the last bytes and keeps B', async () => {
-    const target = await startTestServer({ args: DEBUG_ARGS });
+  test(`${engine.label}: a source stream that fails half way: the replica never gets the last bytes and keeps B`, async () => {
+    const target = await startTestServer({ engine, args: DEBUG_ARGS });
     try {
       const admin = await target.connect('admin');
       await fill(admin, 'B', 500);
@@ -278,8 +278,9 @@ describe('serveRdbAsMaster: restoring a real redis-server (replace)', () => {
       }
       assert.equal(await digest(admin), digestB, 'the target still holds exactly B');
       const log = readFileSync(join(target.dir, 'redis.log'), 'utf8');
-      assert.match(log, /receiving \d+ bytes from master to disk/);
-      assert.match(log, /I\/O error trying to sync with MASTER: connection lost/);
+      // Valkey says primary where Redis says master
+      assert.match(log, /receiving \d+ bytes from (master|primary) to disk/);
+      assert.match(log, /I\/O error trying to sync with (MASTER|PRIMARY): connection lost/);
       assert.doesNotMatch(log, /Loading DB in memory/);
       assert.deepEqual(readdirSync(target.dir).filter((f) => f.startsWith('temp-')), [], 'no partial transfer file left behind');
       await admin.close();
