@@ -30,11 +30,16 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .option('--debug', 'show stack traces for errors')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    // set before any command is added, so that every command at every level inherits it: commander
+    // otherwise exits 1 by itself for a nested command's usage error (`config lint`, `backups list`),
+    // and usage errors are ours to map to exit 2
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   program
     .command('up')
-    .description('Run Redis here (real redis-server) with the rendered config and ACL users; stays in the foreground until Ctrl-C unless --detach.')
+    .description('Run Redis or Valkey here (the real server) with the rendered config and ACL users; refuses a model the server would reject; stays in the foreground until Ctrl-C unless --detach.')
     .addOption(dirOption())
     .option('--port <port>', 'port to listen on (default: the model\'s, 6379)')
     .option('--bind <addr...>', 'addresses to listen on (default: 127.0.0.1)')
@@ -42,8 +47,9 @@ export function buildProgram(): Command {
     .option('--detach', 'return once the server is ready, leaving it running')
     .addOption(new Option('--topology <kind>', 'what to run').choices(['standalone']).default('standalone'))
     .option('--allow-insecure', 'run a model that lets clients in without a password')
+    .option('--server <path>', 'the server binary: redis-server, valkey-server or a wrapper (default: the one this deployment last ran, else redis-server, else valkey-server on PATH)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  neurallog-redis up                      # foreground on 127.0.0.1:6379, Ctrl-C stops it\n  neurallog-redis up --detach --port 6380\n  neurallog-redis up --config neurallog.yaml --bind 0.0.0.0')
+    .addHelpText('after', '\nExamples:\n  neurallog-redis up                      # foreground on 127.0.0.1:6379, Ctrl-C stops it\n  neurallog-redis up --detach --port 6380\n  neurallog-redis up --config neurallog.yaml --bind 0.0.0.0\n  neurallog-redis up --server /usr/bin/valkey-server --config valkey.yaml')
     .action(lazy(async () => (await import('./up.js')).upCommand));
 
   program
@@ -218,9 +224,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const sub of program.commands) sub.exitOverride();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

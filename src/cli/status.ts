@@ -1,3 +1,4 @@
+import { describeEngine } from '../engine/identity.js';
 import { deploymentStatus } from '../runtime/index.js';
 import { printJson, printResult } from './output.js';
 
@@ -16,8 +17,9 @@ export async function statusCommand(flags: { dir: string; json?: boolean }): Pro
   const lines = [`running   ${s.dir}`, `  pid ${s.pid}, ${s.host}:${s.port}, profile ${s.profile}`, `  url       ${s.url}`];
   if (s.error) lines.push(`  problem:  ${s.error}`);
   else {
+    const engine = s.engine && s.engineVersion ? describeEngine({ engine: s.engine, version: s.engineVersion }) : `Redis ${s.redisVersion}`;
     lines.push(
-      `  redis     ${s.redisVersion}, role ${s.role}, up ${s.uptimeSeconds}s`,
+      `  server    ${engine}, role ${s.role}, up ${s.uptimeSeconds}s (model targets ${describeEngine(s.target)})`,
       `  memory    ${mib(s.usedMemoryBytes)} used of ${s.maxmemoryBytes ? mib(s.maxmemoryBytes) : 'unlimited'}`,
       `  keys      ${Object.entries(s.keys ?? {}).map(([db, n]) => `${db}=${n}`).join(' ') || 'none'}`,
       `  persist   aof ${s.aofEnabled ? 'on' : 'off'} (last write ${s.aofLastWriteStatus}), last rdb save ${s.lastSaveStatus}`,

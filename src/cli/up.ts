@@ -1,5 +1,7 @@
 import { downDeployment, tailLog, upDeployment, type UpResult } from '../runtime/index.js';
 import { deploymentPaths } from '../connect/index.js';
+import { cliProgram } from '../config/engines.js';
+import { describeEngine } from '../engine/identity.js';
 import { UsageError } from '../errors.js';
 import { printJson, printResult, say } from './output.js';
 
@@ -12,6 +14,7 @@ export interface UpFlags {
   topology: string;
   allowInsecure?: boolean;
   json?: boolean;
+  server?: string;
 }
 
 export function parsePort(text: string | undefined): number | undefined {
@@ -21,30 +24,34 @@ export function parsePort(text: string | undefined): number | undefined {
 }
 
 function describe(result: UpResult): string {
+  const what = result.engine && result.engineVersion ? describeEngine({ engine: result.engine, version: result.engineVersion }) : 'Redis';
   const lines = [
     result.alreadyRunning
-      ? `Redis is already running for ${result.dir} (pid ${result.pid}) on ${result.host}:${result.port}.`
-      : `Redis is ready on ${result.host}:${result.port} (pid ${result.pid}, profile ${result.profile}, listening on ${result.bind.join(' ')}).`,
+      ? `${what} is already running for ${result.dir} (pid ${result.pid}) on ${result.host}:${result.port}.`
+      : `${what} is ready on ${result.host}:${result.port} (pid ${result.pid}, profile ${result.profile}, listening on ${result.bind.join(' ')}).`,
+    ...(result.serverPath ? [`  server:    ${result.serverPath}`] : []),
     `  users:     ${result.users.join(', ')} (NeuralLog's server connects as "app")`,
     `  passwords: in ${result.secretsFile} (mode 0600)`,
     `  connect:   neurallog-redis url --dir ${result.dir} --user app [--show-password]`,
-    `             REDISCLI_AUTH=... redis-cli -h ${result.host} -p ${result.port} --user app`,
+    `             REDISCLI_AUTH=... ${cliProgram(result.engine ?? 'redis')} -h ${result.host} -p ${result.port} --user app`,
   ];
   return lines.join('\n');
 }
 
 export async function upCommand(flags: UpFlags): Promise<number> {
   const port = parsePort(flags.port);
-  if (!flags.json) say(`Starting redis-server for ${deploymentPaths(flags.dir).root} ...`);
+  if (!flags.json) say(`Starting ${flags.server ?? 'the server'} for ${deploymentPaths(flags.dir).root} ...`);
   const result = await upDeployment({
     dir: flags.dir,
     port,
     bind: flags.bind,
     config: flags.config,
     allowInsecure: flags.allowInsecure,
+    server: flags.server,
     onLoading: () => say('redis-server is loading its data; waiting until it serves ...'),
   });
   if (result.staleState) say(`Note: ${result.staleState}.`);
+  if (result.targetNote) say(`Note: ${result.targetNote}.`);
   if (flags.json) {
     const { server: _server, ...rest } = result;
     printJson({ ...rest, detached: Boolean(flags.detach || result.alreadyRunning) });

@@ -23,11 +23,13 @@ import {
   type Endpoint,
   type RunState,
 } from '../connect/index.js';
+import { identifyFromInfo, type EngineName } from '../engine/identity.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../render/index.js';
 import { portInUse } from './ports.js';
 import { isRedisServer } from './processes.js';
 import { startRedisServer, stopRedisServer, waitUntilServing, type StartedServer } from './redis-server.js';
+import { assertServerAccepts, chooseServer, rememberedServer, rememberServer, targetMismatch } from './server-choice.js';
 
 export interface UpOptions {
   dir: string;
@@ -37,6 +39,22 @@ export interface UpOptions {
   allowInsecure?: boolean;
   readyTimeoutMs?: number;
   onLoading?: () => void;
+  /**
+   * the server binary: redis-server, valkey-server, or a wrapper running one (a name is looked up on
+   * PATH); default: the one this deployment last ran, else redis-server, else valkey-server on PATH
+   */
+  server?: string;
+}
+
+/** The engine and release a deployment's server runs, next to what its model targets. */
+export interface EngineFacts {
+  /** the running (or, before the first start, chosen) server's engine and release */
+  engine?: EngineName;
+  engineVersion?: string;
+  /** the server binary */
+  serverPath?: string;
+  /** what the model targets (`engine`, `version`) */
+  target: { engine: EngineName; version: string };
 }
 
 export interface UpResult {
@@ -53,6 +71,13 @@ export interface UpResult {
   staleState?: string;
   /** the running process, when this call started it */
   server?: StartedServer;
+  /** the server's engine and release, and the model's target */
+  engine?: EngineName;
+  engineVersion?: string;
+  serverPath?: string;
+  target: { engine: EngineName; version: string };
+  /** set when the model's target and the server's release line differ */
+  targetNote?: string;
 }
 
 /** The user the toolkit itself administers a deployment with. */
@@ -110,8 +135,13 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
   if (running !== undefined) {
     const model = readDeploymentModel(paths);
     const state = readRunState(paths);
+    const remembered = rememberedServer(paths.root);
     return {
       alreadyRunning: true,
+      engine: remembered?.engine,
+      engineVersion: remembered?.version,
+      serverPath: remembered?.path,
+      target: { engine: model.engine, version: model.version },
       dir: paths.root,
       pid: running,
       host: state?.host ?? clientHost(model.server.bind),
@@ -143,6 +173,10 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
     throw new UsageError(`the model has no enabled "${ADMIN_USER}" user with +@all; \`up\` administers the server as that user (the neurallog profile has one)`);
   }
   checkWritable(paths.data);
+  // the binary, and whether it takes this model, before anything is written or started
+  const located = chooseServer(paths.root, options.server);
+  const conf = renderRedisConf(model);
+  assertServerAccepts(conf, model, located);
 
   const { secrets, created } = ensureSecrets(paths.secrets, usersNeedingPasswords(model));
   if (Object.keys(confSecrets).length > 0) {
@@ -150,7 +184,7 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
     writeSecrets(paths.secrets, secrets);
   }
   writeFileSync(paths.model, `${JSON.stringify(model, null, 2)}\n`, { mode: 0o600 });
-  writeFileSync(paths.conf, renderRedisConf(model), { mode: 0o600 });
+  writeFileSync(paths.conf, conf, { mode: 0o600 });
   writePrivateFile(paths.acl, renderAcl(model, secrets.users));
 
   const host = clientHost(model.server.bind);
@@ -166,7 +200,8 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
     if (used) throw new RuntimeError(`port ${port} on ${address} is already in use by another program; choose another with --port`, 'E_PORT_IN_USE');
   }
 
-  const server = startRedisServer({ confPath: paths.conf, dataDir: paths.data, aclPath: paths.acl, pidPath: paths.pid, logPath: paths.log });
+  const server = startRedisServer({ server: located.path, confPath: paths.conf, dataDir: paths.data, aclPath: paths.acl, pidPath: paths.pid, logPath: paths.log });
+  rememberServer(paths.root, located);
   const state: RunState = { pid: server.pid, host, port, startedAt: new Date().toISOString() };
   writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   try {
@@ -189,6 +224,11 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
     createdPasswords: created,
     staleState,
     server,
+    engine: located.identity.engine,
+    engineVersion: located.identity.version,
+    serverPath: located.path,
+    target: { engine: model.engine, version: model.version },
+    targetNote: targetMismatch(model, located),
   };
 }
 
@@ -213,7 +253,7 @@ export async function downDeployment(dir: string, options: { timeoutMs?: number 
   return { alreadyStopped: false, dir: paths.root, pid };
 }
 
-export interface StatusResult {
+export interface StatusResult extends EngineFacts {
   dir: string;
   running: boolean;
   pid?: number;
@@ -238,19 +278,25 @@ export async function deploymentStatus(dir: string): Promise<StatusResult> {
   if (!isDeploymentDir(paths.root)) throw new UsageError(`${paths.root} is not a deployment made by \`neurallog-redis up\``);
   const model = readDeploymentModel(paths);
   const pid = runningPid(paths);
-  if (pid === undefined) return { dir: paths.root, running: false, profile: model.profile, port: model.server.port };
+  const remembered = rememberedServer(paths.root);
+  const facts: EngineFacts = { engine: remembered?.engine, engineVersion: remembered?.version, serverPath: remembered?.path, target: { engine: model.engine, version: model.version } };
+  if (pid === undefined) return { dir: paths.root, running: false, profile: model.profile, port: model.server.port, ...facts };
   const state = readRunState(paths);
   const host = state?.host ?? clientHost(model.server.bind);
   const port = state?.port ?? model.server.port;
   const secrets = readSecrets(paths.secrets);
   const user = secrets.users.monitor !== undefined ? 'monitor' : ADMIN_USER;
   const endpoint: Endpoint = { host, port, tls: false, db: 0, username: user, password: secrets.users[user] };
-  const result: StatusResult = { dir: paths.root, running: true, pid, host, port, url: formatRedisUrl({ ...endpoint, username: 'app' }), profile: model.profile };
+  const result: StatusResult = { dir: paths.root, running: true, pid, host, port, url: formatRedisUrl({ ...endpoint, username: 'app' }), profile: model.profile, ...facts };
   try {
     const client = await openConnection(endpoint);
     try {
       const info = parseInfo(String(await client.sendCommand(['INFO', 'everything'])));
       result.redisVersion = info.redis_version;
+      // what the running server says it is (Valkey answers redis_version 7.2.4 to old clients)
+      const id = identifyFromInfo(info);
+      result.engine = id.engine;
+      result.engineVersion = id.version;
       result.uptimeSeconds = Number(info.uptime_in_seconds);
       result.role = info.role;
       result.usedMemoryBytes = Number(info.used_memory);

@@ -26,13 +26,13 @@ export function commandLine(pid: number): string[] {
   }
 }
 
-/** True when `pid` runs redis-server (its argv[0] names it, as redis-server sets its process title). */
+/** True when `pid` runs redis-server or valkey-server (argv[0] names it, as the server sets its process title). */
 export function isRedisServer(pid: number): boolean {
   if (!isAlive(pid)) return false;
   const argv = commandLine(pid);
-  if (argv.some((a) => /redis-server/.test(a))) return true;
+  if (argv.some((a) => /(redis|valkey)-server/.test(a))) return true;
   try {
-    return /redis-(server|check-rdb|check-aof)$/.test(readlinkSync(`/proc/${pid}/exe`));
+    return /(redis|valkey)-(server|check-rdb|check-aof)$/.test(readlinkSync(`/proc/${pid}/exe`));
   } catch {
     return false;
   }

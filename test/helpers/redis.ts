@@ -138,11 +138,12 @@ export interface TestDeployment {
   cleanup(): Promise<void>;
 }
 
-/** `up --detach` through the library, on a free port in a fresh temporary directory. */
-export async function upTestDeployment(options: Partial<UpOptions> = {}): Promise<TestDeployment> {
-  const temp = options.dir ? { path: options.dir, remove: () => rmSync(options.dir!, { recursive: true, force: true }) } : tempDir();
-  const port = options.port ?? (await freePort());
-  const result = await upDeployment({ ...options, dir: temp.path, port, readyTimeoutMs: 20_000 });
+/** `up --detach` through the library, on a free port in a fresh temporary directory; `engine` runs that engine's server. */
+export async function upTestDeployment(options: Partial<UpOptions> & { engine?: TestEngine } = {}): Promise<TestDeployment> {
+  const { engine, ...upOptions } = options;
+  const temp = upOptions.dir ? { path: upOptions.dir, remove: () => rmSync(upOptions.dir!, { recursive: true, force: true }) } : tempDir('nlr-test-', engine?.tempParent);
+  const port = upOptions.port ?? (await freePort());
+  const result = await upDeployment({ ...upOptions, ...(engine ? { server: engine.server } : {}), dir: temp.path, port, readyTimeoutMs: 20_000 });
   running.add(result.pid);
   const passwords = () => readSecrets(deploymentPaths(temp.path).secrets).users;
   const endpoint = (user: string): Endpoint => ({ host: '127.0.0.1', port, tls: false, db: 0, username: user, password: passwords()[user] });
