@@ -45,7 +45,7 @@ export interface VerifyResult {
   status: VerifyStatus;
   /** messages with their byte offsets (offsets in the decompressed RDB) */
   warnings: string[];
-  /** the reader does not know this RDB version: what the file is ("RDB 13, written by Redis 8.6") */
+  /** the reader does not know this RDB version: what the file is (message: "not supported (RDB 13, written by Redis 8.6): ...") */
   unsupported?: { rdbVersion: number; header: string; writtenBy: string; message: string };
 }
 
@@ -82,7 +82,7 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
     if (more > 0) result.warnings.push(`and ${more} more warnings like these`);
   } catch (error) {
     if (error instanceof RdbUnsupportedError) {
-      result.unsupported = { rdbVersion: error.rdbVersion, header: error.header, writtenBy: error.writtenBy, message: error.message };
+      result.unsupported = { rdbVersion: error.rdbVersion, header: error.header, writtenBy: error.writtenBy, message: error.detail };
     } else result.problems.push(describeDamage(error, layers.compression, rdbRead));
   }
   let sha256: string | undefined;

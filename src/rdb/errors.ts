@@ -44,12 +44,13 @@ export class RdbUnsupportedError extends NeuralLogRedisError {
   readonly header: string;
   readonly writtenBy: string;
   readonly offset: number;
+  /** the message without the file name */
+  readonly detail: string;
 
   constructor(rdbVersion: number, header: string, writtenBy: string, reads: string, place: { source?: string; offset: number }) {
-    super('E_RDB_UNSUPPORTED', `${place.source ?? 'RDB'}: not supported (RDB ${rdbVersion}, written by ${writtenBy}): its header is "${header}"; this version of neurallog-redis reads ${reads}`, {
-      place: { file: place.source, offset: place.offset },
-      exitCode: 2,
-    });
+    const detail = `not supported (RDB ${rdbVersion}, written by ${writtenBy}): its header is "${header}"; this version of neurallog-redis reads ${reads}`;
+    super('E_RDB_UNSUPPORTED', `${place.source ?? 'RDB'}: ${detail}`, { place: { file: place.source, offset: place.offset }, exitCode: 2 });
+    this.detail = detail;
     this.rdbVersion = rdbVersion;
     this.header = header;
     this.writtenBy = writtenBy;
