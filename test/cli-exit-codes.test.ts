@@ -1,0 +1,44 @@
+/**
+ * Hardening (issue 12, item 11): a usage error exits 2 at every level of the command tree, as the
+ * README promises, not commander's own 1 for nested commands.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  return { code, stderr };
+}
+
+const USAGE_ERRORS: Array<[string[], RegExp]> = [
+  [['config', 'lint'], /missing required argument/],
+  [['config', 'lint', '--no-such-flag', 'x.conf'], /unknown option '--no-such-flag'/],
+  [['backups', 'list'], /--to/],
+  [['backups', 'prune'], /--to/],
+  [['backups', 'verify'], /missing required argument/],
+  [['no-such-command'], /unknown command/],
+  [['backup', '--to', 'backups', '--no-such-flag'], /unknown option '--no-such-flag'/],
+];
+
+for (const [args, message] of USAGE_ERRORS) {
+  test(`item 11: \`${args.join(' ')}\` is a usage error: exit 2`, async () => {
+    const run = await cli(args);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, message);
+  });
+}
+
+test('item 11: --help of a nested command exits 0', async () => {
+  for (const args of [['config', 'lint', '--help'], ['backups', 'list', '--help'], ['--help']]) {
+    const run = await cli(args);
+    assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
+  }
+});
