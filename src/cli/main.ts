@@ -3,6 +3,7 @@
  * Command implementations load lazily so that `--help` and quick commands start fast.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { describeSystemError } from './system-errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isNeuralLogRedisError } from '../errors.js';
 import { say } from './output.js';
@@ -236,6 +237,12 @@ export async function main(argv: string[]): Promise<number> {
       say(`neurallog-redis: ${error.message}`);
       if (debug && error.stack) say(error.stack);
       return error.exitCode;
+    }
+    const system = describeSystemError(error);
+    if (system) {
+      say(`neurallog-redis: ${system}`);
+      if (debug) say(String((error as Error)?.stack));
+      return 2;
     }
     say(`neurallog-redis: unexpected error: ${(error as Error)?.message ?? String(error)}`);
     say(debug ? String((error as Error)?.stack) : 'Run again with --debug for the stack trace, and please report it.');

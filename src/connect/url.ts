@@ -31,9 +31,22 @@ export function parseRedisUrl(text: string): Endpoint {
     port,
     tls: url.protocol === 'rediss:',
     db: dbText === '' ? 0 : Number(dbText),
-    username: url.username ? decodeURIComponent(url.username) : undefined,
-    password: url.password ? decodeURIComponent(url.password) : undefined,
+    username: url.username ? decodePart(url.username, 'user name') : undefined,
+    password: url.password ? decodePart(url.password, 'password') : undefined,
   };
+}
+
+/** A %-escaped part of the URL; a bad escape is named without echoing the part (it may be a password). */
+function decodePart(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return fail(`the ${what} in the Redis URL has a malformed %-escape; write % as %25 (and @ : / as %40 %3A %2F), or give the password with --password-file`);
+  }
+}
+
+function fail(message: string): never {
+  throw new UsageError(message, 'E_URL');
 }
 
 export function formatRedisUrl(e: Endpoint, options: { showPassword?: boolean } = {}): string {
