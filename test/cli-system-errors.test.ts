@@ -54,3 +54,16 @@ test('describeSystemError: errno errors only; path and action named', () => {
   assert.equal(describeSystemError(Object.assign(new Error('x'), { code: 'ECONNRESET', syscall: 'read' })), undefined, 'network errors are not file errors');
   assert.throws(() => parseRedisUrl('redis://u%zz:p@h:1'), { code: 'E_URL', message: /user name in the Redis URL/ });
 });
+
+test('item 13: a --password-file readable by others is refused, as key and secrets files are; 0640 is accepted', async () => {
+  const open = join(dir, 'pw-0644');
+  writeFileSync(open, 'pw\n', { mode: 0o644 });
+  const refused = await cli(['loadgen', '--url', 'redis://app@127.0.0.1:1', '--password-file', open, '--logs', '1']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /the password file .*pw-0644 is readable by others \(mode 644\); run `chmod 600/);
+  const group = join(dir, 'pw-0640');
+  writeFileSync(group, 'pw\n', { mode: 0o640 });
+  const accepted = await cli(['loadgen', '--url', 'redis://app@127.0.0.1:1', '--password-file', group, '--logs', '1']);
+  assert.equal(accepted.code, 2);
+  assert.match(accepted.stderr, /connection refused/, 'it got as far as connecting');
+});
