@@ -36,6 +36,11 @@ config_c_names() {
   config_c_entries | tr ' ' '\n' | grep -v '^$' | sort -u
 }
 
+# "~NAME" lines: deprecated_configs[], names a config file may still hold and the server ignores.
+config_c_ignored() {
+  awk '/deprecated_configs\[\] *= *\{/{p=1; next} p && /NULL/{p=0} p' | grep -oE '"[^"]+"' | tr -d '"' | tr 'A-Z' 'a-z' | sort -u | sed 's/^/~/'
+}
+
 # "ALIAS -> NAME" lines.
 config_c_aliases() {
   config_c_entries | awk 'NF == 2 { print $2 " -> " $1 }' | sort -u
@@ -45,6 +50,27 @@ from_source() {
   local git="$1" tag="$2"
   git -C "$git" show "$tag:src/config.c" | config_c_names
   git -C "$git" show "$tag:src/config.c" | config_c_aliases
+  git -C "$git" show "$tag:src/config.c" | config_c_ignored
+}
+
+# Whether SERVER starts with a config file holding "NAME yes" (ready to accept connections) rather
+# than exiting (an unknown directive). Used for names CONFIG GET does not answer to.
+starts_with() {
+  local server="$1" parent="$2" name="$3" d p pid ok=1
+  d=$(mktemp -d "$parent/nlr-directive-probe-XXXXXX")
+  p=$(free_port)
+  printf 'port %s\nbind 127.0.0.1\nsave ""\nappendonly no\ndir %s\n%s yes\n' "$p" "$d" "$name" > "$d/redis.conf"
+  "$server" "$d/redis.conf" > "$d/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    if grep -q 'Ready to accept connections' "$d/out"; then ok=0; break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$d"
+  return $ok
 }
 
 # Integer settings a release renamed after the newest mirrored source of its line (old:new), checked on
@@ -113,6 +139,12 @@ from_server() {
   rm -rf "$dir"
   echo "$names"
   grep -v '^$' <<<"$aliases" | sort -u || true
+  # names the server ignores: the nearest source's deprecated_configs and the settings it no longer
+  # lists, each tried in a config file of its own
+  local candidate
+  for candidate in $( { config_c_ignored <<<"$source_text" | tr -d '~'; config_c_names <<<"$source_text" | grep -vxF -f <(echo "$names"); } | sort -u); do
+    if starts_with "$server" "$parent" "$candidate"; then echo "~$candidate"; fi
+  done
 }
 
 server_id() {

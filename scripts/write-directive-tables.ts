@@ -16,6 +16,8 @@ interface Block {
   source: string;
   names: Set<string>;
   aliases: Map<string, string>;
+  /** accepted in a config file and ignored (deprecated_configs, or a setting the release dropped but still takes) */
+  ignored: Set<string>;
 }
 
 /** Each table is written as the difference from this one (same engine's previous line, or Redis 7.2 for Valkey 7.2). */
@@ -37,13 +39,14 @@ function parse(text: string): Map<string, Block> {
     if (head) {
       // a host path says nothing to a reader elsewhere: keep the release and where it came from
       const source = head[3]!.replace(/ \(\/[^)]*debian13[^)]*\)$/, ' (Debian 13 package, scripts/build-engines-root)').replace(/ \(\/[^)]*\)$/, ' (Debian 12 package)');
-      current = { id: head[1]!, kind: head[2] as Block['kind'], source, names: new Set(), aliases: new Map() };
+      current = { id: head[1]!, kind: head[2] as Block['kind'], source, names: new Set(), aliases: new Map(), ignored: new Set() };
       blocks.set(current.id, current);
       continue;
     }
     if (!current || !line.trim()) continue;
     const alias = /^(\S+) -> (\S+)$/.exec(line);
     if (alias) current.aliases.set(alias[1]!, alias[2]!);
+    else if (line.startsWith('~')) current.ignored.add(line.slice(1).trim());
     else current.names.add(line.trim());
   }
   return blocks;
@@ -85,10 +88,12 @@ function render(blocks: Map<string, Block>): string {
   }
   out.push(
     ' * Measured tables are CONFIG GET * on the running server plus the hidden (debug) settings it answers to',
-    ' * by exact name; the others are the create*Config entries of the standardConfig table in src/config.c',
-    ' * (the LOG_REQ_RES test build\'s settings left out). Checked: src/config.c at 7.0.15 gives exactly the',
-    ' * table measured on redis-server 7.0.15. File-only directives (include, rename-command, user,',
-    ' * loadmodule) are added by engine-directives.ts. Each table is the difference from `base`.',
+    ' * by exact name; ignored names are those the server starts with although it no longer lists them',
+    ' * (each tried in a config file of its own). The others are the create*Config entries of the',
+    ' * standardConfig table in src/config.c (the LOG_REQ_RES test build\'s settings left out) and its',
+    ' * deprecated_configs. Checked: src/config.c at 7.0.15 gives exactly the table measured on',
+    ' * redis-server 7.0.15. File-only directives (include, rename-command, user, loadmodule) are added by',
+    ' * engine-directives.ts. Each table is the difference from `base`.',
     ' */',
     "import type { EngineName } from '../engine/identity.js';",
     '',
@@ -106,6 +111,9 @@ function render(blocks: Map<string, Block>): string {
     '  /** alias -> the name it stands for, added to (or, in aliasesRemoved, taken from) the base\'s */',
     '  aliasesAdded: Readonly<Record<string, string>>;',
     '  aliasesRemoved: readonly string[];',
+    '  /** names the release accepts in a config file and ignores, added to (or taken from) the base\'s */',
+    '  ignoredAdded: readonly string[];',
+    '  ignoredRemoved: readonly string[];',
     '}',
     '',
     'export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {',
@@ -118,6 +126,8 @@ function render(blocks: Map<string, Block>): string {
     const removed = base ? sorted([...base.names].filter((n) => !b.names.has(n))) : [];
     const aliasesAdded = new Map([...b.aliases].filter(([a, n]) => base?.aliases.get(a) !== n));
     const aliasesRemoved = base ? sorted([...base.aliases.keys()].filter((a) => !b.aliases.has(a))) : [];
+    const ignoredAdded = sorted([...b.ignored].filter((n) => !base?.ignored.has(n)));
+    const ignoredRemoved = base ? sorted([...base.ignored].filter((n) => !b.ignored.has(n))) : [];
     const [engine, line] = id.split('-') as [string, string];
     out.push(
       `  '${id}': {`,
@@ -130,6 +140,8 @@ function render(blocks: Map<string, Block>): string {
       `    removed: ${list(removed, '    ')},`,
       `    aliasesAdded: ${record(aliasesAdded, '    ')},`,
       `    aliasesRemoved: ${list(aliasesRemoved, '    ')},`,
+      `    ignoredAdded: ${list(ignoredAdded, '    ')},`,
+      `    ignoredRemoved: ${list(ignoredRemoved, '    ')},`,
       '  },',
     );
   }

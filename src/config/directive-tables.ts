@@ -10,10 +10,12 @@
  * - valkey-8.0: derived from src/config.c at valkey 8.0.1
  * - valkey-8.1: measured, CONFIG GET * on Valkey 8.1.1 (Debian 13 package, scripts/build-engines-root)
  * Measured tables are CONFIG GET * on the running server plus the hidden (debug) settings it answers to
- * by exact name; the others are the create*Config entries of the standardConfig table in src/config.c
- * (the LOG_REQ_RES test build's settings left out). Checked: src/config.c at 7.0.15 gives exactly the
- * table measured on redis-server 7.0.15. File-only directives (include, rename-command, user,
- * loadmodule) are added by engine-directives.ts. Each table is the difference from `base`.
+ * by exact name; ignored names are those the server starts with although it no longer lists them
+ * (each tried in a config file of its own). The others are the create*Config entries of the
+ * standardConfig table in src/config.c (the LOG_REQ_RES test build's settings left out) and its
+ * deprecated_configs. Checked: src/config.c at 7.0.15 gives exactly the table measured on
+ * redis-server 7.0.15. File-only directives (include, rename-command, user, loadmodule) are added by
+ * engine-directives.ts. Each table is the difference from `base`.
  */
 import type { EngineName } from '../engine/identity.js';
 
@@ -31,6 +33,9 @@ export interface DirectiveTableData {
   /** alias -> the name it stands for, added to (or, in aliasesRemoved, taken from) the base's */
   aliasesAdded: Readonly<Record<string, string>>;
   aliasesRemoved: readonly string[];
+  /** names the release accepts in a config file and ignores, added to (or taken from) the base's */
+  ignoredAdded: readonly string[];
+  ignoredRemoved: readonly string[];
 }
 
 export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {
@@ -109,6 +114,10 @@ export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {
       'zset-max-ziplist-value': 'zset-max-listpack-value',
     },
     aliasesRemoved: [],
+    ignoredAdded: [
+      'list-max-ziplist-entries', 'list-max-ziplist-value', 'lua-replicate-commands',
+    ],
+    ignoredRemoved: [],
   },
   'redis-7.2': {
     engine: 'redis',
@@ -123,6 +132,8 @@ export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {
     removed: [],
     aliasesAdded: {},
     aliasesRemoved: [],
+    ignoredAdded: [],
+    ignoredRemoved: [],
   },
   'redis-7.4': {
     engine: 'redis',
@@ -142,6 +153,8 @@ export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {
       'server_cpulist': 'server-cpulist',
     },
     aliasesRemoved: [],
+    ignoredAdded: [],
+    ignoredRemoved: [],
   },
   'redis-8.0': {
     engine: 'redis',
@@ -157,6 +170,10 @@ export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {
     ],
     aliasesAdded: {},
     aliasesRemoved: [],
+    ignoredAdded: [
+      'io-threads-do-reads',
+    ],
+    ignoredRemoved: [],
   },
   'valkey-7.2': {
     engine: 'valkey',
@@ -168,6 +185,8 @@ export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {
     removed: [],
     aliasesAdded: {},
     aliasesRemoved: [],
+    ignoredAdded: [],
+    ignoredRemoved: [],
   },
   'valkey-8.0': {
     engine: 'valkey',
@@ -193,6 +212,8 @@ export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {
       'server_cpulist': 'server-cpulist',
     },
     aliasesRemoved: [],
+    ignoredAdded: [],
+    ignoredRemoved: [],
   },
   'valkey-8.1': {
     engine: 'valkey',
@@ -215,5 +236,9 @@ export const DIRECTIVE_TABLES: Readonly<Record<string, DirectiveTableData>> = {
       'slowlog-max-len': 'commandlog-slow-execution-max-len',
     },
     aliasesRemoved: [],
+    ignoredAdded: [
+      'dynamic-hz', 'io-threads-do-reads',
+    ],
+    ignoredRemoved: [],
   },
 };

@@ -29,6 +29,8 @@ export interface DirectiveTable {
   names: ReadonlySet<string>;
   /** alias -> the name it stands for */
   aliases: ReadonlyMap<string, string>;
+  /** accepted in a config file and ignored (deprecated, or dropped but still taken) */
+  ignored: ReadonlySet<string>;
 }
 
 function expand(): Map<string, DirectiveTable> {
@@ -42,7 +44,10 @@ function expand(): Map<string, DirectiveTable> {
     const aliases = new Map(base?.aliases ?? []);
     for (const a of data.aliasesRemoved) aliases.delete(a);
     for (const [a, n] of Object.entries(data.aliasesAdded)) aliases.set(a, n);
-    out.set(id, { id, engine: data.engine, line: data.line, source: data.source, measured: data.measured, names, aliases });
+    const ignored = new Set(base?.ignored ?? []);
+    for (const n of data.ignoredRemoved) ignored.delete(n);
+    for (const n of data.ignoredAdded) ignored.add(n);
+    out.set(id, { id, engine: data.engine, line: data.line, source: data.source, measured: data.measured, names, aliases, ignored });
   }
   return out;
 }
@@ -85,6 +90,8 @@ export type DirectiveVerdict =
   | { status: 'accepted' }
   /** accepted, as the old name of `name` */
   | { status: 'alias'; name: string }
+  /** accepted and ignored: the server starts, the line has no effect */
+  | { status: 'ignored'; explanation: string }
   /** refused by the target; `explanation` says what other releases know, `replacement` a name the target accepts instead */
   | { status: 'unknown'; explanation: string; replacement?: string };
 
@@ -105,6 +112,11 @@ export function judgeDirective(target: EngineTarget, rawName: string): Directive
   const line = `${engineTitle(table.engine)} ${table.line}`;
   const here = note ? `${describeTarget(target)} (judged by ${line}'s table)` : describeTarget(target);
   const all = allDirectiveTables();
+  if (table.ignored.has(name)) {
+    const had = all.filter((t) => t.engine === table.engine && compareVersions(t.line, table.line) < 0 && t.names.has(name));
+    const history = had.length > 0 ? ` (${engineTitle(table.engine)} ${had[had.length - 1]!.line} still used it)` : '';
+    return { status: 'ignored', explanation: `${here} accepts the line for compatibility and ignores it${history}: the setting has no effect.` };
+  }
   const knownBy = all.filter((t) => t.names.has(name));
   // the same setting under another name that this release does accept (a rename either way)
   let replacement: string | undefined;
@@ -114,7 +126,7 @@ export function judgeDirective(target: EngineTarget, rawName: string): Directive
     for (const [alias, n] of t.aliases) if (n === name && table.names.has(alias)) replacement ??= table.aliases.get(alias) ?? alias;
   }
   if (knownBy.length === 0) {
-    return { status: 'unknown', explanation: `No Redis or Valkey release this tool knows (${lines(all)}) has it; ${here} refuses to start with it ("Bad directive or wrong number of arguments").`, replacement };
+    return { status: 'unknown', explanation: `No Redis or Valkey release this tool knows (${lines(all)}) has it; ${here} refuses to start with it.`, replacement };
   }
   const sameEngine = all.filter((t) => t.engine === table.engine);
   const later = sameEngine.filter((t) => compareVersions(t.line, table.line) > 0 && t.names.has(name));
@@ -123,7 +135,7 @@ export function judgeDirective(target: EngineTarget, rawName: string): Directive
   if (later.length > 0 && earlier.length === 0) history = `It arrived in ${engineTitle(table.engine)} ${later[0]!.line}.`;
   else if (earlier.length > 0) history = `${engineTitle(table.engine)} ${earlier[earlier.length - 1]!.line} had it; ${line} dropped it.`;
   else history = `Only ${lines(knownBy)} ${knownBy.length === 1 ? 'has' : 'have'} it.`;
-  return { status: 'unknown', explanation: `${history} ${here} refuses to start with it ("Bad directive or wrong number of arguments").`, replacement };
+  return { status: 'unknown', explanation: `${history} ${here} refuses to start with it.`, replacement };
 }
 
 /** The directive names of a rendered or read redis.conf that a target refuses, with the verdicts. */

@@ -260,6 +260,23 @@ const extraDirectives: LintRule = {
   },
 };
 
+const ignoredDirective: LintRule = {
+  id: 'ignored-directive',
+  severity: 'warning',
+  summary: 'a directive the target release accepts and ignores (e.g. io-threads-do-reads from Redis 8.0 and Valkey 8.1)',
+  check(ctx) {
+    const target = targetOf(ctx.d);
+    const out: Finding[] = [];
+    const report = (name: string, place: ErrorPlace, fix: string) => {
+      const verdict = judgeDirective(target, name);
+      if (verdict.status === 'ignored') out.push(finding(this.id, 'warning', place, `"${name}" has no effect on ${describeTarget(target)}`, verdict.explanation, fix));
+    };
+    if (ctx.kind === 'redis.conf') for (const { name, file, line } of ctx.directives) report(name, { file, line }, `Remove the "${name}" line.`);
+    else ctx.d.extraDirectives.forEach(({ name }, i) => report(name, { file: ctx.file, path: `extraDirectives.${i}.name` }, `Remove extraDirectives entry ${i}.`));
+    return out;
+  },
+};
+
 const versionWithoutTable: LintRule = {
   id: 'version-without-table',
   severity: 'info',
@@ -350,6 +367,7 @@ export const CONFIG_RULES: readonly LintRule[] = [
   appendfsync,
   deprecatedAlias,
   extraDirectives,
+  ignoredDirective,
   versionWithoutTable,
   imageEngineMismatch,
   daemonizeYes,
