@@ -13,7 +13,8 @@ import { chooseLoad } from '../src/restore/index.js';
 import { closeConnection } from '../src/connect/index.js';
 import { isAlive } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
-import { restartTestServer, startTestServer, tempDir, upTestDeployment, type TestServer } from './helpers/redis.js';
+import { rdbVersionWritten } from '../src/engine/index.js';
+import { restartTestServer, startTestServer, tempDir, testEngines, upTestDeployment, type TestServer } from './helpers/redis.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
@@ -71,14 +72,14 @@ async function changeToB(server: TestServer): Promise<void> {
   await command(server, 'FUNCTION', 'DELETE', 'nl');
 }
 
-describe("the guide's scenario: appendonly yes, back up A, change to B, restore", () => {
+for (const engine of testEngines()) describe(`the guide's scenario on ${engine.label}: appendonly yes, back up A, change to B, restore`, () => {
   let server: TestServer;
   let backupDir: { path: string; remove(): void };
   let backupFile: string;
   let digestA: string;
   let ttlA: number;
   before(async () => {
-    server = await startTestServer({ args: DEBUG });
+    server = await startTestServer({ engine, args: DEBUG });
     backupDir = tempDir('nlr-restore-');
     await writeDataA(server);
     digestA = await digest(server);
@@ -91,7 +92,7 @@ describe("the guide's scenario: appendonly yes, back up A, change to B, restore"
   });
 
   for (const afterwards of ['a restart', 'kill -9'] as const) {
-    test(`the server holds A, and still A after ${afterwards} right after the command returns`, async () => {
+    test(`${engine.label}: the server holds A, and still A after ${afterwards} right after the command returns`, async () => {
       await changeToB(server);
       assert.notEqual(await digest(server), digestA);
       const r = cli(['restore', backupFile, '--url', `redis://admin@127.0.0.1:${server.port}`, '--json'], { NEURALLOG_REDIS_PASSWORD: server.passwords.admin! });
@@ -108,7 +109,7 @@ describe("the guide's scenario: appendonly yes, back up A, change to B, restore"
     });
   }
 
-  test('a corrupted or truncated backup is refused and the target is untouched', async () => {
+  test(`${engine.label}: a corrupted or truncated backup is refused and the target is untouched`, async () => {
     await changeToB(server);
     const digestB = await digest(server);
     const original = readFileSync(backupFile);
@@ -143,23 +144,30 @@ describe("the guide's scenario: appendonly yes, back up A, change to B, restore"
     }
   });
 
-  test('--dry-run prints the plan and changes nothing', async () => {
+  test(`${engine.label}: --dry-run prints the plan and changes nothing`, async () => {
     const before = await digest(server);
     const r = cli(['restore', backupFile, '--url', `redis://admin@127.0.0.1:${server.port}`, '--dry-run', '--json'], { NEURALLOG_REDIS_PASSWORD: server.passwords.admin! });
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
     assert.equal(plan.dryRun, true);
     assert.equal(plan.ok, true);
-    assert.equal(plan.backup.rdbVersion, 10);
-    assert.equal(plan.target.rdbVersion, 10);
+    assert.equal(plan.backup.rdbVersion, rdbVersionWritten(engine.identity));
+    assert.equal(plan.backup.engine, engine.identity.engine);
+    assert.equal(plan.backup.version, engine.identity.version);
+    assert.equal(plan.target.rdbVersion, rdbVersionWritten(engine.identity));
+    assert.equal(plan.target.engine, engine.identity.engine);
+    assert.equal(plan.target.version, engine.identity.version);
+    assert.ok(plan.checks.some((c: { ok: boolean; what: string }) => c.ok && /loads into the target/.test(c.what)));
     assert.ok(plan.checks.some((c: { what: string }) => /memory/.test(c.what)));
     assert.equal(await digest(server), before);
     const merge = cli(['restore', backupFile, '--url', `redis://admin@127.0.0.1:${server.port}`, '--mode', 'merge', '--dry-run', '--json'], { NEURALLOG_REDIS_PASSWORD: server.passwords.admin! });
-    assert.equal(JSON.parse(merge.stdout).existingKeys > 0, true);
+    const mergePlan = JSON.parse(merge.stdout);
+    assert.equal(mergePlan.existingKeys > 0, true);
+    assert.equal(mergePlan.valuePath, 'restore', 'the plan says which path the values take');
   });
 });
 
-describe('replace with --load swapdb (the target loads while it receives)', () => {
+describe('replace: choosing how the target loads', () => {
   test('auto picks swapdb only when both datasets fit under maxmemory', () => {
     const MB = 1 << 20;
     assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 50 * MB }, 100 * MB), 'swapdb');
@@ -167,9 +175,12 @@ describe('replace with --load swapdb (the target loads while it receives)', () =
     assert.equal(chooseLoad({ maxmemory: 0, usedMemory: 1 * MB }, 1 * MB), 'disk', 'unlimited maxmemory: the container limit is unknown');
     assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 1 * MB }, undefined), 'disk', 'unknown backup size');
   });
+});
 
-  test('restores A, survives kill -9, refuses a damaged transfer keeping B, and puts repl-diskless-load back', async () => {
-    let server = await startTestServer({ args: DEBUG });
+for (const engine of testEngines()) describe(`replace with --load swapdb on ${engine.label} (the target loads while it receives)`, () => {
+
+  test(`${engine.label}: restores A, survives kill -9, refuses a damaged transfer keeping B, and puts repl-diskless-load back`, async () => {
+    let server = await startTestServer({ engine, args: DEBUG });
     const dir = tempDir('nlr-swapdb-');
     try {
       await writeDataA(server);
@@ -204,10 +215,10 @@ describe('replace with --load swapdb (the target loads while it receives)', () =
   });
 });
 
-describe('replace is refused where it would do harm', () => {
-  test('on a replica, on a Sentinel-watched master and on a cluster node', async () => {
-    const primary = await startTestServer();
-    const replica = await startTestServer();
+for (const engine of testEngines()) describe(`replace is refused where it would do harm (${engine.label})`, () => {
+  test(`${engine.label}: on a replica, on a Sentinel-watched master and on a cluster node`, async () => {
+    const primary = await startTestServer({ engine });
+    const replica = await startTestServer({ engine });
     const dir = tempDir('nlr-refuse-');
     try {
       const file = (await takeBackup({ source: { kind: 'replication', endpoint: primary.endpoint('backup') }, toDir: dir.path, compression: 'none' })).path;
@@ -232,7 +243,7 @@ describe('replace is refused where it would do harm', () => {
     }
     const model = (await import('../src/config/index.js')).profile('neurallog');
     model.extraDirectives.push({ name: 'cluster-enabled', args: ['yes'] });
-    const node = await startTestServer({ model });
+    const node = await startTestServer({ engine, model });
     const dir2 = tempDir('nlr-refuse-');
     try {
       const rdb = join(dir2.path, 'empty.rdb');
@@ -248,9 +259,9 @@ describe('replace is refused where it would do harm', () => {
   });
 });
 
-describe('an interrupted restore', () => {
-  test('killing the CLI mid-replace leaves complete old or complete new data; --abort makes the target a writable master', async () => {
-    const server = await startTestServer({ args: DEBUG });
+for (const engine of testEngines()) describe(`an interrupted restore (${engine.label})`, () => {
+  test(`${engine.label}: killing the CLI mid-replace leaves complete old or complete new data; --abort makes the target a writable master`, async () => {
+    const server = await startTestServer({ engine, args: DEBUG });
     const dir = tempDir('nlr-kill-');
     try {
       await command(server, 'DEBUG', 'POPULATE', '600000', 'logs:new', '120');
