@@ -1,5 +1,5 @@
 /**
- * Offline restore against real redis-server 7.0, the guide's scenario: data A backed up, changed to B,
+ * Offline restore against every engine of the test matrix (Redis 7.0, 8.0, Valkey 8.1), the guide's scenario: data A backed up, changed to B,
  * server stopped, backup placed; the server then starts with exactly A, and keeps A across a clean
  * restart and a kill -9 right after it serves; with appendonly yes and no. The previous files are kept
  * for rollback (and hold B). Refused while a server runs on the directory; a damaged backup changes
@@ -17,7 +17,7 @@ import { offlineRestore, ServerRunningError } from '../src/restore/offline.js';
 import { BackupIntegrityError, openRestoreSource, type RestoreSource } from '../src/restore/source.js';
 import { isAlive, waitFor, type StartedServer } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
-import { restartTestServer, startTestServer, tempDir, upTestDeployment, type TestDeployment, type TestServer } from './helpers/redis.js';
+import { restartTestServer, startTestServer, tempDir, testEngines, upTestDeployment, type TestDeployment, type TestEngine, type TestServer } from './helpers/redis.js';
 
 const DEBUG = ['--enable-debug-command', 'local'];
 const LIBRARY = "#!lua name=offlib\nredis.register_function('offfunc', function(keys, args) return 1 end)";
@@ -52,10 +52,10 @@ function listing(dir: string): Record<string, string> {
 }
 
 /** A server with data A backed up, then changed to B and stopped cleanly. */
-async function scenario(appendonly: boolean, backupsDir: string) {
+async function scenario(engine: TestEngine, appendonly: boolean, backupsDir: string) {
   const model = profile('neurallog');
   model.persistence.appendonly = appendonly;
-  const server = await startTestServer({ model, args: DEBUG });
+  const server = await startTestServer({ engine, model, args: DEBUG });
   const c = await server.connect('admin');
   await loadgen(c, { logs: 400, seed: 'A' });
   await c.sendCommand(['SET', 'ttl:a', 'x', 'PX', '3600000']);
@@ -100,16 +100,16 @@ async function kill9(started: StartedServer): Promise<void> {
   await started.exited;
 }
 
-describe('offline restore', { concurrency: false }, () => {
+for (const engine of testEngines()) describe(`offline restore on ${engine.label}`, { concurrency: false }, () => {
   let dir: { path: string; remove(): void };
   before(() => {
-    dir = tempDir('nlr-offline-');
+    dir = tempDir('nlr-offline-', engine.tempParent);
   });
   after(() => dir.remove());
 
   for (const appendonly of [true, false]) {
-    test(`the guide's scenario with appendonly ${appendonly ? 'yes' : 'no'}: A is back, across a restart and a kill -9`, async () => {
-      const { server, a, b, backupFile, connect } = await scenario(appendonly, join(dir.path, `backups-${appendonly}`));
+    test(`${engine.label}: the guide's scenario with appendonly ${appendonly ? 'yes' : 'no'}: A is back, across a restart and a kill -9`, async () => {
+      const { server, a, b, backupFile, connect } = await scenario(engine, appendonly, join(dir.path, `backups-${appendonly}`));
       const running: StartedServer[] = [];
       try {
         const source = await openRestoreSource(backupFile);
@@ -119,6 +119,7 @@ describe('offline restore', { concurrency: false }, () => {
         assert.ok(result.previousKeptIn && existsSync(result.previousKeptIn));
         assert.match(basename(result.previousKeptIn), /^\.neurallog-restore-\d{8}T\d{6}Z$/);
         assert.equal(result.rdb.keys, a.keys);
+        assert.match(result.compatibility, new RegExp(`(dump|base)\\.rdb was written by ${engine.label.replace(/\./g, '\\.')}`), 'the directory\'s own dump names its server');
         for (const file of result.placed) {
           assert.ok(existsSync(file), file);
           assert.equal(statSync(file).mode & 0o777, 0o600, file);
@@ -159,8 +160,8 @@ describe('offline restore', { concurrency: false }, () => {
     });
   }
 
-  test('refuses while a server runs on the directory (working directory or pid file), changing nothing', async () => {
-    const server = await startTestServer();
+  test(`${engine.label}: refuses while a server runs on the directory (working directory or pid file), changing nothing`, async () => {
+    const server = await startTestServer({ engine });
     try {
       const backupsDir = join(dir.path, 'backups-running');
       const taken = await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: backupsDir, compression: 'none' });
@@ -183,6 +184,14 @@ describe('offline restore', { concurrency: false }, () => {
       await server.stop();
     }
   });
+});
+
+describe('offline restore', { concurrency: false }, () => {
+  let dir: { path: string; remove(): void };
+  before(() => {
+    dir = tempDir('nlr-offline-');
+  });
+  after(() => dir.remove());
 
   test('a deployment made by `up`: its redis.conf and pid file are found from data/, and the restored data comes back', async () => {
     const deployment = await upTestDeployment();
