@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rdbVersionWritten } from '../src/engine/index.js';
-import { RDB_TYPE } from '../src/rdb/index.js';
+import { RDB_TYPE, RdbStreamParser } from '../src/rdb/index.js';
 import { testEngines, type TestEngine } from './helpers/redis.js';
 import { compareWithServer, LIBRARY, parse, plain, populateEveryType, redisCheckRdb, startRdbServer, type MiniClient, type Parsed, type RdbTestServer } from './rdb-helpers.js';
 
@@ -34,11 +34,12 @@ async function populateEngineTypes(c: MiniClient, engine: TestEngine, rdb: numbe
     await c.send('HSETEX', 'hfe:listpack', 'PXAT', String(LATER), 'FIELDS', '2', 'a', '1', 'b', '2');
     await c.send('HSET', 'hfe:listpack', 'plain', 'no expiry');
     await c.send('HPEXPIREAT', 'hfe:listpack', String(LATER + 1000), 'FIELDS', '1', 'b');
-    // hashtable form (type 24): 200 fields, some with expiries relative to the smallest
+    // hashtable form (type 24): 3,000 fields (> 64 KiB: read field by field without raw values), some
+    // with expiries, which the file holds relative to the smallest
     const args: string[] = [];
-    for (let i = 0; i < 200; i++) args.push(`field:${i}`, `value:${i}:${'v'.repeat(i % 30)}`);
+    for (let i = 0; i < 3000; i++) args.push(`field:${i}`, `value:${i}:${'v'.repeat(i % 30)}`);
     await c.send('HSET', 'hfe:hashtable', ...args);
-    for (let i = 0; i < 200; i += 7) await c.send('HPEXPIREAT', 'hfe:hashtable', String(LATER + i * 1000), 'FIELDS', '1', `field:${i}`);
+    await Promise.all(Array.from({ length: 429 }, (_, k) => c.send('HPEXPIREAT', 'hfe:hashtable', String(LATER + k * 7000), 'FIELDS', '1', `field:${k * 7}`)));
     // a hash whose only expiring field was made persistent again: no field expiry left (type 16 or 25)
     await c.send('HSET', 'hfe:persisted', 'f', 'v', 'g', 'w');
     await c.send('HPEXPIRE', 'hfe:persisted', '100000000', 'FIELDS', '1', 'f');
@@ -102,6 +103,12 @@ for (const engine of testEngines()) {
       assert.deepEqual(plain(parse(rdb, () => 1)), expected);
       let n = 0;
       assert.deepEqual(plain(parse(rdb, () => [7, 4096, 1, 65_537, 3][n++ % 5]!)), expected);
+      // without raw values, large values (the 3,000-field hash with expiries too) are read element by element
+      const lean = new RdbStreamParser({ rawValues: 'none' });
+      for (let i = 0; i < rdb.length; i++) lean.write(rdb.subarray(i, i + 1));
+      assert.deepEqual(lean.end(), whole.summary);
+      // values up to 64 KiB are held whole, larger ones element by element (the 3,000-field hash is ~120 KB)
+      assert.ok(lean.maxBufferedBytes < 65 * 1024, `kept ${lean.maxBufferedBytes} bytes`);
     });
 
     test(`${engine.label}: every record matches the server: values, expiries, field expiries, DUMP payloads`, async () => {
