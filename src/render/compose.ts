@@ -8,6 +8,7 @@
  * two volumes owned by the users that read them; Redis and the backup service start after it.
  */
 import type { Deployment } from '../config/schema.js';
+import { redisCommand } from './kubernetes/statefulset.js';
 import { renderAcl, type Secrets } from './acl.js';
 import { backupUrl, header, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, secretKey, TOOLS_GID, TOOLS_UID } from './kubernetes/names.js';
 import { budgets, readinessScript } from './kubernetes/probes.js';
@@ -26,7 +27,7 @@ const escapeDollars = (text: string) => text.replaceAll('$', () => '$$');
 const secretName = (file: string) => `redis_${file.replace(/[^A-Za-z0-9]/g, '_')}`;
 
 export function composeHealthcheck(d: Deployment): string {
-  // exported first: a prefix assignment would not reach the redis-cli inside $(...)
+  // exported first: a prefix assignment would not reach the CLI inside $(...)
   return `export REDISCLI_AUTH="$(cat ${PATHS.secretDir}/${secretKey(ROLE_USERS.probe)})"; ${readinessScript(d)}`;
 }
 
@@ -68,7 +69,7 @@ export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
       },
       redis: {
         image: d.container.image,
-        command: ['redis-server', COMPOSE_CONF_PATH, '--dir', PATHS.data, '--aclfile', PATHS.aclFile],
+        command: [redisCommand(d)[0]!, COMPOSE_CONF_PATH, '--dir', PATHS.data, '--aclfile', PATHS.aclFile],
         user: `${REDIS_UID}:${REDIS_GID}`,
         ports: [`127.0.0.1:${d.server.port}:${d.server.port}`],
         volumes: ['redis-data:/data', `./redis.conf:${COMPOSE_CONF_PATH}:ro`, `redis-secrets:${PATHS.secretDir}:ro`],

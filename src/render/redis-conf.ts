@@ -16,7 +16,7 @@ const SECTION_NOTES: Partial<Record<Section, string[]>> = {
 export function renderRedisConf(d: Deployment): string {
   const out: string[] = [
     '# Redis configuration for NeuralLog',
-    `# Rendered by neurallog-redis from the "${d.profile}" profile. Edit the model, not this file.`,
+    `# Rendered by neurallog-redis from the "${d.profile}" profile for ${d.engine === 'valkey' ? 'Valkey' : 'Redis'} ${d.version}. Edit the model, not this file.`,
     '# Machine paths (dir, aclfile, pidfile) are passed as redis-server arguments.',
   ];
   for (const section of SECTIONS) {

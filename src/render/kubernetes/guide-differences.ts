@@ -54,8 +54,8 @@ export const GUIDE_DIFFERENCES: readonly GuideDifference[] = [
     id: 'image',
     manifest: 'StatefulSet',
     paths: [`${C}.image`],
-    ours: '`redis:7.0.15-alpine` (`container.image`)',
-    why: '`7-alpine` moves to every new 7.x on a pod restart. 7.2 accepts directives 7.0 refuses (`set-max-listpack-*`) and writes an RDB format 7.0 cannot load, so a restart can change behaviour and a rollback can fail. The configuration, probes and lint of this project are measured on 7.0.15.',
+    ours: '`redis:8.0.4-alpine` (`container.image`, from `engine` and `version`; Valkey: `valkey/valkey:8.1.9-alpine`)',
+    why: '`7-alpine` moves to every new 7.x on a pod restart (today 7.4, which writes RDB 12 that a 7.0 or 7.2 server cannot load), so a restart can change behaviour and a rollback can fail. Ours pins a release of the 8.0 line that this project\'s tests run for real (Redis 8.0.2: lint tables, `up`, probes); 8.0.4 is the same line with the security fixes 8.0.2\'s image lacks (CVE-2025-32023, CVE-2025-48367, CVE-2025-49844 and the other Lua fixes). Patch releases change neither the directives nor the RDB format (docs/deploy.md).',
   },
   {
     id: 'image-pull-policy',
@@ -68,7 +68,7 @@ export const GUIDE_DIFFERENCES: readonly GuideDifference[] = [
     id: 'command',
     manifest: 'StatefulSet',
     paths: [`${C}.command`],
-    ours: '`redis-server /etc/redis/redis.conf --dir /data --aclfile /run/secrets/redis/users.acl`',
+    ours: '`redis-server /etc/redis/redis.conf --dir /data --aclfile /run/secrets/redis/users.acl` (`valkey-server` for Valkey)',
     why: 'The rendered redis.conf holds no machine paths (the same file serves `up`, Compose and Kubernetes), so the data directory and the ACL file are arguments. Without the ACL file Redis 7.0 has only the default user `on nopass`, and with `protected-mode yes` it answers every client from another pod `-DENIED` (measured, also with `bind 0.0.0.0`); with it, clients log in as `app`, `backup`, `monitor` or `admin` and anonymous clients get `NOAUTH`.',
   },
   {

@@ -29,7 +29,7 @@ export const PATHS = {
   tmp: '/tmp',
 } as const;
 
-/** The official image's redis user (alpine: uid 999, group 1000; debian: 999/999). */
+/** The official images' server user: redis and valkey/valkey alike (alpine: uid 999, group 1000; debian: 999/999). */
 export const REDIS_UID = 999;
 export const REDIS_GID = 1000;
 /** The tools image's user (node:20-bookworm-slim's `node`). */
@@ -99,5 +99,5 @@ export function backupUrl(d: Deployment): string {
 }
 
 export function header(d: Deployment): string[] {
-  return [`Rendered by neurallog-redis from the "${d.profile}" profile. Edit the model, not this file.`];
+  return [`Rendered by neurallog-redis from the "${d.profile}" profile for ${d.engine === 'valkey' ? 'Valkey' : 'Redis'} ${d.version}. Edit the model, not this file.`];
 }

@@ -1,9 +1,11 @@
 /**
  * What the probes, the preStop hook and the Compose healthcheck run, and the time budgets derived
- * from the model. Measured on Redis 7.0.15 (docs/deploy.md): `redis-cli PING` exits 0 whatever Redis
- * answers (PONG, NOAUTH, LOADING), and exits 1 only when it cannot connect; so every check reads the
- * reply. Passwords reach redis-cli through REDISCLI_AUTH (environment) or a mounted file, never argv.
+ * from the model. Measured on Redis 7.0.15, 8.0.2 and Valkey 8.1.1 (docs/deploy.md): `redis-cli PING`
+ * (valkey-cli for Valkey, the CLI its image ships) exits 0 whatever the server answers (PONG, NOAUTH,
+ * LOADING), and exits 1 only when it cannot connect; so every check reads the reply. Passwords reach
+ * the CLI through REDISCLI_AUTH (valkey-cli 8.1 reads the same variable) or a mounted file, never argv.
  */
+import { cliProgram } from '../../config/engines.js';
 import type { Deployment } from '../../config/schema.js';
 import { PATHS, ROLE_USERS } from './names.js';
 
@@ -16,7 +18,7 @@ export const LOAD_BYTES_PER_SECOND = 10 * MiB;
 const DEFAULT_SHUTDOWN_TIMEOUT = 10;
 
 function cli(d: Deployment, user: string): string {
-  return `redis-cli --user ${user} -p ${d.server.port}`;
+  return `${cliProgram(d.engine)} --user ${user} -p ${d.server.port}`;
 }
 
 /** Readiness: ready only when Redis answers PONG to the probe user (not NOAUTH, not LOADING). */

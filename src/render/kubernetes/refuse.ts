@@ -4,6 +4,7 @@
  * authentication judgements are `config lint`'s rules (one place decides them); the rest are about
  * running in a container: a Kubernetes pod is always reachable from the pod network.
  */
+import { defaultImage, imageEngine } from '../../config/engines.js';
 import { lintDeployment, remoteBinds } from '../../config/lint.js';
 import type { Deployment } from '../../config/schema.js';
 import { ConfigError } from '../../errors.js';
@@ -18,8 +19,8 @@ export interface Refusal {
   fix: string;
 }
 
-/** lint rules whose findings, at any severity, stop a container deployment */
-const REFUSING_RULES = new Set(['maxmemory-without-headroom', 'maxmemory-unlimited', 'persistence-off', 'no-authentication', 'protected-mode-refuses-remote', 'daemonize-yes']);
+/** lint rules whose findings, at any severity, stop a container deployment (unknown-directive: the pod would crash-loop) */
+const REFUSING_RULES = new Set(['maxmemory-without-headroom', 'maxmemory-unlimited', 'persistence-off', 'no-authentication', 'protected-mode-refuses-remote', 'daemonize-yes', 'unknown-directive']);
 
 function lintRefusals(d: Deployment): Refusal[] {
   const findings = lintDeployment({ deployment: d, kind: 'yaml', file: 'model', secrets: {}, findings: [], directives: [] });
@@ -67,6 +68,14 @@ export function refusals(d: Deployment, target: RenderTarget): Refusal[] {
   }
   out.push(...userRefusals(d, target));
   const c = d.container;
+  const runs = imageEngine(c.image);
+  if (runs && runs !== d.engine) {
+    out.push({
+      path: 'container.image',
+      message: `container.image ${c.image} runs ${runs === 'valkey' ? 'Valkey' : 'Redis'}, but the model is for ${d.engine === 'valkey' ? 'Valkey' : 'Redis'} ${d.version}: the server command and the probes' CLI (${d.engine}-server, ${d.engine}-cli) are not in that image`,
+      fix: `Set \`engine: ${runs}\` (and its \`version\`), or leave container.image out to get ${defaultImage(d.engine, d.version)}.`,
+    });
+  }
   if (c.memoryRequest > c.memoryLimit) out.push({ path: 'container.memoryRequest', message: 'container.memoryRequest is above container.memoryLimit', fix: 'Lower container.memoryRequest to at most the limit.' });
   if (c.cpuRequest > c.cpuLimit) out.push({ path: 'container.cpuRequest', message: 'container.cpuRequest is above container.cpuLimit', fix: 'Lower container.cpuRequest to at most the limit.' });
   if (c.storage === 0) out.push({ path: 'container.storage', message: 'container.storage is 0: the data volume cannot hold the data', fix: 'Set container.storage to at least 3 x maxmemory (AOF, its rewrite and an RDB), e.g. `1Gi`.' });

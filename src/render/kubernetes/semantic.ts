@@ -5,6 +5,7 @@
  * list of manifests in, a list of problems out. `render kubernetes` refuses its own output when any
  * rule fails (a renderer bug), and the tests feed it broken manifests.
  */
+import { imageEngine } from '../../config/engines.js';
 import type { Manifest } from './names.js';
 
 export interface SemanticProblem {
@@ -181,9 +182,21 @@ export function checkManifests(objects: readonly Manifest[]): SemanticProblem[] 
         if (!probe) continue;
         const port = probe.tcpSocket?.port ?? probe.httpGet?.port ?? probe.grpc?.port;
         if (port !== undefined && !hasPort(p.spec, port, c)) add('probe-ports', p.owner, `container ${c.name} ${kind} uses port ${port}, which the container does not expose`);
-        for (const n of execPorts(probe.exec?.command)) if (!hasPort(p.spec, n, c)) add('probe-ports', p.owner, `container ${c.name} ${kind} runs redis-cli on port ${n}, which the container does not expose`);
+        for (const n of execPorts(probe.exec?.command)) if (!hasPort(p.spec, n, c)) add('probe-ports', p.owner, `container ${c.name} ${kind} runs the CLI on port ${n}, which the container does not expose`);
       }
-      for (const n of execPorts(c.lifecycle?.preStop?.exec?.command)) if (!hasPort(p.spec, n, c)) add('probe-ports', p.owner, `container ${c.name} preStop runs redis-cli on port ${n}, which the container does not expose`);
+      for (const n of execPorts(c.lifecycle?.preStop?.exec?.command)) if (!hasPort(p.spec, n, c)) add('probe-ports', p.owner, `container ${c.name} preStop runs the CLI on port ${n}, which the container does not expose`);
+      // the server and CLI a container runs must be the ones its image ships (valkey/valkey: valkey-*)
+      const engine = typeof c.image === 'string' ? imageEngine(c.image) : undefined;
+      if (engine) {
+        const other = engine === 'valkey' ? 'redis' : 'valkey';
+        const programs = [c.command, c.startupProbe?.exec?.command, c.livenessProbe?.exec?.command, c.readinessProbe?.exec?.command, c.lifecycle?.preStop?.exec?.command]
+          .filter(Array.isArray)
+          .map((cmd: string[]) => cmd.join(' '));
+        for (const text of programs) {
+          const m = new RegExp(`(?:^|[\\s;(|&$"])(${other}-(?:server|cli))\\b`).exec(text);
+          if (m) add('image-programs', p.owner, `container ${c.name} (image ${c.image}) runs ${m[1]}, which a ${engine} image does not ship`);
+        }
+      }
       // a client URL must name a rendered Service and one of its ports, and the NetworkPolicy must let it in
       const args: string[] = [...(c.command ?? []), ...(c.args ?? [])];
       const urlAt = args.indexOf('--url');

@@ -4,13 +4,15 @@
  * what it lacks for NeuralLog: paths as redis-server arguments, probes that read Redis's reply, a
  * startup budget, headroom, a non-root user, a preStop that persists, and a grace period to match.
  */
+import { serverProgram } from '../../config/engines.js';
 import type { Deployment } from '../../config/schema.js';
 import { formatK8sBytes, formatK8sMillicores } from '../../config/units.js';
 import { ACL_KEY, CONF_KEY, METRICS_PORT, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, commonLabels, names, secretKey, selectorLabels, type Manifest } from './names.js';
 import { STARTUP_PERIOD_SECONDS, budgets, livenessScript, preStopScript, readinessScript } from './probes.js';
 
-export function redisCommand(): string[] {
-  return ['redis-server', PATHS.conf, '--dir', PATHS.data, '--aclfile', PATHS.aclFile];
+/** The server command: redis-server, or valkey-server for Valkey (its image's program). */
+export function redisCommand(d: Pick<Deployment, 'engine'>): string[] {
+  return [serverProgram(d.engine), PATHS.conf, '--dir', PATHS.data, '--aclfile', PATHS.aclFile];
 }
 
 export function podSecurityContext(uid: number, gid: number): Record<string, unknown> {
@@ -54,7 +56,7 @@ export function statefulSet(d: Deployment, checksums: { conf: string; acl: strin
     name: n.container,
     image: d.container.image,
     imagePullPolicy: 'IfNotPresent',
-    command: redisCommand(),
+    command: redisCommand(d),
     ports: [{ containerPort: d.server.port, name: 'redis' }],
     env: [{ name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name: n.secret, key: secretKey(ROLE_USERS.probe) } } }],
     volumeMounts: [
