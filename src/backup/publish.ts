@@ -3,10 +3,10 @@
  * rename it to its final name, fsync the directory. A lock file keeps two writers apart; temporary and
  * lock files are removed on failure, so no file ever appears under a final name half written.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from '../errors.js';
-import { isAlive } from '../runtime/processes.js';
+import { takeLock } from '../runtime/file-lock.js';
 import { LOCK_NAME } from './naming.js';
 
 export function fsyncDirectory(dir: string): void {
@@ -60,28 +60,14 @@ export interface DirectoryLock {
   release(): void;
 }
 
-/** Takes the backup directory's lock; a lock left by a process that no longer runs is taken over. */
+/**
+ * Takes the backup directory's lock (runtime/file-lock: two takers can never both hold it, even when
+ * both find the same dead holder); a lock left by a process that no longer runs is taken over.
+ */
 export function lockDirectory(dir: string): DirectoryLock {
   const path = join(dir, LOCK_NAME);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return { path, release: () => rmSync(path, { force: true }) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let holder = NaN;
-      try {
-        holder = Number(readFileSync(path, 'utf8').trim());
-      } catch {
-        // vanished meanwhile
-      }
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-        throw new RuntimeError(`another backup (pid ${holder}) is writing into ${dir}; wait for it, or remove ${path} if that process is not a backup`, 'E_BACKUP_LOCKED');
-      }
-      rmSync(path, { force: true });
-    }
-  }
-  throw new RuntimeError(`cannot take the lock ${path}`, 'E_BACKUP_LOCKED');
+  return takeLock(path, {
+    purpose: 'backup',
+    busy: (holder) => new RuntimeError(`another backup (pid ${holder.pid}) is writing into ${dir}; wait for it, or remove ${path} if that process is not a backup`, 'E_BACKUP_LOCKED'),
+  });
 }
