@@ -3,25 +3,23 @@
  * keys with their values and the expiry / idle / freq opcodes before them, and the other opcodes
  * (SELECTDB, RESIZEDB, AUX, MODULE_AUX, FUNCTION2, the pre-GA FUNCTION, SLOT_INFO, Valkey's
  * SLOT_IMPORT, EOF). Keeps the counts of the summary and calls the caller's callbacks.
+ * header.ts reads the header and the cluster opcodes, meta-items.ts AUX, MODULE_AUX and functions.
  * RdbStreamParser (parser.ts) feeds it complete buffers and deals with chunks and the CRC.
  */
-import { NEED_MORE, RdbUnsupportedError, type RdbWarning } from './errors.js';
+import { CallbackFailure, NEED_MORE, type RdbWarning } from './errors.js';
+import { MetaItems } from './meta-items.js';
+import { readHeader, readSlotImport, readSlotInfo } from './header.js';
 import { ValueCursor } from './incremental.js';
-import { ByteReader, STR_LZF, STR_RAW } from './reader.js';
-import { readModuleFields, moduleTypeName } from './module.js';
+import { ByteReader, STR_RAW } from './reader.js';
 import {
   KINDS, KIND_OF_TYPE, OP, TYPE, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
   type RdbParserOptions, type RdbSummary,
 } from './types.js';
 import { readValue, unknownTypeMessage } from './value.js';
-import {
-  READS, RDB_FOREIGN_MAX, RDB_MAX_REDIS_VERSION, RDB_MAX_VALKEY_VERSION, RDB_VALKEY_FIRST, REDIS_MAGIC, VALKEY_MAGIC, rdbWriters,
-} from './versions.js';
 
 /** warnings kept whole in the summary (the rest are counted) */
 const WARNINGS_KEPT = 100;
-/** the largest slot number plus one (cluster mode) */
-const CLUSTER_SLOTS = 16384;
+
 
 const MODIFIER_NAMES: Record<number, string> = {
   [OP.EXPIRETIME_MS]: 'EXPIRETIME_MS',
@@ -52,10 +50,6 @@ for (const t of [
 /** with rawValues 'none', values longer than this are read element by element when they are not all there */
 const ELEMENTWISE_ABOVE = 64 * 1024;
 
-/** sentinel wrapper: an exception thrown by a caller's callback, passed through unchanged */
-export class CallbackFailure {
-  constructor(readonly error: unknown) {}
-}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -86,9 +80,7 @@ export class RdbContents {
   private dbStats: RdbDatabaseSummary;
   private readonly databases = new Map<number, RdbDatabaseSummary>();
   private readonly typeCounts = new Float64Array(256);
-  private readonly aux: Record<string, string> = {};
-  private functions = 0;
-  private moduleAux = 0;
+  private readonly meta: MetaItems;
   /** keys read so far */
   keysRead = 0;
   /** where the item being read started (in the reader's buffer) */
@@ -96,6 +88,7 @@ export class RdbContents {
 
   constructor(options: RdbParserOptions | RdbLeanParserOptions) {
     this.options = options;
+    this.meta = new MetaItems(options);
     // records without `value` only reach callbacks typed for them (RdbLeanParserOptions)
     this.onRecord = options.onRecord as ((record: RdbKeyRecord) => void) | undefined;
     const raw = options.rawValues ?? (options.onRecord ? 'all' : 'none');
@@ -146,12 +139,12 @@ export class RdbContents {
       warningCount: this.warningCount,
       trailingBytes,
       bytes,
-      aux: { ...this.aux },
+      aux: { ...this.meta.aux },
       databases,
       kinds,
       types,
-      functions: this.functions,
-      moduleAux: this.moduleAux,
+      functions: this.meta.functions,
+      moduleAux: this.meta.moduleAux,
       checksum,
     };
   }
@@ -167,36 +160,11 @@ export class RdbContents {
     return stats;
   }
 
-  /**
-   * The 9-byte header: "REDIS" and a 4-digit version up to 12, or "VALKEY" and 80 (Valkey 9.0). A
-   * well-formed header of a later version is RdbUnsupportedError, not damage. Valkey refuses "VALKEY"
-   * below 80 and "REDIS" above 79 (valkey src/rdb.c rdbIsVersionAccepted); Redis any "VALKEY".
-   */
+  /** the 9-byte header (header.ts) */
   header(r: ByteReader, source: string | undefined): void {
-    r.need(9);
-    const buf = r.buf;
-    const text = buf.toString('latin1', 0, 9);
-    let version: number;
-    if (text.startsWith(REDIS_MAGIC)) {
-      const digits = text.slice(5);
-      if (!/^[0-9]{4}$/.test(digits)) r.fail(`RDB version "${digits}" is not 4 digits`, 5);
-      version = Number(digits);
-      if (version < 1) r.fail(`RDB version ${version} does not exist`, 5);
-      if (version > RDB_FOREIGN_MAX) r.fail(`RDB version ${version} with the "REDIS" header: versions from ${RDB_VALKEY_FIRST} are Valkey's and have the "VALKEY" header; no server loads this`, 5);
-      if (version > RDB_MAX_REDIS_VERSION) throw new RdbUnsupportedError(version, text, rdbWriters(version), READS, { source, offset: 5 });
-    } else if (text.startsWith(VALKEY_MAGIC)) {
-      const digits = text.slice(6);
-      if (!/^[0-9]{3}$/.test(digits)) r.fail(`RDB version "${digits}" is not 3 digits`, 6);
-      version = Number(digits);
-      if (version < RDB_VALKEY_FIRST) r.fail(`RDB version ${version} with the "VALKEY" header: Valkey writes that header from version ${RDB_VALKEY_FIRST} (9.0) and refuses it below`, 6);
-      if (version > RDB_MAX_VALKEY_VERSION) throw new RdbUnsupportedError(version, text, rdbWriters(version), READS, { source, offset: 6 });
-      r.valkey = true;
-    } else {
-      return r.fail(`not an RDB file: it starts with ${JSON.stringify(text)}, not "REDIS" and a 4-digit version nor "VALKEY" and a 3-digit one`, 0);
-    }
+    const { version, text } = readHeader(r, source);
     this.version = version;
     this.headerText = text;
-    r.pos = 9;
   }
 
   /**
@@ -386,88 +354,24 @@ export class RdbContents {
         this.selectDb(db);
         return false;
       }
-      case OP.SLOT_INFO: {
-        // Redis 7.4 (rdb.c rdbSaveDb): slot id, its keys, its keys with an expiry
-        const slot = r.len();
-        r.len();
-        r.len();
-        if (slot >= CLUSTER_SLOTS) r.fail(`SLOT_INFO names slot ${slot}; slots are 0 to ${CLUSTER_SLOTS - 1}`, at);
+      case OP.SLOT_INFO:
+        readSlotInfo(r, at);
         return false;
-      }
-      case OP.SLOT_IMPORT: {
-        // Valkey 9.0 only (cluster_migrateslots.c clusterRDBSaveSlotImports): job name, range count, ranges
-        if (!r.valkey) r.fail('opcode 0xf3 (243) is Valkey 9.0\'s SLOT_IMPORT, which only a "VALKEY" file holds (Redis 8.6 uses 243 for KEY_META in RDB 13)', at);
-        r.skipStr();
-        const ranges = r.len();
-        for (let i = 0; i < ranges; i++) {
-          const rangeAt = r.pos;
-          const start = r.len();
-          const end = r.len();
-          if (start > end || end >= CLUSTER_SLOTS) r.fail(`SLOT_IMPORT range ${start}-${end} is not within slots 0 to ${CLUSTER_SLOTS - 1}`, rangeAt);
-        }
+      case OP.SLOT_IMPORT:
+        readSlotImport(r, at);
         return false;
-      }
       case OP.RESIZEDB: {
         const keys = r.len();
         const expires = r.len();
         this.dbStats.resizeHint = { keys, expires };
         return false;
       }
-      case OP.AUX: {
-        const key = r.strBuf().toString('latin1');
-        const value = r.strBuf();
-        this.aux[key] = value.toString('utf8');
-        const onAux = this.options.onAux;
-        if (onAux) this.callback(() => onAux(key, value));
+      case OP.AUX:
+      case OP.MODULE_AUX:
+      case OP.FUNCTION2:
+      case OP.FUNCTION_PRE_GA:
+        this.meta.read(r, op, at);
         return false;
-      }
-      case OP.MODULE_AUX: {
-        const moduleId = r.lenBig();
-        const whenAt = r.pos;
-        const whenOpcode = r.len();
-        if (whenOpcode !== 2) r.fail(`MODULE_AUX "when" field has opcode ${whenOpcode}, not 2 (unsigned)`, whenAt);
-        const when = r.len();
-        const fieldsStart = r.pos;
-        readModuleFields(r);
-        this.moduleAux++;
-        const onModuleAux = this.options.onModuleAux;
-        if (onModuleAux) {
-          const aux = {
-            moduleId,
-            moduleName: moduleTypeName(moduleId),
-            encodingVersion: Number(moduleId & 1023n),
-            when,
-            bytes: r.buf.subarray(fieldsStart, r.pos),
-            offset: r.base + at,
-          };
-          this.callback(() => onModuleAux(aux));
-        }
-        return false;
-      }
-      case OP.FUNCTION2: {
-        r.str();
-        this.functions++;
-        const onFunction = this.options.onFunction;
-        if (onFunction) {
-          const code = r.lastBuf();
-          this.callback(() => onFunction(code, r.base + at));
-        } else if (r.sEnc === STR_LZF) r.checkLzf();
-        return false;
-      }
-      case OP.FUNCTION_PRE_GA: {
-        // 7.0 release candidates: name, engine, has-description, [description], code
-        const name = r.strBuf();
-        const engine = r.strBuf();
-        if (r.len() !== 0) r.skipStr();
-        const body = r.strBuf();
-        this.functions++;
-        const onFunction = this.options.onFunction;
-        if (onFunction) {
-          const code = Buffer.concat([Buffer.from(`#!${engine.toString('latin1')} name=${name.toString('latin1')}\n`, 'latin1'), body]);
-          this.callback(() => onFunction(code, r.base + at));
-        }
-        return false;
-      }
       default:
         return r.fail(`unknown opcode 0x${op.toString(16)}`, at);
     }

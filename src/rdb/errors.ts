@@ -105,3 +105,8 @@ export class BlobError extends Error {
     this.name = 'BlobError';
   }
 }
+
+/** sentinel wrapper: an exception thrown by a caller's callback, passed through unchanged */
+export class CallbackFailure {
+  constructor(readonly error: unknown) {}
+}

@@ -15,8 +15,8 @@
  * the commit point then moves after each element, and what the parser keeps is bounded by the
  * largest element, not by the value.
  */
-import { BlobError, NEED_MORE, RdbFormatError, RdbUnsupportedError } from './errors.js';
-import { CallbackFailure, RdbContents } from './contents.js';
+import { BlobError, CallbackFailure, NEED_MORE, RdbFormatError, RdbUnsupportedError } from './errors.js';
+import { RdbContents } from './contents.js';
 import { crc64Hex, crc64Init, crc64Update, type Crc64State } from './crc64.js';
 import { ByteReader } from './reader.js';
 import type { RdbLeanParserOptions, RdbParserOptions, RdbSummary } from './types.js';
