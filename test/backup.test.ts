@@ -15,7 +15,8 @@ import { profile } from '../src/config/index.js';
 import { closeConnection } from '../src/connect/index.js';
 import { freePort, startRedisServer, waitUntilServing } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
-import { startTestServer, tempDir, upTestDeployment, type TestServer } from './helpers/redis.js';
+import { rdbVersionWritten } from '../src/engine/index.js';
+import { hostEngine, startTestServer, tempDir, testEngines, upTestDeployment, type TestEngine, type TestServer } from './helpers/redis.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
@@ -38,9 +39,9 @@ async function digest(server: { connect(user?: string): Promise<any> }): Promise
   }
 }
 
-/** Starts redis-server on a stored backup (decompressed to dump.rdb, AOF off) and returns its digest. */
-async function digestOfBackup(rdb: Buffer): Promise<{ digest: string; keys: number }> {
-  const server = await startTestServerOnRdb(rdb);
+/** Starts the engine's server on a stored backup (decompressed to dump.rdb, AOF off) and returns its digest. */
+async function digestOfBackup(rdb: Buffer, engine = hostEngine()!): Promise<{ digest: string; keys: number }> {
+  const server = await startTestServerOnRdb(rdb, engine);
   try {
     const c = await server.connect('admin');
     const keys = Number(await c.sendCommand(['DBSIZE']));
@@ -57,9 +58,9 @@ function withoutAof() {
   return model;
 }
 
-async function startTestServerOnRdb(rdb: Buffer, model = withoutAof()): Promise<TestServer> {
+async function startTestServerOnRdb(rdb: Buffer, engine: TestEngine, model = withoutAof()): Promise<TestServer> {
   // start empty, stop, place the RDB, start again on the same directory
-  const server = await startTestServer({ model, args: ['--enable-debug-command', 'local'] });
+  const server = await startTestServer({ engine, model, args: ['--enable-debug-command', 'local'] });
   const c = await server.connect('admin');
   await c.sendCommand(['CONFIG', 'SET', 'save', '']);
   await closeConnection(c);
@@ -67,7 +68,7 @@ async function startTestServerOnRdb(rdb: Buffer, model = withoutAof()): Promise<
   await new Promise((r) => setTimeout(r, 200));
   writeFileSync(join(server.dir, 'dump.rdb'), rdb);
   const logPath = join(server.dir, 'redis2.log');
-  const again = startRedisServer({ confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir: server.dir, logPath, args: ['--port', String(server.port), '--enable-debug-command', 'local'] });
+  const again = startRedisServer({ server: engine.server, confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir: server.dir, logPath, args: ['--port', String(server.port), '--enable-debug-command', 'local'] });
   await waitUntilServing(server.endpoint('admin'), { server: again, logPath, timeoutMs: 30_000 });
   return {
     ...server,
@@ -81,12 +82,15 @@ async function startTestServerOnRdb(rdb: Buffer, model = withoutAof()): Promise<
   };
 }
 
-describe('backup from a live server', () => {
+/** Storage and CLI cases that do not depend on the server run on the host's engine only. */
+const storageOnly = (engine: TestEngine) => ({ skip: engine.inRoot ? 'storage, not server behaviour: runs on the host engine' : false });
+
+for (const engine of testEngines()) describe(`backup from a live ${engine.label}`, () => {
   let source: TestServer;
   let backups: { path: string; remove(): void };
   before(async () => {
-    source = await startTestServer({ args: ['--enable-debug-command', 'local'] });
-    backups = tempDir('nlr-backups-');
+    source = await startTestServer({ engine, args: ['--enable-debug-command', 'local'] });
+    backups = tempDir('nlr-backups-', engine.tempParent);
     const app = await source.connect('app');
     await loadgen(app, { logs: 3000, seed: 'backup-test' });
     await closeConnection(app);
@@ -109,7 +113,7 @@ describe('backup from a live server', () => {
   const env = () => ({ NEURALLOG_REDIS_PASSWORD: source.passwords.backup! });
   const url = () => `redis://backup@127.0.0.1:${source.port}`;
 
-  test('stdout is exactly the stored path; the stored file is a gzip of an RDB that redis-server loads with identical data', async () => {
+  test(`${engine.label}: stdout is exactly the stored path; the stored file is a gzip of an RDB that the server loads with identical data`, async () => {
     const r = cli(['backup', '--url', url(), '--to', backups.path], env());
     assert.equal(r.code, 0, r.stderr);
     const path = r.stdout.trim();
@@ -123,22 +127,26 @@ describe('backup from a live server', () => {
     assert.equal(manifest.keyspace.databases['3'].keys, 2);
     assert.equal(manifest.keyspace.functions, 1);
     assert.ok(!JSON.stringify(manifest).includes(source.passwords.backup!), 'no password in the manifest');
+    assert.deepEqual(manifest.origin, { engine: engine.identity.engine, version: engine.identity.version, rdbVersion: rdbVersionWritten(engine.identity), identifiedBy: 'info' });
+    assert.equal(manifest.rdb.version, rdbVersionWritten(engine.identity));
     assert.equal(existsSync(join(source.dir, 'dump.rdb')), false, 'diskless: the server wrote nothing to its disk');
     const rdb = gunzipSync(readFileSync(path));
     assert.equal(rdb.subarray(0, 5).toString(), 'REDIS');
     const rdbFile = join(backups.path, '..', `check-${process.pid}.rdb`);
     writeFileSync(rdbFile, rdb);
-    const check = spawnSync('redis-check-rdb', [rdbFile], { encoding: 'utf8' });
+    const check = spawnSync(engine.checkRdb ?? 'redis-check-rdb', [rdbFile], { encoding: 'utf8' });
     rmSync(rdbFile);
     assert.match(check.stdout, /RDB looks OK/);
-    const restored = await digestOfBackup(rdb);
+    const restored = await digestOfBackup(rdb, engine);
     assert.equal(restored.digest, await digest(source));
     const v = cli(['backups', 'verify', path]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
-    assert.match(v.stdout, /^OK /);
+    assert.match(v.stdout, new RegExp(`^OK .*: ${engine.label.replace(/\./g, '\\.')}, RDB ${rdbVersionWritten(engine.identity)}, `));
+    const table = cli(['backups', 'list', '--to', backups.path]);
+    assert.match(table.stdout, new RegExp(`TAKEN \\(UTC\\)\\s+ENGINE\\s+KEYS[^\\n]*\\n.*${engine.identity.engine} ${engine.identity.version.replace(/\./g, '\\.')}\\s`));
   });
 
-  test('disk-based replication: the output says the server wrote a dump.rdb', async () => {
+  test(`${engine.label}: disk-based replication: the output says the server wrote a dump.rdb`, async () => {
     const admin = await source.connect('admin');
     await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'no']);
     try {
@@ -156,7 +164,7 @@ describe('backup from a live server', () => {
     }
   });
 
-  test('zstd, none and encrypted backups verify; the encrypted one needs its key', async () => {
+  test(`${engine.label}: zstd, none and encrypted backups verify; the encrypted one needs its key`, storageOnly(engine), async () => {
     const key = join(backups.path, '..', `key-${process.pid}`);
     writeFileSync(key, randomBytes(32), { mode: 0o600 });
     try {
@@ -189,7 +197,7 @@ describe('backup from a live server', () => {
     }
   });
 
-  test('a stored file renamed against its manifest is read as the manifest says; an encrypted one renamed plain still needs its key', async () => {
+  test(`${engine.label}: a stored file renamed against its manifest is read as the manifest says; an encrypted one renamed plain still needs its key`, storageOnly(engine), async () => {
     const r = cli(['backup', '--url', url(), '--to', backups.path, '--compress', 'zstd'], env());
     assert.equal(r.code, 0, r.stderr);
     const path = r.stdout.trim();
@@ -221,7 +229,7 @@ describe('backup from a live server', () => {
     }
   });
 
-  test('a wrong password and a user without replication rights fail clearly and publish nothing', async () => {
+  test(`${engine.label}: a wrong password and a user without replication rights fail clearly and publish nothing`, async () => {
     const before = finalFiles(backups.path);
     const r = cli(['backup', '--url', url(), '--to', backups.path], { NEURALLOG_REDIS_PASSWORD: 'wrong' });
     assert.equal(r.code, 2);
@@ -233,14 +241,15 @@ describe('backup from a live server', () => {
     assert.deepEqual(finalFiles(backups.path), before);
   });
 
-  test('list, prune and verify of damage', async () => {
+  test(`${engine.label}: list, prune and verify of damage`, storageOnly(engine), async () => {
     const list = cli(['backups', 'list', '--to', backups.path, '--json']);
     assert.equal(list.code, 0, list.stderr);
     const entries = JSON.parse(list.stdout).backups;
     assert.ok(entries.length >= 4);
     assert.ok(entries.every((e: { verified: boolean }) => e.verified));
     const table = cli(['backups', 'list', '--to', backups.path]);
-    assert.match(table.stdout, /TAKEN \(UTC\)\s+KEYS/);
+    assert.match(table.stdout, /TAKEN \(UTC\)\s+ENGINE\s+KEYS/);
+    assert.ok(entries.every((e: { engine?: { engine: string; version: string } }) => e.engine?.engine === engine.identity.engine && e.engine.version === engine.identity.version), 'every entry names its engine');
 
     // damage a copy of an uncompressed backup at several offsets; without its manifest the RDB parse finds it
     const plain = entries.find((e: { compression: string; encrypted: boolean }) => e.compression === 'none' && !e.encrypted);
@@ -271,7 +280,7 @@ describe('backup from a live server', () => {
     assert.equal(finalFiles(backups.path).filter((f) => !f.endsWith('.json')).length, 2);
   });
 
-  test('--from-file verifies and catalogues an existing RDB', async () => {
+  test(`${engine.label}: --from-file verifies and catalogues an existing RDB, naming its writer from the RDB's aux fields`, async () => {
     const admin = await source.connect('admin');
     await admin.sendCommand(['SAVE']);
     await closeConnection(admin);
@@ -282,6 +291,7 @@ describe('backup from a live server', () => {
     const out = JSON.parse(r.stdout);
     assert.equal(out.manifest.source.kind, 'file');
     assert.equal(out.manifest.keyspace.functions, 1);
+    assert.deepEqual(out.manifest.origin, { engine: engine.identity.engine, version: engine.identity.version, rdbVersion: rdbVersionWritten(engine.identity), identifiedBy: 'rdb-aux' });
     const corrupt = join(backups.path, '..', `corrupt-${process.pid}.rdb`);
     writeFileSync(corrupt, Buffer.from('REDIS0010garbage'));
     const bad = cli(['backup', '--from-file', corrupt, '--to', backups.path]);
@@ -291,7 +301,7 @@ describe('backup from a live server', () => {
     assert.ok(!finalFiles(backups.path).some((f) => f.startsWith('.')), 'no temporary or lock file is left');
   });
 
-  test('--every keeps taking backups, prunes, and stops cleanly on SIGTERM', async () => {
+  test(`${engine.label}: --every keeps taking backups, prunes, and stops cleanly on SIGTERM`, storageOnly(engine), async () => {
     const dir = join(backups.path, 'every');
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'backup', '--url', url(), '--to', dir, '--every', '1s', '--keep-last', '2'], {
       env: { ...process.env, ...env() },
@@ -315,9 +325,9 @@ describe('backup from a live server', () => {
   });
 });
 
-describe('backup failures publish nothing', () => {
-  test('killing the server mid-transfer', async () => {
-    const server = await startTestServer({ args: ['--enable-debug-command', 'local'] });
+for (const engine of testEngines()) describe(`backup failures publish nothing (${engine.label})`, () => {
+  test(`${engine.label}: killing the server mid-transfer`, async () => {
+    const server = await startTestServer({ engine, args: ['--enable-debug-command', 'local'] });
     const dir = tempDir('nlr-backups-');
     try {
       const admin = await server.connect('admin');
@@ -352,6 +362,9 @@ describe('backup failures publish nothing', () => {
     }
   });
 
+});
+
+describe('backup failures publish nothing (storage)', () => {
   test('a full disk', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, async () => {
     const server = await startTestServer({ args: ['--enable-debug-command', 'local'] });
     const dir = tempDir('nlr-fulldisk-');
@@ -391,9 +404,9 @@ describe('backup failures publish nothing', () => {
   });
 });
 
-describe('point-in-time consistency and the guide script', () => {
-  test('a backup taken while loadgen writes is a consistent snapshot', async () => {
-    const server = await startTestServer({ args: ['--enable-debug-command', 'local'] });
+for (const engine of testEngines()) describe(`point-in-time consistency (${engine.label})`, () => {
+  test(`${engine.label}: a backup taken while loadgen writes is a consistent snapshot`, async () => {
+    const server = await startTestServer({ engine, args: ['--enable-debug-command', 'local'] });
     const dir = tempDir('nlr-pit-');
     try {
       const app = await server.connect('app');
@@ -403,7 +416,7 @@ describe('point-in-time consistency and the guide script', () => {
       await writing;
       await closeConnection(app);
       assert.equal(r.code, 0, r.stderr);
-      const snap = await startTestServerOnRdb(readFileSync(r.stdout.trim()));
+      const snap = await startTestServerOnRdb(readFileSync(r.stdout.trim()), engine);
       try {
         const c = await snap.connect('admin');
         const indexed = (await c.sendCommand(['ZRANGE', 'idx:logs:time', '0', '-1'])) as string[];
@@ -428,6 +441,9 @@ describe('point-in-time consistency and the guide script', () => {
     }
   });
 
+});
+
+describe('the guide script', () => {
   test("redis/scripts/backup-redis.sh works with the guide's usage", async () => {
     const d = await upTestDeployment();
     const dir = tempDir('nlr-script-');
