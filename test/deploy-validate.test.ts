@@ -18,6 +18,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { CronJob } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { parseYamlModel } from '../src/config/load.js';
 import { profile } from '../src/config/profiles.js';
 import type { Deployment } from '../src/config/schema.js';
 import { checkManifests, kubernetesObjects, renderKubernetes, type Manifest } from '../src/render/index.js';
@@ -198,6 +199,8 @@ function model(change?: (d: Deployment) => void): Deployment {
 
 const VARIANTS: Record<string, Deployment> = {
   'neurallog profile': model(),
+  // the alternative engine as a user writes it: `engine: valkey` and nothing else
+  'Valkey (engine: valkey, its default image)': parseYamlModel('engine: valkey\n', 'valkey.yaml').deployment,
   'monitoring on, storage class, another name and namespace': model((d) => {
     d.name = 'logs-redis';
     d.deploy.namespace = 'prod';
@@ -349,6 +352,22 @@ describe('semantic rules', () => {
     const shut = all();
     of(shut, 'NetworkPolicy').spec.ingress[0].from.splice(1, 1);
     assert.deepEqual(rules(shut), ['client-url']);
+  });
+
+  test('a container that runs programs its image does not ship (valkey-cli in a redis image, redis-server in a valkey image)', () => {
+    const objects = all();
+    const redis = of(objects, 'StatefulSet').spec.template.spec.containers[0];
+    redis.readinessProbe.exec.command[2] = redis.readinessProbe.exec.command[2].replace('redis-cli', 'valkey-cli');
+    assert.deepEqual(rules(objects), ['image-programs']);
+    const valkey = kubernetesObjects(VARIANTS['Valkey (engine: valkey, its default image)']!, fixtureSecrets).map((o) => JSON.parse(JSON.stringify(o.manifest)) as Obj);
+    assert.deepEqual(rules(valkey), []);
+    of(valkey, 'StatefulSet').spec.template.spec.containers[0].command[0] = 'redis-server';
+    assert.deepEqual(rules(valkey), ['image-programs']);
+  });
+
+  test('render refuses an image of the other engine, naming container.image', () => {
+    const d = parseYamlModel('engine: valkey\ncontainer: {image: "redis:8.0.4-alpine"}\n', 'mixed.yaml').deployment;
+    assert.throws(() => kubernetesObjects(d, fixtureSecrets), (error: Error) => /container\.image: container\.image redis:8\.0\.4-alpine runs Redis, but the model is for Valkey/.test(error.message));
   });
 
   test('a NetworkPolicy peer that admits every pod or every namespace', () => {
