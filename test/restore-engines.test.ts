@@ -276,6 +276,14 @@ for (const c of CROSS) {
       const plan = await planRestore({ source: await openRestoreSource(s.backup.path), mode: 'replace', endpoint: target.endpoint('admin') });
       assert.equal(plan.ok, false);
       assert.ok(plan.checks.some((k) => !k.ok && /cannot load the backup/.test(k.what)));
+      // a merge asked to go by RESTORE payloads is refused before writing
+      const byPayload = await mergeRestore({ source: await openRestoreSource(s.backup.path), endpoint: target.endpoint('admin'), valueEncoding: 'restore', onConflict: 'skip' }).then(
+        () => assert.fail('sent payloads the target cannot load'),
+        (e: unknown) => e,
+      );
+      assert.ok(byPayload instanceof RestoreRefusedError, String(byPayload));
+      assert.match(byPayload.message, /cannot load the backup.*nothing was written/);
+      assert.deepEqual(await state(target), before, 'the target is untouched');
     });
 
     const fieldTtls = from && engineHas(from.identity, FIELD_TTL) && to && !engineHas(to.identity, FIELD_TTL);
@@ -349,6 +357,12 @@ for (const c of CROSS) {
     });
   });
 }
+
+test('--server is for offline restores only: a usage error with a live target', () => {
+  const r = cli(['restore', join(ROOT, 'package.json'), '--url', 'redis://127.0.0.1:1', '--server', '/usr/bin/redis-server']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--server names the binary that will load an offline restore/);
+});
 
 test('offline without any evidence: RDB 10 goes ahead, a newer RDB is refused asking for --server', { skip: engineById('redis-8.0') ? false : 'needs redis-8.0' }, async () => {
   const s7 = await sourceOf(engineById('redis-7.0')!);
