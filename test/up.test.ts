@@ -11,7 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { closeConnection, deploymentPaths } from '../src/connect/index.js';
 import { NeuralLogRedisError } from '../src/errors.js';
 import { downDeployment, freePort, isAlive, rotatePassword, upDeployment } from '../src/runtime/index.js';
-import { tempDir, upTestDeployment, type TestDeployment } from './helpers/redis.js';
+import { cliProgram } from '../src/config/engines.js';
+import { judgeDirective } from '../src/config/engine-directives.js';
+import { tempDir, testEngines, upTestDeployment, type TestDeployment, type TestEngine } from './helpers/redis.js';
 
 const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
@@ -288,7 +290,7 @@ describe('up: clear errors', () => {
         ['bad-size.conf', 'port 7000\nmaxmemory 12zb\n', /bad-size\.conf:2: "maxmemory" "12zb" is not a size/],
         ['bad-policy.conf', 'maxmemory-policy lru\n', /bad-policy\.conf:1: .*not one of: noeviction/],
         ['bad-quote.conf', 'port 7000\n\nlogfile "unterminated\n', /bad-quote\.conf:3: unbalanced double quotes/],
-        ['unknown.conf', 'set-max-listpack-entries 128\n', /unknown\.conf:1: "set-max-listpack-entries" is not a directive redis-server 7\.0 knows/],
+        ['unknown.conf', 'no-such-directive 128\n', /unknown\.conf:1: "no-such-directive" is not a directive Redis 8\.0\.4 accepts/],
         ['bad.yaml', 'memory:\n  maxmemoryPolicy: lru\n', /bad\.yaml:2 at memory\.maxmemoryPolicy: allowed values: "noeviction"/],
       ];
       for (const [name, text, expected] of cases) {
@@ -297,7 +299,7 @@ describe('up: clear errors', () => {
         const r = cli(['up', '--dir', join(temp.path, 'dep'), '--config', file, '--detach']);
         assert.equal(r.code, 2, `${name}: ${r.stderr}`);
         assert.match(r.stderr, expected);
-        const messages = r.stderr.trim().split('\n').filter((l) => !l.startsWith('Starting redis-server'));
+        const messages = r.stderr.trim().split('\n').filter((l) => !l.startsWith('Starting '));
         assert.equal(messages.length, 1, `${name}: one clear message\n${r.stderr}`);
       }
     } finally {
@@ -305,3 +307,130 @@ describe('up: clear errors', () => {
     }
   });
 });
+
+/** The engine's own CLI with the password in the environment (never in argv). */
+function engineCli(engine: TestEngine, port: number, args: string[], auth?: { user: string; password: string }): string {
+  const r = spawnSync(engine.cli, ['-h', '127.0.0.1', '-p', String(port), ...(auth ? ['--user', auth.user] : []), ...args], { encoding: 'utf8', env: { ...process.env, ...(auth ? { REDISCLI_AUTH: auth.password } : {}) }, timeout: 15_000 });
+  return `${r.stdout}${r.stderr}`.trim();
+}
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'neurallog-redis');
+function bin(args: string[]) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A directive this engine's release refuses and another release here accepts (from the tables, checked on the servers by config-engines). */
+function refusedBy(engine: TestEngine): string {
+  const candidates = ['hide-user-data-from-log', 'replica-full-sync-buffer-limit', 'commandlog-slow-execution-max-len', 'primaryauth'];
+  const name = candidates.find((n) => judgeDirective(engine.identity, n).status === 'unknown');
+  assert.ok(name, `a directive ${engine.label} refuses`);
+  return name;
+}
+
+for (const engine of testEngines()) {
+  describe(`up on ${engine.label}`, () => {
+    let d: TestDeployment;
+    before(async () => {
+      d = await upTestDeployment({ engine });
+    });
+    after(async () => {
+      await d?.cleanup();
+    });
+
+    test(`${engine.label}: the server is ${engine.label}; ACL users work, anonymous clients get NOAUTH`, async () => {
+      assert.equal(d.result.engine, engine.identity.engine);
+      assert.equal(d.result.engineVersion, engine.identity.version);
+      assert.equal(d.result.serverPath, engine.server);
+      const port = d.result.port;
+      assert.match(engineCli(engine, port, ['PING']), /NOAUTH/);
+      assert.equal(engineCli(engine, port, ['PING'], { user: 'monitor', password: d.passwords().monitor! }), 'PONG');
+      assert.match(engineCli(engine, port, ['GET', 'logs:1'], { user: 'monitor', password: d.passwords().monitor! }), /NOPERM/);
+      const app = await d.connect('app');
+      try {
+        assert.equal(await app.set('logs:1', 'x'), 'OK');
+        await assert.rejects(app.set('other:1', 'x'), /NOPERM/);
+        const admin = await d.connect('admin');
+        const info = String(await admin.sendCommand(['INFO', 'server']));
+        await closeConnection(admin);
+        assert.match(info, engine.identity.engine === 'valkey' ? new RegExp(`valkey_version:${engine.identity.version}`) : new RegExp(`redis_version:${engine.identity.version}`));
+      } finally {
+        await closeConnection(app);
+      }
+    });
+
+    test(`${engine.label}: status --json reports the engine and its version, and the model's target`, () => {
+      const status = cli(['status', '--dir', d.dir, '--json']);
+      assert.equal(status.code, 0, status.stderr);
+      const s = JSON.parse(status.stdout);
+      assert.equal(s.version, 1, 'the JSON format version keeps its field');
+      assert.equal(s.engine, engine.identity.engine);
+      assert.equal(s.engineVersion, engine.identity.version);
+      assert.equal(s.serverPath, engine.server);
+      assert.deepEqual(Object.keys(s.target).sort(), ['engine', 'version']);
+      const text = cli(['status', '--dir', d.dir]);
+      assert.match(text.stdout, new RegExp(`server +${engine.label.replaceAll('.', '\\.')}, role master`));
+    });
+
+    test(`${engine.label}: up again without --server restarts the same binary (server.json)`, async () => {
+      await d.down();
+      const again = await upDeployment({ dir: d.dir, port: d.result.port, readyTimeoutMs: 20_000 });
+      assert.equal(again.serverPath, engine.server);
+      assert.equal(again.engineVersion, engine.identity.version);
+      const app = await d.connect('app');
+      try {
+        assert.equal(await app.get('logs:1'), 'x', 'data kept across the restart');
+      } finally {
+        await closeConnection(app);
+      }
+    });
+
+    test(`${engine.label}: a model this binary would reject is refused before anything starts, naming the directive and both releases`, async () => {
+      const temp = tempDir('nlr-refuse-', engine.tempParent);
+      try {
+        const name = refusedBy(engine);
+        const model = join(temp.path, 'model.yaml');
+        writeFileSync(model, `version: "7.4"\nextraDirectives:\n  - {name: ${name}, args: ["0"]}\n`);
+        const dir = join(temp.path, 'dep');
+        await assert.rejects(upDeployment({ dir, port: await freePort(), config: model, server: engine.server, readyTimeoutMs: 20_000 }), (error: NeuralLogRedisError) => {
+          assert.equal(error.code, 'E_SERVER_REFUSES_MODEL');
+          assert.equal(error.exitCode, 2);
+          assert.match(error.message, new RegExp(`${engine.label.replaceAll('.', '\\.')} \\(${engine.server.replaceAll('/', '\\/')}\\) would refuse`));
+          assert.match(error.message, new RegExp(`  ${name}: `));
+          assert.match(error.message, /The model targets Redis 7\.4/);
+          return true;
+        });
+        const paths = deploymentPaths(dir);
+        assert.ok(!existsSync(paths.state) && !existsSync(paths.pid) && !existsSync(paths.conf), 'nothing was written or started');
+        assert.ok(!allCommandLines().some((l) => l.includes(dir)), 'no server runs on the directory');
+      } finally {
+        temp.remove();
+      }
+    });
+
+    test(`${engine.label}: through bin/neurallog-redis: up --server, status --json, down`, async () => {
+      const temp = tempDir('nlr-bin-up-', engine.tempParent);
+      try {
+        const dir = join(temp.path, 'dep');
+        const port = String(await freePort());
+        const up = bin(['up', '--dir', dir, '--port', port, '--server', engine.server, '--detach', '--json']);
+        assert.equal(up.code, 0, up.stderr);
+        const result = JSON.parse(up.stdout);
+        assert.equal(result.engine, engine.identity.engine);
+        assert.equal(result.engineVersion, engine.identity.version);
+        try {
+          const status = JSON.parse(bin(['status', '--dir', dir, '--json']).stdout);
+          assert.equal(status.running, true);
+          assert.equal(status.engine, engine.identity.engine);
+          assert.equal(status.engineVersion, engine.identity.version);
+          assert.match(bin(['up', '--dir', dir, '--port', port, '--detach']).stdout, new RegExp(`${engine.label.replaceAll('.', '\\.')} is already running`));
+          assert.match(bin(['up', '--dir', dir, '--port', port, '--detach']).stdout, new RegExp(`${cliProgram(engine.identity.engine)} -h 127\\.0\\.0\\.1`), 'the connect hint names the engine\'s CLI');
+        } finally {
+          assert.equal(bin(['down', '--dir', dir]).code, 0);
+        }
+      } finally {
+        temp.remove();
+      }
+    });
+  });
+}
