@@ -1,9 +1,12 @@
 /**
  * The streaming RDB reader (structure + CRC-64) against redis-check-rdb on the same file, in one run:
- *   node --import tsx bench/rdb-parse.ts [--keys N] [--rounds K] [--file dump.rdb] [--keep copy.rdb]
- * Starts its own redis-server (free port, temp dir), writes DEBUG POPULATE N (strings) plus hashes,
+ *   node --import tsx bench/rdb-parse.ts [--keys N] [--rounds K] [--file dump.rdb] [--keep copy.rdb] [--engine redis-8.0]
+ * Starts its own redis-server (free port, temp dir; with --engine, that engine of the test matrix,
+ * e.g. Redis 8.0 from the Debian 13 root, and that engine's own redis-check-rdb), writes DEBUG
+ * POPULATE N (strings) plus hashes,
  * sorted sets, sets, lists and a stream in both small (listpack/intset) and large (hashtable,
- * skiplist, quicklist) encodings, SAVEs, then times K rounds of each:
+ * skiplist, quicklist) encodings, and on engines that have them listpack sets and hashes with field
+ * expiries (Redis 7.4+: listpack and hashtable forms), SAVEs, then times K rounds of each:
  *   - ours: a fresh `node` process streams the file through RdbStreamParser (createReadStream, 1 MiB
  *     chunks) and reports its parse time; peak RSS from /usr/bin/time (process.resourceUsage().maxRSS
  *     when that is missing). Without onRecord the parser reads large values element by element
@@ -25,6 +28,8 @@ import { parseArgs } from 'node:util';
 import { crc64Implementation, crc64Init, crc64Update, crc64UpdateJs } from '../src/rdb/crc64.js';
 import { RdbStreamParser } from '../src/rdb/index.js';
 import { startRdbServer, type MiniClient } from '../test/rdb-helpers.js';
+import { engineById, type TestEngine } from '../test/helpers/engines.js';
+import { compareVersions } from '../src/engine/identity.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +41,8 @@ const { values } = parseArgs({
     records: { type: 'boolean', default: false },
     buffering: { type: 'boolean', default: false },
     warm: { type: 'boolean', default: false },
+    engine: { type: 'string' },
+    'check-rdb': { type: 'string' },
   },
 });
 
@@ -88,12 +95,12 @@ function runChild(file: string, withRecords: boolean, warm = false, buffering = 
 }
 
 /** redis-check-rdb under /usr/bin/time (wall, CPU and peak RSS), or timed here when that is missing */
-function runCheckRdb(file: string): { ms: number; cpuMs: number | undefined; maxRssMb: number | undefined; keys: number } {
+function runCheckRdb(file: string, checkRdb: string): { ms: number; cpuMs: number | undefined; maxRssMb: number | undefined; keys: number } {
   const timed = existsSync('/usr/bin/time');
   const started = performance.now();
   const r = timed
-    ? spawnSync('/usr/bin/time', ['-f', 'TIME %U %S %M', 'redis-check-rdb', file], { encoding: 'utf8', maxBuffer: 64 << 20 })
-    : spawnSync('redis-check-rdb', [file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    ? spawnSync('/usr/bin/time', ['-f', 'TIME %U %S %M', checkRdb, file], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    : spawnSync(checkRdb, [file], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = performance.now() - started;
   if (r.status !== 0 || !/RDB looks OK/.test(r.stdout)) throw new Error(`redis-check-rdb failed: ${r.stdout}${r.stderr}`);
   const t = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
@@ -115,6 +122,33 @@ function baselineRss(): number | undefined {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number, d = 0) => n.toFixed(d);
+
+/** listpack sets (RDB 11+) and hashes with field expiries (Redis 7.4+), in both encodings */
+async function populateNewer(c: MiniClient, engine: TestEngine, keys: number): Promise<void> {
+  const n = Math.max(1, Math.floor(keys / 100));
+  const later = Date.now() + 30 * 86_400_000;
+  const pending: Array<Promise<unknown>> = [];
+  const hfe = engine.identity.engine === 'redis' && compareVersions(engine.identity.version, '7.4.0') >= 0;
+  for (let i = 0; i < n; i++) {
+    pending.push(c.send('SADD', `set:lp:${i}`, 'alpha', 'beta', String(i)));
+    if (hfe) pending.push(c.send('HSETEX', `hash:ttl:${i}`, 'PXAT', String(later + i), 'FIELDS', '2', 'level', 'info', 'count', String(i)));
+    if (pending.length >= 4000) {
+      await Promise.all(pending);
+      pending.length = 0;
+    }
+  }
+  if (hfe) {
+    for (let i = 0; i < 20; i++) {
+      const fields: string[] = [];
+      for (let f = 0; f < 1000; f++) fields.push(`field:${f}`, `value ${f} of hash ${i}`);
+      pending.push(c.send('HSET', `hash:ttl-big:${i}`, ...fields));
+      for (let f = 0; f < 1000; f += 3) pending.push(c.send('HPEXPIREAT', `hash:ttl-big:${i}`, String(later + f), 'FIELDS', '1', `field:${f}`));
+      await Promise.all(pending);
+      pending.length = 0;
+    }
+  }
+  await Promise.all(pending);
+}
 
 async function populate(c: MiniClient, keys: number): Promise<void> {
   await c.send('CONFIG', 'SET', 'rdbcompression', 'yes');
@@ -151,12 +185,16 @@ async function main(): Promise<void> {
   const rounds = Math.max(1, Number(values.rounds));
   let file = values.file;
   let server: Awaited<ReturnType<typeof startRdbServer>> | undefined;
+  const engine = values.engine ? engineById(values.engine) : undefined;
+  if (values.engine && !engine) throw new Error(`no engine ${values.engine} here (ids: redis-7.0, redis-8.0, valkey-8.1; the root's need root)`);
+  const checkRdb = values['check-rdb'] ?? engine?.checkRdb ?? 'redis-check-rdb';
   try {
     if (!file) {
-      server = await startRdbServer();
+      server = await startRdbServer([], undefined, engine);
       const keys = Number(values.keys);
-      process.stderr.write(`populating ${keys} strings and the collections...\n`);
+      process.stderr.write(`populating ${keys} strings and the collections on ${engine?.label ?? 'the host redis-server'}...\n`);
       await populate(server.client, keys);
+      if (engine) await populateNewer(server.client, engine, keys);
       await server.save();
       file = join(server.dir, 'dump.rdb');
       if (values.keep) copyFileSync(file, values.keep);
@@ -169,7 +207,7 @@ async function main(): Promise<void> {
     const oursBuffering: ChildResult[] = [];
     const check: Array<ReturnType<typeof runCheckRdb>> = [];
     for (let r = 0; r < rounds; r++) {
-      check.push(runCheckRdb(file));
+      check.push(runCheckRdb(file, checkRdb));
       ours.push(runChild(file, false));
       oursRecords.push(runChild(file, true));
       oursWarm.push(runChild(file, false, true));
@@ -203,13 +241,15 @@ async function main(): Promise<void> {
     const checkRss = check[0]!.maxRssMb === undefined ? 'n/a' : `${fmt(Math.max(...check.map((c) => c.maxRssMb!)))} MB`;
     const cpu = (n: number | undefined) => (n === undefined ? 'n/a' : `${fmt(n)} ms`);
     const kept = (os: ChildResult[]) => `${fmt(Math.max(...os.map((o) => o.maxBufferedBytes)) / 1024)} KiB`;
+    const header = readFileSync(file).subarray(0, 9).toString('latin1');
     const lines = [
-      `file: ${fmt(size / 1e6, 1)} MB, ${check[0]!.keys} keys (redis-check-rdb agrees on the count and the CRC)`,
+      `file: ${fmt(size / 1e6, 1)} MB, ${header}, ${check[0]!.keys} keys (redis-check-rdb agrees on the count and the CRC)${engine ? `, written by ${engine.label}; checked by ${checkRdb}` : ''}`,
       `redis-check-rdb:        wall ${fmt(checkMs)} ms, CPU ${cpu(checkCpu)}, peak RSS ${checkRss} (medians of ${rounds}, process start included)`,
       `ours (structure + CRC): wall ${fmt(oursMs)} ms, CPU ${cpu(oursCpu)} (parse; ${fmt(median(ours.map((o) => o.wallMs)))} ms with node + tsx start), peak RSS ${fmt(Math.max(...ours.map((o) => o.maxRssMb)))} MB, parser kept <= ${kept(ours)}`,
       `ours, buffering (rawValues 'all'): wall ${fmt(median(oursBuffering.map((o) => o.ms)))} ms, CPU ${cpu(median(oursBuffering.map((o) => o.cpuMs)))}, peak RSS ${fmt(Math.max(...oursBuffering.map((o) => o.maxRssMb)))} MB, parser kept <= ${kept(oursBuffering)}`,
       `ours with onRecord:     wall ${fmt(recMs)} ms, CPU ${cpu(recCpu)}, peak RSS ${fmt(Math.max(...oursRecords.map((o) => o.maxRssMb)))} MB`,
       `ours, second parse in the same process (JIT warm): wall ${fmt(median(oursWarm.map((o) => o.ms)))} ms, CPU ${cpu(median(oursWarm.map((o) => o.cpuMs)))}; ${fmt(size / 1e6 / (median(oursWarm.map((o) => o.ms)) / 1000))} MB/s`,
+      `best of ${rounds} (the least disturbed round of each, on a busy machine): redis-check-rdb wall ${fmt(Math.min(...check.map((c) => c.ms)))} ms${checkCpu === undefined ? '' : `, CPU ${fmt(Math.min(...check.map((c) => c.cpuMs!)))} ms`}; ours wall ${fmt(Math.min(...ours.map((o) => o.ms)))} ms, CPU ${fmt(Math.min(...ours.map((o) => o.cpuMs)))} ms; ratio wall ${fmt(Math.min(...ours.map((o) => o.ms)) / Math.min(...check.map((c) => c.ms)), 2)}${checkCpu === undefined ? '' : `, CPU ${fmt(Math.min(...ours.map((o) => o.cpuMs)) / Math.min(...check.map((c) => c.cpuMs!)), 2)}`}`,
       `ratio ours / redis-check-rdb: wall ${fmt(oursMs / checkMs, 2)}, CPU ${checkCpu ? fmt(oursCpu / checkCpu, 2) : 'n/a'} (goal <= 0.5); with onRecord wall ${fmt(recMs / checkMs, 2)}, CPU ${checkCpu ? fmt(recCpu / checkCpu, 2) : 'n/a'}; warm wall ${fmt(median(oursWarm.map((o) => o.ms)) / checkMs, 2)}`,
       `peak RSS of node + tsx doing nothing: ${cpu(baselineRss()).replace(' ms', ' MB')}`,
       `CRC-64 alone (${crc64Implementation}): ${fmt(size / 1e6 / (crcMs / 1000))} MB/s, ${fmt(crcMs)} ms of the ${fmt(oursMs)} ms parse; JS loop alone ${fmt(size / 1e6 / (crcJsMs / 1000))} MB/s`,
