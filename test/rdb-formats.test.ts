@@ -203,3 +203,27 @@ describe('later versions are "not supported", never damage', () => {
     });
   }
 });
+
+describe('warnings are given once, wherever the bytes are cut', () => {
+  test('a large stream (read element by element) whose length disagrees: one warning at the length, fed one byte at a time', () => {
+    const entries = Array.from({ length: 8000 }, (_, i) => 1000 + i);
+    const value = streamValue({ entries, length: 7999, version: 3, group: true });
+    assert.ok(value.length > 64 * 1024);
+    const rdb = E.file(11, [Buffer.from([0xfe, 0]), E.record(21, 'big-stream', value)]);
+    // the declared length, then the last ID's ms
+    const lengthAt = rdb.indexOf(value) + value.indexOf(Buffer.concat([E.len(7999), E.len(8999)]));
+    for (const [rawValues, piece] of [['none', 1], ['none', 4096], ['all', 1], ['all', rdb.length]] as const) {
+      const parser = new RdbStreamParser({ source: 'big.rdb', rawValues });
+      for (let i = 0; i < rdb.length; i += piece) parser.write(rdb.subarray(i, i + piece));
+      const summary = parser.end();
+      assert.equal(summary.warningCount, 1, `${rawValues}, pieces of ${piece}`);
+      assert.equal(summary.warnings[0]!.offset, lengthAt);
+      assert.match(summary.warnings[0]!.message, new RegExp(`^big\\.rdb at byte ${lengthAt}: key "big-stream": stream declares length 7999`));
+    }
+    const strict = new RdbStreamParser({ rawValues: 'none', strict: true });
+    assert.throws(() => {
+      for (let i = 0; i < rdb.length; i += 4096) strict.write(rdb.subarray(i, i + 4096));
+      strict.end();
+    }, new RegExp(`at byte ${lengthAt}: key "big-stream": stream declares length 7999 but its listpacks hold 8000 live entries`));
+  });
+});
