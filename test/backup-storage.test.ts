@@ -19,7 +19,8 @@ import { openPlainRdb } from '../src/backup/layers.js';
 import { createDecryptStream, createEncryptStream, keyId, readKeyFile } from '../src/backup/encryption.js';
 import { backupFileName, layersFromName, parseBackupFileName } from '../src/backup/naming.js';
 import { lockDirectory } from '../src/backup/publish.js';
-import type { Manifest } from '../src/backup/manifest.js';
+import { readManifest, type Manifest } from '../src/backup/manifest.js';
+import { backupOrigin, describeOrigin, originFromRdb, shortOrigin } from '../src/backup/origin.js';
 import { findOnPath } from '../src/runtime/index.js';
 import { tempDir } from './helpers/redis.js';
 
@@ -271,5 +272,53 @@ describe('retention planning', () => {
     const plan = planPrune(entries, { daily: 1 });
     assert.ok(plan.keep.some((k) => k.reasons.includes('newest verified')));
     assert.throws(() => planPrune(entries, {}), /say what to keep/);
+  });
+});
+
+describe('manifests across engines', () => {
+  /** a manifest as format 1 wrote it before engines were told apart (Redis 7.0 era): no origin, no source.engine */
+  const legacy = {
+    format: 1,
+    tool: 'neurallog-redis',
+    file: 'redis-backup-20261126T012233Z.rdb.gz',
+    createdAt: '2026-11-26T01:22:33.000Z',
+    durationSeconds: 0.4,
+    source: { kind: 'replication', address: 'redis://backup@10.0.0.5:6379', role: 'master', redisVersion: '7.0.15', runId: 'r'.repeat(40), replId: 'f'.repeat(40), replOffset: 12, transfer: 'diskless', serverWroteDump: false },
+    rdb: { version: 10, bytes: 1000, crc64: '0123456789abcdef', checksumVerified: true, redisVersion: '7.0.15', ctime: 1, usedMemory: 2 },
+    stored: { bytes: 500, sha256: 'a'.repeat(64), compression: 'gzip', encryption: null },
+    keyspace: { keys: 3, expires: 0, databases: { '0': { keys: 3, expires: 0 } }, kinds: { string: 3 }, functions: 0 },
+    verified: true,
+  };
+
+  test('an older manifest still reads, as Redis of its redisVersion; a new one names the engine, Valkey by its own version', () => {
+    const temp = tempDir();
+    try {
+      const path = join(temp.path, 'old.manifest.json');
+      writeFileSync(path, JSON.stringify(legacy));
+      const old = readManifest(path);
+      assert.equal(old.origin, undefined);
+      assert.deepEqual(backupOrigin(old), { identity: { engine: 'redis', version: '7.0.15' }, rdbVersion: 10, identifiedBy: 'info' });
+      assert.equal(describeOrigin(backupOrigin(old)), 'Redis 7.0.15, RDB 10');
+      // a --from-file manifest of that era: the RDB's redis-ver
+      const fromFile = { ...legacy, source: { kind: 'file', path: '/x/dump.rdb', transfer: 'file', serverWroteDump: false } };
+      writeFileSync(path, JSON.stringify(fromFile));
+      assert.deepEqual(backupOrigin(readManifest(path)), { identity: { engine: 'redis', version: '7.0.15' }, rdbVersion: 10, identifiedBy: 'rdb-aux' });
+      // nothing to say who wrote it
+      const anonymous = { ...fromFile, rdb: { ...legacy.rdb, redisVersion: undefined } };
+      writeFileSync(path, JSON.stringify(anonymous));
+      assert.deepEqual(backupOrigin(readManifest(path)), { rdbVersion: 10, identifiedBy: 'unknown' });
+      assert.equal(describeOrigin(backupOrigin(readManifest(path))), 'RDB 10 (Redis 7.0), writer unknown');
+      // today's: Valkey's own version, never the redis_version 7.2.4 it shows old clients
+      const valkey = { ...legacy, source: { ...legacy.source, redisVersion: '7.2.4', engine: 'valkey', version: '8.1.1' }, origin: { engine: 'valkey', version: '8.1.1', rdbVersion: 11, identifiedBy: 'info' }, rdb: { ...legacy.rdb, version: 11, redisVersion: undefined } };
+      writeFileSync(path, JSON.stringify(valkey));
+      const m = readManifest(path);
+      assert.deepEqual(backupOrigin(m), { identity: { engine: 'valkey', version: '8.1.1' }, rdbVersion: 11, identifiedBy: 'info' });
+      assert.equal(shortOrigin(backupOrigin(m)), 'valkey 8.1.1');
+      // the writer of a file from its aux fields
+      assert.deepEqual(originFromRdb(11, { 'valkey-ver': '8.1.1' }), { identity: { engine: 'valkey', version: '8.1.1' }, rdbVersion: 11, identifiedBy: 'rdb-aux' });
+      assert.deepEqual(originFromRdb(12, { 'redis-ver': '8.0.2' }).identity, { engine: 'redis', version: '8.0.2' });
+    } finally {
+      temp.remove();
+    }
   });
 });
