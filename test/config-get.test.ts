@@ -1,5 +1,5 @@
 /**
- * The rendered redis.conf boots real redis-server 7.0, and CONFIG GET returns the model's value for
+ * The rendered redis.conf boots every engine of the matrix (Redis 7.0, 8.0, Valkey 8.1), and CONFIG GET returns the model's value for
  * every modelled directive: under each eviction policy, each fsync policy, each log level, and a model
  * with every value moved off its default.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { EVICTION_POLICIES, FSYNC_POLICIES, LOG_LEVELS, profile, type Deployment } from '../src/config/index.js';
 import { closeConnection } from '../src/connect/index.js';
-import { startTestServer, type TestServer } from './helpers/redis.js';
+import { startTestServer, testEngines, type TestEngine, type TestServer } from './helpers/redis.js';
 
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 
@@ -74,8 +74,10 @@ after(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
 
-async function check(model: Deployment): Promise<void> {
-  const server = await startTestServer({ model });
+async function check(engine: TestEngine, model: Deployment): Promise<void> {
+  model.engine = engine.identity.engine;
+  model.version = engine.identity.version;
+  const server = await startTestServer({ model, engine });
   servers.push(server);
   try {
     await assertConfigMatches(server);
@@ -85,47 +87,50 @@ async function check(model: Deployment): Promise<void> {
   }
 }
 
-describe('rendered redis.conf on redis-server 7.0: CONFIG GET returns the model', () => {
-  for (const policy of EVICTION_POLICIES) {
-    test(`maxmemory-policy ${policy}`, () => check(variant((d) => (d.memory.maxmemoryPolicy = policy))));
-  }
-  for (const fsync of FSYNC_POLICIES) {
-    test(`appendfsync ${fsync}`, () => check(variant((d) => (d.persistence.appendfsync = fsync))));
-  }
-  for (const level of LOG_LEVELS) {
-    test(`loglevel ${level}`, () => check(variant((d) => (d.logging.loglevel = level))));
-  }
-  test('the guide profile (its values verbatim, users made safe for the test)', () =>
-    check({ ...profile('guide'), security: profile('neurallog').security }));
-  test('every value moved off its default', () =>
-    check(
-      variant((d) => {
-        d.server.protectedMode = false;
-        d.server.databases = 32;
-        d.memory.maxmemory = 100 * 1024 * 1024 + 1;
-        d.persistence.appendonly = false;
-        d.persistence.save = [{ seconds: 120, changes: 7 }];
-        d.persistence.aofRewriteIncrementalFsync = false;
-        d.persistence.aofUseRdbPreamble = false;
-        d.persistence.dbfilename = 'neurallog.rdb';
-        d.persistence.appendfilename = 'neurallog.aof';
-        d.persistence.appenddirname = 'aof';
-        d.performance = { tcpKeepalive: 60, timeout: 30, tcpBacklog: 128, activerehashing: false, hz: 50 };
-        d.advanced = {
-          hashMaxListpackEntries: 256,
-          hashMaxListpackValue: 128,
-          listMaxListpackSize: -3,
-          setMaxIntsetEntries: 1024,
-          zsetMaxListpackEntries: 64,
-          zsetMaxListpackValue: 32,
-          hllSparseMaxBytes: 4000,
-          clientOutputBufferLimit: {
-            normal: { hardLimit: 1024 * 1024, softLimit: 512 * 1024, softSeconds: 5 },
-            replica: { hardLimit: 512 * 1024 * 1024, softLimit: 128 * 1024 * 1024, softSeconds: 120 },
-            pubsub: { hardLimit: 64 * 1024 * 1024, softLimit: 16 * 1024 * 1024, softSeconds: 30 },
-          },
-        };
-      }),
-    ));
-  test('snapshots disabled (save "")', () => check(variant((d) => (d.persistence.save = []))));
-});
+for (const engine of testEngines()) {
+  describe(`rendered redis.conf on ${engine.label}: CONFIG GET returns the model`, () => {
+    for (const policy of EVICTION_POLICIES) {
+      test(`${engine.label}: maxmemory-policy ${policy}`, () => check(engine, variant((d) => (d.memory.maxmemoryPolicy = policy))));
+    }
+    for (const fsync of FSYNC_POLICIES) {
+      test(`${engine.label}: appendfsync ${fsync}`, () => check(engine, variant((d) => (d.persistence.appendfsync = fsync))));
+    }
+    for (const level of LOG_LEVELS) {
+      test(`${engine.label}: loglevel ${level}`, () => check(engine, variant((d) => (d.logging.loglevel = level))));
+    }
+    test(`${engine.label}: the guide profile (its values verbatim, users made safe for the test)`, () =>
+      check(engine, { ...profile('guide'), security: profile('neurallog').security }));
+    test(`${engine.label}: every value moved off its default`, () =>
+      check(
+        engine,
+        variant((d) => {
+          d.server.protectedMode = false;
+          d.server.databases = 32;
+          d.memory.maxmemory = 100 * 1024 * 1024 + 1;
+          d.persistence.appendonly = false;
+          d.persistence.save = [{ seconds: 120, changes: 7 }];
+          d.persistence.aofRewriteIncrementalFsync = false;
+          d.persistence.aofUseRdbPreamble = false;
+          d.persistence.dbfilename = 'neurallog.rdb';
+          d.persistence.appendfilename = 'neurallog.aof';
+          d.persistence.appenddirname = 'aof';
+          d.performance = { tcpKeepalive: 60, timeout: 30, tcpBacklog: 128, activerehashing: false, hz: 50 };
+          d.advanced = {
+            hashMaxListpackEntries: 256,
+            hashMaxListpackValue: 128,
+            listMaxListpackSize: -3,
+            setMaxIntsetEntries: 1024,
+            zsetMaxListpackEntries: 64,
+            zsetMaxListpackValue: 32,
+            hllSparseMaxBytes: 4000,
+            clientOutputBufferLimit: {
+              normal: { hardLimit: 1024 * 1024, softLimit: 512 * 1024, softSeconds: 5 },
+              replica: { hardLimit: 512 * 1024 * 1024, softLimit: 128 * 1024 * 1024, softSeconds: 120 },
+              pubsub: { hardLimit: 64 * 1024 * 1024, softLimit: 16 * 1024 * 1024, softSeconds: 30 },
+            },
+          };
+        }),
+      ));
+    test(`${engine.label}: snapshots disabled (save "")`, () => check(engine, variant((d) => (d.persistence.save = []))));
+  });
+}

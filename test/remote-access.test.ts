@@ -1,6 +1,6 @@
 /**
  * Clients on another host: a network namespace made by this test (veth pair, private addresses) plays
- * the NeuralLog server pod. With `up --bind 0.0.0.0` the app user gets in and an anonymous client is
+ * the NeuralLog server pod, on every engine of the matrix (Redis 7.0, 8.0, Valkey 8.1; the engine's own CLI). With `up --bind 0.0.0.0` the app user gets in and an anonymous client is
  * refused; the guide's own config (protected mode, no password) refuses even the legitimate client
  * with -DENIED, which is why the neurallog profile changes it.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { upTestDeployment, type TestDeployment } from './helpers/redis.js';
+import { testEngines, upTestDeployment, type TestDeployment, type TestEngine } from './helpers/redis.js';
 
 const id = `${process.pid % 200}`;
 const NS = `nlr-remote-${process.pid}`;
@@ -27,9 +27,9 @@ function must(cmd: string, args: string[]): void {
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.out}`);
 }
 
-/** redis-cli run inside the test's namespace; the password travels in the environment. */
-function remoteCli(port: number, args: string[], auth?: { user: string; password: string }): string {
-  const r = spawnSync('ip', ['netns', 'exec', NS, 'redis-cli', '-h', HOST_ADDR, '-p', String(port), ...(auth ? ['--user', auth.user] : []), ...args], {
+/** The engine's CLI run inside the test's namespace; the password travels in the environment. */
+function remoteCli(engine: TestEngine, port: number, args: string[], auth?: { user: string; password: string }): string {
+  const r = spawnSync('ip', ['netns', 'exec', NS, engine.cli, '-h', HOST_ADDR, '-p', String(port), ...(auth ? ['--user', auth.user] : []), ...args], {
     encoding: 'utf8',
     timeout: 15_000,
     env: { ...process.env, ...(auth ? { REDISCLI_AUTH: auth.password } : {}) },
@@ -55,37 +55,40 @@ describe('clients from another host (a network namespace the test creates)', { s
     sh('ip', ['netns', 'del', NS]);
   });
 
-  describe('up --bind 0.0.0.0 (neurallog profile)', () => {
-    let d: TestDeployment;
-    before(async () => {
-      d = await upTestDeployment({ bind: ['0.0.0.0'] });
-    });
-    after(async () => {
-      await d.cleanup();
+  for (const engine of testEngines()) {
+    describe(`up --bind 0.0.0.0 (neurallog profile) on ${engine.label}`, () => {
+      let d: TestDeployment;
+      before(async () => {
+        d = await upTestDeployment({ bind: ['0.0.0.0'], engine });
+      });
+      after(async () => {
+        await d.cleanup();
+      });
+
+      test(`${engine.label}: the app user reaches the server from the other host`, () => {
+        const auth = { user: 'app', password: d.passwords().app! };
+        assert.equal(remoteCli(engine, d.result.port, ['SET', 'logs:remote', 'yes'], auth), 'OK');
+        assert.equal(remoteCli(engine, d.result.port, ['GET', 'logs:remote'], auth), 'yes');
+      });
+
+      test(`${engine.label}: an anonymous client from the other host is refused`, () => {
+        assert.match(remoteCli(engine, d.result.port, ['PING']), /NOAUTH/);
+        assert.match(remoteCli(engine, d.result.port, ['GET', 'logs:remote']), /NOAUTH/);
+      });
     });
 
-    test('the app user reaches the server from the other host', () => {
-      const auth = { user: 'app', password: d.passwords().app! };
-      assert.equal(remoteCli(d.result.port, ['SET', 'logs:remote', 'yes'], auth), 'OK');
-      assert.equal(remoteCli(d.result.port, ['GET', 'logs:remote'], auth), 'yes');
+    test(`${engine.label}: the guide's redis.conf as written refuses the other host with -DENIED`, async () => {
+      const d = await upTestDeployment({
+        engine,
+        bind: ['0.0.0.0'],
+        config: join(import.meta.dirname, 'fixtures', 'guide-with-admin.yaml'),
+        allowInsecure: true,
+      });
+      try {
+        assert.match(remoteCli(engine, d.result.port, ['PING']), /DENIED/);
+      } finally {
+        await d.cleanup();
+      }
     });
-
-    test('an anonymous client from the other host is refused', () => {
-      assert.match(remoteCli(d.result.port, ['PING']), /NOAUTH/);
-      assert.match(remoteCli(d.result.port, ['GET', 'logs:remote']), /NOAUTH/);
-    });
-  });
-
-  test("the guide's redis.conf as written refuses the other host with -DENIED", async () => {
-    const d = await upTestDeployment({
-      bind: ['0.0.0.0'],
-      config: join(import.meta.dirname, 'fixtures', 'guide-with-admin.yaml'),
-      allowInsecure: true,
-    });
-    try {
-      assert.match(remoteCli(d.result.port, ['PING']), /DENIED/);
-    } finally {
-      await d.cleanup();
-    }
-  });
+  }
 });
