@@ -83,6 +83,18 @@ async function seedEverything(c: RedisConnection, engine: TestEngine, options: {
   await cmd(c, 'SELECT', '5');
   await cmd(c, 'HSET', 'db5:h', 'f', 'v');
   await cmd(c, 'SELECT', '0');
+  // the encodings this seed claims, as the server reports them
+  const encoding = async (key: string) => String(await cmd(c, 'OBJECT', 'ENCODING', key));
+  assert.equal(await encoding('set:intset'), 'intset');
+  assert.equal(await encoding('set:listpack'), rdbVersionWritten(engine.identity)! >= 11 ? 'listpack' : 'hashtable');
+  assert.equal(await encoding('set:hashtable'), 'hashtable');
+  assert.equal(await encoding('zset:skiplist'), 'skiplist');
+  assert.equal(await encoding('hash:hashtable'), 'hashtable');
+  assert.equal(await encoding('list:quicklist'), 'quicklist');
+  if (options.fieldTtls) {
+    assert.equal(await encoding('hash:fttl:listpack'), 'listpackex');
+    assert.equal(await encoding('hash:fttl:hashtable'), 'hashtable');
+  }
 }
 
 interface ServerState {

@@ -205,7 +205,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     await cmd(dst, 'CONFIG', 'SET', 'maxmemory', '0');
   });
 
-  test('payloads built from the RDB equal DUMP of the same keys', async () => {
+  test(`${engine.label}: payloads built from the RDB equal DUMP of the same keys`, async () => {
     const records: Array<{ db: number; key: Buffer; type: number; value: Buffer }> = [];
     let version = 0;
     const parser = new RdbStreamParser({ onRecord: (r) => records.push({ db: r.db, key: Buffer.from(r.key), type: r.type, value: Buffer.from(r.value) }) });
@@ -227,7 +227,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     assert.ok(compared > 50, `compared ${compared}`);
   });
 
-  test('fail mode merges onto a server holding other data: every type, absolute TTLs, streams, functions, db 1', async () => {
+  test(`${engine.label}: fail mode merges onto a server holding other data: every type, absolute TTLs, streams, functions, db 1`, async () => {
     await otherData();
     const progress: string[] = [];
     const result = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), onConflict: 'fail', onProgress: (p) => progress.push(p.phase) });
@@ -250,7 +250,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     assert.equal(String(await cmd(dst, 'FCALL', 'myfunc', '0', 'hello')), 'hello');
   });
 
-  test('fail mode refuses when keys or libraries exist, naming them, and changes nothing', async () => {
+  test(`${engine.label}: fail mode refuses when keys or libraries exist, naming them, and changes nothing`, async () => {
     await otherData();
     await cmd(dst, 'SET', 'str:int', 'mine');
     await cmd(dst, 'HSET', 'hash:small', 'x', 'y');
@@ -276,7 +276,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     assert.equal(await digest(dst), before);
   });
 
-  test('skip keeps the target\'s keys and libraries; replace takes the backup\'s', async () => {
+  test(`${engine.label}: skip keeps the target's keys and libraries; replace takes the backup's`, async () => {
     await cmd(dst, 'SET', 'str:int', 'mine');
     await cmd(dst, 'FUNCTION', 'LOAD', LIBRARY_V2);
     const skip = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), onConflict: 'skip' });
@@ -294,7 +294,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     assert.equal(await digest(dst), sourceDigest);
   });
 
-  test('--match selects keys by glob and --db-map moves databases', async () => {
+  test(`${engine.label}: --match selects keys by glob and --db-map moves databases`, async () => {
     const result = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), match: '*:[hs]*', dbMap: new Map([[1, 3]]) });
     assert.equal(result.verifiedBy, 'manifest', 'an empty target and a manifest-verified backup need no first pass');
     assert.ok(result.notes.some((n) => /no key was looked up/.test(n)));
@@ -307,14 +307,14 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     assert.equal(Number(await cmd(dst, 'DBSIZE')), subset(sourceDb0, (k) => matched.includes(k)).size);
   });
 
-  test('keys whose absolute TTL has passed are counted as expired and not written', async () => {
+  test(`${engine.label}: keys whose absolute TTL has passed are counted as expired and not written`, async () => {
     const result = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), now: () => Date.now() + 24 * 3600_000 });
     assert.equal(result.expired, 2);
     assert.equal(result.written, result.keys - 2);
     assert.equal(Number(await cmd(dst, 'EXISTS', 'str:ttl', 'hash:big')), 0);
   });
 
-  test('the plain-command fallback rebuilds every value exactly (streams with groups and pending entries too)', async () => {
+  test(`${engine.label}: the plain-command fallback rebuilds every value exactly (streams with groups and pending entries too)`, async () => {
     const result = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), valueEncoding: 'commands' });
     assert.equal(result.valueEncoding, 'commands');
     assert.match(result.path, /^plain commands, as asked/);
@@ -336,7 +336,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     assert.equal(Number(await cmd(dst, 'DBSIZE')), sourceDb0.size);
   });
 
-  test('a corrupted backup is refused before anything is written, in every mode', async () => {
+  test(`${engine.label}: a corrupted backup is refused before anything is written, in every mode`, async () => {
     const damagedDir = join(dir.path, 'damaged');
     mkdirSync(damagedDir);
     const copy = join(damagedDir, basename(backupFile));
@@ -359,7 +359,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     }
   });
 
-  test('an abort mid-way reports exactly what was written; the resumed merge completes the source data', async () => {
+  test(`${engine.label}: an abort mid-way reports exactly what was written; the resumed merge completes the source data`, async () => {
     const controller = new AbortController();
     const error = await mergeRestore({
       source: backup,
@@ -388,7 +388,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     assert.equal(await libraries(dst), await libraries(src));
   });
 
-  test('an error reply (target out of memory) stops at an exact record; later writes are undone; the resume completes', async () => {
+  test(`${engine.label}: an error reply (target out of memory) stops at an exact record; later writes are undone; the resume completes`, async () => {
     const used = Number(/used_memory:(\d+)/.exec(String(await cmd(dst, 'INFO', 'memory')))![1]);
     await cmd(dst, 'CONFIG', 'SET', 'maxmemory', String(used + 600_000));
     const error = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), onConflict: 'skip' }).then(
@@ -408,7 +408,7 @@ for (const engine of testEngines()) describe(`merge restore (${engine.label})`, 
     assert.equal(await digest(dst), sourceDigest);
   });
 
-  test('a killed connection reports unconfirmed commands; resuming with replace completes the source data', async () => {
+  test(`${engine.label}: a killed connection reports unconfirmed commands; resuming with replace completes the source data`, async () => {
     // writes wait while the target is paused, so the kill surely lands mid-way
     await cmd(dst, 'CLIENT', 'PAUSE', '20000', 'WRITE');
     let killed = false;
@@ -462,6 +462,10 @@ describe('merge building blocks', () => {
     assert.deepEqual(commandsFallbackProblems({ '25': 2 }, { engine: 'valkey', version: '9.0.0' }), []);
     assert.deepEqual(commandsFallbackProblems({ '0': 1, '20': 3, '21': 1 }, redis70.identity), [], 'listpack sets and 7.2 streams rebuild with commands');
     assert.match(commandsFallbackProblems({ '7': 1 }, redis80.identity).join(), /module value/);
+    // Valkey 9 loads other servers' RDB 12 only with rdb-version-check relaxed
+    const valkey9 = (check: string) => targetEngineFromInfo({ redis_version: '7.2.4', server_name: 'valkey', valkey_version: '9.0.0' }, check);
+    assert.equal(rdbLoadVerdict(fromRedis80, valkey9('strict')).loads, false);
+    assert.equal(rdbLoadVerdict(fromRedis80, valkey9('relaxed')).loads, true);
   });
 
   test('glob matching agrees with Redis KEYS on tricky patterns', async () => {
