@@ -21,7 +21,8 @@ import { takeBackup, verifyBackup, type BackupResult } from '../src/backup/index
 import { closeConnection, type RedisConnection } from '../src/connect/index.js';
 import { engineHas, rdbVersionWritten } from '../src/engine/index.js';
 import { mergeRestore, offlineRestore, openRestoreSource, planRestore, replaceRestore, RestoreRefusedError } from '../src/restore/index.js';
-import { engineById, startTestServer, tempDir, testEngines, type TestEngine, type TestServer } from './helpers/redis.js';
+import { isAlive, waitFor, type StartedServer } from '../src/runtime/index.js';
+import { engineById, restartTestServer, startTestServer, tempDir, testEngines, type TestEngine, type TestServer } from './helpers/redis.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
@@ -264,6 +265,24 @@ for (const c of CROSS) {
         const merged = await mergeRestore({ source: await openRestoreSource(s.backup.path), endpoint: target.endpoint('admin') });
         assert.equal(merged.valueEncoding, 'restore');
         assert.deepEqual(await state(target), s.state, 'merge');
+      });
+
+      test(`offline: placed in a stopped server's directory, the server starts with exactly the backup (${from?.label} -> ${to?.label})`, async () => {
+        const s = await sourceOf(from!);
+        const stopped = await startTestServer({ engine: to!, args: DEBUG });
+        let started: StartedServer | undefined;
+        try {
+          await on(stopped, (k) => cmd(k, 'SET', 'target:own', 'replaced'));
+          await on(stopped, (k) => cmd(k, 'SHUTDOWN')).catch(() => undefined);
+          assert.ok(await waitFor(() => !isAlive(stopped.pid), 20_000), 'the target stopped');
+          const placed = await offlineRestore({ source: await openRestoreSource(s.backup.path), dataDir: stopped.dir, configFile: join(stopped.dir, 'redis.conf') });
+          assert.match(placed.compatibility, new RegExp(`loads into the target, ${to!.label.replace(/\./g, '\\.')}`));
+          started = await restartTestServer(stopped, { args: DEBUG });
+          assert.deepEqual(await state(stopped), s.state);
+        } finally {
+          if (started && isAlive(started.pid)) process.kill(started.pid, 'SIGKILL');
+          await stopped.stop();
+        }
       });
       return;
     }
