@@ -272,6 +272,21 @@ describe('up: clear errors', () => {
     }
   });
 
+  test('--server that is not a Redis or Valkey server, or does not exist, is a usage error naming it', () => {
+    const temp = tempDir();
+    try {
+      const notServer = cli(['up', '--dir', join(temp.path, 'a'), '--server', '/bin/echo', '--detach']);
+      assert.equal(notServer.code, 2, notServer.stderr);
+      assert.match(notServer.stderr, /\/bin\/echo is not redis-server or valkey-server/);
+      const missing = cli(['up', '--dir', join(temp.path, 'b'), '--server', join(temp.path, 'no-such-server'), '--detach']);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /no-such-server: cannot run it \(ENOENT\)/);
+      assert.ok(!existsSync(join(temp.path, 'a', 'redis.conf')), 'nothing written');
+    } finally {
+      temp.remove();
+    }
+  });
+
   test('the guide profile is refused without --allow-insecure', async () => {
     const temp = tempDir();
     try {
@@ -342,6 +357,10 @@ for (const engine of testEngines()) {
       assert.equal(d.result.engine, engine.identity.engine);
       assert.equal(d.result.engineVersion, engine.identity.version);
       assert.equal(d.result.serverPath, engine.server);
+      // the neurallog profile targets Redis 8.0.x: other lines and engines run, with a note
+      const sameLine = engine.identity.engine === 'redis' && engine.identity.version.startsWith('8.0.');
+      if (sameLine) assert.equal(d.result.targetNote, undefined);
+      else assert.match(d.result.targetNote ?? '', new RegExp(`the model targets Redis 8\\.0\\.\\d+; this server is ${engine.label.replaceAll('.', '\\.')}`));
       const port = d.result.port;
       assert.match(engineCli(engine, port, ['PING']), /NOAUTH/);
       assert.equal(engineCli(engine, port, ['PING'], { user: 'monitor', password: d.passwords().monitor! }), 'PONG');

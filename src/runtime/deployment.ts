@@ -176,7 +176,7 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
   // the binary, and whether it takes this model, before anything is written or started
   const located = chooseServer(paths.root, options.server);
   const conf = renderRedisConf(model);
-  assertServerAccepts(conf, model, located);
+  const uncheckedNote = assertServerAccepts(conf, model, located);
 
   const { secrets, created } = ensureSecrets(paths.secrets, usersNeedingPasswords(model));
   if (Object.keys(confSecrets).length > 0) {
@@ -228,7 +228,7 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
     engineVersion: located.identity.version,
     serverPath: located.path,
     target: { engine: model.engine, version: model.version },
-    targetNote: targetMismatch(model, located),
+    targetNote: [targetMismatch(model, located), uncheckedNote].filter(Boolean).join('; ') || undefined,
   };
 }
 

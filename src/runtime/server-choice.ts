@@ -63,13 +63,16 @@ export function targetMismatch(model: Pick<Deployment, 'engine' | 'version'>, se
 
 /**
  * Throws, naming each directive and why, when the server would refuse the rendered config. The
- * binary's own release decides (not the model's): it is the one that reads the file.
+ * binary's own release decides (not the model's): it is the one that reads the file. A binary of a
+ * release line without a table of its own (say Redis 8.2, judged by 8.0's) may accept names that
+ * table lacks: those are not refused but returned as a note, and the server itself decides.
  */
-export function assertServerAccepts(conf: string, model: Pick<Deployment, 'engine' | 'version'>, server: LocatedServer): void {
+export function assertServerAccepts(conf: string, model: Pick<Deployment, 'engine' | 'version'>, server: LocatedServer): string | undefined {
   const names = tokenizeConf(conf).map((l) => l.name);
   const refused = refusedDirectives(server.identity, names);
-  if (refused.length === 0) return;
+  if (refused.length === 0) return undefined;
   const { note } = tableFor(server.identity);
+  if (note) return `${describeLocated(server)}: ${note}; it may refuse ${refused.map((r) => r.name).join(', ')} (not checked)`;
   const lines = refused.map((r) => `  ${r.name}: ${r.explanation}${r.replacement ? ` Write "${r.replacement}" instead.` : ''}`);
   throw new UsageError(
     `${describeLocated(server)} would refuse this model's config (nothing was started):\n${lines.join('\n')}\n` +
