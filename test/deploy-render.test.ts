@@ -4,6 +4,7 @@
  * ConfigMap's redis.conf is byte for byte `render conf`), and Debian's `docker-compose config -q`.
  */
 import assert from 'node:assert/strict';
+import { parseYamlModel } from '../src/config/load.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,6 +130,13 @@ describe('rendering is deterministic and keeps its promises', () => {
 });
 
 describe('render refuses unsafe models, naming the field', () => {
+  test('directives the model\'s release refuses: extraDirectives (the pod would crash-loop)', () => {
+    const d = parseYamlModel('version: "7.0"\nextraDirectives:\n  - {name: set-max-listpack-entries, args: ["128"]}\n', 'old.yaml').deployment;
+    assert.deepEqual(refusals(d, 'kubernetes').map((r) => r.path), ['extraDirectives.0.name']);
+    d.version = '7.2';
+    assert.deepEqual(refusals(d, 'compose'), []);
+  });
+
   const refused = (d: Deployment, target: 'kubernetes' | 'compose' = 'kubernetes') => refusals(d, target).map((r) => r.path);
 
   test('the neurallog profile renders', () => {
@@ -293,6 +301,19 @@ describe("Debian's docker-compose config -q", { skip: hasCompose ? false : 'dock
     const [plain, changed] = await Promise.all([compose(write(renderCompose(profile('neurallog'), fixtureSecrets))), compose(write(renderCompose(d, fixtureSecrets)))]);
     assert.equal(plain.status, 0, plain.stderr);
     assert.equal(changed.status, 0, changed.stderr);
+  });
+
+  test('accepts the Valkey rendering (engine: valkey): valkey-server and valkey-cli in the official image', async () => {
+    const valkey = parseYamlModel('engine: valkey\n', 'valkey.yaml').deployment;
+    const files = renderCompose(valkey, fixtureSecrets);
+    const doc = parse(files.find((f) => f.path === 'docker-compose.yml')!.content);
+    assert.equal(doc.services.redis.image, `valkey/valkey:${valkey.version}-alpine`);
+    assert.equal(doc.services['redis-secrets'].image, doc.services.redis.image);
+    assert.equal(doc.services.redis.command[0], 'valkey-server');
+    assert.match(doc.services.redis.healthcheck.test[1], /\bvalkey-cli --user monitor/);
+    assert.doesNotMatch(files.find((f) => f.path === 'docker-compose.yml')!.content, /redis-(cli|server)/);
+    const checked = await compose(write(files));
+    assert.equal(checked.status, 0, checked.stderr);
   });
 
   test('and rejects a broken file (an unknown key, an unescaped $)', async () => {

@@ -204,3 +204,45 @@ describe('loadConfig on a redis.conf', () => {
     );
   });
 });
+
+describe('engine and version', () => {
+  const model = (text: string) => parseYamlModel(text, 'engine.yaml').deployment;
+  const view = (d: ReturnType<typeof model>) => [d.engine, d.version, d.container.image];
+
+  test('the profiles: neurallog is for Redis 8.0.4 on its official image; guide for the 7.4 its redis:7-alpine runs', () => {
+    assert.deepEqual(view(model('')), ['redis', '8.0.4', 'redis:8.0.4-alpine']);
+    assert.deepEqual(view(model('profile: guide\n')), ['redis', '7.4', 'redis:7-alpine']);
+  });
+
+  test('an engine alone takes its default release and image; a version alone keeps the engine', () => {
+    assert.deepEqual(view(model('engine: valkey\n')), ['valkey', '8.1.9', 'valkey/valkey:8.1.9-alpine']);
+    assert.deepEqual(view(model('version: "7.2"\n')), ['redis', '7.2', 'redis:7.2-alpine']);
+    assert.deepEqual(view(model('engine: valkey\nversion: "8.0.1"\n')), ['valkey', '8.0.1', 'valkey/valkey:8.0.1-alpine']);
+  });
+
+  test('an image given stays as given', () => {
+    assert.deepEqual(view(model('engine: valkey\ncontainer: {image: "registry.example.com/valkey:8.1.9"}\n')), ['valkey', '8.1.9', 'registry.example.com/valkey:8.1.9']);
+  });
+
+  test('--engine/--version override the file, and the image follows unless the file gives one', () => {
+    const file = write('engine-choice.yaml', 'engine: valkey\n');
+    assert.deepEqual(view(readConfig(file, { engine: 'redis', version: '7.0' }).deployment), ['redis', '7.0', 'redis:7.0-alpine']);
+    assert.deepEqual(view(readConfig(file, { version: '8.0.1' }).deployment), ['valkey', '8.0.1', 'valkey/valkey:8.0.1-alpine']);
+  });
+
+  test('a release older than the tables, an unknown engine, a version that is no release: errors at their line', () => {
+    let error = configError(() => parseYamlModel('engine: valkey\nversion: "7.0"\n', 'old.yaml'));
+    assert.match(error.message, /old\.yaml:2 at version: Valkey 7\.0 is older than Valkey 7\.2/);
+    error = configError(() => parseYamlModel('engine: keydb\n', 'keydb.yaml'));
+    assert.match(error.message, /keydb\.yaml:1 at engine: allowed values: "redis", "valkey"/);
+    error = configError(() => parseYamlModel('version: "8"\n', 'eight.yaml'));
+    assert.match(error.message, /eight\.yaml:1 at version: a release such as "8\.0" or "8\.0\.2"/);
+  });
+
+  test('a model stored before engine and version existed (deployment.json) reads as Redis of the default release', async () => {
+    const { deploymentSchema } = await import('../src/config/schema.js');
+    const { engine: _e, version: _v, ...old } = profile('neurallog');
+    const read = deploymentSchema.parse(old);
+    assert.deepEqual([read.engine, read.version], ['redis', '8.0.4']);
+  });
+});
