@@ -73,22 +73,25 @@ export function commandsFallbackProblems(types: Record<string, number>, target: 
 /** How a merge gets values to the target. */
 export interface MergePath {
   encoding: 'restore' | 'commands';
-  /** for the plan: which path and why */
+  /** why the target does or does not load the backup's payloads, naming both sides */
+  why: string;
+  /** for the plan and the result: the path, then why */
   reason: string;
+}
+
+/** A path with its reason text. */
+export function mergePath(encoding: 'restore' | 'commands', why: string, label = encoding === 'restore' ? 'RESTORE payloads' : 'plain commands (SET, RPUSH, SADD, ZADD, HSET, XADD ...)'): MergePath {
+  return { encoding, why, reason: `${label}: ${why}` };
 }
 
 /**
  * The merge path for a backup of `origin` onto `target`: RESTORE payloads when the target loads the
- * backup's RDB version, else plain commands, which `types` (when known) must all allow; refused with
- * `problems` otherwise. `types` undefined means "not scanned yet": the caller must scan before writing.
+ * backup's RDB version, else plain commands, which every value must then allow: with `types` (keys per
+ * RDB value type, from a parse of the whole backup) `problems` says which do not. `types` undefined
+ * means not scanned yet: a caller taking the commands path must scan before writing.
  */
 export function chooseMergePath(origin: BackupOrigin, target: TargetEngine, types: Record<string, number> | undefined): MergePath & { problems: string[] } {
   const verdict = rdbLoadVerdict(origin, target);
-  if (verdict.loads) return { encoding: 'restore', reason: `RESTORE payloads: ${verdict.message}`, problems: [] };
-  const problems = types ? commandsFallbackProblems(types, target.identity) : [];
-  return {
-    encoding: 'commands',
-    reason: `plain commands (SET, RPUSH, SADD, ZADD, HSET, XADD ...): ${verdict.message}`,
-    problems,
-  };
+  if (verdict.loads) return { ...mergePath('restore', verdict.message), problems: [] };
+  return { ...mergePath('commands', verdict.message), problems: types ? commandsFallbackProblems(types, target.identity) : [] };
 }

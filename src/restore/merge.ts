@@ -15,14 +15,14 @@ import { RdbFormatError } from '../rdb/index.js';
 import { UsageError } from '../errors.js';
 import { checkPass, manifestPlan, type CheckResult } from './merge-check.js';
 import { Selector } from './merge-scan.js';
-import { inspectTarget, probePayloads } from './merge-target.js';
+import { inspectTarget, probePayloads, type TargetInfo } from './merge-target.js';
 import {
-  MergeConflictError, MergeInterruptedError, type ConflictPolicy, type ConflictReport, type MergeOptions, type MergeResult,
+  MergeConflictError, MergeInterruptedError, type ConflictPolicy, type ConflictReport, type MergeOptions, type MergeResult, type ValueEncoding,
 } from './merge-types.js';
 import { writePass } from './merge-write.js';
-import { describeOrigin } from '../backup/origin.js';
+import { describeOrigin, type BackupOrigin } from '../backup/origin.js';
 import { describeEngine, engineHas } from '../engine/index.js';
-import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS } from './compatibility.js';
+import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS, mergePath, type MergePath } from './compatibility.js';
 import { BackupIntegrityError, sourceOrigin } from './source.js';
 import { RestoreRefusedError } from './target.js';
 
@@ -42,20 +42,9 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   const notes: string[] = [];
 
   const target = await inspectTarget(options.endpoint);
-  // Before anything is written: which path the values take. RESTORE payloads when the target loads
-  // the backup's RDB version; plain commands otherwise, and then only if the whole backup is scanned
-  // first and every value has a command form on the target (checked after the first pass).
+  // Before anything is written: which path the values take (commands only after the scan below)
   const origin = await sourceOrigin(options.source);
-  let path = chooseMergePath(origin, target.engine, undefined);
-  if (target.engine.rdbVersion === undefined && requested !== 'commands') {
-    // a release src/engine does not know: ask the target itself with a payload of the backup's version
-    const reads = await probePayloads(options.endpoint, origin.rdbVersion);
-    if (reads !== undefined) path = { ...path, encoding: reads ? 'restore' : 'commands', reason: `${reads ? 'RESTORE payloads' : 'plain commands'}: ${describeEngine(target.engine.identity)} ${reads ? 'accepted' : 'refused'} a RESTORE payload of RDB ${origin.rdbVersion}` };
-  }
-  if (requested === 'commands') path = { ...path, encoding: 'commands', reason: `plain commands, as asked (${path.reason})` };
-  if (requested === 'restore' && path.encoding === 'commands') {
-    throw new RestoreRefusedError(`${path.reason.replace(/^plain commands[^:]*: /, '')}; merge with value encoding auto or commands to rebuild values with plain commands; nothing was written`);
-  }
+  const path = await chooseValuePath(options.endpoint, target, origin, requested);
   const encoding = path.encoding;
   // The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by
   // openRestoreSource) to be those of a backup verified when taken, no key has to be looked up
@@ -81,7 +70,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     const problems = commandsFallbackProblems(check.types ?? {}, target.engine.identity);
     if (problems.length > 0) {
       throw new RestoreRefusedError(
-        `not merging: ${path.reason.replace(/^plain commands[^:]*: /, '')}, and plain commands cannot express ${problems.join('; ')}. Restore onto a server that reads ${describeOrigin(origin)}; nothing was written`,
+        `not merging: ${path.why}, and plain commands cannot express ${problems.join('; ')}. Restore onto a server that reads ${describeOrigin(origin)}; nothing was written`,
       );
     }
   }
@@ -173,6 +162,24 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     elapsedMs: Date.now() - started,
     notes,
   };
+}
+
+/**
+ * RESTORE payloads when the target loads the backup's RDB version (a release src/engine does not know
+ * is asked with a probe payload), plain commands otherwise or when asked; a request for payloads the
+ * target cannot load is refused. Whether every value has a command form is checked after the scan.
+ */
+async function chooseValuePath(endpoint: MergeOptions['endpoint'], target: TargetInfo, origin: BackupOrigin, requested: ValueEncoding): Promise<MergePath> {
+  let path: MergePath = chooseMergePath(origin, target.engine, undefined);
+  if (target.engine.rdbVersion === undefined && requested !== 'commands') {
+    const reads = await probePayloads(endpoint, origin.rdbVersion);
+    if (reads !== undefined) path = mergePath(reads ? 'restore' : 'commands', `${describeEngine(target.engine.identity)} ${reads ? 'accepted' : 'refused'} a RESTORE payload of RDB ${origin.rdbVersion}`);
+  }
+  if (requested === 'commands') return mergePath('commands', path.why, 'plain commands, as asked');
+  if (requested === 'restore' && path.encoding === 'commands') {
+    throw new RestoreRefusedError(`${path.why}; merge with value encoding auto or commands to rebuild values with plain commands; nothing was written`);
+  }
+  return path;
 }
 
 /** XGROUP CREATECONSUMER: Redis 6.2, every Valkey */
