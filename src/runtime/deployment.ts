@@ -4,7 +4,7 @@
  * artifacts are rendered from it, and real redis-server runs on them.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadConfig, profile, type Deployment } from '../config/index.js';
+import { isYamlPath, loadConfig, profile, type Deployment } from '../config/index.js';
 import {
   clientHost,
   closeConnection,
@@ -23,7 +23,7 @@ import {
   type Endpoint,
   type RunState,
 } from '../connect/index.js';
-import { identifyFromInfo, type EngineName } from '../engine/identity.js';
+import { identifyFromInfo, type EngineIdentity, type EngineName } from '../engine/identity.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../render/index.js';
 import { portInUse } from './ports.js';
@@ -102,12 +102,16 @@ function readPidFile(path: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-export function resolveModel(paths: DeploymentPaths, options: Pick<UpOptions, 'config' | 'port' | 'bind'>): { model: Deployment; confSecrets: Record<string, string> } {
+/**
+ * The model `up` runs: --config, else the directory's stored model, else the neurallog profile. A
+ * redis.conf names no release, so it is read for `server` (the binary about to run it) when given.
+ */
+export function resolveModel(paths: DeploymentPaths, options: Pick<UpOptions, 'config' | 'port' | 'bind'>, server?: EngineIdentity): { model: Deployment; confSecrets: Record<string, string> } {
   let model: Deployment;
   let confSecrets: Record<string, string> = {};
   const stored = isDeploymentDir(paths.root) ? readDeploymentModel(paths) : undefined;
   if (options.config) {
-    const loaded = loadConfig(options.config);
+    const loaded = loadConfig(options.config, server && !isYamlPath(options.config) ? server : {});
     model = loaded.deployment;
     confSecrets = loaded.secrets;
   } else {
@@ -161,7 +165,9 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
     rmSync(paths.state, { force: true });
   }
 
-  const { model, confSecrets } = resolveModel(paths, options);
+  // the binary first: a redis.conf is read for the release that will run it
+  const located = chooseServer(paths.root, options.server);
+  const { model, confSecrets } = resolveModel(paths, options, located.identity);
   const insecure = model.security.users.filter((u) => u.enabled && u.nopass).map((u) => u.name);
   if (insecure.length > 0 && !options.allowInsecure) {
     throw new UsageError(
@@ -173,8 +179,7 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
     throw new UsageError(`the model has no enabled "${ADMIN_USER}" user with +@all; \`up\` administers the server as that user (the neurallog profile has one)`);
   }
   checkWritable(paths.data);
-  // the binary, and whether it takes this model, before anything is written or started
-  const located = chooseServer(paths.root, options.server);
+  // whether the binary takes this model, before anything is written or started
   const conf = renderRedisConf(model);
   const uncheckedNote = assertServerAccepts(conf, model, located);
 
