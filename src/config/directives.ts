@@ -255,7 +255,11 @@ export function directiveSpec(name: string): DirectiveSpec | undefined {
   return BY_NAME.get(name.toLowerCase());
 }
 
-/** Deprecated names Redis 7.0 still accepts, with the name to use instead. */
+/**
+ * Old names every release here still accepts, with the name to use instead: used to find a setting
+ * under either name. Which names a given release treats as aliases is its table's business
+ * (engine-directives.ts: Valkey 8.0's masterauth, 8.1's slowlog-*).
+ */
 export const DEPRECATED_ALIASES: Record<string, string> = {
   ...Object.fromEntries(DIRECTIVES.flatMap((s) => s.aliases.map((a) => [a, s.name]))),
   slaveof: 'replicaof',

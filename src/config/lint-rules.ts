@@ -1,6 +1,7 @@
 /**
  * The lint rules of `config lint`: each has a stable id, a severity, and returns findings that say
- * what is wrong (with the values read), why it matters on Redis 7.0 for NeuralLog, and how to fix it.
+ * what is wrong (with the values read), why it matters for NeuralLog on the target engine and release,
+ * and how to fix it.
  * Rules are pure functions of a LintContext (see lint.ts), which knows where each setting came from.
  */
 import type { ErrorPlace } from '../errors.js';

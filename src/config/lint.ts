@@ -1,5 +1,6 @@
 /**
- * `config lint`: what is wrong with a deployment on Redis 7.0, as findings. Pure: it judges what
+ * `config lint`: what is wrong with a deployment on its engine and release (the model's `engine` and
+ * `version`; for a redis.conf, the release it is read for), as findings. Pure: it judges what
  * readConfig() read (the model, and for a redis.conf the directives with their file and line), and
  * keeps the reader's own findings (unknown-directive, bad-value, duplicate-directive, machine-path).
  * The security rules live here; memory, persistence and the rest in lint-rules.ts.
@@ -34,7 +35,7 @@ function defaultUser(d: Deployment): { user: AclUser; index: number; implicit: b
 /** A redis.conf whose users come from an ACL file lint does not read: the user rules cannot judge it. */
 const usersUnknown = (ctx: LintContext) => ctx.kind === 'redis.conf' && ctx.sets('aclfile');
 
-/** protected mode refuses every non-loopback client (measured on 7.0.15, also with `bind 0.0.0.0` and `default` off). */
+/** protected mode refuses every non-loopback client (measured on 7.0.15, also with `bind 0.0.0.0` and `default` off; test/remote-access repeats it on Redis 8.0.2 and Valkey 8.1.1). */
 function protectedModeBlocks(ctx: LintContext): boolean {
   return !usersUnknown(ctx) && ctx.d.server.protectedMode && defaultUser(ctx.d).user.nopass && remoteBinds(ctx.d).length > 0;
 }
