@@ -465,6 +465,7 @@ describe('merge building blocks', () => {
     // Valkey 9 loads other servers' RDB 12 only with rdb-version-check relaxed
     const valkey9 = (check: string) => targetEngineFromInfo({ redis_version: '7.2.4', server_name: 'valkey', valkey_version: '9.0.0' }, check);
     assert.equal(rdbLoadVerdict(fromRedis80, valkey9('strict')).loads, false);
+    assert.match(rdbLoadVerdict(fromRedis80, valkey9('strict')).message, /rdb-version-check/, 'says how Valkey 9 would take it');
     assert.equal(rdbLoadVerdict(fromRedis80, valkey9('relaxed')).loads, true);
   });
 

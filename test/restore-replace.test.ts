@@ -49,7 +49,8 @@ async function restart(server: TestServer, signal: 'SIGKILL' | 'SIGTERM'): Promi
       started.child.ref();
       if (isAlive(started.pid)) process.kill(started.pid, 'SIGKILL');
       await started.exited;
-      rmSync(server.dir, { recursive: true, force: true });
+      // a fork of the killed server (an AOF rewrite) may still be writing its temp file: retry
+      rmSync(server.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
   };
 }

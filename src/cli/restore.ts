@@ -111,7 +111,6 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
   const started = Date.now();
   try {
     if (mode === 'replace') {
-      if (!flags.json) say('Serving the backup to the target as its replication master (clients get -READONLY during the transfer and -LOADING while it loads) ...');
       const result = await replaceRestore({
         source,
         endpoint: endpoint!,
@@ -120,7 +119,10 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
         signal: controller.signal,
         onPhase: (phase, detail) => {
           progress.done();
-          if (!flags.json && phase !== 'done' && phase !== 'transferring') say(`  ${phase}${detail ? ` (${detail})` : ''} ...`);
+          if (flags.json || phase === 'done') return;
+          // the target and the backup have passed every check: only now does anything change
+          if (phase === 'transferring') say('Serving the backup to the target as its replication master (clients get -READONLY during the transfer and -LOADING while it loads) ...');
+          else say(`  ${phase}${detail ? ` (${detail})` : ''} ...`);
         },
         onTransferProgress: (bytes, total) => progress.update({ bytes, totalBytes: total, elapsedMs: Date.now() - started, label: 'transferring' }),
       });

@@ -12,6 +12,7 @@
  */
 import { describeOrigin, type BackupOrigin } from '../backup/origin.js';
 import { describeEngine, engineHas, identifyFromInfo, loadsRdb, rdbVersionWritten, type EngineIdentity } from '../engine/index.js';
+import { VALKEY_MAGIC_FROM_RDB } from '../engine/rdb-versions.js';
 
 export interface TargetEngine {
   identity: EngineIdentity;
@@ -43,7 +44,10 @@ export function rdbLoadVerdict(origin: BackupOrigin, target: TargetEngine): Load
   const backup = `the backup (${describeOrigin(origin)})`;
   const verdict = loadsRdb(target.identity, origin.rdbVersion, { relaxed: target.relaxed });
   if (verdict.loads) return { loads: true, message: `${backup} loads into the target, ${describeTarget(target)}` };
-  return { loads: false, message: `the target, ${describeTarget(target)}, cannot load ${backup}: ${verdict.reason}` };
+  // src/engine's reason adds something where the version alone does not say it all: an unknown
+  // release, or Valkey 9+ (VALKEY0NN files), which reads other servers' RDB up to 11 unless relaxed
+  const more = target.rdbVersion === undefined || target.rdbVersion >= VALKEY_MAGIC_FROM_RDB ? `: ${verdict.reason}` : '';
+  return { loads: false, message: `the target, ${describeTarget(target)}, cannot load ${backup}${more}` };
 }
 
 /** RDB value types of hashes whose fields carry their own expiry (Redis 7.4+: 22, 23 pre-GA; 24, 25). */

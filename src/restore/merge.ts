@@ -20,7 +20,7 @@ import {
   MergeConflictError, MergeInterruptedError, type ConflictPolicy, type ConflictReport, type MergeOptions, type MergeResult, type ValueEncoding,
 } from './merge-types.js';
 import { writePass } from './merge-write.js';
-import { describeOrigin, type BackupOrigin } from '../backup/origin.js';
+import type { BackupOrigin } from '../backup/origin.js';
 import { describeEngine, engineHas } from '../engine/index.js';
 import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS, mergePath, type MergePath } from './compatibility.js';
 import { BackupIntegrityError, sourceOrigin } from './source.js';
@@ -70,7 +70,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     const problems = commandsFallbackProblems(check.types ?? {}, target.engine.identity);
     if (problems.length > 0) {
       throw new RestoreRefusedError(
-        `not merging: ${path.why}, and plain commands cannot express ${problems.join('; ')}. Restore onto a server that reads ${describeOrigin(origin)}; nothing was written`,
+        `not merging: ${path.why}, and plain commands cannot express ${problems.join('; ')}. Restore onto a server that reads RDB ${origin.rdbVersion}; nothing was written`,
       );
     }
   }
@@ -89,7 +89,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     throw new UsageError(`the backup holds ${libraries.length} function librar${libraries.length === 1 ? 'y' : 'ies'}, but the target (${describeEngine(target.engine.identity)}) has no functions (Redis 7.0 or later); nothing was written`);
   }
   const libraryConflicts = libraries.filter((l) => target.libraries?.has(l.name));
-  if (encoding === 'commands') notes.push('with plain commands, stream consumers\' seen-times and LRU/LFU hints are not kept');
+  if (encoding === 'commands') notes.push('with plain commands, stream consumers\' seen and active times and LRU/LFU hints are not kept');
 
   let conflicts: ConflictReport | undefined;
   if (check.existing || libraryConflicts.length > 0) {
