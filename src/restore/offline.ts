@@ -2,7 +2,7 @@
  * Offline restore: a backup placed in a STOPPED server's data directory so that the server really
  * loads it at its next start, whether AOF is on or off.
  *
- * With `appendonly yes`, Redis 7.0 loads its multi-part AOF and ignores dump.rdb (and with no AOF
+ * With `appendonly yes`, Redis 7.0 and later (and Valkey) load the multi-part AOF and ignore dump.rdb (and with no AOF
  * directory it starts EMPTY and the next save overwrites the dump): so the backup becomes both the
  * dump file and the base of a fresh AOF (`<appendfilename>.<seq>.base.rdb` and a manifest naming only
  * it). With `appendonly no` (from the configuration) only the dump is placed, and any AOF directory is

@@ -83,7 +83,7 @@ export function buildCommands(key: Buffer, tmpKey: Buffer, decoded: DecodedValue
     case 'module':
       throw new NeuralLogRedisError(
         'E_RESTORE_UNSUPPORTED',
-        `key ${displayKey(key)} holds a value of module type ${decoded.value.moduleName}, which only RESTORE of its payload can recreate; the target cannot load this backup's payloads (older RDB version), so load the module's data another way or restore onto Redis 7.0 or later`,
+        `key ${displayKey(key)} holds a value of module type ${decoded.value.moduleName}, which only RESTORE of its payload can recreate; the target cannot load this backup's payloads (older RDB version), so load the module's data another way or restore onto a server that reads the backup's RDB version`,
       );
   }
   if (expireAtMs !== undefined) out.push(['PEXPIREAT', tmpKey, String(expireAtMs)]);
