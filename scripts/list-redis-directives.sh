@@ -8,12 +8,19 @@
 #   scripts/list-redis-directives.sh --all           # every server here and every mirrored tag the
 #                                                    # tables use, each block headed "== ID SOURCE"
 #
+# Output: the names (aliases included), then "OLD -> NEW" for each alias, then "~NAME" for each name
+# the release accepts in a config file and ignores.
+#
 # From a server: starts it on a free loopback port in a throwaway directory and asks CONFIG GET *;
 # hidden configs (debug settings that CONFIG GET * leaves out, but a config file may set) are then
-# asked for by exact name, taken from src/config.c of the nearest mirrored tag. File-only directives
-# (include, rename-command, user, loadmodule) are added by the table writer, not here.
+# asked for by exact name, taken from src/config.c of the nearest mirrored tag, whose aliases are kept
+# where the server has both names (LATER_RENAMES are confirmed on the server by setting the old name).
+# Each name that source lists and the server does not is tried in a config file of its own: one the
+# server starts with is ignored (~). File-only directives (include, rename-command, user, loadmodule)
+# are added by src/config/engine-directives.ts, not here.
 #
-# From source: every create*Config("name", "alias", ...) in the standardConfig table (aliases too).
+# From source: every create*Config("name", "alias", ...) in the standardConfig table (aliases too, the
+# LOG_REQ_RES test build's left out) and deprecated_configs[] as ignored.
 #
 # A server in the Debian 13 root (scripts/build-engines-root) sees only files under the root, so its
 # throwaway directory is made in ROOT/tmp; the CLI defaults to the server's sibling *-cli.
@@ -181,7 +188,7 @@ case "${1:-}" in
     from_source "$2" "$3"
     ;;
   -h | --help | "")
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
     [ -n "${1:-}" ] || exit 2
     ;;
   *) from_server "$1" "${2:-}" ;;
