@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { takeBackup } from '../src/backup/index.js';
-import { chooseLoad } from '../src/restore/index.js';
+import { chooseLoad, compareDecoded } from '../src/restore/index.js';
 import { closeConnection } from '../src/connect/index.js';
 import { isAlive } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
@@ -175,6 +175,19 @@ describe('replace: choosing how the target loads', () => {
     assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 150 * MB }, 100 * MB), 'disk');
     assert.equal(chooseLoad({ maxmemory: 0, usedMemory: 1 * MB }, 1 * MB), 'disk', 'unlimited maxmemory: the container limit is unknown');
     assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 1 * MB }, undefined), 'disk', 'unknown backup size');
+  });
+
+  test('the sample check compares hash field TTLs, leaving out fields whose TTL passed since the backup', () => {
+    const hash = (fields: Array<[string, number | undefined]>) => ({
+      kind: 'hash' as const,
+      value: fields.map(([f]) => [Buffer.from(f), Buffer.from('v')] as [Buffer, Buffer]),
+      fieldExpireAtMs: fields.map(([, at]) => at),
+    });
+    assert.equal(compareDecoded(hash([['a', 100], ['b', undefined]]), hash([['b', undefined]]), 200), undefined, 'a expired at 100');
+    assert.equal(compareDecoded(hash([['a', 300], ['b', undefined]]), hash([['b', undefined]]), 200), 'hash fields or their TTLs', 'a lives until 300');
+    assert.equal(compareDecoded(hash([['a', 300]]), hash([['a', 301]]), 200), 'hash fields or their TTLs', 'a different TTL');
+    assert.equal(compareDecoded(hash([['a', 300]]), hash([['a', undefined]]), 200), 'hash fields or their TTLs', 'a TTL lost');
+    assert.equal(compareDecoded(hash([['a', 300]]), hash([['a', 300]]), 200), undefined);
   });
 });
 

@@ -39,8 +39,11 @@ const hasActiveTimes = (v: Extract<DecodedValue, { kind: 'stream' }>['value']) =
 /** each field's own expiry (types 22-25), '' where none */
 const fieldExpiries = (v: DecodedValue) => (v as { fieldExpireAtMs?: Array<number | undefined> }).fieldExpireAtMs;
 
-/** undefined when equal, else a short description of the first difference. */
-export function compareDecoded(expected: DecodedValue, actual: DecodedValue): string | undefined {
+/**
+ * undefined when equal, else a short description of the first difference. Hash fields whose own
+ * expiry has passed by `nowMs` are left out on both sides (the server drops them as it meets them).
+ */
+export function compareDecoded(expected: DecodedValue, actual: DecodedValue, nowMs = Date.now()): string | undefined {
   if (expected.kind !== actual.kind) return `type ${actual.kind}, expected ${expected.kind}`;
   switch (expected.kind) {
     case 'string':
@@ -62,7 +65,10 @@ export function compareDecoded(expected: DecodedValue, actual: DecodedValue): st
     case 'hash': {
       const entries = (h: typeof expected) => {
         const at = fieldExpiries(h);
-        return h.value.map(([f, v], i) => `${hex(f)}=${hex(v)}@${at?.[i] ?? ''}`);
+        return h.value
+          .map(([f, v], i) => ({ f, v, at: at?.[i] }))
+          .filter((e) => e.at === undefined || e.at > nowMs)
+          .map((e) => `${hex(e.f)}=${hex(e.v)}@${e.at ?? ''}`);
       };
       return sameMultiset(entries(expected), entries(actual as typeof expected)) ? undefined : 'hash fields or their TTLs';
     }
