@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { takeBackup, verifyBackup, type BackupResult } from '../src/backup/index.js';
@@ -388,6 +388,38 @@ for (const c of CROSS) {
     });
   });
 }
+
+test('an RDB newer than this tool reads (Redis 8.6 RDB 13) is refused in every mode before any change, even unchecked by a manifest', async () => {
+  const host = engineById('redis-7.0') ?? testEngines()[0]!;
+  const target = await targetOf(host);
+  const files = tempDir('nlr-rdb13-');
+  try {
+    // a header and aux field as Redis 8.6 writes them; what follows is never read
+    const aux = (k: string, v: string) => Buffer.concat([Buffer.from([0xfa, k.length]), Buffer.from(k), Buffer.from([v.length]), Buffer.from(v)]);
+    const file = join(files.path, 'dump-8.6.rdb');
+    writeFileSync(file, Buffer.concat([Buffer.from('REDIS0013'), aux('redis-ver', '8.6.0'), Buffer.from([0xfe, 0x00, 0x00, 0x01, 0x61, 0x01, 0x62, 0xff]), Buffer.alloc(8)]));
+    await on(target, (k) => cmd(k, 'SET', 'target:own', 'kept'));
+    const before = await state(target);
+    const source = await openRestoreSource(file);
+    const refusals = await Promise.all([
+      replaceRestore({ source, endpoint: target.endpoint('admin') }),
+      mergeRestore({ source, endpoint: target.endpoint('admin'), onConflict: 'skip' }),
+      offlineRestore({ source, dataDir: files.path, server: host.server }),
+    ].map((p) => (p as Promise<unknown>).then(() => undefined, (e: unknown) => e)));
+    for (const error of refusals) {
+      assert.ok(error instanceof RestoreRefusedError, String(error));
+      assert.match(error.message, /cannot check the backup \(Redis 8\.6\.0, RDB 13\).*restores nothing it has not checked/);
+    }
+    assert.deepEqual(await state(target), before, 'the target is untouched');
+    assert.match(await on(target, (k) => cmd(k, 'INFO', 'replication')).then(String), /role:master/);
+    const plan = await planRestore({ source, mode: 'replace', endpoint: target.endpoint('admin') });
+    assert.equal(plan.ok, false);
+    assert.ok(plan.checks.some((k) => !k.ok && /cannot check the backup/.test(k.what)));
+    assert.ok(!plan.checks.some((k) => /damaged/.test(k.what)), 'a newer format is not damage');
+  } finally {
+    files.remove();
+  }
+});
 
 test('--server is for offline restores only: a usage error with a live target', () => {
   const r = cli(['restore', join(ROOT, 'package.json'), '--url', 'redis://127.0.0.1:1', '--server', '/usr/bin/redis-server']);

@@ -13,6 +13,7 @@
 import { describeOrigin, type BackupOrigin } from '../backup/origin.js';
 import { describeEngine, engineHas, identifyFromInfo, loadsRdb, rdbVersionWritten, type EngineIdentity } from '../engine/index.js';
 import { VALKEY_MAGIC_FROM_RDB } from '../engine/rdb-versions.js';
+import { RDB_MAX_REDIS_VERSION, RDB_MAX_VALKEY_VERSION, RDB_READS, RDB_VALKEY_FIRST } from '../rdb/index.js';
 
 export interface TargetEngine {
   identity: EngineIdentity;
@@ -48,6 +49,17 @@ export function rdbLoadVerdict(origin: BackupOrigin, target: TargetEngine): Load
   // release, or Valkey 9+ (VALKEY0NN files), which reads other servers' RDB up to 11 unless relaxed
   const more = target.rdbVersion === undefined || target.rdbVersion >= VALKEY_MAGIC_FROM_RDB ? `: ${verdict.reason}` : '';
   return { loads: false, message: `the target, ${describeTarget(target)}, cannot load ${backup}${more}` };
+}
+
+/**
+ * Why this tool cannot check the backup (an RDB version newer than its reader knows), or undefined.
+ * Nothing is restored unchecked: every mode refuses such a backup before it changes anything, even
+ * where the target would load it.
+ */
+export function readerRefusal(origin: BackupOrigin): string | undefined {
+  const v = origin.rdbVersion;
+  if ((v >= 1 && v <= RDB_MAX_REDIS_VERSION) || (v >= RDB_VALKEY_FIRST && v <= RDB_MAX_VALKEY_VERSION)) return undefined;
+  return `this version of neurallog-redis cannot check the backup (${describeOrigin(origin)}): it reads ${RDB_READS}, and restores nothing it has not checked`;
 }
 
 /** RDB value types of hashes whose fields carry their own expiry (Redis 7.4+: 22, 23 pre-GA; 24, 25). */

@@ -22,7 +22,7 @@ import {
 import { writePass } from './merge-write.js';
 import type { BackupOrigin } from '../backup/origin.js';
 import { describeEngine, engineHas } from '../engine/index.js';
-import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS, mergePath, type MergePath } from './compatibility.js';
+import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS, mergePath, readerRefusal, type MergePath } from './compatibility.js';
 import { BackupIntegrityError, sourceOrigin } from './source.js';
 import { RestoreRefusedError } from './target.js';
 
@@ -44,6 +44,8 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   const target = await inspectTarget(options.endpoint);
   // Before anything is written: which path the values take (commands only after the scan below)
   const origin = await sourceOrigin(options.source);
+  const unreadable = readerRefusal(origin);
+  if (unreadable) throw new RestoreRefusedError(`not merging: ${unreadable}; nothing was written`);
   const path = await chooseValuePath(options.endpoint, target, origin, requested);
   const encoding = path.encoding;
   // The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by

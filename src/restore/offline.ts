@@ -31,6 +31,7 @@ import { readConfig } from '../config/index.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier, RdbFormatError } from '../rdb/index.js';
 import { findRunningServer } from './offline-guard.js';
+import { readerRefusal } from './compatibility.js';
 import { offlineEvidence, offlineVerdict } from './offline-target.js';
 import { BackupIntegrityError, sourceOrigin, type RestoreSource } from './source.js';
 import { RestoreRefusedError } from './target.js';
@@ -133,7 +134,10 @@ export async function offlineRestore(options: OfflineOptions): Promise<OfflineRe
   refuseIfRunning();
 
   // which server loads the directory, and whether it reads the backup's RDB version: before anything
-  const compatibility = offlineVerdict(await sourceOrigin(options.source), offlineEvidence(dataDir, layout, options.server));
+  const origin = await sourceOrigin(options.source);
+  const unreadable = readerRefusal(origin);
+  if (unreadable) throw new RestoreRefusedError(`not restoring into ${dataDir}: ${unreadable}. Nothing was changed.`);
+  const compatibility = offlineVerdict(origin, offlineEvidence(dataDir, layout, options.server));
   if (!compatibility.loads) throw new RestoreRefusedError(`not restoring into ${dataDir}: ${compatibility.message}. Nothing was changed.`);
 
   const { uid, gid } = statSync(dataDir);

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { originFromRdb, type BackupOrigin } from '../backup/origin.js';
-import { chooseMergePath, commandsFallbackProblems, rdbLoadVerdict } from './compatibility.js';
+import { chooseMergePath, commandsFallbackProblems, rdbLoadVerdict, readerRefusal } from './compatibility.js';
 import { globMatcher } from './glob.js';
 import { readLayout } from './offline.js';
 import { offlineEvidence, offlineVerdict } from './offline-target.js';
@@ -98,6 +98,8 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
     });
     let summary: RdbSummary | undefined;
     let verifyError: string | undefined;
+    /** a valid file of a version the reader does not know: not damage */
+    let verifyUnsupported = false;
     try {
       await pipeline(
         options.source.open(),
@@ -116,13 +118,16 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
       if (client) await client.sendCommand(['SELECT', '0']);
     } catch (error) {
       verifyError = (error as Error).message;
+      verifyUnsupported = (error as { code?: string }).code === 'E_RDB_UNSUPPORTED';
     }
-    checks.push(verifyError ? { ok: false, what: `the backup is damaged: ${verifyError}` } : { ok: true, what: `the backup is intact (structure and CRC-64 ${summary!.checksum.computed}${options.source.manifest ? ', SHA-256 matches its manifest' : ''})` });
+    checks.push(verifyError ? { ok: false, what: verifyUnsupported ? verifyError : `the backup is damaged: ${verifyError}` } : { ok: true, what: `the backup is intact (structure and CRC-64 ${summary!.checksum.computed}${options.source.manifest ? ', SHA-256 matches its manifest' : ''})` });
     const backupDbs = summary ? Object.fromEntries(Object.entries(summary.databases).map(([db, s]) => [db, s.keys])) : {};
     const backupKeys = Object.values(backupDbs).reduce((a, b) => a + b, 0);
     const usedMemory = options.source.manifest?.rdb.usedMemory ?? (summary?.aux['used-mem'] ? Number(summary.aux['used-mem']) : undefined);
     if (summary) origin ??= originFromRdb(summary.version, summary.aux);
     if (!origin && originError) checks.push({ ok: false, what: originError });
+    const unreadable = origin ? readerRefusal(origin) : undefined;
+    if (unreadable) checks.push({ ok: false, what: unreadable });
     let target: RestorePlan['target'];
     if (options.mode === 'offline' && options.dataDir && origin) {
       const layout = readLayout(options.dataDir, options.configFile);

@@ -14,7 +14,7 @@ import { NeuralLogRedisError } from '../errors.js';
 import { decodeValue, rdbVerifier, type RdbRecord, type RdbSummary } from '../rdb/index.js';
 import { serveRdbAsMaster, type FakeMaster } from '../replication/index.js';
 import { measureRdbBytes, sourceOrigin, type RestoreSource } from './source.js';
-import { rdbLoadVerdict } from './compatibility.js';
+import { rdbLoadVerdict, readerRefusal } from './compatibility.js';
 import { readTargetFacts, replaceRefusals, RestoreRefusedError, type TargetFacts } from './target.js';
 import { compareDecoded, dumpToDecoded } from './compare.js';
 
@@ -116,7 +116,10 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     const facts: TargetFacts = await readTargetFacts(client);
     const refusals = replaceRefusals(facts);
     const manifest = options.source.manifest;
-    const compatibility = rdbLoadVerdict(await sourceOrigin(options.source), facts.engine);
+    const origin = await sourceOrigin(options.source);
+    const unreadable = readerRefusal(origin);
+    if (unreadable) refusals.push(unreadable);
+    const compatibility = rdbLoadVerdict(origin, facts.engine);
     if (!compatibility.loads) refusals.push(`${compatibility.message}; restore onto a server that reads it, or try --mode merge (it rebuilds values with plain commands where every value has a command form on the target)`);
     if (manifest) {
       const top = Math.max(-1, ...Object.keys(manifest.keyspace.databases).map(Number));
