@@ -51,9 +51,10 @@ export async function openConnection(endpoint: Endpoint, options: ConnectOptions
     await Promise.race([
       (async () => {
         await client.connect();
-        // a server that wants a password we did not give answers the first command with NOAUTH;
-        // every handshake ends with a PING, so that a port that is not Redis is found out here
-        await client.sendCommand(['PING']);
+        // a server that wants a password we did not give answers the first command with NOAUTH, and
+        // a port that is not Redis is found out here; with a password, AUTH has already proved both
+        // (a user may lack +ping: the guide's `readonly` user has only +@read)
+        if (endpoint.password === undefined) await client.sendCommand(['PING']);
       })(),
       expired,
     ]);
