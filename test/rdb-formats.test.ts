@@ -213,7 +213,7 @@ describe('warnings are given once, wherever the bytes are cut', () => {
     // the declared length, then the last ID's ms
     const lengthAt = rdb.indexOf(value) + value.indexOf(Buffer.concat([E.len(7999), E.len(8999)]));
     for (const [rawValues, piece] of [['none', 1], ['none', 4096], ['all', 1], ['all', rdb.length]] as const) {
-      const parser = new RdbStreamParser({ source: 'big.rdb', rawValues });
+      const parser = rawValues === 'all' ? new RdbStreamParser({ source: 'big.rdb', rawValues }) : new RdbStreamParser({ source: 'big.rdb', rawValues });
       for (let i = 0; i < rdb.length; i += piece) parser.write(rdb.subarray(i, i + piece));
       const summary = parser.end();
       assert.equal(summary.warningCount, 1, `${rawValues}, pieces of ${piece}`);
@@ -225,5 +225,44 @@ describe('warnings are given once, wherever the bytes are cut', () => {
       for (let i = 0; i < rdb.length; i += 4096) strict.write(rdb.subarray(i, i + 4096));
       strict.end();
     }, new RegExp(`at byte ${lengthAt}: key "big-stream": stream declares length 7999 but its listpacks hold 8000 live entries`));
+  });
+});
+
+describe('hostile bytes in the new formats', () => {
+  test('every flipped byte of a file holding types 20-25, SLOT_INFO and a VALKEY080 file ends in a clean parse or an error naming an offset', () => {
+    const redis12 = E.file(12, [
+      aux('redis-ver', '8.0.2'), Buffer.from([0xfe, 0]), slotInfo(7, 1, 0),
+      E.record(20, 's', setListpackValue(['a', 7, 'b'])), E.record(21, 'x', streamValue({ entries: [5, 9], version: 3, group: true })),
+      E.record(22, 'h22', hashMetadataValue(FIELDS, true)), E.record(23, 'h23', hashListpackExValue(FIELDS, true)),
+      E.record(24, 'h24', hashMetadataValue(FIELDS)), E.record(25, 'h25', hashListpackExValue(FIELDS)),
+    ]);
+    const valkey = fileWithHeader('VALKEY080', [slotImport('j', [[1, 2]]), Buffer.from([0xfe, 0]), E.record(22, 'h', valkeyHash2Value(FIELDS))]);
+    for (const rdb of [redis12, valkey]) {
+      // the checksum zeroed ("disabled"): a flip must be caught by structure, or parse as another valid file
+      const base = Buffer.from(rdb);
+      base.fill(0, base.length - 8);
+      for (let at = 0; at < base.length - 8; at++) {
+        for (const mask of [0x01, 0x80, 0xff]) {
+          const bad = Buffer.from(base);
+          bad[at]! ^= mask;
+          for (const piece of [bad.length, 3]) {
+            const parser: RdbStreamParser = new RdbStreamParser({
+              source: 'flip.rdb',
+              strict: true,
+              onRecord: (r) => void decodeValue(r.type, r.value, { rdbVersion: parser.summary().version, strict: true }),
+            });
+            try {
+              for (let i = 0; i < bad.length; i += piece) parser.write(bad.subarray(i, i + piece));
+              parser.end();
+            } catch (error) {
+              if (error instanceof RdbUnsupportedError && at < 9) continue;
+              assert.ok(error instanceof RdbFormatError, `flip ${mask} at ${at}: ${(error as Error)?.stack}`);
+              assert.doesNotMatch(error.message, /internal error/, `flip ${mask} at ${at}`);
+              assert.match(error.message, /^flip\.rdb at byte \d+: /);
+            }
+          }
+        }
+      }
+    }
   });
 });
