@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { originFromRdb, type BackupOrigin } from '../backup/origin.js';
-import { chooseMergePath, commandsFallbackProblems, rdbLoadVerdict, readerRefusal } from './compatibility.js';
+import { chooseMergePath, rdbLoadVerdict, readerRefusal } from './compatibility.js';
 import { globMatcher } from './glob.js';
 import { readLayout } from './offline.js';
 import { offlineEvidence, offlineVerdict } from './offline-target.js';
@@ -154,11 +154,10 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
         if (path.encoding === 'restore') checks.push({ ok: true, what: `values: ${path.reason}` });
         else if (!summary) checks.push({ ok: false, what: `values: ${path.reason}; whether every value has a command form is unknown (the backup did not verify)` });
         else {
-          const problems = commandsFallbackProblems(summary.types, facts.engine.identity);
           checks.push(
-            problems.length === 0
+            path.problems.length === 0
               ? { ok: true, what: `values: ${path.reason}; every value of the backup has a command form on the target` }
-              : { ok: false, what: `values: ${path.reason}, and plain commands cannot express ${problems.join('; ')}` },
+              : { ok: false, what: `values: ${path.reason}, and plain commands cannot express ${path.problems.join('; ')}` },
           );
         }
       } else if (origin) {
