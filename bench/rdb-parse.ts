@@ -14,6 +14,8 @@
  *   - ours, buffering: the same with rawValues 'all' (every value held whole until validated);
  *   - ours with records: with an onRecord callback (rawValues 'all', what a merge restore uses);
  *   - ours warm: the file parsed twice in one process, the second parse timed (JIT compiled);
+ *   - ours as verify reads: one reused 1 MiB buffer written with `transient` (as `backups verify`
+ *     reads its decompressor) under `node --single-threaded` (as bin/neurallog-redis runs);
  *   - redis-check-rdb on the file (wall time, process start included).
  * Prints medians of wall and CPU time (CPU is steadier on a busy machine), the ratios ours /
  * redis-check-rdb (goal <= 0.5), peak RSS of both, and the CRC-64 speed on the file in memory (the
@@ -21,7 +23,7 @@
  * instead of making one; --keep saves the generated one.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     records: { type: 'boolean', default: false },
     buffering: { type: 'boolean', default: false },
     warm: { type: 'boolean', default: false },
+    'as-verify': { type: 'boolean', default: false },
     engine: { type: 'string' },
     'check-rdb': { type: 'string' },
   },
@@ -48,7 +51,7 @@ const { values } = parseArgs({
 
 
 /** the measured side: parse one file (twice with --warm, timing the second), print the figures */
-async function childParse(file: string, withRecords: boolean, buffering: boolean, warm: boolean): Promise<void> {
+async function childParse(file: string, withRecords: boolean, buffering: boolean, warm: boolean, asVerify: boolean): Promise<void> {
   let records = 0;
   let result: Record<string, unknown> = {};
   for (let round = warm ? 2 : 1; round > 0; round--) {
@@ -56,7 +59,13 @@ async function childParse(file: string, withRecords: boolean, buffering: boolean
     const started = performance.now();
     const cpu = process.cpuUsage();
     const parser = new RdbStreamParser({ source: file, rawValues: withRecords || buffering ? 'all' : undefined, onRecord: withRecords ? () => void records++ : undefined });
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) parser.write(chunk as Buffer);
+    if (asVerify) {
+      // as `backups verify` reads (runtime/program-output.ts): one reused 1 MiB buffer, transient writes
+      const fd = openSync(file, 'r');
+      const buf = Buffer.allocUnsafeSlow(1 << 20);
+      for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) parser.write(buf.subarray(0, n), true);
+      closeSync(fd);
+    } else for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) parser.write(chunk as Buffer);
     const summary = parser.end();
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
@@ -76,12 +85,13 @@ interface ChildResult {
   maxBufferedBytes: number;
 }
 
-function runChild(file: string, withRecords: boolean, warm = false, buffering = false): ChildResult {
+function runChild(file: string, withRecords: boolean, warm = false, buffering = false, asVerify = false): ChildResult {
   const started = performance.now();
-  const flags = [...(withRecords ? ['--records'] : []), ...(warm ? ['--warm'] : []), ...(buffering ? ['--buffering'] : [])];
+  const flags = [...(withRecords ? ['--records'] : []), ...(warm ? ['--warm'] : []), ...(buffering ? ['--buffering'] : []), ...(asVerify ? ['--as-verify'] : [])];
   // through /usr/bin/time when there is one: a child forked straight from this (large) process would
   // count this process's resident pages in its own peak RSS (Linux keeps the high-water mark across exec)
-  const command = [process.execPath, '--import', 'tsx', import.meta.filename, '--child', file, ...flags];
+  // --as-verify also runs node --single-threaded, as bin/neurallog-redis does
+  const command = [process.execPath, ...(asVerify ? ['--single-threaded'] : []), '--import', 'tsx', import.meta.filename, '--child', file, ...flags];
   const timed = existsSync('/usr/bin/time');
   const r = timed
     ? spawnSync('/usr/bin/time', ['-f', 'TIME %U %S %M', ...command], { encoding: 'utf8' })
@@ -205,6 +215,7 @@ async function main(): Promise<void> {
     const oursRecords: ChildResult[] = [];
     const oursWarm: ChildResult[] = [];
     const oursBuffering: ChildResult[] = [];
+    const oursAsVerify: ChildResult[] = [];
     const check: Array<ReturnType<typeof runCheckRdb>> = [];
     for (let r = 0; r < rounds; r++) {
       check.push(runCheckRdb(file, checkRdb));
@@ -212,8 +223,9 @@ async function main(): Promise<void> {
       oursRecords.push(runChild(file, true));
       oursWarm.push(runChild(file, false, true));
       oursBuffering.push(runChild(file, false, false, true));
+      oursAsVerify.push(runChild(file, false, false, false, true));
     }
-    for (const o of [...ours, ...oursRecords, ...oursWarm, ...oursBuffering]) {
+    for (const o of [...ours, ...oursRecords, ...oursWarm, ...oursBuffering, ...oursAsVerify]) {
       if (!o.verified || o.keys !== check[0]!.keys) throw new Error(`parser disagrees: ${JSON.stringify(o)} vs ${check[0]!.keys} keys`);
     }
     // CRC-64 alone, on the file in memory
@@ -247,6 +259,7 @@ async function main(): Promise<void> {
       `redis-check-rdb:        wall ${fmt(checkMs)} ms, CPU ${cpu(checkCpu)}, peak RSS ${checkRss} (medians of ${rounds}, process start included)`,
       `ours (structure + CRC): wall ${fmt(oursMs)} ms, CPU ${cpu(oursCpu)} (parse; ${fmt(median(ours.map((o) => o.wallMs)))} ms with node + tsx start), peak RSS ${fmt(Math.max(...ours.map((o) => o.maxRssMb)))} MB, parser kept <= ${kept(ours)}`,
       `ours, buffering (rawValues 'all'): wall ${fmt(median(oursBuffering.map((o) => o.ms)))} ms, CPU ${cpu(median(oursBuffering.map((o) => o.cpuMs)))}, peak RSS ${fmt(Math.max(...oursBuffering.map((o) => o.maxRssMb)))} MB, parser kept <= ${kept(oursBuffering)}`,
+      `ours as verify reads (one reused 1 MiB buffer, transient writes, node --single-threaded): wall ${fmt(median(oursAsVerify.map((o) => o.ms)))} ms, CPU ${cpu(median(oursAsVerify.map((o) => o.cpuMs)))}, peak RSS ${fmt(Math.max(...oursAsVerify.map((o) => o.maxRssMb)))} MB; best wall ${fmt(Math.min(...oursAsVerify.map((o) => o.ms)))} ms, CPU ${fmt(Math.min(...oursAsVerify.map((o) => o.cpuMs)))} ms; ratio wall ${fmt(median(oursAsVerify.map((o) => o.ms)) / checkMs, 2)}${checkCpu ? `, CPU ${fmt(median(oursAsVerify.map((o) => o.cpuMs)) / checkCpu, 2)}` : ''}`,
       `ours with onRecord:     wall ${fmt(recMs)} ms, CPU ${cpu(recCpu)}, peak RSS ${fmt(Math.max(...oursRecords.map((o) => o.maxRssMb)))} MB`,
       `ours, second parse in the same process (JIT warm): wall ${fmt(median(oursWarm.map((o) => o.ms)))} ms, CPU ${cpu(median(oursWarm.map((o) => o.cpuMs)))}; ${fmt(size / 1e6 / (median(oursWarm.map((o) => o.ms)) / 1000))} MB/s`,
       `best of ${rounds} (the least disturbed round of each, on a busy machine): redis-check-rdb wall ${fmt(Math.min(...check.map((c) => c.ms)))} ms${checkCpu === undefined ? '' : `, CPU ${fmt(Math.min(...check.map((c) => c.cpuMs!)))} ms`}; ours wall ${fmt(Math.min(...ours.map((o) => o.ms)))} ms, CPU ${fmt(Math.min(...ours.map((o) => o.cpuMs)))} ms; ratio wall ${fmt(Math.min(...ours.map((o) => o.ms)) / Math.min(...check.map((c) => c.ms)), 2)}${checkCpu === undefined ? '' : `, CPU ${fmt(Math.min(...ours.map((o) => o.cpuMs)) / Math.min(...check.map((c) => c.cpuMs!)), 2)}`}`,
@@ -262,7 +275,7 @@ async function main(): Promise<void> {
 }
 
 if (values.child) {
-  await childParse(values.child, values.records ?? false, values.buffering ?? false, values.warm ?? false);
+  await childParse(values.child, values.records ?? false, values.buffering ?? false, values.warm ?? false, values['as-verify'] ?? false);
 } else {
   await main();
 }
