@@ -5,7 +5,11 @@ export async function rotatePasswordCommand(flags: { dir: string; user: string; 
   const result = await rotatePassword(flags.dir, flags.user);
   if (flags.json) printJson({ ...result });
   else {
-    say(`New password for "${result.user}" stored in ${result.secretsFile}${result.live ? ' and active now (existing connections stay up; new ones need it)' : ' (the server is not running; it takes effect at the next `up`)'}.`);
+    say(
+      `New password for "${result.user}" stored in ${result.secretsFile}${
+        result.live ? ' and active now: the server accepted it (existing connections stay up; new ones need it)' : ' (the server is not running; it takes effect at the next `up`)'
+      }.`,
+    );
   }
   return 0;
 }

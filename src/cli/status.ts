@@ -1,15 +1,21 @@
 import { describeEngine } from '../engine/identity.js';
-import { deploymentStatus } from '../runtime/index.js';
-import { printJson, printResult } from './output.js';
+import { deploymentStatus, describeLoading } from '../runtime/index.js';
+import { printJson, printResult, say } from './output.js';
 
 const mib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '?' : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 
+/**
+ * Exit codes: 0 running and serving; 1 stopped, loading its data (it answers no command yet), or
+ * running with a problem; 2 when --dir holds no deployment.
+ */
 export async function statusCommand(flags: { dir: string; json?: boolean }): Promise<number> {
   const s = await deploymentStatus(flags.dir);
+  const code = s.running && !s.error && !s.loading ? 0 : 1;
   if (flags.json) {
     printJson({ ...s });
-    return s.running && !s.error ? 0 : 1;
+    return code;
   }
+  if (s.staleState) say(`Note: ${s.staleState}.`);
   if (!s.running) {
     printResult(`stopped   ${s.dir} (profile ${s.profile}, port ${s.port}); start it with: neurallog-redis up --dir ${flags.dir}`);
     return 1;
@@ -18,6 +24,7 @@ export async function statusCommand(flags: { dir: string; json?: boolean }): Pro
   if (s.error) lines.push(`  problem:  ${s.error}`);
   else {
     const engine = s.engine && s.engineVersion ? describeEngine({ engine: s.engine, version: s.engineVersion }) : `Redis ${s.redisVersion}`;
+    if (s.loading) lines.push(`  loading   ${describeLoading(s.loading)}`);
     lines.push(
       `  server    ${engine}, role ${s.role}, up ${s.uptimeSeconds}s (model targets ${describeEngine(s.target)})`,
       `  memory    ${mib(s.usedMemoryBytes)} used of ${s.maxmemoryBytes ? mib(s.maxmemoryBytes) : 'unlimited'}`,
@@ -26,5 +33,5 @@ export async function statusCommand(flags: { dir: string; json?: boolean }): Pro
     );
   }
   printResult(lines.join('\n'));
-  return s.error ? 1 : 0;
+  return code;
 }

@@ -1,4 +1,4 @@
-import { downDeployment, tailLog, upDeployment, type UpResult } from '../runtime/index.js';
+import { downDeployment, requireDirArgument, tailLog, upDeployment, type UpResult } from '../runtime/index.js';
 import { deploymentPaths } from '../connect/index.js';
 import { cliProgram } from '../config/engines.js';
 import { describeEngine } from '../engine/identity.js';
@@ -30,16 +30,24 @@ function describe(result: UpResult): string {
       ? `${what} is already running for ${result.dir} (pid ${result.pid}) on ${result.host}:${result.port}.`
       : `${what} is ready on ${result.host}:${result.port} (pid ${result.pid}, profile ${result.profile}, listening on ${result.bind.join(' ')}).`,
     ...(result.serverPath ? [`  server:    ${result.serverPath}`] : []),
-    `  users:     ${result.users.join(', ')} (NeuralLog's server connects as "app")`,
-    `  passwords: in ${result.secretsFile} (mode 0600)`,
-    `  connect:   neurallog-redis url --dir ${result.dir} --user app [--show-password]`,
-    `             REDISCLI_AUTH=... ${cliProgram(result.engine ?? 'redis')} -h ${result.host} -p ${result.port} --user app`,
+    ...(result.users.includes('app')
+      ? [
+          `  users:     ${result.users.join(', ')} (NeuralLog's server connects as "app")`,
+          `  passwords: in ${result.secretsFile} (mode 0600)`,
+          `  connect:   neurallog-redis url --dir ${result.dir} --user app [--show-password]`,
+          `             REDISCLI_AUTH=... ${cliProgram(result.engine ?? 'redis')} -h ${result.host} -p ${result.port} --user app`,
+        ]
+      : [
+          `  users:     ${result.users.join(', ')} (the model has no "app" user)`,
+          `  connect:   ${cliProgram(result.engine ?? 'redis')} -h ${result.host} -p ${result.port}`,
+        ]),
   ];
   return lines.join('\n');
 }
 
 export async function upCommand(flags: UpFlags): Promise<number> {
   const port = parsePort(flags.port);
+  requireDirArgument(flags.dir);
   if (!flags.json) say(`Starting ${flags.server ?? 'the server'} for ${deploymentPaths(flags.dir).root} ...`);
   const result = await upDeployment({
     dir: flags.dir,
@@ -48,7 +56,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     config: flags.config,
     allowInsecure: flags.allowInsecure,
     server: flags.server,
-    onLoading: () => say('redis-server is loading its data; waiting until it serves ...'),
+    onLoading: () => say('The server is loading its data; waiting until it serves ...'),
   });
   if (result.staleState) say(`Note: ${result.staleState}.`);
   if (result.targetNote) say(`Note: ${result.targetNote}.`);
@@ -70,7 +78,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      say(`\n${signal}: persisting data and stopping redis-server ...`);
+      say(`\n${signal}: persisting data and stopping the server ...`);
       downDeployment(flags.dir).then(
         () => {
           say('Stopped.');
@@ -87,10 +95,10 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     server.exited.then((code) => {
       if (stopping) return;
       if (code === 0) {
-        say('redis-server stopped (a shutdown was requested elsewhere).');
+        say('The server stopped (a shutdown was requested elsewhere).');
         resolve(0);
       } else {
-        say(`redis-server exited unexpectedly (${code}). Its last log lines:\n${tailLog(deploymentPaths(flags.dir).log)}`);
+        say(`The server exited unexpectedly (${code}). Its last log lines:\n${tailLog(deploymentPaths(flags.dir).log)}`);
         resolve(1);
       }
     });

@@ -5,6 +5,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isYamlPath, loadConfig, profile, type Deployment } from '../config/index.js';
+import { defaultImage } from '../config/engines.js';
 import {
   clientHost,
   closeConnection,
@@ -25,9 +26,13 @@ import {
 } from '../connect/index.js';
 import { identifyFromInfo, type EngineIdentity, type EngineName } from '../engine/identity.js';
 import { RuntimeError, UsageError } from '../errors.js';
+import { ADMIN_USER, adminEndpointFor, adminLogin, modelHasAdminLogin } from './admin-access.js';
+import { lockDeployment } from './deployment-lock.js';
+import { loadingProgress, type LoadingProgress } from './loading.js';
+import { findOwnServer, type PidVerdict } from './ownership.js';
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../render/index.js';
 import { portInUse } from './ports.js';
-import { isRedisServer } from './processes.js';
+import { isAlive } from './processes.js';
 import { startRedisServer, stopRedisServer, waitUntilServing, type StartedServer } from './redis-server.js';
 import { assertServerAccepts, chooseServer, rememberedServer, rememberServer, targetMismatch } from './server-choice.js';
 
@@ -80,20 +85,39 @@ export interface UpResult {
   targetNote?: string;
 }
 
-/** The user the toolkit itself administers a deployment with. */
-export const ADMIN_USER = 'admin';
+export { ADMIN_USER };
 
-function adminEndpoint(paths: DeploymentPaths, host: string, port: number): Endpoint {
-  const secrets = readSecrets(paths.secrets);
-  return { host, port, tls: false, db: 0, username: ADMIN_USER, password: secrets.users[ADMIN_USER] };
+/** The endpoint the toolkit administers the deployment through (admin, or the open superuser of an insecure model). */
+function adminEndpoint(paths: DeploymentPaths, model: Deployment, host: string, port: number): Endpoint {
+  const passwords = existsSync(paths.secrets) ? readSecrets(paths.secrets).users : {};
+  const login = adminLogin(model, passwords);
+  if (!login) throw new RuntimeError(`${paths.root}: the model has no user this tool can administer the server as (an enabled "${ADMIN_USER}" with a password in ${paths.secrets})`, 'E_NO_ADMIN');
+  return adminEndpointFor(login, host, port);
 }
 
-/** The pid of the redis-server running on this deployment, if any. */
+/**
+ * Refuses an empty --dir: `resolve('')` is the current directory, and a deployment (or a `down`)
+ * there is never what `--dir ''` (an unset shell variable) meant.
+ */
+export function requireDirArgument(dir: string): void {
+  if (dir.trim() === '') throw new UsageError('--dir is empty; give the deployment directory (default .neurallog-redis), e.g. --dir .neurallog-redis');
+}
+
+/** Our server's pid, or why the pid on file is not ours. */
+export function ownServer(paths: DeploymentPaths): PidVerdict {
+  return findOwnServer(paths, [readPidFile(paths.pid), readRunState(paths)?.pid]);
+}
+
+/** The pid of the redis-server running on this deployment (its own, not one a copied pid file names), if any. */
 export function runningPid(paths: DeploymentPaths): number | undefined {
-  for (const pid of [readPidFile(paths.pid), readRunState(paths)?.pid]) {
-    if (pid !== undefined && isRedisServer(pid)) return pid;
-  }
-  return undefined;
+  const verdict = ownServer(paths);
+  return verdict.kind === 'ours' ? verdict.pid : undefined;
+}
+
+/** Removes redis.pid and state.json naming a pid that is not our server (never the process itself). */
+function forgetStalePid(paths: DeploymentPaths): void {
+  rmSync(paths.pid, { force: true });
+  rmSync(paths.state, { force: true });
 }
 
 function readPidFile(path: string): number | undefined {
@@ -114,8 +138,16 @@ export function resolveModel(paths: DeploymentPaths, options: Pick<UpOptions, 'c
     const loaded = loadConfig(options.config, server && !isYamlPath(options.config) ? server : {});
     model = loaded.deployment;
     confSecrets = loaded.secrets;
+  } else if (stored) {
+    model = stored;
   } else {
-    model = stored ?? profile('neurallog');
+    model = profile('neurallog');
+    // a fresh deployment with no model given is for the server about to run it, not the profile's default release
+    if (server) {
+      model.engine = server.engine;
+      model.version = server.version;
+      model.container.image = defaultImage(server.engine, server.version);
+    }
   }
   if (options.port !== undefined) model.server.port = options.port;
   if (options.bind && options.bind.length > 0) model.server.bind = options.bind;
@@ -133,13 +165,25 @@ function checkWritable(dir: string): void {
 }
 
 export async function upDeployment(options: UpOptions): Promise<UpResult> {
+  requireDirArgument(options.dir);
   const paths = deploymentPaths(options.dir);
   checkWritable(paths.root);
-  const running = runningPid(paths);
-  if (running !== undefined) {
+  // one `up` at a time per directory, from the first write until the server serves
+  const lock = lockDeployment(paths.root, 'up');
+  try {
+    return await upLocked(paths, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function upLocked(paths: DeploymentPaths, options: UpOptions): Promise<UpResult> {
+  const own = ownServer(paths);
+  if (own.kind === 'ours') {
     const model = readDeploymentModel(paths);
     const state = readRunState(paths);
     const remembered = rememberedServer(paths.root);
+    const port = state?.port ?? model.server.port;
     return {
       alreadyRunning: true,
       engine: remembered?.engine,
@@ -147,22 +191,21 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
       serverPath: remembered?.path,
       target: { engine: model.engine, version: model.version },
       dir: paths.root,
-      pid: running,
+      pid: own.pid,
       host: state?.host ?? clientHost(model.server.bind),
-      port: state?.port ?? model.server.port,
+      port,
       bind: model.server.bind,
       profile: model.profile,
       users: model.security.users.filter((u) => u.enabled).map((u) => u.name),
       secretsFile: paths.secrets,
       createdPasswords: [],
+      ...(options.port !== undefined && options.port !== port ? { staleState: `--port ${options.port} was not applied: the running server listens on ${port}; stop it with \`down\` first to move it` } : {}),
     };
   }
   let staleState: string | undefined;
-  const stalePid = readPidFile(paths.pid) ?? readRunState(paths)?.pid;
-  if (stalePid !== undefined) {
-    staleState = `removed a stale pid file (pid ${stalePid} is not running)`;
-    rmSync(paths.pid, { force: true });
-    rmSync(paths.state, { force: true });
+  if (own.kind === 'stale') {
+    staleState = `removed a stale pid file: ${own.reason}`;
+    forgetStalePid(paths);
   }
 
   // the binary first: a redis.conf is read for the release that will run it
@@ -175,8 +218,10 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
         'Use the neurallog profile (the default), give those users passwords, or pass --allow-insecure to run it anyway.',
     );
   }
-  if (!model.security.users.some((u) => u.name === ADMIN_USER && u.enabled && !u.nopass && u.commands.includes('+@all'))) {
-    throw new UsageError(`the model has no enabled "${ADMIN_USER}" user with +@all; \`up\` administers the server as that user (the neurallog profile has one)`);
+  if (!modelHasAdminLogin(model)) {
+    throw new UsageError(
+      `the model has no user \`up\` can administer the server as: an enabled "${ADMIN_USER}" user with +@all and a password (the neurallog profile has one), or, with --allow-insecure, a nopass user with +@all on ~* (the guide's default user)`,
+    );
   }
   checkWritable(paths.data);
   // whether the binary takes this model, before anything is written or started
@@ -210,9 +255,9 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
   const state: RunState = { pid: server.pid, host, port, startedAt: new Date().toISOString() };
   writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   try {
-    await waitUntilServing(adminEndpoint(paths, host, port), { server, logPath: paths.log, timeoutMs: options.readyTimeoutMs, onLoading: options.onLoading });
+    await waitUntilServing(adminEndpoint(paths, model, host, port), { server, logPath: paths.log, timeoutMs: options.readyTimeoutMs, onLoading: options.onLoading });
   } catch (error) {
-    if (isRedisServer(server.pid)) process.kill(server.pid, 'SIGTERM');
+    if (isAlive(server.pid)) process.kill(server.pid, 'SIGTERM');
     rmSync(paths.state, { force: true });
     throw error;
   }
@@ -241,22 +286,42 @@ export interface DownResult {
   alreadyStopped: boolean;
   dir: string;
   pid?: number;
+  /** the stopped (or last run) server, as the deployment recorded it */
+  engine?: EngineName;
+  engineVersion?: string;
+  /** set when redis.pid or state.json named a process that is not this deployment's server */
+  staleState?: string;
+}
+
+/** Refuses a --dir that holds no deployment: a mistyped --dir must not report "stopped" while the real server runs on. */
+function requireDeployment(paths: DeploymentPaths, what: string): void {
+  if (!isDeploymentDir(paths.root)) {
+    throw new UsageError(`${paths.root} is not a deployment made by \`neurallog-redis up\` (no deployment.json), so ${what}; check --dir`);
+  }
 }
 
 export async function downDeployment(dir: string, options: { timeoutMs?: number } = {}): Promise<DownResult> {
+  requireDirArgument(dir);
   const paths = deploymentPaths(dir);
-  const pid = runningPid(paths);
-  if (pid === undefined) {
-    rmSync(paths.state, { force: true });
-    return { alreadyStopped: true, dir: paths.root };
+  requireDeployment(paths, 'nothing was stopped');
+  const remembered = rememberedServer(paths.root);
+  const engine = remembered ? { engine: remembered.engine, engineVersion: remembered.version } : {};
+  const own = ownServer(paths);
+  if (own.kind !== 'ours') {
+    if (own.kind === 'stale') forgetStalePid(paths);
+    else rmSync(paths.state, { force: true });
+    return { alreadyStopped: true, dir: paths.root, ...engine, ...(own.kind === 'stale' ? { staleState: own.reason } : {}) };
   }
   const model = readDeploymentModel(paths);
   const state = readRunState(paths);
-  const endpoint = adminEndpoint(paths, state?.host ?? clientHost(model.server.bind), state?.port ?? model.server.port);
-  await stopRedisServer(pid, endpoint, { forceSave: !model.persistence.appendonly, timeoutMs: options.timeoutMs, logPath: paths.log });
+  const endpoint = adminEndpoint(paths, model, state?.host ?? clientHost(model.server.bind), state?.port ?? model.server.port);
+  await stopRedisServer(own.pid, endpoint, { forceSave: !model.persistence.appendonly, timeoutMs: options.timeoutMs, logPath: paths.log });
   rmSync(paths.state, { force: true });
-  return { alreadyStopped: false, dir: paths.root, pid };
+  return { alreadyStopped: false, dir: paths.root, pid: own.pid, ...engine };
 }
+
+/** A server loading its data answers INFO but nothing else: how far it is. */
+export type { LoadingProgress };
 
 export interface StatusResult extends EngineFacts {
   dir: string;
@@ -275,24 +340,39 @@ export interface StatusResult extends EngineFacts {
   aofEnabled?: boolean;
   lastSaveStatus?: string;
   aofLastWriteStatus?: string;
+  /** set while the server loads its data (INFO persistence loading:1): it answers nothing else yet */
+  loading?: LoadingProgress;
+  /** set when redis.pid or state.json named a process that is not this deployment's server */
+  staleState?: string;
   error?: string;
 }
 
+/** The login status reads INFO with: monitor (least privilege) when it has a password, else the admin login. */
+function statusEndpoint(paths: DeploymentPaths, model: Deployment, host: string, port: number): Endpoint {
+  const passwords = existsSync(paths.secrets) ? readSecrets(paths.secrets).users : {};
+  const monitor = model.security.users.find((u) => u.name === 'monitor' && u.enabled && !u.nopass);
+  if (monitor && passwords.monitor !== undefined) return { host, port, tls: false, db: 0, username: 'monitor', password: passwords.monitor };
+  return adminEndpoint(paths, model, host, port);
+}
+
 export async function deploymentStatus(dir: string): Promise<StatusResult> {
+  requireDirArgument(dir);
   const paths = deploymentPaths(dir);
-  if (!isDeploymentDir(paths.root)) throw new UsageError(`${paths.root} is not a deployment made by \`neurallog-redis up\``);
+  requireDeployment(paths, 'there is no status to report');
   const model = readDeploymentModel(paths);
-  const pid = runningPid(paths);
+  const own = ownServer(paths);
   const remembered = rememberedServer(paths.root);
   const facts: EngineFacts = { engine: remembered?.engine, engineVersion: remembered?.version, serverPath: remembered?.path, target: { engine: model.engine, version: model.version } };
-  if (pid === undefined) return { dir: paths.root, running: false, profile: model.profile, port: model.server.port, ...facts };
+  if (own.kind !== 'ours') {
+    return { dir: paths.root, running: false, profile: model.profile, port: model.server.port, ...facts, ...(own.kind === 'stale' ? { staleState: own.reason } : {}) };
+  }
+  const pid = own.pid;
   const state = readRunState(paths);
   const host = state?.host ?? clientHost(model.server.bind);
   const port = state?.port ?? model.server.port;
-  const secrets = readSecrets(paths.secrets);
-  const user = secrets.users.monitor !== undefined ? 'monitor' : ADMIN_USER;
-  const endpoint: Endpoint = { host, port, tls: false, db: 0, username: user, password: secrets.users[user] };
-  const result: StatusResult = { dir: paths.root, running: true, pid, host, port, url: formatRedisUrl({ ...endpoint, username: 'app' }), profile: model.profile, ...facts };
+  const endpoint = statusEndpoint(paths, model, host, port);
+  const app = model.security.users.find((u) => u.name === 'app' && u.enabled);
+  const result: StatusResult = { dir: paths.root, running: true, pid, host, port, url: formatRedisUrl({ ...endpoint, username: app ? 'app' : endpoint.username, password: undefined }), profile: model.profile, ...facts };
   try {
     const client = await openConnection(endpoint);
     try {
@@ -309,6 +389,7 @@ export async function deploymentStatus(dir: string): Promise<StatusResult> {
       result.aofEnabled = info.aof_enabled === '1';
       result.lastSaveStatus = info.rdb_last_bgsave_status;
       result.aofLastWriteStatus = info.aof_last_write_status;
+      result.loading = loadingProgress(info);
       result.keys = Object.fromEntries(
         Object.entries(info)
           .filter(([k]) => /^db\d+$/.test(k))

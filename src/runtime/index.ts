@@ -1,6 +1,10 @@
-export { upDeployment, downDeployment, deploymentStatus, runningPid, resolveModel, ADMIN_USER, type UpOptions, type UpResult, type DownResult, type StatusResult } from './deployment.js';
-export { rotatePassword, type RotateResult } from './credentials.js';
+export { upDeployment, downDeployment, deploymentStatus, runningPid, ownServer, requireDirArgument, resolveModel, ADMIN_USER, type UpOptions, type UpResult, type DownResult, type StatusResult } from './deployment.js';
+export { rotatePassword, type RotateResult, type RotateOptions } from './credentials.js';
 export { startRedisServer, stopRedisServer, waitUntilServing, tailLog, type StartedServer, type StartOptions } from './redis-server.js';
 export { freePort, portInUse } from './ports.js';
 export { isAlive, isRedisServer, commandLine, waitFor, sleep } from './processes.js';
 export { findOnPath, requireExecutable } from './executables.js';
+export { judgePid, findOwnServer, processCwd, type PidVerdict } from './ownership.js';
+export { lockDeployment, waitForDeploymentLock, deploymentLockPath, DeploymentBusyError } from './deployment-lock.js';
+export { loadingProgress, describeLoading, type LoadingProgress } from './loading.js';
+export { adminLogin, type AdminLogin } from './admin-access.js';
