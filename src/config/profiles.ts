@@ -17,6 +17,31 @@ function guideDefaultUser(): AclUser {
   return { name: 'default', enabled: true, nopass: true, keys: ['~*'], channels: ['&*'], commands: ['+@all'] };
 }
 
+/**
+ * What the `app` user may not do although `+@all -@admin -@dangerous` would let it (docs/configuration.md,
+ * "What the users may do", says why each): replace or delete the server's functions and scripts (they
+ * are installed by an operator as admin; app calls them with FCALL/EVALSHA and may SCRIPT LOAD its own),
+ * debug scripts (SCRIPT DEBUG SYNC blocks the server), list key or channel names outside its patterns
+ * (ACL rules cannot filter SCAN's, RANDOMKEY's or PUBSUB CHANNELS' output), and use any database
+ * but 0 (SELECT other than 0, MOVE and COPY, whose target database ACL rules cannot restrict).
+ */
+export const APP_DENIED_COMMANDS = [
+  '-function|flush',
+  '-function|delete',
+  '-function|load',
+  '-function|restore',
+  '-script|flush',
+  '-script|debug',
+  '-scan',
+  '-randomkey',
+  '-pubsub|channels',
+  '-pubsub|shardchannels',
+  '-select',
+  '+select|0',
+  '-move',
+  '-copy',
+];
+
 /** The least-privilege users of the neurallog profile. */
 export function neurallogUsers(): AclUser[] {
   return [
@@ -27,7 +52,7 @@ export function neurallogUsers(): AclUser[] {
       nopass: false,
       keys: [...NEURALLOG_KEY_PATTERNS],
       channels: ['&neurallog:*'],
-      commands: ['+@all', '-@admin', '-@dangerous'],
+      commands: ['+@all', '-@admin', '-@dangerous', ...APP_DENIED_COMMANDS],
     },
     {
       name: 'backup',
@@ -43,7 +68,8 @@ export function neurallogUsers(): AclUser[] {
       nopass: false,
       keys: [],
       channels: [],
-      commands: ['-@all', '+ping', '+info', '+latency', '+slowlog|len', '+client|list'],
+      // LATENCY RESET would erase what operators and exporters read; the rest of LATENCY only reads
+      commands: ['-@all', '+ping', '+info', '+latency', '-latency|reset', '+slowlog|len', '+client|list'],
     },
     { name: 'admin', enabled: true, nopass: false, keys: ['~*'], channels: ['&*'], commands: ['+@all'] },
   ];
