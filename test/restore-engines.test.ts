@@ -204,6 +204,9 @@ for (const engine of testEngines()) {
       assert.equal(m.source.engine, engine.identity.engine);
       assert.equal(m.source.version, engine.identity.version);
       assert.equal(m.keyspace.keys, s.state.keys);
+      assert.equal(Object.values(m.keyspace.types ?? {}).reduce((a, b) => a + b, 0), m.keyspace.keys, 'keys per RDB value type are recorded');
+      if (engineHas(engine.identity, FIELD_TTL)) assert.deepEqual([m.keyspace.types?.['24'], m.keyspace.types?.['25']], [1, 1], 'one field-TTL hash of each encoding');
+      if (rdbVersionWritten(engine.identity)! >= 11) assert.ok((m.keyspace.types?.['20'] ?? 0) >= 1, 'listpack sets');
       assert.deepEqual(Object.keys(m.keyspace.databases).sort(), ['0', '1', '5']);
       if (engineHas(engine.identity, FIELD_TTL)) assert.equal(Object.keys(s.state.fieldTtls).length, 2, 'both field-TTL hashes are in the comparison');
       const verified = await verifyBackup(s.backup.path);

@@ -466,7 +466,14 @@ describe('merge building blocks', () => {
     const valkey9 = (check: string) => targetEngineFromInfo({ redis_version: '7.2.4', server_name: 'valkey', valkey_version: '9.0.0' }, check);
     assert.equal(rdbLoadVerdict(fromRedis80, valkey9('strict')).loads, false);
     assert.match(rdbLoadVerdict(fromRedis80, valkey9('strict')).message, /rdb-version-check/, 'says how Valkey 9 would take it');
-    assert.equal(rdbLoadVerdict(fromRedis80, valkey9('relaxed')).loads, true);
+    // relaxed, it still refuses a Redis RDB holding types from 22 on (field-TTL hashes): types must be known
+    assert.match(rdbLoadVerdict(fromRedis80, valkey9('relaxed')).message, /which types it holds is not known/);
+    assert.equal(rdbLoadVerdict(fromRedis80, valkey9('relaxed')).loads, false);
+    assert.equal(rdbLoadVerdict(fromRedis80, valkey9('relaxed'), { '0': 3, '20': 1, '21': 1 }).loads, true);
+    const withFieldTtls = rdbLoadVerdict(fromRedis80, valkey9('relaxed'), { '0': 3, '25': 2 });
+    assert.equal(withFieldTtls.loads, false);
+    assert.match(withFieldTtls.message, /RDB type 25 \(2 keys\)/);
+    assert.equal(rdbLoadVerdict(fromRedis70, valkey9('strict')).loads, true, 'RDB 10 is not foreign to Valkey 9');
   });
 
   test('glob matching agrees with Redis KEYS on tricky patterns', async () => {

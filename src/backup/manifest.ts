@@ -65,6 +65,8 @@ export const manifestSchema = z.object({
     expires: count,
     databases: z.record(z.string(), z.object({ keys: count, expires: count })),
     kinds: z.record(z.string(), count),
+    /** keys per RDB value type byte ("25": hashes with field TTLs); absent in older manifests */
+    types: z.record(z.string(), count).optional(),
     functions: count,
     earliestExpiryMs: z.number().optional(),
   }),

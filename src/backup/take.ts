@@ -271,7 +271,7 @@ function buildManifest(args: {
       compression: options.compression,
       encryption: options.encryptionKey ? { algorithm: 'aes-256-gcm-chunked', keyId: keyId(options.encryptionKey) } : null,
     },
-    keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, functions: summary.functions },
+    keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, types: { ...summary.types }, functions: summary.functions },
     verified: true,
   };
 }

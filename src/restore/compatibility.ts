@@ -40,10 +40,32 @@ export interface LoadVerdict {
   message: string;
 }
 
-/** Whether the target's loader takes the backup's RDB (replace, offline, and merge by RESTORE). */
-export function rdbLoadVerdict(origin: BackupOrigin, target: TargetEngine): LoadVerdict {
+/** Value types from 22 on: what Valkey 9 refuses in another server's RDB even when relaxed. */
+export const FOREIGN_TYPES_REFUSED_FROM = 22;
+
+/**
+ * Whether the target loads the backup's RDB only as a foreign format (Valkey 9+ with
+ * rdb-version-check relaxed, a Redis RDB 12 file): it then refuses the file at the first value of a
+ * type from 22 on (Redis's hashes with field TTLs), which a replica learns only after it has dropped
+ * its own data to load; so the backup's value types must be known first (`types` below).
+ */
+export function loadsOnlyAsForeign(origin: BackupOrigin, target: TargetEngine): boolean {
+  return target.identity.engine === 'valkey' && (target.rdbVersion ?? 0) >= VALKEY_MAGIC_FROM_RDB && origin.rdbVersion >= 12 && origin.rdbVersion < VALKEY_MAGIC_FROM_RDB;
+}
+
+/**
+ * Whether the target's loader takes the backup's RDB (replace, offline, and merge by RESTORE).
+ * `types` (keys per RDB value type, from the manifest or a parse) matters only where
+ * loadsOnlyAsForeign(): unknown there means no.
+ */
+export function rdbLoadVerdict(origin: BackupOrigin, target: TargetEngine, types?: Record<string, number>): LoadVerdict {
   const backup = `the backup (${describeOrigin(origin)})`;
   const verdict = loadsRdb(target.identity, origin.rdbVersion, { relaxed: target.relaxed });
+  if (verdict.loads && loadsOnlyAsForeign(origin, target)) {
+    const refused = Object.entries(types ?? {}).filter(([t, n]) => Number(t) >= FOREIGN_TYPES_REFUSED_FROM && n > 0);
+    if (!types) return { loads: false, message: `the target, ${describeTarget(target)}, loads ${backup} only if it holds no value of a type from ${FOREIGN_TYPES_REFUSED_FROM} on (Redis's hashes with field TTLs), and which types it holds is not known` };
+    if (refused.length > 0) return { loads: false, message: `the target, ${describeTarget(target)}, refuses ${backup}: it holds values of RDB type ${refused.map(([t, n]) => `${t} (${n} key${n === 1 ? '' : 's'})`).join(', ')}, which Valkey does not load from another server's RDB` };
+  }
   if (verdict.loads) return { loads: true, message: `${backup} loads into the target, ${describeTarget(target)}` };
   // src/engine's reason adds something where the version alone does not say it all: an unknown
   // release, or Valkey 9+ (VALKEY0NN files), which reads other servers' RDB up to 11 unless relaxed
@@ -107,7 +129,7 @@ export function mergePath(encoding: 'restore' | 'commands', why: string, label =
  * means not scanned yet: a caller taking the commands path must scan before writing.
  */
 export function chooseMergePath(origin: BackupOrigin, target: TargetEngine, types: Record<string, number> | undefined): MergePath & { problems: string[] } {
-  const verdict = rdbLoadVerdict(origin, target);
+  const verdict = rdbLoadVerdict(origin, target, types);
   if (verdict.loads) return { ...mergePath('restore', verdict.message), problems: [] };
   return { ...mergePath('commands', verdict.message), problems: types ? commandsFallbackProblems(types, target.identity) : [] };
 }

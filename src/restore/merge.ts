@@ -22,7 +22,7 @@ import {
 import { writePass } from './merge-write.js';
 import type { BackupOrigin } from '../backup/origin.js';
 import { describeEngine, engineHas } from '../engine/index.js';
-import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS, mergePath, readerRefusal, type MergePath } from './compatibility.js';
+import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS, loadsOnlyAsForeign, mergePath, readerRefusal, type MergePath } from './compatibility.js';
 import { BackupIntegrityError, sourceOrigin } from './source.js';
 import { RestoreRefusedError } from './target.js';
 
@@ -46,7 +46,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   const origin = await sourceOrigin(options.source);
   const unreadable = readerRefusal(origin);
   if (unreadable) throw new RestoreRefusedError(`not merging: ${unreadable}; nothing was written`);
-  const path = await chooseValuePath(options.endpoint, target, origin, requested);
+  const path = await chooseValuePath(options.endpoint, options.source, target, origin, requested);
   const encoding = path.encoding;
   // The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by
   // openRestoreSource) to be those of a backup verified when taken, no key has to be looked up
@@ -171,8 +171,11 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
  * is asked with a probe payload), plain commands otherwise or when asked; a request for payloads the
  * target cannot load is refused. Whether every value has a command form is checked after the scan.
  */
-async function chooseValuePath(endpoint: MergeOptions['endpoint'], target: TargetInfo, origin: BackupOrigin, requested: ValueEncoding): Promise<MergePath> {
+async function chooseValuePath(endpoint: MergeOptions['endpoint'], source: MergeOptions['source'], target: TargetInfo, origin: BackupOrigin, requested: ValueEncoding): Promise<MergePath> {
   let path: MergePath = chooseMergePath(origin, target.engine, undefined);
+  // Valkey 9 taking a Redis RDB 12 only as a foreign format: payloads only when the manifest says no value has a type it refuses
+  const recorded = source.manifest?.keyspace.types;
+  if (path.encoding === 'commands' && recorded && loadsOnlyAsForeign(origin, target.engine)) path = chooseMergePath(origin, target.engine, recorded);
   if (target.engine.rdbVersion === undefined && requested !== 'commands') {
     const reads = await probePayloads(endpoint, origin.rdbVersion);
     if (reads !== undefined) path = mergePath(reads ? 'restore' : 'commands', `${describeEngine(target.engine.identity)} ${reads ? 'accepted' : 'refused'} a RESTORE payload of RDB ${origin.rdbVersion}`);

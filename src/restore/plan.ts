@@ -161,7 +161,7 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
           );
         }
       } else if (origin) {
-        const verdict = rdbLoadVerdict(origin, facts.engine);
+        const verdict = rdbLoadVerdict(origin, facts.engine, summary?.types ?? options.source.manifest?.keyspace.types);
         checks.push({ ok: verdict.loads, what: verdict.message });
       }
       if (summary) {

@@ -13,8 +13,8 @@ import { closeConnection, openConnection, parseInfo, type Endpoint, type RedisCo
 import { NeuralLogRedisError } from '../errors.js';
 import { decodeValue, rdbVerifier, type RdbRecord, type RdbSummary } from '../rdb/index.js';
 import { serveRdbAsMaster, type FakeMaster } from '../replication/index.js';
-import { measureRdbBytes, sourceOrigin, type RestoreSource } from './source.js';
-import { rdbLoadVerdict, readerRefusal } from './compatibility.js';
+import { measureRdbBytes, sourceOrigin, sourceValueTypes, type RestoreSource } from './source.js';
+import { loadsOnlyAsForeign, rdbLoadVerdict, readerRefusal } from './compatibility.js';
 import { readTargetFacts, replaceRefusals, RestoreRefusedError, type TargetFacts } from './target.js';
 import { compareDecoded, dumpToDecoded } from './compare.js';
 
@@ -119,7 +119,8 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     const origin = await sourceOrigin(options.source);
     const unreadable = readerRefusal(origin);
     if (unreadable) refusals.push(unreadable);
-    const compatibility = rdbLoadVerdict(origin, facts.engine);
+    const types = loadsOnlyAsForeign(origin, facts.engine) ? await sourceValueTypes(options.source) : undefined;
+    const compatibility = rdbLoadVerdict(origin, facts.engine, types);
     if (!compatibility.loads) refusals.push(`${compatibility.message}; restore onto a server that reads it, or try --mode merge (it rebuilds values with plain commands where every value has a command form on the target)`);
     if (manifest) {
       const top = Math.max(-1, ...Object.keys(manifest.keyspace.databases).map(Number));

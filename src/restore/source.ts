@@ -4,9 +4,11 @@
  * a stream of plain RDB bytes (decrypted and decompressed as the manifest or the file name says).
  */
 import { existsSync, statSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { backupOrigin, manifestPathFor, originFromRdb, readManifest, openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason, type BackupOrigin, type Compression, type Manifest } from '../backup/index.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
+import { rdbVerifier } from '../rdb/index.js';
 import { readRdbHead } from './rdb-head.js';
 
 export interface RestoreSource {
@@ -70,4 +72,16 @@ export async function sourceOrigin(source: RestoreSource): Promise<BackupOrigin>
   const head = await readRdbHead(source.open());
   if (!head) throw new BackupIntegrityError(`${source.file} does not start with an RDB header (REDIS00NN or VALKEYNNN): it is not an RDB file, or it is damaged; nothing was restored`);
   return originFromRdb(head.rdbVersion, head.aux);
+}
+
+/**
+ * Keys per RDB value type of the backup: from its manifest when recorded, else by one parse of the
+ * whole file (a damaged file fails here, before any target changes).
+ */
+export async function sourceValueTypes(source: RestoreSource): Promise<Record<string, number>> {
+  const recorded = source.manifest?.keyspace.types;
+  if (recorded) return recorded;
+  const verifier = rdbVerifier({ source: source.file, rawValues: 'none' });
+  await pipeline(source.open(), verifier, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  return { ...verifier.summary().types };
 }
