@@ -2,11 +2,15 @@
  * Offline restore: a backup placed in a STOPPED server's data directory so that the server really
  * loads it at its next start, whether AOF is on or off.
  *
- * With `appendonly yes`, Redis 7.0 and later (and Valkey) load the multi-part AOF and ignore dump.rdb (and with no AOF
- * directory it starts EMPTY and the next save overwrites the dump): so the backup becomes both the
- * dump file and the base of a fresh AOF (`<appendfilename>.<seq>.base.rdb` and a manifest naming only
- * it). With `appendonly no` (from the configuration) only the dump is placed, and any AOF directory is
- * moved aside, because a stale AOF left there would shadow the data the day AOF is turned on.
+ * With `appendonly yes`, Redis 7.0 and later (and Valkey) load the multi-part AOF and ignore
+ * dump.rdb (and with no AOF directory start EMPTY, and the next save overwrites the dump): so the
+ * backup becomes both the dump file and the base of a fresh AOF (`<appendfilename>.<seq>.base.rdb`
+ * and a manifest naming only it). With `appendonly no` (from the configuration) only the dump is
+ * placed, and any AOF directory is moved aside, because a stale AOF left there would shadow the data
+ * the day AOF is turned on.
+ *
+ * Before anything else, the server that will load the directory must read the backup's RDB version
+ * (offline-target.ts: --server, else the directory's own RDB, else only RDB 10 or older).
  *
  * Order, so that a crash at any point leaves the old data or the new, never none:
  *   1. refuse while a server runs on the directory;
