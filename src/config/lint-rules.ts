@@ -114,6 +114,34 @@ const maxmemoryWithoutHeadroom: LintRule = {
   },
 };
 
+/**
+ * Below this, maxmemory cannot hold NeuralLog's data at all. An empty server already uses about
+ * 0.9 MiB (used_memory of an empty Redis 7.0.15, 8.0.2, Valkey 8.1.1), and the first backup (a
+ * replica) adds the 1 MiB replication backlog, which counts against maxmemory: with noeviction every
+ * write then fails with OOM.
+ */
+export const MAXMEMORY_FLOOR = 4 * MB;
+
+const maxmemoryTooSmall: LintRule = {
+  id: 'maxmemory-too-small',
+  severity: 'error',
+  summary: `maxmemory above 0 and below ${MAXMEMORY_FLOOR / MB} MiB: the server has no room for data (an empty one uses about 1 MiB)`,
+  check(ctx) {
+    const max = ctx.d.memory.maxmemory;
+    if (max === 0 || max >= MAXMEMORY_FLOOR) return [];
+    return [
+      finding(
+        this.id,
+        'error',
+        ctx.at('maxmemory', 'memory.maxmemory'),
+        `maxmemory is ${max === 1 ? '1 byte' : `${max} bytes`}${max >= 1024 * 1024 ? ` (${mib(max)})` : ''}, less than the ${mib(MAXMEMORY_FLOOR)} a server needs before any data: ${max < 1024 * 1024 ? 'every write fails with OOM from the start' : 'writes fail with OOM after a handful of keys'}`,
+        'An empty Redis or Valkey already uses about 0.9 MiB (used_memory), and the first backup or replica adds a 1 MiB replication backlog that counts against maxmemory. With noeviction every write is refused with OOM; with an eviction policy every key is deleted as soon as it is written. A bare number is bytes: `maxmemory 256` is 256 bytes, not 256 MB.',
+        `Give maxmemory a unit: ${ctx.kind === 'yaml' ? '`memory.maxmemory: 256mb`' : '`maxmemory 256mb`'} (about two thirds of the memory limit).`,
+      ),
+    ];
+  },
+};
+
 const maxmemoryUnlimited: LintRule = {
   id: 'maxmemory-unlimited',
   severity: 'warning',
@@ -217,13 +245,15 @@ const deprecatedAlias: LintRule = {
     const explanation = `${describeTarget(target)} still accepts the old name as an alias, but its documentation, its default config file and this project's renderer use the new one; old names are kept only for compatibility and make searches and diffs miss the setting.`;
     const out: Finding[] = [];
     if (ctx.kind === 'redis.conf') {
-      for (const { name, args, file, line } of ctx.directives) {
+      for (const { name, args, file, line, included } of ctx.directives) {
         const modern = aliasOf(target, name);
         if (modern) out.push(finding(this.id, 'warning', { file, line }, `"${name}" is the old name of "${modern}" on ${describeTarget(target)}`, explanation, `Write "${modern}" instead.`));
         if (name.toLowerCase() === 'client-output-buffer-limit') {
           for (let i = 0; i < args.length; i += 4) {
             if (args[i]!.toLowerCase() === 'slave') {
-              out.push(finding(this.id, 'warning', { file, line }, 'client-output-buffer-limit class "slave" is the old name of "replica"', explanation, `Write \`client-output-buffer-limit replica ${args.slice(i + 1, i + 4).join(' ')}\`.`));
+              // an included file's values are never repeated (config/redis-conf.ts)
+              const fix = included ? 'Write the class as `replica`.' : `Write \`client-output-buffer-limit replica ${args.slice(i + 1, i + 4).join(' ')}\`.`;
+              out.push(finding(this.id, 'warning', { file, line }, 'client-output-buffer-limit class "slave" is the old name of "replica"', explanation, fix));
             }
           }
         }
@@ -362,6 +392,7 @@ const imageNotPinned: LintRule = {
 export const CONFIG_RULES: readonly LintRule[] = [
   evictionDeletesPrimaryData,
   maxmemoryWithoutHeadroom,
+  maxmemoryTooSmall,
   maxmemoryUnlimited,
   persistenceOff,
   rdbOnly,

@@ -96,19 +96,33 @@ const noAuthentication: LintRule = {
   },
 };
 
+/** Directives whose value is the password this server gives its master/primary (Valkey 8 renamed masterauth). */
+const PRIMARY_PASSWORD_DIRECTIVES = new Set(['masterauth', 'primaryauth']);
+
 const plaintextPassword: LintRule = {
   id: 'plaintext-password',
   severity: 'error',
-  summary: 'requirepass or `user ... >password` in a redis.conf',
+  summary: 'requirepass, masterauth/primaryauth or `user ... >password` in a redis.conf (or masterauth/primaryauth in extraDirectives)',
   check(ctx) {
-    if (ctx.kind !== 'redis.conf') return [];
     const explanation = 'A redis.conf is copied into ConfigMaps, images, backups and repositories and is readable by whoever can read the config; a password in it is no longer secret.';
     const fix = 'Remove the password from this file. Keep passwords in a secrets file readable only by its owner (mode 0600), and give Redis only their SHA-256 hashes in the ACL file (`user app on #<sha256> ...`); `neurallog-redis render acl --secrets FILE` writes it.';
+    const primaryFix = 'Remove the password from the configuration and set it at start from a secret (a redis-server argument is visible in the process list, so prefer `CONFIG SET` over an authenticated connection, or an included file of mode 0600 that no repository holds).';
+    const primaryWhy = (name: string) => `${name} holds, in plain text, the password this server uses to authenticate to its ${name === 'primaryauth' ? 'primary' : 'master'}. ${explanation}`;
     const out: Finding[] = [];
-    for (const { name, args, file, line } of ctx.directives) {
+    if (ctx.kind === 'yaml') {
+      ctx.d.extraDirectives.forEach(({ name, args }, i) => {
+        const lower = name.toLowerCase();
+        if (PRIMARY_PASSWORD_DIRECTIVES.has(lower) && args[0]) out.push(finding(this.id, 'error', { file: ctx.file, path: `extraDirectives.${i}.args` }, `${lower} holds a password in plain text`, primaryWhy(lower), primaryFix));
+      });
+      return out;
+    }
+    for (const { name, args, file, line, included } of ctx.directives) {
       const lower = name.toLowerCase();
       if (lower === 'requirepass' && args[0]) out.push(finding(this.id, 'error', { file, line }, 'requirepass holds the default user\'s password in plain text', explanation, fix));
-      if (lower === 'user' && args.slice(1).some((a) => a.startsWith('>'))) out.push(finding(this.id, 'error', { file, line }, `user "${args[0]}" is given a plaintext password (>...)`, explanation, fix));
+      if (PRIMARY_PASSWORD_DIRECTIVES.has(lower) && args[0]) out.push(finding(this.id, 'error', { file, line }, `${lower} holds a password in plain text`, primaryWhy(lower), primaryFix));
+      if (lower === 'user' && args.slice(1).some((a) => a.startsWith('>'))) {
+        out.push(finding(this.id, 'error', { file, line }, included ? 'a user line gives a plaintext password (>...)' : `user "${args[0]}" is given a plaintext password (>...)`, explanation, fix));
+      }
     }
     return out;
   },
@@ -125,7 +139,7 @@ const aclFileWithUsers: LintRule = {
       return [finding('users-not-checked', 'info', ctx.at('aclfile', 'security.users'), 'users come from the file named by aclfile, which lint does not read', 'The authentication rules (protected-mode-refuses-remote, no-authentication) need the users and were skipped.', 'Lint the ACL file\'s users through a YAML model, or check that it turns the default user off without nopass.')];
     }
     return users.map((u) =>
-      finding(this.id, 'error', { file: u.file, line: u.line }, `user "${u.args[0]}" is defined here while aclfile is also set`, 'Redis 7.0 refuses to start when a config file both names an ACL file and defines users itself ("users defined in redis.conf and at the same setting an ACL file path is invalid").', 'Define the users in the ACL file only.'),
+      finding(this.id, 'error', { file: u.file, line: u.line }, u.included ? 'a user is defined here while aclfile is also set' : `user "${u.args[0]}" is defined here while aclfile is also set`, 'Redis 7.0 refuses to start when a config file both names an ACL file and defines users itself ("users defined in redis.conf and at the same setting an ACL file path is invalid").', 'Define the users in the ACL file only.'),
     );
   },
 };

@@ -19,6 +19,11 @@ export interface ReadDirective {
   args: string[];
   file: string;
   line: number;
+  /**
+   * true for a line of an included file: reports never show its arguments, and show its name only
+   * when the target knows the directive (`include /etc/shadow` must not print the file's lines)
+   */
+  included?: boolean;
 }
 
 export interface ParsedRedisConf {
@@ -97,11 +102,14 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
     return;
   }
   const seen = new Map<string, number>();
+  const included = including.length > 0;
   for (const { line, name, args } of lines) {
-    out.directives.push({ name, args, file, line });
+    out.directives.push({ name, args, file, line, ...(included ? { included } : {}) });
     const spec = directiveSpec(name);
     const canonical = spec?.name ?? DEPRECATED_ALIASES[name] ?? name;
-    if (!REPEATABLE.has(canonical)) {
+    // in an included file, a line whose first word the target does not know is reported without it
+    const known = spec !== undefined || knownToTarget(target, name);
+    if (!REPEATABLE.has(canonical) && (known || !included)) {
       const earlier = seen.get(canonical);
       if (earlier !== undefined) {
         out.findings.push({
@@ -148,7 +156,16 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
       } else {
         const verdict = judgeDirective(target, name);
         if (verdict.status !== 'unknown') out.deployment.extraDirectives.push({ name, args });
-        else {
+        else if (included) {
+          out.findings.push({
+            rule: 'unknown-directive',
+            severity: 'error',
+            message: `line ${line} of the included file ${file} is not a directive ${describeTarget(target)} accepts (the line is not shown: it comes from an included file)`,
+            explanation: `${describeTarget(target)} refuses to start with a line it does not know. A file given to \`include\` is reported by name and line only, since it may be any file this process can read.`,
+            fix: `Check what ${file} is and why it is included; remove the include or correct that line.`,
+            place: { file, line },
+          });
+        } else {
           out.findings.push({
             rule: 'unknown-directive',
             severity: 'error',
@@ -160,9 +177,19 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
         }
       }
     } catch (error) {
-      out.findings.push(problem('bad-value', `"${name}" ${(error as Error).message}`, file, line, `Correct the "${name}" line.`));
+      if (included) {
+        const what = known ? `"${name}"` : 'the line';
+        out.findings.push(problem('bad-value', `${what} at line ${line} of the included file ${file} is not valid (its value is not shown: it comes from an included file)`, file, line, `Correct line ${line} of ${file}.`));
+      } else {
+        out.findings.push(problem('bad-value', `"${name}" ${(error as Error).message}`, file, line, `Correct the "${name}" line.`));
+      }
     }
   }
+}
+
+/** The target accepts the name (as itself, an alias, or ignored), or it is a line only a file can hold. */
+function knownToTarget(target: EngineTarget, name: string): boolean {
+  return judgeDirective(target, name).status !== 'unknown';
 }
 
 function setDefaultPassword(out: ParsedRedisConf, password: string): void {
