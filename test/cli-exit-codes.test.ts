@@ -42,3 +42,25 @@ test('item 11: --help of a nested command exits 0', async () => {
     assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
   }
 });
+
+test('item 13: with --json, a failure is one JSON object on stdout (and the message on stderr)', async () => {
+  for (const [args, code, exitCode] of [
+    [['loadgen', '--url', 'redis://127.0.0.1:1', '--logs', '1', '--json'], 'E_UNREACHABLE', 2],
+    [['backups', 'list', '--json'], 'E_USAGE', 2],
+    [['status', '--dir', '/nonexistent/deployment', '--json'], 'E_USAGE', 2],
+  ] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [exit] = (await once(child, 'exit')) as [number];
+    assert.equal(exit, exitCode, `${args.join(' ')}: ${stderr}`);
+    const parsed = JSON.parse(stdout) as { version: number; ok: boolean; error: { code: string; message: string; exitCode: number } };
+    assert.equal(parsed.version, 1);
+    assert.equal(parsed.ok, false);
+    assert.equal(parsed.error.code, code);
+    assert.equal(parsed.error.exitCode, exitCode);
+    assert.ok(stderr.includes(parsed.error.message), 'the same message on stderr');
+  }
+});

@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { describeSystemError } from './system-errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isNeuralLogRedisError } from '../errors.js';
-import { say } from './output.js';
+import { jsonWasPrinted, printJson, say } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const DEFAULT_DIR = '.neurallog-redis';
@@ -225,28 +225,36 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const json = argv.includes('--json');
+  /** with --json, a failure is still one object on stdout (the message also goes to stderr) */
+  const failed = (exitCode: number, code: string, message: string): number => {
+    if (json && !jsonWasPrinted()) printJson({ ok: false, error: { code, message, exitCode } });
+    return exitCode;
+  };
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      return failed(2, 'E_USAGE', error.message.replace(/^error: /, ''));
     }
     const debug = argv.includes('--debug');
     if (isNeuralLogRedisError(error)) {
       say(`neurallog-redis: ${error.message}`);
       if (debug && error.stack) say(error.stack);
-      return error.exitCode;
+      return failed(error.exitCode, error.code, error.message);
     }
     const system = describeSystemError(error);
     if (system) {
       say(`neurallog-redis: ${system}`);
       if (debug) say(String((error as Error)?.stack));
-      return 2;
+      return failed(2, `E_${(error as NodeJS.ErrnoException).code ?? 'SYSTEM'}`, system);
     }
-    say(`neurallog-redis: unexpected error: ${(error as Error)?.message ?? String(error)}`);
+    const message = (error as Error)?.message ?? String(error);
+    say(`neurallog-redis: unexpected error: ${message}`);
     say(debug ? String((error as Error)?.stack) : 'Run again with --debug for the stack trace, and please report it.');
-    return 1;
+    return failed(1, 'E_UNEXPECTED', message);
   }
 }
 

@@ -4,7 +4,15 @@
  */
 export const JSON_OUTPUT_VERSION = 1;
 
+let jsonPrinted = false;
+
+/** Whether this process has printed its one JSON object already (main prints errors as one otherwise). */
+export function jsonWasPrinted(): boolean {
+  return jsonPrinted;
+}
+
 export function printJson(value: Record<string, unknown>): void {
+  jsonPrinted = true;
   process.stdout.write(`${JSON.stringify({ version: JSON_OUTPUT_VERSION, ...value }, null, 2)}\n`);
 }
 
