@@ -68,6 +68,8 @@ export const manifestSchema = z.object({
     /** keys per RDB value type byte ("25": hashes with field TTLs); absent in older manifests */
     types: z.record(z.string(), count).optional(),
     functions: count,
+    /** module type names of the RDB's MODULE_AUX records ([] when none); absent in older manifests */
+    moduleAux: z.array(z.string()).optional(),
     earliestExpiryMs: z.number().optional(),
   }),
   verified: z.boolean(),

@@ -176,7 +176,12 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
       progress.elapsedMs = t - started;
       options.onProgress(progress);
     };
-    const verifier = rdbVerifier({ source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint) });
+    const moduleAux = new Set<string>();
+    const verifier = rdbVerifier({
+      source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint),
+      // restore compares these with the target's MODULE LIST before it changes anything
+      onModuleAux: (aux) => moduleAux.add(aux.moduleName),
+    });
     const pacer = new GcPacer();
     const rawTap = countingTap((n) => {
       progress.rdbBytes += n;
@@ -200,7 +205,7 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
 
     publishFile(temp, finalPath);
     temp = undefined;
-    const manifest = buildManifest({ finalPath, createdAt, started, summary, storedBytes: progress.storedBytes, storedSha256: storedTap.digest(), options, pulled, transfer });
+    const manifest = buildManifest({ finalPath, createdAt, started, summary, moduleAux: [...moduleAux].sort(), storedBytes: progress.storedBytes, storedSha256: storedTap.digest(), options, pulled, transfer });
     const manifestPath = manifestPathFor(finalPath);
     try {
       writeManifest(manifestPath, manifest);
@@ -223,6 +228,7 @@ function buildManifest(args: {
   createdAt: Date;
   started: number;
   summary: RdbSummary;
+  moduleAux: string[];
   storedBytes: number;
   storedSha256: string;
   options: TakeBackupOptions;
@@ -271,7 +277,7 @@ function buildManifest(args: {
       compression: options.compression,
       encryption: options.encryptionKey ? { algorithm: 'aes-256-gcm-chunked', keyId: keyId(options.encryptionKey) } : null,
     },
-    keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, types: { ...summary.types }, functions: summary.functions },
+    keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, types: { ...summary.types }, functions: summary.functions, moduleAux: args.moduleAux },
     verified: true,
   };
 }

@@ -89,7 +89,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
     const plan = await planRestore({ source, mode, endpoint, match: flags.match, dbMap, dataDir: flags.dataDir, configFile: flags.config, server: flags.server });
     if (flags.json) printJson({ dryRun: true, ...plan });
     else printPlan(plan);
-    return plan.ok ? 0 : 1;
+    return plan.exitCode;
   }
 
   if (process.stdin.isTTY && !flags.yes && !flags.json) {

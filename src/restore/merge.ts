@@ -25,6 +25,8 @@ import { describeEngine, engineHas } from '../engine/index.js';
 import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS, loadsOnlyAsForeign, mergePath, readerRefusal, type MergePath } from './compatibility.js';
 import { BackupIntegrityError, sourceOrigin } from './source.js';
 import { RestoreRefusedError } from './target.js';
+import { hasModuleNeeds, moduleVerdict, scanModuleNeeds, targetModules } from './modules.js';
+import { closeConnection, openConnection } from '../connect/index.js';
 
 export * from './merge-types.js';
 
@@ -48,6 +50,8 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   if (unreadable) throw new RestoreRefusedError(`not merging: ${unreadable}; nothing was written`);
   const path = await chooseValuePath(options.endpoint, options.source, target, origin, requested);
   const encoding = path.encoding;
+  const moduleNote = await checkModuleValues(options);
+  if (moduleNote) notes.push(moduleNote);
   // The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by
   // openRestoreSource) to be those of a backup verified when taken, no key has to be looked up
   // (`replace`/`skip`, or `fail` onto target databases that hold no key at all: a key created there
@@ -185,6 +189,35 @@ async function chooseValuePath(endpoint: MergeOptions['endpoint'], source: Merge
     throw new RestoreRefusedError(`${path.why}; merge with value encoding auto or commands to rebuild values with plain commands; nothing was written`);
   }
   return path;
+}
+
+/**
+ * Module-type values go by RESTORE only where the target has their module: checked before the first
+ * write (a merge that met one mid-way would leave a partial result). Needs a parse of the backup
+ * unless its manifest counts no module values. Returns a note for the result, if any.
+ */
+async function checkModuleValues(options: MergeOptions): Promise<string | undefined> {
+  const types = options.source.manifest?.keyspace.types;
+  if (types && !(Number(types['7'] ?? 0) > 0)) return undefined;
+  let needs;
+  try {
+    needs = await scanModuleNeeds(options.source);
+  } catch (error) {
+    if (error instanceof RdbFormatError) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was written to the target`);
+    throw error;
+  }
+  if (!hasModuleNeeds(needs)) return undefined;
+  const client = await openConnection(options.endpoint, { name: 'neurallog-redis-merge-check' });
+  let loaded: string[];
+  try {
+    loaded = await targetModules(client);
+  } finally {
+    await closeConnection(client);
+  }
+  const verdict = moduleVerdict(needs, loaded, { valuesOnly: true });
+  if (verdict && !verdict.ok) throw new RestoreRefusedError(`not merging: ${verdict.message}; nothing was written`, 'E_RESTORE_MODULES', 2);
+  const notes = [verdict?.note, needs.aux.length > 0 ? `module AUX data (${needs.aux.join(', ')}: a module's own global state) is not merged; only keys are` : undefined].filter((n) => n !== undefined);
+  return notes.length > 0 ? notes.join('; ') : undefined;
 }
 
 /** XGROUP CREATECONSUMER: Redis 6.2, every Valkey */

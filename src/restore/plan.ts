@@ -14,6 +14,7 @@ import { readLayout } from './offline.js';
 import { offlineEvidence, offlineVerdict } from './offline-target.js';
 import { sourceOrigin, type RestoreSource } from './source.js';
 import { readTargetFacts, replaceRefusals, type TargetFacts } from './target.js';
+import { moduleVerdict, scanModuleNeeds, targetModules, type ModuleNeeds } from './modules.js';
 
 export interface PlanCheck {
   ok: boolean;
@@ -41,6 +42,8 @@ export interface RestorePlan {
   existingKeys?: number;
   checks: PlanCheck[];
   ok: boolean;
+  /** the exit code of the dry run: 0 would go ahead, 1 refused, 2 refused because the target lacks modules the backup needs */
+  exitCode: 0 | 1 | 2;
   summary: string;
 }
 
@@ -69,14 +72,17 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
       originError = (error as Error).message;
     }
     let valuePath: RestorePlan['valuePath'];
+    let modulesMissing = false;
     const match = options.match ? globMatcher(options.match) : undefined;
     let existing = 0;
     let pending: Array<{ db: number; key: Buffer }> = [];
     let currentDb = -1;
     const flush = async () => {
       if (!client || options.mode !== 'merge' || pending.length === 0) return;
-      const batch = pending;
+      // a database the target does not have holds no key (and SELECT would fail): the check below says so
+      const batch = pending.filter(({ db }) => facts === undefined || db < facts.databases);
       pending = [];
+      if (batch.length === 0) return;
       const multi = client.multi();
       for (const { db, key } of batch) {
         if (db !== currentDb) {
@@ -88,9 +94,11 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
       const replies = (await multi.execAsPipeline()) as unknown[];
       for (const r of replies) if (r === 1) existing++;
     };
+    const moduleAux = new Set<string>();
     const verifier = rdbVerifier({
       source: options.source.file,
       rawValues: 'none',
+      onModuleAux: (a) => moduleAux.add(a.moduleName),
       onRecord: (r) => {
         if (match && !match(r.key)) return;
         pending.push({ db: options.dbMap?.get(r.db) ?? r.db, key: Buffer.from(r.key) });
@@ -177,6 +185,16 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
         });
       }
       if (options.mode === 'replace') for (const r of replaceRefusals(facts)) checks.push({ ok: false, what: r });
+      if (summary && client) {
+        // module values need a second pass for their type names (rare: only when the backup has any)
+        const needs: ModuleNeeds = Number(summary.types['7'] ?? 0) > 0 ? await scanModuleNeeds(options.source) : { aux: [...moduleAux].sort(), values: {}, unnamedValues: 0 };
+        const modules = moduleVerdict(needs, await targetModules(client), { valuesOnly: options.mode === 'merge' });
+        if (modules) {
+          checks.push({ ok: modules.ok, what: modules.message });
+          if (!modules.ok) modulesMissing = true;
+          if (modules.note) checks.push({ ok: true, what: `note: ${modules.note}` });
+        }
+      }
     }
     const ok = checks.every((c) => c.ok);
     const summaryText =
@@ -203,6 +221,7 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
       ...(valuePath ? { valuePath } : {}),
       checks,
       ok,
+      exitCode: ok ? 0 : modulesMissing ? 2 : 1,
       summary: summaryText,
     };
   } finally {

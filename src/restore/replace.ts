@@ -15,7 +15,8 @@ import { decodeValue, rdbVerifier, type RdbRecord, type RdbSummary } from '../rd
 import { serveRdbAsMaster, type FakeMaster } from '../replication/index.js';
 import { measureRdbBytes, sourceOrigin, sourceValueTypes, type RestoreSource } from './source.js';
 import { loadsOnlyAsForeign, rdbLoadVerdict, readerRefusal } from './compatibility.js';
-import { readTargetFacts, replaceRefusals, RestoreRefusedError, type TargetFacts } from './target.js';
+import { keysPerDb, readTargetFacts, replaceRefusals, RestoreRefusedError, type TargetFacts } from './target.js';
+import { moduleVerdict, sourceModuleNeeds, targetModules } from './modules.js';
 import { compareDecoded, dumpToDecoded } from './compare.js';
 
 export type ReplacePhase = 'checking' | 'transferring' | 'loading' | 'promoting' | 'rewriting-aof' | 'verifying' | 'done' | 'rolling-back';
@@ -55,6 +56,21 @@ export interface ReplaceResult {
 }
 
 const POLL_MS = 50;
+/** how long one INFO may take while the target loads (it answers between chunks of its load) */
+const INFO_WITHIN_MS = 10_000;
+/** how long the target may go unanswered during a restore before it is taken as gone */
+const SILENCE_MS = 30_000;
+/** a command that changes the target's role or settings */
+const COMMAND_WITHIN_MS = 10_000;
+
+/**
+ * The deadline of each wait of a replace restore (transfer and load; the AOF rewrite): two minutes
+ * plus one second per 2 MiB of RDB. Redis loads 50-200 MB/s on one core, so this is tens of times
+ * what a working target needs, and a target that has stopped is found out within it.
+ */
+export function replaceWaitMs(rdbBytes: number): number {
+  return 120_000 + Math.ceil(rdbBytes / (2 << 20)) * 1000;
+}
 
 export class RestoreFailedError extends NeuralLogRedisError {
   constructor(message: string, code = 'E_RESTORE_FAILED', cause?: unknown) {
@@ -65,7 +81,11 @@ export class RestoreFailedError extends NeuralLogRedisError {
 /** The local address of a connection to the target: an address the target can route back to. */
 function localAddressTowards(endpoint: Endpoint): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: endpoint.host, port: endpoint.port });
+    const socket = netConnect({ host: endpoint.host, port: endpoint.port, timeout: COMMAND_WITHIN_MS });
+    socket.once('timeout', () => {
+      socket.destroy();
+      reject(new RestoreFailedError(`no answer from ${endpoint.host}:${endpoint.port} within ${COMMAND_WITHIN_MS / 1000} s`, 'E_UNREACHABLE'));
+    });
     socket.once('connect', () => {
       const address = socket.localAddress ?? '127.0.0.1';
       socket.destroy();
@@ -79,8 +99,76 @@ async function info(client: RedisConnection, section = 'everything'): Promise<Re
   return parseInfo(String(await client.sendCommand(['INFO', section])));
 }
 
+/** INFO with a deadline: undefined when it fails or does not answer within `ms` */
+async function infoWithin(client: RedisConnection, section: string, ms = INFO_WITHIN_MS): Promise<Record<string, string> | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      info(client, section).catch(() => undefined),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Keeps track of how long the target has gone without answering; throws once that is too long. */
+class TargetWatch {
+  private lastAnswer = Date.now();
+  constructor(private readonly client: RedisConnection, private readonly what: string) {}
+  answered(): void {
+    this.lastAnswer = Date.now();
+  }
+  check(): void {
+    const gone = !this.client.isOpen;
+    if (gone || Date.now() - this.lastAnswer > SILENCE_MS) {
+      throw new RestoreFailedError(
+        `the target ${gone ? 'closed the connection' : `did not answer for ${SILENCE_MS / 1000} s`} while ${this.what} (a server that meets data it cannot load exits; see its log)`,
+        'E_RESTORE_TARGET_LOST',
+      );
+    }
+  }
+}
+
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/**
+ * What the target is now, read afresh over a new connection (the old one may be gone): its role,
+ * whether it loads, its keys against before. Used to end every failed restore with the truth.
+ */
+export async function describeTargetNow(endpoint: Endpoint, keysBefore: Record<string, number>): Promise<string> {
+  let client: RedisConnection;
+  try {
+    client = await openConnection(endpoint, { name: 'neurallog-redis-restore-check', connectTimeoutMs: 5000 });
+  } catch (error) {
+    return `the target does not answer now (${(error as Error).message.split('\n')[0]}): it may have exited (see its log); once it runs again, check its data`;
+  }
+  try {
+    const i = await infoWithin(client, 'everything', 5000);
+    if (!i) return 'the target accepts connections but did not answer INFO within 5 s; check it';
+    const now = keysPerDb(i);
+    const same = Object.keys({ ...now, ...keysBefore }).every((db) => (now[db] ?? 0) === (keysBefore[db] ?? 0));
+    const role = i.role === 'master' ? 'a writable master' : `still a replica of ${i.master_host}:${i.master_port} (run restore --abort)`;
+    return `the target is now ${role}${i.loading === '1' || i.async_loading === '1' ? ', still loading' : ''}, holding ${sum(now)} keys${same ? ', the same number in each database as before the restore' : ''} (it held ${sum(keysBefore)} before)`;
+  } finally {
+    await closeConnection(client);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Reservoir sample of records seen while streaming (bounded memory). */
@@ -105,13 +193,15 @@ function copyRecord(r: RdbRecord): RdbRecord {
 
 export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceResult> {
   const started = Date.now();
-  const deadline = started + (options.timeoutMs ?? 6 * 3600_000);
   const phase = options.onPhase ?? (() => undefined);
   phase('checking');
   const client = await openConnection(options.endpoint, { name: 'neurallog-redis-restore' });
   let master: FakeMaster | undefined;
   let becameReplica = false;
   let restoreSettings: (() => Promise<void>) | undefined;
+  /** set once something on the target has been changed (from here on a failure reports its state) */
+  let changed = false;
+  let keysBefore: Record<string, number> = {};
   try {
     const facts: TargetFacts = await readTargetFacts(client);
     const refusals = replaceRefusals(facts);
@@ -126,9 +216,17 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       const top = Math.max(-1, ...Object.keys(manifest.keyspace.databases).map(Number));
       if (top >= facts.databases) refusals.push(`the backup has data in database ${top} but the target has ${facts.databases} databases; raise \`databases\` or use --mode merge --db-map`);
     }
-    if (refusals.length > 0) throw new RestoreRefusedError(`not restoring into ${options.endpoint.host}:${options.endpoint.port}: ${refusals.join('; ')}. Nothing was changed.`);
+    // a server that meets module data without its module exits while loading: compare before anything changes
+    const modules = moduleVerdict(await sourceModuleNeeds(options.source), await targetModules(client));
+    if (modules && !modules.ok) refusals.unshift(modules.message);
+    if (refusals.length > 0) {
+      const missingModules = modules !== undefined && !modules.ok;
+      throw new RestoreRefusedError(`not restoring into ${options.endpoint.host}:${options.endpoint.port}: ${refusals.join('; ')}. Nothing was changed.`, missingModules ? 'E_RESTORE_MODULES' : undefined, missingModules ? 2 : 1);
+    }
+    if (modules?.note) phase('checking', modules.note);
 
     const rdbBytes = await measureRdbBytes(options.source);
+    const waitMs = options.timeoutMs ?? replaceWaitMs(rdbBytes);
     const sampler = new Sampler(options.sampleSize ?? 200);
     const expiredByDb = new Map<number, number>();
     let summary: RdbSummary | undefined;
@@ -166,23 +264,25 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       },
       onTransferProgress: (bytes) => options.onTransferProgress?.(bytes, rdbBytes),
     });
-    const keysBefore = facts.keysPerDb;
     const previousDisklessLoad = facts.replDisklessLoad;
-    const setDisklessLoad = (value: string) => client.sendCommand(['CONFIG', 'SET', 'repl-diskless-load', value]);
+    const setDisklessLoad = (value: string) => withinMs(client.sendCommand(['CONFIG', 'SET', 'repl-diskless-load', value]), COMMAND_WITHIN_MS);
     const load = options.load === 'auto' || options.load === undefined ? chooseLoad(facts, manifest?.rdb.usedMemory) : options.load;
+    keysBefore = facts.keysPerDb;
     phase('checking', `load: ${load}`);
     if (load === 'swapdb' && previousDisklessLoad !== 'swapdb') {
+      changed = true;
       await setDisklessLoad('swapdb');
       restoreSettings = () => setDisklessLoad(previousDisklessLoad).then(() => undefined);
     }
     const aofRewritesBefore = Number(facts.info.aof_rewrites ?? 0);
     const abort = () => {
-      throw new RestoreFailedError('the restore was interrupted; the target was put back as a master with its previous data', 'E_ABORTED');
+      throw new RestoreFailedError('the restore was interrupted', 'E_ABORTED');
     };
 
     phase('transferring');
     transferStart = Date.now();
-    await client.sendCommand(['REPLICAOF', host, String(master.port)]);
+    changed = true;
+    await withinMs(client.sendCommand(['REPLICAOF', host, String(master.port)]), COMMAND_WITHIN_MS);
     becameReplica = true;
     let transferError: unknown;
     const transferred = master.transferred.then(
@@ -194,12 +294,16 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     );
     // wait for the transfer, then for the load to finish and the link to come up
     let loadingSeen = false;
+    const loadDeadline = Date.now() + waitMs;
+    const loadWatch = new TargetWatch(client, 'receiving or loading the backup');
     for (;;) {
       if (options.signal?.aborted) abort();
-      if (transferError) throw new RestoreFailedError(`the transfer failed, so the target keeps its previous data: ${(transferError as Error).message}`, 'E_RESTORE_TRANSFER', transferError);
-      if (Date.now() > deadline) throw new RestoreFailedError('the target did not finish loading the backup in time');
-      const i = await info(client, 'everything').catch(() => undefined);
-      if (i) {
+      if (transferError) throw new RestoreFailedError(`the transfer failed (the backup's final bytes were held back, so the target discards what it received): ${(transferError as Error).message}`, 'E_RESTORE_TRANSFER', transferError);
+      if (Date.now() > loadDeadline) throw new RestoreFailedError(`the target did not finish receiving and loading the backup (${rdbBytes} bytes) within ${Math.round(waitMs / 1000)} s`, 'E_RESTORE_TIMEOUT');
+      const i = await infoWithin(client, 'everything');
+      if (!i) loadWatch.check();
+      else {
+        loadWatch.answered();
         if (i.loading === '1' && !loadingSeen) {
           loadingSeen = true;
           phase('loading');
@@ -216,7 +320,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     if (!summary) throw new RestoreFailedError('the backup was transferred but not verified to its end');
 
     phase('promoting');
-    await client.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+    await withinMs(client.sendCommand(['REPLICAOF', 'NO', 'ONE']), COMMAND_WITHIN_MS);
     becameReplica = false;
     await master.close();
     master = undefined;
@@ -224,9 +328,17 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     let aofRewritten = false;
     if (facts.aofEnabled) {
       phase('rewriting-aof');
+      const rewriteDeadline = Date.now() + waitMs;
+      const rewriteWatch = new TargetWatch(client, 'rewriting its AOF');
       for (;;) {
-        if (Date.now() > deadline) throw new RestoreFailedError('the target did not finish rewriting its AOF in time; until it does, a crash brings back the old data');
-        const p = await info(client, 'persistence');
+        if (Date.now() > rewriteDeadline) throw new RestoreFailedError(`the target did not finish rewriting its AOF within ${Math.round(waitMs / 1000)} s; until it does, a crash brings back the old data`, 'E_RESTORE_TIMEOUT');
+        const p = await infoWithin(client, 'persistence');
+        if (!p) {
+          rewriteWatch.check();
+          await sleep(POLL_MS);
+          continue;
+        }
+        rewriteWatch.answered();
         if (p.aof_rewrite_in_progress === '0' && p.aof_rewrite_scheduled === '0' && Number(p.aof_rewrites ?? 0) > aofRewritesBefore) {
           if (p.aof_last_bgrewrite_status !== 'ok') throw new RestoreFailedError(`the target's AOF rewrite after the load failed (aof_last_bgrewrite_status:${p.aof_last_bgrewrite_status}); its data is the backup's in memory, but a restart would bring back the old data. Check its disk and run BGREWRITEAOF`);
           aofRewritten = true;
@@ -282,13 +394,17 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       seconds: (Date.now() - started) / 1000,
     };
   } catch (error) {
+    if (!changed) throw error;
     if (becameReplica) {
       phase('rolling-back');
       await master?.close().catch(() => undefined);
       master = undefined;
-      await client.sendCommand(['REPLICAOF', 'NO', 'ONE']).catch(() => undefined);
+      await withinMs(client.sendCommand(['REPLICAOF', 'NO', 'ONE']), 5000).catch(() => undefined);
     }
-    throw error;
+    // never guess: say what the target is now
+    const state = await describeTargetNow(options.endpoint, keysBefore);
+    const e = error as NeuralLogRedisError;
+    throw new RestoreFailedError(`${e?.message ?? String(error)}; ${state}`, e?.code ?? 'E_RESTORE_FAILED', error);
   } finally {
     await master?.close().catch(() => undefined);
     await restoreSettings?.().catch(() => undefined);

@@ -24,8 +24,31 @@ export interface TargetFacts {
 }
 
 export class RestoreRefusedError extends NeuralLogRedisError {
-  constructor(message: string, code = 'E_RESTORE_REFUSED') {
-    super(code, message, { exitCode: 1 });
+  constructor(message: string, code = 'E_RESTORE_REFUSED', exitCode: 1 | 2 = 1) {
+    super(code, message, { exitCode });
+  }
+}
+
+/** The user given for the target may not run what a restore must read (e.g. the `app` user). */
+export class RestorePermissionError extends NeuralLogRedisError {
+  constructor(message: string, cause?: unknown) {
+    super('E_RESTORE_NOPERM', message, { exitCode: 2, cause });
+  }
+}
+
+/** A command a restore needs to inspect the target; NOPERM becomes a plain message naming the user to use. */
+export async function inspectCommand(client: RedisConnection, args: string[]): Promise<unknown> {
+  try {
+    return await client.sendCommand(args);
+  } catch (error) {
+    const message = (error as Error)?.message ?? '';
+    if (/^NOPERM/.test(message)) {
+      throw new RestorePermissionError(
+        `the user given for the target may not run ${args.slice(0, args[0] === 'CONFIG' || args[0] === 'MODULE' || args[0] === 'PUBSUB' || args[0] === 'CLIENT' ? 2 : 1).join(' ')} (${message.split('\n')[0]}); a restore needs an administrative user: with --dir it logs in as \`admin\`, with --url give redis://admin@HOST:PORT and --password-file. Nothing was changed`,
+        error,
+      );
+    }
+    throw error;
   }
 }
 
@@ -38,14 +61,14 @@ export function keysPerDb(info: Record<string, string>): Record<string, number> 
 }
 
 export async function readTargetFacts(client: RedisConnection): Promise<TargetFacts> {
-  const info = parseInfo(String(await client.sendCommand(['INFO', 'everything'])));
-  const config = (await client.sendCommand(['CONFIG', 'GET', 'databases'])) as string[];
-  const disklessLoad = (await client.sendCommand(['CONFIG', 'GET', 'repl-diskless-load'])) as string[];
-  const numsub = (await client.sendCommand(['PUBSUB', 'NUMSUB', '__sentinel__:hello'])) as Array<string | number>;
-  const clients = String(await client.sendCommand(['CLIENT', 'LIST']));
+  const info = parseInfo(String(await inspectCommand(client, ['INFO', 'everything'])));
+  const config = (await inspectCommand(client, ['CONFIG', 'GET', 'databases'])) as string[];
+  const disklessLoad = (await inspectCommand(client, ['CONFIG', 'GET', 'repl-diskless-load'])) as string[];
+  const numsub = (await inspectCommand(client, ['PUBSUB', 'NUMSUB', '__sentinel__:hello'])) as Array<string | number>;
+  const clients = String(await inspectCommand(client, ['CLIENT', 'LIST']));
   const sentinelWatched = Number(numsub[1] ?? 0) > 0 || /\bname=sentinel-/.test(clients);
   // Valkey 9's rdb-version-check (strict/relaxed); other servers answer with an empty list
-  const versionCheck = (await client.sendCommand(['CONFIG', 'GET', 'rdb-version-check'])) as string[];
+  const versionCheck = (await inspectCommand(client, ['CONFIG', 'GET', 'rdb-version-check'])) as string[];
   return {
     info,
     engine: targetEngineFromInfo(info, versionCheck[1]),
