@@ -3,7 +3,7 @@
  * The model is resolved once (profile, --config, the directory's stored model, --port/--bind), the
  * artifacts are rendered from it, and real redis-server runs on them.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isYamlPath, loadConfig, profile, type Deployment } from '../config/index.js';
 import { defaultImage } from '../config/engines.js';
 import {
@@ -293,9 +293,16 @@ export interface DownResult {
   staleState?: string;
 }
 
-/** Refuses a --dir that holds no deployment: a mistyped --dir must not report "stopped" while the real server runs on. */
+/**
+ * Refuses a --dir that holds no deployment: a mistyped --dir must not report "stopped" while the real
+ * server runs on. A path that cannot be looked into (a file on the way: ENOTDIR; EACCES) is thrown
+ * as it is, for the CLI to name.
+ */
 function requireDeployment(paths: DeploymentPaths, what: string): void {
-  if (!isDeploymentDir(paths.root)) {
+  try {
+    statSync(paths.model);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     throw new UsageError(`${paths.root} is not a deployment made by \`neurallog-redis up\` (no deployment.json), so ${what}; check --dir`);
   }
 }
