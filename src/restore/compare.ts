@@ -24,17 +24,40 @@ function sameMultiset(a: string[], b: string[]): boolean {
  * RDB type 21 (Redis 7.2+, Valkey) carries: a server of that format that loaded an older file sets them
  * itself, so a type-19 backup and its restored copy differ there and nowhere else.
  */
-function canonicalStream(v: Extract<DecodedValue, { kind: 'stream' }>['value'], withActiveTimes: boolean): string {
+function canonicalStream(v: Extract<DecodedValue, { kind: 'stream' }>['value'], carried: StreamFieldsCarried): string {
   // deleted-entry bookkeeping depends on the listpack layout, not on the data
   const { deletedInListpacks: _deleted, ...rest } = v;
   return JSON.stringify(rest, (k, value) => {
-    if (k === 'activeTimeMs' && !withActiveTimes) return undefined;
+    if (k === 'activeTimeMs' && !carried.activeTimes) return undefined;
+    if ((k === 'firstId' || k === 'maxDeletedId' || k === 'entriesAdded') && !carried.v2Metadata) return undefined;
+    if (k === 'entriesRead' && !carried.entriesRead) return undefined;
     if (typeof value === 'bigint') return value.toString();
     return value && value.type === 'Buffer' && Array.isArray(value.data) ? Buffer.from(value.data).toString('hex') : value;
   });
 }
 
-const hasActiveTimes = (v: Extract<DecodedValue, { kind: 'stream' }>['value']) => v.groups.some((g) => g.consumers.some((c) => (c as { activeTimeMs?: number }).activeTimeMs !== undefined));
+type StreamValue = Extract<DecodedValue, { kind: 'stream' }>['value'];
+const hasActiveTimes = (v: StreamValue) => v.groups.some((g) => g.consumers.some((c) => (c as { activeTimeMs?: number }).activeTimeMs !== undefined));
+
+/**
+ * What both forms of a stream carry. An old-format stream (type 15: Redis 5 and 6, RDB 9) has no
+ * first id, max deleted id, entries added (type 19+) or groups' entries-read; a server that loads it
+ * computes them and its DUMP carries them, so they are compared only when the backup has them too.
+ */
+interface StreamFieldsCarried {
+  activeTimes: boolean;
+  v2Metadata: boolean;
+  entriesRead: boolean;
+}
+
+function streamFieldsCarried(a: StreamValue, b: StreamValue): StreamFieldsCarried {
+  const entriesRead = (v: StreamValue) => v.groups.length === 0 || v.groups.some((g) => g.entriesRead !== undefined);
+  return {
+    activeTimes: hasActiveTimes(a) && hasActiveTimes(b),
+    v2Metadata: a.entriesAdded !== undefined && b.entriesAdded !== undefined,
+    entriesRead: entriesRead(a) && entriesRead(b),
+  };
+}
 
 /** each field's own expiry (types 22-25), '' where none */
 const fieldExpiries = (v: DecodedValue) => (v as { fieldExpireAtMs?: Array<number | undefined> }).fieldExpireAtMs;
@@ -74,8 +97,8 @@ export function compareDecoded(expected: DecodedValue, actual: DecodedValue, now
     }
     case 'stream': {
       const a = (actual as typeof expected).value;
-      const both = hasActiveTimes(expected.value) && hasActiveTimes(a);
-      return canonicalStream(expected.value, both) === canonicalStream(a, both) ? undefined : 'stream entries or groups';
+      const carried = streamFieldsCarried(expected.value, a);
+      return canonicalStream(expected.value, carried) === canonicalStream(a, carried) ? undefined : 'stream entries or groups';
     }
     case 'module':
       return expected.value.bytes.equals((actual as typeof expected).value.bytes) ? undefined : 'module value';
