@@ -296,6 +296,47 @@ describe('runtime refusals (no server)', () => {
     }
   });
 
+  test('item 4: through the CLI, up on a directory another up is starting says so and exits 2, touching nothing', async () => {
+    const temp = tempDir();
+    try {
+      // a process in the middle of an `up` on this directory: it holds the deployment lock
+      const holder = spawn(
+        process.execPath,
+        ['--import', TSX, '--input-type=module', '-e', `import { lockDeployment } from ${JSON.stringify(join(ROOT, 'src/runtime/deployment-lock.ts'))}; lockDeployment(${JSON.stringify(temp.path)}, 'up'); console.log('held'); setTimeout(() => {}, 60000);`],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+        const r = cli(['up', '--dir', temp.path, '--detach']);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, new RegExp(`another \`up\` \\(pid ${holder.pid}\\) is starting it; nothing was done here`));
+        assert.deepEqual(readdirSync(temp.path).sort(), ['deployment.lock'], 'nothing but the holder\'s lock is in the directory');
+      } finally {
+        holder.kill('SIGKILL');
+      }
+      // its holder gone, the lock is stale: the next up is not refused by it
+      await new Promise((r) => setTimeout(r, 100));
+      const d = await upTestDeployment({ dir: temp.path });
+      assert.equal(d.result.alreadyRunning, false);
+      await d.down();
+    } finally {
+      temp.remove();
+    }
+  });
+
+  test('item 2: up on our own running server with another --port says the port was not applied', async () => {
+    const d = await upTestDeployment();
+    try {
+      const other = await freePort();
+      const again = await upDeployment({ dir: d.dir, port: other });
+      assert.equal(again.alreadyRunning, true);
+      assert.equal(again.port, d.result.port);
+      assert.match(again.staleState ?? '', new RegExp(`--port ${other} was not applied: the running server listens on ${d.result.port}`));
+    } finally {
+      await d.cleanup();
+    }
+  });
+
   test('item 13: rotate-password --user default is refused: the default user is off by design', async () => {
     const d = await upTestDeployment();
     try {

@@ -45,6 +45,12 @@ function describe(result: UpResult): string {
   return lines.join('\n');
 }
 
+/**
+ * Exit codes: 0 the server serves (started now, or already running); 1 it failed to start; 2 `up`
+ * could not run: bad flags or model, or another `up` is starting this directory (the loser did not
+ * see the server ready, so a script that goes on to use it must not get 0; running `up` again once
+ * the other is done answers 0 "already running").
+ */
 export async function upCommand(flags: UpFlags): Promise<number> {
   const port = parsePort(flags.port);
   requireDirArgument(flags.dir);
