@@ -59,6 +59,8 @@ export class RdbStreamParser {
   private readonly strict: boolean;
   /** bytes after the checksum (not strict: Redis loads such a file, ignoring them) */
   private trailing = 0;
+  /** the trailing bytes' warning has been given (end() may be called again) */
+  private endWarned = false;
 
   /**
    * Without onRecord (or with rawValues 'none' or `{ maxBytes }`) the parser reads large values
@@ -158,8 +160,6 @@ export class RdbStreamParser {
     }
     return this.summary();
   }
-
-  private endWarned = false;
 
   /** bytes after the end of the RDB (0 with strict, which refuses them) */
   get trailingBytes(): number {
