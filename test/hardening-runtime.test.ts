@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { closeConnection, deploymentPaths, openConnection, readSecrets } from '../src/connect/index.js';
 import { NeuralLogRedisError } from '../src/errors.js';
-import { deploymentStatus, downDeployment, freePort, isAlive, upDeployment } from '../src/runtime/index.js';
+import { deploymentStatus, downDeployment, freePort, isAlive, isRedisServer, processCwd, upDeployment } from '../src/runtime/index.js';
 import { tempDir, testEngines, upTestDeployment, type TestEngine } from './helpers/redis.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -36,6 +36,25 @@ function cliAsync(args: string[]): Promise<{ code: number | null; stdout: string
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Kills every Redis or Valkey server whose working directory lies under `dir`: when a test of two
+ * `up` at once fails, the second server is nobody's to stop.
+ */
+function killServersUnder(dir: string): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const cwd = processCwd(pid);
+    if (cwd?.startsWith(`${dir}/`) && isRedisServer(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -167,6 +186,7 @@ for (const engine of testEngines()) {
         await downDeployment(temp.path, { timeoutMs: 20_000 });
         assert.ok(!existsSync(join(temp.path, 'deployment.lock')), 'the lock is released');
       } finally {
+        killServersUnder(temp.path);
         temp.remove();
       }
     });
