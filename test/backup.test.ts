@@ -188,8 +188,9 @@ for (const engine of testEngines()) describe(`backup from a live ${engine.label}
           writeFileSync(other, randomBytes(32), { mode: 0o600 });
           const wrong = cli(['backups', 'verify', path, '--encrypt-key-file', other]);
           rmSync(other);
-          assert.equal(wrong.code, 1);
-          assert.match(wrong.stdout, /not the one this backup was encrypted with/);
+          // a wrong key is not damage: exit 2, as restore says (issue 12, item 13)
+          assert.equal(wrong.code, 2);
+          assert.match(wrong.stderr, /not the one this backup was encrypted with/);
         }
       }
     } finally {

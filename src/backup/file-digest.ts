@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, statSync } from 'node:fs';
 import { findOnPath } from '../runtime/executables.js';
 import { GcPacer } from '../runtime/gc-pacer.js';
 
@@ -18,6 +18,8 @@ const READ_CHUNK = 1 << 20;
  * progress of the in-process reader only.
  */
 export async function sha256OfFile(file: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
+  // a device or a pipe may never end (and opening a FIFO blocks until a writer comes): only files
+  if (!statSync(file).isFile()) throw new Error(`${file} is not a regular file`);
   if (hashesElsewhere()) return sha256ByOpenssl(file, signal);
   const hash = createHash('sha256');
   const pacer = new GcPacer();

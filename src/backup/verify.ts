@@ -51,15 +51,14 @@ export interface VerifyResult {
 
 export async function verifyBackup(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   if (!existsSync(file)) throw new UsageError(`the backup ${file} does not exist`);
+  refuseUnlessRegularFile(file);
   const manifestPath = manifestPathFor(file);
   const manifest = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
   const layers = storedLayers(file, manifest, options.encryptionKey);
   const result: VerifyResult = { file, ok: false, manifest, problems: [], status: 'damaged', warnings: [] };
   const wrongKey = wrongKeyReason(manifest, options.encryptionKey);
-  if (wrongKey) {
-    result.problems.push(wrongKey);
-    return result;
-  }
+  // a wrong key says nothing about the file: the same answer as restore's, exit 2, not DAMAGED
+  if (wrongKey) throw new UsageError(`${file}: ${wrongKey}; nothing was checked`, 'E_WRONG_KEY');
   const total = statSync(file).size;
   const rdbTotal = manifest?.rdb.bytes;
   // The stored file's SHA-256 is computed by a second reader of the file, concurrently with the RDB
@@ -108,6 +107,17 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   result.ok = result.problems.length === 0 && result.summary !== undefined;
   result.status = result.problems.length > 0 ? 'damaged' : result.unsupported ? 'unsupported' : result.warnings.length > 0 ? 'warnings' : 'ok';
   return result;
+}
+
+/**
+ * A backup is a regular file: a device (/dev/zero, /dev/urandom), a pipe or a socket may never end,
+ * and is read twice (its SHA-256 beside the parse), so it is refused before any reading starts.
+ */
+function refuseUnlessRegularFile(file: string): void {
+  const stat = statSync(file);
+  if (stat.isFile()) return;
+  const what = stat.isDirectory() ? 'a directory' : stat.isCharacterDevice() ? 'a character device' : stat.isBlockDevice() ? 'a block device' : stat.isFIFO() ? 'a pipe (FIFO)' : stat.isSocket() ? 'a socket' : 'not a regular file';
+  throw new UsageError(`${file} is ${what}, not a backup file: give the path of a stored backup or an .rdb file (a pipe or device may never end, and a backup is read twice)`, 'E_NOT_A_FILE');
 }
 
 /**

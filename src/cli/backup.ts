@@ -133,21 +133,51 @@ async function prune(flags: BackupFlags, policy: RetentionPolicy): Promise<void>
   if (plan.remove.length > 0 && !flags.json) say(`Pruned ${plan.remove.length} old backup(s); kept ${plan.keep.length}.`);
 }
 
+/** A policy that keeps nothing is a mistake in the flags, found before any backup is taken. */
+function checkRetention(policy: RetentionPolicy | undefined): void {
+  if (policy && Object.values(policy).every((n) => !n)) {
+    throw new UsageError('the retention flags keep nothing (every count is 0): give --keep-last N, --daily N, --weekly N or --monthly N with N of 1 or more, or leave them out to keep every backup');
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts; its abort listener goes with it (one per interval would pile up). */
+export function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export async function backupCommand(flags: BackupFlags): Promise<number> {
+  // every flag is checked before any work (a pull, a published file)
   const compression = flags.compress as Compression;
   if (!['gzip', 'zstd', 'none'].includes(compression)) throw new UsageError(`--compress takes gzip, zstd or none, not "${flags.compress}"`);
-  const source = await sourceFrom(flags);
-  const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   const policy = retentionFrom(flags);
+  checkRetention(policy);
+  const nice = parseCount('--nice', flags.nice ?? '10')!;
+  if (nice > 19) throw new UsageError(`--nice takes 0 to 19, not ${nice}`);
+  const interval = flags.every === undefined ? undefined : parseDurationSeconds(flags.every);
+  if (flags.every !== undefined && !interval) throw new UsageError(`--every takes a duration such as 30s, 15m, 1h or 1d, not "${flags.every}"`);
+  if (flags.every !== undefined && flags.fromFile !== undefined) throw new UsageError('--every repeats backups of a live server; it does not go with --from-file');
+  const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
+  const source = await sourceFrom(flags);
   applyNiceness(flags.nice);
-  if (!flags.every) {
+  if (!interval) {
     report(flags, await backupOnce(flags, source, compression, key));
     if (policy) await prune(flags, policy);
     return 0;
   }
-  if (source.kind === 'file') throw new UsageError('--every repeats backups of a live server; it does not go with --from-file');
-  const interval = parseDurationSeconds(flags.every);
-  if (!interval) throw new UsageError(`--every takes a duration such as 30s, 15m, 1h or 1d, not "${flags.every}"`);
+  if (!policy) {
+    say(`Warning: no retention policy (--keep-last N, --daily N, --weekly N, --monthly N): every backup is kept, one more every ${flags.every}, until the disk of ${flags.to} is full.`);
+  }
   const controller = new AbortController();
   let stopping = false;
   const stop = () => {
@@ -172,13 +202,7 @@ export async function backupCommand(flags: BackupFlags): Promise<number> {
       say(`neurallog-redis: backup failed: ${(error as Error).message}; trying again at the next interval.`);
     }
     const wait = Math.max(0, interval * 1000 - (Date.now() - started));
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, wait);
-      controller.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await waitOrAbort(wait, controller.signal);
   }
   return lastOk ? 0 : 1;
 }

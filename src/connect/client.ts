@@ -78,6 +78,16 @@ export async function openConnection(endpoint: Endpoint, options: ConnectOptions
   return client;
 }
 
+/**
+ * For a connection of our own (raw sockets, e.g. replication) that met bytes it could not decode:
+ * an inline PING shows what answered. The error to raise when that is not a Redis server, else undefined.
+ */
+export async function notRedisServer(endpoint: Endpoint, cause: unknown): Promise<ConnectionError | undefined> {
+  if (endpoint.tls) return undefined;
+  const greeting = await firstBytes(endpoint, 2000);
+  return greeting !== undefined && !looksLikeResp(greeting) ? notRedis(endpoint, greeting, cause) : undefined;
+}
+
 /** What a peer sends back first to an inline PING, within `ms` (undefined: nothing, or no connection). */
 function firstBytes(endpoint: Endpoint, ms: number): Promise<Buffer | undefined> {
   return new Promise((resolve) => {

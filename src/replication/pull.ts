@@ -12,7 +12,7 @@
  * whole payload arrived; a connection that closes early makes it fail with E_PULL_TRUNCATED.
  */
 import type { Readable } from 'node:stream';
-import { parseInfo } from '../connect/client.js';
+import { notRedisServer, parseInfo } from '../connect/client.js';
 import { identifyFromInfo } from '../engine/identity.js';
 import type { Endpoint } from '../connect/url.js';
 import { RespError } from '../resp/index.js';
@@ -119,6 +119,8 @@ export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
     return { ...header, server, rdbOnly, info, notes };
   } catch (error) {
     link.destroy();
+    // bytes that are not RESP (an HTTP or SSH server at that port): say what answered
+    if ((error as { code?: string })?.code === 'E_PROTOCOL') throw (await notRedisServer(endpoint, error)) ?? error;
     throw error;
   }
 }
