@@ -169,11 +169,11 @@ for (const engine of testEngines()) describe(`the guide's scenario on ${engine.l
 });
 
 describe('replace: choosing how the target loads', () => {
-  test('auto picks swapdb only when both datasets fit under maxmemory', () => {
+  test('auto picks swapdb when both datasets fit under maxmemory', () => {
     const MB = 1 << 20;
     assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 50 * MB }, 100 * MB), 'swapdb');
     assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 150 * MB }, 100 * MB), 'disk');
-    assert.equal(chooseLoad({ maxmemory: 0, usedMemory: 1 * MB }, 1 * MB), 'disk', 'unlimited maxmemory: the container limit is unknown');
+    assert.equal(chooseLoad({ maxmemory: 0, usedMemory: 1 * MB }, 1 * MB), 'disk', 'unlimited maxmemory, host memory unknown, an old dataset as large as the backup');
     assert.equal(chooseLoad({ maxmemory: 256 * MB, usedMemory: 1 * MB }, undefined), 'disk', 'unknown backup size');
   });
 

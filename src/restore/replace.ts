@@ -413,13 +413,21 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
 }
 
 /**
- * `auto`: swapdb (faster: the load overlaps the transfer) only when both datasets fit under the
- * target's maxmemory at once, which the container limit (1.5 x maxmemory or more) then also holds;
- * disk otherwise, and when maxmemory is unlimited or the backup's memory use is unknown.
+ * `auto`: swapdb (faster: the load overlaps the transfer) where holding both datasets at once is safe;
+ * disk otherwise, and when the backup's memory use is unknown.
+ * - With maxmemory set: both fit under it (90 %), which the container limit (1.5 x maxmemory or
+ *   more) then also holds.
+ * - With maxmemory 0 (unlimited): the old dataset is small next to the backup (at most a tenth of
+ *   it: an empty or nearly empty target, where swapdb needs hardly more memory than disk), or both
+ *   fit in half the host's memory (total_system_memory), leaving the other half as headroom.
  */
-export function chooseLoad(facts: Pick<TargetFacts, 'maxmemory' | 'usedMemory'>, backupUsedMemory: number | undefined): 'disk' | 'swapdb' {
-  if (facts.maxmemory <= 0 || backupUsedMemory === undefined) return 'disk';
-  return facts.usedMemory + backupUsedMemory <= facts.maxmemory * 0.9 ? 'swapdb' : 'disk';
+export function chooseLoad(facts: Pick<TargetFacts, 'maxmemory' | 'usedMemory'> & Partial<Pick<TargetFacts, 'totalSystemMemory'>>, backupUsedMemory: number | undefined): 'disk' | 'swapdb' {
+  if (backupUsedMemory === undefined) return 'disk';
+  const both = facts.usedMemory + backupUsedMemory;
+  if (facts.maxmemory > 0) return both <= facts.maxmemory * 0.9 ? 'swapdb' : 'disk';
+  if (facts.usedMemory <= backupUsedMemory * 0.1) return 'swapdb';
+  const host = facts.totalSystemMemory ?? 0;
+  return host > 0 && both <= host * 0.5 ? 'swapdb' : 'disk';
 }
 
 /**

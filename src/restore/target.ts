@@ -17,6 +17,8 @@ export interface TargetFacts {
   databases: number;
   maxmemory: number;
   usedMemory: number;
+  /** the host's memory as the server sees it (INFO memory total_system_memory); 0 when unknown */
+  totalSystemMemory: number;
   aofEnabled: boolean;
   keysPerDb: Record<string, number>;
   replDisklessLoad: string;
@@ -78,6 +80,7 @@ export async function readTargetFacts(client: RedisConnection): Promise<TargetFa
     databases: Number(config[1] ?? 16),
     maxmemory: Number(info.maxmemory ?? 0),
     usedMemory: Number(info.used_memory ?? 0),
+    totalSystemMemory: Number(info.total_system_memory ?? 0),
     aofEnabled: info.aof_enabled === '1',
     keysPerDb: keysPerDb(info),
     replDisklessLoad: disklessLoad[1] ?? 'disabled',
