@@ -4,7 +4,7 @@
  * as the least-privileged user for the job.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { ConnectionError, UsageError } from '../errors.js';
 import { parseRedisUrl, type Endpoint } from './url.js';
 
 export type Role = 'app' | 'backup' | 'monitor' | 'admin';
@@ -35,12 +35,25 @@ export async function resolveTarget(options: TargetOptions, role: Role): Promise
   throw new UsageError('say where Redis is: --url redis://user@host:port or --dir <deployment made by `up`>');
 }
 
-export async function endpointForDeployment(dir: string, user: string): Promise<Endpoint> {
+/**
+ * The endpoint of the deployment `up` made in `dir`, as `user`. Unless `requireRunning` is false (`url`
+ * prints the address of a stopped deployment too), the server must be this directory's own: a copied
+ * directory's state.json names the original's server, and a stopped deployment's port may be held by
+ * another server, so connecting there would act on the wrong data.
+ */
+export async function endpointForDeployment(dir: string, user: string, options: { requireRunning?: boolean } = {}): Promise<Endpoint> {
   const { clientHost, readDeploymentModel, readRunState, requireDeploymentDir } = await import('./deployment-dir.js');
   const { readSecrets } = await import('./secrets.js');
   const paths = requireDeploymentDir(dir);
   const model = readDeploymentModel(paths);
   const state = readRunState(paths);
+  if (options.requireRunning !== false) {
+    const { findOwnServer } = await import('../host/index.js');
+    const verdict = findOwnServer(paths, [readPid(paths.pid), state?.pid]);
+    const start = `start it with \`neurallog-redis up --dir ${paths.root}\``;
+    if (verdict.kind === 'none') throw new ConnectionError(`the deployment in ${paths.root} is not running; ${start}`, 'E_NOT_RUNNING');
+    if (verdict.kind === 'stale') throw new ConnectionError(`the deployment in ${paths.root} is not running: ${verdict.reason} (a copied directory?); ${start}`, 'E_NOT_RUNNING');
+  }
   const secrets = readSecrets(paths.secrets);
   const password = secrets.users[user];
   if (password === undefined && !model.security.users.some((u) => u.name === user && u.nopass)) {
@@ -54,6 +67,15 @@ export async function endpointForDeployment(dir: string, user: string): Promise<
     username: user,
     password,
   };
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readPasswordFile(path: string): string {

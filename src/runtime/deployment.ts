@@ -29,10 +29,10 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { ADMIN_USER, adminEndpointFor, adminLogin, modelHasAdminLogin } from './admin-access.js';
 import { lockDeployment } from './deployment-lock.js';
 import { loadingProgress, type LoadingProgress } from './loading.js';
-import { findOwnServer, type PidVerdict } from './ownership.js';
+import { findOwnServer, type PidVerdict } from '../host/index.js';
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../render/index.js';
 import { portInUse } from './ports.js';
-import { isAlive } from './processes.js';
+import { isAlive } from '../host/index.js';
 import { startRedisServer, stopRedisServer, waitUntilServing, type StartedServer } from './redis-server.js';
 import { assertServerAccepts, chooseServer, rememberedServer, rememberServer, targetMismatch } from './server-choice.js';
 

@@ -2,9 +2,9 @@ export { upDeployment, downDeployment, deploymentStatus, runningPid, ownServer, 
 export { rotatePassword, type RotateResult, type RotateOptions } from './credentials.js';
 export { startRedisServer, stopRedisServer, waitUntilServing, tailLog, type StartedServer, type StartOptions } from './redis-server.js';
 export { freePort, portInUse } from './ports.js';
-export { isAlive, isRedisServer, commandLine, waitFor, sleep } from './processes.js';
+export { isAlive, isRedisServer, commandLine, waitFor, sleep } from '../host/index.js';
 export { findOnPath, requireExecutable } from './executables.js';
-export { judgePid, findOwnServer, processCwd, type PidVerdict } from './ownership.js';
+export { judgePid, findOwnServer, processCwd, type PidVerdict } from '../host/index.js';
 export { lockDeployment, waitForDeploymentLock, deploymentLockPath, DeploymentBusyError } from './deployment-lock.js';
 export { loadingProgress, describeLoading, type LoadingProgress } from './loading.js';
 export { adminLogin, type AdminLogin } from './admin-access.js';

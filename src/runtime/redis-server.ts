@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
 import { RuntimeError } from '../errors.js';
 import { requireExecutable } from './executables.js';
-import { isAlive, sleep, waitFor } from './processes.js';
+import { isAlive, sleep, waitFor } from '../host/index.js';
 
 export interface StartOptions {
   /** the rendered redis.conf */

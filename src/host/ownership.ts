@@ -8,7 +8,13 @@
  * read, whose command line names this deployment's redis.conf.
  */
 import { readlinkSync, realpathSync } from 'node:fs';
-import type { DeploymentPaths } from '../connect/deployment-dir.js';
+/** the two paths of a deployment directory the judgement needs (connect's DeploymentPaths has them) */
+export interface ServerPaths {
+  /** redis-server's working directory */
+  data: string;
+  /** the rendered redis.conf */
+  conf: string;
+}
 import { commandLine, isAlive, isRedisServer } from './processes.js';
 
 export type PidVerdict =
@@ -35,7 +41,7 @@ function realPath(path: string): string {
 }
 
 /** Judges one pid against the deployment at `paths`. */
-export function judgePid(pid: number, paths: DeploymentPaths): PidVerdict {
+export function judgePid(pid: number, paths: ServerPaths): PidVerdict {
   if (!isAlive(pid)) return { kind: 'stale', pid, reason: `pid ${pid} is not running` };
   if (!isRedisServer(pid)) return { kind: 'stale', pid, reason: `pid ${pid} is not a Redis or Valkey server` };
   const cwd = processCwd(pid);
@@ -51,7 +57,7 @@ export function judgePid(pid: number, paths: DeploymentPaths): PidVerdict {
  * The deployment's own running server, judged from redis.pid, then state.json. When neither names
  * our server but one names something else, the verdict is `stale` with the first such reason.
  */
-export function findOwnServer(paths: DeploymentPaths, candidates: readonly (number | undefined)[]): PidVerdict {
+export function findOwnServer(paths: ServerPaths, candidates: readonly (number | undefined)[]): PidVerdict {
   let stale: PidVerdict | undefined;
   for (const pid of candidates) {
     if (pid === undefined) continue;
