@@ -102,3 +102,17 @@ describe('backups verify: warnings, --strict, not supported', () => {
     assert.match(damaged.out, /^DAMAGED .*checksum mismatch/s);
   });
 });
+
+test('the CLI: `backups verify --strict` is a flag of the command (exit 1), without it exit 0', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const path = join(dir, 'cli-aof-base.rdb');
+  writeFileSync(path, aofLike);
+  const root = new URL('..', import.meta.url).pathname;
+  const run = (...extra: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'backups', 'verify', path, ...extra], { cwd: root, encoding: 'utf8' });
+  const lenientRun = run();
+  assert.equal(lenientRun.status, 0, lenientRun.stderr);
+  assert.match(lenientRun.stdout, /2 warnings/);
+  const strictRun = run('--strict');
+  assert.equal(strictRun.status, 1, strictRun.stderr);
+  assert.match(strictRun.stdout, /^DAMAGED /);
+});

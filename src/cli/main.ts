@@ -153,8 +153,9 @@ export function buildProgram(): Command {
     .argument('<file>', 'a stored backup (or any .rdb file)')
     .description('Re-check a backup: SHA-256 against its manifest, decryption, decompression, RDB structure and CRC-64. Exits 1 and names the offset of any damage.')
     .option('--encrypt-key-file <file>', 'key for an encrypted backup')
+    .option('--strict', 'report as damage what Redis and Valkey load but never write (a stream whose length disagrees with its entries, bytes after the checksum); by default they are warnings with their offset')
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, flags: { encryptKeyFile?: string; json?: boolean }) => {
+    .action(async (file: string, flags: { encryptKeyFile?: string; json?: boolean; strict?: boolean }) => {
       // The file's SHA-256 needs only its name: where openssl hashes it (on the other core), it
       // starts before the verifier's modules load, and is done by the time the parse is under way.
       // A verify that ends before it needs the digest (a missing key, a bad manifest) stops it.
