@@ -117,6 +117,39 @@ describe('item 14: --load auto', () => {
   });
 });
 
+for (const engine of testEngines()) describe(`item 1: a target that dies while it loads (${engine.label})`, () => {
+  test(`item 1 (${engine.label}): the restore ends within seconds and says what the target is now, not "previous data"`, async () => {
+    const server = await startTestServer({ engine, args: ['--enable-debug-command', 'local'] });
+    const dir = tempDir('nlr-dies-', engine.tempParent);
+    try {
+      const c = await server.connect('admin');
+      await c.sendCommand(['DEBUG', 'POPULATE', '600000', 'logs:', '120']);
+      await closeConnection(c);
+      const file = (await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: dir.path, compression: 'none' })).path;
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--load', 'disk'], {
+        env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
+      });
+      let stderr = '';
+      child.stderr.on('data', (b) => (stderr += b));
+      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+      const deadline = Date.now() + 60_000;
+      while (!/Serving the backup/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(server.pid, 'SIGKILL');
+      const killedAt = Date.now();
+      const code = await exited;
+      const seconds = (Date.now() - killedAt) / 1000;
+      assert.equal(code, 1, stderr);
+      assert.ok(seconds < 20, `the CLI took ${seconds} s to notice`);
+      assert.match(stderr, /the target does not answer now/);
+      assert.doesNotMatch(stderr, /previous data/);
+    } finally {
+      await server.stop();
+      dir.remove();
+    }
+  });
+});
+
 for (const engine of testEngines()) describe(`items 12, 13: flags and messages of backup and restore (${engine.label})`, () => {
   let server: TestServer;
   let dir: { path: string; remove(): void };

@@ -1,8 +1,11 @@
 import { createInterface } from 'node:readline/promises';
-import { readKeyFile } from '../backup/index.js';
-import { resolveTarget } from '../connect/index.js';
+import { readKeyFile } from '../backup/encryption.js';
+import { resolveTarget } from '../connect/target.js';
 import { UsageError } from '../errors.js';
-import { abortRestore, mergeRestore, offlineRestore, openRestoreSource, planRestore, replaceRestore, type RestorePlan } from '../restore/index.js';
+import { openRestoreSource } from '../restore/source.js';
+import type { RestorePlan } from '../restore/plan.js';
+// each mode's modules load when it runs: a replace does not pay for the deployment schema (zod),
+// merge's and offline's code (about 0.3 s of a restore's start, docs/benchmarks.md)
 import { printJson, printResult, say } from './output.js';
 import { progressLine } from './progress.js';
 
@@ -61,6 +64,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
   if (flags.abort) {
     if (!flags.url && !flags.dir) throw new UsageError('restore --abort needs the target: --url URL or --dir DIR');
     const endpoint = await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
+    const { abortRestore } = await import('../restore/replace.js');
     const result = await abortRestore(endpoint, { force: flags.force });
     if (flags.json) printJson({ ...result });
     else say(result.changed ? `The target was a replica of ${result.wasReplicaOf} (an interrupted restore); it is a writable master again with the data it had.` : 'The target is a master; nothing to abort.');
@@ -82,10 +86,18 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
 
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   if (!flags.json) say(`Checking ${file} against its manifest ...`);
-  const source = await openRestoreSource(file, { encryptionKey: key });
+  // a replace checks the SHA-256 (openssl, another core) while it connects and checks the target
+  // (replaceRestore awaits it before the first change); the Redis client loads meanwhile
+  const replacing = mode === 'replace' && !flags.dryRun;
+  if (replacing) {
+    import('redis').catch(() => undefined);
+    import('../restore/replace.js').catch(() => undefined);
+  }
+  const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: replacing });
   const endpoint = mode === 'offline' ? undefined : await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
 
   if (flags.dryRun) {
+    const { planRestore } = await import('../restore/plan.js');
     const plan = await planRestore({ source, mode, endpoint, match: flags.match, dbMap, dataDir: flags.dataDir, configFile: flags.config, server: flags.server });
     if (flags.json) printJson({ dryRun: true, ...plan });
     else printPlan(plan);
@@ -111,6 +123,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
   const started = Date.now();
   try {
     if (mode === 'replace') {
+      const { replaceRestore } = await import('../restore/replace.js');
       const result = await replaceRestore({
         source,
         endpoint: endpoint!,
@@ -135,6 +148,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
       return 0;
     }
     if (mode === 'merge') {
+      const { mergeRestore } = await import('../restore/merge.js');
       const result = await mergeRestore({
         source,
         endpoint: endpoint!,
@@ -159,6 +173,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
       }
       return 0;
     }
+    const { offlineRestore } = await import('../restore/offline.js');
     const result = await offlineRestore({ source, dataDir: flags.dataDir!, configFile: flags.config, server: flags.server });
     if (flags.json) printJson({ mode: 'offline', ...result });
     else printResult(`Placed ${file} in ${flags.dataDir}: ${result.placed.join(', ')}${result.previousKeptIn ? `; the previous files are kept in ${result.previousKeptIn}` : ''}. Start the server on it.`);

@@ -233,7 +233,7 @@ function write(socket: Socket, bytes: Buffer, flushed = false): Promise<void> {
 }
 
 function replicaGone(): ConnectionError {
-  return new ConnectionError('the replica closed the connection during the RDB transfer; it keeps its previous data', 'E_REPLICA_GONE');
+  return new ConnectionError('the replica closed the connection during the RDB transfer', 'E_REPLICA_GONE');
 }
 
 function commandWords(reply: RespReply): string[] {

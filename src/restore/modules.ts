@@ -12,9 +12,9 @@
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { RedisConnection } from '../connect/index.js';
-import { decodeValue, rdbVerifier } from '../rdb/index.js';
-import type { RestoreSource } from './source.js';
+import type { RedisConnection } from '../connect/client.js';
+import { decodeValue, RdbFormatError, RdbUnsupportedError, rdbVerifier } from '../rdb/index.js';
+import { BackupIntegrityError, type RestoreSource } from './source.js';
 import { inspectCommand } from './target.js';
 
 /** RDB type 7 (MODULE_2); type 6 (MODULE, pre-4.0 RCs) is refused by the parser */
@@ -82,7 +82,12 @@ export async function scanModuleNeeds(source: RestoreSource): Promise<ModuleNeed
       if (decoded.kind === 'module') values[decoded.value.moduleName] = (values[decoded.value.moduleName] ?? 0) + 1;
     },
   });
-  await pipeline(source.open(), verifier, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  try {
+    await pipeline(source.open(), verifier, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  } catch (error) {
+    if (error instanceof RdbFormatError && !(error instanceof RdbUnsupportedError)) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was changed`);
+    throw error;
+  }
   return { aux: [...aux].sort(), values, unnamedValues };
 }
 

@@ -9,7 +9,9 @@
  * CRC pass, so a bad backup never completes a transfer: the target keeps serving its old data.
  */
 import { connect as netConnect } from 'node:net';
-import { closeConnection, openConnection, parseInfo, type Endpoint, type RedisConnection } from '../connect/index.js';
+// connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
+import { closeConnection, openConnection, parseInfo, type RedisConnection } from '../connect/client.js';
+import type { Endpoint } from '../connect/url.js';
 import { NeuralLogRedisError } from '../errors.js';
 import { decodeValue, rdbVerifier, type RdbRecord, type RdbSummary } from '../rdb/index.js';
 import { serveRdbAsMaster, type FakeMaster } from '../replication/index.js';
@@ -60,6 +62,8 @@ const POLL_MS = 50;
 const INFO_WITHIN_MS = 10_000;
 /** how long the target may go unanswered during a restore before it is taken as gone */
 const SILENCE_MS = 30_000;
+/** how long the transfer may go without moving before the target is taken as unable to fetch it */
+const STALL_MS = 60_000;
 /** a command that changes the target's role or settings */
 const COMMAND_WITHIN_MS = 10_000;
 
@@ -216,14 +220,15 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       const top = Math.max(-1, ...Object.keys(manifest.keyspace.databases).map(Number));
       if (top >= facts.databases) refusals.push(`the backup has data in database ${top} but the target has ${facts.databases} databases; raise \`databases\` or use --mode merge --db-map`);
     }
+    const refused = (reasons: string[], code?: string, exitCode: 1 | 2 = 1) =>
+      new RestoreRefusedError(`not restoring into ${options.endpoint.host}:${options.endpoint.port}: ${reasons.join('; ')}. Nothing was changed.`, code, exitCode);
+    if (refusals.length > 0) throw refused(refusals);
     // a server that meets module data without its module exits while loading: compare before anything changes
     const modules = moduleVerdict(await sourceModuleNeeds(options.source), await targetModules(client));
-    if (modules && !modules.ok) refusals.unshift(modules.message);
-    if (refusals.length > 0) {
-      const missingModules = modules !== undefined && !modules.ok;
-      throw new RestoreRefusedError(`not restoring into ${options.endpoint.host}:${options.endpoint.port}: ${refusals.join('; ')}. Nothing was changed.`, missingModules ? 'E_RESTORE_MODULES' : undefined, missingModules ? 2 : 1);
-    }
+    if (modules && !modules.ok) throw refused([modules.message], 'E_RESTORE_MODULES', 2);
     if (modules?.note) phase('checking', modules.note);
+    // the stored file's SHA-256 (started when the source was opened) before the first change
+    await options.source.digestChecked;
 
     const rdbBytes = await measureRdbBytes(options.source);
     const waitMs = options.timeoutMs ?? replaceWaitMs(rdbBytes);
@@ -231,6 +236,9 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     const expiredByDb = new Map<number, number>();
     let summary: RdbSummary | undefined;
     let transferStart = 0;
+    /** when the transfer last moved (0: not yet); a target that never connects or stops reading ends the wait */
+    let lastBytesAt = 0;
+    let transferDone = false;
     const host = options.listenHost ?? (await localAddressTowards(options.endpoint));
     master = await serveRdbAsMaster({
       host,
@@ -262,7 +270,10 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
         plain.once('error', (error) => verifier.destroy(error));
         return plain.pipe(verifier);
       },
-      onTransferProgress: (bytes) => options.onTransferProgress?.(bytes, rdbBytes),
+      onTransferProgress: (bytes) => {
+        lastBytesAt = Date.now();
+        options.onTransferProgress?.(bytes, rdbBytes);
+      },
     });
     const previousDisklessLoad = facts.replDisklessLoad;
     const setDisklessLoad = (value: string) => withinMs(client.sendCommand(['CONFIG', 'SET', 'repl-diskless-load', value]), COMMAND_WITHIN_MS);
@@ -286,7 +297,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     becameReplica = true;
     let transferError: unknown;
     const transferred = master.transferred.then(
-      () => true,
+      () => (transferDone = true),
       (error: unknown) => {
         transferError = error;
         return false;
@@ -299,6 +310,14 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     for (;;) {
       if (options.signal?.aborted) abort();
       if (transferError) throw new RestoreFailedError(`the transfer failed (the backup's final bytes were held back, so the target discards what it received): ${(transferError as Error).message}`, 'E_RESTORE_TRANSFER', transferError);
+      if (!transferDone && Date.now() - (lastBytesAt || transferStart) > STALL_MS) {
+        throw new RestoreFailedError(
+          lastBytesAt === 0
+            ? `the target did not fetch the backup from ${host}:${master.port} within ${STALL_MS / 1000} s: it cannot reach that address (give --listen ADDRESS, an address of this host the target can reach)`
+            : `the transfer stalled: the target took no bytes for ${STALL_MS / 1000} s`,
+          'E_RESTORE_STALLED',
+        );
+      }
       if (Date.now() > loadDeadline) throw new RestoreFailedError(`the target did not finish receiving and loading the backup (${rdbBytes} bytes) within ${Math.round(waitMs / 1000)} s`, 'E_RESTORE_TIMEOUT');
       const i = await infoWithin(client, 'everything');
       if (!i) loadWatch.check();

@@ -6,7 +6,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { backupOrigin, manifestPathFor, originFromRdb, readManifest, openPlainRdb, sha256OfFile, storedLayers, wrongKeyReason, type BackupOrigin, type Compression, type Manifest } from '../backup/index.js';
+// the backup modules a restore needs, not backup/index (which brings taking and pruning too)
+import { backupOrigin, originFromRdb, type BackupOrigin } from '../backup/origin.js';
+import { manifestPathFor, type Compression } from '../backup/naming.js';
+import { readManifest, type Manifest } from '../backup/manifest.js';
+import { openPlainRdb, storedLayers, wrongKeyReason } from '../backup/layers.js';
+import { sha256OfFile } from '../backup/file-digest.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier } from '../rdb/index.js';
 import { readRdbHead } from './rdb-head.js';
@@ -21,6 +26,11 @@ export interface RestoreSource {
   rdbBytes?: number;
   /** a fresh stream of the plain RDB bytes */
   open(): Readable;
+  /**
+   * settles once the stored file's SHA-256 has been checked against its manifest (rejects with
+   * BackupIntegrityError when it differs); already settled unless opened with `deferDigestCheck`
+   */
+  digestChecked: Promise<void>;
 }
 
 export class BackupIntegrityError extends NeuralLogRedisError {
@@ -29,7 +39,12 @@ export class BackupIntegrityError extends NeuralLogRedisError {
   }
 }
 
-export async function openRestoreSource(file: string, options: { encryptionKey?: Buffer } = {}): Promise<RestoreSource> {
+/**
+ * `deferDigestCheck`: the SHA-256 runs (in openssl, on another core) while the caller goes on with
+ * what changes nothing (connecting, checking the target), and the caller awaits `digestChecked`
+ * before its first change.
+ */
+export async function openRestoreSource(file: string, options: { encryptionKey?: Buffer; deferDigestCheck?: boolean } = {}): Promise<RestoreSource> {
   if (!existsSync(file)) throw new UsageError(`the backup ${file} does not exist`);
   const manifestPath = manifestPathFor(file);
   const manifest = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
@@ -37,9 +52,15 @@ export async function openRestoreSource(file: string, options: { encryptionKey?:
   const wrongKey = wrongKeyReason(manifest, options.encryptionKey);
   if (wrongKey) throw new UsageError(`${file}: ${wrongKey}`);
   const storedBytes = statSync(file).size;
+  let digestChecked = Promise.resolve();
   if (manifest) {
     if (storedBytes !== manifest.stored.bytes) throw new BackupIntegrityError(`${file} has ${storedBytes} bytes but its manifest says ${manifest.stored.bytes}: it was changed or truncated after the backup; nothing was restored`);
-    if ((await sha256OfFile(file)) !== manifest.stored.sha256) throw new BackupIntegrityError(`${file}'s SHA-256 differs from its manifest: it was changed after the backup; nothing was restored`);
+    const expected = manifest.stored.sha256;
+    digestChecked = sha256OfFile(file).then((sha) => {
+      if (sha !== expected) throw new BackupIntegrityError(`${file}'s SHA-256 differs from its manifest: it was changed after the backup; nothing was restored`);
+    });
+    if (options.deferDigestCheck) digestChecked.catch(() => undefined);
+    else await digestChecked;
   }
   const rdbBytes = manifest?.rdb.bytes ?? (layers.compression === 'none' && !layers.encrypted ? storedBytes : undefined);
   return {
@@ -50,6 +71,7 @@ export async function openRestoreSource(file: string, options: { encryptionKey?:
     storedBytes,
     rdbBytes,
     open: () => openPlainRdb(file, layers, options.encryptionKey),
+    digestChecked,
   };
 }
 

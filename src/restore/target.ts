@@ -2,8 +2,7 @@
  * What a restore needs to know about its target before it changes anything: role, cluster mode,
  * whether a Sentinel watches it, versions, databases, memory, persistence. Refusals name the way to go.
  */
-import type { RedisConnection } from '../connect/index.js';
-import { parseInfo } from '../connect/index.js';
+import { parseInfo, type RedisConnection } from '../connect/client.js';
 import { NeuralLogRedisError } from '../errors.js';
 import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
 
