@@ -118,6 +118,24 @@ async function infoWithin(client: RedisConnection, section: string, ms = INFO_WI
   }
 }
 
+/**
+ * `REPLICAOF NO ONE` after a failed transfer. A target that was loading asynchronously (swapdb)
+ * answers -LOADING until it has dropped the partial load and swapped its old data back: retried for
+ * up to 30 s. Best effort: the caller then reads the target's state and reports it.
+ */
+async function promoteBack(client: RedisConnection): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until && client.isOpen) {
+    try {
+      await withinMs(client.sendCommand(['REPLICAOF', 'NO', 'ONE']), 5000);
+      return;
+    } catch (error) {
+      if (!/LOADING/.test((error as Error)?.message ?? '')) return;
+      await sleep(100);
+    }
+  }
+}
+
 /** Keeps track of how long the target has gone without answering; throws once that is too long. */
 class TargetWatch {
   private lastAnswer = Date.now();
@@ -418,7 +436,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       phase('rolling-back');
       await master?.close().catch(() => undefined);
       master = undefined;
-      await withinMs(client.sendCommand(['REPLICAOF', 'NO', 'ONE']), 5000).catch(() => undefined);
+      await promoteBack(client);
     }
     // never guess: say what the target is now
     const state = await describeTargetNow(options.endpoint, keysBefore);
