@@ -386,7 +386,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     }
 
     phase('verifying');
-    const after = await readTargetFacts(client);
+    const after = { keysPerDb: keysPerDb(await info(client, 'keyspace')) };
     const expected: ReplaceResult['expected'] = {};
     const mismatches: string[] = [];
     for (const [db, s] of Object.entries(summary.databases)) {
@@ -399,9 +399,20 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       if (!(db in summary.databases) && (after.keysPerDb[db] ?? 0) > 0) mismatches.push(`database ${db} holds ${after.keysPerDb[db]} keys the backup does not have`);
     }
     let sampled = 0;
-    for (const record of sampler.picked) {
-      await client.sendCommand(['SELECT', String(record.db)]);
-      const dump = (await client.sendCommand(['DUMP', record.key], { typeMapping: { 36: Buffer } } as never)) as Buffer | null;
+    // one pipeline: the sample by database, a SELECT where the database changes (replies in order)
+    const picked = [...sampler.picked].sort((a, b) => a.db - b.db);
+    const dumps: Array<Promise<Buffer | null>> = [];
+    let selected = -1;
+    for (const record of picked) {
+      if (record.db !== selected) {
+        client.sendCommand(['SELECT', String(record.db)]).catch(() => undefined);
+        selected = record.db;
+      }
+      dumps.push(client.sendCommand(['DUMP', record.key], { typeMapping: { 36: Buffer } } as never) as Promise<Buffer | null>);
+    }
+    const replies = await withinMs(Promise.all(dumps), 60_000);
+    for (const [i, record] of picked.entries()) {
+      const dump = replies[i]!;
       if (dump === null) {
         if (record.expireAtMs !== undefined && record.expireAtMs <= Date.now()) continue;
         mismatches.push(`key ${JSON.stringify(record.key.toString())} (db ${record.db}) is missing`);
@@ -411,7 +422,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       const difference = compareDecoded(decodeValue(record.type, record.value), dumpToDecoded(dump));
       if (difference) mismatches.push(`key ${JSON.stringify(record.key.toString())} (db ${record.db}) differs: ${difference}`);
     }
-    await client.sendCommand(['SELECT', '0']);
+    await withinMs(client.sendCommand(['SELECT', '0']), COMMAND_WITHIN_MS);
     if (mismatches.length > 0) {
       throw new RestoreFailedError(`the target does not hold what the backup holds: ${mismatches.slice(0, 5).join('; ')}${mismatches.length > 5 ? ` (and ${mismatches.length - 5} more)` : ''}`, 'E_RESTORE_VERIFY');
     }
