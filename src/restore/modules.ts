@@ -52,7 +52,8 @@ export function hasModuleNeeds(needs: ModuleNeeds): boolean {
 }
 
 /**
- * What module data the backup holds. From its manifest when it records module AUX names and counts
+ * What module data the backup holds (a replace's view: a damaged file is refused as such, nothing
+ * changed). From its manifest when it records module AUX names and counts
  * no module values; otherwise by one parse of the whole backup (before any target changes; a damaged
  * file fails here).
  */
@@ -61,7 +62,12 @@ export async function sourceModuleNeeds(source: RestoreSource): Promise<ModuleNe
   if (keyspace?.moduleAux !== undefined && keyspace.types !== undefined && !(Number(keyspace.types[MODULE_VALUE_TYPE] ?? 0) > 0)) {
     return { aux: [...keyspace.moduleAux], values: {}, unnamedValues: 0 };
   }
-  return scanModuleNeeds(source);
+  try {
+    return await scanModuleNeeds(source);
+  } catch (error) {
+    if (error instanceof RdbFormatError && !(error instanceof RdbUnsupportedError)) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was changed`);
+    throw error;
+  }
 }
 
 export async function scanModuleNeeds(source: RestoreSource): Promise<ModuleNeeds> {
@@ -82,12 +88,7 @@ export async function scanModuleNeeds(source: RestoreSource): Promise<ModuleNeed
       if (decoded.kind === 'module') values[decoded.value.moduleName] = (values[decoded.value.moduleName] ?? 0) + 1;
     },
   });
-  try {
-    await pipeline(source.open(), verifier, new Writable({ write: (_chunk, _encoding, done) => done() }));
-  } catch (error) {
-    if (error instanceof RdbFormatError && !(error instanceof RdbUnsupportedError)) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was changed`);
-    throw error;
-  }
+  await pipeline(source.open(), verifier, new Writable({ write: (_chunk, _encoding, done) => done() }));
   return { aux: [...aux].sort(), values, unnamedValues };
 }
 
