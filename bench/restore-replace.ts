@@ -6,8 +6,11 @@
  *     end to end: SHA-256 check, transfer with parse + CRC, Redis's load, promotion, verification
  *   - the same into a server with AOF on (adds Redis's AOF rewrite, which we wait for)
  *   - both again with `--load swapdb` (the target loads while it receives)
+ *   - the default (no --load: auto) into an empty server with default settings (maxmemory 0)
  *
  *   npm run build && node --import tsx bench/restore-replace.ts [--logs 1000000] [--compress none|gzip]
+ *     [--configs off:auto,on:auto,off:disk,on:disk,off:swapdb,on:swapdb]   (AOF off/on : --load)
+ *     [--cli bin|dist]   (bin: bin/neurallog-redis, the bundle users run; dist: dist/cli/main.js)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +28,17 @@ function arg(name: string, fallback: string): string {
 }
 const logs = Number(arg('--logs', '1000000'));
 const compress = arg('--compress', 'none');
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const configs = arg('--configs', 'off:auto,on:auto,off:disk,on:disk,off:swapdb,on:swapdb')
+  .split(',')
+  .map((c) => {
+    const [aof, load] = c.split(':');
+    if (!['on', 'off'].includes(aof!) || !['auto', 'disk', 'swapdb'].includes(load!)) throw new Error(`--configs takes aof:load pairs such as off:auto, not "${c}"`);
+    return [aof === 'on', load as 'auto' | 'disk' | 'swapdb'] as const;
+  });
+// the CLI as users run it (the bundle, with bin/'s node flags); --cli dist runs dist/cli/main.js
+const BIN = join(import.meta.dirname, '..', 'bin', 'neurallog-redis');
+const DIST = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const cliCommand = (args: string[]): [string, string[]] => (arg('--cli', 'bin') === 'dist' ? [process.execPath, [DIST, ...args]] : [BIN, args]);
 
 const model = profile('neurallog');
 model.memory.maxmemory = 0;
@@ -38,7 +51,7 @@ try {
   await loadgen(app, { logs, seed: 'bench' });
   await closeConnection(app);
   const backupDir = join(work, 'backups');
-  const b = spawnSync(process.execPath, [CLI, 'backup', '--url', `redis://backup@127.0.0.1:${source.port}`, '--to', backupDir, '--compress', compress], {
+  const b = spawnSync(...cliCommand(['backup', '--url', `redis://backup@127.0.0.1:${source.port}`, '--to', backupDir, '--compress', compress]), {
     encoding: 'utf8',
     env: { ...process.env, NEURALLOG_REDIS_PASSWORD: source.passwords.backup! },
   });
@@ -63,7 +76,7 @@ try {
   anchor.kill('SIGKILL');
 
   const rows: Record<string, unknown>[] = [];
-  for (const [aof, load] of [[false, 'disk'], [true, 'disk'], [false, 'swapdb'], [true, 'swapdb']] as const) {
+  for (const [aof, load] of configs) {
     const targetModel = profile('neurallog');
     targetModel.memory.maxmemory = 0;
     targetModel.persistence.appendonly = aof;
@@ -71,7 +84,7 @@ try {
     const target = await startTestServer({ model: targetModel });
     try {
       const t1 = performance.now();
-      const r = spawnSync(process.execPath, [CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${target.port}`, '--load', load, '--json'], {
+      const r = spawnSync(...cliCommand(['restore', file, '--url', `redis://admin@127.0.0.1:${target.port}`, ...(load === 'auto' ? [] : ['--load', load]), '--json']), {
         encoding: 'utf8',
         env: { ...process.env, NEURALLOG_REDIS_PASSWORD: target.passwords.admin!, NEURALLOG_REDIS_REPORT_RSS: '1' },
         maxBuffer: 1 << 26,
@@ -80,7 +93,7 @@ try {
       if (r.status !== 0) throw new Error(r.stderr);
       const rss = Number(/peak RSS (\d+) KiB/.exec(r.stderr)?.[1] ?? 0);
       const result = JSON.parse(r.stdout);
-      rows.push({ aof, load, seconds: +seconds.toFixed(2), ratio: +(seconds / anchorSeconds).toFixed(2), keys: Object.values(result.keysAfter as Record<string, number>).reduce((a, n) => a + n, 0), peakRssMB: Math.round(rss / 1024) });
+      rows.push({ aof, load, chosen: result.load, seconds: +seconds.toFixed(2), ratio: +(seconds / anchorSeconds).toFixed(2), keys: Object.values(result.keysAfter as Record<string, number>).reduce((a, n) => a + n, 0), peakRssMB: Math.round(rss / 1024) });
     } finally {
       await target.stop();
     }
@@ -88,7 +101,8 @@ try {
   const out = { logs, keys: Number(keys), compress, rdbMB: +(statSync(rdb).size / 1e6).toFixed(1), anchorStartupLoadSeconds: +anchorSeconds.toFixed(2), replace: rows };
   console.log(JSON.stringify(out));
   console.log(`\nRedis startup load: ${out.anchorStartupLoadSeconds} s for ${out.rdbMB} MB (${out.keys} keys)`);
-  for (const row of rows) console.log(`replace restore (--load ${row.load}, AOF ${row.aof ? 'on' : 'off'}): ${row.seconds} s, ratio ${row.ratio}, peak RSS ${row.peakRssMB} MB`);
+  console.log(`load average: ${spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim()}`);
+  for (const row of rows) console.log(`replace restore (--load ${row.load}${row.load === 'auto' ? ` -> ${row.chosen}` : ''}, AOF ${row.aof ? 'on' : 'off'}): ${row.seconds} s, ratio ${row.ratio}, peak RSS ${row.peakRssMB} MB`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
