@@ -503,7 +503,8 @@ describe('backups verify and its early SHA-256', () => {
       const r = cli(['backups', 'verify', fifo]);
       assert.notEqual(r.code, null, 'the CLI exited (it was not killed by the test timeout)');
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /encrypted; give its key/);
+      // a FIFO may never end: refused before openssl or the verifier open it (issue 12, item 9)
+      assert.match(r.stderr, /is a pipe \(FIFO\), not a backup file/);
     } finally {
       writer.kill('SIGKILL');
       dir.remove();

@@ -16,6 +16,7 @@ import { notRedisServer, parseInfo } from '../connect/client.js';
 import { identifyFromInfo } from '../engine/identity.js';
 import type { Endpoint } from '../connect/url.js';
 import { RespError } from '../resp/index.js';
+import { RespProtocolError } from '../resp/decode.js';
 import { openRawSocket } from '../connect/raw-socket.js';
 import { PULL_ACL_RULES } from './refusals.js';
 import { SyncLink } from './sync-link.js';
@@ -119,8 +120,8 @@ export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
     return { ...header, server, rdbOnly, info, notes };
   } catch (error) {
     link.destroy();
-    // bytes that are not RESP (an HTTP or SSH server at that port): say what answered
-    if ((error as { code?: string })?.code === 'E_PROTOCOL') throw (await notRedisServer(endpoint, error)) ?? error;
+    // a first reply that is not RESP at all (an HTTP or SSH server at that port): say what answered
+    if (error instanceof RespProtocolError && error.place.offset === 0) throw (await notRedisServer(endpoint, error)) ?? error;
     throw error;
   }
 }
