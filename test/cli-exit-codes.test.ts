@@ -3,20 +3,10 @@
  * README promises, not commander's own 1 for nested commands.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runCli } from './helpers/run-cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  return { code, stderr };
-}
+const cli = runCli;
 
 const USAGE_ERRORS: Array<[string[], RegExp]> = [
   [['config', 'lint'], /missing required argument/],
@@ -49,12 +39,7 @@ test('item 13: with --json, a failure is one JSON object on stdout (and the mess
     [['backups', 'list', '--json'], 'E_USAGE', 2],
     [['status', '--dir', '/nonexistent/deployment', '--json'], 'E_USAGE', 2],
   ] as const) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const [exit] = (await once(child, 'exit')) as [number];
+    const { code: exit, stdout, stderr } = await runCli(args);
     assert.equal(exit, exitCode, `${args.join(' ')}: ${stderr}`);
     const parsed = JSON.parse(stdout) as { version: number; ok: boolean; error: { code: string; message: string; exitCode: number } };
     assert.equal(parsed.version, 1);

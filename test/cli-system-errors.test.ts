@@ -4,29 +4,19 @@
  * "unexpected error ... please report it".
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseRedisUrl } from '../src/connect/index.js';
 import { describeSystemError } from '../src/cli/system-errors.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { runCli } from './helpers/run-cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'nlr-syserr-'));
 const file = join(dir, 'a-file');
 writeFileSync(file, 'x');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  return { code, stderr };
-}
+const cli = runCli;
 
 const CASES: Array<[string, string[], RegExp]> = [
   ['down --dir FILE', ['down', '--dir', file], /a part of this path is a file, not a directory \(ENOTDIR\)/],

@@ -4,25 +4,13 @@
  * loadgen and restore refuse with "not running"; `url` still prints the address.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { testEngines, upTestDeployment } from './helpers/redis.js';
+import { runCli } from './helpers/run-cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  return { code, stdout, stderr };
-}
+const cli = runCli;
 
 for (const engine of testEngines()) {
   test(`item 2: ${engine.label}: --dir of a copied deployment refuses instead of acting on the original's server`, async () => {

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseLogs, parseSeed } from '../src/cli/loadgen.js';
 import { freePort } from '../src/runtime/ports.js';
 import { testEngines, type TestEngine } from './helpers/engines.js';
+import { runCli } from './helpers/run-cli.js';
 import { NEURALLOG_KEY_PATTERNS } from '../src/config/profiles.js';
 import { closeConnection, openConnection, type Endpoint, type RedisConnection } from '../src/connect/index.js';
 import {
@@ -30,7 +30,6 @@ import {
   type LogEntry,
 } from '../src/workload/index.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // ---- a private server for this file: no ACL users, debug commands on (each engine of the matrix) ----
 
@@ -333,15 +332,7 @@ for (const engine of testEngines()) describe(`loadgen against ${engine.label}`, 
 
   test('CLI: loadgen --url --logs 500 --json prints one JSON object; bad --logs is a usage error', async () => {
     await a.admin.sendCommand(['FLUSHALL']);
-    const run = async (args: string[]) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'loadgen', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const [code] = (await once(child, 'exit')) as [number];
-      return { code, stdout, stderr };
-    };
+    const run = (args: string[]) => runCli(['loadgen', ...args]);
     const url = `redis://127.0.0.1:${a.port}`;
     const ok = await run(['--url', url, '--logs', '500', '--json']);
     assert.equal(ok.code, 0, ok.stderr);
