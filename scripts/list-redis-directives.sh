@@ -27,8 +27,11 @@
 set -euo pipefail
 
 ROOT="${NEURALLOG_REDIS_ENGINES_ROOT:-/var/cache/neurallog-redis/debian13}"
-REDIS_GIT="${NEURALLOG_REDIS_MIRROR:-/work/.mirror/redis+redis/repo}"
-VALKEY_GIT="${NEURALLOG_VALKEY_MIRROR:-/work/.mirror/valkey-io+valkey/repo}"
+# bare clones of redis/redis and valkey-io/valkey (for --source and hidden configs): by default in a
+# .mirror folder beside this checkout
+mirrors="$(cd "$(dirname "$0")/.." && pwd)/../.mirror"
+REDIS_GIT="${NEURALLOG_REDIS_MIRROR:-$mirrors/redis+redis/repo}"
+VALKEY_GIT="${NEURALLOG_VALKEY_MIRROR:-$mirrors/valkey-io+valkey/repo}"
 
 # "NAME ALIAS" (ALIAS may be empty) for each entry of the standardConfig table of one src/config.c on
 # stdin. Entries under `#ifdef LOG_REQ_RES` exist only in the request/response-logging test build.
