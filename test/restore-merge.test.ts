@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { RESP_TYPES } from 'redis';
+import { RESP_TYPES } from '@redis/client';
 import { takeBackup } from '../src/backup/index.js';
 import { closeConnection, type RedisConnection } from '../src/connect/index.js';
 import { RdbStreamParser } from '../src/rdb/index.js';

@@ -90,7 +90,7 @@ export async function restoreCommand(file: string | undefined, flags: RestoreFla
   // (replaceRestore awaits it before the first change); the Redis client loads meanwhile
   const replacing = mode === 'replace' && !flags.dryRun;
   if (replacing) {
-    import('redis').catch(() => undefined);
+    import('@redis/client').catch(() => undefined);
     import('../restore/replace.js').catch(() => undefined);
   }
   const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: replacing });

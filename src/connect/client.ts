@@ -2,7 +2,7 @@
  * Opening a connection with the official client (node-redis) and turning its failures into errors
  * that say what to do. Connections never retry silently: a command-line tool should fail fast.
  */
-import type { createClient } from 'redis';
+import type { createClient } from '@redis/client';
 import { connect as netConnect } from 'node:net';
 import { ConnectionError } from '../errors.js';
 import { formatRedisUrl, type Endpoint } from './url.js';
@@ -22,7 +22,10 @@ export interface ConnectOptions {
 export async function openConnection(endpoint: Endpoint, options: ConnectOptions = {}): Promise<RedisConnection> {
   // loaded on first use: the client's command table is large, and commands that never connect
   // through it (backups list/verify, render, lint) should not pay for it in start time and memory
-  const { createClient: create } = await import('redis');
+  // (the client is CommonJS: in the bundle its exports arrive only as the default export, through
+  // tsx only as named exports, under plain node as both)
+  const loaded = await import('@redis/client');
+  const create = loaded.createClient ?? loaded.default.createClient;
   const client = create({
     socket: {
       host: endpoint.host,
@@ -127,7 +130,7 @@ export class HandshakeTimeout extends Error {
 }
 
 function isProtocolError(error: unknown): boolean {
-  return /protocol error|reply type byte|unexpected.*(reply|response)/i.test((error as Error)?.message ?? '');
+  return /protocol error|reply type byte|unknown resp type|unexpected.*(reply|response)/i.test((error as Error)?.message ?? '');
 }
 
 /** Errors that mean the peer spoke something other than TLS where TLS was asked for. */
