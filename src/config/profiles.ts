@@ -68,8 +68,11 @@ export function neurallogUsers(): AclUser[] {
       nopass: false,
       keys: [],
       channels: [],
-      // LATENCY RESET would erase what operators and exporters read; the rest of LATENCY only reads
-      commands: ['-@all', '+ping', '+info', '+latency', '-latency|reset', '+slowlog|len', '+client|list'],
+      // LATENCY RESET would erase what operators and exporters read; the rest of LATENCY only reads.
+      // SLOWLOG GET gives redis_exporter's slowlog_last_id and the dashboard's slow log; its entries
+      // carry the slow commands' arguments, which the monitor never shows. No CONFIG: CONFIG GET
+      // would read masterauth, a path from this user to the replication user and so to all data.
+      commands: ['-@all', '+ping', '+info', '+latency', '-latency|reset', '+slowlog|len', '+slowlog|get', '+client|list'],
     },
     { name: 'admin', enabled: true, nopass: false, keys: ['~*'], channels: ['&*'], commands: ['+@all'] },
   ];

@@ -78,7 +78,7 @@ function readPid(path: string): number | undefined {
   }
 }
 
-function readPasswordFile(path: string): string {
+export function readPasswordFile(path: string): string {
   let text: string;
   try {
     const stats = statSync(path);

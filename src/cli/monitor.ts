@@ -1,0 +1,64 @@
+import { UsageError } from '../errors.js';
+import { endpointForDeployment, resolveTarget } from '../connect/target.js';
+import { parseDurationSeconds } from '../config/units.js';
+import { deploymentTokenPath, parseListen, startMonitor, untilSignal } from '../monitor/run.js';
+import { isLoopback } from '../monitor/http-server.js';
+import { printJson, say } from './output.js';
+
+export interface MonitorFlags {
+  url?: string;
+  dir?: string;
+  passwordFile?: string;
+  listen: string;
+  tokenFile?: string;
+  scrapeTimeout: string;
+  json?: boolean;
+  version: string;
+}
+
+/**
+ * Serves redis_exporter-compatible metrics (and /health) until SIGINT/SIGTERM. Exit 0 on a signal,
+ * 2 when it cannot start (bad flags, port in use, no token for a non-loopback bind).
+ */
+export async function monitorCommand(flags: MonitorFlags): Promise<number> {
+  const listen = parseListen(flags.listen);
+  const timeoutSeconds = parseDurationSeconds(flags.scrapeTimeout);
+  if (timeoutSeconds === undefined || timeoutSeconds < 1 || timeoutSeconds > 300) {
+    throw new UsageError(`--scrape-timeout takes 1s to 300s, not "${flags.scrapeTimeout}"`);
+  }
+  const { endpoint, databases, root } = await target(flags);
+  const token = await loginToken(flags, root, listen.host);
+  const { server, url } = await startMonitor({ endpoint, listen, token, databases, scrapeTimeoutMs: timeoutSeconds * 1000, version: flags.version });
+  if (flags.json) printJson({ listening: url, metrics: `${url}/metrics`, login: token !== undefined });
+  else say(`Monitoring ${endpoint.host}:${endpoint.port} as ${endpoint.username ?? 'default'}: metrics at ${url}/metrics${token !== undefined ? ' (login required)' : ''}. Stop with Ctrl-C.`);
+  const first = await server.scrape();
+  if (first.error !== undefined) say(`Note: the first scrape failed (${first.error}); redis_up is 0 until the server answers.`);
+  await untilSignal();
+  await server.close();
+  return 0;
+}
+
+async function target(flags: MonitorFlags): Promise<{ endpoint: Awaited<ReturnType<typeof resolveTarget>>; databases?: number; root?: string }> {
+  if (flags.url) return { endpoint: await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'monitor') };
+  if (!flags.dir) throw new UsageError('say what to monitor: --url redis://monitor@host:port or --dir <deployment made by `up`>');
+  const { readDeploymentModel, requireDeploymentDir } = await import('../connect/deployment-dir.js');
+  const paths = requireDeploymentDir(flags.dir);
+  const model = readDeploymentModel(paths);
+  // a monitor that starts before its server (or outlives a restart) scrapes redis_up 0 until it answers
+  const endpoint = await endpointForDeployment(flags.dir, 'monitor', { requireRunning: false });
+  return { endpoint, databases: model.server.databases, root: paths.root };
+}
+
+async function loginToken(flags: MonitorFlags, root: string | undefined, host: string): Promise<string | undefined> {
+  const { readPasswordFile } = await import('../connect/target.js');
+  if (flags.tokenFile) return readPasswordFile(flags.tokenFile);
+  if (isLoopback(host) || root === undefined) return undefined;
+  const path = deploymentTokenPath(root);
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(path)) {
+    const { generatePassword, writePrivateFile } = await import('../connect/secrets.js');
+    writePrivateFile(path, `${generatePassword()}\n`);
+    say(`Made a login token for the monitor in ${path} (mode 0600).`);
+  }
+  return readPasswordFile(path);
+}

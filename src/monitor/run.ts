@@ -1,0 +1,69 @@
+/**
+ * Running the monitor: where to scrape (a URL, or a deployment made by `up` as its `monitor` user),
+ * where to listen, the login token when listening beyond loopback, until a signal stops it.
+ */
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Endpoint } from '../connect/url.js';
+import { processRegistry } from './exposition.js';
+import { MonitorServer, isLoopback, type Route } from './http-server.js';
+import { RedisScraper } from './scrape.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** "127.0.0.1:9121", ":9121" (loopback), "[::1]:9121", "0.0.0.0:9121" */
+export function parseListen(text: string): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--listen takes HOST:PORT, e.g. 127.0.0.1:9121, not "${text}"`);
+  }
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
+}
+
+export interface MonitorSetup {
+  endpoint: Endpoint;
+  listen: ListenAddress;
+  /** the login token; required beyond loopback */
+  token?: string;
+  databases?: number;
+  ioThreads?: number;
+  scrapeTimeoutMs: number;
+  version: string;
+  routes?: Readonly<Record<string, Route>>;
+}
+
+export async function startMonitor(setup: MonitorSetup): Promise<{ server: MonitorServer; url: string }> {
+  if (!isLoopback(setup.listen.host) && setup.token === undefined) {
+    throw new UsageError(`listening on ${setup.listen.host} would let anyone on the network read the server's state: give a login token (--token-file, or --dir, whose monitor.token is made for you) or listen on 127.0.0.1`);
+  }
+  const scraper = new RedisScraper(setup.endpoint, { timeoutMs: setup.scrapeTimeoutMs, databases: setup.databases, ioThreads: setup.ioThreads, version: setup.version });
+  const server = new MonitorServer({ host: setup.listen.host, port: setup.listen.port, token: setup.token, scraper, processMetrics: processRegistry(), routes: setup.routes });
+  const address = await server.listen().catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot listen on ${setup.listen.host}:${setup.listen.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use (another monitor or redis_exporter?)' : error.code ?? error.message}`);
+  });
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { server, url: `http://${host}:${address.port}` };
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** the token file a deployment's monitor uses when it listens beyond loopback */
+export function deploymentTokenPath(root: string): string {
+  return join(root, 'monitor.token');
+}
+

@@ -1,0 +1,193 @@
+/**
+ * One scrape of one server, as redis_exporter 1.45 does it (CONFIG GET of four settings, INFO ALL,
+ * LATENCY LATEST, SLOWLOG), over one authenticated connection kept between scrapes, every scrape
+ * bounded by a deadline. A failed scrape is data: `redis_up 0` and the error as a label, never a
+ * thrown error; the connection is dropped and opened again by the next scrape.
+ */
+import { openConnection, type RedisConnection } from '../connect/client.js';
+import type { Endpoint } from '../connect/url.js';
+import { NAMESPACE, helpFor } from './exporter-fields.js';
+import { addInfoMetrics, type InfoFacts } from './info-metrics.js';
+import { MetricSet } from './metric-set.js';
+
+export interface ScraperOptions {
+  /** the deadline of one scrape, connecting included (default 5 s) */
+  timeoutMs?: number;
+  /** databases and io-threads when CONFIG GET is not allowed (the `monitor` user may not read config) */
+  databases?: number;
+  ioThreads?: number;
+  /** the version label of redis_exporter_build_info */
+  version?: string;
+  now?: () => number;
+}
+
+export interface ScrapeResult {
+  set: MetricSet;
+  /** INFO's fields when the scrape reached the server */
+  info?: InfoFacts;
+  error?: string;
+  seconds: number;
+}
+
+export class RedisScraper {
+  private connection: RedisConnection | undefined;
+  /** false once CONFIG GET was refused: not asked again */
+  private configAllowed = true;
+  private slowlogGetAllowed = true;
+  private scrapes = 0;
+  private durationSum = 0;
+  /** HTTP requests the server could not answer (counted by the HTTP side) */
+  requestErrors = 0;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly options: ScraperOptions = {},
+  ) {}
+
+  async scrape(): Promise<ScrapeResult> {
+    const now = this.options.now ?? Date.now;
+    const started = now();
+    const set = new MetricSet(helpFor);
+    this.scrapes++;
+    let info: InfoFacts | undefined;
+    let error: string | undefined;
+    try {
+      info = await withDeadline(this.options.timeoutMs ?? 5000, () => this.collect(set, now));
+    } catch (e) {
+      error = (e as Error).message || String(e);
+      this.drop();
+    }
+    set.gauge(`${NAMESPACE}_exporter_last_scrape_error`, error === undefined ? 0 : 1, { err: error ?? '' });
+    set.gauge(`${NAMESPACE}_up`, error === undefined ? 1 : 0);
+    const seconds = (now() - started) / 1000;
+    this.durationSum += seconds;
+    set.summary(`${NAMESPACE}_exporter_scrape_duration_seconds`, { labels: {}, count: this.scrapes, sum: this.durationSum, quantiles: [] });
+    set.gauge(`${NAMESPACE}_exporter_last_scrape_duration_seconds`, seconds);
+    set.counter(`${NAMESPACE}_exporter_scrapes_total`, this.scrapes);
+    set.counter(`${NAMESPACE}_target_scrape_request_errors_total`, this.requestErrors);
+    set.gauge(`${NAMESPACE}_exporter_build_info`, 1, { version: this.options.version ?? '', commit_sha: '', build_date: '', golang_version: process.version });
+    return { set, info, error, seconds };
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) await connection.quit().catch(() => connection.destroy());
+  }
+
+  private drop(): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    try {
+      connection?.destroy();
+    } catch {
+      // already closed
+    }
+  }
+
+  private async collect(set: MetricSet, now: () => number): Promise<InfoFacts> {
+    const connectStarted = now();
+    const client = (this.connection ??= await openConnection(this.endpoint, { connectTimeoutMs: this.options.timeoutMs ?? 5000 }));
+    set.gauge(`${NAMESPACE}_exporter_last_scrape_connect_time_seconds`, (now() - connectStarted) / 1000);
+    const config = await this.config(client);
+    const info = String(await client.sendCommand(['INFO', 'ALL']));
+    addConfigMetrics(set, config, info, this.options);
+    const facts = addInfoMetrics(set, info, { databases: Number(config.get('databases') ?? this.options.databases ?? 16), nowSeconds: Math.floor(now() / 1000) });
+    await addLatencyMetrics(set, client);
+    await this.addSlowlogMetrics(set, client);
+    set.gauge(`${NAMESPACE}_last_key_groups_scrape_duration_milliseconds`, 0);
+    return facts;
+  }
+
+  private async config(client: RedisConnection): Promise<Map<string, string>> {
+    if (!this.configAllowed) return new Map();
+    try {
+      const reply = (await client.sendCommand(['CONFIG', 'GET', 'databases', 'maxmemory', 'maxclients', 'io-threads'])) as unknown;
+      return pairs(reply);
+    } catch (e) {
+      if (!isRefusal(e)) throw e;
+      this.configAllowed = false;
+      return new Map();
+    }
+  }
+
+  private async addSlowlogMetrics(set: MetricSet, client: RedisConnection): Promise<void> {
+    try {
+      set.gauge(`${NAMESPACE}_slowlog_length`, Number(await client.sendCommand(['SLOWLOG', 'LEN'])));
+    } catch (e) {
+      if (!isRefusal(e)) throw e;
+    }
+    if (!this.slowlogGetAllowed) return;
+    let lastId = 0;
+    let lastSeconds = 0;
+    try {
+      const entries = (await client.sendCommand(['SLOWLOG', 'GET', '1'])) as unknown;
+      const first = Array.isArray(entries) ? (entries[0] as unknown) : undefined;
+      if (Array.isArray(first) && first.length > 0) {
+        lastId = Number(first[0]);
+        if (first.length > 2) lastSeconds = Number(first[2]) / 1e6;
+      }
+    } catch (e) {
+      if (!isRefusal(e)) throw e;
+      this.slowlogGetAllowed = false;
+      return;
+    }
+    set.gauge(`${NAMESPACE}_slowlog_last_id`, lastId);
+    set.gauge(`${NAMESPACE}_last_slow_execution_duration_seconds`, lastSeconds);
+  }
+}
+
+/** config_io_threads, config_maxclients, config_maxmemory: from CONFIG GET, else INFO and the model */
+function addConfigMetrics(set: MetricSet, config: ReadonlyMap<string, string>, info: string, options: ScraperOptions): void {
+  const infoField = (name: string): string | undefined => new RegExp(`^${name}:(\\d+)\\r?$`, 'm').exec(info)?.[1];
+  const ioThreads = config.get('io-threads') ?? (options.ioThreads === undefined ? '1' : String(options.ioThreads));
+  const maxclients = config.get('maxclients') ?? infoField('maxclients');
+  const maxmemory = config.get('maxmemory') ?? infoField('maxmemory');
+  if (ioThreads !== undefined) set.gauge(`${NAMESPACE}_config_io_threads`, Number(ioThreads));
+  if (maxclients !== undefined) set.gauge(`${NAMESPACE}_config_maxclients`, Number(maxclients));
+  if (maxmemory !== undefined) set.gauge(`${NAMESPACE}_config_maxmemory`, Number(maxmemory));
+}
+
+async function addLatencyMetrics(set: MetricSet, client: RedisConnection): Promise<void> {
+  let reply: unknown;
+  try {
+    reply = await client.sendCommand(['LATENCY', 'LATEST']);
+  } catch (e) {
+    if (isRefusal(e)) return;
+    throw e;
+  }
+  if (!Array.isArray(reply)) return;
+  for (const event of reply as unknown[]) {
+    if (!Array.isArray(event) || event.length < 4) continue;
+    const name = String(event[0]);
+    set.gauge(`${NAMESPACE}_latency_spike_last`, Number(event[1]), { event_name: name });
+    set.gauge(`${NAMESPACE}_latency_spike_duration_seconds`, Number(event[2]) / 1e3, { event_name: name });
+  }
+}
+
+/** a flat [k, v, k, v] reply (RESP2) or a map (RESP3) as a Map of strings */
+function pairs(reply: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (Array.isArray(reply)) for (let i = 0; i + 1 < reply.length; i += 2) out.set(String(reply[i]), String(reply[i + 1]));
+  else if (reply && typeof reply === 'object') for (const [k, v] of Object.entries(reply)) out.set(k, String(v));
+  return out;
+}
+
+/** the server said no (ACL, or a command it does not have): not a failed scrape */
+function isRefusal(error: unknown): boolean {
+  return /^(NOPERM|ERR unknown command|ERR unknown subcommand)/.test((error as Error)?.message ?? '');
+}
+
+class ScrapeTimeout extends Error {}
+
+async function withDeadline<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ScrapeTimeout(`scrape did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work(), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
