@@ -12,6 +12,8 @@ export interface MonitorFlags {
   listen: string;
   tokenFile?: string;
   scrapeTimeout: string;
+  poll: string;
+  backups?: string;
   json?: boolean;
   version: string;
 }
@@ -26,15 +28,18 @@ export async function monitorCommand(flags: MonitorFlags): Promise<number> {
   if (timeoutSeconds === undefined || timeoutSeconds < 1 || timeoutSeconds > 300) {
     throw new UsageError(`--scrape-timeout takes 1s to 300s, not "${flags.scrapeTimeout}"`);
   }
+  const pollSeconds = parseDurationSeconds(flags.poll);
+  if (pollSeconds === undefined || pollSeconds < 1 || pollSeconds > 600) throw new UsageError(`--poll takes 1s to 600s, not "${flags.poll}"`);
   const { endpoint, databases, root } = await target(flags);
   const token = await loginToken(flags, root, listen.host);
-  const { server, url } = await startMonitor({ endpoint, listen, token, databases, scrapeTimeoutMs: timeoutSeconds * 1000, version: flags.version });
-  if (flags.json) printJson({ listening: url, metrics: `${url}/metrics`, login: token !== undefined });
-  else say(`Monitoring ${endpoint.host}:${endpoint.port} as ${endpoint.username ?? 'default'}: metrics at ${url}/metrics${token !== undefined ? ' (login required)' : ''}. Stop with Ctrl-C.`);
-  const first = await server.scrape();
+  const monitor = await startMonitor({ endpoint, listen, token, databases, scrapeTimeoutMs: timeoutSeconds * 1000, version: flags.version, pollSeconds, backupsDir: flags.backups });
+  const { url } = monitor;
+  if (flags.json) printJson({ listening: url, dashboard: `${url}/`, metrics: `${url}/metrics`, login: token !== undefined });
+  else say(`Monitoring ${endpoint.host}:${endpoint.port} as ${endpoint.username ?? 'default'}: dashboard at ${url}/, metrics at ${url}/metrics${token !== undefined ? ' (login required)' : ''}. Stop with Ctrl-C.`);
+  const first = await monitor.server.scrape();
   if (first.error !== undefined) say(`Note: the first scrape failed (${first.error}); redis_up is 0 until the server answers.`);
   await untilSignal();
-  await server.close();
+  await monitor.stop();
   return 0;
 }
 

@@ -5,8 +5,9 @@
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Endpoint } from '../connect/url.js';
+import { Dashboard, pollEvery, type BackupSummary } from './dashboard.js';
 import { processRegistry } from './exposition.js';
-import { MonitorServer, isLoopback, type Route } from './http-server.js';
+import { MonitorServer, isLoopback } from './http-server.js';
 import { RedisScraper } from './scrape.js';
 
 export interface ListenAddress {
@@ -33,20 +34,77 @@ export interface MonitorSetup {
   ioThreads?: number;
   scrapeTimeoutMs: number;
   version: string;
-  routes?: Readonly<Record<string, Route>>;
+  /** how often the monitor scrapes by itself for the dashboard's charts (seconds) */
+  pollSeconds: number;
+  /** a backup directory whose newest backup the dashboard shows */
+  backupsDir?: string;
 }
 
-export async function startMonitor(setup: MonitorSetup): Promise<{ server: MonitorServer; url: string }> {
+export interface RunningMonitor {
+  server: MonitorServer;
+  dashboard: Dashboard;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor> {
   if (!isLoopback(setup.listen.host) && setup.token === undefined) {
     throw new UsageError(`listening on ${setup.listen.host} would let anyone on the network read the server's state: give a login token (--token-file, or --dir, whose monitor.token is made for you) or listen on 127.0.0.1`);
   }
   const scraper = new RedisScraper(setup.endpoint, { timeoutMs: setup.scrapeTimeoutMs, databases: setup.databases, ioThreads: setup.ioThreads, version: setup.version });
-  const server = new MonitorServer({ host: setup.listen.host, port: setup.listen.port, token: setup.token, scraper, processMetrics: processRegistry(), routes: setup.routes });
+  const target = `${setup.endpoint.host}:${setup.endpoint.port}`;
+  const dashboard = new Dashboard(target, setup.pollSeconds, setup.backupsDir === undefined ? undefined : backupSummary(setup.backupsDir));
+  const server = new MonitorServer({ host: setup.listen.host, port: setup.listen.port, token: setup.token, scraper, processMetrics: processRegistry(), routes: dashboard.routes(), onScrape: (r) => dashboard.record(r) });
   const address = await server.listen().catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot listen on ${setup.listen.host}:${setup.listen.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use (another monitor or redis_exporter?)' : error.code ?? error.message}`);
   });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { server, url: `http://${host}:${address.port}` };
+  const polling = new AbortController();
+  const poller = pollEvery(setup.pollSeconds, () => server.scrape(), polling.signal);
+  return {
+    server,
+    dashboard,
+    url: `http://${host}:${address.port}`,
+    async stop() {
+      polling.abort();
+      await poller;
+      await server.close();
+    },
+  };
+}
+
+/**
+ * The newest backup in `dir` (age, size, verified or why not), listed at most every 30 s: listing
+ * reads every manifest, which is not a job for every scrape.
+ */
+function backupSummary(dir: string): () => BackupSummary | undefined {
+  let cached: { at: number; summary: BackupSummary } | undefined;
+  let listBackups: typeof import('../backup/catalog.js').listBackups | undefined;
+  void import('../backup/catalog.js').then((m) => (listBackups = m.listBackups));
+  return () => {
+    if (!listBackups) return undefined;
+    const now = Date.now();
+    if (cached && now - cached.at < 30_000) return refreshAge(cached.summary, now);
+    let entries: ReturnType<typeof listBackups> = [];
+    try {
+      entries = listBackups(dir);
+    } catch {
+      entries = [];
+    }
+    const newest = [...entries].sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())[0];
+    const summary: BackupSummary = {
+      dir,
+      count: entries.length,
+      ...(newest ? { newest: { file: newest.file, takenAt: newest.takenAt.toISOString(), ageSeconds: (now - newest.takenAt.getTime()) / 1000, storedBytes: newest.storedBytes, verified: newest.problem === undefined, ...(newest.problem ? { problem: newest.problem } : {}) } } : {}),
+    };
+    cached = { at: now, summary };
+    return summary;
+  };
+}
+
+function refreshAge(summary: BackupSummary, now: number): BackupSummary {
+  if (!summary.newest) return summary;
+  return { ...summary, newest: { ...summary.newest, ageSeconds: (now - Date.parse(summary.newest.takenAt)) / 1000 } };
 }
 
 /** Resolves when SIGINT or SIGTERM arrives. */

@@ -21,12 +21,38 @@ export interface ScraperOptions {
   now?: () => number;
 }
 
+/** A slow log entry as the dashboard shows it: the command's name, never its arguments. */
+export interface SlowEntry {
+  id: number;
+  at: number;
+  microseconds: number;
+  command: string;
+}
+
+export interface LatencyEvent {
+  event: string;
+  at: number;
+  latestMs: number;
+  maxMs: number;
+}
+
 export interface ScrapeResult {
   set: MetricSet;
   /** INFO's fields when the scrape reached the server */
   info?: InfoFacts;
   error?: string;
   seconds: number;
+  /** the newest slow log entries (up to 10) and latency events */
+  slowlog: SlowEntry[];
+  latency: LatencyEvent[];
+  /** when the scrape started (ms since the epoch) */
+  at: number;
+}
+
+interface Collected {
+  facts: InfoFacts;
+  slowlog: SlowEntry[];
+  latency: LatencyEvent[];
 }
 
 export class RedisScraper {
@@ -49,10 +75,10 @@ export class RedisScraper {
     const started = now();
     const set = new MetricSet(helpFor);
     this.scrapes++;
-    let info: InfoFacts | undefined;
+    let collected: Collected | undefined;
     let error: string | undefined;
     try {
-      info = await withDeadline(this.options.timeoutMs ?? 5000, () => this.collect(set, now));
+      collected = await withDeadline(this.options.timeoutMs ?? 5000, () => this.collect(set, now));
     } catch (e) {
       error = (e as Error).message || String(e);
       this.drop();
@@ -66,7 +92,7 @@ export class RedisScraper {
     set.counter(`${NAMESPACE}_exporter_scrapes_total`, this.scrapes);
     set.counter(`${NAMESPACE}_target_scrape_request_errors_total`, this.requestErrors);
     set.gauge(`${NAMESPACE}_exporter_build_info`, 1, { version: this.options.version ?? '', commit_sha: '', build_date: '', golang_version: process.version });
-    return { set, info, error, seconds };
+    return { set, info: collected?.facts, error, seconds, slowlog: collected?.slowlog ?? [], latency: collected?.latency ?? [], at: started };
   }
 
   async close(): Promise<void> {
@@ -85,7 +111,7 @@ export class RedisScraper {
     }
   }
 
-  private async collect(set: MetricSet, now: () => number): Promise<InfoFacts> {
+  private async collect(set: MetricSet, now: () => number): Promise<Collected> {
     const connectStarted = now();
     const client = (this.connection ??= await openConnection(this.endpoint, { connectTimeoutMs: this.options.timeoutMs ?? 5000 }));
     set.gauge(`${NAMESPACE}_exporter_last_scrape_connect_time_seconds`, (now() - connectStarted) / 1000);
@@ -93,10 +119,10 @@ export class RedisScraper {
     const info = String(await client.sendCommand(['INFO', 'ALL']));
     addConfigMetrics(set, config, info, this.options);
     const facts = addInfoMetrics(set, info, { databases: Number(config.get('databases') ?? this.options.databases ?? 16), nowSeconds: Math.floor(now() / 1000) });
-    await addLatencyMetrics(set, client);
-    await this.addSlowlogMetrics(set, client);
+    const latency = await addLatencyMetrics(set, client);
+    const slowlog = await this.addSlowlogMetrics(set, client);
     set.gauge(`${NAMESPACE}_last_key_groups_scrape_duration_milliseconds`, 0);
-    return facts;
+    return { facts, slowlog, latency };
   }
 
   private async config(client: RedisConnection): Promise<Map<string, string>> {
@@ -111,30 +137,40 @@ export class RedisScraper {
     }
   }
 
-  private async addSlowlogMetrics(set: MetricSet, client: RedisConnection): Promise<void> {
+  private async addSlowlogMetrics(set: MetricSet, client: RedisConnection): Promise<SlowEntry[]> {
     try {
       set.gauge(`${NAMESPACE}_slowlog_length`, Number(await client.sendCommand(['SLOWLOG', 'LEN'])));
     } catch (e) {
       if (!isRefusal(e)) throw e;
     }
-    if (!this.slowlogGetAllowed) return;
-    let lastId = 0;
-    let lastSeconds = 0;
+    if (!this.slowlogGetAllowed) return [];
+    let reply: unknown;
     try {
-      const entries = (await client.sendCommand(['SLOWLOG', 'GET', '1'])) as unknown;
-      const first = Array.isArray(entries) ? (entries[0] as unknown) : undefined;
-      if (Array.isArray(first) && first.length > 0) {
-        lastId = Number(first[0]);
-        if (first.length > 2) lastSeconds = Number(first[2]) / 1e6;
-      }
+      // the exporter asks for one entry; the dashboard shows ten (their command names only)
+      reply = await client.sendCommand(['SLOWLOG', 'GET', '10']);
     } catch (e) {
       if (!isRefusal(e)) throw e;
       this.slowlogGetAllowed = false;
-      return;
+      return [];
     }
-    set.gauge(`${NAMESPACE}_slowlog_last_id`, lastId);
-    set.gauge(`${NAMESPACE}_last_slow_execution_duration_seconds`, lastSeconds);
+    const entries = slowEntries(reply);
+    set.gauge(`${NAMESPACE}_slowlog_last_id`, entries[0]?.id ?? 0);
+    set.gauge(`${NAMESPACE}_last_slow_execution_duration_seconds`, (entries[0]?.microseconds ?? 0) / 1e6);
+    return entries;
   }
+}
+
+/** [id, unix time, microseconds, [command, args...], ...] entries -> their name and timing only */
+function slowEntries(reply: unknown): SlowEntry[] {
+  if (!Array.isArray(reply)) return [];
+  const out: SlowEntry[] = [];
+  for (const entry of reply as unknown[]) {
+    if (!Array.isArray(entry) || entry.length < 4) continue;
+    const args = entry[3];
+    const command = Array.isArray(args) && args.length > 0 ? String(args[0]).slice(0, 40).toLowerCase() : '?';
+    out.push({ id: Number(entry[0]), at: Number(entry[1]), microseconds: Number(entry[2]), command });
+  }
+  return out;
 }
 
 /** config_io_threads, config_maxclients, config_maxmemory: from CONFIG GET, else INFO and the model */
@@ -148,21 +184,24 @@ function addConfigMetrics(set: MetricSet, config: ReadonlyMap<string, string>, i
   if (maxmemory !== undefined) set.gauge(`${NAMESPACE}_config_maxmemory`, Number(maxmemory));
 }
 
-async function addLatencyMetrics(set: MetricSet, client: RedisConnection): Promise<void> {
+async function addLatencyMetrics(set: MetricSet, client: RedisConnection): Promise<LatencyEvent[]> {
   let reply: unknown;
   try {
     reply = await client.sendCommand(['LATENCY', 'LATEST']);
   } catch (e) {
-    if (isRefusal(e)) return;
+    if (isRefusal(e)) return [];
     throw e;
   }
-  if (!Array.isArray(reply)) return;
+  if (!Array.isArray(reply)) return [];
+  const events: LatencyEvent[] = [];
   for (const event of reply as unknown[]) {
     if (!Array.isArray(event) || event.length < 4) continue;
     const name = String(event[0]);
     set.gauge(`${NAMESPACE}_latency_spike_last`, Number(event[1]), { event_name: name });
     set.gauge(`${NAMESPACE}_latency_spike_duration_seconds`, Number(event[2]) / 1e3, { event_name: name });
+    events.push({ event: name, at: Number(event[1]), latestMs: Number(event[2]), maxMs: Number(event[3]) });
   }
+  return events;
 }
 
 /** a flat [k, v, k, v] reply (RESP2) or a map (RESP3) as a Map of strings */
