@@ -66,13 +66,16 @@ export function neurallogUsers(): AclUser[] {
       name: 'monitor',
       enabled: true,
       nopass: false,
-      keys: [],
+      // read-only on NeuralLog's keys, for MEMORY USAGE of the sampled keys (sizes, never values)
+      keys: NEURALLOG_KEY_PATTERNS.map((pattern) => `%R${pattern}`),
       channels: [],
       // LATENCY RESET would erase what operators and exporters read; the rest of LATENCY only reads.
       // SLOWLOG GET gives redis_exporter's slowlog_last_id and the dashboard's slow log; its entries
-      // carry the slow commands' arguments, which the monitor never shows. No CONFIG: CONFIG GET
-      // would read masterauth, a path from this user to the replication user and so to all data.
-      commands: ['-@all', '+ping', '+info', '+latency', '-latency|reset', '+slowlog|len', '+slowlog|get', '+client|list'],
+      // carry the slow commands' arguments, which the monitor never shows. DBSIZE, SCAN and MEMORY
+      // USAGE: the background count of NeuralLog's key families (bounded passes, names and sizes
+      // only). No CONFIG: CONFIG GET would read masterauth, a path from this user to the replication
+      // user and so to all data.
+      commands: ['-@all', '+ping', '+info', '+latency', '-latency|reset', '+slowlog|len', '+slowlog|get', '+client|list', '+dbsize', '+scan', '+memory|usage'],
     },
     { name: 'admin', enabled: true, nopass: false, keys: ['~*'], channels: ['&*'], commands: ['+@all'] },
   ];

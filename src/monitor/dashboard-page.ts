@@ -38,6 +38,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section class="tile"><h2>Evictions</h2><div class="v" id="evicted">-</div><div class="s" id="policy"></div></section>
   <section class="tile wide"><h2>Persistence</h2><div id="persistence" class="s"></div></section>
   <section class="tile wide"><h2>Newest backup</h2><div id="backup" class="s">no backup directory given (--backups DIR)</div></section>
+  <section class="tile wide"><h2>NeuralLog data (sampled in the background)</h2><table><thead><tr><th>family</th><th>keys</th><th>memory</th></tr></thead><tbody id="families"></tbody></table><div class="s" id="families-note"></div></section>
   <section class="tile wide"><h2>Replication</h2><div id="replication" class="s"></div></section>
   <section class="tile full"><h2>Commands per second and memory, last hour</h2><div id="chart-ops"></div><div id="chart-memory"></div></section>
   <section class="tile wide"><h2>Slow log (command names only)</h2><table><thead><tr><th>id</th><th>when</th><th>command</th><th>ms</th></tr></thead><tbody id="slowlog"></tbody></table></section>
@@ -103,6 +104,11 @@ export const DASHBOARD_JS = `'use strict';
     if (b) set('backup', b.newest ? b.newest.file + ': ' + ago(b.newest.ageSeconds) + ', ' + bytes(b.newest.storedBytes) + ', ' + (b.newest.verified ? 'verified' : 'NOT verified: ' + (b.newest.problem || '?')) + ' (' + b.count + ' in ' + b.dir + ')' : 'none in ' + b.dir);
     const r = srv.replication;
     set('replication', r.role === 'slave' ? 'replica of ' + r.masterHost + ':' + r.masterPort + ', link ' + r.masterLinkStatus : r.role + ', ' + r.connectedReplicas + ' replica(s) connected');
+    const f = s.families;
+    if (f) {
+      rows('families', ['logs', 'indexes', 'rules', 'patterns', 'other'], (name) => [name, f.keys[name].toLocaleString('en'), name === 'other' ? '' : bytes(f.memoryBytes[name])]);
+      set('families-note', f.complete ? 'counted by a whole SCAN walk (' + f.walks + ' so far); memory estimated from sampled keys' : 'first walk in progress: extrapolated from DBSIZE');
+    }
     rows('slowlog', s.slowlog, (e) => [e.id, when(e.at), e.command, (e.microseconds / 1000).toFixed(1)]);
     rows('latency', s.latency, (e) => [e.event, when(e.at), e.latestMs, e.maxMs]);
     draw(s.history);

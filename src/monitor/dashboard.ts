@@ -11,6 +11,7 @@ import type { Route } from './http-server.js';
 import { History, stateFrom, type Point, type ServerState } from './history.js';
 import type { LatencyEvent, ScrapeResult, SlowEntry } from './scrape.js';
 import { DASHBOARD_HTML, DASHBOARD_JS } from './dashboard-page.js';
+import type { FamilyFigures } from './family-sampler.js';
 
 export interface BackupSummary {
   newest?: { file: string; takenAt: string; ageSeconds: number; storedBytes: number; verified: boolean; problem?: string };
@@ -26,6 +27,7 @@ export interface DashboardState {
   slowlog: SlowEntry[];
   latency: LatencyEvent[];
   backups?: BackupSummary;
+  families?: FamilyFigures;
   scrapedAt: number;
 }
 
@@ -37,6 +39,7 @@ export class Dashboard {
     private readonly target: string,
     readonly pollSeconds: number,
     private readonly backups?: () => BackupSummary | undefined,
+    private readonly families?: () => FamilyFigures,
   ) {
     this.history = new History(Math.ceil(3600 / pollSeconds));
   }
@@ -58,6 +61,7 @@ export class Dashboard {
       slowlog: last?.slowlog ?? [],
       latency: last?.latency ?? [],
       backups: this.backups?.(),
+      families: this.families?.(),
       scrapedAt: last?.at ?? 0,
     };
   }

@@ -232,7 +232,22 @@ export const EXPORTER_HELP: Readonly<Record<string, string>> = {
 /** The exporter's namespace: every metric name starts with it. */
 export const NAMESPACE = 'redis';
 
+/** Help texts of the metrics that are ours alone. */
+export const NEURALLOG_HELP: Readonly<Record<string, string>> = {
+  neurallog_keys: 'Keys of each NeuralLog key family (logs, indexes, rules, patterns, other), from the background SCAN walk',
+  neurallog_memory_bytes: 'Estimated memory of each NeuralLog key family: the average MEMORY USAGE of sampled keys times the count',
+  neurallog_keys_complete: '1 once a whole SCAN walk has finished (counts exact as of then), 0 while extrapolated from DBSIZE',
+  neurallog_keys_age_seconds: 'Seconds since the family figures were last updated (-1: never)',
+  neurallog_sampler_scanned_keys_total: 'Keys the background sampler has scanned',
+  neurallog_sampler_walks_total: 'Whole SCAN walks of the keyspace the sampler has finished',
+  neurallog_backups: 'Backups in the --backups directory',
+  neurallog_backup_newest_age_seconds: 'Age of the newest backup in the --backups directory',
+  neurallog_backup_newest_size_bytes: 'Stored size of the newest backup',
+  neurallog_backup_newest_verified: '1 when the newest backup has a manifest saying it was verified, else 0',
+};
+
 export function helpFor(fullName: string): string {
+  if (NEURALLOG_HELP[fullName] !== undefined) return NEURALLOG_HELP[fullName];
   const short = fullName.startsWith(`${NAMESPACE}_`) ? fullName.slice(NAMESPACE.length + 1) : fullName;
   return EXPORTER_HELP[short] ?? `${short} metric`;
 }

@@ -7,6 +7,8 @@ import { UsageError } from '../errors.js';
 import type { Endpoint } from '../connect/url.js';
 import { Dashboard, pollEvery, type BackupSummary } from './dashboard.js';
 import { processRegistry } from './exposition.js';
+import { FamilySampler, addFamilyMetrics } from './family-sampler.js';
+import type { MetricSet } from './metric-set.js';
 import { MonitorServer, isLoopback } from './http-server.js';
 import { RedisScraper } from './scrape.js';
 
@@ -38,6 +40,8 @@ export interface MonitorSetup {
   pollSeconds: number;
   /** a backup directory whose newest backup the dashboard shows */
   backupsDir?: string;
+  /** seconds between the key-family sampler's passes (0: no sampler) */
+  samplerSeconds?: number;
 }
 
 export interface RunningMonitor {
@@ -51,9 +55,16 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
   if (!isLoopback(setup.listen.host) && setup.token === undefined) {
     throw new UsageError(`listening on ${setup.listen.host} would let anyone on the network read the server's state: give a login token (--token-file, or --dir, whose monitor.token is made for you) or listen on 127.0.0.1`);
   }
-  const scraper = new RedisScraper(setup.endpoint, { timeoutMs: setup.scrapeTimeoutMs, databases: setup.databases, ioThreads: setup.ioThreads, version: setup.version });
+  const sampler = new FamilySampler();
+  const backups = setup.backupsDir === undefined ? undefined : backupSummary(setup.backupsDir);
+  const extra = (set: MetricSet, nowMs: number): void => {
+    addFamilyMetrics(set, sampler.figures(), nowMs);
+    const summary = backups?.();
+    if (summary) addBackupMetrics(set, summary);
+  };
+  const scraper = new RedisScraper(setup.endpoint, { timeoutMs: setup.scrapeTimeoutMs, databases: setup.databases, ioThreads: setup.ioThreads, version: setup.version, extra });
   const target = `${setup.endpoint.host}:${setup.endpoint.port}`;
-  const dashboard = new Dashboard(target, setup.pollSeconds, setup.backupsDir === undefined ? undefined : backupSummary(setup.backupsDir));
+  const dashboard = new Dashboard(target, setup.pollSeconds, backups, () => sampler.figures());
   const server = new MonitorServer({ host: setup.listen.host, port: setup.listen.port, token: setup.token, scraper, processMetrics: processRegistry(), routes: dashboard.routes(), onScrape: (r) => dashboard.record(r) });
   const address = await server.listen().catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot listen on ${setup.listen.host}:${setup.listen.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use (another monitor or redis_exporter?)' : error.code ?? error.message}`);
@@ -61,13 +72,16 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const polling = new AbortController();
   const poller = pollEvery(setup.pollSeconds, () => server.scrape(), polling.signal);
+  const samplerSeconds = setup.samplerSeconds ?? 2;
+  // a failed pass is retried at the next tick (the scrape reports the server's state)
+  const sampling = samplerSeconds > 0 ? pollEvery(samplerSeconds, () => scraper.withClient((c) => sampler.pass(c)).catch(() => undefined), polling.signal) : Promise.resolve();
   return {
     server,
     dashboard,
     url: `http://${host}:${address.port}`,
     async stop() {
       polling.abort();
-      await poller;
+      await Promise.all([poller, sampling]);
       await server.close();
     },
   };
@@ -100,6 +114,14 @@ function backupSummary(dir: string): () => BackupSummary | undefined {
     cached = { at: now, summary };
     return summary;
   };
+}
+
+function addBackupMetrics(set: MetricSet, summary: BackupSummary): void {
+  set.gauge('neurallog_backups', summary.count);
+  if (!summary.newest) return;
+  set.gauge('neurallog_backup_newest_age_seconds', summary.newest.ageSeconds);
+  set.gauge('neurallog_backup_newest_size_bytes', summary.newest.storedBytes);
+  set.gauge('neurallog_backup_newest_verified', summary.newest.verified ? 1 : 0);
 }
 
 function refreshAge(summary: BackupSummary, now: number): BackupSummary {

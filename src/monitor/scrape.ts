@@ -19,6 +19,8 @@ export interface ScraperOptions {
   /** the version label of redis_exporter_build_info */
   version?: string;
   now?: () => number;
+  /** metrics of our own added to every scrape (key families, backups): from memory, never a command */
+  extra?: (set: MetricSet, nowMs: number) => void;
 }
 
 /** A slow log entry as the dashboard shows it: the command's name, never its arguments. */
@@ -92,6 +94,7 @@ export class RedisScraper {
     set.counter(`${NAMESPACE}_exporter_scrapes_total`, this.scrapes);
     set.counter(`${NAMESPACE}_target_scrape_request_errors_total`, this.requestErrors);
     set.gauge(`${NAMESPACE}_exporter_build_info`, 1, { version: this.options.version ?? '', commit_sha: '', build_date: '', golang_version: process.version });
+    this.options.extra?.(set, now());
     return { set, info: collected?.facts, error, seconds, slowlog: collected?.slowlog ?? [], latency: collected?.latency ?? [], at: started };
   }
 
@@ -99,6 +102,20 @@ export class RedisScraper {
     const connection = this.connection;
     this.connection = undefined;
     if (connection) await connection.quit().catch(() => connection.destroy());
+  }
+
+  /**
+   * Background work on the scrape's connection (the key-family sampler), under the same deadline;
+   * a failure drops the connection like a failed scrape does.
+   */
+  async withClient<T>(work: (client: RedisConnection) => Promise<T>): Promise<T> {
+    const timeoutMs = this.options.timeoutMs ?? 5000;
+    try {
+      return await withDeadline(timeoutMs, async () => work((this.connection ??= await openConnection(this.endpoint, { connectTimeoutMs: timeoutMs }))));
+    } catch (error) {
+      this.drop();
+      throw error;
+    }
   }
 
   private drop(): void {
