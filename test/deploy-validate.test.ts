@@ -166,7 +166,7 @@ type Shape = 'string' | 'number' | 'boolean' | 'labels' | Shape[] | { [key: stri
 const METADATA: Shape = { name: 'string', namespace: 'string', labels: 'labels', annotations: 'labels' };
 const SELECTOR: Shape = { matchLabels: 'labels' };
 const CRD_SHAPES: Record<string, Shape> = {
-  'monitoring.coreos.com/v1/ServiceMonitor': { apiVersion: 'string', kind: 'string', metadata: METADATA, spec: { selector: SELECTOR, endpoints: [{ port: 'string', path: 'string', interval: 'string' }] } },
+  'monitoring.coreos.com/v1/ServiceMonitor': { apiVersion: 'string', kind: 'string', metadata: METADATA, spec: { selector: SELECTOR, endpoints: [{ port: 'string', path: 'string', interval: 'string', authorization: { type: 'string', credentials: { name: 'string', key: 'string' } } }] } },
   'monitoring.coreos.com/v1/PrometheusRule': {
     apiVersion: 'string',
     kind: 'string',

@@ -112,12 +112,14 @@ export function buildProgram(): Command {
 
   program
     .command('render')
-    .argument('<artifact>', 'conf (redis.conf), acl (users.acl), kubernetes (a kustomize directory) or compose (a Compose directory)')
-    .description('Render an artifact from the model (to stdout, or into --out DIR; kubernetes and compose need --out).')
+    .argument('<artifact>', 'conf (redis.conf), acl (users.acl), kubernetes (a kustomize directory), compose (a Compose directory) or monitoring (Prometheus scrape config, alert rules, Grafana dashboard)')
+    .description('Render an artifact from the model (to stdout, or into --out DIR; kubernetes, compose and monitoring need --out).')
     .option('--config <file>', 'a YAML model or a redis.conf (default: the neurallog profile)')
     .option('--secrets <file>', 'secrets file with the users\' passwords (acl, kubernetes, compose; created 0600 when absent)')
     .option('--dir <dir>', 'take the model and secrets of a deployment made by `up`')
     .option('--out <dir>', 'write files into this directory instead of stdout')
+    .option('--target <host:port>', 'monitoring: where Prometheus finds `monitor`', '127.0.0.1:9121')
+    .option('--token-file <file>', 'monitoring: the file Prometheus reads the monitor\'s login token from (a monitor beyond loopback)')
     .action(lazy(async () => (await import('./render.js')).renderCommand));
 
   program

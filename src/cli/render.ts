@@ -3,16 +3,18 @@ import { dirname, join } from 'node:path';
 import { loadConfig, profile, type Deployment } from '../config/index.js';
 import { deploymentPaths, ensureSecrets, readDeploymentModel, readSecrets, requireDeploymentDir, writePrivateFile } from '../connect/index.js';
 import { UsageError } from '../errors.js';
-import { renderAcl, renderCompose, renderKubernetes, renderRedisConf, usersNeedingPasswords, type RenderedFile } from '../render/index.js';
+import { renderAcl, renderCompose, renderKubernetes, renderMonitoring, renderRedisConf, usersNeedingPasswords, type RenderedFile } from '../render/index.js';
 import { printResult, say } from './output.js';
 
-const ARTIFACTS = ['conf', 'acl', 'kubernetes', 'compose'] as const;
+const ARTIFACTS = ['conf', 'acl', 'kubernetes', 'compose', 'monitoring'] as const;
 
 export interface RenderFlags {
   config?: string;
   secrets?: string;
   dir?: string;
   out?: string;
+  target?: string;
+  tokenFile?: string;
 }
 
 function modelFor(flags: RenderFlags): Deployment {
@@ -62,6 +64,12 @@ export async function renderCommand(artifact: string, flags: RenderFlags): Promi
     return 0;
   }
   const model = modelFor(flags);
+  if (artifact === 'monitoring') {
+    if (!flags.out) throw new UsageError('render monitoring writes a directory: give --out DIR');
+    writeTree(flags.out, renderMonitoring(model, { target: flags.target ?? '127.0.0.1:9121', tokenFile: flags.tokenFile }));
+    printResult(flags.out);
+    return 0;
+  }
   if (artifact === 'conf') {
     emit(flags.out, 'redis.conf', renderRedisConf(model), false);
     return 0;

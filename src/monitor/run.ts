@@ -56,7 +56,7 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
     throw new UsageError(`listening on ${setup.listen.host} would let anyone on the network read the server's state: give a login token (--token-file, or --dir, whose monitor.token is made for you) or listen on 127.0.0.1`);
   }
   const sampler = new FamilySampler();
-  const backups = setup.backupsDir === undefined ? undefined : backupSummary(setup.backupsDir);
+  const backups = setup.backupsDir === undefined ? undefined : await backupSummary(setup.backupsDir);
   const extra = (set: MetricSet, nowMs: number): void => {
     addFamilyMetrics(set, sampler.figures(), nowMs);
     const summary = backups?.();
@@ -91,12 +91,10 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
  * The newest backup in `dir` (age, size, verified or why not), listed at most every 30 s: listing
  * reads every manifest, which is not a job for every scrape.
  */
-function backupSummary(dir: string): () => BackupSummary | undefined {
+async function backupSummary(dir: string): Promise<() => BackupSummary | undefined> {
   let cached: { at: number; summary: BackupSummary } | undefined;
-  let listBackups: typeof import('../backup/catalog.js').listBackups | undefined;
-  void import('../backup/catalog.js').then((m) => (listBackups = m.listBackups));
+  const { listBackups } = await import('../backup/catalog.js');
   return () => {
-    if (!listBackups) return undefined;
     const now = Date.now();
     if (cached && now - cached.at < 30_000) return refreshAge(cached.summary, now);
     let entries: ReturnType<typeof listBackups> = [];

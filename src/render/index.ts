@@ -3,3 +3,5 @@ export { renderAcl, aclRules, passwordHash, usersNeedingPasswords, type Secrets 
 export { renderKubernetes, kubernetesObjects, checkManifests, refusals, assertRenderable, budgets, type RenderedFile, type RenderedObject, type Manifest, type Refusal, type RenderTarget, type SemanticProblem } from './kubernetes/index.js';
 export { renderCompose, COMPOSE_FILE } from './compose.js';
 export { toYaml, toYamlStream } from './yaml.js';
+export { renderMonitoring, alertRules, prometheusRuleGroups, prometheusScrapeConfig, metricsToken, type AlertRule } from './monitoring.js';
+export { grafanaDashboard } from './grafana.js';

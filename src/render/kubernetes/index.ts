@@ -10,7 +10,8 @@ import { renderRedisConf } from '../redis-conf.js';
 import { toYaml } from '../yaml.js';
 import { backupClaim, backupCronJob } from './backup.js';
 import { prometheusRule, serviceMonitor } from './monitoring.js';
-import { header, type Manifest } from './names.js';
+import { METRICS_TOKEN_KEY, ROLE_USERS, header, type Manifest } from './names.js';
+import { metricsToken } from '../monitoring.js';
 import { configMap, namespace, networkPolicy, podDisruptionBudget, secret, service } from './objects.js';
 import { assertRenderable } from './refuse.js';
 import { checkManifests } from './semantic.js';
@@ -43,6 +44,12 @@ export function secretPasswords(d: Deployment, secrets: Secrets): Record<string,
 }
 
 /** Every object, in apply order, with the file it goes to. Refuses unsafe models (naming the field). */
+/** the metrics sidecar's login token, when there is a sidecar */
+function metricsSecret(d: Deployment, secrets: Secrets): Record<string, string> {
+  const monitor = secrets[ROLE_USERS.probe];
+  return d.deploy.monitoring.serviceMonitor && monitor !== undefined ? { [METRICS_TOKEN_KEY]: metricsToken(monitor) } : {};
+}
+
 export function kubernetesObjects(d: Deployment, secrets: Secrets): RenderedObject[] {
   assertRenderable(d, 'kubernetes');
   const conf = renderRedisConf(d);
@@ -50,7 +57,7 @@ export function kubernetesObjects(d: Deployment, secrets: Secrets): RenderedObje
   const objects: RenderedObject[] = [
     { file: 'namespace.yaml', manifest: namespace(d) },
     { file: 'configmap.yaml', manifest: configMap(d, conf) },
-    { file: 'secret.yaml', manifest: secret(d, acl, secretPasswords(d, secrets)) },
+    { file: 'secret.yaml', manifest: secret(d, acl, secretPasswords(d, secrets), metricsSecret(d, secrets)) },
     { file: 'service.yaml', manifest: service(d) },
     { file: 'statefulset.yaml', manifest: statefulSet(d, { conf: sha256(conf), acl: sha256(acl) }) },
     { file: 'poddisruptionbudget.yaml', manifest: podDisruptionBudget(d) },

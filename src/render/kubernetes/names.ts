@@ -42,6 +42,8 @@ export const ROLE_USERS = { probe: 'monitor', shutdown: 'admin', backup: 'backup
 
 export const secretKey = (user: string) => `${user}-password`;
 export const ACL_KEY = 'users.acl';
+/** the Secret key of the metrics sidecar's login token (derived from the monitor password) */
+export const METRICS_TOKEN_KEY = 'metrics-token';
 export const CONF_KEY = 'redis.conf';
 
 export function names(d: Deployment) {

@@ -31,9 +31,9 @@ export function configMap(d: Deployment, conf: string): Manifest {
 }
 
 /** The Secret: `users.acl` (hashes) for Redis, `<user>-password` for clients (NeuralLog reads `app-password`). */
-export function secret(d: Deployment, acl: string, passwords: Readonly<Record<string, string>>): Manifest {
+export function secret(d: Deployment, acl: string, passwords: Readonly<Record<string, string>>, extra: Readonly<Record<string, string>> = {}): Manifest {
   const data: Record<string, string> = {};
-  const entries: [string, string][] = [[ACL_KEY, acl], ...Object.entries(passwords).map(([user, pw]) => [secretKey(user), pw] as [string, string])];
+  const entries: [string, string][] = [[ACL_KEY, acl], ...Object.entries(passwords).map(([user, pw]) => [secretKey(user), pw] as [string, string]), ...Object.entries(extra)];
   for (const [key, value] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) data[key] = Buffer.from(value, 'utf8').toString('base64');
   return {
     apiVersion: 'v1',

@@ -7,7 +7,7 @@
 import { serverProgram } from '../../config/engines.js';
 import type { Deployment } from '../../config/schema.js';
 import { formatK8sBytes, formatK8sMillicores } from '../../config/units.js';
-import { ACL_KEY, CONF_KEY, METRICS_PORT, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, commonLabels, names, secretKey, selectorLabels, type Manifest } from './names.js';
+import { ACL_KEY, CONF_KEY, METRICS_PORT, METRICS_TOKEN_KEY, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, commonLabels, names, secretKey, selectorLabels, type Manifest } from './names.js';
 import { STARTUP_PERIOD_SECONDS, budgets, livenessScript, preStopScript, readinessScript } from './probes.js';
 
 /** The server command: redis-server, or valkey-server for Valkey (its image's program). */
@@ -39,7 +39,7 @@ function metricsSidecar(d: Deployment): Record<string, unknown> {
     name: 'metrics',
     image: d.deploy.toolsImage,
     imagePullPolicy: 'IfNotPresent',
-    args: ['monitor', '--url', `redis://${ROLE_USERS.probe}@127.0.0.1:${d.server.port}`, '--password-file', `${PATHS.monitorPasswordDir}/${secretKey(ROLE_USERS.probe)}`, '--listen', `0.0.0.0:${METRICS_PORT}`],
+    args: ['monitor', '--url', `redis://${ROLE_USERS.probe}@127.0.0.1:${d.server.port}`, '--password-file', `${PATHS.monitorPasswordDir}/${secretKey(ROLE_USERS.probe)}`, '--listen', `0.0.0.0:${METRICS_PORT}`, '--token-file', `${PATHS.monitorPasswordDir}/${METRICS_TOKEN_KEY}`],
     ports: [{ containerPort: METRICS_PORT, name: 'metrics' }],
     volumeMounts: [{ name: 'monitor-password', mountPath: PATHS.monitorPasswordDir, readOnly: true }],
     resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '128Mi' } },
@@ -89,7 +89,7 @@ export function statefulSet(d: Deployment, checksums: { conf: string; acl: strin
     },
   ];
   if (withMetrics) {
-    volumes.push({ name: 'monitor-password', secret: { secretName: n.secret, defaultMode: 0o440, items: [{ key: secretKey(ROLE_USERS.probe), path: secretKey(ROLE_USERS.probe) }] } });
+    volumes.push({ name: 'monitor-password', secret: { secretName: n.secret, defaultMode: 0o440, items: [{ key: secretKey(ROLE_USERS.probe), path: secretKey(ROLE_USERS.probe) }, { key: METRICS_TOKEN_KEY, path: METRICS_TOKEN_KEY }] } });
   }
   const claim: Record<string, unknown> = {
     metadata: { name: n.dataClaim },
