@@ -2,7 +2,7 @@
  * The last phase of a replace restore: the target's keys per database against the backup's (less the
  * keys whose TTL passed since), and a sample of the backup's values against the target's DUMPs.
  */
-import type { RESP_TYPES } from 'redis';
+import type { RESP_TYPES } from '@redis/client';
 // connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
 import type { RedisConnection } from '../connect/client.js';
 import { decodeValue, type RdbRecord, type RdbSummary } from '../rdb/index.js';
