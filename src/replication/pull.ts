@@ -14,31 +14,18 @@
 import type { Readable } from 'node:stream';
 import { notRedisServer, parseInfo } from '../connect/client.js';
 import { identifyFromInfo } from '../engine/identity.js';
-import type { Endpoint } from '../connect/url.js';
 import { RespError } from '../resp/index.js';
 import { RespProtocolError } from '../resp/decode.js';
 import { openRawSocket } from '../connect/raw-socket.js';
 import { PULL_ACL_RULES } from './refusals.js';
 import { SyncLink } from './sync-link.js';
+import type { PullOptions } from './pull-options.js';
 
 /** the socket reads into one buffer of this size (Node's own reads allocate 64 KiB per read) */
 const READ_BUFFER_BYTES = 1 << 20;
 
 export { PULL_ACL_RULES };
-
-export interface PullOptions {
-  endpoint: Endpoint;
-  /** default 5000 */
-  connectTimeoutMs?: number;
-  /**
-   * fail when the server sends nothing at all (not even a keepalive) for this long while we are
-   * reading; default 60000, Redis's own repl-timeout. Time the consumer spends behind does not count.
-   */
-  idleTimeoutMs?: number;
-  signal?: AbortSignal;
-  /** called for every keepalive newline while the server prepares the RDB */
-  onWaiting?(keepalivesSeen: number): void;
-}
+export type { PullOptions };
 
 export interface PulledServer {
   /** `redis` or `valkey` (INFO server: valkey_version / server_name) */
@@ -73,8 +60,6 @@ export interface PulledRdb {
   /** the RDB bytes only (no header, no EOF mark) */
   stream: Readable;
 }
-
-
 export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
   const { endpoint } = options;
   // the socket's bytes reach the link once it exists: nothing arrives before the first command

@@ -68,115 +68,142 @@ export interface FakeMaster {
 
 const PING = encodeCommand(['PING']);
 
+/** What the listener's connections share. */
+interface Listener {
+  readonly options: ServeOptions;
+  readonly replId: string;
+  readonly replOffset: number;
+  readonly sockets: Set<Socket>;
+  /** a replica has asked for the RDB (only the first one gets it) */
+  claimed: boolean;
+  closed: boolean;
+  pingTimer?: NodeJS.Timeout;
+  /** settles `transferred` (the first call wins) */
+  finish(error?: Error): void;
+  /** stops accepting connections (those open stay) */
+  stopListening(): Promise<void>;
+}
+
+/** One replica's connection. */
+interface ReplicaConnection {
+  readonly socket: Socket;
+  readonly replica: ReplicaInfo;
+  /** the RDB is on its way: what the replica sends now (REPLCONF ACK) is not answered */
+  streaming: boolean;
+}
+
 export async function serveRdbAsMaster(options: ServeOptions): Promise<FakeMaster> {
   if (!Number.isSafeInteger(options.rdbBytes) || options.rdbBytes < 0) throw new RangeError(`rdbBytes must be a byte count, not ${options.rdbBytes}`);
   const host = options.host ?? '127.0.0.1';
   const replId = options.replId ?? randomBytes(20).toString('hex');
   if (!/^[0-9a-f]{40}$/.test(replId)) throw new RangeError('replId must be 40 lowercase hex digits');
-  const replOffset = options.replOffset ?? 0;
-  const sockets = new Set<Socket>();
-  let claimed = false;
-  let closed = false;
-  let pingTimer: NodeJS.Timeout | undefined;
   let settle!: { resolve(): void; reject(error: Error): void };
   const transferred = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   transferred.catch(() => {}); // a caller that never awaits it must not crash the process
   let settled = false;
-  const finish = (error?: Error): void => {
-    if (settled) return;
-    settled = true;
-    if (error) settle.reject(error);
-    else settle.resolve();
+  let listenerStopped: Promise<void> | undefined;
+  const listener: Listener = {
+    options,
+    replId,
+    replOffset: options.replOffset ?? 0,
+    sockets: new Set<Socket>(),
+    claimed: false,
+    closed: false,
+    finish: (error) => {
+      if (settled) return;
+      settled = true;
+      if (error) settle.reject(error);
+      else settle.resolve();
+    },
+    stopListening: () => (listenerStopped ??= new Promise<void>((resolve) => server.close(() => resolve()))),
   };
-
-  const server: Server = createServer((socket) => {
-    if (closed) {
-      socket.destroy();
-      return;
-    }
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    const replica: ReplicaInfo = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, capabilities: [], command: 'PSYNC' };
-    let streaming = false;
-    const decoder = new RespDecoder(
-      (reply) => {
-        const args = commandWords(reply);
-        const name = args[0]?.toUpperCase();
-        if (streaming) return; // REPLCONF ACK <offset> and the like: a master does not answer them
-        if (name === 'PING') socket.write(encodeSimpleString('PONG'));
-        else if (name === 'AUTH') socket.write(encodeSimpleString('OK'));
-        else if (name === 'REPLCONF') {
-          const sub = args[1]?.toLowerCase();
-          if (sub === 'ack' || sub === 'getack') return;
-          for (let i = 1; i + 1 < args.length; i += 2) {
-            const key = args[i]!.toLowerCase();
-            if (key === 'listening-port') replica.listeningPort = Number(args[i + 1]);
-            else if (key === 'capa') replica.capabilities.push(args[i + 1]!.toLowerCase());
-          }
-          socket.write(encodeSimpleString('OK'));
-        } else if (name === 'PSYNC' || name === 'SYNC') {
-          if (claimed) {
-            socket.write(encodeError('ERR this restore listener serves one replica once; the transfer was already made or failed'));
-            return;
-          }
-          claimed = true;
-          streaming = true;
-          stopListening();
-          replica.command = name;
-          options.onReplicaConnected?.({ ...replica, capabilities: [...replica.capabilities] });
-          if (name === 'PSYNC') socket.write(encodeSimpleString(`FULLRESYNC ${replId} ${replOffset}`));
-          sendRdb(socket, options).then(
-            () => {
-              finish();
-              pingTimer = setInterval(() => {
-                if (!socket.destroyed) socket.write(PING);
-              }, options.pingIntervalMs ?? 1000);
-              pingTimer.unref();
-            },
-            (error: Error) => {
-              socket.destroy();
-              finish(error);
-            },
-          );
-        } else socket.write(encodeError(`ERR unknown command '${args[0] ?? ''}': this listener only serves a restore to a replica`));
-      },
-      { inlineCommands: true, maxBulkBytes: 1 << 20 },
-    );
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        decoder.write(chunk);
-      } catch {
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  });
-
+  const server: Server = createServer((socket) => acceptReplica(listener, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new ConnectionError(`cannot listen on ${host}:${options.port ?? 0} for the restore: ${error.message}`, 'E_LISTEN', error)));
     server.listen(options.port ?? 0, host, () => resolve());
   });
-  let listenerStopped: Promise<void> | undefined;
-  const stopListening = (): Promise<void> => (listenerStopped ??= new Promise<void>((resolve) => server.close(() => resolve())));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  return { port, host, replId, transferred, close: () => closeListener(listener) };
+}
 
-  return {
-    port,
-    host,
-    replId,
-    transferred,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      if (pingTimer) clearInterval(pingTimer);
-      finish(new ConnectionError('the restore listener was closed before the RDB transfer completed', 'E_RESTORE_ABORTED'));
-      const stopped = stopListening();
-      for (const socket of sockets) socket.destroy();
-      await stopped;
+/** Stops listening and drops every connection; a transfer not finished by then fails. */
+async function closeListener(l: Listener): Promise<void> {
+  if (l.closed) return;
+  l.closed = true;
+  if (l.pingTimer) clearInterval(l.pingTimer);
+  l.finish(new ConnectionError('the restore listener was closed before the RDB transfer completed', 'E_RESTORE_ABORTED'));
+  const stopped = l.stopListening();
+  for (const socket of l.sockets) socket.destroy();
+  await stopped;
+}
+
+function acceptReplica(l: Listener, socket: Socket): void {
+  if (l.closed) {
+    socket.destroy();
+    return;
+  }
+  l.sockets.add(socket);
+  socket.setNoDelay(true);
+  const conn: ReplicaConnection = { socket, replica: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, capabilities: [], command: 'PSYNC' }, streaming: false };
+  const decoder = new RespDecoder((reply) => answer(l, conn, commandWords(reply)), { inlineCommands: true, maxBulkBytes: 1 << 20 });
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      decoder.write(chunk);
+    } catch {
+      socket.destroy();
+    }
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => l.sockets.delete(socket));
+}
+
+/** Answers one command of the replica's handshake, as a master would. */
+function answer(l: Listener, conn: ReplicaConnection, args: string[]): void {
+  const { socket, replica } = conn;
+  const name = args[0]?.toUpperCase();
+  if (conn.streaming) return; // REPLCONF ACK <offset> and the like: a master does not answer them
+  if (name === 'PING') socket.write(encodeSimpleString('PONG'));
+  else if (name === 'AUTH') socket.write(encodeSimpleString('OK'));
+  else if (name === 'REPLCONF') {
+    const sub = args[1]?.toLowerCase();
+    if (sub === 'ack' || sub === 'getack') return;
+    for (let i = 1; i + 1 < args.length; i += 2) {
+      const key = args[i]!.toLowerCase();
+      if (key === 'listening-port') replica.listeningPort = Number(args[i + 1]);
+      else if (key === 'capa') replica.capabilities.push(args[i + 1]!.toLowerCase());
+    }
+    socket.write(encodeSimpleString('OK'));
+  } else if (name === 'PSYNC' || name === 'SYNC') startTransfer(l, conn, name);
+  else socket.write(encodeError(`ERR unknown command '${args[0] ?? ''}': this listener only serves a restore to a replica`));
+}
+
+/** PSYNC/SYNC: the first one gets the RDB, then PINGs that keep its link up; the listener stops accepting. */
+function startTransfer(l: Listener, conn: ReplicaConnection, name: 'PSYNC' | 'SYNC'): void {
+  const { socket, replica } = conn;
+  if (l.claimed) {
+    socket.write(encodeError('ERR this restore listener serves one replica once; the transfer was already made or failed'));
+    return;
+  }
+  l.claimed = true;
+  conn.streaming = true;
+  void l.stopListening();
+  replica.command = name;
+  l.options.onReplicaConnected?.({ ...replica, capabilities: [...replica.capabilities] });
+  if (name === 'PSYNC') socket.write(encodeSimpleString(`FULLRESYNC ${l.replId} ${l.replOffset}`));
+  sendRdb(socket, l.options).then(
+    () => {
+      l.finish();
+      l.pingTimer = setInterval(() => {
+        if (!socket.destroyed) socket.write(PING);
+      }, l.options.pingIntervalMs ?? 1000);
+      l.pingTimer.unref();
     },
-  };
+    (error: Error) => {
+      socket.destroy();
+      l.finish(error);
+    },
+  );
 }
 
 /** `$<len>\r\n` and the RDB, the last chunk held back until the source ended well. */

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { formatRedisUrl, type Endpoint } from '../connect/url.js';
 import { ConnectionError } from '../errors.js';
 import { encodeCommand, RespDecoder, RespError, type RespReply } from '../resp/index.js';
-import type { PullOptions } from './pull.js';
+import type { PullOptions } from './pull-options.js';
 import { describeRefusal } from './refusals.js';
 
 const MARK_BYTES = 40;

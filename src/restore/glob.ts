@@ -52,41 +52,10 @@ function match(p: Uint8Array, pi: number, pl: number, s: Uint8Array, si: number,
         sl--;
         break;
       case OPEN: {
-        pi++;
-        pl--;
-        const not = p[pi] === CARET;
-        if (not) {
-          pi++;
-          pl--;
-        }
-        let matched = false;
-        for (;;) {
-          if (p[pi] === BACKSLASH && pl >= 2) {
-            pi++;
-            pl--;
-            if (p[pi] === s[si]) matched = true;
-          } else if (p[pi] === CLOSE) {
-            break;
-          } else if (pl === 0) {
-            pi--;
-            pl++;
-            break;
-          } else if (pl >= 3 && p[pi + 1] === DASH) {
-            let start = signed(p[pi]!);
-            let end = signed(p[pi + 2]!);
-            const c = signed(s[si]!);
-            if (start > end) [start, end] = [end, start];
-            pi += 2;
-            pl -= 2;
-            if (c >= start && c <= end) matched = true;
-          } else if (p[pi] === s[si]) {
-            matched = true;
-          }
-          pi++;
-          pl--;
-        }
-        if (not) matched = !matched;
-        if (!matched) return false;
+        const set = matchSet(p, pi + 1, pl - 1, s[si]!);
+        pi = set.pi;
+        pl = set.pl;
+        if (!set.matched) return false;
         si++;
         sl--;
         break;
@@ -117,4 +86,43 @@ function match(p: Uint8Array, pi: number, pl: number, s: Uint8Array, si: number,
     }
   }
   return pl === 0 && sl === 0;
+}
+
+/**
+ * A `[...]` set whose body starts at p[pi] (after the `[`): whether byte `c` is in it, and where the
+ * pattern stands at its `]` (or, unclosed, at its last byte).
+ */
+function matchSet(p: Uint8Array, pi: number, pl: number, c: number): { matched: boolean; pi: number; pl: number } {
+  const not = p[pi] === CARET;
+  if (not) {
+    pi++;
+    pl--;
+  }
+  let matched = false;
+  for (;;) {
+    if (p[pi] === BACKSLASH && pl >= 2) {
+      pi++;
+      pl--;
+      if (p[pi] === c) matched = true;
+    } else if (p[pi] === CLOSE) {
+      break;
+    } else if (pl === 0) {
+      pi--;
+      pl++;
+      break;
+    } else if (pl >= 3 && p[pi + 1] === DASH) {
+      let start = signed(p[pi]!);
+      let end = signed(p[pi + 2]!);
+      const sc = signed(c);
+      if (start > end) [start, end] = [end, start];
+      pi += 2;
+      pl -= 2;
+      if (sc >= start && sc <= end) matched = true;
+    } else if (p[pi] === c) {
+      matched = true;
+    }
+    pi++;
+    pl--;
+  }
+  return { matched: not ? !matched : matched, pi, pl };
 }

@@ -6,7 +6,7 @@
  */
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
 import { NeuralLogRedisError } from '../errors.js';
-import { displayKey } from '../rdb/index.js';
+import { displayKey, type RdbRecord } from '../rdb/index.js';
 import { MergeInterruptedError, type MergeDatabase, type MergeProgress } from './merge-types.js';
 import { feed, STOP_FEED, type Selector } from './merge-scan.js';
 import { libraryName } from './merge-target.js';
@@ -48,6 +48,78 @@ interface Batch {
   keys: Buffer[];
 }
 
+/**
+ * Which selected keys already exist on the target: batches of keys of one database, each one
+ * pipelined EXISTS (a SELECT before it where the database changes); the batches whose EXISTS counted
+ * some are kept as suspects (the first few) to name examples from.
+ */
+class ExistenceCheck {
+  existing = 0;
+  readonly suspects: Batch[] = [];
+  replyError: string | undefined;
+  private batch: Batch | undefined;
+  private pipeDb: number;
+
+  private constructor(private readonly pipe: RestorePipe<Batch | 'select'>, db: number) {
+    this.pipeDb = db;
+  }
+
+  static async open(endpoint: Endpoint): Promise<ExistenceCheck> {
+    // no reply comes before the first send, by which time `check` is set
+    let check: ExistenceCheck | undefined;
+    const pipe = await RestorePipe.open<Batch | 'select'>(endpoint, (tag, reply: Reply) => check!.reply(tag, reply), { name: 'neurallog-restore' });
+    check = new ExistenceCheck(pipe, endpoint.db ?? 0);
+    return check;
+  }
+
+  private reply(tag: Batch | 'select', reply: Reply): void {
+    if (reply.type === '-') {
+      this.replyError ??= reply.text;
+      return;
+    }
+    if (tag === 'select') return;
+    const n = Number(reply.text);
+    if (n > 0) {
+      this.existing += n;
+      if (this.suspects.length < EXAMPLES) this.suspects.push(tag);
+    }
+  }
+
+  add(db: number, key: Buffer): void {
+    if (this.batch && this.batch.db !== db) this.flush();
+    this.batch ??= { db, keys: [] };
+    this.batch.keys.push(key);
+    if (this.batch.keys.length >= EXISTS_BATCH) this.flush();
+  }
+
+  flush(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    if (batch.db !== this.pipeDb) {
+      this.pipe.send(['SELECT', String(batch.db)], 'select');
+      this.pipeDb = batch.db;
+    }
+    this.pipe.send(['EXISTS', ...batch.keys], batch);
+    this.batch = undefined;
+  }
+
+  /** waits until at most `inFlight` checks are unanswered; false when the signal ended the wait */
+  settle(inFlight: number, signal: AbortSignal | undefined): Promise<boolean> {
+    return this.pipe.settle(inFlight, undefined, { signal });
+  }
+
+  /** throws when the target refused a check */
+  checkReplies(): void {
+    if (this.replyError) throw new NeuralLogRedisError('E_RESTORE_CHECK', `the target refused the existence check: ${this.replyError}; nothing was written`);
+  }
+
+  close(): void {
+    this.pipe.close();
+  }
+}
+
+type Counts = Omit<CheckResult, 'rdbVersion' | 'checksumDisabled' | 'verifiedBy' | 'bytes'>;
+
 export async function checkPass(args: {
   source: RestoreSource;
   endpoint: Endpoint;
@@ -57,51 +129,13 @@ export async function checkPass(args: {
   signal?: AbortSignal;
 }): Promise<CheckResult> {
   const { selector } = args;
-  const out: Omit<CheckResult, 'rdbVersion' | 'checksumDisabled' | 'verifiedBy' | 'bytes'> = { records: 0, keys: 0, libraries: [], filtered: 0, expired: 0, selected: 0, databases: [] };
+  const out: Counts = { records: 0, keys: 0, libraries: [], filtered: 0, expired: 0, selected: 0, databases: [] };
   const dbs = new Map<number, MergeDatabase>();
-  let existing = 0;
-  const suspects: Batch[] = [];
-  let pipe: RestorePipe<Batch | 'select'> | undefined;
-  let pipeDb = args.endpoint.db ?? 0;
-  let batch: Batch | undefined;
-  let replyError: string | undefined;
-
-  if (args.checkExisting) {
-    pipe = await RestorePipe.open<Batch | 'select'>(args.endpoint, (tag, reply: Reply) => {
-      if (reply.type === '-') {
-        replyError ??= reply.text;
-        return;
-      }
-      if (tag === 'select') return;
-      const n = Number(reply.text);
-      if (n > 0) {
-        existing += n;
-        if (suspects.length < EXAMPLES) suspects.push(tag);
-      }
-    }, { name: 'neurallog-restore' });
-  }
-  const flush = () => {
-    if (!batch || !pipe) return;
-    if (batch.db !== pipeDb) {
-      pipe.send(['SELECT', String(batch.db)], 'select');
-      pipeDb = batch.db;
-    }
-    pipe.send(['EXISTS', ...batch.keys], batch);
-    batch = undefined;
-  };
-
-  let lastReport = 0;
-  const report = (bytes: number, force = false) => {
-    const t = Date.now();
-    if (!args.onProgress || (!force && t - lastReport < 250)) return;
-    lastReport = t;
-    args.onProgress({ phase: 'verify', records: out.records, written: 0, skipped: 0, expired: out.expired, bytes, totalBytes: args.source.rdbBytes });
-  };
-
+  const exists = args.checkExisting ? await ExistenceCheck.open(args.endpoint) : undefined;
+  const report = progressReporter(args, out);
   try {
-    const stream = args.source.open();
     const result = await feed(
-      stream,
+      args.source.open(),
       {
         source: args.source.file,
         onFunction(code) {
@@ -109,53 +143,64 @@ export async function checkPass(args: {
           out.libraries.push({ name: libraryName(code) ?? `(unnamed library at item ${index})`, index });
         },
         onRecord(record) {
-          const index = out.records++;
-          out.keys++;
-          const verdict = selector.key(record, index);
-          if (verdict === 'filtered') out.filtered++;
-          else if (verdict === 'expired') out.expired++;
-          if (verdict !== 'write') return;
-          out.selected++;
-          const to = selector.targetDb(record.db);
-          let d = dbs.get(record.db);
-          if (!d) dbs.set(record.db, (d = { from: record.db, to, keys: 0 }));
-          d.keys++;
-          if (!pipe) return;
-          if (batch && batch.db !== to) flush();
-          batch ??= { db: to, keys: [] };
-          batch.keys.push(Buffer.from(record.key));
-          if (batch.keys.length >= EXISTS_BATCH) flush();
+          const to = countRecord(out, dbs, selector, record);
+          if (to !== undefined) exists?.add(to, Buffer.from(record.key));
         },
       },
       async (bytes) => {
         selector.tick();
         if (args.signal?.aborted) throw STOP_FEED;
-        if (pipe) {
-          await pipe.settle(EXISTS_IN_FLIGHT, undefined, { signal: args.signal });
+        if (exists) {
+          await exists.settle(EXISTS_IN_FLIGHT, args.signal);
           if (args.signal?.aborted) throw STOP_FEED;
-          if (replyError) throw new NeuralLogRedisError('E_RESTORE_CHECK', `the target refused the existence check: ${replyError}; nothing was written`);
+          exists.checkReplies();
         }
         report(bytes);
       },
     );
-    if (pipe && result.summary) {
-      flush();
-      if (!(await pipe.settle(0, undefined, { signal: args.signal }))) result.summary = undefined;
+    if (exists && result.summary) {
+      exists.flush();
+      if (!(await exists.settle(0, args.signal))) result.summary = undefined;
     }
     if (!result.summary) {
       throw new MergeInterruptedError({ reason: 'aborted', written: 0, skipped: 0, expired: 0, functionsLoaded: 0, resumeAfter: selector.resumeAfter, unconfirmed: 0, writtenBeyond: 0, message: 'aborted while verifying the backup, before anything was written' });
     }
-    if (pipe) {
-      if (replyError) throw new NeuralLogRedisError('E_RESTORE_CHECK', `the target refused the existence check: ${replyError}; nothing was written`);
-    }
+    exists?.checkReplies();
     report(result.bytes, true);
     out.databases = [...dbs.values()].sort((a, b) => a.from - b.from);
     const check: CheckResult = { ...out, rdbVersion: result.summary.version, checksumDisabled: result.summary.checksum.disabled, verifiedBy: 'parse', bytes: result.bytes, types: { ...result.summary.types } };
-    if (pipe) check.existing = { keys: existing, examples: await nameExamples(args.endpoint, suspects) };
+    if (exists) check.existing = { keys: exists.existing, examples: await nameExamples(args.endpoint, exists.suspects) };
     return check;
   } finally {
-    pipe?.close();
+    exists?.close();
   }
+}
+
+/** Counts one key of the backup; returns its target database when it is selected for writing. */
+function countRecord(out: Counts, dbs: Map<number, MergeDatabase>, selector: Selector, record: RdbRecord): number | undefined {
+  const index = out.records++;
+  out.keys++;
+  const verdict = selector.key(record, index);
+  if (verdict === 'filtered') out.filtered++;
+  else if (verdict === 'expired') out.expired++;
+  if (verdict !== 'write') return undefined;
+  out.selected++;
+  const to = selector.targetDb(record.db);
+  let d = dbs.get(record.db);
+  if (!d) dbs.set(record.db, (d = { from: record.db, to, keys: 0 }));
+  d.keys++;
+  return to;
+}
+
+/** Progress of the first pass, at most every 250 ms unless forced. */
+function progressReporter(args: { source: RestoreSource; onProgress?: (p: MergeProgress) => void }, out: Counts): (bytes: number, force?: boolean) => void {
+  let lastReport = 0;
+  return (bytes, force = false) => {
+    const t = Date.now();
+    if (!args.onProgress || (!force && t - lastReport < 250)) return;
+    lastReport = t;
+    args.onProgress({ phase: 'verify', records: out.records, written: 0, skipped: 0, expired: out.expired, bytes, totalBytes: args.source.rdbBytes });
+  };
 }
 
 /** The first few existing keys of the batches whose EXISTS counted some (one round trip per key). */
@@ -165,10 +210,10 @@ async function nameExamples(endpoint: Endpoint, suspects: Batch[]): Promise<stri
   const examples: string[] = [];
   try {
     for (const b of suspects) {
-      await client.sendCommand(['SELECT', String(b.db)]);
+      await client.select(b.db);
       for (const key of b.keys) {
         if (examples.length >= EXAMPLES) return examples;
-        if (Number(await client.sendCommand(['EXISTS', key])) > 0) examples.push(`db ${b.db}: ${displayKey(key)}`);
+        if ((await client.exists(key)) > 0) examples.push(`db ${b.db}: ${displayKey(key)}`);
       }
     }
     return examples;

@@ -24,9 +24,9 @@ export interface TargetInfo {
 export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
   const client = await openConnection(endpoint, { name: 'neurallog-restore' });
   try {
-    const info = parseInfo(String(await client.sendCommand(['INFO', 'server'])));
-    const replication = parseInfo(String(await client.sendCommand(['INFO', 'replication'])));
-    const cluster = parseInfo(String(await client.sendCommand(['INFO', 'cluster'])));
+    const info = parseInfo(await client.info('server'));
+    const replication = parseInfo(await client.info('replication'));
+    const cluster = parseInfo(await client.info('cluster'));
     const where = formatRedisUrl({ ...endpoint, password: undefined });
     if (replication.role === 'slave') {
       throw new UsageError(`${where} is a replica of ${replication.master_host}:${replication.master_port}; merge into its master instead (a replica refuses writes)`);
@@ -35,7 +35,7 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
       throw new UsageError(`${where} is a cluster node; merge restores into standalone or Sentinel-managed masters only (a cluster needs each key sent to the node owning its slot)`);
     }
     const keyspace = new Map<number, number>();
-    for (const [name, value] of Object.entries(parseInfo(String(await client.sendCommand(['INFO', 'keyspace']))))) {
+    for (const [name, value] of Object.entries(parseInfo(await client.info('keyspace')))) {
       const m = /^db(\d+)$/.exec(name);
       if (m) keyspace.set(Number(m[1]), Number(/keys=(\d+)/.exec(value)?.[1] ?? 0));
     }
@@ -44,8 +44,8 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
     target.databases = await configNumber(client, 'databases');
     target.protoMaxBulkLen = await configNumber(client, 'proto-max-bulk-len');
     try {
-      const list = (await client.sendCommand(['FUNCTION', 'LIST'])) as unknown[];
-      target.libraries = new Set(list.map(libraryNameOf).filter((n): n is string => n !== undefined));
+      const list = await client.functionList();
+      target.libraries = new Set(list.map((l) => l.library_name).filter((n): n is string => n !== null && n !== undefined).map(String));
     } catch (error) {
       if (!/unknown command/i.test((error as Error).message)) throw error;
     }
@@ -59,9 +59,9 @@ type Client = Awaited<ReturnType<typeof openConnection>>;
 
 async function configValue(client: Client, name: string): Promise<string | undefined> {
   try {
-    const reply = (await client.sendCommand(['CONFIG', 'GET', name])) as unknown;
-    const values = Array.isArray(reply) ? reply : Object.entries(reply as Record<string, unknown>).flat();
-    return values[1] === undefined ? undefined : String(values[1]);
+    // one parameter asked for: its value is the reply's only one
+    const value = Object.values(await client.configGet(name))[0];
+    return value === undefined ? undefined : String(value);
   } catch {
     return undefined; // CONFIG may be renamed or not permitted: go without
   }
@@ -71,18 +71,6 @@ async function configNumber(client: Client, name: string): Promise<number | unde
   const value = await configValue(client, name);
   const n = Number(value);
   return value !== undefined && Number.isFinite(n) ? n : undefined;
-}
-
-function libraryNameOf(entry: unknown): string | undefined {
-  if (Array.isArray(entry)) {
-    for (let i = 0; i + 1 < entry.length; i += 2) if (String(entry[i]) === 'library_name') return String(entry[i + 1]);
-    return undefined;
-  }
-  if (entry && typeof entry === 'object') {
-    const name = (entry as Record<string, unknown>).library_name;
-    return name === undefined ? undefined : String(name);
-  }
-  return undefined;
 }
 
 /**
@@ -103,7 +91,7 @@ async function probeWith(client: Client, backupRdbVersion: number): Promise<bool
   const payload = restorePayload(0, Buffer.from([1, 0x78]), backupRdbVersion);
   const key = `neurallog-restore:probe:${randomBytes(8).toString('hex')}`;
   try {
-    await client.sendCommand(['RESTORE', key, '1', payload, 'ABSTTL']);
+    await client.restore(key, 1, payload, { ABSTTL: true });
     return true;
   } catch (error) {
     if (/payload version or checksum/i.test((error as Error).message)) return false;

@@ -35,11 +35,7 @@ const EXAMPLES = 5;
 
 export async function mergeRestore(options: MergeOptions): Promise<MergeResult> {
   const started = Date.now();
-  const onConflict = options.onConflict ?? 'fail';
-  if (!POLICIES.includes(onConflict)) throw new UsageError(`--on-conflict takes fail, replace or skip, not "${String(onConflict)}"`);
-  const requested = options.valueEncoding ?? 'auto';
-  if (!['auto', 'restore', 'commands'].includes(requested)) throw new UsageError(`valueEncoding takes auto, restore or commands, not "${String(requested)}"`);
-  const dryRun = options.dryRun ?? false;
+  const { onConflict, requested, dryRun } = readPolicy(options);
   const selector = new Selector(options);
   const notes: string[] = [];
 
@@ -52,64 +48,20 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   const encoding = path.encoding;
   const moduleNote = await checkModuleValues(options);
   if (moduleNote) notes.push(moduleNote);
-  // The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by
-  // openRestoreSource) to be those of a backup verified when taken, no key has to be looked up
-  // (`replace`/`skip`, or `fail` onto target databases that hold no key at all: a key created there
-  // meanwhile makes RESTORE answer BUSYKEY, which stops the merge: it never overwrites), and the
-  // values go by RESTORE (the commands path needs every value's type, which only a parse tells).
-  const manifest = options.source.manifest;
-  const trusted = manifest?.verified === true && (options.verify ?? 'auto') === 'auto';
-  const targetDbs = manifest ? Object.keys(manifest.keyspace.databases).map((db) => selector.targetDb(Number(db))) : undefined;
-  const emptyTarget = targetDbs !== undefined && targetDbs.every((db) => !(target.keyspace.get(db)! > 0));
-  const checkExisting = dryRun || (onConflict === 'fail' && !emptyTarget);
-  let check: CheckResult;
-  try {
-    check = trusted && !checkExisting && encoding === 'restore'
-      ? await manifestPlan(options.source, selector)
-      : await checkPass({ source: options.source, endpoint: options.endpoint, selector, checkExisting, onProgress: options.onProgress, signal: options.signal });
-  } catch (error) {
-    if (error instanceof RdbFormatError) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was written to the target`);
-    throw error;
-  }
-  const rdbVersion = check.rdbVersion;
-  if (encoding === 'commands') {
-    const problems = commandsFallbackProblems(check.types ?? {}, target.engine.identity);
-    if (problems.length > 0) {
-      throw new RestoreRefusedError(
-        `not merging: ${path.why}, and plain commands cannot express ${problems.join('; ')}. Restore onto a server that reads RDB ${origin.rdbVersion}; nothing was written`,
-      );
-    }
-  }
+  const { check, checkExisting } = await firstPass(options, target, selector, encoding, dryRun, onConflict);
+  const libraries = checkFits(check, target, selector, path, origin);
   notes.push(`values go by ${path.reason}`);
   if (check.checksumDisabled) notes.push('the backup carries no checksum (saved with rdbchecksum no): it was checked structurally only');
   if (onConflict === 'fail' && !checkExisting) notes.push('the target databases held no keys, so no key was looked up before writing');
-
-  const outOfRange = check.databases.find((d) => target.databases !== undefined && d.to >= target.databases);
-  if (outOfRange) {
-    throw new UsageError(
-      `the backup's database ${outOfRange.from} goes to database ${outOfRange.to}, but the target has ${target.databases} (0 to ${target.databases! - 1}); map it with --db-map ${outOfRange.from}:<n>; nothing was written`,
-    );
-  }
-  const libraries = check.libraries.filter((l) => !selector.resumed(l.index));
-  if (libraries.length > 0 && !target.libraries) {
-    throw new UsageError(`the backup holds ${libraries.length} function librar${libraries.length === 1 ? 'y' : 'ies'}, but the target (${describeEngine(target.engine.identity)}) has no functions (Redis 7.0 or later); nothing was written`);
-  }
   const libraryConflicts = libraries.filter((l) => target.libraries?.has(l.name));
   if (encoding === 'commands') notes.push('with plain commands, stream consumers\' seen and active times and LRU/LFU hints are not kept');
 
-  let conflicts: ConflictReport | undefined;
-  if (check.existing || libraryConflicts.length > 0) {
-    conflicts = {
-      keys: check.existing?.keys ?? 0,
-      libraries: libraryConflicts.length,
-      examples: [...libraryConflicts.map((l) => `library "${l.name}"`), ...(check.existing?.examples ?? [])].slice(0, EXAMPLES),
-    };
-  }
+  const conflicts = conflictReport(check, libraryConflicts);
   const base = {
     dryRun,
     onConflict,
     valueEncoding: encoding,
-    rdbVersion,
+    rdbVersion: check.rdbVersion,
     verifiedBy: check.verifiedBy,
     path: path.reason,
     backup: { ...(origin.identity ? { engine: origin.identity.engine, version: origin.identity.version } : {}), rdbVersion: origin.rdbVersion },
@@ -120,18 +72,20 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     resumedAfter: selector.resumeAfter,
     ...(conflicts ? { conflicts } : {}),
   };
-  if (onConflict === 'fail' && conflicts && conflicts.keys + conflicts.libraries > 0 && !dryRun) throw new MergeConflictError(conflicts);
+  const conflicting = onConflict === 'fail' && conflicts !== undefined && conflicts.keys + conflicts.libraries > 0;
+  if (conflicting && !dryRun) throw new MergeConflictError(conflicts);
 
   if (dryRun) {
-    if (onConflict === 'fail' && conflicts && conflicts.keys + conflicts.libraries > 0) notes.push('with --on-conflict fail this merge would be refused: see conflicts');
+    if (conflicting) notes.push('with --on-conflict fail this merge would be refused: see conflicts');
     const existingKeys = conflicts?.keys ?? 0;
+    const skip = onConflict === 'skip';
     return {
       ...base,
       filtered: check.filtered,
       expired: check.expired,
-      written: onConflict === 'skip' ? check.selected - existingKeys : check.selected,
-      skipped: onConflict === 'skip' ? existingKeys : 0,
-      functions: { loaded: onConflict === 'skip' ? libraries.length - libraryConflicts.length : libraries.length, skipped: onConflict === 'skip' ? libraryConflicts.length : 0 },
+      written: skip ? check.selected - existingKeys : check.selected,
+      skipped: skip ? existingKeys : 0,
+      functions: { loaded: skip ? libraries.length - libraryConflicts.length : libraries.length, skipped: skip ? libraryConflicts.length : 0 },
       databases: check.databases,
       bytes: check.bytes,
       elapsedMs: Date.now() - started,
@@ -139,21 +93,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     };
   }
 
-  const outcome = await writePass({
-    source: options.source,
-    endpoint: options.endpoint,
-    selector,
-    onConflict,
-    encoding,
-    rdbVersion,
-    features: { rdbVersion: target.engine.rdbVersion ?? rdbVersion, createConsumer: engineHas(target.engine.identity, XGROUP_CREATECONSUMER), fieldExpiry: engineHas(target.engine.identity, FIELD_TTL_COMMANDS) },
-    maxPayload: target.protoMaxBulkLen ?? 512 * 1024 * 1024,
-    existingLibraries: target.libraries ?? new Set(),
-    maxInFlight: options.maxInFlight ?? 2000,
-    maxInFlightBytes: options.maxInFlightBytes ?? 32 * 1024 * 1024,
-    onProgress: options.onProgress,
-    signal: options.signal,
-  });
+  const outcome = await writePass(writeArgs(options, target, selector, onConflict, encoding, check.rdbVersion));
   if (outcome.stop) throw new MergeInterruptedError(outcome.stop, outcome.cause);
   return {
     ...base,
@@ -167,6 +107,92 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     bytes: outcome.bytes,
     elapsedMs: Date.now() - started,
     notes,
+  };
+}
+
+/** The second pass's arguments: the target's features and limits, the in-flight bounds. */
+function writeArgs(options: MergeOptions, target: TargetInfo, selector: Selector, onConflict: ConflictPolicy, encoding: 'restore' | 'commands', rdbVersion: number): Parameters<typeof writePass>[0] {
+  return {
+    source: options.source,
+    endpoint: options.endpoint,
+    selector,
+    onConflict,
+    encoding,
+    rdbVersion,
+    features: { rdbVersion: target.engine.rdbVersion ?? rdbVersion, createConsumer: engineHas(target.engine.identity, XGROUP_CREATECONSUMER), fieldExpiry: engineHas(target.engine.identity, FIELD_TTL_COMMANDS) },
+    maxPayload: target.protoMaxBulkLen ?? 512 * 1024 * 1024,
+    existingLibraries: target.libraries ?? new Set(),
+    maxInFlight: options.maxInFlight ?? 2000,
+    maxInFlightBytes: options.maxInFlightBytes ?? 32 * 1024 * 1024,
+    onProgress: options.onProgress,
+    signal: options.signal,
+  };
+}
+
+function readPolicy(options: MergeOptions): { onConflict: ConflictPolicy; requested: ValueEncoding; dryRun: boolean } {
+  const onConflict = options.onConflict ?? 'fail';
+  if (!POLICIES.includes(onConflict)) throw new UsageError(`--on-conflict takes fail, replace or skip, not "${String(onConflict)}"`);
+  const requested = options.valueEncoding ?? 'auto';
+  if (!['auto', 'restore', 'commands'].includes(requested)) throw new UsageError(`valueEncoding takes auto, restore or commands, not "${String(requested)}"`);
+  return { onConflict, requested, dryRun: options.dryRun ?? false };
+}
+
+/**
+ * The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by
+ * openRestoreSource) to be those of a backup verified when taken, no key has to be looked up
+ * (`replace`/`skip`, or `fail` onto target databases that hold no key at all: a key created there
+ * meanwhile makes RESTORE answer BUSYKEY, which stops the merge: it never overwrites), and the
+ * values go by RESTORE (the commands path needs every value's type, which only a parse tells).
+ */
+async function firstPass(options: MergeOptions, target: TargetInfo, selector: Selector, encoding: ValueEncoding, dryRun: boolean, onConflict: ConflictPolicy): Promise<{ check: CheckResult; checkExisting: boolean }> {
+  const manifest = options.source.manifest;
+  const trusted = manifest?.verified === true && (options.verify ?? 'auto') === 'auto';
+  const targetDbs = manifest ? Object.keys(manifest.keyspace.databases).map((db) => selector.targetDb(Number(db))) : undefined;
+  const emptyTarget = targetDbs !== undefined && targetDbs.every((db) => !(target.keyspace.get(db)! > 0));
+  const checkExisting = dryRun || (onConflict === 'fail' && !emptyTarget);
+  try {
+    const check = trusted && !checkExisting && encoding === 'restore'
+      ? await manifestPlan(options.source, selector)
+      : await checkPass({ source: options.source, endpoint: options.endpoint, selector, checkExisting, onProgress: options.onProgress, signal: options.signal });
+    return { check, checkExisting };
+  } catch (error) {
+    if (error instanceof RdbFormatError) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was written to the target`);
+    throw error;
+  }
+}
+
+/**
+ * Refusals the first pass makes possible, in this order: values plain commands cannot express, a
+ * database the target lacks, functions for a target without them. Returns the libraries to load.
+ */
+function checkFits(check: CheckResult, target: TargetInfo, selector: Selector, path: MergePath, origin: BackupOrigin): CheckResult['libraries'] {
+  if (path.encoding === 'commands') {
+    const problems = commandsFallbackProblems(check.types ?? {}, target.engine.identity);
+    if (problems.length > 0) {
+      throw new RestoreRefusedError(
+        `not merging: ${path.why}, and plain commands cannot express ${problems.join('; ')}. Restore onto a server that reads RDB ${origin.rdbVersion}; nothing was written`,
+      );
+    }
+  }
+  const outOfRange = check.databases.find((d) => target.databases !== undefined && d.to >= target.databases);
+  if (outOfRange) {
+    throw new UsageError(
+      `the backup's database ${outOfRange.from} goes to database ${outOfRange.to}, but the target has ${target.databases} (0 to ${target.databases! - 1}); map it with --db-map ${outOfRange.from}:<n>; nothing was written`,
+    );
+  }
+  const libraries = check.libraries.filter((l) => !selector.resumed(l.index));
+  if (libraries.length > 0 && !target.libraries) {
+    throw new UsageError(`the backup holds ${libraries.length} function librar${libraries.length === 1 ? 'y' : 'ies'}, but the target (${describeEngine(target.engine.identity)}) has no functions (Redis 7.0 or later); nothing was written`);
+  }
+  return libraries;
+}
+
+function conflictReport(check: CheckResult, libraryConflicts: CheckResult['libraries']): ConflictReport | undefined {
+  if (!check.existing && libraryConflicts.length === 0) return undefined;
+  return {
+    keys: check.existing?.keys ?? 0,
+    libraries: libraryConflicts.length,
+    examples: [...libraryConflicts.map((l) => `library "${l.name}"`), ...(check.existing?.examples ?? [])].slice(0, EXAMPLES),
   };
 }
 

@@ -94,18 +94,8 @@ export async function scanModuleNeeds(source: RestoreSource): Promise<ModuleNeed
 
 /** The names of the modules the target has loaded (`MODULE LIST`). */
 export async function targetModules(client: RedisConnection): Promise<string[]> {
-  const reply = (await inspectCommand(client, ['MODULE', 'LIST'])) as unknown[];
-  const names: string[] = [];
-  for (const entry of reply ?? []) {
-    if (Array.isArray(entry)) {
-      const i = entry.findIndex((v) => String(v) === 'name');
-      if (i >= 0 && entry[i + 1] !== undefined) names.push(String(entry[i + 1]));
-    } else if (entry && typeof entry === 'object') {
-      const name = (entry as Record<string, unknown>).name;
-      if (name !== undefined) names.push(String(name));
-    }
-  }
-  return names;
+  const modules = await inspectCommand('MODULE LIST', () => client.moduleList());
+  return modules.map((m) => String(m.name));
 }
 
 export interface ModuleVerdict {

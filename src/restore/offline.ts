@@ -33,7 +33,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { readConfig } from '../config/index.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
-import { rdbVerifier, RdbFormatError } from '../rdb/index.js';
+import { rdbVerifier, RdbFormatError, type RdbSummary } from '../rdb/index.js';
 import { findRunningServer } from './offline-guard.js';
 import { readerRefusal } from './compatibility.js';
 import { offlineEvidence, offlineVerdict } from './offline-target.js';
@@ -127,15 +127,7 @@ export async function offlineRestore(options: OfflineOptions): Promise<OfflineRe
   const dataDir = realpathSync(options.dataDir);
   const layout = readLayout(dataDir, options.configFile);
   const notes: string[] = [];
-  const refuseIfRunning = () => {
-    const unreadable: number[] = [];
-    const running = findRunningServer(dataDir, layout.pidFiles, unreadable);
-    if (running) {
-      throw new ServerRunningError(`a server is running on ${dataDir}: pid ${running.pid} (${running.command}); ${running.evidence}. Stop it first (SHUTDOWN, or \`neurallog-redis down\`); nothing was changed`);
-    }
-    if (unreadable.length) notes.push(`could not read the working directory of redis-server pid ${unreadable.join(', ')} (another user's process): make sure none of them serves ${dataDir}`);
-  };
-  refuseIfRunning();
+  refuseIfRunning(dataDir, layout, notes);
 
   // which server loads the directory, and whether it reads the backup's RDB version: before anything
   const origin = await sourceOrigin(options.source);
@@ -144,89 +136,136 @@ export async function offlineRestore(options: OfflineOptions): Promise<OfflineRe
   const compatibility = offlineVerdict(origin, offlineEvidence(dataDir, layout, options.server));
   if (!compatibility.loads) throw new RestoreRefusedError(`not restoring into ${dataDir}: ${compatibility.message}. Nothing was changed.`);
 
+  const at = placement(dataDir, layout, options);
+  const summary = await verifyIntoTemp(options.source, at, dryRun);
+  const keys = Object.values(summary.databases).reduce((n, d) => n + d.keys, 0);
+  const result: OfflineResult = {
+    dryRun,
+    dataDir,
+    placed: at.placeAof ? [at.dumpPath, join(at.aofDir, `${layout.appendfilename}.<seq>.base.rdb`), join(at.aofDir, `${layout.appendfilename}.manifest`)] : [at.dumpPath],
+    compatibility: compatibility.message,
+    aof: at.placeAof,
+    ...(layout.appendonly !== undefined ? { appendonly: layout.appendonly } : {}),
+    ...(layout.configFile ? { configFile: layout.configFile } : {}),
+    rdb: { version: summary.version, keys, bytes: summary.bytes },
+    owner: { uid: at.uid, gid: at.gid },
+    notes,
+  };
+  if (layout.appendonly === undefined) notes.push('no configuration given: the backup was placed both as the dump and as the AOF base, so it loads whether appendonly is yes or no');
+  if (layout.appendonly === false && at.hadAof) notes.push(`appendonly is no: the AOF directory was moved aside (a stale AOF would shadow this data the day AOF is turned on)`);
+  if (dryRun) {
+    if (at.hadDump || at.hadAof || at.hadLegacyAof) result.previousKeptIn = at.rollback;
+    return result;
+  }
+  try {
+    refuseIfRunning(dataDir, layout, notes); // a server may have started during the verification
+    place(at, layout, result);
+  } finally {
+    rmSync(at.tmp, { force: true });
+  }
+  return result;
+}
+
+/** 1. Refuses while a server runs on the directory; notes the processes it could not look into. */
+function refuseIfRunning(dataDir: string, layout: Layout, notes: string[]): void {
+  const unreadable: number[] = [];
+  const running = findRunningServer(dataDir, layout.pidFiles, unreadable);
+  if (running) {
+    throw new ServerRunningError(`a server is running on ${dataDir}: pid ${running.pid} (${running.command}); ${running.evidence}. Stop it first (SHUTDOWN, or \`neurallog-redis down\`); nothing was changed`);
+  }
+  if (unreadable.length) notes.push(`could not read the working directory of redis-server pid ${unreadable.join(', ')} (another user's process): make sure none of them serves ${dataDir}`);
+}
+
+/** Where everything goes, and what the directory holds now. */
+interface Placement {
+  dataDir: string;
+  uid: number;
+  gid: number;
+  placeAof: boolean;
+  dumpPath: string;
+  aofDir: string;
+  stamp: string;
+  rollback: string;
+  tmp: string;
+  hadDump: boolean;
+  hadAof: boolean;
+  /** a pre-7.0 single-file AOF in the directory: 7.0 would upgrade it into a new AOF directory */
+  legacyAof: string;
+  hadLegacyAof: boolean;
+}
+
+/** The paths of a placement, refused when the directory is in the way or lacks the space. */
+function placement(dataDir: string, layout: Layout, options: OfflineOptions): Placement {
   const { uid, gid } = statSync(dataDir);
-  const placeAof = layout.appendonly !== false;
-  const dumpPath = join(dataDir, layout.dbfilename);
+  const stamp = stampOf(options.now?.() ?? new Date());
   const aofDir = join(dataDir, layout.appenddirname);
-  const now = options.now?.() ?? new Date();
-  const stamp = stampOf(now);
-  const rollback = join(dataDir, `.neurallog-restore-${stamp}`);
-  const tmp = join(dataDir, `.neurallog-restore-${stamp}-${randomBytes(4).toString('hex')}.rdb.tmp`);
-  const hadDump = existsSync(dumpPath);
-  const hadAof = existsSync(aofDir);
-  // a pre-7.0 single-file AOF in the directory: 7.0 would upgrade it into a new AOF directory
   const legacyAof = join(dataDir, layout.appendfilename);
-  const hadLegacyAof = existsSync(legacyAof) && lstatSync(legacyAof).isFile();
-  if (hadAof && !lstatSync(aofDir).isDirectory()) throw new UsageError(`${aofDir} is not a directory; move it away first`);
-  if (existsSync(rollback)) throw new UsageError(`${rollback} exists already; try again in a second`);
+  const dumpPath = join(dataDir, layout.dbfilename);
+  const at: Placement = {
+    dataDir,
+    uid,
+    gid,
+    placeAof: layout.appendonly !== false,
+    dumpPath,
+    aofDir,
+    stamp,
+    rollback: join(dataDir, `.neurallog-restore-${stamp}`),
+    tmp: join(dataDir, `.neurallog-restore-${stamp}-${randomBytes(4).toString('hex')}.rdb.tmp`),
+    hadDump: existsSync(dumpPath),
+    hadAof: existsSync(aofDir),
+    legacyAof,
+    hadLegacyAof: existsSync(legacyAof) && lstatSync(legacyAof).isFile(),
+  };
+  if (at.hadAof && !lstatSync(aofDir).isDirectory()) throw new UsageError(`${aofDir} is not a directory; move it away first`);
+  if (existsSync(at.rollback)) throw new UsageError(`${at.rollback} exists already; try again in a second`);
   if (options.source.rdbBytes !== undefined) {
     const fs = statfsSync(dataDir);
     const free = fs.bavail * fs.bsize;
     if (free < options.source.rdbBytes) throw new UsageError(`${dataDir} has ${free} bytes free, the backup needs ${options.source.rdbBytes}; nothing was changed`);
   }
+  return at;
+}
 
-  // 2. verify while writing the temporary copy
-  let summary;
+/** 2. Verifies the backup while writing the temporary copy (a dry run only verifies). */
+async function verifyIntoTemp(source: RestoreSource, at: Placement, dryRun: boolean): Promise<RdbSummary> {
   try {
-    const verifier = rdbVerifier({ source: options.source.file });
+    const verifier = rdbVerifier({ source: source.file });
     if (dryRun) {
-      await pipeline(options.source.open(), verifier, new Writable({ write: (_c, _e, done) => done() }));
+      await pipeline(source.open(), verifier, new Writable({ write: (_c, _e, done) => done() }));
     } else {
-      closeSync(openSync(tmp, 'wx', 0o600));
-      chownIfNeeded(tmp, uid, gid);
-      await pipeline(options.source.open(), verifier, createWriteStream(tmp, { flags: 'r+' }));
-      fsyncPath(tmp, 'r+');
+      closeSync(openSync(at.tmp, 'wx', 0o600));
+      chownIfNeeded(at.tmp, at.uid, at.gid);
+      await pipeline(source.open(), verifier, createWriteStream(at.tmp, { flags: 'r+' }));
+      fsyncPath(at.tmp, 'r+');
     }
-    summary = verifier.summary();
+    return verifier.summary();
   } catch (error) {
-    rmSync(tmp, { force: true });
-    if (error instanceof RdbFormatError) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing in ${dataDir} was changed`);
+    rmSync(at.tmp, { force: true });
+    if (error instanceof RdbFormatError) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing in ${at.dataDir} was changed`);
     throw error;
   }
-  const keys = Object.values(summary.databases).reduce((n, d) => n + d.keys, 0);
-  const placed = placeAof ? [dumpPath, join(aofDir, `${layout.appendfilename}.<seq>.base.rdb`), join(aofDir, `${layout.appendfilename}.manifest`)] : [dumpPath];
-  const result: OfflineResult = {
-    dryRun,
-    dataDir,
-    placed,
-    compatibility: compatibility.message,
-    aof: placeAof,
-    ...(layout.appendonly !== undefined ? { appendonly: layout.appendonly } : {}),
-    ...(layout.configFile ? { configFile: layout.configFile } : {}),
-    rdb: { version: summary.version, keys, bytes: summary.bytes },
-    owner: { uid, gid },
-    notes,
-  };
-  if (layout.appendonly === undefined) notes.push('no configuration given: the backup was placed both as the dump and as the AOF base, so it loads whether appendonly is yes or no');
-  if (layout.appendonly === false && hadAof) notes.push(`appendonly is no: the AOF directory was moved aside (a stale AOF would shadow this data the day AOF is turned on)`);
-  if (dryRun) {
-    if (hadDump || hadAof || hadLegacyAof) result.previousKeptIn = rollback;
-    return result;
-  }
+}
 
-  try {
-    refuseIfRunning(); // a server may have started during the verification
-    // 3. keep the previous files
-    if (hadDump || hadAof || hadLegacyAof) {
-      mkdirPrivate(rollback, uid, gid);
-      if (hadDump) linkOrCopy(dumpPath, join(rollback, layout.dbfilename));
-      if (hadLegacyAof) renameSync(legacyAof, join(rollback, layout.appendfilename));
-      result.previousKeptIn = rollback;
-    }
-    // 4. the AOF
-    if (placeAof) result.placed = [dumpPath, ...placeAofBase({ tmp, aofDir, appendfilename: layout.appendfilename, rollback, hadAof, uid, gid, stamp })];
-    else if (hadAof) {
-      renameSync(aofDir, join(rollback, layout.appenddirname));
-      fsyncPath(rollback);
-    }
-    if (result.previousKeptIn) fsyncPath(rollback);
-    // 5. the dump
-    renameSync(tmp, dumpPath);
-    fsyncPath(dataDir);
-  } finally {
-    rmSync(tmp, { force: true });
+/** Steps 3 to 5: keep the previous files, place the AOF, then the dump. */
+function place(at: Placement, layout: Layout, result: OfflineResult): void {
+  const { uid, gid, rollback } = at;
+  // 3. keep the previous files
+  if (at.hadDump || at.hadAof || at.hadLegacyAof) {
+    mkdirPrivate(rollback, uid, gid);
+    if (at.hadDump) linkOrCopy(at.dumpPath, join(rollback, layout.dbfilename));
+    if (at.hadLegacyAof) renameSync(at.legacyAof, join(rollback, layout.appendfilename));
+    result.previousKeptIn = rollback;
   }
-  return result;
+  // 4. the AOF
+  if (at.placeAof) result.placed = [at.dumpPath, ...placeAofBase({ tmp: at.tmp, aofDir: at.aofDir, appendfilename: layout.appendfilename, rollback, hadAof: at.hadAof, uid, gid, stamp: at.stamp })];
+  else if (at.hadAof) {
+    renameSync(at.aofDir, join(rollback, layout.appenddirname));
+    fsyncPath(rollback);
+  }
+  if (result.previousKeptIn) fsyncPath(rollback);
+  // 5. the dump
+  renameSync(at.tmp, at.dumpPath);
+  fsyncPath(at.dataDir);
 }
 
 function chownIfNeeded(path: string, uid: number, gid: number): void {

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
+import { closeConnection, openConnection, type Endpoint, type RedisConnection } from '../connect/index.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { originFromRdb, type BackupOrigin } from '../backup/origin.js';
 import { chooseMergePath, rdbLoadVerdict, readerRefusal } from './compatibility.js';
@@ -71,64 +71,10 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
     } catch (error) {
       originError = (error as Error).message;
     }
-    let valuePath: RestorePlan['valuePath'];
-    let modulesMissing = false;
     const match = options.match ? globMatcher(options.match) : undefined;
-    let existing = 0;
-    let pending: Array<{ db: number; key: Buffer }> = [];
-    let currentDb = -1;
-    const flush = async () => {
-      if (!client || options.mode !== 'merge' || pending.length === 0) return;
-      // a database the target does not have holds no key (and SELECT would fail): the check below says so
-      const batch = pending.filter(({ db }) => facts === undefined || db < facts.databases);
-      pending = [];
-      if (batch.length === 0) return;
-      const multi = client.multi();
-      for (const { db, key } of batch) {
-        if (db !== currentDb) {
-          multi.addCommand(['SELECT', String(db)]);
-          currentDb = db;
-        }
-        multi.addCommand(['EXISTS', key]);
-      }
-      const replies = (await multi.execAsPipeline()) as unknown[];
-      for (const r of replies) if (r === 1) existing++;
-    };
-    const moduleAux = new Set<string>();
-    const verifier = rdbVerifier({
-      source: options.source.file,
-      rawValues: 'none',
-      onModuleAux: (a) => moduleAux.add(a.moduleName),
-      onRecord: (r) => {
-        if (match && !match(r.key)) return;
-        pending.push({ db: options.dbMap?.get(r.db) ?? r.db, key: Buffer.from(r.key) });
-      },
-    });
-    let summary: RdbSummary | undefined;
-    let verifyError: string | undefined;
-    /** a valid file of a version the reader does not know: not damage */
-    let verifyUnsupported = false;
-    try {
-      await pipeline(
-        options.source.open(),
-        verifier,
-        new Writable({
-          write: (_chunk, _enc, done) => {
-            if (pending.length >= 2000) flush().then(() => done(), done);
-            else done();
-          },
-          final: (done) => {
-            flush().then(() => done(), done);
-          },
-        }),
-      );
-      summary = verifier.summary();
-      if (client) await client.sendCommand(['SELECT', '0']);
-    } catch (error) {
-      verifyError = (error as Error).message;
-      verifyUnsupported = (error as { code?: string }).code === 'E_RDB_UNSUPPORTED';
-    }
-    checks.push(verifyError ? { ok: false, what: verifyUnsupported ? verifyError : `the backup is damaged: ${verifyError}` } : { ok: true, what: `the backup is intact (structure and CRC-64 ${summary!.checksum.computed}${options.source.manifest ? ', SHA-256 matches its manifest' : ''})` });
+    const scan = await scanBackup(options, client, facts, match);
+    const { summary } = scan;
+    checks.push(scan.verifyError ? { ok: false, what: scan.verifyUnsupported ? scan.verifyError : `the backup is damaged: ${scan.verifyError}` } : { ok: true, what: `the backup is intact (structure and CRC-64 ${summary!.checksum.computed}${options.source.manifest ? ', SHA-256 matches its manifest' : ''})` });
     const backupDbs = summary ? Object.fromEntries(Object.entries(summary.databases).map(([db, s]) => [db, s.keys])) : {};
     const backupKeys = Object.values(backupDbs).reduce((a, b) => a + b, 0);
     const usedMemory = options.source.manifest?.rdb.usedMemory ?? (summary?.aux['used-mem'] ? Number(summary.aux['used-mem']) : undefined);
@@ -136,73 +82,14 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
     if (!origin && originError) checks.push({ ok: false, what: originError });
     const unreadable = origin ? readerRefusal(origin) : undefined;
     if (unreadable) checks.push({ ok: false, what: unreadable });
-    let target: RestorePlan['target'];
     if (options.mode === 'offline' && options.dataDir && origin) {
       const layout = readLayout(options.dataDir, options.configFile);
       const verdict = offlineVerdict(origin, offlineEvidence(options.dataDir, layout, options.server));
       checks.push({ ok: verdict.loads, what: verdict.message });
     }
-    if (facts && options.endpoint) {
-      const targetKeys = Object.values(facts.keysPerDb).reduce((a, b) => a + b, 0);
-      target = {
-        address: `${options.endpoint.host}:${options.endpoint.port}`,
-        engine: facts.engine.identity.engine,
-        version: facts.engine.identity.version,
-        ...(facts.engine.rdbVersion !== undefined ? { rdbVersion: facts.engine.rdbVersion } : {}),
-        role: facts.role,
-        databases: facts.databases,
-        maxmemory: facts.maxmemory,
-        usedMemory: facts.usedMemory,
-        keys: targetKeys,
-        aofEnabled: facts.aofEnabled,
-      };
-      if (origin && options.mode === 'merge') {
-        const path = chooseMergePath(origin, facts.engine, summary?.types);
-        valuePath = path.encoding;
-        if (path.encoding === 'restore') checks.push({ ok: true, what: `values: ${path.reason}` });
-        else if (!summary) checks.push({ ok: false, what: `values: ${path.reason}; whether every value has a command form is unknown (the backup did not verify)` });
-        else {
-          checks.push(
-            path.problems.length === 0
-              ? { ok: true, what: `values: ${path.reason}; every value of the backup has a command form on the target` }
-              : { ok: false, what: `values: ${path.reason}, and plain commands cannot express ${path.problems.join('; ')}` },
-          );
-        }
-      } else if (origin) {
-        const verdict = rdbLoadVerdict(origin, facts.engine, summary?.types ?? options.source.manifest?.keyspace.types);
-        checks.push({ ok: verdict.loads, what: verdict.message });
-      }
-      if (summary) {
-        const dbs = Object.keys(backupDbs).map((db) => options.dbMap?.get(Number(db)) ?? Number(db));
-        const top = Math.max(-1, ...dbs);
-        checks.push(top < facts.databases ? { ok: true, what: `databases used (${dbs.join(', ') || 'none'}) exist on the target (databases ${facts.databases})` } : { ok: false, what: `the backup writes database ${top} but the target has ${facts.databases}` });
-      }
-      if (usedMemory !== undefined && facts.maxmemory > 0) {
-        const need = options.mode === 'merge' ? facts.usedMemory + usedMemory : usedMemory;
-        checks.push({
-          ok: need <= facts.maxmemory,
-          what: `memory: about ${(need / 1048576).toFixed(1)} MiB needed (${options.mode === 'merge' ? 'current + backup' : 'the backup\'s used-mem'}) against maxmemory ${(facts.maxmemory / 1048576).toFixed(1)} MiB`,
-        });
-      }
-      if (options.mode === 'replace') for (const r of replaceRefusals(facts)) checks.push({ ok: false, what: r });
-      if (summary && client) {
-        // module values need a second pass for their type names (rare: only when the backup has any)
-        const needs: ModuleNeeds = Number(summary.types['7'] ?? 0) > 0 ? await scanModuleNeeds(options.source) : { aux: [...moduleAux].sort(), values: {}, unnamedValues: 0 };
-        const modules = moduleVerdict(needs, await targetModules(client), { valuesOnly: options.mode === 'merge' });
-        if (modules) {
-          checks.push({ ok: modules.ok, what: modules.message });
-          if (!modules.ok) modulesMissing = true;
-          if (modules.note) checks.push({ ok: true, what: `note: ${modules.note}` });
-        }
-      }
-    }
+    const judged = facts && options.endpoint ? await judgeTarget({ options, client, facts, endpoint: options.endpoint, origin, scan, backupDbs, usedMemory, checks }) : undefined;
     const ok = checks.every((c) => c.ok);
-    const summaryText =
-      options.mode === 'replace'
-        ? `replace: the target's ${target?.keys ?? '?'} keys would be replaced by the backup's ${backupKeys} keys`
-        : options.mode === 'merge'
-          ? `merge: ${backupKeys} keys${match ? ` (those matching ${options.match})` : ''} would be written${valuePath ? ` by ${valuePath === 'restore' ? 'RESTORE payloads' : 'plain commands'}` : ''}; ${existing} already exist on the target`
-          : `offline: the backup's ${backupKeys} keys would be placed in the data directory`;
+    const valuePath = judged?.valuePath;
     return {
       mode: options.mode,
       backup: {
@@ -216,15 +103,185 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
         usedMemory,
         checksum: summary?.checksum.computed ?? '',
       },
-      target,
-      existingKeys: options.mode === 'merge' ? existing : undefined,
+      target: judged?.target,
+      existingKeys: options.mode === 'merge' ? scan.existing : undefined,
       ...(valuePath ? { valuePath } : {}),
       checks,
       ok,
-      exitCode: ok ? 0 : modulesMissing ? 2 : 1,
-      summary: summaryText,
+      exitCode: ok ? 0 : judged?.modulesMissing ? 2 : 1,
+      summary: summaryLine(options, judged?.target, backupKeys, scan.existing, valuePath),
     };
   } finally {
     if (client) await closeConnection(client);
   }
+}
+
+function summaryLine(options: PlanOptions, target: RestorePlan['target'], backupKeys: number, existing: number, valuePath: RestorePlan['valuePath']): string {
+  if (options.mode === 'replace') return `replace: the target's ${target?.keys ?? '?'} keys would be replaced by the backup's ${backupKeys} keys`;
+  if (options.mode === 'merge') {
+    return `merge: ${backupKeys} keys${options.match ? ` (those matching ${options.match})` : ''} would be written${valuePath ? ` by ${valuePath === 'restore' ? 'RESTORE payloads' : 'plain commands'}` : ''}; ${existing} already exist on the target`;
+  }
+  return `offline: the backup's ${backupKeys} keys would be placed in the data directory`;
+}
+
+/** What one streaming pass over the backup found: the verifier's verdict, and (merge) the keys the target already has. */
+interface BackupScan {
+  summary?: RdbSummary;
+  verifyError?: string;
+  /** a valid file of a version the reader does not know: not damage */
+  verifyUnsupported: boolean;
+  existing: number;
+  /** module names of the backup's module AUX records */
+  moduleAux: Set<string>;
+}
+
+/**
+ * Counts the selected keys that exist on the target, pipelined in batches (a merge's dry run). A
+ * database the target does not have holds no key (and SELECT would fail): the plan's check says so.
+ */
+class ExistingKeys {
+  existing = 0;
+  private pending: Array<{ db: number; key: Buffer }> = [];
+  private currentDb = -1;
+  constructor(private readonly client: RedisConnection | undefined, private readonly facts: TargetFacts | undefined) {}
+  get waiting(): number {
+    return this.pending.length;
+  }
+  add(db: number, key: Buffer): void {
+    if (this.client) this.pending.push({ db, key });
+  }
+  async flush(): Promise<void> {
+    if (!this.client || this.pending.length === 0) return;
+    const facts = this.facts;
+    const batch = this.pending.filter(({ db }) => facts === undefined || db < facts.databases);
+    this.pending = [];
+    if (batch.length === 0) return;
+    const multi = this.client.multi();
+    for (const { db, key } of batch) {
+      if (db !== this.currentDb) {
+        multi.select(db);
+        this.currentDb = db;
+      }
+      multi.exists(key);
+    }
+    // EXISTS answers 1 or 0, SELECT answers OK
+    const replies: unknown[] = await multi.execAsPipeline();
+    for (const r of replies) if (r === 1) this.existing++;
+  }
+}
+
+async function scanBackup(options: PlanOptions, client: RedisConnection | undefined, facts: TargetFacts | undefined, match: ((key: Uint8Array) => boolean) | undefined): Promise<BackupScan> {
+  // only a merge looks keys up
+  const existing = new ExistingKeys(options.mode === 'merge' ? client : undefined, facts);
+  const moduleAux = new Set<string>();
+  const verifier = rdbVerifier({
+    source: options.source.file,
+    rawValues: 'none',
+    onModuleAux: (a) => moduleAux.add(a.moduleName),
+    onRecord: (r) => {
+      if (match && !match(r.key)) return;
+      existing.add(options.dbMap?.get(r.db) ?? r.db, Buffer.from(r.key));
+    },
+  });
+  const scan: BackupScan = { verifyUnsupported: false, existing: 0, moduleAux };
+  try {
+    await pipeline(
+      options.source.open(),
+      verifier,
+      new Writable({
+        write: (_chunk, _enc, done) => {
+          if (existing.waiting >= 2000) existing.flush().then(() => done(), done);
+          else done();
+        },
+        final: (done) => {
+          existing.flush().then(() => done(), done);
+        },
+      }),
+    );
+    scan.summary = verifier.summary();
+    if (client) await client.select(0);
+  } catch (error) {
+    scan.verifyError = (error as Error).message;
+    scan.verifyUnsupported = (error as { code?: string }).code === 'E_RDB_UNSUPPORTED';
+  }
+  scan.existing = existing.existing;
+  return scan;
+}
+
+interface TargetJudgement {
+  options: PlanOptions;
+  client: RedisConnection | undefined;
+  facts: TargetFacts;
+  endpoint: Endpoint;
+  origin: BackupOrigin | undefined;
+  scan: BackupScan;
+  backupDbs: Record<string, number>;
+  usedMemory: number | undefined;
+  /** the plan's checks, added to */
+  checks: PlanCheck[];
+}
+
+/** The target's side of the plan: its facts, and the checks of the backup against it. */
+async function judgeTarget(j: TargetJudgement): Promise<{ target: NonNullable<RestorePlan['target']>; valuePath?: RestorePlan['valuePath']; modulesMissing: boolean }> {
+  const { options, facts, checks, scan } = j;
+  const { summary } = scan;
+  const target = {
+    address: `${j.endpoint.host}:${j.endpoint.port}`,
+    engine: facts.engine.identity.engine,
+    version: facts.engine.identity.version,
+    ...(facts.engine.rdbVersion !== undefined ? { rdbVersion: facts.engine.rdbVersion } : {}),
+    role: facts.role,
+    databases: facts.databases,
+    maxmemory: facts.maxmemory,
+    usedMemory: facts.usedMemory,
+    keys: Object.values(facts.keysPerDb).reduce((a, b) => a + b, 0),
+    aofEnabled: facts.aofEnabled,
+  };
+  let valuePath: RestorePlan['valuePath'];
+  if (j.origin && options.mode === 'merge') valuePath = checkMergePath(j.origin, facts, summary, checks);
+  else if (j.origin) {
+    const verdict = rdbLoadVerdict(j.origin, facts.engine, summary?.types ?? options.source.manifest?.keyspace.types);
+    checks.push({ ok: verdict.loads, what: verdict.message });
+  }
+  if (summary) {
+    const dbs = Object.keys(j.backupDbs).map((db) => options.dbMap?.get(Number(db)) ?? Number(db));
+    const top = Math.max(-1, ...dbs);
+    checks.push(top < facts.databases ? { ok: true, what: `databases used (${dbs.join(', ') || 'none'}) exist on the target (databases ${facts.databases})` } : { ok: false, what: `the backup writes database ${top} but the target has ${facts.databases}` });
+  }
+  if (j.usedMemory !== undefined && facts.maxmemory > 0) {
+    const need = options.mode === 'merge' ? facts.usedMemory + j.usedMemory : j.usedMemory;
+    checks.push({
+      ok: need <= facts.maxmemory,
+      what: `memory: about ${(need / 1048576).toFixed(1)} MiB needed (${options.mode === 'merge' ? 'current + backup' : 'the backup\'s used-mem'}) against maxmemory ${(facts.maxmemory / 1048576).toFixed(1)} MiB`,
+    });
+  }
+  if (options.mode === 'replace') for (const r of replaceRefusals(facts)) checks.push({ ok: false, what: r });
+  const modulesMissing = summary && j.client ? await checkModules(options, j.client, summary, scan.moduleAux, checks) : false;
+  return { target, ...(valuePath ? { valuePath } : {}), modulesMissing };
+}
+
+/** merge: how values would go, and (after a full parse) whether every value has a command form. */
+function checkMergePath(origin: BackupOrigin, facts: TargetFacts, summary: RdbSummary | undefined, checks: PlanCheck[]): RestorePlan['valuePath'] {
+  const path = chooseMergePath(origin, facts.engine, summary?.types);
+  if (path.encoding === 'restore') checks.push({ ok: true, what: `values: ${path.reason}` });
+  else if (!summary) checks.push({ ok: false, what: `values: ${path.reason}; whether every value has a command form is unknown (the backup did not verify)` });
+  else {
+    checks.push(
+      path.problems.length === 0
+        ? { ok: true, what: `values: ${path.reason}; every value of the backup has a command form on the target` }
+        : { ok: false, what: `values: ${path.reason}, and plain commands cannot express ${path.problems.join('; ')}` },
+    );
+  }
+  return path.encoding;
+}
+
+/** The modules the backup needs against the target's; true when some are missing. */
+async function checkModules(options: PlanOptions, client: RedisConnection, summary: RdbSummary, moduleAux: Set<string>, checks: PlanCheck[]): Promise<boolean> {
+  // module values need a second pass for their type names (rare: only when the backup has any)
+  const needs: ModuleNeeds = Number(summary.types['7'] ?? 0) > 0 ? await scanModuleNeeds(options.source) : { aux: [...moduleAux].sort(), values: {}, unnamedValues: 0 };
+  const modules = moduleVerdict(needs, await targetModules(client), { valuesOnly: options.mode === 'merge' });
+  if (!modules) return false;
+  checks.push({ ok: modules.ok, what: modules.message });
+  if (modules.note) checks.push({ ok: true, what: `note: ${modules.note}` });
+  return !modules.ok;
 }

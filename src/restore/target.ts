@@ -37,15 +37,25 @@ export class RestorePermissionError extends NeuralLogRedisError {
   }
 }
 
-/** A command a restore needs to inspect the target; NOPERM becomes a plain message naming the user to use. */
-export async function inspectCommand(client: RedisConnection, args: string[]): Promise<unknown> {
+/** A restore's failure after it started changing the target (the message ends with the target's state). */
+export class RestoreFailedError extends NeuralLogRedisError {
+  constructor(message: string, code = 'E_RESTORE_FAILED', cause?: unknown) {
+    super(code, message, { cause });
+  }
+}
+
+/**
+ * A command a restore needs to inspect the target (`what` names it, e.g. `CONFIG GET`); NOPERM
+ * becomes a plain message naming the user to use.
+ */
+export async function inspectCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
-    return await client.sendCommand(args);
+    return await run();
   } catch (error) {
     const message = (error as Error)?.message ?? '';
     if (/^NOPERM/.test(message)) {
       throw new RestorePermissionError(
-        `the user given for the target may not run ${args.slice(0, args[0] === 'CONFIG' || args[0] === 'MODULE' || args[0] === 'PUBSUB' || args[0] === 'CLIENT' ? 2 : 1).join(' ')} (${message.split('\n')[0]}); a restore needs an administrative user: with --dir it logs in as \`admin\`, with --url give redis://admin@HOST:PORT and --password-file. Nothing was changed`,
+        `the user given for the target may not run ${what} (${message.split('\n')[0]}); a restore needs an administrative user: with --dir it logs in as \`admin\`, with --url give redis://admin@HOST:PORT and --password-file. Nothing was changed`,
         error,
       );
     }
@@ -61,28 +71,34 @@ export function keysPerDb(info: Record<string, string>): Record<string, number> 
   );
 }
 
+const SENTINEL_HELLO = '__sentinel__:hello';
+
+/** The value of a one-parameter CONFIG GET (undefined: the server has no such parameter). */
+const onlyValue = (reply: Record<string, string>): string | undefined => Object.values(reply)[0];
+
 export async function readTargetFacts(client: RedisConnection): Promise<TargetFacts> {
-  const info = parseInfo(String(await inspectCommand(client, ['INFO', 'everything'])));
-  const config = (await inspectCommand(client, ['CONFIG', 'GET', 'databases'])) as string[];
-  const disklessLoad = (await inspectCommand(client, ['CONFIG', 'GET', 'repl-diskless-load'])) as string[];
-  const numsub = (await inspectCommand(client, ['PUBSUB', 'NUMSUB', '__sentinel__:hello'])) as Array<string | number>;
-  const clients = String(await inspectCommand(client, ['CLIENT', 'LIST']));
-  const sentinelWatched = Number(numsub[1] ?? 0) > 0 || /\bname=sentinel-/.test(clients);
+  const info = parseInfo(await inspectCommand('INFO', () => client.info('everything')));
+  const databases = onlyValue(await inspectCommand('CONFIG GET', () => client.configGet('databases')));
+  const disklessLoad = onlyValue(await inspectCommand('CONFIG GET', () => client.configGet('repl-diskless-load')));
+  const numsub = await inspectCommand('PUBSUB NUMSUB', () => client.pubSubNumSub(SENTINEL_HELLO));
+  const clients = await inspectCommand('CLIENT LIST', () => client.clientList());
+  // a Sentinel names its connections sentinel-<id>-cmd / -pubsub (the text once matched, lib-name too)
+  const sentinelWatched = (numsub[SENTINEL_HELLO] ?? 0) > 0 || clients.some((c) => c.name?.startsWith('sentinel-') || c.libName?.startsWith('sentinel-'));
   // Valkey 9's rdb-version-check (strict/relaxed); other servers answer with an empty list
-  const versionCheck = (await inspectCommand(client, ['CONFIG', 'GET', 'rdb-version-check'])) as string[];
+  const versionCheck = onlyValue(await inspectCommand('CONFIG GET', () => client.configGet('rdb-version-check')));
   return {
     info,
-    engine: targetEngineFromInfo(info, versionCheck[1]),
+    engine: targetEngineFromInfo(info, versionCheck),
     role: info.role ?? 'unknown',
     clusterEnabled: info.cluster_enabled === '1',
     sentinelWatched,
-    databases: Number(config[1] ?? 16),
+    databases: Number(databases ?? 16),
     maxmemory: Number(info.maxmemory ?? 0),
     usedMemory: Number(info.used_memory ?? 0),
     totalSystemMemory: Number(info.total_system_memory ?? 0),
     aofEnabled: info.aof_enabled === '1',
     keysPerDb: keysPerDb(info),
-    replDisklessLoad: disklessLoad[1] ?? 'disabled',
+    replDisklessLoad: disklessLoad ?? 'disabled',
     loading: info.loading === '1',
   };
 }
