@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeCommand, RespDecoder, RespError as RespDecoderError, type RespReply } from '../src/resp/index.js';
 import { freePort } from '../src/runtime/ports.js';
 import type { TestEngine } from './helpers/engines.js';
 import {
@@ -20,20 +21,27 @@ export { freePort };
 
 export class RespError extends Error {}
 
-/** A minimal RESP2 client: pipelined commands, replies in order. */
+/** A minimal RESP2 client over resp/'s encoder and decoder: pipelined commands, replies in order. */
 export class MiniClient {
   private readonly socket: Socket;
-  private buffer: Buffer = Buffer.alloc(0);
+  private readonly decoder = new RespDecoder((reply) => this.onReply(reply));
   private readonly waiting: Array<{ resolve(reply: Reply): void; reject(error: Error): void }> = [];
   private closedError: Error | undefined;
 
   private constructor(socket: Socket) {
     this.socket = socket;
-    socket.on('data', (data) => this.onData(data));
     const fail = (error: Error): void => {
-      this.closedError = error;
+      this.closedError ??= error;
       for (const w of this.waiting.splice(0)) w.reject(error);
     };
+    socket.on('data', (data: Buffer) => {
+      try {
+        this.decoder.write(data);
+      } catch (error) {
+        fail(error as Error);
+        socket.destroy();
+      }
+    });
     socket.on('error', fail);
     socket.on('close', () => fail(new Error('connection closed')));
   }
@@ -51,12 +59,7 @@ export class MiniClient {
 
   send(...args: Array<string | Buffer | number>): Promise<Reply> {
     if (this.closedError) return Promise.reject(this.closedError);
-    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-    for (const arg of args) {
-      const b = Buffer.isBuffer(arg) ? arg : Buffer.from(String(arg));
-      parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-    }
-    this.socket.write(Buffer.concat(parts));
+    this.socket.write(encodeCommand(args.map((a) => (typeof a === 'number' ? String(a) : a))));
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
@@ -70,56 +73,23 @@ export class MiniClient {
     this.socket.destroy();
   }
 
-  private onData(data: Buffer): void {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, data]) : data;
-    for (;;) {
-      const parsed = parseReply(this.buffer, 0);
-      if (!parsed) return;
-      this.buffer = this.buffer.subarray(parsed.end);
-      const waiter = this.waiting.shift();
-      if (!waiter) continue;
-      if (parsed.reply instanceof RespError) waiter.reject(parsed.reply);
-      else waiter.resolve(parsed.reply as Reply);
+  private onReply(reply: RespReply): void {
+    const waiter = this.waiting.shift();
+    if (!waiter) return;
+    try {
+      waiter.resolve(plainReply(reply));
+    } catch (error) {
+      waiter.reject(error as Error);
     }
   }
 }
 
-function parseReply(buf: Buffer, pos: number): { reply: Reply | RespError; end: number } | undefined {
-  const eol = buf.indexOf('\r\n', pos);
-  if (eol < 0) return undefined;
-  const type = String.fromCharCode(buf[pos]!);
-  const line = buf.toString('utf8', pos + 1, eol);
-  const next = eol + 2;
-  switch (type) {
-    case '+':
-      return { reply: line, end: next };
-    case '-':
-      return { reply: new RespError(line), end: next };
-    case ':':
-      return { reply: Number(line), end: next };
-    case '$': {
-      const n = Number(line);
-      if (n < 0) return { reply: null, end: next };
-      if (buf.length < next + n + 2) return undefined;
-      return { reply: Buffer.from(buf.subarray(next, next + n)), end: next + n + 2 };
-    }
-    case '*': {
-      const n = Number(line);
-      if (n < 0) return { reply: null, end: next };
-      const items: Reply[] = [];
-      let at = next;
-      for (let i = 0; i < n; i++) {
-        const item = parseReply(buf, at);
-        if (!item) return undefined;
-        if (item.reply instanceof RespError) throw item.reply;
-        items.push(item.reply);
-        at = item.end;
-      }
-      return { reply: items, end: at };
-    }
-    default:
-      throw new Error(`unexpected RESP type ${type}`);
-  }
+/** The decoder's reply in this helper's shape: errors thrown (nested ones too), integers as numbers. */
+function plainReply(reply: RespReply): Reply {
+  if (reply instanceof RespDecoderError) throw new RespError(reply.message);
+  if (typeof reply === 'bigint') return Number(reply);
+  if (Array.isArray(reply)) return reply.map(plainReply);
+  return reply;
 }
 
 export interface RdbTestServer {
