@@ -8,6 +8,7 @@ export {
   encodeSimpleString,
   encodeError,
   CommandEncoder,
+  ENCODER_CHUNK,
   type CommandArg,
 } from './encode.js';
 export { RespDecoder, RespError, RespProtocolError, isRespError, type RespReply, type RespDecoderOptions, type ShallowHandler } from './decode.js';
