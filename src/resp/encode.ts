@@ -63,8 +63,15 @@ export function encodeError(text: string): Buffer {
   return Buffer.from(`-${text.replace(/[\r\n]+/g, ' ')}\r\n`);
 }
 
-/** Where a CommandEncoder hands its bytes: whole commands, in order; it never reuses a handed buffer. */
-export type EncodedSink = (bytes: Uint8Array) => void;
+/**
+ * Where a CommandEncoder hands its bytes: whole commands, in order. With `release`, the bytes are a
+ * buffer of the encoder's own: the sink calls `release()` once it no longer needs them (a socket:
+ * when the write has completed), and the encoder may then reuse the buffer.
+ */
+export type EncodedSink = (bytes: Uint8Array, release?: () => void) => void;
+
+/** spare buffers an encoder keeps for reuse */
+const SPARES = 4;
 
 /** the size of the buffers commands are encoded into */
 export const ENCODER_CHUNK = 256 * 1024;
@@ -76,6 +83,7 @@ export const ENCODER_CHUNK = 256 * 1024;
  */
 export class CommandEncoder {
   readonly #sink: EncodedSink;
+  readonly #spares: Buffer[] = [];
   #out: Buffer = Buffer.allocUnsafe(ENCODER_CHUNK);
   #outLen = 0;
   #commandStart = 0;
@@ -168,10 +176,16 @@ export class CommandEncoder {
   /** Hands on every encoded byte (between commands only). */
   flush(): void {
     if (this.#outLen === 0) return;
-    this.#sink(this.#out.subarray(0, this.#outLen));
-    this.#out = Buffer.allocUnsafe(ENCODER_CHUNK);
+    this.#handOn(this.#out, this.#outLen);
+    this.#out = this.#spares.pop() ?? Buffer.allocUnsafe(ENCODER_CHUNK);
     this.#outLen = 0;
     this.#commandStart = 0;
+  }
+
+  /** the first `length` bytes of `buffer`, which is no longer written to; it comes back once released */
+  #handOn(buffer: Buffer, length: number): void {
+    const release = buffer.length === ENCODER_CHUNK ? () => void (this.#spares.length < SPARES && this.#spares.push(buffer)) : undefined;
+    this.#sink(buffer.subarray(0, length), release);
   }
 
   /** `*<n>\r\n` or `$<n>\r\n` */
@@ -202,9 +216,9 @@ export class CommandEncoder {
   #reserve(n: number): void {
     if (this.#outLen + n <= this.#out.length) return;
     const keep = this.#outLen - this.#commandStart;
-    const next = Buffer.allocUnsafe(Math.max(ENCODER_CHUNK, keep + n));
-    if (this.#commandStart > 0) this.#sink(this.#out.subarray(0, this.#commandStart));
+    const next = keep + n <= ENCODER_CHUNK ? (this.#spares.pop() ?? Buffer.allocUnsafe(ENCODER_CHUNK)) : Buffer.allocUnsafe(keep + n);
     this.#out.copy(next, 0, this.#commandStart, this.#outLen);
+    if (this.#commandStart > 0) this.#handOn(this.#out, this.#commandStart);
     this.#out = next;
     this.#outLen = keep;
     this.#commandStart = 0;

@@ -65,7 +65,7 @@ export class RespPipeline<T> {
     this.#stallMs = options.stallTimeoutMs;
     this.#where = options.where ?? 'the server';
     this.#counter = new ReplyCounter((_index, type, n, error) => this.#reply(type, n, error));
-    this.#encoder = new CommandEncoder((bytes) => void socket.write(bytes));
+    this.#encoder = new CommandEncoder((bytes, release) => void (release ? socket.write(bytes, () => release()) : socket.write(bytes)));
     if (!options.externalReads) socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.#fail(error));
     socket.on('close', () => this.#fail(new ConnectionError(`${this.#where} closed the connection`, 'E_CLOSED')));
