@@ -113,7 +113,7 @@ export class CommandEncoder {
   }
 
   arg(a: CommandArg): void {
-    if (typeof a !== 'string') return this.argParts([a], a.length);
+    if (typeof a !== 'string') return this.#bytes(a);
     const n = a.length < 64 && isAscii(a) ? a.length : Buffer.byteLength(a);
     this.#header(0x24, n);
     this.#reserve(n + 2);
@@ -160,6 +160,17 @@ export class CommandEncoder {
       this.#out.set(p, this.#outLen);
       this.#outLen += p.length;
     }
+    this.#out[this.#outLen++] = CR;
+    this.#out[this.#outLen++] = LF;
+  }
+
+  /** one bulk argument of raw bytes (no array of pieces to allocate) */
+  #bytes(a: Uint8Array): void {
+    if (a.length > ENCODER_CHUNK / 2) return this.argParts([a], a.length);
+    this.#header(0x24, a.length);
+    this.#reserve(a.length + 2);
+    this.#out.set(a, this.#outLen);
+    this.#outLen += a.length;
     this.#out[this.#outLen++] = CR;
     this.#out[this.#outLen++] = LF;
   }
