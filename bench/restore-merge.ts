@@ -10,6 +10,13 @@
  *
  *   node --import tsx bench/restore-merge.ts [--logs 1000000] [--seed bench] [--rounds 3] [--on-conflict fail] [--verify auto|parse]
  *   node --import tsx bench/restore-merge.ts --populate 300000,3000000
+ *   node --import tsx bench/restore-merge.ts --logs 300000 --peer /path/to/rdb-cli
+ *
+ * `--peer PATH` also times librdb's `rdb-cli` (built by hand, outside the repository) writing the same
+ * backup into the same emptied server with RESTORE (`rdb-cli FILE -l /dev/null redis -r -p PORT`),
+ * checks it left the source's digest, and prints merge / rdb-cli for wall time and client CPU (user +
+ * system; ours in-process, and for the whole child process with Node/tsx start; neither counts the
+ * `openssl` child that checks the stored file's SHA-256).
  *
  * `--populate` instead shows the memory against the key count alone: DEBUG POPULATE datasets (small
  * strings only, so no large value) of each size, merged into an empty server, peak RSS of each.
@@ -41,6 +48,7 @@ const { values } = parseArgs({
     'on-conflict': { type: 'string', default: 'fail' },
     verify: { type: 'string', default: 'auto' },
     baseline: { type: 'boolean', default: false },
+    peer: { type: 'string' },
     populate: { type: 'string' },
     // internal: the measured merge, run as a child process
     child: { type: 'string' },
@@ -64,7 +72,8 @@ if (values.child) {
   const result = await mergeRestore({ source, endpoint, onConflict: values['on-conflict'] as ConflictPolicy, verify: values.verify as 'auto' | 'parse' });
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  process.stdout.write(JSON.stringify({ seconds, cpu: (used.user + used.system) / 1e6, maxRssKiB: process.resourceUsage().maxRSS, written: result.written, records: result.records, verifiedBy: result.verifiedBy }) + '\n');
+  const usage = process.resourceUsage();
+  process.stdout.write(JSON.stringify({ seconds, cpu: (used.user + used.system) / 1e6, processCpu: (usage.userCPUTime + usage.systemCPUTime) / 1e6, maxRssKiB: process.resourceUsage().maxRSS, written: result.written, records: result.records, verifiedBy: result.verifiedBy }) + '\n');
   process.exit(0);
 }
 
@@ -100,7 +109,21 @@ async function redisCliPipe(port: number, file: string): Promise<{ seconds: numb
   return { seconds, cpu: Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) };
 }
 
-function mergeInChild(file: string, port: number): { seconds: number; processSeconds: number; cpu: number; maxRssKiB: number; written: number; records: number; verifiedBy: string } {
+/** librdb's rdb-cli writing the file into the server with RESTORE, through bash for its CPU times. */
+async function peerRestore(peer: string, port: number, file: string): Promise<{ seconds: number; cpu: number }> {
+  const started = performance.now();
+  const child = spawn('bash', ['-c', `"$0" "$1" -l /dev/null redis -r -p "$2" >/dev/null; status=$?; times; exit $status`, peer, file, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`${peer} failed (exit ${code}): ${output}`);
+  const times = [...output.matchAll(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/g)].pop()!;
+  return { seconds, cpu: Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) };
+}
+
+function mergeInChild(file: string, port: number): { seconds: number; processSeconds: number; cpu: number; processCpu: number; maxRssKiB: number; written: number; records: number; verifiedBy: string } {
   const started = performance.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', file, '--port', String(port), '--on-conflict', onConflict, '--verify', verify], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const processSeconds = (performance.now() - started) / 1000;
@@ -175,6 +198,8 @@ async function compareWithPipe(source: { port: number; child: ChildProcess }, ta
 
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
+  const peerWall: number[] = [];
+  const peerCpu: number[] = [];
   let peak = 0;
   for (let round = 1; round <= rounds; round++) {
     await flush(target.port);
@@ -203,6 +228,21 @@ async function compareWithPipe(source: { port: number; child: ChildProcess }, ta
     console.log(
       `         CPU: redis-cli ${pipe.cpu.toFixed(2)} s + redis-server ${pipeServerCpu.toFixed(2)} s | merge ${merge.cpu.toFixed(2)} s + redis-server ${mergeServerCpu.toFixed(2)} s | ratio ${cpuRatio.toFixed(3)}`,
     );
+    if (values.peer) {
+      await flush(target.port);
+      serverCpu = cpuSeconds(target.child.pid!);
+      const peer = await peerRestore(values.peer, target.port, backup.path);
+      const peerServerCpu = cpuSeconds(target.child.pid!) - serverCpu;
+      const afterPeer = await digestOf(target.port);
+      if (afterPeer.digest !== reference.digest) throw new Error(`rdb-cli left ${afterPeer.keys} keys, digest ${afterPeer.digest}; the source has ${reference.keys}, ${reference.digest}`);
+      peerWall.push(merge.seconds / peer.seconds);
+      peerCpu.push(merge.cpu / peer.cpu);
+      console.log(
+        `         rdb-cli ${peer.seconds.toFixed(2)} s, client CPU ${peer.cpu.toFixed(2)} s + redis-server ${peerServerCpu.toFixed(2)} s | merge ${merge.seconds.toFixed(2)} s (process ${merge.processSeconds.toFixed(2)} s), ` +
+          `client CPU ${merge.cpu.toFixed(2)} s (process ${merge.processCpu.toFixed(2)} s) | merge / rdb-cli: wall ${(merge.seconds / peer.seconds).toFixed(3)} (process ${(merge.processSeconds / peer.seconds).toFixed(3)}), ` +
+          `client CPU ${(merge.cpu / peer.cpu).toFixed(3)} (process ${(merge.processCpu / peer.cpu).toFixed(3)}) | digest equal`,
+      );
+    }
   }
   const medianOf = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
@@ -213,6 +253,9 @@ async function compareWithPipe(source: { port: number; child: ChildProcess }, ta
     `ratio merge / redis-cli --pipe wall time (goal <= 0.7): ${median.toFixed(3)} (median of ${rounds} round${rounds === 1 ? '' : 's'}, best ${Math.min(...ratios).toFixed(3)}) ${median <= 0.7 ? 'met' : 'NOT met'}; ` +
       `CPU (client + server) ratio ${medianOf(cpuRatios).toFixed(3)} (what the wall ratio tends to when the machine is busy)`,
   );
+  if (values.peer) {
+    console.log(`merge / rdb-cli (goal <= 0.9): wall ${medianOf(peerWall).toFixed(3)}, client CPU ${medianOf(peerCpu).toFixed(3)} (medians of ${rounds} round${rounds === 1 ? '' : 's'}; load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  }
   const base = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--baseline'], { encoding: 'utf8' });
   const baseKiB = JSON.parse(base.stdout.trim()).maxRssKiB as number;
   console.log(

@@ -1,11 +1,11 @@
 /**
  * Helpers for the RDB tests and bench: a redis-server of our own on a free loopback port in a temp
- * directory (never 6379), and a tiny RESP2 client that returns bulk strings as Buffers.
+ * directory (never 6379), and (from rdb-mini-client.ts) a tiny RESP2 client that returns bulk strings
+ * as Buffers.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/runtime/ports.js';
@@ -13,114 +13,11 @@ import type { TestEngine } from './helpers/engines.js';
 import {
   crc64Bytes, crc64Init, crc64Update, decodeValue, RdbStreamParser, type DecodedValue, type RdbRecord, type RdbSummary,
 } from '../src/rdb/index.js';
+import { MiniClient, type Reply } from './rdb-mini-client.js';
 
-export type Reply = string | number | Buffer | null | Reply[];
+export { MiniClient, RespError, type Reply } from './rdb-mini-client.js';
 
 export { freePort };
-
-export class RespError extends Error {}
-
-/** A minimal RESP2 client: pipelined commands, replies in order. */
-export class MiniClient {
-  private readonly socket: Socket;
-  private buffer: Buffer = Buffer.alloc(0);
-  private readonly waiting: Array<{ resolve(reply: Reply): void; reject(error: Error): void }> = [];
-  private closedError: Error | undefined;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    socket.on('data', (data) => this.onData(data));
-    const fail = (error: Error): void => {
-      this.closedError = error;
-      for (const w of this.waiting.splice(0)) w.reject(error);
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail(new Error('connection closed')));
-  }
-
-  static connect(port: number): Promise<MiniClient> {
-    return new Promise((resolve, reject) => {
-      const socket = new Socket();
-      socket.once('error', reject);
-      socket.connect(port, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve(new MiniClient(socket));
-      });
-    });
-  }
-
-  send(...args: Array<string | Buffer | number>): Promise<Reply> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-    for (const arg of args) {
-      const b = Buffer.isBuffer(arg) ? arg : Buffer.from(String(arg));
-      parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-    }
-    this.socket.write(Buffer.concat(parts));
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
-  }
-
-  /** sends a command and returns the reply as text (for status, integer and bulk replies) */
-  async text(...args: Array<string | Buffer | number>): Promise<string> {
-    const reply = await this.send(...args);
-    return Buffer.isBuffer(reply) ? reply.toString() : String(reply);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private onData(data: Buffer): void {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, data]) : data;
-    for (;;) {
-      const parsed = parseReply(this.buffer, 0);
-      if (!parsed) return;
-      this.buffer = this.buffer.subarray(parsed.end);
-      const waiter = this.waiting.shift();
-      if (!waiter) continue;
-      if (parsed.reply instanceof RespError) waiter.reject(parsed.reply);
-      else waiter.resolve(parsed.reply as Reply);
-    }
-  }
-}
-
-function parseReply(buf: Buffer, pos: number): { reply: Reply | RespError; end: number } | undefined {
-  const eol = buf.indexOf('\r\n', pos);
-  if (eol < 0) return undefined;
-  const type = String.fromCharCode(buf[pos]!);
-  const line = buf.toString('utf8', pos + 1, eol);
-  const next = eol + 2;
-  switch (type) {
-    case '+':
-      return { reply: line, end: next };
-    case '-':
-      return { reply: new RespError(line), end: next };
-    case ':':
-      return { reply: Number(line), end: next };
-    case '$': {
-      const n = Number(line);
-      if (n < 0) return { reply: null, end: next };
-      if (buf.length < next + n + 2) return undefined;
-      return { reply: Buffer.from(buf.subarray(next, next + n)), end: next + n + 2 };
-    }
-    case '*': {
-      const n = Number(line);
-      if (n < 0) return { reply: null, end: next };
-      const items: Reply[] = [];
-      let at = next;
-      for (let i = 0; i < n; i++) {
-        const item = parseReply(buf, at);
-        if (!item) return undefined;
-        if (item.reply instanceof RespError) throw item.reply;
-        items.push(item.reply);
-        at = item.end;
-      }
-      return { reply: items, end: at };
-    }
-    default:
-      throw new Error(`unexpected RESP type ${type}`);
-  }
-}
 
 export interface RdbTestServer {
   port: number;

@@ -11,38 +11,20 @@
  * redis-server reads inline commands (`PING\r\n`): split on spaces into an array of Buffers. Servers
  * we emulate (the fake master) need that; clients never do.
  */
-import { NeuralLogRedisError } from '../errors.js';
+import { RespError, RespProtocolError, type RespReply } from './reply.js';
+import { ShallowScanner, type ShallowHandler } from './shallow.js';
 
-export type RespReply = string | number | bigint | Buffer | null | RespError | RespReply[];
-
-/** An error reply (`-ERR ...`). `kind` is its first word (ERR, WRONGPASS, NOPERM, LOADING, ...). */
-export class RespError {
-  readonly kind: string;
-  constructor(readonly message: string) {
-    this.kind = /^[A-Z]+(?=\s|$)/.exec(message)?.[0] ?? 'ERR';
-  }
-  toString(): string {
-    return this.message;
-  }
-}
-
-export function isRespError(value: unknown): value is RespError {
-  return value instanceof RespError;
-}
+export { RespError, RespProtocolError, isRespError, type RespReply } from './reply.js';
+export type { ShallowHandler } from './shallow.js';
 
 export interface RespDecoderOptions {
-  /** accept redis-server style inline commands at the top level (servers only) */
+  /** accept redis-server style inline commands at the top level (servers only; not in shallow mode) */
   inlineCommands?: boolean;
   /** largest bulk string or line accepted, in bytes (default 512 MB, Redis's proto-max-bulk-len) */
   maxBulkBytes?: number;
 }
 
-/** A byte stream that is not RESP. Carries the offset (from the first byte ever written). */
-export class RespProtocolError extends NeuralLogRedisError {
-  constructor(message: string, offset: number) {
-    super('E_PROTOCOL', `RESP protocol error at byte ${offset}: ${message}`, { place: { offset } });
-  }
-}
+const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 
 interface Frame {
   items: RespReply[];
@@ -65,11 +47,23 @@ export class RespDecoder {
   readonly #stack: Frame[] = [];
   /** when reading a bulk body: its length (without the CRLF) */
   #bulkLength = -1;
+  /** set in shallow mode, which takes every write */
+  #shallow: ShallowScanner | undefined;
 
   constructor(onReply: (reply: RespReply) => void, options: RespDecoderOptions = {}) {
     this.#onReply = onReply;
     this.#inline = options.inlineCommands ?? false;
-    this.#maxBulk = options.maxBulkBytes ?? 512 * 1024 * 1024;
+    this.#maxBulk = options.maxBulkBytes ?? DEFAULT_MAX_BULK;
+  }
+
+  /**
+   * The counting/shallow mode: `onReply(type, n, error)` once per top-level reply, nothing built
+   * (see shallow.ts). Chunks may be transient (reused by the caller after `write` returns).
+   */
+  static shallow(onReply: ShallowHandler, options: Omit<RespDecoderOptions, 'inlineCommands'> = {}): RespDecoder {
+    const decoder = new RespDecoder(() => undefined, options);
+    decoder.#shallow = new ShallowScanner(onReply, decoder.#maxBulk);
+    return decoder;
   }
 
   /** bytes received but not yet part of a complete reply */
@@ -79,10 +73,12 @@ export class RespDecoder {
 
   /** true between replies: nothing half-read */
   get idle(): boolean {
+    if (this.#shallow) return this.#shallow.idle;
     return this.#partsBytes === 0 && this.#stack.length === 0 && this.#bulkLength < 0;
   }
 
   write(chunk: Buffer): void {
+    if (this.#shallow) return this.#shallow.write(chunk);
     if (chunk.length === 0) return;
     this.#parts.push(chunk);
     this.#partsBytes += chunk.length;

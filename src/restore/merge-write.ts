@@ -14,21 +14,22 @@ import { decodeValue, displayKey, RdbFormatError, type RdbRecord } from '../rdb/
 import type { ConflictPolicy, MergeDatabase, MergeProgress, MergeStop } from './merge-types.js';
 import { feed, STOP_FEED, type Selector } from './merge-scan.js';
 import { libraryName } from './merge-target.js';
-import { encodeArg, RestorePipe, type Arg, type Reply } from './pipe.js';
+import { encodeBulk, ERROR_REPLY, openPipeline, type CommandArg } from '../resp/index.js';
 import { PAYLOAD_OVERHEAD, payloadFrame } from './restore-payload.js';
 import type { RestoreSource } from './source.js';
 import { buildCommands, type TargetFeatures } from './value-commands.js';
 
 /** how long an aborted merge waits for the answers to the commands it has sent */
 const DRAIN_MS = 10_000;
+const CONNECT_MS = 5000;
 
 const ARG = {
-  RESTORE: encodeArg('RESTORE'),
-  ZERO: encodeArg('0'),
-  ABSTTL: encodeArg('ABSTTL'),
-  REPLACE: encodeArg('REPLACE'),
-  IDLETIME: encodeArg('IDLETIME'),
-  FREQ: encodeArg('FREQ'),
+  RESTORE: encodeBulk('RESTORE'),
+  ZERO: encodeBulk('0'),
+  ABSTTL: encodeBulk('ABSTTL'),
+  REPLACE: encodeBulk('REPLACE'),
+  IDLETIME: encodeBulk('IDLETIME'),
+  FREQ: encodeBulk('FREQ'),
 };
 
 type FinalKind = 'restore' | 'renamenx' | 'rename' | 'function';
@@ -92,12 +93,12 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
     stopping = true;
   };
 
-  const onReply = (tag: Tag, reply: Reply) => {
+  const onReply = (tag: Tag, type: number, n: number, errorText: string | undefined) => {
     if (tag.kind === 'undo') return;
     if (tag.kind !== 'final') {
-      if (reply.type === '-') {
-        if (tag.kind === 'select') fail(tag.index, `SELECT failed: ${reply.text}`);
-        else if (!partError || partError.index !== tag.index) partError = { index: tag.index, message: reply.text };
+      if (type === ERROR_REPLY) {
+        if (tag.kind === 'select') fail(tag.index, `SELECT failed: ${errorText}`);
+        else if (!partError || partError.index !== tag.index) partError = { index: tag.index, message: errorText! };
       }
       return;
     }
@@ -109,15 +110,15 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
     const partFailed = partError?.index === index ? partError.message : undefined;
     let wrote = false;
     let error: string | undefined;
-    if (reply.type === '-') {
-      if (tag.final === 'restore' && /^BUSYKEY/.test(reply.text) && onConflict === 'skip' && !partFailed) {
+    if (errorText !== undefined) {
+      if (tag.final === 'restore' && /^BUSYKEY/.test(errorText) && onConflict === 'skip' && !partFailed) {
         if (!failure || index < failure.index) out.skipped++;
         return;
       }
-      error = /^BUSYKEY/.test(reply.text) ? `${displayKey(tag.key)} appeared on the target after the conflict check (${reply.text})` : reply.text;
-      if (tag.final === 'function') error = `FUNCTION LOAD of library "${tag.key.toString()}" failed: ${reply.text}`;
+      error = /^BUSYKEY/.test(errorText) ? `${displayKey(tag.key)} appeared on the target after the conflict check (${errorText})` : errorText;
+      if (tag.final === 'function') error = `FUNCTION LOAD of library "${tag.key.toString()}" failed: ${errorText}`;
       if (tag.tmp) strayTmps.push({ db: tag.db, tmp: tag.tmp });
-    } else if (tag.final === 'renamenx' && reply.text === '0') {
+    } else if (tag.final === 'renamenx' && type === 0x3a && n === 0) {
       if (onConflict === 'fail') error = `${displayKey(tag.key)} appeared on the target after the conflict check`;
       else if (!partFailed) {
         if (!failure || index < failure.index) out.skipped++;
@@ -142,14 +143,14 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
     d.keys++;
   };
 
-  const pipe = await RestorePipe.open<Tag>(a.endpoint, onReply, { name: 'neurallog-restore' });
+  const pipe = await openPipeline<Tag>(a.endpoint, { onReply, name: 'neurallog-restore', connectTimeoutMs: CONNECT_MS });
   let pipeDb = a.endpoint.db ?? 0;
   const useDb = (db: number, tag: Tag) => {
     if (db === pipeDb) return;
     pipe.send(['SELECT', String(db)], tag);
     pipeDb = db;
   };
-  const sendFinal = (args: readonly Arg[], tag: Tag & { kind: 'final' }) => {
+  const sendFinal = (args: readonly CommandArg[], tag: Tag & { kind: 'final' }) => {
     pipe.send(args, tag);
     unanswered.push(tag.index);
   };
@@ -291,7 +292,7 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
       reason = 'connection';
     }
   }
-  pipe.close();
+  void pipe.close();
   out.databases = [...dbs.values()].sort((x, y) => x.from - y.from);
   if (lastKey) out.lastKey = displayKey(lastKey);
   report(out.bytes, true);

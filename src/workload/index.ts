@@ -13,7 +13,9 @@ export {
   type WorkloadTally,
   type WorkloadStep,
 } from './commands.js';
-export { respText, respStep, respCommand } from './resp-text.js';
+export { respText, respStep, stepCommandCount } from './step-text.js';
+/** one command as RESP text (resp/'s encoder, under the name the workload has always exported) */
+export { encodeCommandText as respCommand } from '../resp/index.js';
 export {
   loadgen,
   DEFAULT_BATCH_SIZE,
@@ -22,5 +24,4 @@ export {
   type LoadgenProgress,
   type LoadgenResult,
 } from './loadgen.js';
-export { RespPipe, type RespPipeOptions } from './resp-pipe.js';
-export { ReplyCounter, type ReplyError } from './reply-counter.js';
+export { ReplyCounter, type ReplyError } from '../resp/index.js';

@@ -2,15 +2,15 @@
  * Writes the workload to Redis, pipelined, with a bounded number of unanswered commands so that
  * memory stays flat for any number of logs.
  *
- * Given an Endpoint, loadgen opens its own raw pipelined connection (RespPipe), which is what makes
- * it as fast as `redis-cli --pipe`. Given a node-redis client, it sends through `sendCommand` in
+ * Given an Endpoint, loadgen writes through resp/'s pipelined writer (RESP text in large socket writes,
+ * replies counted, not built), which is what makes it as fast as `redis-cli --pipe`. Given a node-redis client, it sends through `sendCommand` in
  * batches instead (same data, a third to a half of the throughput: a promise per command).
  */
 import type { Endpoint } from '../connect/index.js';
 import { ConnectionError, NeuralLogRedisError } from '../errors.js';
 import { emptyTally, logCommands, workloadSteps, type WorkloadOptions, type WorkloadStep } from './commands.js';
-import { RespPipe } from './resp-pipe.js';
-import { respStep } from './resp-text.js';
+import { openPipeline } from '../resp/index.js';
+import { respStep, stepCommandCount } from './step-text.js';
 
 /** What loadgen needs from a node-redis client. */
 export interface CommandSender {
@@ -47,6 +47,8 @@ export interface LoadgenResult {
 }
 
 export const DEFAULT_BATCH_SIZE = 10000;
+/** how long a wait for replies may see no progress at all before the load fails */
+const REPLY_TIMEOUT_MS = 60_000;
 
 /** The two ways of sending: both buffer commands and wait for replies on request. */
 interface Pipe {
@@ -60,14 +62,17 @@ export async function loadgen(target: Endpoint | CommandSender, options: Loadgen
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, not ${batchSize}`);
   if ('sendCommand' in target) return run(new SenderPipe(target, batchSize), options, batchSize);
-  const pipe = await RespPipe.open(target, { connectTimeoutMs: options.connectTimeoutMs });
+  const pipe = await openPipeline<undefined>(target, { connectTimeoutMs: options.connectTimeoutMs, stallTimeoutMs: REPLY_TIMEOUT_MS });
   try {
     return await run(
       {
-        send: (step) => pipe.sendEncoded(respStep(step), step.kind === 'log' ? 4 + step.tagKeys.length : step.commands.length),
-        settle: (max) => pipe.settle(max),
+        send: (step) => pipe.sendText(respStep(step), stepCommandCount(step), undefined),
+        settle: async (max) => {
+          await pipe.settle(max);
+          if (pipe.firstError) throw new Error(pipe.firstError.message);
+        },
         get unanswered() {
-          return pipe.sent - pipe.answered;
+          return pipe.inFlight;
         },
       },
       options,
