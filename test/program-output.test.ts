@@ -1,5 +1,5 @@
 /**
- * runtime/program-output.ts: a program's stdout through a wide FIFO into one reused buffer.
+ * host/program-output.ts: a program's stdout through a wide FIFO into one reused buffer.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readProgramOutput } from '../src/runtime/program-output.js';
+import { readProgramOutput } from '../src/host/program-output.js';
 import { tempDir } from './helpers/redis.js';
 
 const fifosLeft = () => readdirSync(tmpdir()).filter((f) => f.startsWith('nlr-fifo-'));

@@ -13,8 +13,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Duplex, PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, gzip } from 'node:zlib';
-import { findOnPath } from '../runtime/executables.js';
-import { programExit } from '../runtime/program-output.js';
+import { findOnPath } from '../host/executables.js';
+import { programExit } from '../host/program-output.js';
 import { MissingToolError } from '../errors.js';
 import type { Compression } from './naming.js';
 
