@@ -2,7 +2,7 @@
  * What a restore needs to know about its target before it changes anything: role, cluster mode,
  * whether a Sentinel watches it, versions, databases, memory, persistence. Refusals name the way to go.
  */
-import { parseInfo, type RedisConnection } from '../connect/client.js';
+import { parseInfo, parseKeyspace, type RedisConnection } from '../connect/client.js';
 import { NeuralLogRedisError } from '../errors.js';
 import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
 
@@ -54,11 +54,7 @@ export async function inspectCommand(client: RedisConnection, args: string[]): P
 }
 
 export function keysPerDb(info: Record<string, string>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(info)
-      .filter(([k]) => /^db\d+$/.test(k))
-      .map(([k, v]) => [k.slice(2), Number(/keys=(\d+)/.exec(v)?.[1] ?? 0)]),
-  );
+  return Object.fromEntries([...parseKeyspace(info)].map(([db, keys]) => [String(db), keys]));
 }
 
 export async function readTargetFacts(client: RedisConnection): Promise<TargetFacts> {
