@@ -19,14 +19,14 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NeuralLogRedisError } from '../errors.js';
+import { NeuralLogRedisError, type ErrorCode } from '../errors.js';
 import { findOnPath } from './executables.js';
 
 export interface ProgramOutputOptions {
   program: string;
   args: string[];
   /** error code of the NeuralLogRedisError for a failed program */
-  errorCode: string;
+  errorCode: ErrorCode;
   /**
    * Called with each piece of output, a view into a buffer that is reused as soon as the callback
    * returns: copy what must be kept. A throw stops the program and fails the read with that error.
@@ -44,7 +44,7 @@ const GROW_PIPE = `fcntl(STDOUT, ${F_SETPIPE_SZ}, ${BUFFER_BYTES}); exec { $ARGV
  * rejected with a NeuralLogRedisError naming the program, its exit status or signal and the last line
  * it wrote to stderr (which the child must have as a pipe), or why it could not start.
  */
-export function programExit(child: ChildProcess, program: string, errorCode: string): Promise<void> {
+export function programExit(child: ChildProcess, program: string, errorCode: ErrorCode): Promise<void> {
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   return new Promise<void>((resolve, reject) => {

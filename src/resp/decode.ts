@@ -11,7 +11,8 @@
  * redis-server reads inline commands (`PING\r\n`): split on spaces into an array of Buffers. Servers
  * we emulate (the fake master) need that; clients never do.
  */
-import { NeuralLogRedisError } from '../errors.js';
+import { NeuralLogRedisError, RespProtocolError } from '../errors.js';
+export { RespProtocolError };
 
 export type RespReply = string | number | bigint | Buffer | null | RespError | RespReply[];
 
@@ -35,13 +36,6 @@ export interface RespDecoderOptions {
   inlineCommands?: boolean;
   /** largest bulk string or line accepted, in bytes (default 512 MB, Redis's proto-max-bulk-len) */
   maxBulkBytes?: number;
-}
-
-/** A byte stream that is not RESP. Carries the offset (from the first byte ever written). */
-export class RespProtocolError extends NeuralLogRedisError {
-  constructor(message: string, offset: number) {
-    super('E_PROTOCOL', `RESP protocol error at byte ${offset}: ${message}`, { place: { offset } });
-  }
 }
 
 interface Frame {

@@ -12,7 +12,8 @@ import { connect as netConnect } from 'node:net';
 // connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
 import { closeConnection, openConnection, parseInfo, type RedisConnection } from '../connect/client.js';
 import type { Endpoint } from '../connect/url.js';
-import { NeuralLogRedisError } from '../errors.js';
+import { NeuralLogRedisError, RestoreFailedError, type ErrorCode } from '../errors.js';
+export { RestoreFailedError };
 import { decodeValue, rdbVerifier, type RdbRecord, type RdbSummary } from '../rdb/index.js';
 import { serveRdbAsMaster, type FakeMaster } from '../replication/index.js';
 import { measureRdbBytes, sourceOrigin, sourceValueTypes, type RestoreSource } from './source.js';
@@ -74,12 +75,6 @@ const COMMAND_WITHIN_MS = 10_000;
  */
 export function replaceWaitMs(rdbBytes: number): number {
   return 120_000 + Math.ceil(rdbBytes / (2 << 20)) * 1000;
-}
-
-export class RestoreFailedError extends NeuralLogRedisError {
-  constructor(message: string, code = 'E_RESTORE_FAILED', cause?: unknown) {
-    super(code, message, { cause });
-  }
 }
 
 /** The local address of a connection to the target: an address the target can route back to. */
@@ -238,7 +233,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
       const top = Math.max(-1, ...Object.keys(manifest.keyspace.databases).map(Number));
       if (top >= facts.databases) refusals.push(`the backup has data in database ${top} but the target has ${facts.databases} databases; raise \`databases\` or use --mode merge --db-map`);
     }
-    const refused = (reasons: string[], code?: string, exitCode: 1 | 2 = 1) =>
+    const refused = (reasons: string[], code?: ErrorCode, exitCode: 1 | 2 = 1) =>
       new RestoreRefusedError(`not restoring into ${options.endpoint.host}:${options.endpoint.port}: ${reasons.join('; ')}. Nothing was changed.`, code, exitCode);
     if (refusals.length > 0) throw refused(refusals);
     // a server that meets module data without its module exits while loading: compare before anything changes

@@ -3,7 +3,8 @@
  * whether a Sentinel watches it, versions, databases, memory, persistence. Refusals name the way to go.
  */
 import { parseInfo, parseKeyspace, type RedisConnection } from '../connect/client.js';
-import { NeuralLogRedisError } from '../errors.js';
+import { NeuralLogRedisError, RestorePermissionError, RestoreRefusedError } from '../errors.js';
+export { RestorePermissionError, RestoreRefusedError };
 import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
 
 export interface TargetFacts {
@@ -22,19 +23,6 @@ export interface TargetFacts {
   keysPerDb: Record<string, number>;
   replDisklessLoad: string;
   loading: boolean;
-}
-
-export class RestoreRefusedError extends NeuralLogRedisError {
-  constructor(message: string, code = 'E_RESTORE_REFUSED', exitCode: 1 | 2 = 1) {
-    super(code, message, { exitCode });
-  }
-}
-
-/** The user given for the target may not run what a restore must read (e.g. the `app` user). */
-export class RestorePermissionError extends NeuralLogRedisError {
-  constructor(message: string, cause?: unknown) {
-    super('E_RESTORE_NOPERM', message, { exitCode: 2, cause });
-  }
 }
 
 /** A command a restore needs to inspect the target; NOPERM becomes a plain message naming the user to use. */
