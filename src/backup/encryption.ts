@@ -12,7 +12,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
-import { BackupDecryptError, ConfigError, NeuralLogRedisError } from '../errors.js';
+import { BackupDecryptError, ConfigError } from '../errors.js';
 export { BackupDecryptError };
 
 export const ENCRYPTION_MAGIC = Buffer.from('NLRB-ENC', 'latin1');

@@ -11,7 +11,7 @@
  * redis-server reads inline commands (`PING\r\n`): split on spaces into an array of Buffers. Servers
  * we emulate (the fake master) need that; clients never do.
  */
-import { NeuralLogRedisError, RespProtocolError } from '../errors.js';
+import { RespProtocolError } from '../errors.js';
 export { RespProtocolError };
 
 export type RespReply = string | number | bigint | Buffer | null | RespError | RespReply[];

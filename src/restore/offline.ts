@@ -32,7 +32,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { readConfig } from '../config/index.js';
-import { NeuralLogRedisError, ServerRunningError, UsageError } from '../errors.js';
+import { ServerRunningError, UsageError } from '../errors.js';
 export { ServerRunningError };
 import { rdbVerifier, RdbFormatError } from '../rdb/index.js';
 import { findRunningServer } from './offline-guard.js';

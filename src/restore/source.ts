@@ -12,7 +12,7 @@ import { manifestPathFor, type Compression } from '../backup/naming.js';
 import { readManifest, type Manifest } from '../backup/manifest.js';
 import { openPlainRdb, storedLayers, wrongKeyReason } from '../backup/layers.js';
 import { sha256OfFile } from '../backup/file-digest.js';
-import { BackupIntegrityError, NeuralLogRedisError, UsageError } from '../errors.js';
+import { BackupIntegrityError, UsageError } from '../errors.js';
 export { BackupIntegrityError };
 import { rdbVerifier } from '../rdb/index.js';
 import { readRdbHead } from './rdb-head.js';

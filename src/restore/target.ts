@@ -3,7 +3,7 @@
  * whether a Sentinel watches it, versions, databases, memory, persistence. Refusals name the way to go.
  */
 import { parseInfo, parseKeyspace, type RedisConnection } from '../connect/client.js';
-import { NeuralLogRedisError, RestorePermissionError, RestoreRefusedError } from '../errors.js';
+import { RestorePermissionError, RestoreRefusedError } from '../errors.js';
 export { RestorePermissionError, RestoreRefusedError };
 import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
 
