@@ -260,6 +260,11 @@ export class Fingerprints implements MemberFingerprints {
         k1 ^= buf[i]!;
         h1 ^= Math.imul(rotl(Math.imul(k1, C1), 15), C2);
     }
+    this.finish(h1, h2, h3, h4, length);
+  }
+
+  /** MurmurHash3's finalisation: mixes the four lanes with the length into lo and hi */
+  private finish(h1: number, h2: number, h3: number, h4: number, length: number): void {
     h1 ^= length;
     h2 ^= length;
     h3 ^= length;

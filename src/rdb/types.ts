@@ -25,6 +25,27 @@ export const OP = {
   EOF: 0xff,
 } as const;
 
+/** the key modifiers' opcodes by name, for messages */
+export const MODIFIER_NAMES: Record<number, string> = {
+  [OP.EXPIRETIME_MS]: 'EXPIRETIME_MS',
+  [OP.EXPIRETIME]: 'EXPIRETIME',
+  [OP.IDLE]: 'IDLE',
+  [OP.FREQ]: 'FREQ',
+};
+
+/** the other opcodes by name, for messages */
+export const OPCODE_NAMES: Record<number, string> = {
+  [OP.SLOT_IMPORT]: 'SLOT_IMPORT',
+  [OP.SLOT_INFO]: 'SLOT_INFO',
+  [OP.FUNCTION_PRE_GA]: 'FUNCTION',
+  [OP.FUNCTION2]: 'FUNCTION2',
+  [OP.MODULE_AUX]: 'MODULE_AUX',
+  [OP.AUX]: 'AUX',
+  [OP.RESIZEDB]: 'RESIZEDB',
+  [OP.SELECTDB]: 'SELECTDB',
+  [OP.EOF]: 'EOF',
+};
+
 export const TYPE = {
   STRING: 0,
   LIST: 1,
