@@ -1,7 +1,6 @@
 /**
  * Writing a manifest. Apart from manifest.ts (the schema that reading one checks against) so that
- * taking a backup does not load the schema library (15 MB and 60 ms of a backup's start, measured
- * before the CLI was bundled; docs/benchmarks.md).
+ * taking a backup does not load the schema library (its cost at a backup's start: docs/benchmarks.md).
  */
 import { writeFileAtomic } from './publish.js';
 

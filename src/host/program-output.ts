@@ -3,12 +3,13 @@
  * program writes (`backups verify` reading `zstd -d` or `igzip -d`).
  *
  * Node reads a child's stdout through a socket pair in reads of at most 64 KiB, each allocating a
- * buffer and passing through the stream machinery: about 30 us a read here, 0.3 s for a 580 MB RDB,
- * and a program that writes in 1 MiB blocks (igzip) stops working while each block trickles through.
+ * buffer and passing through the stream machinery (a cost per read that adds up over a large RDB:
+ * docs/benchmarks.md), and a program that writes in 1 MiB blocks (igzip) stops working while each
+ * block trickles through.
  * Here the program writes into a FIFO instead, whose capacity is raised to 1 MiB (Linux
  * F_SETPIPE_SZ, set by a one-line `perl` wrapper: perl-base is part of every Debian system; without
  * it the FIFO keeps its 64 KiB), and the read end is read straight into one reused 1 MiB buffer
- * (`net.Socket`'s `onread`): ~20x fewer reads and no allocation per read.
+ * (`net.Socket`'s `onread`): far fewer reads and no allocation per read.
  *
  * The FIFO is made in a private directory (mode 0700) and unlinked before the program starts; only
  * this process and the program hold it. Where any of this is unavailable (not Linux, no `mkfifo`),

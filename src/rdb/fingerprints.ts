@@ -9,7 +9,8 @@
  * Members are queued and inserted in batches: the table of a large collection is larger than the
  * CPU's caches, and every insert is a cache miss at a random slot. A batch first loads the first
  * slot of each of its members in a loop of independent loads (the CPU overlaps their misses), then
- * inserts them in order from cache: 54 -> 27 ns per insert into a table of a million UUIDs.
+ * inserts them in order from cache, at about half the cost per insert (docs/benchmarks.md, Backup and
+ * verify).
  *
  * This JS table is the fallback: where WebAssembly runs (everywhere but `node --jitless`), the
  * cursor uses fingerprint-table.ts, the same contract (MemberFingerprints) with the hash and the
