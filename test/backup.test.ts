@@ -17,14 +17,12 @@ import { freePort, startRedisServer, waitUntilServing } from '../src/runtime/ind
 import { loadgen } from '../src/workload/index.js';
 import { rdbVersionWritten } from '../src/engine/index.js';
 import { hostEngine, startTestServer, tempDir, testEngines, upTestDeployment, type TestEngine, type TestServer } from './helpers/redis.js';
+import { runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env });
 
 function finalFiles(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).sort() : [];

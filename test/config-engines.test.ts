@@ -6,12 +6,11 @@
  * one directive accepted on one release and flagged on another, renames, the nearest-table note.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { judgeDirective, tableFor } from '../src/config/engine-directives.js';
 import type { Finding } from '../src/config/findings.js';
 import { lintDeployment } from '../src/config/lint.js';
@@ -19,8 +18,8 @@ import { readConfig, type TargetChoice } from '../src/config/load.js';
 import { closeConnection } from '../src/connect/index.js';
 import { freePort } from '../src/runtime/index.js';
 import { startTestServer, testEngines, type TestEngine } from './helpers/redis.js';
+import { runCliSync } from './helpers/run-cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'nlr-config-engines-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -204,10 +203,7 @@ describe('lint per engine and release (tables)', () => {
 });
 
 describe('config lint --engine/--version on the command line', () => {
-  const cli = (...args: string[]) => {
-    const r = spawnSyncCli(args);
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const cli = (...args: string[]) => runCliSync(args, { timeoutMs: 60_000 });
 
   test('the same file: exit 0 for Redis 7.4, exit 1 naming Redis 7.0 with --version 7.0, exit 1 on Valkey 8.1', () => {
     const file = write('protected-mode no\nbind 127.0.0.1\nmaxmemory 100mb\nappendonly yes\nuser default on #5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8 ~* +@all\nset-max-listpack-entries 64\nio-threads-do-reads yes\nreplica-full-sync-buffer-limit 0\n');
@@ -238,6 +234,3 @@ describe('config lint --engine/--version on the command line', () => {
   });
 });
 
-function spawnSyncCli(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
-}

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import type { Finding } from '../src/config/findings.js';
 import { lintDeployment } from '../src/config/lint.js';
 import { readConfig, type LoadedConfig, type TargetChoice } from '../src/config/load.js';
 import { profile } from '../src/config/profiles.js';
+import { runCliSync } from './helpers/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GUIDE_CONF = fileURLToPath(new URL('./fixtures/guide-redis.conf', import.meta.url));
@@ -248,10 +248,7 @@ describe('each rule on a minimal redis.conf', () => {
 });
 
 describe('neurallog-redis config lint', () => {
-  function cli(...args: string[]) {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'config', 'lint', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-  }
+  const cli = (...args: string[]) => runCliSync(['config', 'lint', ...args], { cwd: ROOT, env: { NO_COLOR: '1' } });
 
   test('exit 0 for a clean file', () => {
     const run = cli(write(conf()));

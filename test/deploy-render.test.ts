@@ -17,6 +17,7 @@ import type { Deployment } from '../src/config/schema.js';
 import { writeSecrets } from '../src/connect/secrets.js';
 import { ConfigError } from '../src/errors.js';
 import { refusals, renderCompose, renderKubernetes, renderRedisConf, type RenderedFile } from '../src/render/index.js';
+import { runCliSync } from './helpers/run-cli.js';
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 const ROOT = here('..');
@@ -33,10 +34,7 @@ after(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCliSync(args, { cwd: ROOT, timeoutMs: 30_000, env: { NO_COLOR: '1' } });
 
 /** Every golden file in `dir` equals the rendered file of the same name, and no file is missing or extra. */
 function assertGoldenTree(dir: string, files: readonly RenderedFile[]): void {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { lockDirectory } from '../src/backup/publish.js';
-import { breakStaleLock, formatHolder, parseHolder, processStartTime, takeLock } from '../src/runtime/file-lock.js';
+import { breakStaleLock, formatHolder, parseHolder, processStartTime, takeLock } from '../src/host/file-lock.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'nlr-lock-'));

@@ -16,30 +16,14 @@ import { waitOrAbort } from '../src/cli/backup.js';
 import { closeConnection } from '../src/connect/index.js';
 import { chooseLoad } from '../src/restore/index.js';
 import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
+import { runCli, runCliSync } from './helpers/run-cli.js';
 
 const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const started = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - started) / 1000 };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env, timeoutMs: 60_000 });
 
 /** the CLI without blocking this process (a server in this process must go on answering) */
-function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cliAsync = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env, timeoutMs: 60_000 });
 
 describe('item 9: backups verify of input that never ends', () => {
   test('item 9: /dev/zero and a FIFO are refused at once, exit 2', () => {

@@ -5,20 +5,16 @@
  * release of the matrix accepts, is not called unknown.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { lintDeployment, profile, readConfig } from '../src/config/index.js';
 import { closeConnection } from '../src/connect/index.js';
 import { startTestServer, tempDir, testEngines } from './helpers/redis.js';
+import { runCliSync } from './helpers/run-cli.js';
 
-const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
-}
+const cli = (args: string[]) => runCliSync(args, { timeoutMs: 60_000 });
 
 describe('item 8: an included file is named, never echoed', () => {
   const temp = tempDir();

@@ -16,27 +16,15 @@ import { closeConnection, deploymentPaths, openConnection, readSecrets } from '.
 import { NeuralLogRedisError } from '../src/errors.js';
 import { deploymentStatus, downDeployment, freePort, isAlive, isRedisServer, processCwd, upDeployment } from '../src/runtime/index.js';
 import { tempDir, testEngines, upTestDeployment, type TestEngine } from './helpers/redis.js';
+import { runCli, runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'src', 'cli', 'main.ts');
 /** tsx by its URL, so that a CLI run from another working directory finds it */
 const TSX = import.meta.resolve('tsx');
 
-function cli(args: string[], cwd = ROOT) {
-  const r = spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], cwd = ROOT) => runCliSync(args, { cwd });
 
-function cliAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cliAsync = (args: string[]) => runCli(args);
 
 /**
  * Kills every Redis or Valkey server whose working directory lies under `dir`: when a test of two

@@ -1,5 +1,5 @@
 /**
- * runtime/program-output.ts: a program's stdout through a wide FIFO into one reused buffer.
+ * host/program-output.ts: a program's stdout through a wide FIFO into one reused buffer.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readProgramOutput } from '../src/runtime/program-output.js';
+import { readProgramOutput } from '../src/host/program-output.js';
 import { tempDir } from './helpers/redis.js';
 
 const fifosLeft = () => readdirSync(tmpdir()).filter((f) => f.startsWith('nlr-fifo-'));
@@ -26,7 +26,7 @@ describe('reading a program through a FIFO', () => {
       const done = readProgramOutput({
         program: 'cat',
         args: [file],
-        errorCode: 'E_TEST',
+        errorCode: 'E_GZIP',
         onChunk: (chunk) => {
           hash.update(chunk);
           bytes += chunk.length;
@@ -46,10 +46,10 @@ describe('reading a program through a FIFO', () => {
 
   test("a program that fails, even after writing everything, fails the read with its stderr's last line", async () => {
     await assert.rejects(
-      readProgramOutput({ program: 'sh', args: ['-c', 'printf abc; echo "it broke" >&2; exit 3'], errorCode: 'E_TEST', onChunk: () => undefined })!,
-      (error: Error & { code?: string }) => error.code === 'E_TEST' && /sh failed \(exit 3\): it broke/.test(error.message),
+      readProgramOutput({ program: 'sh', args: ['-c', 'printf abc; echo "it broke" >&2; exit 3'], errorCode: 'E_GZIP', onChunk: () => undefined })!,
+      (error: Error & { code?: string }) => error.code === 'E_GZIP' && /sh failed \(exit 3\): it broke/.test(error.message),
     );
-    await assert.rejects(readProgramOutput({ program: 'no-such-program-here', args: [], errorCode: 'E_TEST', onChunk: () => undefined })!, /no-such-program-here/);
+    await assert.rejects(readProgramOutput({ program: 'no-such-program-here', args: [], errorCode: 'E_GZIP', onChunk: () => undefined })!, /no-such-program-here/);
   });
 
   // the program never ends by itself: without the stop, the read would hang until the test's timeout
@@ -59,7 +59,7 @@ describe('reading a program through a FIFO', () => {
       readProgramOutput({
         program: 'sh',
         args: ['-c', 'while :; do printf "%065536d" 0; done'],
-        errorCode: 'E_TEST',
+        errorCode: 'E_GZIP',
         onChunk: () => {
           if (++calls === 3) throw new Error('parser says no');
         },
@@ -72,7 +72,7 @@ describe('reading a program through a FIFO', () => {
     const before = process.env.TMPDIR;
     process.env.TMPDIR = '/nonexistent/nlr-no-such-dir';
     try {
-      assert.equal(readProgramOutput({ program: 'true', args: [], errorCode: 'E_TEST', onChunk: () => undefined }), undefined);
+      assert.equal(readProgramOutput({ program: 'true', args: [], errorCode: 'E_GZIP', onChunk: () => undefined }), undefined);
     } finally {
       if (before === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = before;
@@ -82,7 +82,7 @@ describe('reading a program through a FIFO', () => {
   test('NEURALLOG_REDIS_FIFO=off: undefined, the caller reads the ordinary way', () => {
     process.env.NEURALLOG_REDIS_FIFO = 'off';
     try {
-      assert.equal(readProgramOutput({ program: 'true', args: [], errorCode: 'E_TEST', onChunk: () => undefined }), undefined);
+      assert.equal(readProgramOutput({ program: 'true', args: [], errorCode: 'E_GZIP', onChunk: () => undefined }), undefined);
     } finally {
       delete process.env.NEURALLOG_REDIS_FIFO;
     }

@@ -23,9 +23,9 @@ import { engineHas, rdbVersionWritten } from '../src/engine/index.js';
 import { mergeRestore, offlineRestore, openRestoreSource, planRestore, replaceRestore, RestoreRefusedError } from '../src/restore/index.js';
 import { isAlive, waitFor, type StartedServer } from '../src/runtime/index.js';
 import { engineById, restartTestServer, startTestServer, tempDir, testEngines, type TestEngine, type TestServer } from './helpers/redis.js';
+import { runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'src', 'cli', 'main.ts');
 const DEBUG = ['--enable-debug-command', 'local'];
 const FIELD_TTL = { redis: '7.4.0', valkey: '9.0.0' };
 const LIBRARY = "#!lua name=roundtrip\nredis.register_function('echo1', function(keys, args) return args[1] end)";
@@ -139,10 +139,7 @@ async function emptyOut(server: TestServer): Promise<void> {
   });
 }
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCliSync(args);
 
 /** One seeded source per engine, its backup and its state; shared by the round trips and the cross-version cases. */
 interface Source {

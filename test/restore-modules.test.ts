@@ -8,7 +8,6 @@
  * test/rdb-legacy.test.ts), and the ids are those RedisJSON writes (type name `ReJSON-RL`).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,9 +16,8 @@ import { closeConnection } from '../src/connect/index.js';
 import { moduleVerdict } from '../src/restore/modules.js';
 import { moduleId, rdbEncode as E } from './fixtures/rdb/encode.js';
 import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
+import { runCliSync } from './helpers/run-cli.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'src', 'cli', 'main.ts');
 const DEBUG = ['--enable-debug-command', 'local'];
 
 const JSON_TYPE = moduleId('ReJSON-RL', 3);
@@ -37,15 +35,7 @@ function moduleRdb(withAux: boolean): Buffer {
   ]);
 }
 
-function cli(args: string[], password: string) {
-  const started = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, NEURALLOG_REDIS_PASSWORD: password },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - started) / 1000 };
-}
+const cli = (args: string[], password: string) => runCliSync(args, { env: { NEURALLOG_REDIS_PASSWORD: password }, timeoutMs: 60_000 });
 
 async function command(server: TestServer, ...args: string[]): Promise<unknown> {
   const c = await server.connect('admin');

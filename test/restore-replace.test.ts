@@ -16,15 +16,13 @@ import { isAlive } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
 import { rdbVersionWritten } from '../src/engine/index.js';
 import { restartTestServer, startTestServer, tempDir, testEngines, upTestDeployment, type TestServer } from './helpers/redis.js';
+import { runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
 const DEBUG = ['--enable-debug-command', 'local'];
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env });
 
 async function command(server: { connect(user?: string): Promise<any> }, ...args: string[]): Promise<unknown> {
   const c = await server.connect('admin');

@@ -14,13 +14,11 @@ import { downDeployment, freePort, isAlive, rotatePassword, upDeployment } from 
 import { cliProgram } from '../src/config/engines.js';
 import { judgeDirective } from '../src/config/engine-directives.js';
 import { tempDir, testEngines, upTestDeployment, type TestDeployment, type TestEngine } from './helpers/redis.js';
+import { runCliSync } from './helpers/run-cli.js';
 
 const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env, timeoutMs: 60_000 });
 
 /** redis-cli with the password in the environment (never in argv). */
 function redisCli(port: number, args: string[], auth?: { user: string; password: string }, host = '127.0.0.1', netns?: string): string {

@@ -13,9 +13,9 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Duplex, PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, gzip } from 'node:zlib';
-import { findOnPath } from '../runtime/executables.js';
-import { programExit } from '../runtime/program-output.js';
-import { MissingToolError } from '../errors.js';
+import { findOnPath } from '../host/executables.js';
+import { programExit } from '../host/program-output.js';
+import { MissingToolError, type ErrorCode } from '../errors.js';
 import type { Compression } from './naming.js';
 
 export function requireCompressionTool(compression: Compression): void {
@@ -31,7 +31,7 @@ export function gzipEngine(): 'igzip' | 'zlib' {
 }
 
 /** An external filter program (stdin -> stdout) as a Duplex; a non-zero exit fails the stream with its last stderr line. */
-function filterProcess(program: string, args: string[], code: string): Duplex {
+function filterProcess(program: string, args: string[], code: ErrorCode): Duplex {
   const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const output = supervisedOutput(child, program, code);
   const duplex = Duplex.from({ writable: child.stdin!, readable: output });
@@ -46,7 +46,7 @@ function filterProcess(program: string, args: string[], code: string): Duplex {
  * program may write its last bytes and only then find its input damaged). Destroying the stream
  * kills the program.
  */
-function supervisedOutput(child: ChildProcess, program: string, code: string): Readable {
+function supervisedOutput(child: ChildProcess, program: string, code: ErrorCode): Readable {
   const out = new PassThrough({ highWaterMark: 256 << 10 });
   child.stdout!.pipe(out, { end: false });
   // 'close' comes after the child's stdout has ended, so every byte is in `out` by then
@@ -124,7 +124,7 @@ export function createDecompressStream(compression: Compression): Duplex {
  * The command that decompresses a stored file by name to its stdout (igzip or zstd), or undefined
  * when gzip is done by node:zlib here (or the file is not compressed).
  */
-export function decompressFileCommand(compression: Compression, file: string): { program: string; args: string[]; errorCode: string } | undefined {
+export function decompressFileCommand(compression: Compression, file: string): { program: string; args: string[]; errorCode: ErrorCode } | undefined {
   // an absolute path: a name that starts with '-' is not taken for an option
   if (compression === 'gzip' && gzipEngine() === 'igzip') return { program: 'igzip', args: ['-d', '-c', resolve(file)], errorCode: 'E_GZIP' };
   if (compression === 'zstd') {

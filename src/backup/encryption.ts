@@ -12,7 +12,8 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
-import { ConfigError, NeuralLogRedisError } from '../errors.js';
+import { BackupDecryptError, ConfigError } from '../errors.js';
+export { BackupDecryptError };
 
 export const ENCRYPTION_MAGIC = Buffer.from('NLRB-ENC', 'latin1');
 const VERSION = 1;
@@ -20,12 +21,6 @@ const HEADER_BYTES = 8 + 1 + 4 + 16;
 const TAG_BYTES = 16;
 export const DEFAULT_CHUNK = 1 << 20;
 const MAX_CHUNK = 16 << 20;
-
-export class BackupDecryptError extends NeuralLogRedisError {
-  constructor(message: string, offset: number) {
-    super('E_BACKUP_DECRYPT', `at encrypted byte ${offset}: ${message}`, { place: { offset } });
-  }
-}
 
 /** Reads a key file: 32 raw bytes, or 64 hex digits, or base64 of 32 bytes (one line). Mode must be 0600. */
 export function readKeyFile(path: string): Buffer {

@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, statSync } from 'node:fs';
-import { findOnPath } from '../runtime/executables.js';
-import { GcPacer } from '../runtime/gc-pacer.js';
+import { findOnPath } from '../host/executables.js';
+import { GcPacer } from '../host/gc-pacer.js';
 
 const READ_CHUNK = 1 << 20;
 

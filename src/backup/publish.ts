@@ -6,7 +6,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from '../errors.js';
-import { takeLock } from '../runtime/file-lock.js';
+import { takeLock } from '../host/file-lock.js';
 import { LOCK_NAME } from './naming.js';
 
 export function fsyncDirectory(dir: string): void {
@@ -61,7 +61,7 @@ export interface DirectoryLock {
 }
 
 /**
- * Takes the backup directory's lock (runtime/file-lock: two takers can never both hold it, even when
+ * Takes the backup directory's lock (host/file-lock: two takers can never both hold it, even when
  * both find the same dead holder); a lock left by a process that no longer runs is taken over.
  */
 export function lockDirectory(dir: string): DirectoryLock {

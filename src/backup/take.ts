@@ -14,7 +14,7 @@ import { identifyFromRdbAux } from '../engine/identity.js';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { rdbVerifier, type RdbSummary } from '../rdb/index.js';
 import { pullRdb, type PulledRdb } from '../replication/index.js';
-import { GcPacer } from '../runtime/gc-pacer.js';
+import { GcPacer } from '../host/gc-pacer.js';
 import { createCompressStream, requireCompressionTool } from './compression.js';
 import { createEncryptStream, keyId } from './encryption.js';
 import type { Manifest } from './manifest.js';

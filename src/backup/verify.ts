@@ -11,8 +11,8 @@ import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NeuralLogRedisError, UsageError } from '../errors.js';
 import { RdbStreamParser, RdbUnsupportedError, rdbVerifier, type RdbSummary } from '../rdb/index.js';
-import { GcPacer } from '../runtime/gc-pacer.js';
-import { readProgramOutput } from '../runtime/program-output.js';
+import { GcPacer } from '../host/gc-pacer.js';
+import { readProgramOutput } from '../host/program-output.js';
 import { decompressFileCommand } from './compression.js';
 import { sha256OfFile } from './file-digest.js';
 import { openPlainRdb, storedLayers, wrongKeyReason, type StoredLayers } from './layers.js';
@@ -122,7 +122,7 @@ function refuseUnlessRegularFile(file: string): void {
 
 /**
  * Parses the plain RDB inside a stored file. An unencrypted compressed file is read straight from its
- * decompressor through a wide FIFO into one reused buffer (runtime/program-output.ts); everything
+ * decompressor through a wide FIFO into one reused buffer (host/program-output.ts); everything
  * else through the stream layers.
  */
 async function parsePlainRdb(file: string, layers: StoredLayers, key: Buffer | undefined, passed: (n: number) => void, strict: boolean): Promise<RdbSummary> {

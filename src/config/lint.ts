@@ -8,12 +8,13 @@
 import type { ErrorPlace } from '../errors.js';
 import { DEPRECATED_ALIASES, directiveSpec } from './directives.js';
 import { sortFindings, type Finding } from './findings.js';
-import { CONFIG_RULES, finding, type LintContext, type LintRule } from './lint-rules.js';
+import { finding, type LintContext, type LintRule } from './lint-rule.js';
+import { CONFIG_RULES } from './lint-rules.js';
 import type { LoadedConfig } from './load.js';
 import type { ReadDirective } from './redis-conf.js';
 import type { AclUser, Deployment } from './schema.js';
 
-export type { LintContext, LintRule } from './lint-rules.js';
+export type { LintContext, LintRule } from './lint-rule.js';
 
 function isLoopback(address: string): boolean {
   const a = address.replace(/^-/, '').toLowerCase();

@@ -54,7 +54,7 @@ function withTarget(data: Record<string, unknown>, base: { engine: EngineTarget[
   if (engine === undefined && version === undefined) return data;
   const out: Record<string, unknown> = { ...data };
   if (engine !== undefined) out.engine = engine;
-  out.version = version ?? (engine !== undefined && engine !== base.engine ? DEFAULT_RELEASE[engine as keyof typeof DEFAULT_RELEASE] : base.version);
+  out.version = version ?? (engine !== undefined && engine !== base.engine ? DEFAULT_RELEASE[engine] : base.version);
   const container = isPlain(data.container) ? data.container : {};
   const chosenEngine = (out.engine ?? base.engine) as string;
   // a value the schema will refuse is left for it to report, with its line

@@ -189,3 +189,16 @@ export function parseInfo(text: string): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * INFO keyspace's lines (`db0:keys=12,expires=0,avg_ttl=0`) from parsed INFO fields: database number
+ * -> keys, in INFO's order. Databases INFO leaves out (the empty ones) are absent.
+ */
+export function parseKeyspace(info: Record<string, string>): Map<number, number> {
+  const keyspace = new Map<number, number>();
+  for (const [name, value] of Object.entries(info)) {
+    const db = /^db(\d+)$/.exec(name);
+    if (db) keyspace.set(Number(db[1]), Number(/(?:^|,)keys=(\d+)/.exec(value)?.[1] ?? 0));
+  }
+  return keyspace;
+}

@@ -12,33 +12,13 @@ import { readHeader, readSlotImport, readSlotInfo } from './header.js';
 import { ValueCursor } from './incremental.js';
 import { ByteReader, STR_RAW } from './reader.js';
 import {
-  KINDS, KIND_OF_TYPE, OP, TYPE, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
+  KINDS, KIND_OF_TYPE, MODIFIER_NAMES, OP, OPCODE_NAMES, TYPE, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
   type RdbParserOptions, type RdbSummary,
 } from './types.js';
 import { readValue, unknownTypeMessage } from './value.js';
 
 /** warnings kept whole in the summary (the rest are counted) */
 const WARNINGS_KEPT = 100;
-
-
-const MODIFIER_NAMES: Record<number, string> = {
-  [OP.EXPIRETIME_MS]: 'EXPIRETIME_MS',
-  [OP.EXPIRETIME]: 'EXPIRETIME',
-  [OP.IDLE]: 'IDLE',
-  [OP.FREQ]: 'FREQ',
-};
-
-const OPCODE_NAMES: Record<number, string> = {
-  [OP.SLOT_IMPORT]: 'SLOT_IMPORT',
-  [OP.SLOT_INFO]: 'SLOT_INFO',
-  [OP.FUNCTION_PRE_GA]: 'FUNCTION',
-  [OP.FUNCTION2]: 'FUNCTION2',
-  [OP.MODULE_AUX]: 'MODULE_AUX',
-  [OP.AUX]: 'AUX',
-  [OP.RESIZEDB]: 'RESIZEDB',
-  [OP.SELECTDB]: 'SELECTDB',
-  [OP.EOF]: 'EOF',
-};
 
 /** types whose values incremental.ts can read element by element */
 const ELEMENTWISE = new Uint8Array(256);
@@ -49,7 +29,6 @@ for (const t of [
 
 /** with rawValues 'none', values longer than this are read element by element when they are not all there */
 const ELEMENTWISE_ABOVE = 64 * 1024;
-
 
 const EMPTY = Buffer.alloc(0);
 

@@ -1,5 +1,5 @@
 /**
- * The duplicate check of fingerprints.ts in WebAssembly (its hash ~4x faster: ~5 ns for a UUID): the
+ * The duplicate check of fingerprints.ts in WebAssembly (a faster hash: docs/benchmarks.md): the
  * members of a batch are copied into the module's memory (one copy of the span of the reader's
  * buffer they lie in, plus the few that live elsewhere), and one call hashes each (MurmurHash64A, 8
  * bytes at a time) and inserts it into an open-addressing table of 64-bit fingerprints in the same

@@ -9,7 +9,8 @@
  * Members are queued and inserted in batches: the table of a large collection is larger than the
  * CPU's caches, and every insert is a cache miss at a random slot. A batch first loads the first
  * slot of each of its members in a loop of independent loads (the CPU overlaps their misses), then
- * inserts them in order from cache: 54 -> 27 ns per insert into a table of a million UUIDs.
+ * inserts them in order from cache, at about half the cost per insert (docs/benchmarks.md, Backup and
+ * verify).
  *
  * This JS table is the fallback: where WebAssembly runs (everywhere but `node --jitless`), the
  * cursor uses fingerprint-table.ts, the same contract (MemberFingerprints) with the hash and the
@@ -260,6 +261,11 @@ export class Fingerprints implements MemberFingerprints {
         k1 ^= buf[i]!;
         h1 ^= Math.imul(rotl(Math.imul(k1, C1), 15), C2);
     }
+    this.finish(h1, h2, h3, h4, length);
+  }
+
+  /** MurmurHash3's finalisation: mixes the four lanes with the length into lo and hi */
+  private finish(h1: number, h2: number, h3: number, h4: number, length: number): void {
     h1 ^= length;
     h2 ^= length;
     h3 ^= length;

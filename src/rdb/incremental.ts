@@ -11,10 +11,9 @@
  */
 import { count, readContainer, readPackedNode, readScore, show } from './collections.js';
 import { expiryFromTtl, readMinExpire, readValkeyExpiry } from './hash-expiry.js';
-import { wasmFingerprints } from './fingerprint-table.js';
-import { FINGERPRINT_BATCH, Fingerprints, type MemberFingerprints } from './fingerprints.js';
 import { readModuleField } from './module.js';
-import { ByteReader, STR_INT, STR_RAW } from './reader.js';
+import { MemberSet } from './member-set.js';
+import { ByteReader } from './reader.js';
 import { readStreamEnd, readStreamNode, type StreamProgress, type StreamVersion } from './stream.js';
 import { TYPE } from './types.js';
 
@@ -63,12 +62,7 @@ export class ValueCursor {
   private minExpire = 0;
   /** bytes of a raw string still to skip (the rest of the element being read) */
   private skipLeft = 0;
-  private readonly seen: MemberFingerprints = wasmFingerprints() ?? new Fingerprints();
-  /** where each member queued in `seen` starts (positions in the reader's buffer, see flush) */
-  private readonly queuedAt = new Int32Array(FINGERPRINT_BATCH);
-  /** the first member seen twice: absolute offset and text (-1: none) */
-  private dupAt = -1;
-  private dupText = '';
+  private readonly members = new MemberSet();
   private readonly stream: StreamProgress = { live: 0, last: undefined, deleted: 0 };
 
   /** the file is a "VALKEY" one (type 22 is Valkey's hash with field expiries) */
@@ -89,8 +83,7 @@ export class ValueCursor {
     this.i = 0;
     this.total = 0;
     this.skipLeft = 0;
-    this.dupAt = -1;
-    this.dupText = '';
+    this.members.forget();
     this.stream.nodes = 0;
     this.stream.live = 0;
     this.stream.last = undefined;
@@ -107,7 +100,7 @@ export class ValueCursor {
       return this.runValue(r, limit, c);
     } finally {
       // the queued members are positions in r.buf, which the parser replaces between calls
-      if (this.seen.queued > 0) this.flush(r);
+      this.members.flush(r);
     }
   }
 
@@ -190,23 +183,23 @@ export class ValueCursor {
   private set(r: ByteReader, limit: number, c: Commit): boolean {
     if (this.phase === Phase.Start) {
       this.begin(r, 'set', c);
-      this.seen.reset(this.n);
+      this.members.reset(this.n);
     }
     while (this.i < this.n) {
       if (r.pos >= limit) return false;
       r.str();
-      this.insert(r);
+      this.members.insert(r);
       this.i++;
       c.itemStart = r.pos;
     }
-    this.noDuplicates(r, 'set has the member');
+    this.members.noDuplicates(r, 'set has the member');
     return true;
   }
 
   private zset(r: ByteReader, limit: number, c: Commit, binary: boolean): boolean {
     if (this.phase === Phase.Start) {
       this.begin(r, 'sorted set', c);
-      this.seen.reset(this.n);
+      this.members.reset(this.n);
     }
     while (this.i < this.n) {
       if (r.pos >= limit) return false;
@@ -214,11 +207,11 @@ export class ValueCursor {
       const at = r.pos;
       const score = readScore(r, binary);
       if (Number.isNaN(score)) r.fail(`sorted set member ${show(r.lastKey())} has a score that is not a number`, at);
-      this.insert(r);
+      this.members.insert(r);
       this.i++;
       c.itemStart = r.pos;
     }
-    this.noDuplicates(r, 'sorted set has the member');
+    this.members.noDuplicates(r, 'sorted set has the member');
     return true;
   }
 
@@ -232,7 +225,7 @@ export class ValueCursor {
     if (this.phase === Phase.Start) {
       if (this.type === TYPE.HASH_METADATA) this.minExpire = readMinExpire(r);
       this.begin(r, 'hash', c);
-      this.seen.reset(this.n);
+      this.members.reset(this.n);
     }
     while (this.i < this.n) {
       if (r.pos >= limit) return false;
@@ -242,7 +235,7 @@ export class ValueCursor {
           expiryFromTtl(r, r.len(), this.minExpire, this.type === TYPE.HASH_METADATA, at);
         }
         r.str();
-        this.insert(r);
+        this.members.insert(r);
         this.phase = Phase.HashValue;
         c.itemStart = r.pos;
         if (r.pos >= limit) return false;
@@ -260,7 +253,7 @@ export class ValueCursor {
         c.itemStart = r.pos;
       }
     }
-    this.noDuplicates(r, 'hash has the field');
+    this.members.noDuplicates(r, 'hash has the field');
     return true;
   }
 
@@ -368,41 +361,5 @@ export class ValueCursor {
     if (r.pos >= limit) return false;
     // the input has ended (limit is infinite then)
     return r.more(this.skipLeft);
-  }
-
-  /**
-   * Queues the member last read by r.str() (a sorted set's score may have been read since; it leaves
-   * the member's place alone). After the first duplicate, members are no longer recorded.
-   */
-  private insert(r: ByteReader): void {
-    if (this.dupAt >= 0) return;
-    const seen = this.seen;
-    this.queuedAt[seen.queued] = r.sAt;
-    let full: boolean;
-    if (r.sEnc === STR_RAW) full = seen.queueRange(r.buf, r.sStart, r.sEnd);
-    else if (r.sEnc === STR_INT) full = seen.queueInteger(r.sInt);
-    else {
-      const b = r.lastBufTransient();
-      full = seen.queueCopy(b, 0, b.length);
-    }
-    if (full) this.flush(r);
-  }
-
-  /** inserts the queued members; remembers the first one seen twice (read again for its text) */
-  private flush(r: ByteReader): void {
-    const i = this.seen.flush();
-    if (i < 0 || this.dupAt >= 0) return;
-    const at = this.queuedAt[i]!;
-    const pos = r.pos;
-    r.pos = at;
-    r.str();
-    this.dupText = r.lastKey();
-    r.pos = pos;
-    this.dupAt = r.base + at;
-  }
-
-  private noDuplicates(r: ByteReader, what: string): void {
-    if (this.seen.queued > 0) this.flush(r);
-    if (this.dupAt >= 0) r.fail(`${what} ${show(this.dupText)} twice`, this.dupAt - r.base);
   }
 }

@@ -83,49 +83,7 @@ export class ListpackReader {
       this.sStart = p + 2;
       len = 2 + (((b & 0x0f) << 8) | lp[p + 1]!);
     } else {
-      switch (b) {
-        case 0xf0:
-          if (p + 4 >= last) this.cut(p);
-          this.isStr = true;
-          this.sStart = p + 5;
-          len = 5 + ((lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16) | (lp[p + 4]! << 24)) >>> 0);
-          break;
-        case 0xf1:
-          if (p + 2 >= last) this.cut(p);
-          this.isStr = false;
-          this.num = ((lp[p + 1]! | (lp[p + 2]! << 8)) << 16) >> 16;
-          len = 3;
-          break;
-        case 0xf2:
-          if (p + 3 >= last) this.cut(p);
-          this.isStr = false;
-          this.num = ((lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16)) << 8) >> 8;
-          len = 4;
-          break;
-        case 0xf3:
-          if (p + 4 >= last) this.cut(p);
-          this.isStr = false;
-          this.num = lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16) | (lp[p + 4]! << 24);
-          len = 5;
-          break;
-        case 0xf4: {
-          if (p + 8 >= last) this.cut(p);
-          this.isStr = false;
-          const lo = lp.readUInt32LE(p + 1);
-          const hi = lp.readInt32LE(p + 5);
-          if (hi >= -0x200000 && hi < 0x200000) this.num = hi * TWO_32 + lo;
-          else {
-            this.big = lp.readBigInt64LE(p + 1);
-            this.num = Number(this.big);
-          }
-          len = 9;
-          break;
-        }
-        case 0xff:
-          throw new BlobError(`listpack terminator at offset ${p}, before the end of its ${lp.length} bytes`, p);
-        default:
-          throw new BlobError(`listpack entry at offset ${p} has the invalid encoding byte 0x${b.toString(16)}`, p);
-      }
+      len = this.wide(b, p);
     }
     const bl = backlenSize(len);
     const next = p + len + bl;
@@ -137,10 +95,7 @@ export class ListpackReader {
     } else if (bl === 2) {
       if (lp[q] !== len >> 7 || lp[q + 1] !== ((len & 127) | 128)) this.badBacklen(p, len);
     } else {
-      for (let k = 0; k < bl; k++) {
-        const group = Math.floor(len / 2 ** (7 * (bl - 1 - k))) % 128;
-        if (lp[q + k] !== (k === 0 ? group : group | 128)) this.badBacklen(p, len);
-      }
+      this.checkLongBacklen(p, len, bl);
     }
     if (this.isStr) this.sEnd = p + len;
     this.p = next;
@@ -148,8 +103,68 @@ export class ListpackReader {
     return true;
   }
 
+  /** an entry whose encoding byte is 0xF0 or above: a 32-bit string length or a 16- to 64-bit integer; returns its length */
+  private wide(b: number, p: number): number {
+    const lp = this.lp;
+    const last = this.last;
+    let len: number;
+    switch (b) {
+      case 0xf0:
+        if (p + 4 >= last) this.cut(p);
+        this.isStr = true;
+        this.sStart = p + 5;
+        len = 5 + ((lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16) | (lp[p + 4]! << 24)) >>> 0);
+        break;
+      case 0xf1:
+        if (p + 2 >= last) this.cut(p);
+        this.isStr = false;
+        this.num = ((lp[p + 1]! | (lp[p + 2]! << 8)) << 16) >> 16;
+        len = 3;
+        break;
+      case 0xf2:
+        if (p + 3 >= last) this.cut(p);
+        this.isStr = false;
+        this.num = ((lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16)) << 8) >> 8;
+        len = 4;
+        break;
+      case 0xf3:
+        if (p + 4 >= last) this.cut(p);
+        this.isStr = false;
+        this.num = lp[p + 1]! | (lp[p + 2]! << 8) | (lp[p + 3]! << 16) | (lp[p + 4]! << 24);
+        len = 5;
+        break;
+      case 0xf4: {
+        if (p + 8 >= last) this.cut(p);
+        this.isStr = false;
+        const lo = lp.readUInt32LE(p + 1);
+        const hi = lp.readInt32LE(p + 5);
+        if (hi >= -0x200000 && hi < 0x200000) this.num = hi * TWO_32 + lo;
+        else {
+          this.big = lp.readBigInt64LE(p + 1);
+          this.num = Number(this.big);
+        }
+        len = 9;
+        break;
+      }
+      case 0xff:
+        throw new BlobError(`listpack terminator at offset ${p}, before the end of its ${lp.length} bytes`, p);
+      default:
+        throw new BlobError(`listpack entry at offset ${p} has the invalid encoding byte 0x${b.toString(16)}`, p);
+    }
+    return len;
+  }
+
   private cut(p: number): never {
     throw new BlobError(`listpack entry at offset ${p} is cut off by the end of the listpack`, p);
+  }
+
+  /** a back-length of three bytes or more (entries of 16 KiB and longer) */
+  private checkLongBacklen(p: number, len: number, bl: number): void {
+    const q = p + len;
+    for (let k = 0; k < bl; k++) {
+      const group = Math.floor(len / 2 ** (7 * (bl - 1 - k))) % 128;
+      if (this.lp[q + k] !== (k === 0 ? group : group | 128)) this.badBacklen(p, len);
+    }
   }
 
   private badBacklen(p: number, len: number): never {

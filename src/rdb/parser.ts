@@ -191,21 +191,9 @@ export class RdbStreamParser {
    * then moves into the chunk itself, so large chunks are never copied.
    */
   private run(final: boolean, bridging = true): void {
-    const pending = this.pending;
-    const last = pending[pending.length - 1] ?? EMPTY;
-    const head = this.pendingBytes - last.length;
-    let tail: Buffer | undefined;
-    let buf: Buffer;
-    if (bridging && pending.length > 1 && last.length >= BRIDGE_MIN + 2 * head) {
-      const prefix = Math.max(BRIDGE_MIN, 2 * head, this.needHint);
-      if (prefix < last.length) {
-        tail = last;
-        pending[pending.length - 1] = last.subarray(0, prefix);
-        buf = Buffer.concat(pending, head + prefix);
-      } else buf = Buffer.concat(pending, this.pendingBytes);
-    } else buf = pending.length === 1 ? last : Buffer.concat(pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
+    const taken = this.takePending(bridging);
+    const head = taken.head;
+    let { buf, tail } = taken;
     const r = this.reader;
     r.reset(buf, 0, buf.length, this.base);
     let committed = 0;
@@ -241,44 +229,74 @@ export class RdbStreamParser {
           } else this.checksum(r);
         }
       }
-      committed = r.pos;
-      if (tail) {
-        // the RDB ended inside the bridge; whatever follows in the chunk is trailing garbage
-        this.base += committed;
-        if (!this.strict) {
-          this.trailing += head + tail.length - committed;
-          return;
-        }
-        this.failWith(new RdbFormatError(`${head + tail.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base})`, { source: this.source, offset: this.base }));
-      }
-      if (committed < buf.length && !this.strict) this.trailing += buf.length - committed;
-      else if (committed < buf.length) {
-        r.fail(`${buf.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base + committed})`, committed);
-      }
-      this.base += committed;
+      this.ended(buf, tail, head, r);
     } catch (error) {
       if (error === NEED_MORE) {
         committed = this.contents.itemStart;
         crc64Update(this.crc, buf, crcDone, committed);
-        if (tail) {
-          // the item is longer than the bridge: start again from it, copying the chunk this time
-          this.base += committed;
-          if (committed < head) {
-            this.pending = [buf.subarray(committed, head), tail];
-            this.pendingBytes = head - committed + tail.length;
-          } else {
-            this.pending = [tail.subarray(committed - head)];
-            this.pendingBytes = tail.length - (committed - head);
-          }
-          this.run(final, false);
-          return;
-        }
-        this.keepRest(buf, committed, r, final);
+        if (tail) this.rebridge(buf, tail, head, committed, final);
+        else this.keepRest(buf, committed, r, final);
         return;
       }
       if (this.state === State.Failed) throw error;
       this.failWith(this.convert(error, r));
     }
+  }
+
+  /**
+   * The pending bytes as one buffer to parse. With `bridging`, a large last chunk after a small
+   * unfinished item is cut: `buf` holds the item and the chunk's first bytes, `tail` the whole chunk,
+   * and `head` is where the chunk starts in `buf`.
+   */
+  private takePending(bridging: boolean): { buf: Buffer; tail: Buffer | undefined; head: number } {
+    const pending = this.pending;
+    const last = pending[pending.length - 1] ?? EMPTY;
+    const head = this.pendingBytes - last.length;
+    let tail: Buffer | undefined;
+    let buf: Buffer;
+    if (bridging && pending.length > 1 && last.length >= BRIDGE_MIN + 2 * head) {
+      const prefix = Math.max(BRIDGE_MIN, 2 * head, this.needHint);
+      if (prefix < last.length) {
+        tail = last;
+        pending[pending.length - 1] = last.subarray(0, prefix);
+        buf = Buffer.concat(pending, head + prefix);
+      } else buf = Buffer.concat(pending, this.pendingBytes);
+    } else buf = pending.length === 1 ? last : Buffer.concat(pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return { buf, tail, head };
+  }
+
+  /** The RDB ended at the reader's position: bytes after it are trailing (counted, or damage when strict). */
+  private ended(buf: Buffer, tail: Buffer | undefined, head: number, r: ByteReader): void {
+    const committed = r.pos;
+    if (tail) {
+      // the RDB ended inside the bridge; whatever follows in the chunk is trailing garbage
+      this.base += committed;
+      if (!this.strict) {
+        this.trailing += head + tail.length - committed;
+        return;
+      }
+      this.failWith(new RdbFormatError(`${head + tail.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base})`, { source: this.source, offset: this.base }));
+    }
+    if (committed < buf.length && !this.strict) this.trailing += buf.length - committed;
+    else if (committed < buf.length) {
+      r.fail(`${buf.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base + committed})`, committed);
+    }
+    this.base += committed;
+  }
+
+  /** The item at `committed` is longer than the bridge: start again from it, copying the chunk this time. */
+  private rebridge(buf: Buffer, tail: Buffer, head: number, committed: number, final: boolean): void {
+    this.base += committed;
+    if (committed < head) {
+      this.pending = [buf.subarray(committed, head), tail];
+      this.pendingBytes = head - committed + tail.length;
+    } else {
+      this.pending = [tail.subarray(committed - head)];
+      this.pendingBytes = tail.length - (committed - head);
+    }
+    this.run(final, false);
   }
 
   private keepRest(buf: Buffer, committed: number, r: ByteReader, final: boolean): void {

@@ -25,6 +25,27 @@ export const OP = {
   EOF: 0xff,
 } as const;
 
+/** the key modifiers' opcodes by name, for messages */
+export const MODIFIER_NAMES: Record<number, string> = {
+  [OP.EXPIRETIME_MS]: 'EXPIRETIME_MS',
+  [OP.EXPIRETIME]: 'EXPIRETIME',
+  [OP.IDLE]: 'IDLE',
+  [OP.FREQ]: 'FREQ',
+};
+
+/** the other opcodes by name, for messages */
+export const OPCODE_NAMES: Record<number, string> = {
+  [OP.SLOT_IMPORT]: 'SLOT_IMPORT',
+  [OP.SLOT_INFO]: 'SLOT_INFO',
+  [OP.FUNCTION_PRE_GA]: 'FUNCTION',
+  [OP.FUNCTION2]: 'FUNCTION2',
+  [OP.MODULE_AUX]: 'MODULE_AUX',
+  [OP.AUX]: 'AUX',
+  [OP.RESIZEDB]: 'RESIZEDB',
+  [OP.SELECTDB]: 'SELECTDB',
+  [OP.EOF]: 'EOF',
+};
+
 export const TYPE = {
   STRING: 0,
   LIST: 1,
@@ -148,16 +169,16 @@ interface RdbParserCommonOptions {
   /** file name (or label) used in error messages */
   source?: string;
   /** the library source of a FUNCTION2 opcode (pre-GA FUNCTION opcodes are converted to the same form) */
-  onFunction?(libraryCode: Buffer, offset: number): void;
-  onAux?(key: string, value: Buffer): void;
-  onModuleAux?(aux: RdbModuleAux): void;
+  onFunction?: (libraryCode: Buffer, offset: number) => void;
+  onAux?: (key: string, value: Buffer) => void;
+  onModuleAux?: (aux: RdbModuleAux) => void;
   /**
    * true: everything the servers load but that is not as they write it is damage (a stream whose
    * declared length differs from its entries, bytes after the checksum). false (the default): those
    * are warnings (onWarning, RdbSummary.warnings), as Redis loads such files.
    */
   strict?: boolean;
-  onWarning?(warning: RdbWarning): void;
+  onWarning?: (warning: RdbWarning) => void;
   /**
    * Largest record (key, value and its opcodes) the reader will buffer, in bytes; a declared length
    * beyond it is reported as corruption instead of waiting for that many bytes. Default: the largest
@@ -173,13 +194,13 @@ interface RdbParserCommonOptions {
 export interface RdbParserOptions extends RdbParserCommonOptions {
   /** 'all' (the default when onRecord is given): see RdbRawValues */
   rawValues?: 'all';
-  onRecord?(record: RdbRecord): void;
+  onRecord?: (record: RdbRecord) => void;
 }
 
 /** Options of a parser whose records need not carry their values (see RdbRawValues). */
 export interface RdbLeanParserOptions extends RdbParserCommonOptions {
   rawValues: 'none' | { maxBytes: number };
-  onRecord?(record: RdbKeyRecord): void;
+  onRecord?: (record: RdbKeyRecord) => void;
 }
 
 export interface RdbDatabaseSummary {

@@ -50,7 +50,7 @@ class RdbVerifierStream extends Transform implements RdbVerifier {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (!Buffer.isBuffer(chunk)) chunk = Buffer.from(chunk as Uint8Array);
+    if (!Buffer.isBuffer(chunk)) chunk = Buffer.from(chunk);
     try {
       this.parser.write(chunk);
     } catch (error) {

@@ -45,16 +45,7 @@ export class ZiplistReader {
     const zl = this.zl;
     const p = this.p;
     const last = this.last;
-    if (zl[p] === 0xff) {
-      if (p !== last) throw new BlobError(`ziplist terminator at offset ${p}, before the end of its ${zl.length} bytes`, p);
-      if (this.lastEntry !== -1 && this.lastEntry !== this.tail) {
-        throw new BlobError(`ziplist tail offset ${this.tail} does not point at its last entry (offset ${this.lastEntry})`, 4);
-      }
-      if (this.declared !== 65535 && this.declared !== this.count) {
-        throw new BlobError(`ziplist declares ${this.declared} elements but holds ${this.count}`, 8);
-      }
-      return false;
-    }
+    if (zl[p] === 0xff) return this.end(p);
     this.at = p;
     this.big = undefined;
     let q = p;
@@ -89,36 +80,8 @@ export class ZiplistReader {
       this.sStart = q;
       this.sEnd = q + dataLen;
     } else {
-      this.isStr = false;
       q += 1;
-      switch (e) {
-        case 0xc0: dataLen = 2; break;
-        case 0xd0: dataLen = 4; break;
-        case 0xe0: dataLen = 8; break;
-        case 0xf0: dataLen = 3; break;
-        case 0xfe: dataLen = 1; break;
-        default:
-          if (e >= 0xf1 && e <= 0xfd) dataLen = 0;
-          else throw new BlobError(`ziplist entry at offset ${p} has the invalid encoding byte 0x${e.toString(16)}`, p);
-      }
-      if (q + dataLen > last) this.cut(p);
-      switch (e) {
-        case 0xc0: this.num = ((zl[q]! | (zl[q + 1]! << 8)) << 16) >> 16; break;
-        case 0xd0: this.num = zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16) | (zl[q + 3]! << 24); break;
-        case 0xf0: this.num = ((zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16)) << 8) >> 8; break;
-        case 0xfe: this.num = (zl[q]! << 24) >> 24; break;
-        case 0xe0: {
-          const lo = zl.readUInt32LE(q);
-          const hi = zl.readInt32LE(q + 4);
-          if (hi >= -0x200000 && hi < 0x200000) this.num = hi * TWO_32 + lo;
-          else {
-            this.big = zl.readBigInt64LE(q);
-            this.num = Number(this.big);
-          }
-          break;
-        }
-        default: this.num = (e & 0x0f) - 1;
-      }
+      dataLen = this.integer(e, q, p);
     }
     const next = q + dataLen;
     if (next > last) throw new BlobError(`ziplist entry at offset ${p} runs past the end of the ziplist`, p);
@@ -127,6 +90,54 @@ export class ZiplistReader {
     this.p = next;
     this.count++;
     return true;
+  }
+
+  /** checks the terminator at `p`: the last byte, after the tail entry and the declared count */
+  private end(p: number): false {
+    if (p !== this.last) throw new BlobError(`ziplist terminator at offset ${p}, before the end of its ${this.zl.length} bytes`, p);
+    if (this.lastEntry !== -1 && this.lastEntry !== this.tail) {
+      throw new BlobError(`ziplist tail offset ${this.tail} does not point at its last entry (offset ${this.lastEntry})`, 4);
+    }
+    if (this.declared !== 65535 && this.declared !== this.count) {
+      throw new BlobError(`ziplist declares ${this.declared} elements but holds ${this.count}`, 8);
+    }
+    return false;
+  }
+
+  /** an integer entry with encoding byte `e` whose data starts at `q`: sets num (and big); returns the data's length */
+  private integer(e: number, q: number, p: number): number {
+    const zl = this.zl;
+    let dataLen: number;
+    this.isStr = false;
+    switch (e) {
+      case 0xc0: dataLen = 2; break;
+      case 0xd0: dataLen = 4; break;
+      case 0xe0: dataLen = 8; break;
+      case 0xf0: dataLen = 3; break;
+      case 0xfe: dataLen = 1; break;
+      default:
+        if (e >= 0xf1 && e <= 0xfd) dataLen = 0;
+        else throw new BlobError(`ziplist entry at offset ${p} has the invalid encoding byte 0x${e.toString(16)}`, p);
+    }
+    if (q + dataLen > this.last) this.cut(p);
+    switch (e) {
+      case 0xc0: this.num = ((zl[q]! | (zl[q + 1]! << 8)) << 16) >> 16; break;
+      case 0xd0: this.num = zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16) | (zl[q + 3]! << 24); break;
+      case 0xf0: this.num = ((zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16)) << 8) >> 8; break;
+      case 0xfe: this.num = (zl[q]! << 24) >> 24; break;
+      case 0xe0: {
+        const lo = zl.readUInt32LE(q);
+        const hi = zl.readInt32LE(q + 4);
+        if (hi >= -0x200000 && hi < 0x200000) this.num = hi * TWO_32 + lo;
+        else {
+          this.big = zl.readBigInt64LE(q);
+          this.num = Number(this.big);
+        }
+        break;
+      }
+      default: this.num = (e & 0x0f) - 1;
+    }
+    return dataLen;
   }
 
   private cut(p: number): never {

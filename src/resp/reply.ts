@@ -2,7 +2,7 @@
  * What the RESP2 decoder yields: replies, error replies (values, not thrown), and the error thrown
  * for a byte stream that is not RESP.
  */
-import { NeuralLogRedisError } from '../errors.js';
+import { RespProtocolError } from '../errors.js';
 
 export type RespReply = string | number | bigint | Buffer | null | RespError | RespReply[];
 
@@ -21,10 +21,5 @@ export function isRespError(value: unknown): value is RespError {
   return value instanceof RespError;
 }
 
-/** A byte stream that is not RESP. Carries the offset (from the first byte ever written). */
-export class RespProtocolError extends NeuralLogRedisError {
-  constructor(message: string, offset: number) {
-    super('E_PROTOCOL', `RESP protocol error at byte ${offset}: ${message}`, { place: { offset } });
-  }
-}
+export { RespProtocolError };
 

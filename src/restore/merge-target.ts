@@ -4,7 +4,7 @@
  * database count, the largest bulk it accepts, and its function libraries.
  */
 import { randomBytes } from 'node:crypto';
-import { closeConnection, formatRedisUrl, openConnection, parseInfo, type Endpoint } from '../connect/index.js';
+import { closeConnection, formatRedisUrl, openConnection, parseInfo, parseKeyspace, type Endpoint } from '../connect/index.js';
 import { UsageError } from '../errors.js';
 import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
 import { restorePayload } from './restore-payload.js';
@@ -34,11 +34,7 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
     if (cluster.cluster_enabled === '1') {
       throw new UsageError(`${where} is a cluster node; merge restores into standalone or Sentinel-managed masters only (a cluster needs each key sent to the node owning its slot)`);
     }
-    const keyspace = new Map<number, number>();
-    for (const [name, value] of Object.entries(parseInfo(await client.info('keyspace')))) {
-      const m = /^db(\d+)$/.exec(name);
-      if (m) keyspace.set(Number(m[1]), Number(/keys=(\d+)/.exec(value)?.[1] ?? 0));
-    }
+    const keyspace = parseKeyspace(parseInfo(await client.info('keyspace')));
     const versionCheck = await configValue(client, 'rdb-version-check');
     const target: TargetInfo = { engine: targetEngineFromInfo(info, versionCheck), keyspace };
     target.databases = await configNumber(client, 'databases');

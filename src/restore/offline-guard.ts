@@ -5,7 +5,7 @@
  * directory (redis-server chdirs into its `dir`), ourselves and the shells that started us excepted.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { commandLine, isAlive, isRedisServer } from '../runtime/index.js';
+import { commandLine, isAlive, isRedisServer } from '../host/index.js';
 
 export interface RunningServer {
   pid: number;

@@ -32,7 +32,8 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { readConfig } from '../config/index.js';
-import { NeuralLogRedisError, UsageError } from '../errors.js';
+import { ServerRunningError, UsageError } from '../errors.js';
+export { ServerRunningError };
 import { rdbVerifier, RdbFormatError, type RdbSummary } from '../rdb/index.js';
 import { findRunningServer } from './offline-guard.js';
 import { readerRefusal } from './compatibility.js';
@@ -78,13 +79,6 @@ export interface OfflineResult {
   rdb: { version: number; keys: number; bytes: number };
   owner: { uid: number; gid: number };
   notes: string[];
-}
-
-/** A server runs on the data directory: nothing was changed. */
-export class ServerRunningError extends NeuralLogRedisError {
-  constructor(message: string) {
-    super('E_SERVER_RUNNING', message, { exitCode: 2 });
-  }
 }
 
 export interface Layout {

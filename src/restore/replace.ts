@@ -16,7 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 // connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
 import { closeConnection, openConnection, type RedisConnection } from '../connect/client.js';
 import type { Endpoint } from '../connect/url.js';
-import type { NeuralLogRedisError } from '../errors.js';
+import type { ErrorCode, NeuralLogRedisError } from '../errors.js';
 import type { FakeMaster } from '../replication/index.js';
 import { measureRdbBytes, sourceOrigin, sourceValueTypes, type RestoreSource } from './source.js';
 import { loadsOnlyAsForeign, rdbLoadVerdict, readerRefusal } from './compatibility.js';
@@ -157,7 +157,7 @@ async function checkTarget(run: ReplaceRun): Promise<TargetFacts> {
     const top = Math.max(-1, ...Object.keys(manifest.keyspace.databases).map(Number));
     if (top >= facts.databases) refusals.push(`the backup has data in database ${top} but the target has ${facts.databases} databases; raise \`databases\` or use --mode merge --db-map`);
   }
-  const refused = (reasons: string[], code?: string, exitCode: 1 | 2 = 1) =>
+  const refused = (reasons: string[], code?: ErrorCode, exitCode: 1 | 2 = 1) =>
     new RestoreRefusedError(`not restoring into ${options.endpoint.host}:${options.endpoint.port}: ${reasons.join('; ')}. Nothing was changed.`, code, exitCode);
   if (refusals.length > 0) throw refused(refusals);
   // a server that meets module data without its module exits while loading: compare before anything changes

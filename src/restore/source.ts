@@ -12,7 +12,8 @@ import { manifestPathFor, type Compression } from '../backup/naming.js';
 import { readManifest, type Manifest } from '../backup/manifest.js';
 import { openPlainRdb, storedLayers, wrongKeyReason } from '../backup/layers.js';
 import { sha256OfFile } from '../backup/file-digest.js';
-import { NeuralLogRedisError, UsageError } from '../errors.js';
+import { BackupIntegrityError, UsageError } from '../errors.js';
+export { BackupIntegrityError };
 import { rdbVerifier } from '../rdb/index.js';
 import { readRdbHead } from './rdb-head.js';
 
@@ -31,12 +32,6 @@ export interface RestoreSource {
    * BackupIntegrityError when it differs); already settled unless opened with `deferDigestCheck`
    */
   digestChecked: Promise<void>;
-}
-
-export class BackupIntegrityError extends NeuralLogRedisError {
-  constructor(message: string) {
-    super('E_BACKUP_INTEGRITY', message);
-  }
 }
 
 /**

@@ -2,8 +2,9 @@
  * What a restore needs to know about its target before it changes anything: role, cluster mode,
  * whether a Sentinel watches it, versions, databases, memory, persistence. Refusals name the way to go.
  */
-import { parseInfo, type RedisConnection } from '../connect/client.js';
-import { NeuralLogRedisError } from '../errors.js';
+import { parseInfo, parseKeyspace, type RedisConnection } from '../connect/client.js';
+import { RestoreFailedError, RestorePermissionError, RestoreRefusedError } from '../errors.js';
+export { RestoreFailedError, RestorePermissionError, RestoreRefusedError };
 import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
 
 export interface TargetFacts {
@@ -22,26 +23,6 @@ export interface TargetFacts {
   keysPerDb: Record<string, number>;
   replDisklessLoad: string;
   loading: boolean;
-}
-
-export class RestoreRefusedError extends NeuralLogRedisError {
-  constructor(message: string, code = 'E_RESTORE_REFUSED', exitCode: 1 | 2 = 1) {
-    super(code, message, { exitCode });
-  }
-}
-
-/** The user given for the target may not run what a restore must read (e.g. the `app` user). */
-export class RestorePermissionError extends NeuralLogRedisError {
-  constructor(message: string, cause?: unknown) {
-    super('E_RESTORE_NOPERM', message, { exitCode: 2, cause });
-  }
-}
-
-/** A restore's failure after it started changing the target (the message ends with the target's state). */
-export class RestoreFailedError extends NeuralLogRedisError {
-  constructor(message: string, code = 'E_RESTORE_FAILED', cause?: unknown) {
-    super(code, message, { cause });
-  }
 }
 
 /**
@@ -64,11 +45,7 @@ export async function inspectCommand<T>(what: string, run: () => Promise<T>): Pr
 }
 
 export function keysPerDb(info: Record<string, string>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(info)
-      .filter(([k]) => /^db\d+$/.test(k))
-      .map(([k, v]) => [k.slice(2), Number(/keys=(\d+)/.exec(v)?.[1] ?? 0)]),
-  );
+  return Object.fromEntries([...parseKeyspace(info)].map(([db, keys]) => [String(db), keys]));
 }
 
 const SENTINEL_HELLO = '__sentinel__:hello';

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { NeuralLogRedisError } from '../errors.js';
-import { takeLock, type FileLock, type LockHolder } from './file-lock.js';
+import { takeLock, type FileLock, type LockHolder } from '../host/file-lock.js';
 import { sleep } from '../host/index.js';
 
 export const DEPLOYMENT_LOCK = 'deployment.lock';

@@ -15,6 +15,7 @@ import {
   isDeploymentDir,
   openConnection,
   parseInfo,
+  parseKeyspace,
   readDeploymentModel,
   readRunState,
   readSecrets,
@@ -397,11 +398,7 @@ export async function deploymentStatus(dir: string): Promise<StatusResult> {
       result.lastSaveStatus = info.rdb_last_bgsave_status;
       result.aofLastWriteStatus = info.aof_last_write_status;
       result.loading = loadingProgress(info);
-      result.keys = Object.fromEntries(
-        Object.entries(info)
-          .filter(([k]) => /^db\d+$/.test(k))
-          .map(([k, v]) => [k, Number(/keys=(\d+)/.exec(v)?.[1] ?? 0)]),
-      );
+      result.keys = Object.fromEntries([...parseKeyspace(info)].map(([db, keys]) => [`db${db}`, keys]));
     } finally {
       await closeConnection(client);
     }

@@ -3,7 +3,7 @@ export { rotatePassword, type RotateResult, type RotateOptions } from './credent
 export { startRedisServer, stopRedisServer, waitUntilServing, tailLog, type StartedServer, type StartOptions } from './redis-server.js';
 export { freePort, portInUse } from './ports.js';
 export { isAlive, isRedisServer, commandLine, waitFor, sleep } from '../host/index.js';
-export { findOnPath, requireExecutable } from './executables.js';
+export { findOnPath, requireExecutable } from '../host/index.js';
 export { judgePid, findOwnServer, processCwd, type PidVerdict } from '../host/index.js';
 export { lockDeployment, waitForDeploymentLock, deploymentLockPath, DeploymentBusyError } from './deployment-lock.js';
 export { loadingProgress, describeLoading, type LoadingProgress } from './loading.js';

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
 import { RuntimeError } from '../errors.js';
-import { requireExecutable } from './executables.js';
+import { requireExecutable } from '../host/executables.js';
 import { isAlive, sleep, waitFor } from '../host/index.js';
 
 export interface StartOptions {

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { isAlive } from '../host/index.js';
+import { isAlive } from './processes.js';
 
 export interface LockHolder {
   pid: number;

@@ -3,12 +3,13 @@
  * program writes (`backups verify` reading `zstd -d` or `igzip -d`).
  *
  * Node reads a child's stdout through a socket pair in reads of at most 64 KiB, each allocating a
- * buffer and passing through the stream machinery: about 30 us a read here, 0.3 s for a 580 MB RDB,
- * and a program that writes in 1 MiB blocks (igzip) stops working while each block trickles through.
+ * buffer and passing through the stream machinery (a cost per read that adds up over a large RDB:
+ * docs/benchmarks.md), and a program that writes in 1 MiB blocks (igzip) stops working while each
+ * block trickles through.
  * Here the program writes into a FIFO instead, whose capacity is raised to 1 MiB (Linux
  * F_SETPIPE_SZ, set by a one-line `perl` wrapper: perl-base is part of every Debian system; without
  * it the FIFO keeps its 64 KiB), and the read end is read straight into one reused 1 MiB buffer
- * (`net.Socket`'s `onread`): ~20x fewer reads and no allocation per read.
+ * (`net.Socket`'s `onread`): far fewer reads and no allocation per read.
  *
  * The FIFO is made in a private directory (mode 0700) and unlinked before the program starts; only
  * this process and the program hold it. Where any of this is unavailable (not Linux, no `mkfifo`),
@@ -19,14 +20,14 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NeuralLogRedisError } from '../errors.js';
+import { NeuralLogRedisError, type ErrorCode } from '../errors.js';
 import { findOnPath } from './executables.js';
 
 export interface ProgramOutputOptions {
   program: string;
   args: string[];
   /** error code of the NeuralLogRedisError for a failed program */
-  errorCode: string;
+  errorCode: ErrorCode;
   /**
    * Called with each piece of output, a view into a buffer that is reused as soon as the callback
    * returns: copy what must be kept. A throw stops the program and fails the read with that error.
@@ -44,7 +45,7 @@ const GROW_PIPE = `fcntl(STDOUT, ${F_SETPIPE_SZ}, ${BUFFER_BYTES}); exec { $ARGV
  * rejected with a NeuralLogRedisError naming the program, its exit status or signal and the last line
  * it wrote to stderr (which the child must have as a pipe), or why it could not start.
  */
-export function programExit(child: ChildProcess, program: string, errorCode: string): Promise<void> {
+export function programExit(child: ChildProcess, program: string, errorCode: ErrorCode): Promise<void> {
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   return new Promise<void>((resolve, reject) => {
