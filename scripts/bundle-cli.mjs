@@ -22,6 +22,7 @@ await build({
   logLevel: 'warning',
   // The other dependencies stay in node_modules and load as they did: the redis client, bundled,
   // failed on connect ("create is not a function": its CommonJS does not survive the conversion),
-  // commander is CommonJS too, and yaml is kept with them as a precaution. zod is what gains.
-  external: ['redis', '@redis/*', 'commander', 'yaml'],
+  // commander is CommonJS too (and @commander-js/extra-typings, whose runtime is commander's own
+  // classes re-exported), and yaml is kept with them as a precaution. zod is what gains.
+  external: ['redis', '@redis/*', 'commander', '@commander-js/*', 'yaml'],
 });
