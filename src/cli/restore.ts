@@ -1,3 +1,4 @@
+/** `restore`: flags -> a replace, a merge, an offline placement, a plan (--dry-run) or an --abort -> a summary. */
 import { createInterface } from 'node:readline/promises';
 import { readKeyFile } from '../backup/encryption.js';
 import { resolveTarget } from '../connect/target.js';
