@@ -22,7 +22,10 @@ await build({
   logLevel: 'warning',
   // The other dependencies stay in node_modules and load as they did: the redis client, bundled,
   // failed on connect ("create is not a function": its CommonJS does not survive the conversion),
-  // commander is CommonJS too (and @commander-js/extra-typings, whose runtime is commander's own
-  // classes re-exported), and yaml is kept with them as a precaution. zod is what gains.
-  external: ['redis', '@redis/*', 'commander', '@commander-js/*', 'yaml'],
+  // commander is CommonJS too, and yaml is kept with them as a precaution. zod is what gains.
+  external: ['redis', '@redis/*', 'commander', 'yaml'],
+  // @commander-js/extra-typings gives commander's classes their inferred option types; at run time
+  // it is those same classes re-exported (one more CommonJS module to load), so the bundle imports
+  // commander itself
+  alias: { '@commander-js/extra-typings': 'commander' },
 });
