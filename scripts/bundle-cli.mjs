@@ -26,4 +26,8 @@ await build({
   banner: { js: "import { createRequire as __nlrCreateRequire } from 'node:module'; const require = __nlrCreateRequire(import.meta.url);" },
   // commander and yaml stay in node_modules and load as they did.
   external: ['commander', 'yaml'],
+  // @commander-js/extra-typings gives commander's classes their inferred option types; at run time
+  // it is those same classes re-exported (one more CommonJS module to load), so the bundle imports
+  // commander itself
+  alias: { '@commander-js/extra-typings': 'commander' },
 });

@@ -21,6 +21,7 @@ import type { Manifest } from './manifest.js';
 import { MANIFEST_FORMAT, writeManifest } from './manifest-write.js';
 import { backupFileName, manifestPathFor, type Compression } from './naming.js';
 import { lockDirectory, publishFile, temporaryPathFor } from './publish.js';
+import { watchSaveProgress, type SaveProgressWatch } from './save-progress.js';
 
 export type BackupSource = { kind: 'replication'; endpoint: Endpoint } | { kind: 'file'; path: string };
 
@@ -30,6 +31,8 @@ export interface BackupProgress {
   totalBytes?: number;
   storedBytes: number;
   keys: number;
+  /** the keys the server is saving, when `watchServerSave` asked it (INFO persistence) */
+  totalKeys?: number;
   elapsedMs: number;
 }
 
@@ -45,6 +48,8 @@ export interface TakeBackupOptions {
   onWaiting?: () => void;
   /** called once the transfer starts, with what the server told us */
   onStart?: (info: { transfer: 'diskless' | 'disk' | 'file'; serverWroteDump: boolean }) => void;
+  /** a live source: poll its INFO for the keys it is saving, for `BackupProgress.totalKeys` (costs a connection) */
+  watchServerSave?: boolean;
   signal?: AbortSignal;
 }
 
@@ -133,109 +138,139 @@ function chooseFinalPath(dir: string, date: Date, compression: Compression, encr
   }
 }
 
-export async function takeBackup(options: TakeBackupOptions): Promise<BackupResult> {
-  const dir = resolve(options.toDir);
-  requireCompressionTool(options.compression);
+/** Where the RDB bytes come from, and what the transfer was. */
+interface OpenedSource {
+  stream: Readable;
+  totalBytes?: number;
+  transfer: 'diskless' | 'disk' | 'file';
+  pulled?: PulledRdb;
+}
+
+async function openSource(options: TakeBackupOptions): Promise<OpenedSource> {
+  if (options.source.kind === 'file') {
+    const path = options.source.path;
+    if (!existsSync(path)) throw new UsageError(`the RDB file ${path} does not exist`);
+    return { stream: createReadStream(path, { highWaterMark: 256 * 1024 }), totalBytes: statSync(path).size, transfer: 'file' };
+  }
+  const pulled = await pullRdb({ endpoint: options.source.endpoint, signal: options.signal, onWaiting: options.onWaiting });
+  return { stream: pulled.stream, totalBytes: pulled.declaredBytes, transfer: pulled.mode, pulled };
+}
+
+function makeBackupDirectory(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw new UsageError(`cannot create the backup directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+export async function takeBackup(options: TakeBackupOptions): Promise<BackupResult> {
+  const dir = resolve(options.toDir);
+  requireCompressionTool(options.compression);
+  makeBackupDirectory(dir);
   const lock = lockDirectory(dir);
   const started = Date.now();
-  const now = options.now ?? (() => new Date());
   let temp: string | undefined;
-  let pulled: PulledRdb | undefined;
+  let opened: OpenedSource | undefined;
+  let watch: SaveProgressWatch | undefined;
   try {
-    let source: Readable;
-    let totalBytes: number | undefined;
-    let transfer: 'diskless' | 'disk' | 'file';
-    if (options.source.kind === 'file') {
-      const path = options.source.path;
-      if (!existsSync(path)) throw new UsageError(`the RDB file ${path} does not exist`);
-      totalBytes = statSync(path).size;
-      source = createReadStream(path, { highWaterMark: 256 * 1024 });
-      transfer = 'file';
-    } else {
-      pulled = await pullRdb({ endpoint: options.source.endpoint, signal: options.signal, onWaiting: options.onWaiting });
-      source = pulled.stream;
-      totalBytes = pulled.declaredBytes;
-      transfer = pulled.mode;
-    }
-    options.onStart?.({ transfer, serverWroteDump: transfer === 'disk' });
-
-    const createdAt = now();
+    // from the start: a disk-based transfer waits while the server saves
+    if (options.watchServerSave && options.source.kind === 'replication') watch = watchSaveProgress(options.source.endpoint);
+    opened = await openSource(options);
+    options.onStart?.({ transfer: opened.transfer, serverWroteDump: opened.transfer === 'disk' });
+    const createdAt = (options.now ?? (() => new Date()))();
     const finalPath = chooseFinalPath(dir, createdAt, options.compression, options.encryptionKey !== undefined);
     temp = temporaryPathFor(finalPath);
-    const progress: BackupProgress = { rdbBytes: 0, totalBytes, storedBytes: 0, keys: 0, elapsedMs: 0 };
-    let lastReport = 0;
-    const report = (force = false) => {
-      const t = Date.now();
-      if (!options.onProgress || (!force && t - lastReport < 200)) return;
-      lastReport = t;
-      progress.elapsedMs = t - started;
-      options.onProgress(progress);
-    };
-    const moduleAux = new Set<string>();
-    const verifier = rdbVerifier({
-      source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint),
-      // restore compares these with the target's MODULE LIST before it changes anything
-      onModuleAux: (aux) => moduleAux.add(aux.moduleName),
-    });
-    const pacer = new GcPacer();
-    const rawTap = countingTap((n) => {
-      progress.rdbBytes += n;
-      pacer.passed(n);
-      progress.keys = verifier.parser.keysRead;
-      report();
-    });
-    const out = createWriteStream(temp, { mode: 0o600 });
-    const flusher = new BackgroundFlusher(out);
-    const storedTap = hashingTap((n) => {
-      progress.storedBytes += n;
-      flusher.passed(n);
-    });
-    const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier, createCompressStream(options.compression)];
-    if (options.encryptionKey) stages.push(createEncryptStream(options.encryptionKey));
-    stages.push(storedTap);
-    await pipeline(source, ...(stages as [Transform]), out, { signal: options.signal });
-    await flusher.settled();
-    const summary: RdbSummary = verifier.summary();
-    report(true);
-
+    const stored = await storeVerified(opened, temp, options, started, watch);
     publishFile(temp, finalPath);
     temp = undefined;
-    const manifest = buildManifest({ finalPath, createdAt, started, summary, moduleAux: [...moduleAux].sort(), storedBytes: progress.storedBytes, storedSha256: storedTap.digest(), options, pulled, transfer });
-    const manifestPath = manifestPathFor(finalPath);
-    try {
-      writeManifest(manifestPath, manifest);
-    } catch (error) {
-      rmSync(finalPath, { force: true });
-      throw error;
-    }
-    return { path: finalPath, manifestPath, manifest };
+    const manifest = buildManifest({ finalPath, createdAt, started, stored, options, pulled: opened.pulled, transfer: opened.transfer });
+    return { path: finalPath, manifestPath: publishManifest(finalPath, manifest), manifest };
   } catch (error) {
-    pulled?.stream.destroy();
+    opened?.pulled?.stream.destroy();
     if (temp) rmSync(temp, { force: true });
     throw explainBackupError(error);
   } finally {
+    await watch?.stop();
     lock.release();
   }
+}
+
+/** What streaming the RDB into the temporary file found and wrote. */
+interface Stored {
+  summary: RdbSummary;
+  moduleAux: string[];
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * The RDB through the verifier, the compressor and the cipher into `temp`, hashed as it is written
+ * and flushed to disk along the way; rejects on any damage, leaving `temp` for the caller to remove.
+ */
+async function storeVerified(opened: OpenedSource, temp: string, options: TakeBackupOptions, started: number, watch: SaveProgressWatch | undefined): Promise<Stored> {
+  const progress: BackupProgress = { rdbBytes: 0, totalBytes: opened.totalBytes, storedBytes: 0, keys: 0, elapsedMs: 0 };
+  let lastReport = 0;
+  const report = (force = false) => {
+    const t = Date.now();
+    if (!options.onProgress || (!force && t - lastReport < 200)) return;
+    lastReport = t;
+    progress.elapsedMs = t - started;
+    progress.totalKeys = watch?.totalKeys();
+    options.onProgress(progress);
+  };
+  const moduleAux = new Set<string>();
+  const verifier = rdbVerifier({
+    source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint),
+    // restore compares these with the target's MODULE LIST before it changes anything
+    onModuleAux: (aux) => moduleAux.add(aux.moduleName),
+  });
+  const pacer = new GcPacer();
+  const rawTap = countingTap((n) => {
+    progress.rdbBytes += n;
+    pacer.passed(n);
+    progress.keys = verifier.parser.keysRead;
+    report();
+  });
+  const out = createWriteStream(temp, { mode: 0o600 });
+  const flusher = new BackgroundFlusher(out);
+  const storedTap = hashingTap((n) => {
+    progress.storedBytes += n;
+    flusher.passed(n);
+  });
+  const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier, createCompressStream(options.compression)];
+  if (options.encryptionKey) stages.push(createEncryptStream(options.encryptionKey));
+  stages.push(storedTap);
+  await pipeline(opened.stream, ...(stages as [Transform]), out, { signal: options.signal });
+  await flusher.settled();
+  const summary = verifier.summary();
+  report(true);
+  return { summary, moduleAux: [...moduleAux].sort(), bytes: progress.storedBytes, sha256: storedTap.digest() };
+}
+
+/** Writes the manifest beside a published backup; without its manifest, the backup is removed again. */
+function publishManifest(finalPath: string, manifest: Manifest): string {
+  const manifestPath = manifestPathFor(finalPath);
+  try {
+    writeManifest(manifestPath, manifest);
+  } catch (error) {
+    rmSync(finalPath, { force: true });
+    throw error;
+  }
+  return manifestPath;
 }
 
 function buildManifest(args: {
   finalPath: string;
   createdAt: Date;
   started: number;
-  summary: RdbSummary;
-  moduleAux: string[];
-  storedBytes: number;
-  storedSha256: string;
+  stored: Stored;
   options: TakeBackupOptions;
   pulled?: PulledRdb;
   transfer: 'diskless' | 'disk' | 'file';
 }): Manifest {
-  const { summary, options, pulled } = args;
+  const { options, pulled } = args;
+  const { summary } = args.stored;
   const databases = Object.fromEntries(Object.entries(summary.databases).map(([db, s]) => [db, { keys: s.keys, expires: s.expires }]));
   const total = Object.values(databases).reduce((a, s) => ({ keys: a.keys + s.keys, expires: a.expires + s.expires }), { keys: 0, expires: 0 });
   const num = (v: string | undefined) => (v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined);
@@ -272,12 +307,12 @@ function buildManifest(args: {
     },
     origin: originOf(summary, pulled),
     stored: {
-      bytes: args.storedBytes,
-      sha256: args.storedSha256,
+      bytes: args.stored.bytes,
+      sha256: args.stored.sha256,
       compression: options.compression,
       encryption: options.encryptionKey ? { algorithm: 'aes-256-gcm-chunked', keyId: keyId(options.encryptionKey) } : null,
     },
-    keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, types: { ...summary.types }, functions: summary.functions, moduleAux: args.moduleAux },
+    keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, types: { ...summary.types }, functions: summary.functions, moduleAux: args.stored.moduleAux },
     verified: true,
   };
 }

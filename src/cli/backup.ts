@@ -1,57 +1,32 @@
-import { readdirSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
+/** `backup`: flags -> takeBackup (once, or on a schedule) -> the stored file's path and a summary. */
 import type { RetentionPolicy } from '../backup/catalog.js';
 import { readKeyFile } from '../backup/encryption.js';
-import type { Compression } from '../backup/naming.js';
+import { lowerPriority } from '../backup/niceness.js';
 import { backupOrigin, describeOrigin } from '../backup/origin.js';
+import { runEvery } from '../backup/schedule.js';
 import { takeBackup, type BackupResult, type BackupSource } from '../backup/take.js';
-import { closeConnection, openConnection, parseInfo } from '../connect/client.js';
 import { resolveTarget } from '../connect/target.js';
-import type { Endpoint } from '../connect/url.js';
-import { parseDurationSeconds } from '../config/units.js';
 import { UsageError } from '../errors.js';
+import type { BackupFlags } from './backup-flags.js';
+import { parseCount } from './flags.js';
+import { onInterrupt } from './interrupt.js';
 import { printJson, printResult, say } from './output.js';
 import { progressLine } from './progress.js';
-import { parseCount, retentionFrom } from './retention.js';
+import { retentionFrom } from './retention.js';
 
-export interface BackupFlags {
-  url?: string;
-  dir?: string;
-  passwordFile?: string;
-  fromFile?: string;
-  to: string;
-  compress: string;
-  encryptKeyFile?: string;
-  every?: string;
-  keepLast?: string;
-  daily?: string;
-  weekly?: string;
-  monthly?: string;
-  json?: boolean;
-  nice?: string;
+export { waitOrAbort } from '../backup/schedule.js';
+export type { BackupFlags };
+
+/** --nice: 0 to 19. */
+function parseNice(text: string): number {
+  const nice = parseCount('--nice', text);
+  if (nice > 19) throw new UsageError(`--nice takes 0 to 19, not ${nice}`);
+  return nice;
 }
 
-/**
- * Lowers the scheduling priority of this process, never raises it. On Linux a priority belongs to a
- * thread: every thread running now (libuv's pool, V8's helpers) is lowered, and threads and helper
- * programs started later inherit it.
- */
+/** Lowers this process's priority to the niceness `text` gives (never raises it). */
 export function applyNiceness(text: string | undefined): void {
-  const nice = parseCount('--nice', text ?? '10')!;
-  if (nice > 19) throw new UsageError(`--nice takes 0 to 19, not ${nice}`);
-  let threads: number[] = [];
-  try {
-    threads = readdirSync('/proc/self/task').map(Number).filter((tid) => tid > 0 && tid !== process.pid);
-  } catch {
-    // no /proc: the main thread only
-  }
-  for (const tid of [0, ...threads]) {
-    try {
-      if (nice > getPriority(tid)) setPriority(tid, nice);
-    } catch {
-      // not permitted here (some containers), or the thread has ended: leave it as it is
-    }
-  }
+  lowerPriority(parseNice(text ?? '10'));
 }
 
 async function sourceFrom(flags: BackupFlags): Promise<BackupSource> {
@@ -61,55 +36,24 @@ async function sourceFrom(flags: BackupFlags): Promise<BackupSource> {
   return { kind: 'replication', endpoint: await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'backup') };
 }
 
-/** Polls the server's own save progress (INFO persistence) so the progress line can estimate keys left. */
-function watchServerProgress(endpoint: Endpoint): { totalKeys(): number | undefined; stop(): Promise<void> } {
-  let total: number | undefined;
-  let stopped = false;
-  const loop = (async () => {
-    const client = await openConnection(endpoint).catch(() => undefined);
-    if (!client) return;
-    try {
-      while (!stopped) {
-        const info = parseInfo(String(await client.sendCommand(['INFO', 'persistence'])));
-        const t = Number(info.current_save_keys_total);
-        if (t > 0) total = t;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    } catch {
-      // progress is best effort
-    } finally {
-      await closeConnection(client);
-    }
-  })();
-  return {
-    totalKeys: () => total,
-    stop: async () => {
-      stopped = true;
-      await loop;
-    },
-  };
-}
-
-async function backupOnce(flags: BackupFlags, source: BackupSource, compression: Compression, key: Buffer | undefined, signal?: AbortSignal): Promise<BackupResult> {
+async function backupOnce(flags: BackupFlags, source: BackupSource, key: Buffer | undefined, signal?: AbortSignal): Promise<BackupResult> {
   const progress = progressLine();
-  const watch = source.kind === 'replication' && process.stderr.isTTY ? watchServerProgress(source.endpoint) : undefined;
   try {
-    const result = await takeBackup({
+    return await takeBackup({
       source,
       toDir: flags.to,
-      compression,
+      compression: flags.compress,
       encryptionKey: key,
       signal,
+      watchServerSave: process.stderr.isTTY === true,
       onWaiting: () => progress.update({ bytes: 0, elapsedMs: 0, label: 'waiting for the server to start the snapshot' }),
       onStart: ({ transfer }) => {
         if (transfer === 'disk' && !flags.json) say('Note: the server uses disk-based replication (repl-diskless-sync no), so it wrote a fresh dump.rdb for this backup, as a BGSAVE would.');
       },
-      onProgress: (p) => progress.update({ bytes: p.rdbBytes, totalBytes: p.totalBytes, keys: p.keys, totalKeys: watch?.totalKeys(), elapsedMs: p.elapsedMs }),
+      onProgress: (p) => progress.update({ bytes: p.rdbBytes, totalBytes: p.totalBytes, keys: p.keys, totalKeys: p.totalKeys, elapsedMs: p.elapsedMs }),
     });
-    return result;
   } finally {
     progress.done();
-    await watch?.stop();
   }
 }
 
@@ -140,69 +84,40 @@ function checkRetention(policy: RetentionPolicy | undefined): void {
   }
 }
 
-/** Waits `ms`, or less when `signal` aborts; its abort listener goes with it (one per interval would pile up). */
-export function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export async function backupCommand(flags: BackupFlags): Promise<number> {
-  // every flag is checked before any work (a pull, a published file)
-  const compression = flags.compress as Compression;
-  if (!['gzip', 'zstd', 'none'].includes(compression)) throw new UsageError(`--compress takes gzip, zstd or none, not "${flags.compress}"`);
+  // every flag is checked before any work (a pull, a published file); commander has checked --to,
+  // --compress, --every and the retention counts
   const policy = retentionFrom(flags);
   checkRetention(policy);
-  const nice = parseCount('--nice', flags.nice ?? '10')!;
-  if (nice > 19) throw new UsageError(`--nice takes 0 to 19, not ${nice}`);
-  const interval = flags.every === undefined ? undefined : parseDurationSeconds(flags.every);
-  if (flags.every !== undefined && !interval) throw new UsageError(`--every takes a duration such as 30s, 15m, 1h or 1d, not "${flags.every}"`);
+  const nice = parseNice(flags.nice);
   if (flags.every !== undefined && flags.fromFile !== undefined) throw new UsageError('--every repeats backups of a live server; it does not go with --from-file');
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   const source = await sourceFrom(flags);
-  applyNiceness(flags.nice);
-  if (!interval) {
-    report(flags, await backupOnce(flags, source, compression, key));
+  lowerPriority(nice);
+  const once = async (signal?: AbortSignal) => {
+    report(flags, await backupOnce(flags, source, key, signal));
     if (policy) await prune(flags, policy);
+  };
+  if (flags.every === undefined) {
+    await once();
     return 0;
   }
-  if (!policy) {
-    say(`Warning: no retention policy (--keep-last N, --daily N, --weekly N, --monthly N): every backup is kept, one more every ${flags.every}, until the disk of ${flags.to} is full.`);
+  return (await backupEvery(flags, flags.every, policy !== undefined, once)) ? 0 : 1;
+}
+
+/** `--every`: backups until Ctrl-C or SIGTERM; whether the last one succeeded. */
+async function backupEvery(flags: BackupFlags, every: { text: string; seconds: number }, pruning: boolean, once: (signal: AbortSignal) => Promise<void>): Promise<boolean> {
+  if (!pruning) say(`Warning: no retention policy (--keep-last N, --daily N, --weekly N, --monthly N): every backup is kept, one more every ${every.text}, until the disk of ${flags.to} is full.`);
+  const interrupt = onInterrupt(() => say('Stopping: the backup in progress (if any) is abandoned and nothing of it is published.'));
+  try {
+    if (!flags.json) say(`Taking a backup every ${every.text} into ${flags.to}${pruning ? ', pruning as configured' : ''}; Ctrl-C stops.`);
+    return await runEvery({
+      intervalMs: every.seconds * 1000,
+      signal: interrupt.signal,
+      run: once,
+      onFailure: (error) => say(`neurallog-redis: backup failed: ${(error as Error).message}; trying again at the next interval.`),
+    });
+  } finally {
+    interrupt.dispose();
   }
-  const controller = new AbortController();
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    say('Stopping: the backup in progress (if any) is abandoned and nothing of it is published.');
-    controller.abort();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  let lastOk = true;
-  if (!flags.json) say(`Taking a backup every ${flags.every} into ${flags.to}${policy ? ', pruning as configured' : ''}; Ctrl-C stops.`);
-  while (!stopping) {
-    const started = Date.now();
-    try {
-      report(flags, await backupOnce(flags, source, compression, key, controller.signal));
-      if (policy) await prune(flags, policy);
-      lastOk = true;
-    } catch (error) {
-      if (stopping) break;
-      lastOk = false;
-      say(`neurallog-redis: backup failed: ${(error as Error).message}; trying again at the next interval.`);
-    }
-    const wait = Math.max(0, interval * 1000 - (Date.now() - started));
-    await waitOrAbort(wait, controller.signal);
-  }
-  return lastOk ? 0 : 1;
 }

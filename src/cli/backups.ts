@@ -3,13 +3,14 @@ import { readKeyFile } from '../backup/encryption.js';
 import { verifyBackup } from '../backup/verify.js';
 import { UsageError } from '../errors.js';
 import { backupOrigin, describeOrigin, originFromRdb, shortOrigin } from '../backup/origin.js';
+import type { BackupsListFlags, BackupsPruneFlags } from './backup-flags.js';
 import { retentionFrom } from './retention.js';
 import { printJson, printResult, say } from './output.js';
 import { progressLine } from './progress.js';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-export async function backupsListCommand(flags: { to: string; json?: boolean }): Promise<number> {
+export async function backupsListCommand(flags: BackupsListFlags): Promise<number> {
   const entries = listBackups(flags.to);
   if (flags.json) {
     printJson({
@@ -53,7 +54,7 @@ export async function backupsListCommand(flags: { to: string; json?: boolean }):
 }
 
 /**
- * `sha256`: the file's digest, when main.ts started it before this module loaded. `strict`: what
+ * `sha256`: the file's digest, when backups-verify.ts started it before this module loaded. `strict`: what
  * the servers load but never write (a stream whose length disagrees with its entries, bytes after
  * the checksum) is damage instead of a warning. Exit 0 (OK, with or without warnings), 1 (DAMAGED),
  * 2 (NOT SUPPORTED: an RDB version this tool does not read).
@@ -99,7 +100,7 @@ export async function backupsVerifyCommand(file: string, flags: { encryptKeyFile
   return exitCode;
 }
 
-export async function backupsPruneCommand(flags: { to: string; keepLast?: string; daily?: string; weekly?: string; monthly?: string; dryRun?: boolean; json?: boolean }): Promise<number> {
+export async function backupsPruneCommand(flags: BackupsPruneFlags): Promise<number> {
   const policy = retentionFrom(flags);
   if (!policy) throw new UsageError('say what to keep: --keep-last N and/or --daily N, --weekly N, --monthly N');
   const plan = planPrune(listBackups(flags.to), policy);

@@ -7,16 +7,11 @@ import { isAbsolute, relative } from 'node:path';
 import type { Finding, Severity } from '../config/findings.js';
 import { lintDeployment } from '../config/lint.js';
 import { describeTarget, type EngineTarget } from '../config/engine-directives.js';
-import { ENGINES } from '../config/engines.js';
 import { readConfig, type TargetChoice } from '../config/load.js';
 import { ConfigError, UsageError, type ErrorPlace } from '../errors.js';
+import type { ConfigLintFlags } from './model-flags.js';
 import { printJson, printResult } from './output.js';
 
-export interface ConfigLintOptions {
-  json?: boolean;
-  engine?: string;
-  version?: string;
-}
 
 export interface LintReport {
   file: string;
@@ -27,13 +22,10 @@ export interface LintReport {
   warnings: number;
 }
 
-/** --engine and --version, checked: a bad value is a usage error (exit 2), not a finding. */
-export function targetChoice(options: Pick<ConfigLintOptions, 'engine' | 'version'>): TargetChoice {
+/** --engine (commander has checked it against its choices) and --version. */
+export function targetChoice(options: Pick<ConfigLintFlags, 'engine' | 'version'>): TargetChoice {
   const choice: TargetChoice = {};
-  if (options.engine !== undefined) {
-    if (!(ENGINES as readonly string[]).includes(options.engine)) throw new UsageError(`--engine takes ${ENGINES.join(' or ')}, not "${options.engine}"`);
-    choice.engine = options.engine as TargetChoice['engine'];
-  }
+  if (options.engine !== undefined) choice.engine = options.engine;
   if (options.version !== undefined) choice.version = options.version;
   return choice;
 }
@@ -96,7 +88,7 @@ export function formatReport(report: LintReport): string {
   return [...blocks, summary].join('\n\n');
 }
 
-export async function configLintCommand(file: string, options: ConfigLintOptions = {}): Promise<number> {
+export async function configLintCommand(file: string, options: ConfigLintFlags = {}): Promise<number> {
   const report = lintFile(file, targetChoice(options));
   if (options.json) printJson({ file: report.file, target: report.target, findings: report.findings, errors: report.errors, warnings: report.warnings });
   else printResult(formatReport(report));

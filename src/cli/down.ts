@@ -1,6 +1,7 @@
 import { describeEngine } from '../engine/identity.js';
 import { downDeployment, type DownResult } from '../runtime/index.js';
 import { printJson, say } from './output.js';
+import type { DownFlags } from './deployment-flags.js';
 
 /** "Valkey 8.1.1" when the deployment recorded which server it ran, else "the server". */
 function serverName(result: DownResult): string {
@@ -12,7 +13,7 @@ function serverName(result: DownResult): string {
  * deployment (as `status` does: a mistyped --dir must not look like a successful stop while the real
  * server runs on); 1 when the server refused or outlived the shutdown.
  */
-export async function downCommand(flags: { dir: string; json?: boolean }): Promise<number> {
+export async function downCommand(flags: DownFlags): Promise<number> {
   const result = await downDeployment(flags.dir);
   if (result.staleState && !flags.json) say(`Note: ${result.staleState}.`);
   if (flags.json) printJson({ ...result });

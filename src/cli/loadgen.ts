@@ -5,16 +5,9 @@
 import { formatRedisUrl, resolveTarget } from '../connect/index.js';
 import { UsageError } from '../errors.js';
 import { loadgen, type LoadgenProgress } from '../workload/index.js';
+import type { LoadgenFlags } from './model-flags.js';
 import { printJson, printResult } from './output.js';
 
-export interface LoadgenFlags {
-  url?: string;
-  dir?: string;
-  passwordFile?: string;
-  logs: string;
-  seed: string;
-  json?: boolean;
-}
 
 export async function loadgenCommand(flags: LoadgenFlags): Promise<number> {
   const logs = parseLogs(flags.logs);

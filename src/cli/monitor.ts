@@ -3,20 +3,10 @@ import { endpointForDeployment, resolveTarget } from '../connect/target.js';
 import { parseDurationSeconds } from '../config/units.js';
 import { deploymentTokenPath, parseListen, startMonitor, untilSignal } from '../monitor/run.js';
 import { isLoopback } from '../monitor/http-server.js';
+import type { MonitorCliFlags } from './monitor-flags.js';
 import { printJson, say } from './output.js';
 
-export interface MonitorFlags {
-  url?: string;
-  dir?: string;
-  passwordFile?: string;
-  listen: string;
-  tokenFile?: string;
-  scrapeTimeout: string;
-  poll: string;
-  backups?: string;
-  json?: boolean;
-  version: string;
-}
+export type MonitorFlags = MonitorCliFlags & { version: string };
 
 /**
  * Serves redis_exporter-compatible metrics (and /health) until SIGINT/SIGTERM. Exit 0 on a signal,

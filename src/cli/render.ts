@@ -4,18 +4,11 @@ import { loadConfig, profile, type Deployment } from '../config/index.js';
 import { deploymentPaths, ensureSecrets, readDeploymentModel, readSecrets, requireDeploymentDir, writePrivateFile } from '../connect/index.js';
 import { UsageError } from '../errors.js';
 import { renderAcl, renderCompose, renderKubernetes, renderMonitoring, renderRedisConf, usersNeedingPasswords, type RenderedFile } from '../render/index.js';
+import type { RenderFlags } from './model-flags.js';
 import { printResult, say } from './output.js';
 
 const ARTIFACTS = ['conf', 'acl', 'kubernetes', 'compose', 'monitoring'] as const;
 
-export interface RenderFlags {
-  config?: string;
-  secrets?: string;
-  dir?: string;
-  out?: string;
-  target?: string;
-  tokenFile?: string;
-}
 
 function modelFor(flags: RenderFlags): Deployment {
   if (flags.config) return loadConfig(flags.config).deployment;

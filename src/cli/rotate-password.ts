@@ -1,7 +1,8 @@
 import { rotatePassword } from '../runtime/index.js';
+import type { RotatePasswordFlags } from './deployment-flags.js';
 import { printJson, say } from './output.js';
 
-export async function rotatePasswordCommand(flags: { dir: string; user: string; json?: boolean }): Promise<number> {
+export async function rotatePasswordCommand(flags: RotatePasswordFlags): Promise<number> {
   const result = await rotatePassword(flags.dir, flags.user);
   if (flags.json) printJson({ ...result });
   else {

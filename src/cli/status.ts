@@ -1,5 +1,6 @@
 import { describeEngine } from '../engine/identity.js';
 import { deploymentStatus, describeLoading } from '../runtime/index.js';
+import type { StatusFlags } from './deployment-flags.js';
 import { printJson, printResult, say } from './output.js';
 
 const mib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '?' : `${(n / 1024 / 1024).toFixed(1)} MiB`);
@@ -8,7 +9,7 @@ const mib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '?'
  * Exit codes: 0 running and serving; 1 stopped, loading its data (it answers no command yet), or
  * running with a problem; 2 when --dir holds no deployment.
  */
-export async function statusCommand(flags: { dir: string; json?: boolean }): Promise<number> {
+export async function statusCommand(flags: StatusFlags): Promise<number> {
   const s = await deploymentStatus(flags.dir);
   const code = s.running && !s.error && !s.loading ? 0 : 1;
   if (flags.json) {

@@ -3,19 +3,9 @@ import { deploymentPaths } from '../connect/index.js';
 import { cliProgram } from '../config/engines.js';
 import { describeEngine } from '../engine/identity.js';
 import { UsageError } from '../errors.js';
+import type { UpFlags } from './deployment-flags.js';
 import { printJson, printResult, say } from './output.js';
 
-export interface UpFlags {
-  dir: string;
-  port?: string;
-  bind?: string[];
-  config?: string;
-  detach?: boolean;
-  topology: string;
-  allowInsecure?: boolean;
-  json?: boolean;
-  server?: string;
-}
 
 export function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

@@ -1,7 +1,8 @@
 import { endpointForDeployment, formatRedisUrl } from '../connect/index.js';
+import type { UrlFlags } from './deployment-flags.js';
 import { printResult, say } from './output.js';
 
-export async function urlCommand(flags: { dir: string; user: string; showPassword?: boolean }): Promise<number> {
+export async function urlCommand(flags: UrlFlags): Promise<number> {
   const endpoint = await endpointForDeployment(flags.dir, flags.user, { requireRunning: false });
   printResult(formatRedisUrl(endpoint, { showPassword: flags.showPassword }));
   if (!flags.showPassword && process.stderr.isTTY) say('(password left out; add --show-password to include it)');

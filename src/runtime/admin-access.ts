@@ -4,8 +4,12 @@
  * model run with --allow-insecure (the guide's, whose only user is the default one with nopass), an
  * enabled nopass user with every command and every key. A model with neither cannot be administered.
  */
+import { existsSync } from 'node:fs';
 import type { AclUser, Deployment } from '../config/schema.js';
+import type { DeploymentPaths } from '../connect/deployment-dir.js';
+import { readSecrets } from '../connect/secrets.js';
 import type { Endpoint } from '../connect/url.js';
+import { RuntimeError } from '../errors.js';
 
 /** The user the toolkit itself administers a deployment with, when the model has it. */
 export const ADMIN_USER = 'admin';
@@ -40,4 +44,20 @@ export function modelHasAdminLogin(model: Pick<Deployment, 'security'>): boolean
 
 export function adminEndpointFor(login: AdminLogin, host: string, port: number): Endpoint {
   return { host, port, tls: false, db: 0, username: login.username, password: login.password };
+}
+
+/** The endpoint the toolkit administers the deployment through (admin, or the open superuser of an insecure model). */
+export function adminEndpoint(paths: DeploymentPaths, model: Deployment, host: string, port: number): Endpoint {
+  const passwords = existsSync(paths.secrets) ? readSecrets(paths.secrets).users : {};
+  const login = adminLogin(model, passwords);
+  if (!login) throw new RuntimeError(`${paths.root}: the model has no user this tool can administer the server as (an enabled "${ADMIN_USER}" with a password in ${paths.secrets})`, 'E_NO_ADMIN');
+  return adminEndpointFor(login, host, port);
+}
+
+/** The login status reads INFO with: monitor (least privilege) when it has a password, else the admin login. */
+export function statusEndpoint(paths: DeploymentPaths, model: Deployment, host: string, port: number): Endpoint {
+  const passwords = existsSync(paths.secrets) ? readSecrets(paths.secrets).users : {};
+  const monitor = model.security.users.find((u) => u.name === 'monitor' && u.enabled && !u.nopass);
+  if (monitor && passwords.monitor !== undefined) return { host, port, tls: false, db: 0, username: 'monitor', password: passwords.monitor };
+  return adminEndpoint(paths, model, host, port);
 }

@@ -3,7 +3,7 @@
  * The model is resolved once (profile, --config, the directory's stored model, --port/--bind), the
  * artifacts are rendered from it, and real redis-server runs on them.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isYamlPath, loadConfig, profile, type Deployment } from '../config/index.js';
 import { defaultImage } from '../config/engines.js';
 import {
@@ -18,19 +18,17 @@ import {
   parseKeyspace,
   readDeploymentModel,
   readRunState,
-  readSecrets,
   writePrivateFile,
   writeSecrets,
   type DeploymentPaths,
-  type Endpoint,
   type RunState,
 } from '../connect/index.js';
 import { identifyFromInfo, type EngineIdentity, type EngineName } from '../engine/identity.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { ADMIN_USER, adminEndpointFor, adminLogin, modelHasAdminLogin } from './admin-access.js';
+import { ADMIN_USER, adminEndpoint, modelHasAdminLogin, statusEndpoint } from './admin-access.js';
 import { lockDeployment } from './deployment-lock.js';
 import { loadingProgress, type LoadingProgress } from './loading.js';
-import { findOwnServer, type PidVerdict } from '../host/index.js';
+import { forgetStalePid, ownServer } from './deployment-state.js';
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../render/index.js';
 import { portInUse } from './ports.js';
 import { isAlive } from '../host/index.js';
@@ -87,14 +85,7 @@ export interface UpResult {
 }
 
 export { ADMIN_USER };
-
-/** The endpoint the toolkit administers the deployment through (admin, or the open superuser of an insecure model). */
-function adminEndpoint(paths: DeploymentPaths, model: Deployment, host: string, port: number): Endpoint {
-  const passwords = existsSync(paths.secrets) ? readSecrets(paths.secrets).users : {};
-  const login = adminLogin(model, passwords);
-  if (!login) throw new RuntimeError(`${paths.root}: the model has no user this tool can administer the server as (an enabled "${ADMIN_USER}" with a password in ${paths.secrets})`, 'E_NO_ADMIN');
-  return adminEndpointFor(login, host, port);
-}
+export { ownServer, runningPid } from './deployment-state.js';
 
 /**
  * Refuses an empty --dir: `resolve('')` is the current directory, and a deployment (or a `down`)
@@ -102,29 +93,6 @@ function adminEndpoint(paths: DeploymentPaths, model: Deployment, host: string, 
  */
 export function requireDirArgument(dir: string): void {
   if (dir.trim() === '') throw new UsageError('--dir is empty; give the deployment directory (default .neurallog-redis), e.g. --dir .neurallog-redis');
-}
-
-/** Our server's pid, or why the pid on file is not ours. */
-export function ownServer(paths: DeploymentPaths): PidVerdict {
-  return findOwnServer(paths, [readPidFile(paths.pid), readRunState(paths)?.pid]);
-}
-
-/** The pid of the redis-server running on this deployment (its own, not one a copied pid file names), if any. */
-export function runningPid(paths: DeploymentPaths): number | undefined {
-  const verdict = ownServer(paths);
-  return verdict.kind === 'ours' ? verdict.pid : undefined;
-}
-
-/** Removes redis.pid and state.json naming a pid that is not our server (never the process itself). */
-function forgetStalePid(paths: DeploymentPaths): void {
-  rmSync(paths.pid, { force: true });
-  rmSync(paths.state, { force: true });
-}
-
-function readPidFile(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
-  const pid = Number(readFileSync(path, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /**
@@ -180,38 +148,76 @@ export async function upDeployment(options: UpOptions): Promise<UpResult> {
 
 async function upLocked(paths: DeploymentPaths, options: UpOptions): Promise<UpResult> {
   const own = ownServer(paths);
-  if (own.kind === 'ours') {
-    const model = readDeploymentModel(paths);
-    const state = readRunState(paths);
-    const remembered = rememberedServer(paths.root);
-    const port = state?.port ?? model.server.port;
-    return {
-      alreadyRunning: true,
-      engine: remembered?.engine,
-      engineVersion: remembered?.version,
-      serverPath: remembered?.path,
-      target: { engine: model.engine, version: model.version },
-      dir: paths.root,
-      pid: own.pid,
-      host: state?.host ?? clientHost(model.server.bind),
-      port,
-      bind: model.server.bind,
-      profile: model.profile,
-      users: model.security.users.filter((u) => u.enabled).map((u) => u.name),
-      secretsFile: paths.secrets,
-      createdPasswords: [],
-      ...(options.port !== undefined && options.port !== port ? { staleState: `--port ${options.port} was not applied: the running server listens on ${port}; stop it with \`down\` first to move it` } : {}),
-    };
-  }
+  if (own.kind === 'ours') return alreadyUp(paths, own.pid, options);
   let staleState: string | undefined;
   if (own.kind === 'stale') {
     staleState = `removed a stale pid file: ${own.reason}`;
     forgetStalePid(paths);
   }
-
   // the binary first: a redis.conf is read for the release that will run it
   const located = chooseServer(paths.root, options.server);
   const { model, confSecrets } = resolveModel(paths, options, located.identity);
+  refuseUnrunnable(model, options);
+  checkWritable(paths.data);
+  // whether the binary takes this model, before anything is written or started
+  const conf = renderRedisConf(model);
+  const uncheckedNote = assertServerAccepts(conf, model, located);
+  const created = writeArtifacts(paths, model, conf, confSecrets);
+  const host = clientHost(model.server.bind);
+  const port = model.server.port;
+  await requireFreePort(model);
+  const server = await startServing(paths, model, located, { host, port }, options);
+  // (the keys in the order `up --json` has always printed them)
+  return {
+    alreadyRunning: false,
+    dir: paths.root,
+    pid: server.pid,
+    host,
+    port,
+    bind: model.server.bind,
+    profile: model.profile,
+    users: enabledUsers(model),
+    secretsFile: paths.secrets,
+    createdPasswords: created,
+    staleState,
+    server,
+    engine: located.identity.engine,
+    engineVersion: located.identity.version,
+    serverPath: located.path,
+    target: { engine: model.engine, version: model.version },
+    targetNote: [targetMismatch(model, located), uncheckedNote].filter(Boolean).join('; ') || undefined,
+  };
+}
+
+const enabledUsers = (model: Deployment) => model.security.users.filter((u) => u.enabled).map((u) => u.name);
+
+/** `up` on a deployment whose server runs: what runs, and a --port that was not applied. */
+function alreadyUp(paths: DeploymentPaths, pid: number, options: UpOptions): UpResult {
+  const model = readDeploymentModel(paths);
+  const state = readRunState(paths);
+  const remembered = rememberedServer(paths.root);
+  const port = state?.port ?? model.server.port;
+  return {
+    alreadyRunning: true,
+    engine: remembered?.engine,
+    engineVersion: remembered?.version,
+    serverPath: remembered?.path,
+    target: { engine: model.engine, version: model.version },
+    dir: paths.root,
+    pid,
+    host: state?.host ?? clientHost(model.server.bind),
+    port,
+    bind: model.server.bind,
+    profile: model.profile,
+    users: enabledUsers(model),
+    secretsFile: paths.secrets,
+    createdPasswords: [],
+    ...(options.port !== undefined && options.port !== port ? { staleState: `--port ${options.port} was not applied: the running server listens on ${port}; stop it with \`down\` first to move it` } : {}),
+  };
+}
+
+/** A model that lets clients in without a password (unless allowed), or that `up` could not administer. */
+function refuseUnrunnable(model: Deployment, options: UpOptions): void {
   const insecure = model.security.users.filter((u) => u.enabled && u.nopass).map((u) => u.name);
   if (insecure.length > 0 && !options.allowInsecure) {
     throw new UsageError(
@@ -224,11 +230,10 @@ async function upLocked(paths: DeploymentPaths, options: UpOptions): Promise<UpR
       `the model has no user \`up\` can administer the server as: an enabled "${ADMIN_USER}" user with +@all and a password (the neurallog profile has one), or, with --allow-insecure, a nopass user with +@all on ~* (the guide's default user)`,
     );
   }
-  checkWritable(paths.data);
-  // whether the binary takes this model, before anything is written or started
-  const conf = renderRedisConf(model);
-  const uncheckedNote = assertServerAccepts(conf, model, located);
+}
 
+/** Secrets (created where missing), the model, redis.conf and users.acl; the users given new passwords. */
+function writeArtifacts(paths: DeploymentPaths, model: Deployment, conf: string, confSecrets: Record<string, string>): string[] {
   const { secrets, created } = ensureSecrets(paths.secrets, usersNeedingPasswords(model));
   if (Object.keys(confSecrets).length > 0) {
     Object.assign(secrets.users, confSecrets);
@@ -237,50 +242,36 @@ async function upLocked(paths: DeploymentPaths, options: UpOptions): Promise<UpR
   writeFileSync(paths.model, `${JSON.stringify(model, null, 2)}\n`, { mode: 0o600 });
   writeFileSync(paths.conf, conf, { mode: 0o600 });
   writePrivateFile(paths.acl, renderAcl(model, secrets.users));
+  return created;
+}
 
-  const host = clientHost(model.server.bind);
+async function requireFreePort(model: Deployment): Promise<void> {
   const port = model.server.port;
   for (const address of model.server.bind.filter((b) => !b.startsWith('-'))) {
-    const probe = address === '*' ? '0.0.0.0' : address;
     let used: boolean;
     try {
-      used = await portInUse(port, probe);
+      used = await portInUse(port, address === '*' ? '0.0.0.0' : address);
     } catch (error) {
       throw new UsageError(`cannot listen on ${address}:${port}: ${(error as Error).message}; check --bind`);
     }
     if (used) throw new RuntimeError(`port ${port} on ${address} is already in use by another program; choose another with --port`, 'E_PORT_IN_USE');
   }
+}
 
+/** Starts the server on the written files and waits until it serves; stops it again if it does not. */
+async function startServing(paths: DeploymentPaths, model: Deployment, located: ReturnType<typeof chooseServer>, at: { host: string; port: number }, options: UpOptions): Promise<StartedServer> {
   const server = startRedisServer({ server: located.path, confPath: paths.conf, dataDir: paths.data, aclPath: paths.acl, pidPath: paths.pid, logPath: paths.log });
   rememberServer(paths.root, located);
-  const state: RunState = { pid: server.pid, host, port, startedAt: new Date().toISOString() };
+  const state: RunState = { pid: server.pid, ...at, startedAt: new Date().toISOString() };
   writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   try {
-    await waitUntilServing(adminEndpoint(paths, model, host, port), { server, logPath: paths.log, timeoutMs: options.readyTimeoutMs, onLoading: options.onLoading });
+    await waitUntilServing(adminEndpoint(paths, model, at.host, at.port), { server, logPath: paths.log, timeoutMs: options.readyTimeoutMs, onLoading: options.onLoading });
   } catch (error) {
     if (isAlive(server.pid)) process.kill(server.pid, 'SIGTERM');
     rmSync(paths.state, { force: true });
     throw error;
   }
-  return {
-    alreadyRunning: false,
-    dir: paths.root,
-    pid: server.pid,
-    host,
-    port,
-    bind: model.server.bind,
-    profile: model.profile,
-    users: model.security.users.filter((u) => u.enabled).map((u) => u.name),
-    secretsFile: paths.secrets,
-    createdPasswords: created,
-    staleState,
-    server,
-    engine: located.identity.engine,
-    engineVersion: located.identity.version,
-    serverPath: located.path,
-    target: { engine: model.engine, version: model.version },
-    targetNote: [targetMismatch(model, located), uncheckedNote].filter(Boolean).join('; ') || undefined,
-  };
+  return server;
 }
 
 export interface DownResult {
@@ -353,14 +344,6 @@ export interface StatusResult extends EngineFacts {
   /** set when redis.pid or state.json named a process that is not this deployment's server */
   staleState?: string;
   error?: string;
-}
-
-/** The login status reads INFO with: monitor (least privilege) when it has a password, else the admin login. */
-function statusEndpoint(paths: DeploymentPaths, model: Deployment, host: string, port: number): Endpoint {
-  const passwords = existsSync(paths.secrets) ? readSecrets(paths.secrets).users : {};
-  const monitor = model.security.users.find((u) => u.name === 'monitor' && u.enabled && !u.nopass);
-  if (monitor && passwords.monitor !== undefined) return { host, port, tls: false, db: 0, username: 'monitor', password: passwords.monitor };
-  return adminEndpoint(paths, model, host, port);
 }
 
 export async function deploymentStatus(dir: string): Promise<StatusResult> {
