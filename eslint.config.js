@@ -47,6 +47,8 @@ export default tseslint.config(
       '@typescript-eslint/only-throw-error': 'off',
       // commands are `async function xCommand(flags): Promise<exitCode>` whether or not they await
       '@typescript-eslint/require-await': 'off',
+      // `let x; on(data => x?.take(data)); x = new X(...)`: a callback reads it before it is set
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

@@ -1,5 +1,5 @@
 /**
- * loadgen against `redis-cli --pipe` on the same commands, in one run:
+ * loadgen against `redis-cli --pipe` on the same in one run:
  *   node --import tsx bench/loadgen.ts [--logs N] [--batch N] [--rounds K] [--seed S] [--node-redis]
  * Starts its own redis-server (noeviction, no persistence, a free port, a temp dir), writes the
  * workload's commands as RESP into a temp file, times `redis-cli -p P --pipe < file` (process start

@@ -38,7 +38,7 @@ import { closeConnection, openConnection, type Endpoint } from '../src/connect/i
 import { RdbStreamParser } from '../src/rdb/index.js';
 import { mergeRestore, type ConflictPolicy } from '../src/restore/merge.js';
 import { openRestoreSource } from '../src/restore/source.js';
-import { commands, loadgen } from '../src/workload/index.js';
+import { loadgen } from '../src/workload/index.js';
 
 const { values } = parseArgs({
   options: {

@@ -34,7 +34,7 @@ export function gzipEngine(): 'igzip' | 'zlib' {
 function filterProcess(program: string, args: string[], code: ErrorCode): Duplex {
   const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const output = supervisedOutput(child, program, code);
-  const duplex = Duplex.from({ writable: child.stdin!, readable: output });
+  const duplex = Duplex.from({ writable: child.stdin, readable: output });
   output.on('error', (error) => duplex.destroy(error));
   duplex.on('close', () => output.destroy());
   return duplex;

@@ -22,7 +22,7 @@ export function watchSaveProgress(endpoint: Endpoint, everyMs = 500): SaveProgre
     if (!client) return;
     try {
       while (!stopping.signal.aborted) {
-        const info = parseInfo(String(await client.sendCommand(['INFO', 'persistence'])));
+        const info = parseInfo(await client.info('persistence'));
         const keys = Number(info.current_save_keys_total);
         if (keys > 0) total = keys;
         await sleep(everyMs, undefined, { signal: stopping.signal });

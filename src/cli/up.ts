@@ -88,7 +88,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    server.exited.then((code) => {
+    void server.exited.then((code) => {
       if (stopping) return;
       if (code === 0) {
         say('The server stopped (a shutdown was requested elsewhere).');

@@ -88,9 +88,10 @@ export class FamilySampler {
     this.dbsize = Number(await client.sendCommand(['DBSIZE']));
     await this.measure(client, budget);
     for (let scans = 0; !this.walkEnded && scans < (this.options.scansPerPass ?? 4) && now() - started < (this.options.passBudgetMs ?? 50); scans++) {
-      const reply = (await client.sendCommand(['SCAN', this.cursor, 'COUNT', String(this.options.scanCount ?? 500)])) as [string, string[]];
-      this.cursor = String(reply[0]);
-      this.tally(reply[1].map(String));
+      const reply: unknown = await client.sendCommand(['SCAN', this.cursor, 'COUNT', String(this.options.scanCount ?? 500)]);
+      const [cursor, keys] = reply as [string, string[]];
+      this.cursor = String(cursor);
+      this.tally(keys.map(String));
       await this.measure(client, budget);
       if (this.cursor === '0') this.walkEnded = true;
     }

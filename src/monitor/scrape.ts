@@ -133,7 +133,7 @@ export class RedisScraper {
     const client = (this.connection ??= await openConnection(this.endpoint, { connectTimeoutMs: this.options.timeoutMs ?? 5000 }));
     set.gauge(`${NAMESPACE}_exporter_last_scrape_connect_time_seconds`, (now() - connectStarted) / 1000);
     const config = await this.config(client);
-    const info = String(await client.sendCommand(['INFO', 'ALL']));
+    const info = await client.info('all');
     addConfigMetrics(set, config, info, this.options);
     const facts = addInfoMetrics(set, info, { databases: Number(config.get('databases') ?? this.options.databases ?? 16), nowSeconds: Math.floor(now() / 1000) });
     const latency = await addLatencyMetrics(set, client);

@@ -114,7 +114,7 @@ class ExistenceCheck {
   }
 
   close(): void {
-    this.pipe.close();
+    void this.pipe.close();
   }
 }
 

@@ -56,7 +56,7 @@ export interface MergeOptions {
   maxInFlight?: number;
   /** bytes of commands awaiting a reply before reading pauses (default 32 MiB) */
   maxInFlightBytes?: number;
-  onProgress?(progress: MergeProgress): void;
+  onProgress?: (progress: MergeProgress) => void;
   signal?: AbortSignal;
   /** the clock that decides which keys have expired (tests) */
   now?: () => number;

@@ -47,7 +47,7 @@ export interface ServeBackupOptions {
   host: string;
   rdbBytes: number;
   sampleSize: number;
-  onTransferProgress?(bytes: number, total: number): void;
+  onTransferProgress?: (bytes: number, total: number) => void;
 }
 
 /** Starts the listener; the stream is opened when the target asks for it (PSYNC/SYNC). */

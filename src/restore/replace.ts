@@ -46,8 +46,8 @@ export interface ReplaceOptions {
   load?: 'disk' | 'swapdb' | 'auto';
   timeoutMs?: number;
   signal?: AbortSignal;
-  onPhase?(phase: ReplacePhase, detail?: string): void;
-  onTransferProgress?(bytes: number, total: number): void;
+  onPhase?: (phase: ReplacePhase, detail?: string) => void;
+  onTransferProgress?: (bytes: number, total: number) => void;
 }
 
 export interface ReplaceResult {

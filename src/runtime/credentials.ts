@@ -106,7 +106,7 @@ export async function rotatePassword(dir: string, user: string, options: RotateO
     } catch (error) {
       // the server did not take it: give it the previous password back, and the files too
       try {
-        const back = previous[user] !== undefined ? `#${passwordHash(previous[user]!)}` : 'nopass';
+        const back = previous[user] !== undefined ? `#${passwordHash(previous[user])}` : 'nopass';
         await client.sendCommand(['ACL', 'SETUSER', user, 'resetpass', back]);
       } finally {
         await closeConnection(client);

@@ -367,7 +367,7 @@ export async function deploymentStatus(dir: string): Promise<StatusResult> {
   try {
     const client = await openConnection(endpoint);
     try {
-      const info = parseInfo(String(await client.sendCommand(['INFO', 'everything'])));
+      const info = parseInfo(await client.info('everything'));
       result.redisVersion = info.redis_version;
       // what the running server says it is (Valkey answers redis_version 7.2.4 to old clients)
       const id = identifyFromInfo(info);

@@ -80,7 +80,7 @@ export interface ReadyOptions {
 export async function waitUntilServing(endpoint: Endpoint, options: ReadyOptions = {}): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   let exitCode: number | string | undefined;
-  options.server?.exited.then((code) => (exitCode = code));
+  void options.server?.exited.then((code) => (exitCode = code));
   let loadingSeen = false;
   let lastError = '';
   while (Date.now() < deadline) {
@@ -92,9 +92,9 @@ export async function waitUntilServing(endpoint: Endpoint, options: ReadyOptions
     try {
       const client = await openConnection(endpoint, { connectTimeoutMs: 1000 });
       try {
-        const reply = await client.sendCommand(['PING']);
-        if (String(reply) === 'PONG') return;
-        lastError = `unexpected reply to PING: ${String(reply)}`;
+        const reply = await client.ping();
+        if (reply === 'PONG') return;
+        lastError = `unexpected reply to PING: ${reply}`;
       } finally {
         await closeConnection(client);
       }
