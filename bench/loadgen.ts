@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchRedis, writeWorkloadResp } from './common.js';
 import { closeConnection, openConnection, parseInfo, type RedisConnection } from '../src/connect/index.js';
-import { commands, loadgen, DEFAULT_BATCH_SIZE } from '../src/workload/index.js';
+import { loadgen, DEFAULT_BATCH_SIZE } from '../src/workload/index.js';
 
 const { values } = parseArgs({
   options: {
