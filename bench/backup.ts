@@ -143,11 +143,19 @@ try {
   await server.stop();
   rmSync(work, { recursive: true, force: true });
 }
-console.log(`\nload average ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${cpus().length} CPUs`);
-console.log('\n| logs | keys | compress | RDB MB | stored MB | backup s | redis-cli --rdb s | ratio | redis-cli beside the work s | ratio to it | verify s | redis-check-rdb s | ratio | backup peak RSS MB | verify peak RSS MB |');
+console.log(
+  `\nload average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}, ${cpus().length} CPUs`,
+);
+console.log(
+  '\n| logs | keys | compress | RDB MB | stored MB | backup s | redis-cli --rdb s | ratio | redis-cli beside the work s | ratio to it | verify s | redis-check-rdb s | ratio | backup peak RSS MB | verify peak RSS MB |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results as Array<Record<string, number | string>>) {
-  console.log(`| ${r.logs} | ${r.keys} | ${r.compress} | ${r.rdbMB} | ${r.storedMB} | ${r.backupSeconds} | ${r.redisCliRdbSeconds} | ${r.backupRatio} | ${r.redisCliBesideWorkSeconds} | ${r.backupRatioToControl} | ${r.verifySeconds} | ${r.redisCheckRdbSeconds} | ${r.verifyRatio} | ${r.backupPeakRssMB} | ${r.verifyPeakRssMB} |`);
+  console.log(
+    `| ${r.logs} | ${r.keys} | ${r.compress} | ${r.rdbMB} | ${r.storedMB} | ${r.backupSeconds} | ${r.redisCliRdbSeconds} | ${r.backupRatio} | ${r.redisCliBesideWorkSeconds} | ${r.backupRatioToControl} | ${r.verifySeconds} | ${r.redisCheckRdbSeconds} | ${r.verifyRatio} | ${r.backupPeakRssMB} | ${r.verifyPeakRssMB} |`,
+  );
 }
 
 /**
@@ -162,7 +170,7 @@ async function besideWork(rdbFile: string, dir: string, cliArgs: string[], env: 
   });
   try {
     const timed = run('redis-cli', cliArgs, env);
-    if ((await sideDone) !== 0) throw new Error('the control\'s backup --from-file failed');
+    if ((await sideDone) !== 0) throw new Error("the control's backup --from-file failed");
     return timed;
   } finally {
     if (side.exitCode === null && side.signalCode === null) side.kill('SIGKILL');

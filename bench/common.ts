@@ -17,7 +17,25 @@ export async function startBenchRedis(dir: string, name = 'redis', extraArgs: st
   const port = await freePort();
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir, '--enable-debug-command', 'local', '--logfile', join(dir, `${name}.log`), ...extraArgs],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--dir',
+      dir,
+      '--enable-debug-command',
+      'local',
+      '--logfile',
+      join(dir, `${name}.log`),
+      ...extraArgs,
+    ],
     { stdio: 'ignore' },
   );
   const deadline = Date.now() + 10_000;

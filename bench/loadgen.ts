@@ -37,9 +37,6 @@ function positive(name: string, text: string | undefined): number {
   return n;
 }
 
-
-
-
 async function runRedisCliPipe(port: number, file: string): Promise<{ seconds: number; output: string }> {
   const fd = openSync(file, 'r');
   const started = process.hrtime.bigint();
@@ -78,7 +75,11 @@ try {
   const admin = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
   const rssBefore = process.resourceUsage().maxRSS;
   console.log(`loadgen vs redis-cli --pipe: ${fmt(logs)} logs, ${fmt(commandCount)} commands, seed ${seed}, batch ${batchSize}, ${cpus().length} CPUs`);
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this machine skews single rounds)`);
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other work on this machine skews single rounds)`,
+  );
   const endpoint = { host: '127.0.0.1', port, tls: false, db: 0 };
   let reference: { keys: number; digest: string } | undefined;
   const check = (who: string, got: { keys: number; digest: string }) => {
@@ -146,7 +147,9 @@ try {
       await closeConnection(client);
       const seconds = Number(process.hrtime.bigint() - t) / 1e9;
       check('loadgen through node-redis', await state(admin));
-      console.log(`         node-redis sendCommand path ${seconds.toFixed(3)} s = ${fmt(commandCount / seconds)} commands/s | ratio ${(cliSeconds / seconds).toFixed(3)} | digest equal`);
+      console.log(
+        `         node-redis sendCommand path ${seconds.toFixed(3)} s = ${fmt(commandCount / seconds)} commands/s | ratio ${(cliSeconds / seconds).toFixed(3)} | digest equal`,
+      );
     }
   }
   await closeConnection(admin);
@@ -155,7 +158,11 @@ try {
   const pairRatio = median(ratios);
   const bestRatio = best(cliTimes) / best(ourTimes);
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(
     `best: redis-cli --pipe ${fmt(commandCount / best(cliTimes))} commands/s, loadgen ${fmt(commandCount / best(ourTimes))} commands/s; ` +
       `loadgen client CPU ${(median(ourCpu) / (logs / 100_000)).toFixed(3)} s per 100k logs (median)`,

@@ -60,7 +60,11 @@ try {
   const exporterPort = await freePort();
   children.push(spawn(EXPORTER, ['--redis.addr', `redis://127.0.0.1:${port}`, '--web.listen-address', `127.0.0.1:${exporterPort}`], { stdio: 'ignore' }));
   const monitorPort = await freePort();
-  const monitor = spawn(join(import.meta.dirname, '..', 'bin', 'neurallog-redis'), ['monitor', '--url', `redis://127.0.0.1:${port}`, '--listen', `127.0.0.1:${monitorPort}`], { stdio: 'ignore' });
+  const monitor = spawn(
+    join(import.meta.dirname, '..', 'bin', 'neurallog-redis'),
+    ['monitor', '--url', `redis://127.0.0.1:${port}`, '--listen', `127.0.0.1:${monitorPort}`],
+    { stdio: 'ignore' },
+  );
   children.push(monitor);
   const theirsUrl = `http://127.0.0.1:${exporterPort}/metrics`;
   const oursUrl = `http://127.0.0.1:${monitorPort}/metrics`;
@@ -89,10 +93,16 @@ try {
   console.log(`server: ${dbsize} keys (DEBUG POPULATE ${keys} + 10,000 logs of loadgen); ${scrapes} scrapes each, alternating`);
   console.log(`redis_exporter 1.45: p50 ${fmt(quantile(theirs, 0.5))} ms, p99 ${fmt(quantile(theirs, 0.99))} ms, ${sampleCount(theirText)} samples`);
   console.log(`monitor:             p50 ${fmt(quantile(ours, 0.5))} ms, p99 ${fmt(quantile(ours, 0.99))} ms, ${sampleCount(ourText)} samples`);
-  console.log(`ratio ours / exporter: p50 ${fmt(quantile(ours, 0.5) / quantile(theirs, 0.5))}, p99 ${fmt(quantile(ours, 0.99) / quantile(theirs, 0.99))} (goal <= 1.0)`);
+  console.log(
+    `ratio ours / exporter: p50 ${fmt(quantile(ours, 0.5) / quantile(theirs, 0.5))}, p99 ${fmt(quantile(ours, 0.99) / quantile(theirs, 0.99))} (goal <= 1.0)`,
+  );
   console.log(`our redis_* families a superset of the exporter's: ${missing.length === 0 ? 'yes' : `no, missing ${missing.join(', ')}`}`);
   console.log(`monitor RSS: ${Math.round(kib('VmRSS') / 1024)} MB now, peak ${Math.round(kib('VmHWM') / 1024)} MB`);
-  console.log(`machine: ${cpus()[0]?.model ?? '?'} x ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? '?'} x ${cpus().length}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, node ${process.version}`,
+  );
 } finally {
   for (const child of children) child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });

@@ -49,7 +49,6 @@ const { values } = parseArgs({
   },
 });
 
-
 /** the measured side: parse one file (twice with --warm, timing the second), print the figures */
 async function childParse(file: string, withRecords: boolean, buffering: boolean, warm: boolean, asVerify: boolean): Promise<void> {
   let records = 0;
@@ -58,7 +57,11 @@ async function childParse(file: string, withRecords: boolean, buffering: boolean
     records = 0;
     const started = performance.now();
     const cpu = process.cpuUsage();
-    const parser = new RdbStreamParser({ source: file, rawValues: withRecords || buffering ? 'all' : undefined, onRecord: withRecords ? () => void records++ : undefined });
+    const parser = new RdbStreamParser({
+      source: file,
+      rawValues: withRecords || buffering ? 'all' : undefined,
+      onRecord: withRecords ? () => void records++ : undefined,
+    });
     if (asVerify) {
       // as `backups verify` reads (runtime/program-output.ts): one reused 1 MiB buffer, transient writes
       const fd = openSync(file, 'r');
@@ -87,7 +90,12 @@ interface ChildResult {
 
 function runChild(file: string, withRecords: boolean, warm = false, buffering = false, asVerify = false): ChildResult {
   const started = performance.now();
-  const flags = [...(withRecords ? ['--records'] : []), ...(warm ? ['--warm'] : []), ...(buffering ? ['--buffering'] : []), ...(asVerify ? ['--as-verify'] : [])];
+  const flags = [
+    ...(withRecords ? ['--records'] : []),
+    ...(warm ? ['--warm'] : []),
+    ...(buffering ? ['--buffering'] : []),
+    ...(asVerify ? ['--as-verify'] : []),
+  ];
   // through /usr/bin/time when there is one: a child forked straight from this (large) process would
   // count this process's resident pages in its own peak RSS (Linux keeps the high-water mark across exec)
   // --as-verify also runs node --single-threaded, as bin/neurallog-redis does
@@ -266,7 +274,9 @@ async function main(): Promise<void> {
       `ratio ours / redis-check-rdb: wall ${fmt(oursMs / checkMs, 2)}, CPU ${checkCpu ? fmt(oursCpu / checkCpu, 2) : 'n/a'} (goal <= 0.5); with onRecord wall ${fmt(recMs / checkMs, 2)}, CPU ${checkCpu ? fmt(recCpu / checkCpu, 2) : 'n/a'}; warm wall ${fmt(median(oursWarm.map((o) => o.ms)) / checkMs, 2)}`,
       `peak RSS of node + tsx doing nothing: ${cpu(baselineRss()).replace(' ms', ' MB')}`,
       `CRC-64 alone (${crc64Implementation}): ${fmt(size / 1e6 / (crcMs / 1000))} MB/s, ${fmt(crcMs)} ms of the ${fmt(oursMs)} ms parse; JS loop alone ${fmt(size / 1e6 / (crcJsMs / 1000))} MB/s`,
-      `machine: ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`,
+      `machine: ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}, node ${process.version}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   } finally {

@@ -73,7 +73,17 @@ if (values.child) {
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const usage = process.resourceUsage();
-  process.stdout.write(JSON.stringify({ seconds, cpu: (used.user + used.system) / 1e6, processCpu: (usage.userCPUTime + usage.systemCPUTime) / 1e6, maxRssKiB: process.resourceUsage().maxRSS, written: result.written, records: result.records, verifiedBy: result.verifiedBy }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      seconds,
+      cpu: (used.user + used.system) / 1e6,
+      processCpu: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+      maxRssKiB: process.resourceUsage().maxRSS,
+      written: result.written,
+      records: result.records,
+      verifiedBy: result.verifiedBy,
+    }) + '\n',
+  );
   process.exit(0);
 }
 
@@ -82,9 +92,6 @@ const seed = values.seed!;
 const rounds = Number(values.rounds);
 const onConflict = values['on-conflict'] as ConflictPolicy;
 const verify = values.verify!;
-
-
-
 
 /** CPU seconds a process has used so far (/proc/<pid>/stat utime + stime, at 100 ticks/s). */
 function cpuSeconds(pid: number): number {
@@ -112,7 +119,9 @@ async function redisCliPipe(port: number, file: string): Promise<{ seconds: numb
 /** librdb's rdb-cli writing the file into the server with RESTORE, through bash for its CPU times. */
 async function peerRestore(peer: string, port: number, file: string): Promise<{ seconds: number; cpu: number }> {
   const started = performance.now();
-  const child = spawn('bash', ['-c', `"$0" "$1" -l /dev/null redis -r -p "$2" >/dev/null; status=$?; times; exit $status`, peer, file, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', `"$0" "$1" -l /dev/null redis -r -p "$2" >/dev/null; status=$?; times; exit $status`, peer, file, String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -123,9 +132,16 @@ async function peerRestore(peer: string, port: number, file: string): Promise<{ 
   return { seconds, cpu: Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) };
 }
 
-function mergeInChild(file: string, port: number): { seconds: number; processSeconds: number; cpu: number; processCpu: number; maxRssKiB: number; written: number; records: number; verifiedBy: string } {
+function mergeInChild(
+  file: string,
+  port: number,
+): { seconds: number; processSeconds: number; cpu: number; processCpu: number; maxRssKiB: number; written: number; records: number; verifiedBy: string } {
   const started = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', file, '--port', String(port), '--on-conflict', onConflict, '--verify', verify], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', import.meta.filename, '--child', file, '--port', String(port), '--on-conflict', onConflict, '--verify', verify],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
   const processSeconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`the merge failed (${r.status}): ${r.stderr}`);
   return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), processSeconds };
@@ -134,7 +150,11 @@ function mergeInChild(file: string, port: number): { seconds: number; processSec
 const digestOf = async (port: number) => {
   const c = await openConnection({ host: '127.0.0.1', port, tls: false, db: 0 });
   try {
-    return { digest: String(await c.sendCommand(['DEBUG', 'DIGEST'])), keys: Number(await c.sendCommand(['DBSIZE'])), memory: Number(/used_memory:(\d+)/.exec(String(await c.sendCommand(['INFO', 'memory'])))![1]) };
+    return {
+      digest: String(await c.sendCommand(['DEBUG', 'DIGEST'])),
+      keys: Number(await c.sendCommand(['DBSIZE'])),
+      memory: Number(/used_memory:(\d+)/.exec(String(await c.sendCommand(['INFO', 'memory'])))![1]),
+    };
   } finally {
     await closeConnection(c);
   }
@@ -158,33 +178,48 @@ try {
     for (const n of values.populate.split(',').map(Number)) {
       await admin.sendCommand(['FLUSHALL', 'SYNC']);
       await admin.sendCommand(['DEBUG', 'POPULATE', String(n), 'key', '100']);
-      const taken = await takeBackup({ source: { kind: 'replication', endpoint: { host: '127.0.0.1', port: source.port, tls: false, db: 0 } }, toDir: join(dir, `populate-${n}`), compression: 'none' });
+      const taken = await takeBackup({
+        source: { kind: 'replication', endpoint: { host: '127.0.0.1', port: source.port, tls: false, db: 0 } },
+        toDir: join(dir, `populate-${n}`),
+        compression: 'none',
+      });
       await flush(target.port);
       const merge = mergeInChild(taken.path, target.port);
       const after = await digestOf(target.port);
       if (after.digest !== (await digestOf(source.port)).digest) throw new Error('the merge left other data than the source holds');
-      console.log(`DEBUG POPULATE ${fmt(n)} (100-byte strings): ${(statSync(taken.path).size / 2 ** 20).toFixed(1)} MiB RDB, merge ${merge.seconds.toFixed(2)} s, peak RSS ${mib(merge.maxRssKiB)} MiB, digests equal`);
+      console.log(
+        `DEBUG POPULATE ${fmt(n)} (100-byte strings): ${(statSync(taken.path).size / 2 ** 20).toFixed(1)} MiB RDB, merge ${merge.seconds.toFixed(2)} s, peak RSS ${mib(merge.maxRssKiB)} MiB, digests equal`,
+      );
     }
     await closeConnection(admin);
     const base = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--baseline'], { encoding: 'utf8' });
     console.log(`the same child only loading Node, tsx and the modules: ${mib(JSON.parse(base.stdout.trim()).maxRssKiB)} MiB`);
   } else await compareWithPipe(source, target);
 } finally {
-  for (const child of servers) if (child.exitCode === null) {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  }
+  for (const child of servers)
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
   rmSync(dir, { recursive: true, force: true });
 }
 
 async function compareWithPipe(source: { port: number; child: ChildProcess }, target: { port: number; child: ChildProcess }): Promise<void> {
-  console.log(`merge restore vs redis-cli --pipe: ${fmt(logs)} logs, seed ${seed}, --on-conflict ${onConflict}, verify ${verify}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `merge restore vs redis-cli --pipe: ${fmt(logs)} logs, seed ${seed}, --on-conflict ${onConflict}, verify ${verify}, ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   let t = performance.now();
   const loaded = await loadgen({ host: '127.0.0.1', port: source.port, tls: false, db: 0 }, { logs, seed });
   console.log(`source loaded by loadgen: ${fmt(loaded.keys)} keys, ${fmt(loaded.commands)} commands in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const reference = await digestOf(source.port);
   t = performance.now();
-  const backup = await takeBackup({ source: { kind: 'replication', endpoint: { host: '127.0.0.1', port: source.port, tls: false, db: 0 } }, toDir: join(dir, 'backups'), compression: 'none' });
+  const backup = await takeBackup({
+    source: { kind: 'replication', endpoint: { host: '127.0.0.1', port: source.port, tls: false, db: 0 } },
+    toDir: join(dir, 'backups'),
+    compression: 'none',
+  });
   const rdbBytes = statSync(backup.path).size;
   console.log(`backup (--compress none): ${(rdbBytes / 2 ** 20).toFixed(1)} MiB RDB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   source.child.kill('SIGTERM');
@@ -214,7 +249,8 @@ async function compareWithPipe(source: { port: number; child: ChildProcess }, ta
     const merge = mergeInChild(backup.path, target.port);
     const mergeServerCpu = cpuSeconds(target.child.pid!) - serverCpu;
     const afterMerge = await digestOf(target.port);
-    if (afterMerge.digest !== reference.digest || afterMerge.keys !== reference.keys) throw new Error(`the merge left ${afterMerge.keys} keys, digest ${afterMerge.digest}; the source has ${reference.keys}, ${reference.digest}`);
+    if (afterMerge.digest !== reference.digest || afterMerge.keys !== reference.keys)
+      throw new Error(`the merge left ${afterMerge.keys} keys, digest ${afterMerge.digest}; the source has ${reference.keys}, ${reference.digest}`);
     const ratio = merge.seconds / pipeSeconds;
     ratios.push(ratio);
     const cpuRatio = (merge.cpu + mergeServerCpu) / (pipe.cpu + pipeServerCpu);
@@ -234,7 +270,8 @@ async function compareWithPipe(source: { port: number; child: ChildProcess }, ta
       const peer = await peerRestore(values.peer, target.port, backup.path);
       const peerServerCpu = cpuSeconds(target.child.pid!) - serverCpu;
       const afterPeer = await digestOf(target.port);
-      if (afterPeer.digest !== reference.digest) throw new Error(`rdb-cli left ${afterPeer.keys} keys, digest ${afterPeer.digest}; the source has ${reference.keys}, ${reference.digest}`);
+      if (afterPeer.digest !== reference.digest)
+        throw new Error(`rdb-cli left ${afterPeer.keys} keys, digest ${afterPeer.digest}; the source has ${reference.keys}, ${reference.digest}`);
       peerWall.push(merge.seconds / peer.seconds);
       peerCpu.push(merge.cpu / peer.cpu);
       console.log(
@@ -254,7 +291,11 @@ async function compareWithPipe(source: { port: number; child: ChildProcess }, ta
       `CPU (client + server) ratio ${medianOf(cpuRatios).toFixed(3)} (what the wall ratio tends to when the machine is busy)`,
   );
   if (values.peer) {
-    console.log(`merge / rdb-cli (goal <= 0.9): wall ${medianOf(peerWall).toFixed(3)}, client CPU ${medianOf(peerCpu).toFixed(3)} (medians of ${rounds} round${rounds === 1 ? '' : 's'}; load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+    console.log(
+      `merge / rdb-cli (goal <= 0.9): wall ${medianOf(peerWall).toFixed(3)}, client CPU ${medianOf(peerCpu).toFixed(3)} (medians of ${rounds} round${rounds === 1 ? '' : 's'}; load average now ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`,
+    );
   }
   const base = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--baseline'], { encoding: 'utf8' });
   const baseKiB = JSON.parse(base.stdout.trim()).maxRssKiB as number;

@@ -32,7 +32,8 @@ const configs = arg('--configs', 'off:auto,on:auto,off:disk,on:disk,off:swapdb,o
   .split(',')
   .map((c) => {
     const [aof, load] = c.split(':');
-    if (!['on', 'off'].includes(aof!) || !['auto', 'disk', 'swapdb'].includes(load!)) throw new Error(`--configs takes aof:load pairs such as off:auto, not "${c}"`);
+    if (!['on', 'off'].includes(aof!) || !['auto', 'disk', 'swapdb'].includes(load!))
+      throw new Error(`--configs takes aof:load pairs such as off:auto, not "${c}"`);
     return [aof === 'on', load as 'auto' | 'disk' | 'swapdb'] as const;
   });
 // the CLI as users run it (the bundle, with bin/'s node flags); --cli dist runs dist/cli/main.js
@@ -66,7 +67,11 @@ try {
   else writeFileSync(rdb, spawnSync('gunzip', ['-c', file], { maxBuffer: 2 ** 31 - 1 }).stdout);
   const port = await freePort();
   const t0 = performance.now();
-  const anchor = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', join(work, 'anchor'), '--save', '', '--appendonly', 'no', '--logfile', ''], { stdio: 'ignore' });
+  const anchor = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', join(work, 'anchor'), '--save', '', '--appendonly', 'no', '--logfile', ''],
+    { stdio: 'ignore' },
+  );
   for (;;) {
     if (spawnSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' }).stdout.trim() === 'PONG') break;
     await new Promise((r) => setTimeout(r, 10));
@@ -84,25 +89,46 @@ try {
     const target = await startTestServer({ model: targetModel });
     try {
       const t1 = performance.now();
-      const r = spawnSync(...cliCommand(['restore', file, '--url', `redis://admin@127.0.0.1:${target.port}`, ...(load === 'auto' ? [] : ['--load', load]), '--json']), {
-        encoding: 'utf8',
-        env: { ...process.env, NEURALLOG_REDIS_PASSWORD: target.passwords.admin!, NEURALLOG_REDIS_REPORT_RSS: '1' },
-        maxBuffer: 1 << 26,
-      });
+      const r = spawnSync(
+        ...cliCommand(['restore', file, '--url', `redis://admin@127.0.0.1:${target.port}`, ...(load === 'auto' ? [] : ['--load', load]), '--json']),
+        {
+          encoding: 'utf8',
+          env: { ...process.env, NEURALLOG_REDIS_PASSWORD: target.passwords.admin!, NEURALLOG_REDIS_REPORT_RSS: '1' },
+          maxBuffer: 1 << 26,
+        },
+      );
       const seconds = (performance.now() - t1) / 1000;
       if (r.status !== 0) throw new Error(r.stderr);
       const rss = Number(/peak RSS (\d+) KiB/.exec(r.stderr)?.[1] ?? 0);
       const result = JSON.parse(r.stdout);
-      rows.push({ aof, load, chosen: result.load, seconds: +seconds.toFixed(2), ratio: +(seconds / anchorSeconds).toFixed(2), keys: Object.values(result.keysAfter as Record<string, number>).reduce((a, n) => a + n, 0), peakRssMB: Math.round(rss / 1024) });
+      rows.push({
+        aof,
+        load,
+        chosen: result.load,
+        seconds: +seconds.toFixed(2),
+        ratio: +(seconds / anchorSeconds).toFixed(2),
+        keys: Object.values(result.keysAfter as Record<string, number>).reduce((a, n) => a + n, 0),
+        peakRssMB: Math.round(rss / 1024),
+      });
     } finally {
       await target.stop();
     }
   }
-  const out = { logs, keys: Number(keys), compress, rdbMB: +(statSync(rdb).size / 1e6).toFixed(1), anchorStartupLoadSeconds: +anchorSeconds.toFixed(2), replace: rows };
+  const out = {
+    logs,
+    keys: Number(keys),
+    compress,
+    rdbMB: +(statSync(rdb).size / 1e6).toFixed(1),
+    anchorStartupLoadSeconds: +anchorSeconds.toFixed(2),
+    replace: rows,
+  };
   console.log(JSON.stringify(out));
   console.log(`\nRedis startup load: ${out.anchorStartupLoadSeconds} s for ${out.rdbMB} MB (${out.keys} keys)`);
   console.log(`load average: ${spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim()}`);
-  for (const row of rows) console.log(`replace restore (--load ${row.load}${row.load === 'auto' ? ` -> ${row.chosen}` : ''}, AOF ${row.aof ? 'on' : 'off'}): ${row.seconds} s, ratio ${row.ratio}, peak RSS ${row.peakRssMB} MB`);
+  for (const row of rows)
+    console.log(
+      `replace restore (--load ${row.load}${row.load === 'auto' ? ` -> ${row.chosen}` : ''}, AOF ${row.aof ? 'on' : 'off'}): ${row.seconds} s, ratio ${row.ratio}, peak RSS ${row.peakRssMB} MB`,
+    );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

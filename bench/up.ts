@@ -45,10 +45,17 @@ async function timeBareRedis(dir: string): Promise<number> {
   const port = await freePort();
   const secrets = JSON.parse(spawnSync('cat', [join(dir, 'secrets.json')], { encoding: 'utf8' }).stdout);
   const t0 = performance.now();
-  const child = spawn('redis-server', [join(dir, 'redis.conf'), '--port', String(port), '--dir', join(dir, 'data'), '--aclfile', join(dir, 'users.acl'), '--logfile', ''], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    [join(dir, 'redis.conf'), '--port', String(port), '--dir', join(dir, 'data'), '--aclfile', join(dir, 'users.acl'), '--logfile', ''],
+    { stdio: 'ignore' },
+  );
   let ms = 0;
   for (;;) {
-    const r = spawnSync('redis-cli', ['-p', String(port), '--user', 'admin', 'PING'], { encoding: 'utf8', env: { ...process.env, REDISCLI_AUTH: secrets.users.admin } });
+    const r = spawnSync('redis-cli', ['-p', String(port), '--user', 'admin', 'PING'], {
+      encoding: 'utf8',
+      env: { ...process.env, REDISCLI_AUTH: secrets.users.admin },
+    });
     if (r.stdout.trim() === 'PONG') {
       ms = performance.now() - t0;
       break;
@@ -77,4 +84,6 @@ const result = {
   bareRedisServerMs: Math.round(median(bareTimes)),
 };
 console.log(JSON.stringify(result));
-console.log(`up (CLI, including Node start) ${result.cliUpMs} ms; up (library) ${result.libraryUpMs} ms; bare redis-server to PONG ${result.bareRedisServerMs} ms; ratio library/bare ${(result.libraryUpMs / result.bareRedisServerMs).toFixed(2)}`);
+console.log(
+  `up (CLI, including Node start) ${result.cliUpMs} ms; up (library) ${result.libraryUpMs} ms; bare redis-server to PONG ${result.bareRedisServerMs} ms; ratio library/bare ${(result.libraryUpMs / result.bareRedisServerMs).toFixed(2)}`,
+);

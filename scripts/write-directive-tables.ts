@@ -38,7 +38,9 @@ function parse(text: string): Map<string, Block> {
     const head = /^== (\S+) (server|source) (.*)$/.exec(line);
     if (head) {
       // a host path says nothing to a reader elsewhere: keep the release and where it came from
-      const source = head[3]!.replace(/ \(\/[^)]*debian13[^)]*\)$/, ' (Debian 13 package, scripts/build-engines-root)').replace(/ \(\/[^)]*\)$/, ' (Debian 12 package)');
+      const source = head[3]!
+        .replace(/ \(\/[^)]*debian13[^)]*\)$/, ' (Debian 13 package, scripts/build-engines-root)')
+        .replace(/ \(\/[^)]*\)$/, ' (Debian 12 package)');
       current = { id: head[1]!, kind: head[2] as Block['kind'], source, names: new Set(), aliases: new Map(), ignored: new Set() };
       blocks.set(current.id, current);
       continue;
@@ -72,7 +74,9 @@ function list(items: readonly string[], indent: string): string {
 
 function record(map: ReadonlyMap<string, string>, indent: string): string {
   if (map.size === 0) return '{}';
-  return `{\n${sorted(map.keys()).map((k) => `${indent}  '${k}': '${map.get(k)}',`).join('\n')}\n${indent}}`;
+  return `{\n${sorted(map.keys())
+    .map((k) => `${indent}  '${k}': '${map.get(k)}',`)
+    .join('\n')}\n${indent}}`;
 }
 
 function render(blocks: Map<string, Block>): string {
@@ -90,7 +94,7 @@ function render(blocks: Map<string, Block>): string {
     ' * Measured tables are CONFIG GET * on the running server plus the hidden (debug) settings it answers to',
     ' * by exact name; ignored names are those the server starts with although it no longer lists them',
     ' * (each tried in a config file of its own). The others are the create*Config entries of the',
-    ' * standardConfig table in src/config.c (the LOG_REQ_RES test build\'s settings left out) and its',
+    " * standardConfig table in src/config.c (the LOG_REQ_RES test build's settings left out) and its",
     ' * deprecated_configs. Checked: src/config.c at 7.0.15 gives exactly the table measured on',
     ' * redis-server 7.0.15. File-only directives (include, rename-command, user, loadmodule) are added by',
     ' * engine-directives.ts. Each table is the difference from `base`.',
@@ -108,10 +112,10 @@ function render(blocks: Map<string, Block>): string {
     '  base?: string;',
     '  added: readonly string[];',
     '  removed: readonly string[];',
-    '  /** alias -> the name it stands for, added to (or, in aliasesRemoved, taken from) the base\'s */',
+    "  /** alias -> the name it stands for, added to (or, in aliasesRemoved, taken from) the base's */",
     '  aliasesAdded: Readonly<Record<string, string>>;',
     '  aliasesRemoved: readonly string[];',
-    '  /** names the release accepts in a config file and ignores, added to (or taken from) the base\'s */',
+    "  /** names the release accepts in a config file and ignores, added to (or taken from) the base's */",
     '  ignoredAdded: readonly string[];',
     '  ignoredRemoved: readonly string[];',
     '}',

@@ -257,7 +257,10 @@ describe('retention planning', () => {
 
   test('keep-last keeps the newest N verified; unjudgeable files are left alone', () => {
     const plan = planPrune(entries, { keepLast: 2 });
-    assert.deepEqual(plan.keep.map((k) => k.entry.takenAt.toISOString()), ['2026-11-26T01:00:00.000Z', '2026-11-25T13:00:00.000Z']);
+    assert.deepEqual(
+      plan.keep.map((k) => k.entry.takenAt.toISOString()),
+      ['2026-11-26T01:00:00.000Z', '2026-11-25T13:00:00.000Z'],
+    );
     assert.equal(plan.remove.length, 6);
     assert.equal(plan.untouched.length, 1);
   });
@@ -283,7 +286,17 @@ describe('manifests across engines', () => {
     file: 'redis-backup-20261126T012233Z.rdb.gz',
     createdAt: '2026-11-26T01:22:33.000Z',
     durationSeconds: 0.4,
-    source: { kind: 'replication', address: 'redis://backup@10.0.0.5:6379', role: 'master', redisVersion: '7.0.15', runId: 'r'.repeat(40), replId: 'f'.repeat(40), replOffset: 12, transfer: 'diskless', serverWroteDump: false },
+    source: {
+      kind: 'replication',
+      address: 'redis://backup@10.0.0.5:6379',
+      role: 'master',
+      redisVersion: '7.0.15',
+      runId: 'r'.repeat(40),
+      replId: 'f'.repeat(40),
+      replOffset: 12,
+      transfer: 'diskless',
+      serverWroteDump: false,
+    },
     rdb: { version: 10, bytes: 1000, crc64: '0123456789abcdef', checksumVerified: true, redisVersion: '7.0.15', ctime: 1, usedMemory: 2 },
     stored: { bytes: 500, sha256: 'a'.repeat(64), compression: 'gzip', encryption: null },
     keyspace: { keys: 3, expires: 0, databases: { '0': { keys: 3, expires: 0 } }, kinds: { string: 3 }, functions: 0 },
@@ -309,13 +322,22 @@ describe('manifests across engines', () => {
       assert.deepEqual(backupOrigin(readManifest(path)), { rdbVersion: 10, identifiedBy: 'unknown' });
       assert.equal(describeOrigin(backupOrigin(readManifest(path))), 'RDB 10 (Redis 7.0), writer unknown');
       // today's: Valkey's own version, never the redis_version 7.2.4 it shows old clients
-      const valkey = { ...legacy, source: { ...legacy.source, redisVersion: '7.2.4', engine: 'valkey', version: '8.1.1' }, origin: { engine: 'valkey', version: '8.1.1', rdbVersion: 11, identifiedBy: 'info' }, rdb: { ...legacy.rdb, version: 11, redisVersion: undefined } };
+      const valkey = {
+        ...legacy,
+        source: { ...legacy.source, redisVersion: '7.2.4', engine: 'valkey', version: '8.1.1' },
+        origin: { engine: 'valkey', version: '8.1.1', rdbVersion: 11, identifiedBy: 'info' },
+        rdb: { ...legacy.rdb, version: 11, redisVersion: undefined },
+      };
       writeFileSync(path, JSON.stringify(valkey));
       const m = readManifest(path);
       assert.deepEqual(backupOrigin(m), { identity: { engine: 'valkey', version: '8.1.1' }, rdbVersion: 11, identifiedBy: 'info' });
       assert.equal(shortOrigin(backupOrigin(m)), 'valkey 8.1.1');
       // the writer of a file from its aux fields
-      assert.deepEqual(originFromRdb(11, { 'valkey-ver': '8.1.1' }), { identity: { engine: 'valkey', version: '8.1.1' }, rdbVersion: 11, identifiedBy: 'rdb-aux' });
+      assert.deepEqual(originFromRdb(11, { 'valkey-ver': '8.1.1' }), {
+        identity: { engine: 'valkey', version: '8.1.1' },
+        rdbVersion: 11,
+        identifiedBy: 'rdb-aux',
+      });
       assert.deepEqual(originFromRdb(12, { 'redis-ver': '8.0.2' }).identity, { engine: 'redis', version: '8.0.2' });
     } finally {
       temp.remove();

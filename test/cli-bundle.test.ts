@@ -52,7 +52,8 @@ describe('the bundled command (bin/neurallog-redis -> dist/bundle)', () => {
     const top = bin(['--help']);
     assert.equal(top.code, 0, top.stderr);
     const commands = commandsIn(top.stdout);
-    for (const expected of ['up', 'status', 'down', 'backup', 'backups', 'restore', 'render', 'loadgen']) assert.ok(commands.includes(expected), `commands found: ${commands.join(' ')}`);
+    for (const expected of ['up', 'status', 'down', 'backup', 'backups', 'restore', 'render', 'loadgen'])
+      assert.ok(commands.includes(expected), `commands found: ${commands.join(' ')}`);
     for (const command of commands) {
       const r = bin([command, '--help']);
       assert.equal(r.code, 0, `${command} --help: ${r.stderr}`);

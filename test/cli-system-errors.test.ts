@@ -23,7 +23,11 @@ const CASES: Array<[string, string[], RegExp]> = [
   ['backups list --to FILE', ['backups', 'list', '--to', file], /cannot list the directory .*a-file.*ENOTDIR/],
   ['render conf --out FILE', ['render', 'conf', '--out', file], /cannot create the directory .*a-file.*EEXIST/],
   ['backup --from-file DIR', ['backup', '--from-file', dir, '--to', join(dir, 'backups')], /this is a directory; a file was expected \(EISDIR\)/],
-  ['a URL password with a bad % escape', ['loadgen', '--url', 'redis://app:se%zzcret@127.0.0.1:1', '--logs', '1'], /password in the Redis URL has a malformed %-escape/],
+  [
+    'a URL password with a bad % escape',
+    ['loadgen', '--url', 'redis://app:se%zzcret@127.0.0.1:1', '--logs', '1'],
+    /password in the Redis URL has a malformed %-escape/,
+  ],
 ];
 
 for (const [name, args, message] of CASES) {

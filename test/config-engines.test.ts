@@ -67,7 +67,11 @@ async function serverAccepts(engine: TestEngine, name: string, args: string): Pr
         if (child.exitCode !== null || child.signalCode !== null) {
           // 7.0 and Valkey: "Bad directive or wrong number of arguments"; Redis 8.0 takes an unknown name
           // for a module's setting: "Module Configuration detected without loadmodule directive ... aborting"
-          assert.match(out, /Bad directive or wrong number of arguments|Unresolved Configuration\(s\) Detected[\s\S]*aborting/, `${engine.label} exited for another reason:\n${out}`);
+          assert.match(
+            out,
+            /Bad directive or wrong number of arguments|Unresolved Configuration\(s\) Detected[\s\S]*aborting/,
+            `${engine.label} exited for another reason:\n${out}`,
+          );
           assert.match(out, new RegExp(name), `${engine.label} names the line`);
           return false;
         }
@@ -94,12 +98,23 @@ for (const engine of testEngines()) {
         assert.equal(starts, verdict.status !== 'unknown', `lint says ${JSON.stringify(verdict)}; the server ${starts ? 'started' : 'refused it'}`);
         const findings = lint(`${name} ${args}\n`, engine.identity);
         assert.equal(rules(findings, 'unknown-directive').length, starts ? 0 : 1, JSON.stringify(findings));
-        if (!starts) assert.match(rules(findings, 'unknown-directive')[0]!.message, new RegExp(`${engine.identity.engine === 'valkey' ? 'Valkey' : 'Redis'} ${engine.identity.version.replaceAll('.', '\\.')} accepts`));
+        if (!starts)
+          assert.match(
+            rules(findings, 'unknown-directive')[0]!.message,
+            new RegExp(`${engine.identity.engine === 'valkey' ? 'Valkey' : 'Redis'} ${engine.identity.version.replaceAll('.', '\\.')} accepts`),
+          );
       });
     }
 
     test(`${engine.label}: every old name lint reports is the same setting on the server`, async () => {
-      const oldNames = ['hash-max-ziplist-entries', 'zset-max-ziplist-value', 'lua-time-limit', 'slowlog-max-len', 'repl-ping-slave-period', 'slowlog-log-slower-than'];
+      const oldNames = [
+        'hash-max-ziplist-entries',
+        'zset-max-ziplist-value',
+        'lua-time-limit',
+        'slowlog-max-len',
+        'repl-ping-slave-period',
+        'slowlog-log-slower-than',
+      ];
       const aliases = oldNames.flatMap((name) => {
         const v = judgeDirective(engine.identity, name);
         return v.status === 'alias' ? [[name, v.name] as const] : [];
@@ -131,7 +146,11 @@ describe('lint per engine and release (tables)', () => {
     assert.equal(on70.length, 1);
     assert.match(on70[0]!.message, /Redis 7\.0 accepts/);
     assert.match(on70[0]!.explanation, /arrived in Redis 7\.2/);
-    for (const target of [{ engine: 'redis', version: '7.2' }, { engine: 'redis', version: '8.0' }, { engine: 'valkey', version: '8.1' }] as const) {
+    for (const target of [
+      { engine: 'redis', version: '7.2' },
+      { engine: 'redis', version: '8.0' },
+      { engine: 'valkey', version: '8.1' },
+    ] as const) {
       assert.deepEqual(rules(lint(text, target), 'unknown-directive'), [], `${target.engine} ${target.version}`);
     }
   });
@@ -139,7 +158,10 @@ describe('lint per engine and release (tables)', () => {
   test('io-threads-do-reads: a setting on Redis 7.4, accepted and ignored by Redis 8.0 and Valkey 8.1', () => {
     const text = 'io-threads-do-reads yes\n';
     assert.deepEqual(rules(lint(text, { version: '7.4' }), 'ignored-directive'), []);
-    for (const target of [{ engine: 'redis', version: '8.0.2' }, { engine: 'valkey', version: '8.1' }] as const) {
+    for (const target of [
+      { engine: 'redis', version: '8.0.2' },
+      { engine: 'valkey', version: '8.1' },
+    ] as const) {
       const findings = lint(text, target);
       assert.deepEqual(rules(findings, 'unknown-directive'), []);
       const ignored = rules(findings, 'ignored-directive');
@@ -149,13 +171,16 @@ describe('lint per engine and release (tables)', () => {
     }
   });
 
-  test('Redis 7.2\'s additions are refused by 7.0; the cluster-slave names stay aliases on 8.0', () => {
+  test("Redis 7.2's additions are refused by 7.0; the cluster-slave names stay aliases on 8.0", () => {
     const added = ['cluster-announce-human-nodename', 'locale-collate'];
     for (const name of added) {
       assert.equal(judgeDirective({ engine: 'redis', version: '7.0' }, name).status, 'unknown');
       assert.equal(judgeDirective({ engine: 'redis', version: '7.2' }, name).status, 'accepted');
     }
-    assert.deepEqual(judgeDirective({ engine: 'redis', version: '8.0' }, 'cluster-slave-validity-factor'), { status: 'alias', name: 'cluster-replica-validity-factor' });
+    assert.deepEqual(judgeDirective({ engine: 'redis', version: '8.0' }, 'cluster-slave-validity-factor'), {
+      status: 'alias',
+      name: 'cluster-replica-validity-factor',
+    });
   });
 
   test('renames: Redis 7.0 is told to write aof_rewrite_cpulist, Valkey masterauth/slowlog-max-len are old names', () => {
@@ -206,13 +231,18 @@ describe('config lint --engine/--version on the command line', () => {
   const cli = (...args: string[]) => runCliSync(args, { timeoutMs: 60_000 });
 
   test('the same file: exit 0 for Redis 7.4, exit 1 naming Redis 7.0 with --version 7.0, exit 1 on Valkey 8.1', () => {
-    const file = write('protected-mode no\nbind 127.0.0.1\nmaxmemory 100mb\nappendonly yes\nuser default on #5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8 ~* +@all\nset-max-listpack-entries 64\nio-threads-do-reads yes\nreplica-full-sync-buffer-limit 0\n');
+    const file = write(
+      'protected-mode no\nbind 127.0.0.1\nmaxmemory 100mb\nappendonly yes\nuser default on #5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8 ~* +@all\nset-max-listpack-entries 64\nio-threads-do-reads yes\nreplica-full-sync-buffer-limit 0\n',
+    );
     const on80 = cli('config', 'lint', file, '--version', '8.0', '--json');
     assert.equal(on80.code, 0, on80.stdout + on80.stderr);
     const report = JSON.parse(on80.stdout) as { version: number; target: { engine: string; version: string }; findings: Finding[] };
     assert.equal(typeof report.version, 'number');
     assert.deepEqual(report.target, { engine: 'redis', version: '8.0' });
-    assert.deepEqual(report.findings.filter((f) => f.severity === 'error'), []);
+    assert.deepEqual(
+      report.findings.filter((f) => f.severity === 'error'),
+      [],
+    );
     assert.ok(report.findings.some((f) => f.rule === 'ignored-directive'));
     const on70 = cli('config', 'lint', file, '--version', '7.0');
     assert.equal(on70.code, 1);
@@ -225,7 +255,11 @@ describe('config lint --engine/--version on the command line', () => {
 
   test('a release lint cannot judge, or an unknown engine, is exit 2 with one message', () => {
     const file = write('port 6379\n');
-    for (const args of [['--version', '6.2'], ['--version', 'latest'], ['--engine', 'keydb']]) {
+    for (const args of [
+      ['--version', '6.2'],
+      ['--version', 'latest'],
+      ['--engine', 'keydb'],
+    ]) {
       const r = cli('config', 'lint', file, ...args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.equal(r.stdout, '');
@@ -233,4 +267,3 @@ describe('config lint --engine/--version on the command line', () => {
     }
   });
 });
-

@@ -90,13 +90,25 @@ async function check(engine: TestEngine, model: Deployment): Promise<void> {
 for (const engine of testEngines()) {
   describe(`rendered redis.conf on ${engine.label}: CONFIG GET returns the model`, () => {
     for (const policy of EVICTION_POLICIES) {
-      test(`${engine.label}: maxmemory-policy ${policy}`, () => check(engine, variant((d) => (d.memory.maxmemoryPolicy = policy))));
+      test(`${engine.label}: maxmemory-policy ${policy}`, () =>
+        check(
+          engine,
+          variant((d) => (d.memory.maxmemoryPolicy = policy)),
+        ));
     }
     for (const fsync of FSYNC_POLICIES) {
-      test(`${engine.label}: appendfsync ${fsync}`, () => check(engine, variant((d) => (d.persistence.appendfsync = fsync))));
+      test(`${engine.label}: appendfsync ${fsync}`, () =>
+        check(
+          engine,
+          variant((d) => (d.persistence.appendfsync = fsync)),
+        ));
     }
     for (const level of LOG_LEVELS) {
-      test(`${engine.label}: loglevel ${level}`, () => check(engine, variant((d) => (d.logging.loglevel = level))));
+      test(`${engine.label}: loglevel ${level}`, () =>
+        check(
+          engine,
+          variant((d) => (d.logging.loglevel = level)),
+        ));
     }
     test(`${engine.label}: the guide profile (its values verbatim, users made safe for the test)`, () =>
       check(engine, { ...profile('guide'), security: profile('neurallog').security }));
@@ -131,6 +143,10 @@ for (const engine of testEngines()) {
           };
         }),
       ));
-    test(`${engine.label}: snapshots disabled (save "")`, () => check(engine, variant((d) => (d.persistence.save = []))));
+    test(`${engine.label}: snapshots disabled (save "")`, () =>
+      check(
+        engine,
+        variant((d) => (d.persistence.save = [])),
+      ));
   });
 }

@@ -57,7 +57,7 @@ function fromModel(deployment = profile('neurallog')): LoadedConfig {
   return { deployment, kind: 'yaml', file: 'model.yaml', secrets: {}, findings: [], directives: [] };
 }
 
-describe('the guide\'s redis.conf', () => {
+describe("the guide's redis.conf", () => {
   const findings = lintFile(GUIDE_CONF);
 
   test('protected mode refuses remote clients: an error at the protected-mode line', () => {
@@ -77,7 +77,10 @@ describe('the guide\'s redis.conf', () => {
 
   test('every ziplist alias and the slave class is a deprecated-alias warning naming the Redis 7 name', () => {
     const aliases = find(findings, 'deprecated-alias');
-    assert.deepEqual(aliases.map((f) => f.place?.line), [37, 38, 39, 41, 42, 46]);
+    assert.deepEqual(
+      aliases.map((f) => f.place?.line),
+      [37, 38, 39, 41, 42, 46],
+    );
     assert.ok(aliases.every((f) => f.severity === 'warning'));
     assert.match(aliases[0]!.message, /hash-max-listpack-entries/);
     assert.match(aliases[5]!.message, /"replica"/);
@@ -119,8 +122,11 @@ describe('models', () => {
     assert.match(f.message, /640 MiB/);
   });
 
-  test('extra directives the model\'s release does not know are errors; old names are deprecated aliases', () => {
-    const findings = lintText('version: "7.0"\nextraDirectives:\n  - {name: set-max-listpack-entries, args: ["128"]}\n  - {name: slaveof, args: [primary, "6379"]}\n', 'yaml');
+  test("extra directives the model's release does not know are errors; old names are deprecated aliases", () => {
+    const findings = lintText(
+      'version: "7.0"\nextraDirectives:\n  - {name: set-max-listpack-entries, args: ["128"]}\n  - {name: slaveof, args: [primary, "6379"]}\n',
+      'yaml',
+    );
     assert.equal(one(findings, 'unknown-directive').place?.path, 'extraDirectives.0.name');
     assert.match(one(findings, 'deprecated-alias').message, /replicaof/);
   });
@@ -170,7 +176,7 @@ describe('each rule on a minimal redis.conf', () => {
     assert.match(volatile.explanation, /retention/);
   });
 
-  test('maxmemory-without-headroom against the guide\'s 256Mi container, at the maxmemory line', () => {
+  test("maxmemory-without-headroom against the guide's 256Mi container, at the maxmemory line", () => {
     const f = one(lintText(conf({ maxmemory: 'maxmemory 256mb' })), 'maxmemory-without-headroom');
     assert.equal(f.place?.line, lineOf('maxmemory'));
     assert.match(f.message, /384 MiB/);
@@ -189,7 +195,7 @@ describe('each rule on a minimal redis.conf', () => {
     assert.equal(f.place?.line, lineOf('appendonly'));
   });
 
-  test('rdb-only: appendonly no with Redis\'s default save points', () => {
+  test("rdb-only: appendonly no with Redis's default save points", () => {
     const findings = lintText(conf({ appendonly: 'appendonly no' }));
     const f = one(findings, 'rdb-only');
     assert.equal(f.severity, 'warning');
@@ -205,11 +211,14 @@ describe('each rule on a minimal redis.conf', () => {
   test('deprecated-alias for a ziplist name and the slave class', () => {
     const findings = lintText(conf({}, ['zset-max-ziplist-entries 128', 'client-output-buffer-limit slave 256mb 64mb 60']));
     const aliases = find(findings, 'deprecated-alias');
-    assert.deepEqual(aliases.map((f) => f.place?.line), [CLEAN.length + 1, CLEAN.length + 2]);
+    assert.deepEqual(
+      aliases.map((f) => f.place?.line),
+      [CLEAN.length + 1, CLEAN.length + 2],
+    );
     assert.match(aliases[0]!.message, /zset-max-listpack-entries/);
   });
 
-  test('7.2\'s set-max-listpack-entries is an unknown-directive error with its line on Redis 7.0', () => {
+  test("7.2's set-max-listpack-entries is an unknown-directive error with its line on Redis 7.0", () => {
     const path = write(conf({}, ['set-max-listpack-entries 128']));
     const f = one(lintFile(path, { version: '7.0' }), 'unknown-directive');
     assert.equal(f.severity, 'error');
@@ -220,14 +229,20 @@ describe('each rule on a minimal redis.conf', () => {
   test('plaintext-password for requirepass and user >password, without repeating the password', () => {
     const findings = lintText(conf({ app: 'user app on >hunter2-secret ~logs:* +@all' }, ['requirepass hunter2-other']));
     const hits = find(findings, 'plaintext-password');
-    assert.deepEqual(hits.map((f) => f.place?.line), [lineOf('app'), CLEAN.length + 1]);
+    assert.deepEqual(
+      hits.map((f) => f.place?.line),
+      [lineOf('app'), CLEAN.length + 1],
+    );
     assert.ok(hits.every((f) => f.severity === 'error'));
     assert.ok(!JSON.stringify(findings).includes('hunter2'));
   });
 
   test('aclfile with user lines is an error; aclfile alone skips the user rules', () => {
     const both = lintText(conf({}, ['aclfile /etc/redis/users.acl']));
-    assert.deepEqual(find(both, 'aclfile-with-user-lines').map((f) => f.place?.line), [lineOf('default'), lineOf('app')]);
+    assert.deepEqual(
+      find(both, 'aclfile-with-user-lines').map((f) => f.place?.line),
+      [lineOf('default'), lineOf('app')],
+    );
     const alone = lintText(conf({ default: '# none', app: '# none' }, ['aclfile /etc/redis/users.acl']));
     assert.equal(one(alone, 'users-not-checked').severity, 'info');
     assert.deepEqual(find(alone, 'protected-mode-refuses-remote'), []);
@@ -267,9 +282,16 @@ describe('neurallog-redis config lint', () => {
   test('--json is one object with a version field', () => {
     const run = cli('test/fixtures/guide-redis.conf', '--json');
     assert.equal(run.code, 1, run.stderr);
-    const report = JSON.parse(run.stdout) as { version: number; file: string; target: { engine: string; version: string }; findings: Finding[]; errors: number; warnings: number };
+    const report = JSON.parse(run.stdout) as {
+      version: number;
+      file: string;
+      target: { engine: string; version: string };
+      findings: Finding[];
+      errors: number;
+      warnings: number;
+    };
     assert.equal(typeof report.version, 'number');
-    assert.deepEqual(report.target, { engine: 'redis', version: profile('neurallog').version }, 'a redis.conf is judged for the default profile\'s release');
+    assert.deepEqual(report.target, { engine: 'redis', version: profile('neurallog').version }, "a redis.conf is judged for the default profile's release");
     assert.equal(report.file, 'test/fixtures/guide-redis.conf');
     assert.equal(report.errors, 1);
     assert.equal(report.warnings, report.findings.filter((f) => f.severity === 'warning').length);

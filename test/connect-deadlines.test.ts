@@ -34,23 +34,29 @@ describe('connections that would hang or mislead', () => {
 
   for (const password of [undefined, 'some-password']) {
     test(`item 9: a port that accepts and never answers ends at the handshake deadline (${password ? 'AUTH' : 'no password'})`, async () => {
-      await assert.rejects(openConnection({ host: '127.0.0.1', port: silentPort, tls: false, db: 0, username: password && 'app', password }, { connectTimeoutMs: 1000 }), (e: Error & { code?: string; exitCode?: number }) => {
-        assert.equal(e.code, 'E_TIMEOUT');
-        assert.equal(e.exitCode, 2);
-        assert.match(e.message, new RegExp(`no answer from 127\\.0\\.0\\.1:${silentPort} within 1 s`));
-        return true;
-      });
+      await assert.rejects(
+        openConnection({ host: '127.0.0.1', port: silentPort, tls: false, db: 0, username: password && 'app', password }, { connectTimeoutMs: 1000 }),
+        (e: Error & { code?: string; exitCode?: number }) => {
+          assert.equal(e.code, 'E_TIMEOUT');
+          assert.equal(e.exitCode, 2);
+          assert.match(e.message, new RegExp(`no answer from 127\\.0\\.0\\.1:${silentPort} within 1 s`));
+          return true;
+        },
+      );
     });
   }
 
   test('item 10: an HTTP server is "not a Redis server", exit 2, with what answered', async () => {
     for (const password of [undefined, 'pw']) {
-      await assert.rejects(openConnection({ host: '127.0.0.1', port: httpPort, tls: false, db: 0, username: password && 'app', password }), (e: Error & { code?: string; exitCode?: number }) => {
-        assert.equal(e.code, 'E_NOT_REDIS');
-        assert.equal(e.exitCode, 2);
-        assert.match(e.message, /is not a Redis server: an HTTP server answered \("HTTP\/1\.1 400 Bad Request"\)/);
-        return true;
-      });
+      await assert.rejects(
+        openConnection({ host: '127.0.0.1', port: httpPort, tls: false, db: 0, username: password && 'app', password }),
+        (e: Error & { code?: string; exitCode?: number }) => {
+          assert.equal(e.code, 'E_NOT_REDIS');
+          assert.equal(e.exitCode, 2);
+          assert.match(e.message, /is not a Redis server: an HTTP server answered \("HTTP\/1\.1 400 Bad Request"\)/);
+          return true;
+        },
+      );
     }
   });
 
@@ -75,13 +81,16 @@ for (const engine of testEngines()) {
   test(`item 10: rediss:// to a plain ${engine.label} names TLS and the redis:// fix`, async () => {
     const server = await startTestServer({ engine });
     try {
-      await assert.rejects(openConnection({ ...server.endpoint('admin'), tls: true }, { connectTimeoutMs: 2000 }), (e: Error & { code?: string; exitCode?: number }) => {
-        assert.ok(e.code === 'E_TLS' || e.code === 'E_TIMEOUT', `${e.code}: ${e.message}`);
-        assert.equal(e.exitCode, 2);
-        assert.match(e.message, /redis:\/\//);
-        assert.doesNotMatch(e.message, new RegExp(server.passwords.admin!), 'no password in the message');
-        return true;
-      });
+      await assert.rejects(
+        openConnection({ ...server.endpoint('admin'), tls: true }, { connectTimeoutMs: 2000 }),
+        (e: Error & { code?: string; exitCode?: number }) => {
+          assert.ok(e.code === 'E_TLS' || e.code === 'E_TIMEOUT', `${e.code}: ${e.message}`);
+          assert.equal(e.exitCode, 2);
+          assert.match(e.message, /redis:\/\//);
+          assert.doesNotMatch(e.message, new RegExp(server.passwords.admin!), 'no password in the message');
+          return true;
+        },
+      );
     } finally {
       await server.stop();
     }

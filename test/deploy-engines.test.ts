@@ -57,7 +57,8 @@ for (const engine of testEngines()) {
       const c = set.spec.template.spec.containers[0];
       assert.equal(c.image, defaultImage(engine.identity.engine, engine.identity.version));
       assert.equal(c.command[0], `${engine.identity.engine}-server`);
-      for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe, c.lifecycle.preStop]) assert.match(probe.exec.command[2], new RegExp(`\\b${cliProgram(engine.identity.engine)} --user`));
+      for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe, c.lifecycle.preStop])
+        assert.match(probe.exec.command[2], new RegExp(`\\b${cliProgram(engine.identity.engine)} --user`));
     });
 
     test(`${engine.label}: probes and healthcheck pass on PONG and fail on NOAUTH, although the CLI exits 0 there`, async () => {
@@ -68,7 +69,10 @@ for (const engine of testEngines()) {
       const raw = run(`${cliProgram(d.engine)} --user monitor -p ${d.server.port} PING`, bin.path, wrong);
       assert.equal(raw.code, 0, 'the CLI itself exits 0 on NOAUTH/WRONGPASS');
       assert.match(raw.out, /WRONGPASS|NOAUTH|invalid/i);
-      for (const [name, script] of [['readiness', readinessScript(d)], ['liveness', livenessScript(d)]] as const) {
+      for (const [name, script] of [
+        ['readiness', readinessScript(d)],
+        ['liveness', livenessScript(d)],
+      ] as const) {
         assert.equal(run(script, bin.path, right).code, 0, `${name} with the monitor password`);
         assert.notEqual(run(script, bin.path, wrong).code, 0, `${name} with a wrong password`);
       }

@@ -106,13 +106,23 @@ function comparisonMarkdown(): string {
 
 describe("the guide's four manifests, field by field", () => {
   test('every difference is explained by GUIDE_DIFFERENCES', () => {
-    const unexplained = comparisons().flatMap((c) => c.differing.filter((f) => !GUIDE_DIFFERENCES.some((e) => e.manifest === c.manifest && explains(e, f))).map((f) => `${c.manifest} ${f}: guide ${JSON.stringify(c.guide.get(f))}, ours ${JSON.stringify(c.ours.get(f))}`));
-    assert.deepEqual(unexplained, [], `unexplained differences from the guide (explain them in src/render/kubernetes/guide-differences.ts):\n${unexplained.join('\n')}`);
+    const unexplained = comparisons().flatMap((c) =>
+      c.differing
+        .filter((f) => !GUIDE_DIFFERENCES.some((e) => e.manifest === c.manifest && explains(e, f)))
+        .map((f) => `${c.manifest} ${f}: guide ${JSON.stringify(c.guide.get(f))}, ours ${JSON.stringify(c.ours.get(f))}`),
+    );
+    assert.deepEqual(
+      unexplained,
+      [],
+      `unexplained differences from the guide (explain them in src/render/kubernetes/guide-differences.ts):\n${unexplained.join('\n')}`,
+    );
   });
 
   test('every path of every entry explains at least one difference', () => {
     const all = comparisons();
-    const stale = GUIDE_DIFFERENCES.flatMap((e) => e.paths.filter((p) => !all.find((c) => c.manifest === e.manifest)!.differing.some((f) => explains({ ...e, paths: [p] }, f))).map((p) => `${e.id}: ${p}`));
+    const stale = GUIDE_DIFFERENCES.flatMap((e) =>
+      e.paths.filter((p) => !all.find((c) => c.manifest === e.manifest)!.differing.some((f) => explains({ ...e, paths: [p] }, f))).map((p) => `${e.id}: ${p}`),
+    );
     assert.deepEqual(stale, [], `entries that explain nothing (remove them or fix the path):\n${stale.join('\n')}`);
     assert.equal(new Set(GUIDE_DIFFERENCES.map((e) => e.id)).size, GUIDE_DIFFERENCES.length, 'ids are unique');
   });
@@ -128,7 +138,8 @@ describe("the guide's four manifests, field by field", () => {
   test("a guide deployment is updated in place: the StatefulSet's immutable fields and the claim template are the guide's", () => {
     const c = comparisons();
     const sts = c.find((x) => x.manifest === 'StatefulSet')!;
-    for (const field of ['metadata.name', 'spec.serviceName', 'spec.selector.matchLabels.app', 'spec.replicas']) assert.equal(sts.ours.get(field), sts.guide.get(field), field);
+    for (const field of ['metadata.name', 'spec.serviceName', 'spec.selector.matchLabels.app', 'spec.replicas'])
+      assert.equal(sts.ours.get(field), sts.guide.get(field), field);
     assert.ok(![...sts.ours.keys()].some((f) => f.startsWith('spec.podManagementPolicy')));
     assert.deepEqual(c.find((x) => x.manifest === 'PersistentVolumeClaim')!.differing, [], 'volumeClaimTemplates are identical');
     assert.ok(!sts.differing.some((f) => f.startsWith('spec.volumeClaimTemplates')), 'no claim template change');
@@ -144,6 +155,9 @@ describe("the guide's four manifests, field by field", () => {
       writeFileSync(DOCS, `${docs.slice(0, start)}${section}${docs.slice(end + END.length)}`);
       return;
     }
-    assert.ok(docs.slice(start, end + END.length) === section, 'the comparison in docs/deploy.md is out of date; regenerate it with `UPDATE_GOLDEN=1 node --import tsx --test test/deploy-guide.test.ts`');
+    assert.ok(
+      docs.slice(start, end + END.length) === section,
+      'the comparison in docs/deploy.md is out of date; regenerate it with `UPDATE_GOLDEN=1 node --import tsx --test test/deploy-guide.test.ts`',
+    );
   });
 });

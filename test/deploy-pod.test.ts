@@ -52,7 +52,8 @@ const passwords = Object.fromEntries(usersNeedingPasswords(d).map((u) => [u, gen
 const rendered = renderKubernetes(d, passwords);
 const objects = rendered.filter((f) => f.path !== 'kustomization.yaml').map((f) => parse(f.content) as Obj);
 const find = (kind: string) => objects.find((o) => o.kind === kind)!;
-const secretValue = (name: string, key: string) => Buffer.from(objects.find((o) => o.kind === 'Secret' && o.metadata.name === name)!.data[key], 'base64').toString('utf8');
+const secretValue = (name: string, key: string) =>
+  Buffer.from(objects.find((o) => o.kind === 'Secret' && o.metadata.name === name)!.data[key], 'base64').toString('utf8');
 
 // ---------------------------------------------------------------- a small kubelet
 
@@ -109,10 +110,18 @@ function prepare(podSpec: Obj, container: Obj, workdir: string, extra: MountSpec
       mounts.push({ kind: 'bind', source: claim(vm.name, fsGroup), target: vm.mountPath, readOnly: vm.readOnly });
     } else if (vol.configMap) {
       const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === vol.configMap.name)!;
-      const items = (vol.configMap.items ?? Object.keys(cm.data).map((key: string) => ({ key, path: key }))).map((i: Obj) => ({ path: i.path, content: cm.data[i.key], mode: i.mode ?? vol.configMap.defaultMode ?? 0o644 }));
+      const items = (vol.configMap.items ?? Object.keys(cm.data).map((key: string) => ({ key, path: key }))).map((i: Obj) => ({
+        path: i.path,
+        content: cm.data[i.key],
+        mode: i.mode ?? vol.configMap.defaultMode ?? 0o644,
+      }));
       mounts.push({ kind: 'bind', source: projectedVolume(items, fsGroup), target: vm.mountPath, readOnly: true });
     } else if (vol.secret) {
-      const items = (vol.secret.items as Obj[]).map((i) => ({ path: i.path, content: secretValue(vol.secret.secretName, i.key), mode: i.mode ?? vol.secret.defaultMode ?? 0o644 }));
+      const items = (vol.secret.items as Obj[]).map((i) => ({
+        path: i.path,
+        content: secretValue(vol.secret.secretName, i.key),
+        mode: i.mode ?? vol.secret.defaultMode ?? 0o644,
+      }));
       mounts.push({ kind: 'bind', source: projectedVolume(items, fsGroup), target: vm.mountPath, readOnly: true });
     } else if (vol.persistentVolumeClaim) {
       mounts.push({ kind: 'bind', source: claim(vol.persistentVolumeClaim.claimName, fsGroup), target: vm.mountPath, readOnly: vm.readOnly });
@@ -137,10 +146,14 @@ async function sandbox(netns: string, mounts: MountSpec[], readOnlyRoot: boolean
 
 function clientCli(args: string[], auth?: { user: string; password: string }, input?: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', net.clientNs, 'redis-cli', '-h', net.podAddress, '-p', String(d.server.port), ...(auth ? ['--user', auth.user] : []), ...args], {
-      env: { PATH: process.env.PATH, ...(auth ? { REDISCLI_AUTH: auth.password } : {}) },
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', net.clientNs, 'redis-cli', '-h', net.podAddress, '-p', String(d.server.port), ...(auth ? ['--user', auth.user] : []), ...args],
+      {
+        env: { PATH: process.env.PATH, ...(auth ? { REDISCLI_AUTH: auth.password } : {}) },
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (b) => (out += b));
     child.stderr!.on('data', (b) => (out += b));
@@ -161,7 +174,8 @@ describe('the rendered pod works', { skip: skipReason }, () => {
   let c: Container;
   let server: ReturnType<Sandbox['start']>;
 
-  const probe = (name: 'startupProbe' | 'livenessProbe' | 'readinessProbe', env: Record<string, string> = {}) => pod.exec(c.spec[name].exec.command, { ...c.as, env: { ...c.as.env, ...env } }).then((r) => r.code);
+  const probe = (name: 'startupProbe' | 'livenessProbe' | 'readinessProbe', env: Record<string, string> = {}) =>
+    pod.exec(c.spec[name].exec.command, { ...c.as, env: { ...c.as.env, ...env } }).then((r) => r.code);
   const rawPing = () => pod.exec(['redis-cli', '--user', 'monitor', '-p', String(d.server.port), 'PING'], c.as).then((r) => r.stdout.trim());
   async function startRedis(): Promise<void> {
     server = pod.start(c.spec.command, c.as);
@@ -317,11 +331,14 @@ describe('the rendered pod works', { skip: skipReason }, () => {
       const mounts: MountSpec[] = [];
       for (const spec of service.volumes ?? []) {
         const [source, target, mode] = (spec as string).split(':') as [string, string, string?];
-        const path = source.startsWith('.') ? join(dir, source) : volumes.get(source) ?? (volumes.set(source, join(host, `compose-volume-${source}`)).get(source) as string);
+        const path = source.startsWith('.')
+          ? join(dir, source)
+          : (volumes.get(source) ?? (volumes.set(source, join(host, `compose-volume-${source}`)).get(source) as string));
         if (!source.startsWith('.') && !existsSync(path)) mkdirSync(path);
         mounts.push({ kind: 'bind', source: path, target, readOnly: mode === 'ro' });
       }
-      for (const name of service.secrets ?? []) mounts.push({ kind: 'bind', source: join(dir, compose.secrets[name].file), target: `/run/secrets/${name}`, readOnly: true });
+      for (const name of service.secrets ?? [])
+        mounts.push({ kind: 'bind', source: join(dir, compose.secrets[name].file), target: `/run/secrets/${name}`, readOnly: true });
       for (const target of service.tmpfs ?? []) mounts.push({ kind: 'tmpfs', target });
       return mounts;
     }

@@ -48,11 +48,20 @@ function assertGoldenTree(dir: string, files: readonly RenderedFile[]): void {
     return;
   }
   const listed = (d: string, prefix = ''): string[] =>
-    existsSync(d) ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listed(join(d, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`])) : [];
-  assert.deepEqual(listed(root).sort(), files.map((f) => f.path).sort(), `test/golden/${dir} does not hold exactly the rendered files; regenerate with \`${REGENERATE}\``);
+    existsSync(d)
+      ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listed(join(d, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+      : [];
+  assert.deepEqual(
+    listed(root).sort(),
+    files.map((f) => f.path).sort(),
+    `test/golden/${dir} does not hold exactly the rendered files; regenerate with \`${REGENERATE}\``,
+  );
   for (const f of files) {
     const expected = readFileSync(join(root, f.path), 'utf8');
-    assert.ok(expected === f.content, `test/golden/${dir}/${f.path} differs from the rendered file. If the change is intended, regenerate with \`${REGENERATE}\` and review the diff.\n--- expected\n${expected}\n--- actual\n${f.content}`);
+    assert.ok(
+      expected === f.content,
+      `test/golden/${dir}/${f.path} differs from the rendered file. If the change is intended, regenerate with \`${REGENERATE}\` and review the diff.\n--- expected\n${expected}\n--- actual\n${f.content}`,
+    );
   }
 }
 
@@ -86,8 +95,16 @@ describe('rendering is deterministic and keeps its promises', () => {
       else assert.deepEqual(keys.slice(0, 3), ['apiVersion', 'kind', 'metadata'], f.path);
       assert.equal(f.secret, f.path === 'secret.yaml', f.path);
     }
-    const composeSecrets = renderCompose(profile('neurallog'), fixtureSecrets).filter((f) => f.secret).map((f) => f.path);
-    assert.deepEqual(composeSecrets, ['secrets/users.acl', 'secrets/admin-password', 'secrets/app-password', 'secrets/backup-password', 'secrets/monitor-password']);
+    const composeSecrets = renderCompose(profile('neurallog'), fixtureSecrets)
+      .filter((f) => f.secret)
+      .map((f) => f.path);
+    assert.deepEqual(composeSecrets, [
+      'secrets/users.acl',
+      'secrets/admin-password',
+      'secrets/app-password',
+      'secrets/backup-password',
+      'secrets/monitor-password',
+    ]);
   });
 
   test('the ConfigMap and the Compose redis.conf are byte for byte `render conf`; no password outside the secret files', () => {
@@ -104,7 +121,9 @@ describe('rendering is deterministic and keeps its promises', () => {
   });
 
   test('the Secret holds users.acl and <user>-password for every user with a password (app-password for NeuralLog)', () => {
-    const secret = parse(renderKubernetes(profile('neurallog'), fixtureSecrets).find((f) => f.path === 'secret.yaml')!.content) as { data: Record<string, string> };
+    const secret = parse(renderKubernetes(profile('neurallog'), fixtureSecrets).find((f) => f.path === 'secret.yaml')!.content) as {
+      data: Record<string, string>;
+    };
     assert.deepEqual(Object.keys(secret.data), ['admin-password', 'app-password', 'backup-password', 'monitor-password', 'users.acl']);
     assert.equal(Buffer.from(secret.data['app-password']!, 'base64').toString(), fixtureSecrets.app);
   });
@@ -128,9 +147,12 @@ describe('rendering is deterministic and keeps its promises', () => {
 });
 
 describe('render refuses unsafe models, naming the field', () => {
-  test('directives the model\'s release refuses: extraDirectives (the pod would crash-loop)', () => {
+  test("directives the model's release refuses: extraDirectives (the pod would crash-loop)", () => {
     const d = parseYamlModel('version: "7.0"\nextraDirectives:\n  - {name: set-max-listpack-entries, args: ["128"]}\n', 'old.yaml').deployment;
-    assert.deepEqual(refusals(d, 'kubernetes').map((r) => r.path), ['extraDirectives.0.name']);
+    assert.deepEqual(
+      refusals(d, 'kubernetes').map((r) => r.path),
+      ['extraDirectives.0.name'],
+    );
     d.version = '7.2';
     assert.deepEqual(refusals(d, 'compose'), []);
   });
@@ -190,7 +212,11 @@ describe('render refuses unsafe models, naming the field', () => {
     });
     assert.throws(
       () => renderKubernetes(d, fixtureSecrets),
-      (e: unknown) => e instanceof ConfigError && e.code === 'E_RENDER_REFUSED' && /- container\.memoryLimit: /.test(e.message) && /- deploy\.podDisruptionBudget\.maxUnavailable: /.test(e.message),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.code === 'E_RENDER_REFUSED' &&
+        /- container\.memoryLimit: /.test(e.message) &&
+        /- deploy\.podDisruptionBudget\.maxUnavailable: /.test(e.message),
     );
   });
 });
@@ -228,7 +254,8 @@ describe('the command line', () => {
     const again = await inProcess('kubernetes', { secrets: join(dir, 'secrets.json'), out: join(dir, 'k8s-2') });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stderr, '', 'nothing generated the second time');
-    for (const name of readdirSync(join(dir, 'k8s'))) assert.equal(readFileSync(join(dir, 'k8s-2', name), 'utf8'), readFileSync(join(dir, 'k8s', name), 'utf8'), name);
+    for (const name of readdirSync(join(dir, 'k8s')))
+      assert.equal(readFileSync(join(dir, 'k8s-2', name), 'utf8'), readFileSync(join(dir, 'k8s', name), 'utf8'), name);
     // `render conf` prints exactly the ConfigMap's redis.conf
     const conf = await inProcess('conf', {});
     const cm = parse(readFileSync(join(dir, 'k8s', 'configmap.yaml'), 'utf8')) as { data: Record<string, string> };
@@ -296,7 +323,10 @@ describe("Debian's docker-compose config -q", { skip: hasCompose ? false : 'dock
       x.deploy.toolsImage = 'registry.example.com/neurallog-redis:0.1.0';
       x.deploy.backup.every = '15m';
     });
-    const [plain, changed] = await Promise.all([compose(write(renderCompose(profile('neurallog'), fixtureSecrets))), compose(write(renderCompose(d, fixtureSecrets)))]);
+    const [plain, changed] = await Promise.all([
+      compose(write(renderCompose(profile('neurallog'), fixtureSecrets))),
+      compose(write(renderCompose(d, fixtureSecrets))),
+    ]);
     assert.equal(plain.status, 0, plain.stderr);
     assert.equal(changed.status, 0, changed.stderr);
   });
@@ -316,7 +346,11 @@ describe("Debian's docker-compose config -q", { skip: hasCompose ? false : 'dock
 
   test('and rejects a broken file (an unknown key, an unescaped $)', async () => {
     const files = renderCompose(profile('neurallog'), fixtureSecrets);
-    const unknown = files.map((f) => (f.path === 'docker-compose.yml' ? { ...f, content: f.content.replace('    restart: unless-stopped\n', '    restart: unless-stopped\n    restart_policy: always\n') } : f));
+    const unknown = files.map((f) =>
+      f.path === 'docker-compose.yml'
+        ? { ...f, content: f.content.replace('    restart: unless-stopped\n', '    restart: unless-stopped\n    restart_policy: always\n') }
+        : f,
+    );
     const dollar = files.map((f) => (f.path === 'docker-compose.yml' ? { ...f, content: f.content.replaceAll('$$', '$') } : f));
     const results = await Promise.all([compose(write(unknown)), compose(write(dollar))]);
     assert.notEqual(results[0].status, 0);

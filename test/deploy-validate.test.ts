@@ -23,7 +23,9 @@ import { profile } from '../src/config/profiles.js';
 import type { Deployment } from '../src/config/schema.js';
 import { checkManifests, kubernetesObjects, renderKubernetes, type Manifest } from '../src/render/index.js';
 
-const fixtureSecrets = (JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/secrets.json', import.meta.url)), 'utf8')) as { users: Record<string, string> }).users;
+const fixtureSecrets = (
+  JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/secrets.json', import.meta.url)), 'utf8')) as { users: Record<string, string> }
+).users;
 
 type Obj = Record<string, any>;
 type Validator = { prototype: { validate(this: unknown): void } };
@@ -124,16 +126,19 @@ function formatErrors(m: Obj): string[] {
       const o = v as Obj;
       if (key === 'metadata' && o !== m.metadata) metas.push(o);
       for (const [k, x] of Object.entries(o)) {
-        if ((k === 'matchLabels' || k === 'selector') && x && typeof x === 'object' && !Array.isArray(x) && !('matchLabels' in x) && !('matchExpressions' in x)) metas.push({ labels: x });
+        if ((k === 'matchLabels' || k === 'selector') && x && typeof x === 'object' && !Array.isArray(x) && !('matchLabels' in x) && !('matchExpressions' in x))
+          metas.push({ labels: x });
         if (k === 'matchLabels') metas.push({ labels: x });
         walk(x, k);
       }
       if (Array.isArray(o.containers) || Array.isArray(o.initContainers)) {
         for (const c of [...(o.initContainers ?? []), ...(o.containers ?? [])] as Obj[]) {
           check(label(c.name), `container name "${c.name}" is not a DNS-1123 label`);
-          for (const p of (c.ports ?? []) as Obj[]) if (p.name !== undefined) check(ianaSvcName(p.name), `container port name "${p.name}" is not an IANA_SVC_NAME`);
+          for (const p of (c.ports ?? []) as Obj[])
+            if (p.name !== undefined) check(ianaSvcName(p.name), `container port name "${p.name}" is not an IANA_SVC_NAME`);
           for (const e of (c.env ?? []) as Obj[]) check(ENV_NAME.test(e.name), `env name "${e.name}" is invalid`);
-          for (const vm of (c.volumeMounts ?? []) as Obj[]) check(typeof vm.mountPath === 'string' && vm.mountPath.startsWith('/'), `mountPath "${vm.mountPath}" is not absolute`);
+          for (const vm of (c.volumeMounts ?? []) as Obj[])
+            check(typeof vm.mountPath === 'string' && vm.mountPath.startsWith('/'), `mountPath "${vm.mountPath}" is not absolute`);
         }
         for (const vol of (o.volumes ?? []) as Obj[]) check(label(vol.name), `volume name "${vol.name}" is not a DNS-1123 label`);
       }
@@ -147,11 +152,15 @@ function formatErrors(m: Obj): string[] {
     }
     for (const k of Object.keys((meta.annotations ?? {}) as Obj)) check(QUALIFIED_NAME.test(k), `annotation key "${k}" is invalid`);
   }
-  for (const claim of (m.spec?.volumeClaimTemplates ?? []) as Obj[]) check(label(claim.metadata?.name ?? ''), `claim template name "${claim.metadata?.name}" is not a DNS-1123 label`);
-  if (m.kind === 'Service') for (const p of (m.spec?.ports ?? []) as Obj[]) if (p.name !== undefined) check(label(p.name), `Service port name "${p.name}" is not a DNS-1123 label`);
+  for (const claim of (m.spec?.volumeClaimTemplates ?? []) as Obj[])
+    check(label(claim.metadata?.name ?? ''), `claim template name "${claim.metadata?.name}" is not a DNS-1123 label`);
+  if (m.kind === 'Service')
+    for (const p of (m.spec?.ports ?? []) as Obj[]) if (p.name !== undefined) check(label(p.name), `Service port name "${p.name}" is not a DNS-1123 label`);
   if (m.kind === 'ConfigMap' || m.kind === 'Secret') {
     for (const k of Object.keys({ ...m.data, ...m.stringData })) check(CONFIG_KEY.test(k), `${m.kind} key "${k}" is invalid`);
-    if (m.kind === 'Secret') for (const [k, v] of Object.entries((m.data ?? {}) as Obj)) check(typeof v === 'string' && Buffer.from(v, 'base64').toString('base64') === v, `Secret data "${k}" is not base64`);
+    if (m.kind === 'Secret')
+      for (const [k, v] of Object.entries((m.data ?? {}) as Obj))
+        check(typeof v === 'string' && Buffer.from(v, 'base64').toString('base64') === v, `Secret data "${k}" is not base64`);
   }
   return errors;
 }
@@ -166,7 +175,15 @@ type Shape = 'string' | 'number' | 'boolean' | 'labels' | Shape[] | { [key: stri
 const METADATA: Shape = { name: 'string', namespace: 'string', labels: 'labels', annotations: 'labels' };
 const SELECTOR: Shape = { matchLabels: 'labels' };
 const CRD_SHAPES: Record<string, Shape> = {
-  'monitoring.coreos.com/v1/ServiceMonitor': { apiVersion: 'string', kind: 'string', metadata: METADATA, spec: { selector: SELECTOR, endpoints: [{ port: 'string', path: 'string', interval: 'string', authorization: { type: 'string', credentials: { name: 'string', key: 'string' } } }] } },
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    apiVersion: 'string',
+    kind: 'string',
+    metadata: METADATA,
+    spec: {
+      selector: SELECTOR,
+      endpoints: [{ port: 'string', path: 'string', interval: 'string', authorization: { type: 'string', credentials: { name: 'string', key: 'string' } } }],
+    },
+  },
   'monitoring.coreos.com/v1/PrometheusRule': {
     apiVersion: 'string',
     kind: 'string',
@@ -177,7 +194,8 @@ const CRD_SHAPES: Record<string, Shape> = {
 };
 
 function shapeErrors(value: unknown, shape: Shape, path: string): string[] {
-  if (shape === 'labels') return value && typeof value === 'object' && Object.values(value).every((v) => typeof v === 'string') ? [] : [`${path} is not a map of strings`];
+  if (shape === 'labels')
+    return value && typeof value === 'object' && Object.values(value).every((v) => typeof v === 'string') ? [] : [`${path} is not a map of strings`];
   if (typeof shape === 'string') return typeof value === shape ? [] : [`${path} is not a ${shape}`];
   if (Array.isArray(shape)) return Array.isArray(value) ? value.flatMap((v, i) => shapeErrors(v, shape[0]!, `${path}[${i}]`)) : [`${path} is not a list`];
   if (!value || typeof value !== 'object' || Array.isArray(value)) return [`${path} is not an object`];
@@ -230,7 +248,11 @@ describe('rendered Kubernetes objects are valid offline', () => {
       }
       assert.deepEqual(checkManifests(manifests), []);
       const kustomization = parse(files[0]!.content) as Obj;
-      assert.deepEqual(kustomization.resources, files.slice(1).map((f) => f.path), 'kustomization lists every file, in apply order');
+      assert.deepEqual(
+        kustomization.resources,
+        files.slice(1).map((f) => f.path),
+        'kustomization lists every file, in apply order',
+      );
     });
   }
 
@@ -279,9 +301,18 @@ describe('the strict layer catches what kubernetes-models alone accepts', () => 
     m.spec.template.spec.containers[0].ports[0].name = 'redis-server-port';
     m.spec.template.metadata.labels.app = 'not ok!';
     const errors = formatErrors(m);
-    assert.ok(errors.some((e) => /Bad_Name/.test(e)), errors.join('\n'));
-    assert.ok(errors.some((e) => /redis-server-port/.test(e)), errors.join('\n'));
-    assert.ok(errors.some((e) => /not ok!/.test(e)), errors.join('\n'));
+    assert.ok(
+      errors.some((e) => /Bad_Name/.test(e)),
+      errors.join('\n'),
+    );
+    assert.ok(
+      errors.some((e) => /redis-server-port/.test(e)),
+      errors.join('\n'),
+    );
+    assert.ok(
+      errors.some((e) => /not ok!/.test(e)),
+      errors.join('\n'),
+    );
   });
 
   test('kubernetes-models itself: a string containerPort and a malformed quantity', () => {
@@ -289,8 +320,14 @@ describe('the strict layer catches what kubernetes-models alone accepts', () => 
     m.spec.template.spec.containers[0].ports[0].containerPort = '6379';
     m.spec.template.spec.containers[0].resources.limits.memory = '1 GiB';
     const errors = schemaErrors(m);
-    assert.ok(errors.some((e) => /containerPort/.test(e)), errors.join('\n'));
-    assert.ok(errors.some((e) => /memory/.test(e)), errors.join('\n'));
+    assert.ok(
+      errors.some((e) => /containerPort/.test(e)),
+      errors.join('\n'),
+    );
+    assert.ok(
+      errors.some((e) => /memory/.test(e)),
+      errors.join('\n'),
+    );
   });
 });
 
@@ -309,7 +346,8 @@ describe('semantic rules', () => {
     of(objects, 'PodDisruptionBudget').spec.selector.matchLabels = { app: 'other' };
     of(objects, 'NetworkPolicy').spec.podSelector.matchLabels = { app: 'other' };
     const found = rules(objects);
-    for (const rule of ['service-selects-pods', 'statefulset-service', 'pdb-selects-pods', 'networkpolicy-selects-pods']) assert.ok(found.includes(rule), `${rule} in ${found}`);
+    for (const rule of ['service-selects-pods', 'statefulset-service', 'pdb-selects-pods', 'networkpolicy-selects-pods'])
+      assert.ok(found.includes(rule), `${rule} in ${found}`);
   });
 
   test('a Service port that targets no container port, and a probe on a port the container lacks', () => {
@@ -324,7 +362,13 @@ describe('semantic rules', () => {
   });
 
   test('PodDisruptionBudgets that block every eviction, or set both fields', () => {
-    for (const spec of [{ maxUnavailable: 0 }, { minAvailable: 1 }, { minAvailable: '100%' }, { maxUnavailable: '0%' }, { minAvailable: 0, maxUnavailable: 1 }]) {
+    for (const spec of [
+      { maxUnavailable: 0 },
+      { minAvailable: 1 },
+      { minAvailable: '100%' },
+      { maxUnavailable: '0%' },
+      { minAvailable: 0, maxUnavailable: 1 },
+    ]) {
       const objects = all();
       const pdb = of(objects, 'PodDisruptionBudget');
       pdb.spec = { ...spec, selector: pdb.spec.selector };
@@ -359,7 +403,9 @@ describe('semantic rules', () => {
     const redis = of(objects, 'StatefulSet').spec.template.spec.containers[0];
     redis.readinessProbe.exec.command[2] = redis.readinessProbe.exec.command[2].replace('redis-cli', 'valkey-cli');
     assert.deepEqual(rules(objects), ['image-programs']);
-    const valkey = kubernetesObjects(VARIANTS['Valkey (engine: valkey, its default image)']!, fixtureSecrets).map((o) => JSON.parse(JSON.stringify(o.manifest)) as Obj);
+    const valkey = kubernetesObjects(VARIANTS['Valkey (engine: valkey, its default image)']!, fixtureSecrets).map(
+      (o) => JSON.parse(JSON.stringify(o.manifest)) as Obj,
+    );
     assert.deepEqual(rules(valkey), []);
     of(valkey, 'StatefulSet').spec.template.spec.containers[0].command[0] = 'redis-server';
     assert.deepEqual(rules(valkey), ['image-programs']);
@@ -367,7 +413,10 @@ describe('semantic rules', () => {
 
   test('render refuses an image of the other engine, naming container.image', () => {
     const d = parseYamlModel('engine: valkey\ncontainer: {image: "redis:8.0.4-alpine"}\n', 'mixed.yaml').deployment;
-    assert.throws(() => kubernetesObjects(d, fixtureSecrets), (error: Error) => /container\.image: container\.image redis:8\.0\.4-alpine runs Redis, but the model is for Valkey/.test(error.message));
+    assert.throws(
+      () => kubernetesObjects(d, fixtureSecrets),
+      (error: Error) => /container\.image: container\.image redis:8\.0\.4-alpine runs Redis, but the model is for Valkey/.test(error.message),
+    );
   });
 
   test('a NetworkPolicy peer that admits every pod or every namespace', () => {

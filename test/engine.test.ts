@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseInfo } from '../src/connect/index.js';
-import { compareVersions, describeEngine, identifyFromInfo, identifyFromVersionOutput, locateServer, releaseLine, serverBinaryIdentity } from '../src/engine/index.js';
+import {
+  compareVersions,
+  describeEngine,
+  identifyFromInfo,
+  identifyFromVersionOutput,
+  locateServer,
+  releaseLine,
+  serverBinaryIdentity,
+} from '../src/engine/index.js';
 import { startTestServer, testEngines } from './helpers/redis.js';
 
 describe('engine identity', () => {
@@ -12,7 +20,10 @@ describe('engine identity', () => {
   });
 
   test('--version output of each server; anything else is not a server', () => {
-    assert.deepEqual(identifyFromVersionOutput('Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=ae4d7c971a948f0'), { engine: 'redis', version: '7.0.15' });
+    assert.deepEqual(identifyFromVersionOutput('Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=ae4d7c971a948f0'), {
+      engine: 'redis',
+      version: '7.0.15',
+    });
     assert.deepEqual(identifyFromVersionOutput('Valkey server v=8.1.1 sha=00000000:0 malloc=jemalloc-5.3.0'), { engine: 'valkey', version: '8.1.1' });
     assert.equal(identifyFromVersionOutput('redis-cli 7.0.15'), undefined);
     assert.equal(identifyFromVersionOutput('bash, version 5.2'), undefined);
@@ -27,7 +38,10 @@ describe('engine identity', () => {
   });
 
   test('a binary that is not a server is refused by name', () => {
-    assert.throws(() => serverBinaryIdentity('/bin/true'), (e: Error & { code?: string }) => e.code === 'E_SERVER_BINARY' && /\/bin\/true is not redis-server or valkey-server/.test(e.message));
+    assert.throws(
+      () => serverBinaryIdentity('/bin/true'),
+      (e: Error & { code?: string }) => e.code === 'E_SERVER_BINARY' && /\/bin\/true is not redis-server or valkey-server/.test(e.message),
+    );
     assert.throws(() => serverBinaryIdentity('/nonexistent/redis-server'), { code: 'E_SERVER_BINARY' });
     assert.throws(() => locateServer('no-such-server-here'), { code: 'E_MISSING_TOOL' });
   });

@@ -37,12 +37,20 @@ test('a live holder keeps the lock; release removes only our own lock', () => {
   lock.release();
   assert.ok(existsSync(path), 'release did not remove a lock that is not ours');
   rmSync(path);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('a.lock')), [], 'no unique or break files left behind');
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('a.lock')),
+    [],
+    'no unique or break files left behind',
+  );
 });
 
 test('a dead holder (or a reused pid with another start time, or a pid-only lock of an older release) is taken over', () => {
   const path = join(dir, 'b.lock');
-  for (const content of [`${deadPid()}\n`, formatHolder({ pid: deadPid(), startTime: '1', nonce: 'n', purpose: 'backup' }), formatHolder({ pid: process.pid, startTime: '1', nonce: 'n', purpose: 'backup' })]) {
+  for (const content of [
+    `${deadPid()}\n`,
+    formatHolder({ pid: deadPid(), startTime: '1', nonce: 'n', purpose: 'backup' }),
+    formatHolder({ pid: process.pid, startTime: '1', nonce: 'n', purpose: 'backup' }),
+  ]) {
     writeFileSync(path, content);
     const lock = takeLock(path, { purpose: 'test', busy });
     assert.equal(parseHolder(readFileSync(path, 'utf8'))?.nonce, lock.holder.nonce);
@@ -71,29 +79,41 @@ test('item 5: twelve processes racing for a lock whose holder is dead: never two
     writeFileSync(path, formatHolder({ pid: deadPid(), startTime: '1', nonce: `stale${round}`, purpose: 'backup' }));
     const go = join(dir, `race.go${round}`);
     const children = Array.from({ length: 12 }, () =>
-      spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/scripts/lock-taker.ts'), path, marker, '150', go], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/scripts/lock-taker.ts'), path, marker, '150', go], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     );
     // every taker has loaded and spins on the go file when it says so on stdout
     await Promise.all(children.map((c) => once(c.stdout!, 'data')));
     writeFileSync(go, '');
-    const codes = await Promise.all(children.map(async (c) => {
-      let err = '';
-      c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      const [code] = (await once(c, 'exit')) as [number];
-      assert.notEqual(code, 1, err);
-      return code;
-    }));
+    const codes = await Promise.all(
+      children.map(async (c) => {
+        let err = '';
+        c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+        const [code] = (await once(c, 'exit')) as [number];
+        assert.notEqual(code, 1, err);
+        return code;
+      }),
+    );
     assert.equal(codes.filter((c) => c === 3).length, 0, `round ${round}: two processes held the lock at once (${codes.join(',')})`);
     assert.ok(codes.filter((c) => c === 0).length >= 1, `round ${round}: someone took the stale lock (${codes.join(',')})`);
     assert.equal(existsSync(path), false, 'the last holder released it');
   }
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('race.') && !f.startsWith('race.go')), [], 'no unique or break files left behind');
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('race.') && !f.startsWith('race.go')),
+    [],
+    'no unique or break files left behind',
+  );
 });
 
 test('the backup directory lock says who holds it', () => {
   const lock = lockDirectory(dir);
   try {
-    assert.throws(() => lockDirectory(dir), (e: Error & { code?: string }) => e.code === 'E_BACKUP_LOCKED' && new RegExp(`another backup \\(pid ${process.pid}\\)`).test(e.message));
+    assert.throws(
+      () => lockDirectory(dir),
+      (e: Error & { code?: string }) => e.code === 'E_BACKUP_LOCKED' && new RegExp(`another backup \\(pid ${process.pid}\\)`).test(e.message),
+    );
   } finally {
     lock.release();
   }

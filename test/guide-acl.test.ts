@@ -17,7 +17,10 @@ describe("the guide's ACL examples", () => {
   const parsed = parseRedisConfText(`${GUIDE_ACL.join('\n')}\n`, 'guide-acl.conf');
 
   test('read into model users, with the passwords kept out of the model', () => {
-    assert.deepEqual(parsed.findings.filter((f) => f.severity === 'error'), []);
+    assert.deepEqual(
+      parsed.findings.filter((f) => f.severity === 'error'),
+      [],
+    );
     assert.deepEqual(parsed.deployment.security.users, [
       { name: 'default', enabled: true, nopass: false, keys: ['~*'], channels: [], commands: ['+@all'] },
       { name: 'readonly', enabled: true, nopass: false, keys: ['~*'], channels: [], commands: ['+@read'] },
@@ -33,32 +36,37 @@ describe("the guide's ACL examples", () => {
     assert.doesNotMatch(acl, />password/);
   });
 
-  for (const engine of testEngines()) describe(`enforced by ${engine.label}`, () => {
-    let server: TestServer;
-    before(async () => {
-      const model = profile('neurallog');
-      // the guide's two users, plus the admin user the test helper administers the server with
-      model.security.users = [...parsed.deployment.security.users, ...profile('neurallog').security.users.filter((u) => u.name === 'admin')];
-      server = await startTestServer({ model, engine });
-    });
-    after(async () => {
-      await server.stop();
-    });
+  for (const engine of testEngines())
+    describe(`enforced by ${engine.label}`, () => {
+      let server: TestServer;
+      before(async () => {
+        const model = profile('neurallog');
+        // the guide's two users, plus the admin user the test helper administers the server with
+        model.security.users = [...parsed.deployment.security.users, ...profile('neurallog').security.users.filter((u) => u.name === 'admin')];
+        server = await startTestServer({ model, engine });
+      });
+      after(async () => {
+        await server.stop();
+      });
 
-    test(`${engine.label}: the readonly user reads but cannot write`, async () => {
-      const admin = await server.connect('admin');
-      await admin.set('logs:1', 'hello');
-      await closeConnection(admin);
-      // the engine's own CLI: the guide's readonly user has no +ping, which a node-redis connection
-      // of this project sends at the end of its handshake (connect/client.ts)
-      const as = (user: string, ...args: string[]) => {
-        const r = spawnSync(engine.cli, ['-p', String(server.port), '--user', user, ...args], { encoding: 'utf8', timeout: 15_000, env: { ...process.env, REDISCLI_AUTH: server.passwords[user]! } });
-        return `${r.stdout}${r.stderr}`.trim();
-      };
-      assert.equal(as('readonly', 'GET', 'logs:1'), 'hello');
-      assert.match(as('readonly', 'SET', 'logs:1', 'changed'), /NOPERM/);
-      assert.equal(as('default', 'SET', 'logs:1', 'changed'), 'OK');
-      assert.equal(as('readonly', 'GET', 'logs:1'), 'changed');
+      test(`${engine.label}: the readonly user reads but cannot write`, async () => {
+        const admin = await server.connect('admin');
+        await admin.set('logs:1', 'hello');
+        await closeConnection(admin);
+        // the engine's own CLI: the guide's readonly user has no +ping, which a node-redis connection
+        // of this project sends at the end of its handshake (connect/client.ts)
+        const as = (user: string, ...args: string[]) => {
+          const r = spawnSync(engine.cli, ['-p', String(server.port), '--user', user, ...args], {
+            encoding: 'utf8',
+            timeout: 15_000,
+            env: { ...process.env, REDISCLI_AUTH: server.passwords[user]! },
+          });
+          return `${r.stdout}${r.stderr}`.trim();
+        };
+        assert.equal(as('readonly', 'GET', 'logs:1'), 'hello');
+        assert.match(as('readonly', 'SET', 'logs:1', 'changed'), /NOPERM/);
+        assert.equal(as('default', 'SET', 'logs:1', 'changed'), 'OK');
+        assert.equal(as('readonly', 'GET', 'logs:1'), 'changed');
+      });
     });
-  });
 });

@@ -62,7 +62,11 @@ for (const engine of testEngines()) {
       for (const command of APP_DENIED) await denied(app, command);
       // nothing of the above happened
       assert.equal(await admin.sendCommand(['EXISTS', 'secret:other']), 1);
-      assert.equal((await admin.sendCommand(['FUNCTION', 'LIST'])) instanceof Array && ((await admin.sendCommand(['FUNCTION', 'LIST'])) as unknown[]).length, 1, 'the library is still loaded');
+      assert.equal(
+        (await admin.sendCommand(['FUNCTION', 'LIST'])) instanceof Array && ((await admin.sendCommand(['FUNCTION', 'LIST'])) as unknown[]).length,
+        1,
+        'the library is still loaded',
+      );
       assert.equal(await app.get('logs:1'), 'entry', 'MOVE did not move it away');
     });
 

@@ -62,7 +62,10 @@ describe('item 10: backup --url to a server that is not Redis', () => {
         assert.match(r.stderr, /is not a Redis server: an HTTP server answered/);
         assert.doesNotMatch(r.stderr, /RESP protocol error/);
       }
-      assert.deepEqual(readdirSync(dir.path).filter((f) => !f.startsWith('.')), []);
+      assert.deepEqual(
+        readdirSync(dir.path).filter((f) => !f.startsWith('.')),
+        [],
+      );
     } finally {
       dir.remove();
     }
@@ -101,112 +104,129 @@ describe('item 14: --load auto', () => {
   });
 });
 
-for (const engine of testEngines()) describe(`item 1: a target that dies while it loads (${engine.label})`, () => {
-  test(`item 1 (${engine.label}): the restore ends within seconds and says what the target is now, not "previous data"`, async () => {
-    const server = await startTestServer({ engine, args: ['--enable-debug-command', 'local'] });
-    const dir = tempDir('nlr-dies-', engine.tempParent);
-    try {
+for (const engine of testEngines())
+  describe(`item 1: a target that dies while it loads (${engine.label})`, () => {
+    test(`item 1 (${engine.label}): the restore ends within seconds and says what the target is now, not "previous data"`, async () => {
+      const server = await startTestServer({ engine, args: ['--enable-debug-command', 'local'] });
+      const dir = tempDir('nlr-dies-', engine.tempParent);
+      try {
+        const c = await server.connect('admin');
+        await c.sendCommand(['DEBUG', 'POPULATE', '600000', 'logs:', '120']);
+        await closeConnection(c);
+        const file = (await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: dir.path, compression: 'none' })).path;
+        const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--load', 'disk'], {
+          env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
+        });
+        let stderr = '';
+        child.stderr.on('data', (b) => (stderr += b));
+        const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+        const deadline = Date.now() + 60_000;
+        while (!/Serving the backup/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 300));
+        process.kill(server.pid, 'SIGKILL');
+        const killedAt = Date.now();
+        const code = await exited;
+        const seconds = (Date.now() - killedAt) / 1000;
+        assert.equal(code, 1, stderr);
+        assert.ok(seconds < 20, `the CLI took ${seconds} s to notice`);
+        assert.match(stderr, /the target does not answer now/);
+        assert.doesNotMatch(stderr, /previous data/);
+      } finally {
+        await server.stop();
+        dir.remove();
+      }
+    });
+  });
+
+for (const engine of testEngines())
+  describe(`items 12, 13: flags and messages of backup and restore (${engine.label})`, () => {
+    let server: TestServer;
+    let dir: { path: string; remove(): void };
+    let backupFile: string;
+    let encryptedFile: string;
+    let url: (user: string) => string;
+    before(async () => {
+      server = await startTestServer({ engine });
+      dir = tempDir('nlr-hardening-backup-', engine.tempParent);
+      url = (user) => `redis://${user}@127.0.0.1:${server.port}`;
       const c = await server.connect('admin');
-      await c.sendCommand(['DEBUG', 'POPULATE', '600000', 'logs:', '120']);
-      await closeConnection(c);
-      const file = (await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: dir.path, compression: 'none' })).path;
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--load', 'disk'], {
-        env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
+      try {
+        await c.sendCommand(['SET', 'logs:1', 'x']);
+      } finally {
+        await closeConnection(c);
+      }
+      backupFile = (
+        await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: join(dir.path, 'plain'), compression: 'gzip' })
+      ).path;
+      const key = join(dir.path, 'key');
+      writeFileSync(key, randomBytes(32), { mode: 0o600 });
+      encryptedFile = (
+        await takeBackup({
+          source: { kind: 'replication', endpoint: server.endpoint('backup') },
+          toDir: join(dir.path, 'enc'),
+          compression: 'gzip',
+          encryptionKey: randomBytes(32),
+        })
+      ).path;
+    });
+    after(async () => {
+      await server?.stop();
+      dir?.remove();
+    });
+
+    test(`item 13 (${engine.label}): backup --keep-last 0 is refused before any pull or publish`, () => {
+      const to = join(dir.path, 'keep0');
+      spawnSync('mkdir', [to]);
+      const r = cli(['backup', '--url', url('backup'), '--to', to, '--keep-last', '0'], { NEURALLOG_REDIS_PASSWORD: server.passwords.backup });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /keep nothing/);
+      assert.deepEqual(readdirSync(to), []);
+    });
+
+    test(`item 13 (${engine.label}): backup --every without retention warns that the disk fills`, async () => {
+      const to = join(dir.path, 'every');
+      spawnSync('mkdir', [to]);
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'backup', '--url', url('backup'), '--to', to, '--every', '1h'], {
+        env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.backup },
       });
+      let stdout = '';
       let stderr = '';
+      child.stdout.on('data', (b) => (stdout += b));
       child.stderr.on('data', (b) => (stderr += b));
-      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-      const deadline = Date.now() + 60_000;
-      while (!/Serving the backup/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      await new Promise((r) => setTimeout(r, 300));
-      process.kill(server.pid, 'SIGKILL');
-      const killedAt = Date.now();
-      const code = await exited;
-      const seconds = (Date.now() - killedAt) / 1000;
-      assert.equal(code, 1, stderr);
-      assert.ok(seconds < 20, `the CLI took ${seconds} s to notice`);
-      assert.match(stderr, /the target does not answer now/);
-      assert.doesNotMatch(stderr, /previous data/);
-    } finally {
-      await server.stop();
-      dir.remove();
-    }
-  });
-});
+      const deadline = Date.now() + 30_000;
+      while (!/\.rdb\.gz/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+      assert.match(stdout, /\.rdb\.gz/);
+      assert.match(stderr, /Warning: no retention policy .* until the disk of .* is full/);
+    });
 
-for (const engine of testEngines()) describe(`items 12, 13: flags and messages of backup and restore (${engine.label})`, () => {
-  let server: TestServer;
-  let dir: { path: string; remove(): void };
-  let backupFile: string;
-  let encryptedFile: string;
-  let url: (user: string) => string;
-  before(async () => {
-    server = await startTestServer({ engine });
-    dir = tempDir('nlr-hardening-backup-', engine.tempParent);
-    url = (user) => `redis://${user}@127.0.0.1:${server.port}`;
-    const c = await server.connect('admin');
-    try {
-      await c.sendCommand(['SET', 'logs:1', 'x']);
-    } finally {
-      await closeConnection(c);
-    }
-    backupFile = (await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: join(dir.path, 'plain'), compression: 'gzip' })).path;
-    const key = join(dir.path, 'key');
-    writeFileSync(key, randomBytes(32), { mode: 0o600 });
-    encryptedFile = (await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: join(dir.path, 'enc'), compression: 'gzip', encryptionKey: randomBytes(32) })).path;
-  });
-  after(async () => {
-    await server?.stop();
-    dir?.remove();
-  });
+    test(`item 12 (${engine.label}): restore --dry-run as app (NOPERM) says which user it needs, exit 2`, () => {
+      const r = cli(['restore', backupFile, '--url', url('app'), '--dry-run'], { NEURALLOG_REDIS_PASSWORD: server.passwords.app });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /may not run .*a restore needs an administrative user/);
+      assert.doesNotMatch(r.stderr, /unexpected error/);
+    });
 
-  test(`item 13 (${engine.label}): backup --keep-last 0 is refused before any pull or publish`, () => {
-    const to = join(dir.path, 'keep0');
-    spawnSync('mkdir', [to]);
-    const r = cli(['backup', '--url', url('backup'), '--to', to, '--keep-last', '0'], { NEURALLOG_REDIS_PASSWORD: server.passwords.backup });
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /keep nothing/);
-    assert.deepEqual(readdirSync(to), []);
-  });
+    test(`item 13 (${engine.label}): merge --db-map 0:99 --dry-run names the missing database, not damage`, () => {
+      const r = cli(['restore', backupFile, '--url', url('admin'), '--mode', 'merge', '--db-map', '0:99', '--dry-run'], {
+        NEURALLOG_REDIS_PASSWORD: server.passwords.admin,
+      });
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stdout, /damaged/);
+      assert.match(r.stdout, /ok +the backup is intact/);
+      assert.match(r.stdout, /FAIL the backup writes database 99 but the target has 16/);
+    });
 
-  test(`item 13 (${engine.label}): backup --every without retention warns that the disk fills`, async () => {
-    const to = join(dir.path, 'every');
-    spawnSync('mkdir', [to]);
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'backup', '--url', url('backup'), '--to', to, '--every', '1h'], { env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.backup } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    const deadline = Date.now() + 30_000;
-    while (!/\.rdb\.gz/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('close', r));
-    assert.match(stdout, /\.rdb\.gz/);
-    assert.match(stderr, /Warning: no retention policy .* until the disk of .* is full/);
+    test(`item 13 (${engine.label}): backups verify with the wrong key says so, exit 2 (as restore does)`, () => {
+      const wrong = join(dir.path, 'key');
+      const v = cli(['backups', 'verify', encryptedFile, '--encrypt-key-file', wrong]);
+      assert.equal(v.code, 2, v.stdout + v.stderr);
+      assert.match(v.stderr, /not the one this backup was encrypted with/);
+      assert.doesNotMatch(v.stdout, /DAMAGED/);
+      const r = cli(['restore', encryptedFile, '--url', url('admin'), '--dry-run', '--encrypt-key-file', wrong], {
+        NEURALLOG_REDIS_PASSWORD: server.passwords.admin,
+      });
+      assert.equal(r.code, 2);
+    });
   });
-
-  test(`item 12 (${engine.label}): restore --dry-run as app (NOPERM) says which user it needs, exit 2`, () => {
-    const r = cli(['restore', backupFile, '--url', url('app'), '--dry-run'], { NEURALLOG_REDIS_PASSWORD: server.passwords.app });
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /may not run .*a restore needs an administrative user/);
-    assert.doesNotMatch(r.stderr, /unexpected error/);
-  });
-
-  test(`item 13 (${engine.label}): merge --db-map 0:99 --dry-run names the missing database, not damage`, () => {
-    const r = cli(['restore', backupFile, '--url', url('admin'), '--mode', 'merge', '--db-map', '0:99', '--dry-run'], { NEURALLOG_REDIS_PASSWORD: server.passwords.admin });
-    assert.equal(r.code, 1, r.stderr);
-    assert.doesNotMatch(r.stdout, /damaged/);
-    assert.match(r.stdout, /ok +the backup is intact/);
-    assert.match(r.stdout, /FAIL the backup writes database 99 but the target has 16/);
-  });
-
-  test(`item 13 (${engine.label}): backups verify with the wrong key says so, exit 2 (as restore does)`, () => {
-    const wrong = join(dir.path, 'key');
-    const v = cli(['backups', 'verify', encryptedFile, '--encrypt-key-file', wrong]);
-    assert.equal(v.code, 2, v.stdout + v.stderr);
-    assert.match(v.stderr, /not the one this backup was encrypted with/);
-    assert.doesNotMatch(v.stdout, /DAMAGED/);
-    const r = cli(['restore', encryptedFile, '--url', url('admin'), '--dry-run', '--encrypt-key-file', wrong], { NEURALLOG_REDIS_PASSWORD: server.passwords.admin });
-    assert.equal(r.code, 2);
-  });
-});

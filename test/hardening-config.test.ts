@@ -13,25 +13,40 @@ import { closeConnection } from '../src/connect/index.js';
 import { startTestServer, tempDir, testEngines } from './helpers/redis.js';
 import { runCliSync } from './helpers/run-cli.js';
 
-
 const cli = (args: string[]) => runCliSync(args, { timeoutMs: 60_000 });
 
 describe('item 8: an included file is named, never echoed', () => {
   const temp = tempDir();
   after(() => temp.remove());
   // a stand-in for /etc/shadow: single-word lines, and lines that start with real directives
-  const SECRETS = ['root:$y$j9T$SECRETHASHroot:19000:0:99999:7:::', 'SECRETWORD-alone', 'SECRETVALUE1', 'SECRETVALUE2', 'SECRETVALUE3', 'SECRETUSER', 'SECRETPASS'];
+  const SECRETS = [
+    'root:$y$j9T$SECRETHASHroot:19000:0:99999:7:::',
+    'SECRETWORD-alone',
+    'SECRETVALUE1',
+    'SECRETVALUE2',
+    'SECRETVALUE3',
+    'SECRETUSER',
+    'SECRETPASS',
+  ];
   const shadow = join(temp.path, 'shadow');
   writeFileSync(
     shadow,
-    [SECRETS[0], SECRETS[1], `maxmemory ${SECRETS[2]}`, `appendfsync ${SECRETS[3]}`, `client-output-buffer-limit slave ${SECRETS[4]} 1 1`, `user ${SECRETS[5]} on >${SECRETS[6]} ~* +@all`].join('\n') + '\n',
+    [
+      SECRETS[0],
+      SECRETS[1],
+      `maxmemory ${SECRETS[2]}`,
+      `appendfsync ${SECRETS[3]}`,
+      `client-output-buffer-limit slave ${SECRETS[4]} 1 1`,
+      `user ${SECRETS[5]} on >${SECRETS[6]} ~* +@all`,
+    ].join('\n') + '\n',
   );
   const conf = join(temp.path, 'redis.conf');
   writeFileSync(conf, `port 7000\ninclude ${shadow}\n`);
 
   const assertNoSecret = (text: string) => {
     // names are lowercased by the reader: compare without case
-    for (const secret of SECRETS) assert.ok(!text.toLowerCase().includes(secret.toLowerCase()), `the output repeats "${secret}" of the included file:\n${text}`);
+    for (const secret of SECRETS)
+      assert.ok(!text.toLowerCase().includes(secret.toLowerCase()), `the output repeats "${secret}" of the included file:\n${text}`);
   };
 
   test('item 8: config lint names file and line, and no content of the included lines (text and --json)', () => {
@@ -87,7 +102,7 @@ describe('item 13: lint findings the hostile pass missed', () => {
     assert.ok(lintFile(yaml).some((f) => f.rule === 'plaintext-password' && f.place?.path === 'extraDirectives.0.args'));
   });
 
-  test('item 13: maxmemory 1 (and anything under 4 MiB) is an error; 4mb and 0 are not this rule\'s', () => {
+  test("item 13: maxmemory 1 (and anything under 4 MiB) is an error; 4mb and 0 are not this rule's", () => {
     assert.ok(lint('maxmemory 1\n').some((f) => f.rule === 'maxmemory-too-small' && f.severity === 'error'));
     assert.ok(lint('maxmemory 3mb\n').some((f) => f.rule === 'maxmemory-too-small'));
     assert.ok(!lint('maxmemory 4mb\n').some((f) => f.rule === 'maxmemory-too-small'));
@@ -101,7 +116,10 @@ describe('item 13: lint findings the hostile pass missed', () => {
     const target = { engine: engine.identity.engine, version: engine.identity.version };
 
     test(`${engine.label}: item 13: key-load-delay is accepted by lint, and by the server`, async () => {
-      assert.deepEqual(lint('key-load-delay 0\n', target).filter((f) => f.rule === 'unknown-directive'), []);
+      assert.deepEqual(
+        lint('key-load-delay 0\n', target).filter((f) => f.rule === 'unknown-directive'),
+        [],
+      );
       const model = profile('neurallog');
       model.extraDirectives.push({ name: 'key-load-delay', args: ['0'] });
       const server = await startTestServer({ model, engine });

@@ -68,7 +68,7 @@ for (const engine of testEngines()) {
         rmSync(copy, { recursive: true });
         assert.equal(spawnSync('cp', ['-a', a.dir, copy]).status, 0);
         const status = await deploymentStatus(copy);
-        assert.equal(status.running, false, 'the original server is not the copy\'s');
+        assert.equal(status.running, false, "the original server is not the copy's");
         assert.match(status.staleState ?? '', new RegExp(`pid ${a.result.pid} is the server of another directory`));
         const down = cli(['down', '--dir', copy]);
         assert.equal(down.code, 0, down.stderr);
@@ -103,7 +103,7 @@ for (const engine of testEngines()) {
         const down = await downDeployment(b.dir);
         assert.equal(down.alreadyStopped, true);
         assert.match(down.staleState ?? '', /another directory/);
-        assert.ok(isAlive(a.result.pid), 'the other deployment\'s server was not stopped');
+        assert.ok(isAlive(a.result.pid), "the other deployment's server was not stopped");
         assert.ok(!existsSync(deploymentPaths(b.dir).pid), 'the stale pid file is removed');
       } finally {
         await b.cleanup();
@@ -188,7 +188,11 @@ for (const engine of testEngines()) {
           // the AOF's base becomes an RDB holding the keys: key-load-delay applies to RDB loading
           await admin.sendCommand(['BGREWRITEAOF']);
           for (let i = 0; i < 200; i++) {
-            if (/aof_rewrite_in_progress:0/.test(String(await admin.sendCommand(['INFO', 'persistence']))) && !/aof_rewrite_scheduled:1/.test(String(await admin.sendCommand(['INFO', 'persistence'])))) break;
+            if (
+              /aof_rewrite_in_progress:0/.test(String(await admin.sendCommand(['INFO', 'persistence']))) &&
+              !/aof_rewrite_scheduled:1/.test(String(await admin.sendCommand(['INFO', 'persistence'])))
+            )
+              break;
             await new Promise((r) => setTimeout(r, 50));
           }
         } finally {
@@ -310,7 +314,13 @@ describe('runtime refusals (no server)', () => {
       // a process in the middle of an `up` on this directory: it holds the deployment lock
       const holder = spawn(
         process.execPath,
-        ['--import', TSX, '--input-type=module', '-e', `import { lockDeployment } from ${JSON.stringify(join(ROOT, 'src/runtime/deployment-lock.ts'))}; lockDeployment(${JSON.stringify(temp.path)}, 'up'); console.log('held'); setTimeout(() => {}, 60000);`],
+        [
+          '--import',
+          TSX,
+          '--input-type=module',
+          '-e',
+          `import { lockDeployment } from ${JSON.stringify(join(ROOT, 'src/runtime/deployment-lock.ts'))}; lockDeployment(${JSON.stringify(temp.path)}, 'up'); console.log('held'); setTimeout(() => {}, 60000);`,
+        ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       try {
@@ -318,7 +328,7 @@ describe('runtime refusals (no server)', () => {
         const r = cli(['up', '--dir', temp.path, '--detach']);
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr, new RegExp(`another \`up\` \\(pid ${holder.pid}\\) is starting it; nothing was done here`));
-        assert.deepEqual(readdirSync(temp.path).sort(), ['deployment.lock'], 'nothing but the holder\'s lock is in the directory');
+        assert.deepEqual(readdirSync(temp.path).sort(), ['deployment.lock'], "nothing but the holder's lock is in the directory");
       } finally {
         holder.kill('SIGKILL');
       }

@@ -48,7 +48,17 @@ describe('YAML model', () => {
 
   test('Redis sizes follow Redis notation, container sizes Kubernetes quantities', () => {
     const { deployment } = parseYamlModel(
-      ['profile: guide', 'memory:', '  maxmemory: 512m', 'container:', '  memoryLimit: 1Gi', '  memoryRequest: 640Mi', '  cpuLimit: 500m', '  cpuRequest: "0.25"', '  storage: 10G'].join('\n'),
+      [
+        'profile: guide',
+        'memory:',
+        '  maxmemory: 512m',
+        'container:',
+        '  memoryLimit: 1Gi',
+        '  memoryRequest: 640Mi',
+        '  cpuLimit: 500m',
+        '  cpuRequest: "0.25"',
+        '  storage: 10G',
+      ].join('\n'),
       'm.yaml',
     );
     assert.equal(deployment.profile, 'guide');
@@ -221,7 +231,11 @@ describe('engine and version', () => {
   });
 
   test('an image given stays as given', () => {
-    assert.deepEqual(view(model('engine: valkey\ncontainer: {image: "registry.example.com/valkey:8.1.9"}\n')), ['valkey', '8.1.9', 'registry.example.com/valkey:8.1.9']);
+    assert.deepEqual(view(model('engine: valkey\ncontainer: {image: "registry.example.com/valkey:8.1.9"}\n')), [
+      'valkey',
+      '8.1.9',
+      'registry.example.com/valkey:8.1.9',
+    ]);
   });
 
   test('--engine/--version override the file, and the image follows unless the file gives one', () => {

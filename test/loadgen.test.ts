@@ -29,7 +29,6 @@ import {
   type LogEntry,
 } from '../src/workload/index.js';
 
-
 // ---- a private server for this file: no ACL users, debug commands on (each engine of the matrix) ----
 
 interface Server {
@@ -44,7 +43,22 @@ async function startServer(engine: TestEngine): Promise<Server> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     engine.server,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'local', '--maxmemory-policy', 'noeviction'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--enable-debug-command',
+      'local',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
     { stdio: 'ignore', cwd: dir },
   );
   const endpoint: Endpoint = { host: '127.0.0.1', port, tls: false, db: 0 };
@@ -105,7 +119,14 @@ function commandsHash(logs: number, seed: string): string {
 
 describe('workload generator', () => {
   test('the PRNG is a function of its seed', () => {
-    const take = (seed: string) => Array.from({ length: 8 }, ((r) => () => r.next())(new Random(seed)));
+    const take = (seed: string) =>
+      Array.from(
+        { length: 8 },
+        (
+          (r) => () =>
+            r.next()
+        )(new Random(seed)),
+      );
     assert.deepEqual(take('1'), take('1'));
     assert.notDeepEqual(take('1'), take('2'));
     const r = new Random('x');
@@ -126,7 +147,11 @@ describe('workload generator', () => {
   });
 
   test('the RESP text sent to the server is exactly the commands, encoded one by one', () => {
-    for (const [logs, seed] of [[1, '1'], [3000, '1'], [1200, 'ünïcode seed']] as const) {
+    for (const [logs, seed] of [
+      [1, '1'],
+      [3000, '1'],
+      [1200, 'ünïcode seed'],
+    ] as const) {
       const expected = [...commands({ logs, seed })].map(respCommand).join('');
       const tally = emptyTally();
       assert.equal([...respText({ logs, seed }, tally)].join(''), expected);
@@ -150,7 +175,10 @@ describe('workload generator', () => {
     const prefixes = NEURALLOG_KEY_PATTERNS.map((p) => p.replace(/^~/, '').replace(/\*$/, ''));
     for (const args of commands({ logs: 2000, seed: 'acl' })) {
       const key = args[1]!;
-      assert.ok(prefixes.some((p) => key.startsWith(p)), `${key} is outside ${NEURALLOG_KEY_PATTERNS.join(' ')}`);
+      assert.ok(
+        prefixes.some((p) => key.startsWith(p)),
+        `${key} is outside ${NEURALLOG_KEY_PATTERNS.join(' ')}`,
+      );
     }
   });
 
@@ -216,143 +244,147 @@ describe('reply counter', () => {
 
 // ---- against a real redis-server ----
 
-for (const engine of testEngines()) describe(`loadgen against ${engine.label}`, () => {
-  let a: Server;
-  let b: Server;
-  before(async () => {
-    [a, b] = await Promise.all([startServer(engine), startServer(engine)]);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+for (const engine of testEngines())
+  describe(`loadgen against ${engine.label}`, () => {
+    let a: Server;
+    let b: Server;
+    before(async () => {
+      [a, b] = await Promise.all([startServer(engine), startServer(engine)]);
+    });
+    after(async () => {
+      await Promise.all([a?.stop(), b?.stop()]);
+    });
 
-  const LOGS = 2500;
-  let reference = '';
+    const LOGS = 2500;
+    let reference = '';
 
-  test('writes every key family with the right types and counts; DBSIZE = reported keys', async () => {
-    const progress: number[] = [];
-    const result = await loadgen(a.endpoint, { logs: LOGS, seed: '1', batchSize: 500, onProgress: (p) => progress.push(p.logs) });
-    assert.equal(result.logs, LOGS);
-    assert.equal(result.rules, 2);
-    assert.equal(result.patterns, 25);
-    assert.equal(result.commands, describeWorkload({ logs: LOGS, seed: '1' }).commands);
-    assert.equal(Number(await a.admin.sendCommand(['DBSIZE'])), result.keys);
-    assert.ok(progress.length > 1 && progress.at(-1) === LOGS, 'progress was reported up to the end');
-    assert.ok(result.commandsPerSecond > 0);
+    test('writes every key family with the right types and counts; DBSIZE = reported keys', async () => {
+      const progress: number[] = [];
+      const result = await loadgen(a.endpoint, { logs: LOGS, seed: '1', batchSize: 500, onProgress: (p) => progress.push(p.logs) });
+      assert.equal(result.logs, LOGS);
+      assert.equal(result.rules, 2);
+      assert.equal(result.patterns, 25);
+      assert.equal(result.commands, describeWorkload({ logs: LOGS, seed: '1' }).commands);
+      assert.equal(Number(await a.admin.sendCommand(['DBSIZE'])), result.keys);
+      assert.ok(progress.length > 1 && progress.at(-1) === LOGS, 'progress was reported up to the end');
+      assert.ok(result.commandsPerSecond > 0);
 
-    const logKeys = await scanKeys(a.admin, 'logs:*');
-    assert.equal(logKeys.length, LOGS);
-    assert.deepEqual(await types(a.admin, logKeys.slice(0, 50)), new Set(['string']));
-    assert.equal(String(await a.admin.sendCommand(['TYPE', KEYS.time])), 'zset');
-    assert.equal(Number(await a.admin.sendCommand(['ZCARD', KEYS.time])), LOGS);
+      const logKeys = await scanKeys(a.admin, 'logs:*');
+      assert.equal(logKeys.length, LOGS);
+      assert.deepEqual(await types(a.admin, logKeys.slice(0, 50)), new Set(['string']));
+      assert.equal(String(await a.admin.sendCommand(['TYPE', KEYS.time])), 'zset');
+      assert.equal(Number(await a.admin.sendCommand(['ZCARD', KEYS.time])), LOGS);
 
-    let total = 0;
-    for (const [family, names] of [['level', LEVELS], ['source', SOURCES]] as const) {
-      const keys = await scanKeys(a.admin, `idx:logs:${family}:*`);
-      assert.ok(keys.length > 1 && keys.length <= names.length, `${family} index keys`);
-      assert.deepEqual(await types(a.admin, keys), new Set(['set']));
-      let members = 0;
-      for (const key of keys) members += Number(await a.admin.sendCommand(['SCARD', key]));
-      assert.equal(members, LOGS, `each log is in exactly one ${family} set`);
-      total += keys.length;
-    }
-    const tagKeys = await scanKeys(a.admin, 'idx:logs:tag:*');
-    assert.ok(tagKeys.length > 1 && tagKeys.length <= TAGS.length);
-    assert.deepEqual(await types(a.admin, tagKeys), new Set(['set']));
-    total += tagKeys.length;
+      let total = 0;
+      for (const [family, names] of [
+        ['level', LEVELS],
+        ['source', SOURCES],
+      ] as const) {
+        const keys = await scanKeys(a.admin, `idx:logs:${family}:*`);
+        assert.ok(keys.length > 1 && keys.length <= names.length, `${family} index keys`);
+        assert.deepEqual(await types(a.admin, keys), new Set(['set']));
+        let members = 0;
+        for (const key of keys) members += Number(await a.admin.sendCommand(['SCARD', key]));
+        assert.equal(members, LOGS, `each log is in exactly one ${family} set`);
+        total += keys.length;
+      }
+      const tagKeys = await scanKeys(a.admin, 'idx:logs:tag:*');
+      assert.ok(tagKeys.length > 1 && tagKeys.length <= TAGS.length);
+      assert.deepEqual(await types(a.admin, tagKeys), new Set(['set']));
+      total += tagKeys.length;
 
-    const rules = await scanKeys(a.admin, 'rules:*');
-    const actions = await scanKeys(a.admin, 'rule:actions:*');
-    assert.equal(rules.length, 2);
-    assert.equal(actions.length, 2);
-    assert.deepEqual(await types(a.admin, rules), new Set(['hash']));
-    assert.deepEqual(await types(a.admin, actions), new Set(['list']));
-    const rule = (await a.admin.hGetAll(rules[0]!)) as Record<string, string>;
-    for (const field of ['id', 'name', 'condition', 'severity', 'enabled']) assert.ok(rule[field], `rule field ${field}`);
-    assert.equal(rules[0], KEYS.rule(rule.id!));
-    JSON.parse(rule.condition!);
-    for (const action of await a.admin.lRange(KEYS.ruleActions(rule.id!), 0, -1)) assert.ok((JSON.parse(action) as { type: string }).type);
+      const rules = await scanKeys(a.admin, 'rules:*');
+      const actions = await scanKeys(a.admin, 'rule:actions:*');
+      assert.equal(rules.length, 2);
+      assert.equal(actions.length, 2);
+      assert.deepEqual(await types(a.admin, rules), new Set(['hash']));
+      assert.deepEqual(await types(a.admin, actions), new Set(['list']));
+      const rule = (await a.admin.hGetAll(rules[0]!)) as Record<string, string>;
+      for (const field of ['id', 'name', 'condition', 'severity', 'enabled']) assert.ok(rule[field], `rule field ${field}`);
+      assert.equal(rules[0], KEYS.rule(rule.id!));
+      JSON.parse(rule.condition!);
+      for (const action of await a.admin.lRange(KEYS.ruleActions(rule.id!), 0, -1)) assert.ok((JSON.parse(action) as { type: string }).type);
 
-    assert.equal(String(await a.admin.sendCommand(['TYPE', KEYS.patterns])), 'stream');
-    assert.equal(Number(await a.admin.sendCommand(['XLEN', KEYS.patterns])), 25);
+      assert.equal(String(await a.admin.sendCommand(['TYPE', KEYS.patterns])), 'stream');
+      assert.equal(Number(await a.admin.sendCommand(['XLEN', KEYS.patterns])), 25);
 
-    assert.equal(result.keys, LOGS + 1 + total + 2 * 2 + 1, 'logs + time index + sets + rules with actions + stream');
-    reference = await digest(a.admin);
-  });
+      assert.equal(result.keys, LOGS + 1 + total + 2 * 2 + 1, 'logs + time index + sets + rules with actions + stream');
+      reference = await digest(a.admin);
+    });
 
-  test('the same seed gives the same DEBUG DIGEST: rerun, another server, after FLUSHALL, through node-redis', async () => {
-    await loadgen(a.endpoint, { logs: LOGS, seed: '1' });
-    assert.equal(await digest(a.admin), reference, 'a second run over the same data changes nothing');
+    test('the same seed gives the same DEBUG DIGEST: rerun, another server, after FLUSHALL, through node-redis', async () => {
+      await loadgen(a.endpoint, { logs: LOGS, seed: '1' });
+      assert.equal(await digest(a.admin), reference, 'a second run over the same data changes nothing');
 
-    await loadgen(b.endpoint, { logs: LOGS, seed: '1', batchSize: 7 });
-    assert.equal(await digest(b.admin), reference, 'a fresh server, another batch size');
+      await loadgen(b.endpoint, { logs: LOGS, seed: '1', batchSize: 7 });
+      assert.equal(await digest(b.admin), reference, 'a fresh server, another batch size');
 
-    await b.admin.sendCommand(['FLUSHALL']);
-    const client = await openConnection(b.endpoint);
-    try {
-      const result = await loadgen(client, { logs: LOGS, seed: '1', batchSize: 300 });
+      await b.admin.sendCommand(['FLUSHALL']);
+      const client = await openConnection(b.endpoint);
+      try {
+        const result = await loadgen(client, { logs: LOGS, seed: '1', batchSize: 300 });
+        assert.equal(Number(await b.admin.sendCommand(['DBSIZE'])), result.keys);
+      } finally {
+        await closeConnection(client);
+      }
+      assert.equal(await digest(b.admin), reference, 'the node-redis path writes the same data');
+    });
+
+    test('a different seed gives different data', async () => {
+      await b.admin.sendCommand(['FLUSHALL']);
+      await loadgen(b.endpoint, { logs: LOGS, seed: '2' });
+      assert.notEqual(await digest(b.admin), reference);
+    });
+
+    test('the app user of the neurallog profile may write it all; a narrower user gets E_NOPERM', async () => {
+      await b.admin.sendCommand(['FLUSHALL']);
+      const keys = NEURALLOG_KEY_PATTERNS;
+      await b.admin.sendCommand(['ACL', 'SETUSER', 'app', 'reset', 'on', '>app-secret', ...keys, '&neurallog:*', '+@all', '-@admin', '-@dangerous']);
+      await b.admin.sendCommand(['ACL', 'SETUSER', 'narrow', 'reset', 'on', '>narrow-secret', '~logs:*', '+@all']);
+      const result = await loadgen({ ...b.endpoint, username: 'app', password: 'app-secret' }, { logs: 1000, seed: '1' });
       assert.equal(Number(await b.admin.sendCommand(['DBSIZE'])), result.keys);
-    } finally {
-      await closeConnection(client);
-    }
-    assert.equal(await digest(b.admin), reference, 'the node-redis path writes the same data');
+      await assert.rejects(loadgen({ ...b.endpoint, username: 'narrow', password: 'narrow-secret' }, { logs: 100, seed: '1' }), { code: 'E_NOPERM' });
+      await assert.rejects(loadgen({ ...b.endpoint, username: 'app', password: 'wrong' }, { logs: 10, seed: '1' }), { code: 'E_AUTH' });
+    });
+
+    test('a full store under noeviction fails loudly with E_OOM', async () => {
+      await b.admin.sendCommand(['FLUSHALL']);
+      await b.admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '3mb']);
+      try {
+        await assert.rejects(loadgen(b.endpoint, { logs: 50_000, seed: '1' }), (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'E_OOM');
+          assert.match(error.message, /maxmemory/);
+          return true;
+        });
+      } finally {
+        await b.admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
+      }
+    });
+
+    test('CLI: loadgen --url --logs 500 --json prints one JSON object; bad --logs is a usage error', async () => {
+      await a.admin.sendCommand(['FLUSHALL']);
+      const run = (args: string[]) => runCli(['loadgen', ...args]);
+      const url = `redis://127.0.0.1:${a.port}`;
+      const ok = await run(['--url', url, '--logs', '500', '--json']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stderr, '', 'no progress output when stderr is not a terminal');
+      const json = JSON.parse(ok.stdout) as Record<string, unknown>;
+      assert.equal(json.version, 1);
+      assert.equal(json.logs, 500);
+      assert.equal(json.seed, '1');
+      assert.equal(json.keys, Number(await a.admin.sendCommand(['DBSIZE'])));
+      assert.equal(json.keys, describeWorkload({ logs: 500, seed: '1' }).keys);
+
+      const text = await run(['--url', url, '--logs', '500']);
+      assert.equal(text.code, 0);
+      assert.match(text.stdout, /^wrote 500 logs \(\d+ keys/);
+      assert.equal(text.stdout.trim().split('\n').length, 1);
+
+      for (const bad of ['0', '12abc']) {
+        const usage = await run(['--url', url, '--logs', bad]);
+        assert.equal(usage.code, 2, `--logs ${bad}`);
+        assert.match(usage.stderr, /--logs takes a positive whole number/);
+        assert.doesNotMatch(usage.stderr, /\n\s+at /, 'no stack trace');
+      }
+    });
   });
-
-  test('a different seed gives different data', async () => {
-    await b.admin.sendCommand(['FLUSHALL']);
-    await loadgen(b.endpoint, { logs: LOGS, seed: '2' });
-    assert.notEqual(await digest(b.admin), reference);
-  });
-
-  test('the app user of the neurallog profile may write it all; a narrower user gets E_NOPERM', async () => {
-    await b.admin.sendCommand(['FLUSHALL']);
-    const keys = NEURALLOG_KEY_PATTERNS;
-    await b.admin.sendCommand(['ACL', 'SETUSER', 'app', 'reset', 'on', '>app-secret', ...keys, '&neurallog:*', '+@all', '-@admin', '-@dangerous']);
-    await b.admin.sendCommand(['ACL', 'SETUSER', 'narrow', 'reset', 'on', '>narrow-secret', '~logs:*', '+@all']);
-    const result = await loadgen({ ...b.endpoint, username: 'app', password: 'app-secret' }, { logs: 1000, seed: '1' });
-    assert.equal(Number(await b.admin.sendCommand(['DBSIZE'])), result.keys);
-    await assert.rejects(loadgen({ ...b.endpoint, username: 'narrow', password: 'narrow-secret' }, { logs: 100, seed: '1' }), { code: 'E_NOPERM' });
-    await assert.rejects(loadgen({ ...b.endpoint, username: 'app', password: 'wrong' }, { logs: 10, seed: '1' }), { code: 'E_AUTH' });
-  });
-
-  test('a full store under noeviction fails loudly with E_OOM', async () => {
-    await b.admin.sendCommand(['FLUSHALL']);
-    await b.admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '3mb']);
-    try {
-      await assert.rejects(loadgen(b.endpoint, { logs: 50_000, seed: '1' }), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'E_OOM');
-        assert.match(error.message, /maxmemory/);
-        return true;
-      });
-    } finally {
-      await b.admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
-    }
-  });
-
-  test('CLI: loadgen --url --logs 500 --json prints one JSON object; bad --logs is a usage error', async () => {
-    await a.admin.sendCommand(['FLUSHALL']);
-    const run = (args: string[]) => runCli(['loadgen', ...args]);
-    const url = `redis://127.0.0.1:${a.port}`;
-    const ok = await run(['--url', url, '--logs', '500', '--json']);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stderr, '', 'no progress output when stderr is not a terminal');
-    const json = JSON.parse(ok.stdout) as Record<string, unknown>;
-    assert.equal(json.version, 1);
-    assert.equal(json.logs, 500);
-    assert.equal(json.seed, '1');
-    assert.equal(json.keys, Number(await a.admin.sendCommand(['DBSIZE'])));
-    assert.equal(json.keys, describeWorkload({ logs: 500, seed: '1' }).keys);
-
-    const text = await run(['--url', url, '--logs', '500']);
-    assert.equal(text.code, 0);
-    assert.match(text.stdout, /^wrote 500 logs \(\d+ keys/);
-    assert.equal(text.stdout.trim().split('\n').length, 1);
-
-    for (const bad of ['0', '12abc']) {
-      const usage = await run(['--url', url, '--logs', bad]);
-      assert.equal(usage.code, 2, `--logs ${bad}`);
-      assert.match(usage.stderr, /--logs takes a positive whole number/);
-      assert.doesNotMatch(usage.stderr, /\n\s+at /, 'no stack trace');
-    }
-  });
-});

@@ -27,12 +27,39 @@ const noPrometheus = existsSync(PROMETHEUS) && existsSync(PROMTOOL) ? false : 'p
 function metricNames(expr: string): string[] {
   const withoutLabels = expr.replace(/\{[^}]*\}/g, '').replace(/\[[^\]]*\]/g, '');
   const words = withoutLabels.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? [];
-  const notMetrics = new Set(['rate', 'increase', 'delta', 'time', 'max', 'min', 'sum', 'count', 'topk', 'by', 'on', 'and', 'or', 'without', 'group_left', 'group_right', 'instance', 'slave_ip', 'slave_port', 'vector']);
+  const notMetrics = new Set([
+    'rate',
+    'increase',
+    'delta',
+    'time',
+    'max',
+    'min',
+    'sum',
+    'count',
+    'topk',
+    'by',
+    'on',
+    'and',
+    'or',
+    'without',
+    'group_left',
+    'group_right',
+    'instance',
+    'slave_ip',
+    'slave_port',
+    'vector',
+  ]);
   return words.filter((w) => !notMetrics.has(w) && /_/.test(w));
 }
 
 /** only a Sentinel or a cluster node has these; a standalone server cannot show them */
-const TOPOLOGY_ONLY = new Set(['redis_cluster_state', 'redis_sentinel_tilt', 'redis_sentinel_master_ckquorum_status', 'redis_master_link_up', 'redis_connected_slave_offset_bytes']);
+const TOPOLOGY_ONLY = new Set([
+  'redis_cluster_state',
+  'redis_sentinel_tilt',
+  'redis_sentinel_master_ckquorum_status',
+  'redis_master_link_up',
+  'redis_connected_slave_offset_bytes',
+]);
 
 describe('render monitoring', () => {
   test('writes a scrape config, rules and a dashboard; promtool accepts them', { skip: noPrometheus }, async () => {
@@ -63,9 +90,19 @@ for (const engine of testEngines()) {
         const app = await server.connect('app');
         await loadgen(app, { logs: 500, seed: 'assets' });
         await closeConnection(app);
-        const b = await runCli(['backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', join(work, 'backups')], { env: { NEURALLOG_REDIS_PASSWORD: server.passwords.backup! } });
+        const b = await runCli(['backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', join(work, 'backups')], {
+          env: { NEURALLOG_REDIS_PASSWORD: server.passwords.backup! },
+        });
         assert.equal(b.code, 0, b.stderr);
-        return startMonitor({ endpoint: server.endpoint('monitor'), listen: { host: '127.0.0.1', port: 0 }, scrapeTimeoutMs: 5000, version: 'test', pollSeconds: 1, samplerSeconds: 1, backupsDir: join(work, 'backups') });
+        return startMonitor({
+          endpoint: server.endpoint('monitor'),
+          listen: { host: '127.0.0.1', port: 0 },
+          scrapeTimeoutMs: 5000,
+          version: 'test',
+          pollSeconds: 1,
+          samplerSeconds: 1,
+          backupsDir: join(work, 'backups'),
+        });
       })();
       try {
         const text = await (await fetch(`${monitor.url}/metrics`)).text();
@@ -73,7 +110,8 @@ for (const engine of testEngines()) {
         const model = profile('neurallog');
         const dashboard = grafanaDashboard(model) as { panels: Array<{ targets: Array<{ expr: string }> }> };
         const named = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => metricNames(t.expr))));
-        for (const group of prometheusRuleGroups(model, 'job="redis"').groups as Array<{ rules: Array<{ expr: string }> }>) for (const rule of group.rules) for (const name of metricNames(rule.expr)) named.add(name);
+        for (const group of prometheusRuleGroups(model, 'job="redis"').groups as Array<{ rules: Array<{ expr: string }> }>)
+          for (const rule of group.rules) for (const name of metricNames(rule.expr)) named.add(name);
         const missing = [...named].filter((n) => !exported.has(n) && !TOPOLOGY_ONLY.has(n));
         assert.deepEqual(missing, [], 'named by the dashboard or the rules but not exported');
 
@@ -82,9 +120,15 @@ for (const engine of testEngines()) {
         const target = monitor.url.replace('http://', '');
         const rendered = await runCli(['render', 'monitoring', '--out', join(work, 'prom'), '--target', target]);
         assert.equal(rendered.code, 0, rendered.stderr);
-        const config = readFileSync(join(work, 'prom', 'prometheus.yml'), 'utf8').replace("scrape_interval: 30s", 'scrape_interval: 1s').replace('scrape_timeout: 10s', 'scrape_timeout: 1s');
+        const config = readFileSync(join(work, 'prom', 'prometheus.yml'), 'utf8')
+          .replace('scrape_interval: 30s', 'scrape_interval: 1s')
+          .replace('scrape_timeout: 10s', 'scrape_timeout: 1s');
         writeFileSync(join(work, 'prom', 'prometheus.yml'), config);
-        prometheus = spawn(PROMETHEUS, [`--config.file=${join(work, 'prom', 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+        prometheus = spawn(
+          PROMETHEUS,
+          [`--config.file=${join(work, 'prom', 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
+          { stdio: 'ignore' },
+        );
         const query = async (promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> => {
           const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`, { signal: AbortSignal.timeout(5000) });
           return ((await response.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;

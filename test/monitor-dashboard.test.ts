@@ -39,7 +39,15 @@ describe('the dashboard in chromium', { skip: noBrowser }, () => {
       let monitor: RunningMonitor | undefined;
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       try {
-        monitor = await startMonitor({ endpoint: server.endpoint('monitor'), listen: { host: '127.0.0.1', port: 0 }, scrapeTimeoutMs: 5000, version: 'test', pollSeconds: 1, samplerSeconds: 1, databases: 16 });
+        monitor = await startMonitor({
+          endpoint: server.endpoint('monitor'),
+          listen: { host: '127.0.0.1', port: 0 },
+          scrapeTimeoutMs: 5000,
+          version: 'test',
+          pollSeconds: 1,
+          samplerSeconds: 1,
+          databases: 16,
+        });
         await page.goto(`${monitor.url}/`);
         await waitForText(page, '#status', (t) => t === 'up', 'the server is up');
         const keysBefore = number(await page.textContent('#keys'));
@@ -54,10 +62,11 @@ describe('the dashboard in chromium', { skip: noBrowser }, () => {
         const body = (await page.textContent('body')) ?? '';
         assert.doesNotMatch(body, /logs:[0-9a-f]|idx:logs|"message"|rules:/, 'a key name or a value reached the page');
         assert.match((await page.textContent('#server')) ?? '', engine.identity.engine === 'valkey' ? /^valkey 8\./ : /^redis [78]\./);
-        assert.equal(await page.locator('#chart-ops canvas').count() > 0, true, 'the chart is drawn');
+        assert.equal((await page.locator('#chart-ops canvas').count()) > 0, true, 'the chart is drawn');
         // the background sampler's next walk counts the 3,000 logs
         await waitForText(page, '#families tr:first-child td:nth-child(2)', (t) => number(t) === 3000, 'the logs family');
-        if (index === 0 && process.env.UPDATE_SCREENSHOT === '1') await page.screenshot({ path: join(REPO_ROOT, 'docs', 'monitoring-dashboard.png'), fullPage: true });
+        if (index === 0 && process.env.UPDATE_SCREENSHOT === '1')
+          await page.screenshot({ path: join(REPO_ROOT, 'docs', 'monitoring-dashboard.png'), fullPage: true });
       } finally {
         await page.close();
         await monitor?.stop();
@@ -68,12 +77,22 @@ describe('the dashboard in chromium', { skip: noBrowser }, () => {
 
   test('beyond loopback the page asks for the login, and opens with it', async () => {
     const server = await startTestServer();
-    const monitor = await startMonitor({ endpoint: server.endpoint('monitor'), listen: { host: '0.0.0.0', port: 0 }, token: 'dash-token', scrapeTimeoutMs: 5000, version: 'test', pollSeconds: 1 });
+    const monitor = await startMonitor({
+      endpoint: server.endpoint('monitor'),
+      listen: { host: '0.0.0.0', port: 0 },
+      token: 'dash-token',
+      scrapeTimeoutMs: 5000,
+      version: 'test',
+      pollSeconds: 1,
+    });
     const url = monitor.url.replace('0.0.0.0', '127.0.0.1');
     try {
       // without credentials chromium is challenged (HTTP basic) and, headless, gives up the navigation
       const anonymous = await browser.newPage();
-      const denied = await anonymous.goto(`${url}/`).then((r) => r?.status(), (e: Error) => e.message);
+      const denied = await anonymous.goto(`${url}/`).then(
+        (r) => r?.status(),
+        (e: Error) => e.message,
+      );
       assert.match(String(denied), /^401$|ERR_INVALID_AUTH_CREDENTIALS/);
       const api = await anonymous.request.get(`${url}/api/state`);
       assert.equal(api.status(), 401);

@@ -47,9 +47,34 @@ const familyOf = (sample: string): string => sample.slice(0, sample.indexOf('{')
 const labelNames = (sample: string): string => [...sample.matchAll(/([a-zA-Z_]+)="/g)].map((m) => m[1]).join(',');
 
 /** families whose label values depend on who else talks to the server (commands each side sent) */
-const PER_CLIENT = new Set(['redis_commands_total', 'redis_commands_duration_seconds_total', 'redis_commands_failed_calls_total', 'redis_commands_rejected_calls_total', 'redis_latency_percentiles_usec', 'redis_errors_total', 'redis_exporter_build_info', 'redis_exporter_last_scrape_error']);
+const PER_CLIENT = new Set([
+  'redis_commands_total',
+  'redis_commands_duration_seconds_total',
+  'redis_commands_failed_calls_total',
+  'redis_commands_rejected_calls_total',
+  'redis_latency_percentiles_usec',
+  'redis_errors_total',
+  'redis_exporter_build_info',
+  'redis_exporter_last_scrape_error',
+]);
 /** values that must agree between two scrapes a moment apart */
-const SETTLED = ['redis_db_keys', 'redis_db_keys_expiring', 'redis_config_maxmemory', 'redis_config_maxclients', 'redis_config_io_threads', 'redis_memory_max_bytes', 'redis_aof_enabled', 'redis_connected_slaves', 'redis_cluster_enabled', 'redis_instance_info', 'redis_up', 'redis_rdb_last_bgsave_status', 'redis_aof_last_write_status', 'redis_process_id', 'redis_repl_backlog_is_active'];
+const SETTLED = [
+  'redis_db_keys',
+  'redis_db_keys_expiring',
+  'redis_config_maxmemory',
+  'redis_config_maxclients',
+  'redis_config_io_threads',
+  'redis_memory_max_bytes',
+  'redis_aof_enabled',
+  'redis_connected_slaves',
+  'redis_cluster_enabled',
+  'redis_instance_info',
+  'redis_up',
+  'redis_rdb_last_bgsave_status',
+  'redis_aof_last_write_status',
+  'redis_process_id',
+  'redis_repl_backlog_is_active',
+];
 
 async function scrapeExporter(server: TestServer): Promise<string> {
   const port = await freePort();
@@ -85,7 +110,11 @@ async function scrapeOurs(server: TestServer, user: string): Promise<string> {
 }
 
 function fixtureLines(parsed: Parsed): string {
-  return `${[...parsed.types].filter(([name]) => name.startsWith('redis_')).map(([name, type]) => `${name} ${type}`).sort().join('\n')}\n`;
+  return `${[...parsed.types]
+    .filter(([name]) => name.startsWith('redis_'))
+    .map(([name, type]) => `${name} ${type}`)
+    .sort()
+    .join('\n')}\n`;
 }
 
 for (const engine of testEngines()) {
@@ -101,30 +130,41 @@ for (const engine of testEngines()) {
     });
     after(() => server?.stop());
 
-    test('the exporter, run for real, gives the same families, types, label values and settled values', { skip: existsSync(EXPORTER) ? false : `${EXPORTER} is not installed (apt-get install prometheus-redis-exporter)` }, async () => {
-      const theirs = parseExposition(await scrapeExporter(server));
-      const ours = parseExposition(await scrapeOurs(server, 'admin'));
-      if (process.env.NEURALLOG_REDIS_UPDATE_FIXTURES === '1') {
-        mkdirSync(FIXTURES, { recursive: true });
-        writeFileSync(fixture, fixtureLines(theirs));
-      }
-      assert.equal(fixtureLines(theirs), readFileSync(fixture, 'utf8'), `the exporter's families changed; NEURALLOG_REDIS_UPDATE_FIXTURES=1 writes ${fixture} again`);
-      for (const [name, type] of theirs.types) if (name.startsWith('redis_')) assert.equal(ours.types.get(name), type, `${name}: the exporter says ${type}`);
-      for (const [sample, value] of theirs.samples) {
-        const family = familyOf(sample);
-        if (!family.startsWith('redis_')) continue;
-        if (PER_CLIENT.has(family)) {
-          const shapes = new Set([...ours.samples.keys()].filter((s) => familyOf(s) === family).map(labelNames));
-          assert.ok(shapes.has(labelNames(sample)), `${family}: labels ${labelNames(sample)} missing from ours (${[...shapes].join(' | ')})`);
-          continue;
+    test(
+      'the exporter, run for real, gives the same families, types, label values and settled values',
+      { skip: existsSync(EXPORTER) ? false : `${EXPORTER} is not installed (apt-get install prometheus-redis-exporter)` },
+      async () => {
+        const theirs = parseExposition(await scrapeExporter(server));
+        const ours = parseExposition(await scrapeOurs(server, 'admin'));
+        if (process.env.NEURALLOG_REDIS_UPDATE_FIXTURES === '1') {
+          mkdirSync(FIXTURES, { recursive: true });
+          writeFileSync(fixture, fixtureLines(theirs));
         }
-        assert.ok(ours.samples.has(sample), `${sample} is missing from ours`);
-        if (SETTLED.includes(family)) assert.equal(ours.samples.get(sample), value, `${sample}: the exporter says ${value}`);
-      }
-    });
+        assert.equal(
+          fixtureLines(theirs),
+          readFileSync(fixture, 'utf8'),
+          `the exporter's families changed; NEURALLOG_REDIS_UPDATE_FIXTURES=1 writes ${fixture} again`,
+        );
+        for (const [name, type] of theirs.types) if (name.startsWith('redis_')) assert.equal(ours.types.get(name), type, `${name}: the exporter says ${type}`);
+        for (const [sample, value] of theirs.samples) {
+          const family = familyOf(sample);
+          if (!family.startsWith('redis_')) continue;
+          if (PER_CLIENT.has(family)) {
+            const shapes = new Set([...ours.samples.keys()].filter((s) => familyOf(s) === family).map(labelNames));
+            assert.ok(shapes.has(labelNames(sample)), `${family}: labels ${labelNames(sample)} missing from ours (${[...shapes].join(' | ')})`);
+            continue;
+          }
+          assert.ok(ours.samples.has(sample), `${sample} is missing from ours`);
+          if (SETTLED.includes(family)) assert.equal(ours.samples.get(sample), value, `${sample}: the exporter says ${value}`);
+        }
+      },
+    );
 
-    test('as the least-privileged monitor user, every family of the exporter\'s list is there', async () => {
-      const expected = readFileSync(fixture, 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string]);
+    test("as the least-privileged monitor user, every family of the exporter's list is there", async () => {
+      const expected = readFileSync(fixture, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ') as [string, string]);
       const ours = parseExposition(await scrapeOurs(server, 'monitor'));
       const missing = expected.filter(([name, type]) => ours.types.get(name) !== type).map(([name, type]) => `${name} ${type}`);
       assert.deepEqual(missing, []);

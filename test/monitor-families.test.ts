@@ -32,7 +32,11 @@ async function exactFamilies(admin: RedisConnection): Promise<{ keys: Record<Fam
 
 async function commandCalls(admin: RedisConnection): Promise<Map<string, number>> {
   const info = parseInfo(String(await admin.sendCommand(['INFO', 'commandstats'])));
-  return new Map(Object.entries(info).filter(([k]) => k.startsWith('cmdstat_')).map(([k, v]) => [k, Number(/calls=(\d+)/.exec(String(v))?.[1] ?? 0)]));
+  return new Map(
+    Object.entries(info)
+      .filter(([k]) => k.startsWith('cmdstat_'))
+      .map(([k, v]) => [k, Number(/calls=(\d+)/.exec(String(v))?.[1] ?? 0)]),
+  );
 }
 
 /** the commands one scrape sends, from the server's own statistics (admin's INFO itself excluded) */

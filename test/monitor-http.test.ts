@@ -32,7 +32,11 @@ async function silentPort(): Promise<{ port: number; server: Server }> {
 describe('the monitor HTTP server', () => {
   test('a server that refuses connections is redis_up 0 with the error as a label, and HTTP 200', async () => {
     const port = await freePort();
-    const monitor = new MonitorServer({ host: '127.0.0.1', port: 0, scraper: new RedisScraper({ host: '127.0.0.1', port, tls: false, db: 0, username: 'monitor', password: 'x' }) });
+    const monitor = new MonitorServer({
+      host: '127.0.0.1',
+      port: 0,
+      scraper: new RedisScraper({ host: '127.0.0.1', port, tls: false, db: 0, username: 'monitor', password: 'x' }),
+    });
     const address = await monitor.listen();
     try {
       const r = await get(`http://127.0.0.1:${address.port}/metrics`);
@@ -82,7 +86,11 @@ describe('the monitor HTTP server', () => {
   });
 
   test('read-only: POST, PUT and DELETE are refused with 405', async () => {
-    const monitor = new MonitorServer({ host: '127.0.0.1', port: 0, scraper: new RedisScraper({ host: '127.0.0.1', port: 1, tls: false, db: 0 }, { timeoutMs: 1000 }) });
+    const monitor = new MonitorServer({
+      host: '127.0.0.1',
+      port: 0,
+      scraper: new RedisScraper({ host: '127.0.0.1', port: 1, tls: false, db: 0 }, { timeoutMs: 1000 }),
+    });
     const { port } = await monitor.listen();
     try {
       for (const method of ['POST', 'PUT', 'DELETE']) assert.equal((await get(`http://127.0.0.1:${port}/metrics`, {}, method)).status, 405, method);
@@ -121,13 +129,20 @@ describe('neurallog-redis monitor (the command)', () => {
     test(`--dir scrapes a deployment made by \`up\` as its monitor user, and reports it down when it stops (${engine.label})`, async () => {
       const deployment = await upTestDeployment({ engine });
       const port = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'monitor', '--dir', deployment.dir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'monitor', '--dir', deployment.dir, '--listen', `127.0.0.1:${port}`],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       try {
         let body = '';
         for (let attempt = 0; !body; attempt++) {
-          body = await get(`http://127.0.0.1:${port}/metrics`).then((r) => r.body, () => '');
+          body = await get(`http://127.0.0.1:${port}/metrics`).then(
+            (r) => r.body,
+            () => '',
+          );
           if (!body && attempt > 200) assert.fail(`monitor never served: ${stderr}`);
           if (!body) await new Promise((r) => setTimeout(r, 100));
         }

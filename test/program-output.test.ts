@@ -49,7 +49,10 @@ describe('reading a program through a FIFO', () => {
       readProgramOutput({ program: 'sh', args: ['-c', 'printf abc; echo "it broke" >&2; exit 3'], errorCode: 'E_GZIP', onChunk: () => undefined })!,
       (error: Error & { code?: string }) => error.code === 'E_GZIP' && /sh failed \(exit 3\): it broke/.test(error.message),
     );
-    await assert.rejects(readProgramOutput({ program: 'no-such-program-here', args: [], errorCode: 'E_GZIP', onChunk: () => undefined })!, /no-such-program-here/);
+    await assert.rejects(
+      readProgramOutput({ program: 'no-such-program-here', args: [], errorCode: 'E_GZIP', onChunk: () => undefined })!,
+      /no-such-program-here/,
+    );
   });
 
   // the program never ends by itself: without the stop, the read would hang until the test's timeout

@@ -95,7 +95,10 @@ describe('corrupted RDBs from a real redis-server', () => {
   test('every single flipped byte is detected (400 offsets of each fixture)', (t) => {
     let structural = 0;
     let total = 0;
-    for (const [name, rdb] of [['every-type', big], ['small', small]] as const) {
+    for (const [name, rdb] of [
+      ['every-type', big],
+      ['small', small],
+    ] as const) {
       const rnd = seededRandom(name.length);
       for (let n = 0; n < 400; n++) {
         const at = n < 40 ? n : Math.floor(rnd() * rdb.length);
@@ -130,7 +133,10 @@ describe('corrupted RDBs from a real redis-server', () => {
   });
 
   test('truncation at any of 300 offsets is an error, whole or fed in small chunks', () => {
-    for (const [name, rdb] of [['every-type', big], ['small', small]] as const) {
+    for (const [name, rdb] of [
+      ['every-type', big],
+      ['small', small],
+    ] as const) {
       const rnd = seededRandom(name.length + 1);
       const offsets = new Set<number>([0, 1, 5, 8, 9, 10, rdb.length - 1, rdb.length - 8, rdb.length - 9, rdb.length - 10]);
       while (offsets.size < 150) offsets.add(Math.floor(rnd() * rdb.length));

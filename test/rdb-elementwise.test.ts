@@ -41,7 +41,7 @@ function run(rdb: Buffer, mode: Mode, chunk: number | (() => number) = rdb.lengt
   const next = typeof chunk === 'number' ? () => chunk : chunk;
   let scratch = Buffer.allocUnsafeSlow(65536);
   try {
-    for (let i = 0; i < rdb.length; ) {
+    for (let i = 0; i < rdb.length;) {
       const n = i >= bytewiseFrom ? 1 : Math.max(1, Math.min(next(), rdb.length - i, bytewiseFrom - i));
       if (reuse) {
         if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, 2 * scratch.length));
@@ -137,7 +137,11 @@ describe('large values read element by element', () => {
       for (const mode of ['none', 'all'] as const) {
         const r = run(big, mode, chunk, Infinity, true);
         assert.deepEqual(r.summary, reference.summary, `reused buffer, ${mode}, ${label}`);
-        assert.deepEqual(r.records.map((x) => [x.key.toString('latin1'), x.offset]), reference.records.map((x) => [x.key.toString('latin1'), x.offset]), `reused buffer, ${mode}, ${label}: records`);
+        assert.deepEqual(
+          r.records.map((x) => [x.key.toString('latin1'), x.offset]),
+          reference.records.map((x) => [x.key.toString('latin1'), x.offset]),
+          `reused buffer, ${mode}, ${label}: records`,
+        );
       }
     }
     // without onRecord, 'none' is the default
@@ -211,8 +215,17 @@ describe('large values read element by element', () => {
         cases.push({ label: `flip ${part} into ${r.key}`, rdb, message: /./ });
       }
     }
-    for (const [label, cut] of [['zset', at('member:200000')], ['set', at('s:0200000')], ['string', at('big:string') + 500_000], ['plain node', at('big:plain') + 50_000]] as const) {
-      cases.push({ label: `cut inside the ${label}`, rdb: big.subarray(0, cut), message: /^big\.rdb at byte \d+: key "big:\w+": truncated: the file ends inside the record starting at byte \d+, which needs at least \d+ bytes/ });
+    for (const [label, cut] of [
+      ['zset', at('member:200000')],
+      ['set', at('s:0200000')],
+      ['string', at('big:string') + 500_000],
+      ['plain node', at('big:plain') + 50_000],
+    ] as const) {
+      cases.push({
+        label: `cut inside the ${label}`,
+        rdb: big.subarray(0, cut),
+        message: /^big\.rdb at byte \d+: key "big:\w+": truncated: the file ends inside the record starting at byte \d+, which needs at least \d+ bytes/,
+      });
     }
     for (const c of cases) {
       const expected = run(c.rdb, 'all');
@@ -237,7 +250,10 @@ describe('large values read element by element', () => {
         // 972,177 bytes kept for a flip in big:hash. Such a case is bounded by the file, not by the
         // chunk; the other damage cases keep the strict bound.
         const allowance = c.label.startsWith('flip ') ? 1 << 20 : BOUND;
-        assert.ok(r.maxBuffered <= (typeof chunk === 'number' && chunk < c.rdb.length ? chunk : 50_000) + allowance, `${c.label}, ${how}: kept ${r.maxBuffered}`);
+        assert.ok(
+          r.maxBuffered <= (typeof chunk === 'number' && chunk < c.rdb.length ? chunk : 50_000) + allowance,
+          `${c.label}, ${how}: kept ${r.maxBuffered}`,
+        );
       }
     }
   });
@@ -282,15 +298,66 @@ describe('element by element: hand-made values of every element-wise encoding', 
     return Buffer.concat(parts);
   };
   const records = [
-    E.record(1, 'list1', E.len(30_000), ...Array.from({ length: 30_000 }, (_, i) => (i % 3 === 0 ? E.int(i) : i % 3 === 1 ? E.lzf(`list element ${i} `.repeat(4)) : E.str(`e${i}`)))),
+    E.record(
+      1,
+      'list1',
+      E.len(30_000),
+      ...Array.from({ length: 30_000 }, (_, i) => (i % 3 === 0 ? E.int(i) : i % 3 === 1 ? E.lzf(`list element ${i} `.repeat(4)) : E.str(`e${i}`))),
+    ),
     E.record(1, 'list1-long', E.len(3), E.str('a'), E.str(Buffer.alloc(300_000, 'L')), E.str('z')),
-    E.record(3, 'zset3', E.len(20_000), ...Array.from({ length: 20_000 }, (_, i) => Buffer.concat([i % 2 ? E.str(`m${i}`) : E.int(i), i === 7 ? Buffer.from([254]) : textScore(String(i / 4))]))),
-    E.record(4, 'hash4', E.len(20_000), ...Array.from({ length: 20_000 }, (_, i) => Buffer.concat([i % 5 ? E.str(`f${i}`) : E.lzf(`field number ${i} `.repeat(3)), i === 3 ? E.str(Buffer.alloc(200_000, 'v')) : E.int(i)]))),
+    E.record(
+      3,
+      'zset3',
+      E.len(20_000),
+      ...Array.from({ length: 20_000 }, (_, i) => Buffer.concat([i % 2 ? E.str(`m${i}`) : E.int(i), i === 7 ? Buffer.from([254]) : textScore(String(i / 4))])),
+    ),
+    E.record(
+      4,
+      'hash4',
+      E.len(20_000),
+      ...Array.from({ length: 20_000 }, (_, i) =>
+        Buffer.concat([i % 5 ? E.str(`f${i}`) : E.lzf(`field number ${i} `.repeat(3)), i === 3 ? E.str(Buffer.alloc(200_000, 'v')) : E.int(i)]),
+      ),
+    ),
     E.record(2, 'set2', E.len(20_000), ...Array.from({ length: 20_000 }, (_, i) => (i % 2 ? E.int(i) : E.str(`member ${i}`)))),
-    E.record(14, 'quicklist14', E.len(200), ...Array.from({ length: 200 }, (_, n) => (n % 2 ? E.lzf : E.str)(ziplist(Array.from({ length: 100 }, (_, e) => (e % 2 ? e : `n${n}e${e}`)))))),
-    E.record(18, 'quicklist18', E.len(4), E.len(2), E.str(listpack(['a'])), E.len(1), E.str(Buffer.alloc(500_000, 'P')), E.len(1), E.lzf('plain '.repeat(100)), E.len(1), E.str('p')),
+    E.record(
+      14,
+      'quicklist14',
+      E.len(200),
+      ...Array.from({ length: 200 }, (_, n) => (n % 2 ? E.lzf : E.str)(ziplist(Array.from({ length: 100 }, (_, e) => (e % 2 ? e : `n${n}e${e}`))))),
+    ),
+    E.record(
+      18,
+      'quicklist18',
+      E.len(4),
+      E.len(2),
+      E.str(listpack(['a'])),
+      E.len(1),
+      E.str(Buffer.alloc(500_000, 'P')),
+      E.len(1),
+      E.lzf('plain '.repeat(100)),
+      E.len(1),
+      E.str('p'),
+    ),
     E.record(15, 'stream15', stream(300)),
-    E.record(7, 'module', E.len(moduleId('neurallog', 3)), E.len(2), E.len(5), E.len(1), E.len(7), E.len(5), E.str(Buffer.alloc(400_000, 'M')), E.len(4), E.f64(1.5), E.len(3), Buffer.alloc(4), E.len(5), E.lzf('module '.repeat(50)), E.len(0)),
+    E.record(
+      7,
+      'module',
+      E.len(moduleId('neurallog', 3)),
+      E.len(2),
+      E.len(5),
+      E.len(1),
+      E.len(7),
+      E.len(5),
+      E.str(Buffer.alloc(400_000, 'M')),
+      E.len(4),
+      E.f64(1.5),
+      E.len(3),
+      Buffer.alloc(4),
+      E.len(5),
+      E.lzf('module '.repeat(50)),
+      E.len(0),
+    ),
     E.record(0, 'string', E.str(Buffer.alloc(250_000, 'S'))),
   ];
   const rdb = E.file(10, [Buffer.from([0xfe, 0]), ...records]);
@@ -303,7 +370,10 @@ describe('element by element: hand-made values of every element-wise encoding', 
       for (const mode of ['none', { maxBytes: 50_000 }] as const) {
         const r = run(rdb, mode, chunk);
         assert.deepEqual(r.summary, all.summary, `${JSON.stringify(mode)} in chunks of ${chunk}`);
-        assert.deepEqual(r.records.map((x) => [x.key.toString(), x.offset, x.value?.length]), all.records.map((x) => [x.key.toString(), x.offset, mode === 'none' || x.value!.length > 50_000 ? undefined : x.value!.length]));
+        assert.deepEqual(
+          r.records.map((x) => [x.key.toString(), x.offset, x.value?.length]),
+          all.records.map((x) => [x.key.toString(), x.offset, mode === 'none' || x.value!.length > 50_000 ? undefined : x.value!.length]),
+        );
         assert.ok(r.maxBuffered <= (chunk < rdb.length ? chunk : 0) + 50_000 + BOUND, `kept ${r.maxBuffered}`);
       }
     }
@@ -489,7 +559,12 @@ describe('fingerprint tables, JS and WebAssembly, through the batch interface', 
       f.queueRange(big, 500_000, 900_000);
       f.queueRange(big, 950_000, 950_036);
       assert.equal(f.flush(), -1);
-      for (const [start, end] of [[0, 10], [300_000, 300_010], [500_000, 900_000], [950_000, 950_036]] as const) {
+      for (const [start, end] of [
+        [0, 10],
+        [300_000, 300_010],
+        [500_000, 900_000],
+        [950_000, 950_036],
+      ] as const) {
         f.queueCopy(Buffer.from(big.subarray(start, end)), 0, end - start);
         assert.equal(f.flush(), 0, `the member at ${start}`);
       }
@@ -505,4 +580,3 @@ describe('fingerprint tables, JS and WebAssembly, through the batch interface', 
     assert.throws(() => f.queueRange(Buffer.from('abd'), 0, 3), /two buffers in one batch/);
   });
 });
-

@@ -14,7 +14,18 @@ import { after, before, describe, test } from 'node:test';
 import { rdbVersionWritten } from '../src/engine/index.js';
 import { RDB_TYPE, RdbStreamParser } from '../src/rdb/index.js';
 import { testEngines, type TestEngine } from './helpers/redis.js';
-import { compareWithServer, LIBRARY, parse, plain, populateEveryType, redisCheckRdb, startRdbServer, type MiniClient, type Parsed, type RdbTestServer } from './rdb-helpers.js';
+import {
+  compareWithServer,
+  LIBRARY,
+  parse,
+  plain,
+  populateEveryType,
+  redisCheckRdb,
+  startRdbServer,
+  type MiniClient,
+  type Parsed,
+  type RdbTestServer,
+} from './rdb-helpers.js';
 
 /** far enough ahead that nothing expires during the test */
 const LATER = Date.now() + 7 * 86_400_000;
@@ -86,7 +97,16 @@ for (const engine of testEngines()) {
       assert.equal(whole.summary.trailingBytes, 0);
       assert.equal(whole.summary.checksum.verified, true);
       const types = new Set(Object.keys(whole.summary.types).map(Number));
-      const expected: number[] = [RDB_TYPE.STRING, RDB_TYPE.LIST_QUICKLIST_2, RDB_TYPE.SET_INTSET, RDB_TYPE.SET, RDB_TYPE.ZSET_LISTPACK, RDB_TYPE.ZSET_2, RDB_TYPE.HASH_LISTPACK, RDB_TYPE.HASH];
+      const expected: number[] = [
+        RDB_TYPE.STRING,
+        RDB_TYPE.LIST_QUICKLIST_2,
+        RDB_TYPE.SET_INTSET,
+        RDB_TYPE.SET,
+        RDB_TYPE.ZSET_LISTPACK,
+        RDB_TYPE.ZSET_2,
+        RDB_TYPE.HASH_LISTPACK,
+        RDB_TYPE.HASH,
+      ];
       expected.push(rdbVersion >= 11 ? RDB_TYPE.STREAM_LISTPACKS_3 : RDB_TYPE.STREAM_LISTPACKS_2);
       if (rdbVersion >= 11) expected.push(RDB_TYPE.SET_LISTPACK);
       if (engine.identity.engine === 'redis' && rdbVersion >= 12) expected.push(RDB_TYPE.HASH_LISTPACK_EX, RDB_TYPE.HASH_METADATA);
@@ -113,7 +133,11 @@ for (const engine of testEngines()) {
 
     test(`${engine.label}: every record matches the server: values, expiries, field expiries, DUMP payloads`, async () => {
       await compareWithServer(server.client, whole, { resizeHints: false });
-      for (const key of special) assert.ok(whole.records.some((r) => r.key.toString() === key), `${key} missing`);
+      for (const key of special)
+        assert.ok(
+          whole.records.some((r) => r.key.toString() === key),
+          `${key} missing`,
+        );
       const hfe = whole.records.filter((r) => r.type === RDB_TYPE.HASH_LISTPACK_EX || r.type === RDB_TYPE.HASH_METADATA);
       if (engine.identity.engine === 'redis' && rdbVersion >= 12) assert.ok(hfe.length >= 3, `${hfe.length} hashes with field expiries`);
     });

@@ -14,8 +14,19 @@ import { after, before, describe, test } from 'node:test';
 import { crc64Hex, crc64Init, crc64Update, RdbFormatError, RdbStreamParser, rdbVerifier } from '../src/rdb/index.js';
 import { ByteReader, STR_LZF, STR_RAW } from '../src/rdb/reader.js';
 import {
-  compareWithServer, dumpPayload, fields, LIBRARY, parse, plain, populateEveryType, seededRandom, startRdbServer, text,
-  type Parsed, type RdbTestServer, type Reply,
+  compareWithServer,
+  dumpPayload,
+  fields,
+  LIBRARY,
+  parse,
+  plain,
+  populateEveryType,
+  seededRandom,
+  startRdbServer,
+  text,
+  type Parsed,
+  type RdbTestServer,
+  type Reply,
 } from './rdb-helpers.js';
 
 describe('RDB written by redis-server 7.0 with every type and encoding', () => {
@@ -32,7 +43,12 @@ describe('RDB written by redis-server 7.0 with every type and encoding', () => {
   after(async () => server?.stop());
 
   test('covers every type byte and encoding Redis 7.0 writes', () => {
-    assert.deepEqual(Object.keys(whole.summary.types).map(Number).sort((a, b) => a - b), [0, 2, 4, 5, 11, 16, 17, 18, 19]);
+    assert.deepEqual(
+      Object.keys(whole.summary.types)
+        .map(Number)
+        .sort((a, b) => a - b),
+      [0, 2, 4, 5, 11, 16, 17, 18, 19],
+    );
     assert.equal(whole.summary.version, 10);
     const list = (key: string) => whole.records.find((r) => r.key.toString() === key)!;
     // LZF strings, int-encoded strings and keys, quicklist nodes: PLAIN (1), PACKED (2), compressed
@@ -67,7 +83,7 @@ describe('RDB written by redis-server 7.0 with every type and encoding', () => {
   test('matches the live server: keys per db, TYPE, PEXPIRETIME, DUMP payloads, decoded values, streams', async () => {
     await compareWithServer(server.client, whole);
     assert.deepEqual(
-      (((await server.client.send('FUNCTION', 'LIST', 'WITHCODE')) as Reply[][]).map((lib) => text(fields(lib).get('library_code')!))),
+      ((await server.client.send('FUNCTION', 'LIST', 'WITHCODE')) as Reply[][]).map((lib) => text(fields(lib).get('library_code')!)),
       whole.functions.map(String),
     );
   });
@@ -89,7 +105,13 @@ describe('RDB written by redis-server 7.0 with every type and encoding', () => {
     assert.equal(s.verified, true);
     assert.equal(s.disabled, false);
     assert.equal(s.stored, s.computed);
-    assert.equal(s.stored, rdb.readBigUInt64LE(rdb.length - 8).toString(16).padStart(16, '0'));
+    assert.equal(
+      s.stored,
+      rdb
+        .readBigUInt64LE(rdb.length - 8)
+        .toString(16)
+        .padStart(16, '0'),
+    );
     const file = join(server.dir, 'dump.rdb');
     const check = spawnSync('redis-check-rdb', [file], { encoding: 'utf8' });
     assert.equal(check.status, 0, check.stdout);
@@ -140,7 +162,7 @@ describe('RDB written by redis-server 7.0 with every type and encoding', () => {
     const verifier = rdbVerifier({ source: 'dump.rdb' });
     const rnd = seededRandom(9);
     const chunks: Buffer[] = [];
-    for (let i = 0; i < rdb.length; ) {
+    for (let i = 0; i < rdb.length;) {
       const n = 1 + Math.floor(rnd() * 9000);
       chunks.push(rdb.subarray(i, i + n));
       i += n;
@@ -188,11 +210,20 @@ describe('RDB written by redis-server 7.0 with every type and encoding', () => {
 
   test('a record callback that throws stops the parser with that same error', () => {
     const boom = new Error('boom');
-    const parser = new RdbStreamParser({ onRecord: () => { throw boom; } });
-    assert.throws(() => parser.write(rdb), (e) => e === boom);
-    assert.throws(() => parser.write(Buffer.from([1])), (e) => e === boom);
+    const parser = new RdbStreamParser({
+      onRecord: () => {
+        throw boom;
+      },
+    });
+    assert.throws(
+      () => parser.write(rdb),
+      (e) => e === boom,
+    );
+    assert.throws(
+      () => parser.write(Buffer.from([1])),
+      (e) => e === boom,
+    );
   });
-
 });
 
 describe('FREQ and IDLE opcodes under LFU and LRU policies', () => {
@@ -212,7 +243,10 @@ describe('FREQ and IDLE opcodes under LFU and LRU policies', () => {
         assert.equal(r.lfuFreq, await c.send('OBJECT', 'FREQ', r.key), `FREQ of ${r.key}`);
       }
       assert.ok(parsed.records.some((r) => r.lfuFreq! > 5));
-      assert.deepEqual(plain(parse(await server.save(), () => 1)).records.map((r) => r.lfuFreq), parsed.records.map((r) => r.lfuFreq));
+      assert.deepEqual(
+        plain(parse(await server.save(), () => 1)).records.map((r) => r.lfuFreq),
+        parsed.records.map((r) => r.lfuFreq),
+      );
       await compareWithServer(c, parsed);
     } finally {
       await server.stop();

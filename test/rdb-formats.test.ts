@@ -17,7 +17,16 @@ import { describe, test } from 'node:test';
 import { decodeValue, RdbFormatError, RdbStreamParser, RdbUnsupportedError, type DecodedValue, type RdbSummary } from '../src/rdb/index.js';
 import { listpack, rdbEncode as E } from './fixtures/rdb/encode.js';
 import {
-  aux, fileWithHeader, hashListpackExValue, hashMetadataValue, setListpackValue, slotImport, slotInfo, streamValue, valkeyHash2Value, type FieldSpec,
+  aux,
+  fileWithHeader,
+  hashListpackExValue,
+  hashMetadataValue,
+  setListpackValue,
+  slotImport,
+  slotInfo,
+  streamValue,
+  valkeyHash2Value,
+  type FieldSpec,
 } from './fixtures/rdb/formats.js';
 
 const T = 1_900_000_000_000;
@@ -39,7 +48,11 @@ function read(rdb: Buffer, piece = rdb.length): Read {
     source: 'fixture.rdb',
     onRecord: (r) => {
       const version = parser.summary().version;
-      values.set(r.key.toString(), { type: r.type, decoded: decodeValue(r.type, r.value, { rdbVersion: version, strict: true }), ...(r.expireAtMs !== undefined ? { expireAtMs: r.expireAtMs } : {}) });
+      values.set(r.key.toString(), {
+        type: r.type,
+        decoded: decodeValue(r.type, r.value, { rdbVersion: version, strict: true }),
+        ...(r.expireAtMs !== undefined ? { expireAtMs: r.expireAtMs } : {}),
+      });
     },
   });
   for (let i = 0; i < rdb.length; i += piece) parser.write(rdb.subarray(i, i + piece));
@@ -62,7 +75,9 @@ function hashOf(r: Read, key: string): Array<[string, string, number | undefined
   const v = r.values.get(key)!.decoded;
   assert.equal(v.kind, 'hash');
   if (v.kind !== 'hash') return [];
-  return v.value.map(([f, val], i) => [f.toString(), val.toString(), v.fieldExpireAtMs?.[i]] as [string, string, number | undefined]).sort((x, y) => (x[0] < y[0] ? -1 : 1));
+  return v.value
+    .map(([f, val], i) => [f.toString(), val.toString(), v.fieldExpireAtMs?.[i]] as [string, string, number | undefined])
+    .sort((x, y) => (x[0] < y[0] ? -1 : 1));
 }
 
 const expectedFields = FIELDS.map((f) => [f.field, f.value, f.expireAt] as [string, string, number | undefined]);
@@ -79,7 +94,12 @@ function formatError(rdb: Buffer): string {
 
 describe('Redis 7.2 (RDB 11), hand-made from rdb.c at 7.2.0', () => {
   test('set listpack (20) and stream v3 (21) with a consumer active time', () => {
-    const rdb = E.file(11, [aux('redis-ver', '7.2.4'), Buffer.from([0xfe, 0]), E.record(20, 's', setListpackValue(['a', 7, 'b'])), E.record(21, 'x', streamValue({ entries: [5, 9], version: 3, group: true }))]);
+    const rdb = E.file(11, [
+      aux('redis-ver', '7.2.4'),
+      Buffer.from([0xfe, 0]),
+      E.record(20, 's', setListpackValue(['a', 7, 'b'])),
+      E.record(21, 'x', streamValue({ entries: [5, 9], version: 3, group: true })),
+    ]);
     const r = readEveryWay(rdb);
     assert.equal(r.summary.version, 11);
     const set = r.values.get('s')!.decoded;
@@ -87,7 +107,10 @@ describe('Redis 7.2 (RDB 11), hand-made from rdb.c at 7.2.0', () => {
     const stream = r.values.get('x')!.decoded;
     assert.equal(stream.kind, 'stream');
     if (stream.kind === 'stream') {
-      assert.deepEqual(stream.value.entries.map((e) => e.id), ['5-0', '9-0']);
+      assert.deepEqual(
+        stream.value.entries.map((e) => e.id),
+        ['5-0', '9-0'],
+      );
       assert.equal(stream.value.groups[0]!.consumers[0]!.activeTimeMs, 1_700_000_000_050);
       assert.equal(stream.value.groups[0]!.consumers[0]!.seenTimeMs, 1_700_000_000_100);
     }
@@ -121,7 +144,11 @@ describe('Redis 7.4 to 8.4 (RDB 12), hand-made from rdb.c at 7.4.0', () => {
   });
 
   test('a large hash with field expiries is read element by element, memory bounded by its fields', () => {
-    const many: FieldSpec[] = Array.from({ length: 20_000 }, (_, i) => ({ field: `field:${i}`, value: `value ${i} ${'v'.repeat(i % 50)}`, ...(i % 3 === 0 ? { expireAt: T + i } : {}) }));
+    const many: FieldSpec[] = Array.from({ length: 20_000 }, (_, i) => ({
+      field: `field:${i}`,
+      value: `value ${i} ${'v'.repeat(i % 50)}`,
+      ...(i % 3 === 0 ? { expireAt: T + i } : {}),
+    }));
     const rdb = file(E.record(24, 'big', hashMetadataValue(many)));
     const parser = new RdbStreamParser({ rawValues: 'none' });
     for (let i = 0; i < rdb.length; i += 4096) parser.write(rdb.subarray(i, i + 4096));
@@ -136,11 +163,26 @@ describe('Redis 7.4 to 8.4 (RDB 12), hand-made from rdb.c at 7.4.0', () => {
   });
 
   test('anomalies: expiry out of range or order, odd triplets, minimum beyond 2^48, duplicate fields', () => {
-    assert.match(formatError(file(E.record(24, 'h', Buffer.concat([E.i64(2 ** 48 + 1), E.len(1), E.len(0), E.str('f'), E.str('v')])))), /hash field expiry minimum 281474976710657 is outside 0\.\.2\^48/);
-    assert.match(formatError(file(E.record(24, 'h', Buffer.concat([E.i64(2 ** 48 - 10), E.len(1), E.len(100), E.str('f'), E.str('v')])))), /hash field expiry 281474976710745 is beyond the largest/);
-    assert.match(formatError(file(E.record(25, 'h', Buffer.concat([E.i64(0), E.str(listpack(['f', 'v', 5, 'g', 'w', 3]))])))), /field expiry 3 at offset \d+ is out of order after 5/);
-    assert.match(formatError(file(E.record(25, 'h', Buffer.concat([E.i64(0), E.str(listpack(['f', 'v', 0, 'g', 'w', 3]))])))), /out of order after a field without one/);
-    assert.match(formatError(file(E.record(25, 'h', Buffer.concat([E.i64(0), E.str(listpack(['f', 'v', 0, 'g', 'w']))])))), /the field at offset \d+ has no expiry/);
+    assert.match(
+      formatError(file(E.record(24, 'h', Buffer.concat([E.i64(2 ** 48 + 1), E.len(1), E.len(0), E.str('f'), E.str('v')])))),
+      /hash field expiry minimum 281474976710657 is outside 0\.\.2\^48/,
+    );
+    assert.match(
+      formatError(file(E.record(24, 'h', Buffer.concat([E.i64(2 ** 48 - 10), E.len(1), E.len(100), E.str('f'), E.str('v')])))),
+      /hash field expiry 281474976710745 is beyond the largest/,
+    );
+    assert.match(
+      formatError(file(E.record(25, 'h', Buffer.concat([E.i64(0), E.str(listpack(['f', 'v', 5, 'g', 'w', 3]))])))),
+      /field expiry 3 at offset \d+ is out of order after 5/,
+    );
+    assert.match(
+      formatError(file(E.record(25, 'h', Buffer.concat([E.i64(0), E.str(listpack(['f', 'v', 0, 'g', 'w', 3]))])))),
+      /out of order after a field without one/,
+    );
+    assert.match(
+      formatError(file(E.record(25, 'h', Buffer.concat([E.i64(0), E.str(listpack(['f', 'v', 0, 'g', 'w']))])))),
+      /the field at offset \d+ has no expiry/,
+    );
     assert.match(formatError(file(E.record(23, 'h', E.str(listpack(['f', 'v', 'soon']))))), /field expiry at offset \d+ is not an integer/);
     assert.match(formatError(file(E.record(23, 'h', E.str(listpack(['f', 'v', 0, 'f', 'w', 0]))))), /field "f" at offset \d+ appears twice/);
     assert.match(formatError(file(E.record(24, 'h', hashMetadataValue([FIELDS[0]!, FIELDS[0]!])))), /hash has the field "a" twice/);
@@ -148,7 +190,17 @@ describe('Redis 7.4 to 8.4 (RDB 12), hand-made from rdb.c at 7.4.0', () => {
 });
 
 describe("Valkey 9.0 (VALKEY080), hand-made from Valkey's rdb.h and rdb.c", () => {
-  const file = (...records: Buffer[]) => fileWithHeader('VALKEY080', [aux('valkey-ver', '9.0.0'), aux('redis-ver', '7.2.4'), slotImport('j'.repeat(40), [[0, 100], [5000, 5460]]), Buffer.from([0xfe, 0]), ...records]);
+  const file = (...records: Buffer[]) =>
+    fileWithHeader('VALKEY080', [
+      aux('valkey-ver', '9.0.0'),
+      aux('redis-ver', '7.2.4'),
+      slotImport('j'.repeat(40), [
+        [0, 100],
+        [5000, 5460],
+      ]),
+      Buffer.from([0xfe, 0]),
+      ...records,
+    ]);
 
   test('header, RDB_TYPE_HASH_2 (22) with -1 for no expiry, SLOT_IMPORT, the Redis 7.2 types', () => {
     const rdb = file(
@@ -160,14 +212,20 @@ describe("Valkey 9.0 (VALKEY080), hand-made from Valkey's rdb.h and rdb.c", () =
     const r = readEveryWay(rdb);
     assert.equal(r.summary.version, 80);
     assert.equal(r.summary.header, 'VALKEY080');
-    assert.deepEqual(hashOf(r, 'h2'), [...expectedFields, ['past', 'p', 0]].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)));
+    assert.deepEqual(
+      hashOf(r, 'h2'),
+      [...expectedFields, ['past', 'p', 0]].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)),
+    );
     assert.equal(r.summary.aux['valkey-ver'], '9.0.0');
   });
 
   test('anomalies: an expiry below -1, Redis-only types, a SLOT_IMPORT range beyond the slots', () => {
     const h2 = Buffer.concat([E.len(1), E.str('f'), E.str('v'), E.i64(-2)]);
     assert.match(formatError(file(E.record(22, 'h', h2))), /hash field expiry -2 is below -1/);
-    assert.match(formatError(file(E.record(24, 'h', hashMetadataValue(FIELDS)))), /value type 24 is Redis's \(hash field expiry\), which a "VALKEY" file cannot hold/);
+    assert.match(
+      formatError(file(E.record(24, 'h', hashMetadataValue(FIELDS)))),
+      /value type 24 is Redis's \(hash field expiry\), which a "VALKEY" file cannot hold/,
+    );
     assert.match(formatError(fileWithHeader('VALKEY080', [slotImport('j', [[10, 16384]])])), /SLOT_IMPORT range 10-16384 is not within slots 0 to 16383/);
     // the same bytes under "REDIS0012" are Redis's PRE_GA layout, which they do not fit
     assert.notEqual(formatError(E.file(12, [E.record(22, 'h', valkeyHash2Value(FIELDS))])), 'ok');
@@ -184,7 +242,12 @@ describe("Valkey 9.0 (VALKEY080), hand-made from Valkey's rdb.h and rdb.c", () =
 });
 
 describe('later versions are "not supported", never damage', () => {
-  for (const [header, writer] of [['REDIS0013', 'Redis 8.6'], ['REDIS0014', 'Redis 8.8'], ['REDIS0042', 'a Redis release newer than 8.8'], ['VALKEY081', 'a Valkey release newer than 9.0']] as const) {
+  for (const [header, writer] of [
+    ['REDIS0013', 'Redis 8.6'],
+    ['REDIS0014', 'Redis 8.8'],
+    ['REDIS0042', 'a Redis release newer than 8.8'],
+    ['VALKEY081', 'a Valkey release newer than 9.0'],
+  ] as const) {
     test(`${header}: RdbUnsupportedError naming ${writer}`, () => {
       const rdb = fileWithHeader(header, [Buffer.from([0xfe, 0]), E.record(0, 'k', E.str('v'))]);
       for (const piece of [rdb.length, 1]) {
@@ -197,7 +260,10 @@ describe('later versions are "not supported", never damage', () => {
           assert.equal(error.exitCode, 2);
           assert.equal(error.header, header);
           assert.equal(error.writtenBy, writer);
-          assert.match(error.message, new RegExp(`^fixture\\.rdb: not supported \\(RDB ${Number(header.slice(header.startsWith('V') ? 6 : 5))}, written by ${writer}\\)`));
+          assert.match(
+            error.message,
+            new RegExp(`^fixture\\.rdb: not supported \\(RDB ${Number(header.slice(header.startsWith('V') ? 6 : 5))}, written by ${writer}\\)`),
+          );
         }
       }
     });
@@ -212,7 +278,12 @@ describe('warnings are given once, wherever the bytes are cut', () => {
     const rdb = E.file(11, [Buffer.from([0xfe, 0]), E.record(21, 'big-stream', value)]);
     // the declared length, then the last ID's ms
     const lengthAt = rdb.indexOf(value) + value.indexOf(Buffer.concat([E.len(7999), E.len(8999)]));
-    for (const [rawValues, piece] of [['none', 1], ['none', 4096], ['all', 1], ['all', rdb.length]] as const) {
+    for (const [rawValues, piece] of [
+      ['none', 1],
+      ['none', 4096],
+      ['all', 1],
+      ['all', rdb.length],
+    ] as const) {
       const parser = rawValues === 'all' ? new RdbStreamParser({ source: 'big.rdb', rawValues }) : new RdbStreamParser({ source: 'big.rdb', rawValues });
       for (let i = 0; i < rdb.length; i += piece) parser.write(rdb.subarray(i, i + piece));
       const summary = parser.end();
@@ -221,20 +292,28 @@ describe('warnings are given once, wherever the bytes are cut', () => {
       assert.match(summary.warnings[0]!.message, new RegExp(`^big\\.rdb at byte ${lengthAt}: key "big-stream": stream declares length 7999`));
     }
     const strict = new RdbStreamParser({ rawValues: 'none', strict: true });
-    assert.throws(() => {
-      for (let i = 0; i < rdb.length; i += 4096) strict.write(rdb.subarray(i, i + 4096));
-      strict.end();
-    }, new RegExp(`at byte ${lengthAt}: key "big-stream": stream declares length 7999 but its listpacks hold 8000 live entries`));
+    assert.throws(
+      () => {
+        for (let i = 0; i < rdb.length; i += 4096) strict.write(rdb.subarray(i, i + 4096));
+        strict.end();
+      },
+      new RegExp(`at byte ${lengthAt}: key "big-stream": stream declares length 7999 but its listpacks hold 8000 live entries`),
+    );
   });
 });
 
 describe('hostile bytes in the new formats', () => {
   test('every flipped byte of a file holding types 20-25, SLOT_INFO and a VALKEY080 file ends in a clean parse or an error naming an offset', () => {
     const redis12 = E.file(12, [
-      aux('redis-ver', '8.0.2'), Buffer.from([0xfe, 0]), slotInfo(7, 1, 0),
-      E.record(20, 's', setListpackValue(['a', 7, 'b'])), E.record(21, 'x', streamValue({ entries: [5, 9], version: 3, group: true })),
-      E.record(22, 'h22', hashMetadataValue(FIELDS, true)), E.record(23, 'h23', hashListpackExValue(FIELDS, true)),
-      E.record(24, 'h24', hashMetadataValue(FIELDS)), E.record(25, 'h25', hashListpackExValue(FIELDS)),
+      aux('redis-ver', '8.0.2'),
+      Buffer.from([0xfe, 0]),
+      slotInfo(7, 1, 0),
+      E.record(20, 's', setListpackValue(['a', 7, 'b'])),
+      E.record(21, 'x', streamValue({ entries: [5, 9], version: 3, group: true })),
+      E.record(22, 'h22', hashMetadataValue(FIELDS, true)),
+      E.record(23, 'h23', hashListpackExValue(FIELDS, true)),
+      E.record(24, 'h24', hashMetadataValue(FIELDS)),
+      E.record(25, 'h25', hashListpackExValue(FIELDS)),
     ]);
     const valkey = fileWithHeader('VALKEY080', [slotImport('j', [[1, 2]]), Buffer.from([0xfe, 0]), E.record(22, 'h', valkeyHash2Value(FIELDS))]);
     for (const rdb of [redis12, valkey]) {

@@ -10,9 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/runtime/ports.js';
 import type { TestEngine } from './helpers/engines.js';
-import {
-  crc64Bytes, crc64Init, crc64Update, decodeValue, RdbStreamParser, type DecodedValue, type RdbRecord, type RdbSummary,
-} from '../src/rdb/index.js';
+import { crc64Bytes, crc64Init, crc64Update, decodeValue, RdbStreamParser, type DecodedValue, type RdbRecord, type RdbSummary } from '../src/rdb/index.js';
 import { MiniClient, type Reply } from './rdb-mini-client.js';
 
 export { MiniClient, RespError, type Reply } from './rdb-mini-client.js';
@@ -37,8 +35,23 @@ export async function startRdbServer(extraArgs: string[] = [], preload?: Buffer,
   if (preload) writeFileSync(join(dir, 'dump.rdb'), preload);
   const port = await freePort();
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-    '--enable-debug-command', 'local', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'), ...extraArgs,
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--enable-debug-command',
+    'local',
+    '--daemonize',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
+    ...extraArgs,
   ];
   const child: ChildProcess = spawn(engine?.server ?? 'redis-server', args, { stdio: 'ignore', cwd: dir });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -122,7 +135,16 @@ export async function populateEveryType(c: MiniClient): Promise<void> {
   // strings
   await send('SET', 'str:raw', 'hello world');
   await send('SET', 'str:empty', '');
-  for (const [name, value] of [['int8', '12'], ['int8neg', '-100'], ['int16', '1000'], ['int16neg', '-30000'], ['int32', '100000'], ['int32neg', '-2000000000'], ['int64', '12345678901234'], ['notint', '007']]) {
+  for (const [name, value] of [
+    ['int8', '12'],
+    ['int8neg', '-100'],
+    ['int16', '1000'],
+    ['int16neg', '-30000'],
+    ['int32', '100000'],
+    ['int32neg', '-2000000000'],
+    ['int64', '12345678901234'],
+    ['notint', '007'],
+  ]) {
     await send('SET', `str:${name}`, value!);
   }
   await send('SET', 'str:lzf', 'abcdefghij'.repeat(200) + 'tail');
@@ -133,10 +155,46 @@ export async function populateEveryType(c: MiniClient): Promise<void> {
   await send('SET', '987654', 'integer-encoded key');
   await send('SET', 'k'.repeat(300), 'long key');
   // lists
-  await send('RPUSH', 'list:small', 'a', 'b', 'c', '1', '-1', '127', '128', '-4096', '4095', '4096', '-32768', '32767', '32768', '-8388608', '8388607', '8388608', '-2147483648', '2147483647', '2147483648', '-9223372036854775808', '9223372036854775807', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(4095), 'w'.repeat(4096));
+  await send(
+    'RPUSH',
+    'list:small',
+    'a',
+    'b',
+    'c',
+    '1',
+    '-1',
+    '127',
+    '128',
+    '-4096',
+    '4095',
+    '4096',
+    '-32768',
+    '32767',
+    '32768',
+    '-8388608',
+    '8388607',
+    '8388608',
+    '-2147483648',
+    '2147483647',
+    '2147483648',
+    '-9223372036854775808',
+    '9223372036854775807',
+    'x'.repeat(63),
+    'y'.repeat(64),
+    'z'.repeat(4095),
+    'w'.repeat(4096),
+  );
   const items = Array.from({ length: 3000 }, (_, i) => `item-${i}-${'q'.repeat(i % 40)}`);
   for (let i = 0; i < items.length; i += 500) await send('RPUSH', 'list:big', ...items.slice(i, i + 500));
-  await send('RPUSH', 'list:plain', 'small-1', Buffer.alloc(10_000, 'p'), 'small-2', Buffer.from(Array.from({ length: 9000 }, () => Math.floor(rnd() * 256))), 'small-3');
+  await send(
+    'RPUSH',
+    'list:plain',
+    'small-1',
+    Buffer.alloc(10_000, 'p'),
+    'small-2',
+    Buffer.from(Array.from({ length: 9000 }, () => Math.floor(rnd() * 256))),
+    'small-3',
+  );
   await send('LPUSH', 'list:one', 'only');
   // sets
   await send('SADD', 'set:int16', '1', '2', '3', '-5', '1000');
@@ -147,7 +205,26 @@ export async function populateEveryType(c: MiniClient): Promise<void> {
   await send('SADD', 'set:bigints', ...manyInts);
   await send('SADD', 'set:big', ...Array.from({ length: 300 }, (_, i) => `member:${i}:${'m'.repeat(i % 30)}`));
   // sorted sets
-  await send('ZADD', 'zset:small', '1', 'one', '2.5', 'two-and-half', '-3', 'minus-three', 'inf', 'plus-inf', '-inf', 'minus-inf', '1e300', 'huge', '0.1', 'tenth', '12345678901', 'bigint-score');
+  await send(
+    'ZADD',
+    'zset:small',
+    '1',
+    'one',
+    '2.5',
+    'two-and-half',
+    '-3',
+    'minus-three',
+    'inf',
+    'plus-inf',
+    '-inf',
+    'minus-inf',
+    '1e300',
+    'huge',
+    '0.1',
+    'tenth',
+    '12345678901',
+    'bigint-score',
+  );
   const zargs: string[] = [];
   for (let i = 0; i < 200; i++) zargs.push(String(i % 3 === 0 ? i : i / 7), `zmember:${i}`);
   zargs.push('inf', 'zinf', '-inf', 'zneginf');
@@ -215,7 +292,7 @@ export function parse(rdb: Buffer, nextSize: () => number = () => rdb.length): P
     onFunction: (code) => functions.push(Buffer.from(code)),
     onAux: (k, v) => aux.push([k, v.toString()]),
   });
-  for (let i = 0; i < rdb.length; ) {
+  for (let i = 0; i < rdb.length;) {
     const n = Math.max(1, Math.min(nextSize(), rdb.length - i));
     parser.write(rdb.subarray(i, i + n));
     i += n;
@@ -288,7 +365,11 @@ export async function compareValue(c: MiniClient, key: Buffer, decoded: DecodedV
         // each field's own expiry (HPEXPIRETIME: -1 for none), as the server holds it
         const names = decoded.value.map(([f]) => f);
         const times = (await c.send('HPEXPIRETIME', key, 'FIELDS', names.length, ...names)) as number[];
-        assert.deepEqual(decoded.fieldExpireAtMs.map((t) => t ?? -1), times, `${where}: field expiries`);
+        assert.deepEqual(
+          decoded.fieldExpireAtMs.map((t) => t ?? -1),
+          times,
+          `${where}: field expiries`,
+        );
       }
       break;
     }
@@ -307,7 +388,11 @@ export async function compareValue(c: MiniClient, key: Buffer, decoded: DecodedV
       if (s.entriesAdded !== undefined) assert.equal(s.entriesAdded, info.get('entries-added'), where);
       if (s.firstId !== undefined) assert.equal(s.firstId, text(info.get('recorded-first-entry-id')!), where);
       const groups = ((await c.send('XINFO', 'GROUPS', key)) as Reply[]).map(fields);
-      assert.deepEqual(s.groups.map((g) => g.name.toString()), groups.map((g) => text(g.get('name')!)), where);
+      assert.deepEqual(
+        s.groups.map((g) => g.name.toString()),
+        groups.map((g) => text(g.get('name')!)),
+        where,
+      );
       for (const [i, g] of s.groups.entries()) {
         const live = groups[i]!;
         assert.equal(g.lastId, text(live.get('last-delivered-id')!), where);
@@ -327,7 +412,11 @@ export async function compareValue(c: MiniClient, key: Buffer, decoded: DecodedV
           where,
         );
         for (const consumer of g.consumers) {
-          assert.deepEqual(consumer.pending, g.pending.filter((p) => p.consumer.equals(consumer.name)).map((p) => p.id), where);
+          assert.deepEqual(
+            consumer.pending,
+            g.pending.filter((p) => p.consumer.equals(consumer.name)).map((p) => p.id),
+            where,
+          );
         }
       }
       break;
@@ -363,7 +452,6 @@ export async function compareWithServer(c: MiniClient, parsed: Parsed, options: 
   }
   await c.send('SELECT', 0);
 }
-
 
 /** runs redis-check-rdb (the host's, or `engine`'s) on `rdb` (written to a temporary file) */
 export function redisCheckRdb(rdb: Buffer, engine?: TestEngine): { status: number | null; stdout: string } {

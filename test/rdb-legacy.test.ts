@@ -25,27 +25,71 @@ const score = (s: string) => Buffer.concat([Buffer.from([s.length]), Buffer.from
 /** a type 15 stream: two nodes (same-field, different-field and deleted entries), a group with a PEL of two consumers */
 function legacyStream(now: number): Buffer {
   const node1 = listpack([
-    3, 1, 2, 'level', 'msg', 0,
-    2, 0, 0, 'info', 'hello', 5,
-    0, 5, 1, 1, 'other', 'x', 6,
-    3, 6, 0, 'warn', 'gone', 5,
-    2, 10, 0, 'error', 'boom', 5,
+    3,
+    1,
+    2,
+    'level',
+    'msg',
+    0,
+    2,
+    0,
+    0,
+    'info',
+    'hello',
+    5,
+    0,
+    5,
+    1,
+    1,
+    'other',
+    'x',
+    6,
+    3,
+    6,
+    0,
+    'warn',
+    'gone',
+    5,
+    2,
+    10,
+    0,
+    'error',
+    'boom',
+    5,
   ]);
   const node2 = listpack([1, 0, 1, 'k', 0, 2, 0, 0, 'v', 4]);
   return Buffer.concat([
     E.len(2),
-    E.str(id16(1000, 0)), E.str(node1),
-    E.str(id16(2000, 0)), E.lzf(node2),
-    E.len(4), E.len(2000), E.len(0),
+    E.str(id16(1000, 0)),
+    E.str(node1),
+    E.str(id16(2000, 0)),
+    E.lzf(node2),
+    E.len(4),
+    E.len(2000),
+    E.len(0),
     E.len(1),
-    E.str('grp'), E.len(1005), E.len(1),
+    E.str('grp'),
+    E.len(1005),
+    E.len(1),
     E.len(2),
-    id16(1000, 0), E.i64(now - 5000), E.len(2),
-    id16(1005, 1), E.i64(now - 3000), E.len(1),
+    id16(1000, 0),
+    E.i64(now - 5000),
+    E.len(2),
+    id16(1005, 1),
+    E.i64(now - 3000),
+    E.len(1),
     E.len(3),
-    E.str('c1'), E.i64(now - 1000), E.len(1), id16(1000, 0),
-    E.str('c2'), E.i64(now - 2000), E.len(1), id16(1005, 1),
-    E.str('idle-consumer'), E.i64(now), E.len(0),
+    E.str('c1'),
+    E.i64(now - 1000),
+    E.len(1),
+    id16(1000, 0),
+    E.str('c2'),
+    E.i64(now - 2000),
+    E.len(1),
+    id16(1005, 1),
+    E.str('idle-consumer'),
+    E.i64(now),
+    E.len(0),
   ]);
 }
 
@@ -71,10 +115,25 @@ function legacyRdb(): Buffer {
     E.record(2, 'legacy:set', E.len(3), E.str('m1'), E.int(42), E.lzf('member '.repeat(10))),
     E.record(3, 'legacy:zset', E.len(4), E.str('a'), score('1.5'), E.str('b'), Buffer.from([254]), E.str('c'), Buffer.from([255]), E.str('d'), score('-3e5')),
     E.record(4, 'legacy:hash', E.len(2), E.str('f1'), E.str('v1'), E.int(7), E.lzf('value '.repeat(20))),
-    E.record(9, 'legacy:zipmap', E.str(zipmap([['name', 'neural'], ['count', '42'], ['long', 'z'.repeat(300)]], 2))),
-    E.record(10, 'legacy:ziplist', E.str(ziplist([
-      'a', 0, 12, 13, -1, 127, -128, 300, -30000, 70000, -8000000, 3000000000, -9007199254740993n, 'b'.repeat(100), 'c'.repeat(20000),
-    ]))),
+    E.record(
+      9,
+      'legacy:zipmap',
+      E.str(
+        zipmap(
+          [
+            ['name', 'neural'],
+            ['count', '42'],
+            ['long', 'z'.repeat(300)],
+          ],
+          2,
+        ),
+      ),
+    ),
+    E.record(
+      10,
+      'legacy:ziplist',
+      E.str(ziplist(['a', 0, 12, 13, -1, 127, -128, 300, -30000, 70000, -8000000, 3000000000, -9007199254740993n, 'b'.repeat(100), 'c'.repeat(20000)])),
+    ),
     E.record(11, 'legacy:intset16', E.str(intset([-5, 1, 2, 1000], 2))),
     E.record(11, 'legacy:intset32', E.str(intset([-70000, 0, 70000], 4))),
     E.record(11, 'legacy:intset64', E.str(intset([-(2n ** 63n), 1n, 2n ** 62n], 8))),
@@ -82,7 +141,11 @@ function legacyRdb(): Buffer {
     E.record(13, 'legacy:hash-ziplist', E.lzf(ziplist(['f1', 'v1', 'f2', 99, 'f3', 'x'.repeat(300), 17, 'int field']))),
     E.record(14, 'legacy:quicklist', E.len(2), E.str(ziplist(['q1', 2, 'q3'])), E.lzf(ziplist(Array.from({ length: 50 }, (_, i) => `node two ${i}`)))),
     Buffer.concat([Buffer.from([0xfc]), E.i64(now + 86_400_000), E.record(15, 'legacy:stream', legacyStream(now))]),
-    Buffer.from([0xf6]), E.str('oldlib'), E.str('LUA'), E.len(1), E.str('a description'),
+    Buffer.from([0xf6]),
+    E.str('oldlib'),
+    E.str('LUA'),
+    E.len(1),
+    E.str('a description'),
     E.str("redis.register_function('oldlib_f', function() return 1 end)"),
     selectDb(2),
     E.record(0, 'db2:key', E.str('in db 2')),
@@ -145,12 +208,18 @@ describe('legacy encodings (RDB 9 and 4) loaded by redis-server 7.0', () => {
 describe('module data (kept opaque), checked against redis-check-rdb', () => {
   const id = moduleId('neurallog', 3);
   const fieldsOf = Buffer.concat([
-    E.len(1), E.len(123),
-    E.len(2), E.len(2n ** 63n + 5n),
-    E.len(3), Buffer.from([0, 0, 0x80, 0x3f]),
-    E.len(4), E.f64(2.5),
-    E.len(5), E.str('payload'),
-    E.len(5), E.lzf('compressible '.repeat(10)),
+    E.len(1),
+    E.len(123),
+    E.len(2),
+    E.len(2n ** 63n + 5n),
+    E.len(3),
+    Buffer.from([0, 0, 0x80, 0x3f]),
+    E.len(4),
+    E.f64(2.5),
+    E.len(5),
+    E.str('payload'),
+    E.len(5),
+    E.lzf('compressible '.repeat(10)),
     E.len(0),
   ]);
   const auxFields = Buffer.concat([E.len(2), E.len(5), E.len(5), E.str('aux data'), E.len(0)]);
@@ -177,8 +246,17 @@ describe('module data (kept opaque), checked against redis-check-rdb', () => {
     const summary = parser.end();
     assert.equal(summary.moduleAux, 2);
     assert.deepEqual(summary.kinds.module, 1);
-    assert.deepEqual(auxes.map((a) => [a.moduleName, a.encodingVersion, a.when, a.bytes.equals(auxFields)]), [['neurallog', 3, 1, true], ['neurallog', 3, 2, true]]);
-    assert.deepEqual(records.map((r) => r.key), ['mod:key', 'after']);
+    assert.deepEqual(
+      auxes.map((a) => [a.moduleName, a.encodingVersion, a.when, a.bytes.equals(auxFields)]),
+      [
+        ['neurallog', 3, 1, true],
+        ['neurallog', 3, 2, true],
+      ],
+    );
+    assert.deepEqual(
+      records.map((r) => r.key),
+      ['mod:key', 'after'],
+    );
     const decoded = decodeValue(7, records[0]!.value);
     assert.equal(decoded.kind, 'module');
     if (decoded.kind === 'module') {

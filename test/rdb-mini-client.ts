@@ -79,4 +79,3 @@ function plainReply(reply: RespReply): Reply {
   if (Array.isArray(reply)) return reply.map(plainReply);
   return reply;
 }
-

@@ -12,14 +12,25 @@ import { loadsRdb, rdbVersionWritten } from '../src/engine/index.js';
 import { RdbFormatError, RdbStreamParser, type RdbSummary } from '../src/rdb/index.js';
 import { rdbEncode as E } from './fixtures/rdb/encode.js';
 import {
-  aux, fileWithHeader, hashListpackExValue, hashMetadataValue, setListpackValue, slotInfo, streamValue, type FieldSpec,
+  aux,
+  fileWithHeader,
+  hashListpackExValue,
+  hashMetadataValue,
+  setListpackValue,
+  slotInfo,
+  streamValue,
+  type FieldSpec,
 } from './fixtures/rdb/formats.js';
 import { testEngines, type TestEngine } from './helpers/redis.js';
 import { bufs, compareValue, MiniClient, startRdbServer, text } from './rdb-helpers.js';
 import { decodeValue } from '../src/rdb/index.js';
 
 /** starts `engine` on `rdb` as its dump.rdb: the running server, or the reason it refused (its log) */
-async function load(engine: TestEngine, rdb: Buffer, args: string[] = []): Promise<{ loaded: true; client: MiniClient; stop(): Promise<void> } | { loaded: false; log: string }> {
+async function load(
+  engine: TestEngine,
+  rdb: Buffer,
+  args: string[] = [],
+): Promise<{ loaded: true; client: MiniClient; stop(): Promise<void> } | { loaded: false; log: string }> {
   try {
     const server = await startRdbServer(args, rdb, engine);
     return { loaded: true, client: server.client, stop: () => server.stop() };
@@ -72,7 +83,10 @@ for (const engine of testEngines()) {
       // the length follows the node count, the node key and the listpack
       const lengthAt = rdb.indexOf(value) + value.indexOf(E.len(3), 1 + 17);
       assert.equal(warning.offset, lengthAt);
-      assert.match(warning.message, new RegExp(`^dump\\.rdb at byte ${lengthAt}: key "stream": stream declares length 3 but its listpacks hold 2 live entries`));
+      assert.match(
+        warning.message,
+        new RegExp(`^dump\\.rdb at byte ${lengthAt}: key "stream": stream declares length 3 but its listpacks hold 2 live entries`),
+      );
       assert.match(strictError(rdb), /stream declares length 3 but its listpacks hold 2 live entries/);
     });
 
@@ -95,7 +109,10 @@ for (const engine of testEngines()) {
     });
 
     test(`${engine.label}: a stream with a length but no listpacks is refused by the server and by the reader`, async () => {
-      const rdb = E.file(own, [Buffer.from([0xfe, 0]), E.record(19, 'stream', Buffer.concat([E.len(0), E.len(1), E.len(5), E.len(0), E.len(0), E.len(0), E.len(0), E.len(0), E.len(1), E.len(0)]))]);
+      const rdb = E.file(own, [
+        Buffer.from([0xfe, 0]),
+        E.record(19, 'stream', Buffer.concat([E.len(0), E.len(1), E.len(5), E.len(0), E.len(0), E.len(0), E.len(0), E.len(0), E.len(1), E.len(0)])),
+      ]);
       const server = await load(engine, rdb);
       if (server.loaded) await server.stop();
       assert.equal(server.loaded, false, 'the server loaded it');
@@ -103,7 +120,10 @@ for (const engine of testEngines()) {
     });
 
     test(`${engine.label}: a later version than its own is refused, as engine/rdb-versions.ts says`, async () => {
-      for (const [header, version] of [[`REDIS${String(own + 1).padStart(4, '0')}`, own + 1], ['VALKEY080', 80]] as const) {
+      for (const [header, version] of [
+        [`REDIS${String(own + 1).padStart(4, '0')}`, own + 1],
+        ['VALKEY080', 80],
+      ] as const) {
         if (version === own) continue;
         const server = await load(engine, fileWithHeader(header, [Buffer.from([0xfe, 0]), stringRecord]));
         if (server.loaded) await server.stop();
@@ -166,7 +186,10 @@ for (const engine of testEngines()) {
 /** `rdb` loads into `engine`, and every record the reader gives matches what the server holds */
 async function loadsAsRead(engine: TestEngine, rdb: Buffer): Promise<void> {
   const records: Array<{ key: Buffer; type: number; value: Buffer }> = [];
-  const parser = new RdbStreamParser({ source: 'hand-made.rdb', onRecord: (r) => records.push({ key: Buffer.from(r.key), type: r.type, value: Buffer.from(r.value) }) });
+  const parser = new RdbStreamParser({
+    source: 'hand-made.rdb',
+    onRecord: (r) => records.push({ key: Buffer.from(r.key), type: r.type, value: Buffer.from(r.value) }),
+  });
   parser.write(rdb);
   const summary = parser.end();
   assert.equal(summary.warningCount, 0);

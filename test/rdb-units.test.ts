@@ -6,9 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { NeuralLogRedisError } from '../src/errors.js';
-import {
-  crc64, crc64Hex, crc64Init, crc64Update, decodeValue, lzfDecompress, lzfValidate, RdbFormatError, RdbStreamParser,
-} from '../src/rdb/index.js';
+import { crc64, crc64Hex, crc64Init, crc64Update, decodeValue, lzfDecompress, lzfValidate, RdbFormatError, RdbStreamParser } from '../src/rdb/index.js';
 import { MemberSet } from '../src/rdb/byte-set.js';
 import { intset, listpack, lzfCompress, moduleId, rdbEncode as E, ziplist, zipmap } from './fixtures/rdb/encode.js';
 import { seededRandom } from './rdb-helpers.js';
@@ -62,7 +60,7 @@ describe('CRC-64/Jones', () => {
     const rnd = seededRandom(3);
     for (let run = 0; run < 50; run++) {
       const state = crc64Init();
-      for (let i = 0; i < data.length; ) {
+      for (let i = 0; i < data.length;) {
         const n = 1 + Math.floor(rnd() * 300);
         crc64Update(state, data.subarray(i, i + n));
         i += n;
@@ -129,14 +127,41 @@ describe('LZF', () => {
           return (error as Error).message;
         }
       };
-      assert.equal(outcome(() => lzfValidate(input, 0, cut, declared)), outcome(() => lzfDecompress(input, 0, cut, declared)), `case ${i}`);
+      assert.equal(
+        outcome(() => lzfValidate(input, 0, cut, declared)),
+        outcome(() => lzfDecompress(input, 0, cut, declared)),
+        `case ${i}`,
+      );
     }
   });
 });
 
 describe('blob validation', () => {
   test('listpack: every integer width and string length decodes', () => {
-    const elements = [0, 127, 128, -1, -4096, 4095, 4096, -32768, 32767, -8388608, 8388607, -2147483648, 2147483647, 2 ** 40, -(2n ** 63n), 2n ** 63n - 1n, '', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(4095), 'w'.repeat(4096), 'big'.repeat(30000)];
+    const elements = [
+      0,
+      127,
+      128,
+      -1,
+      -4096,
+      4095,
+      4096,
+      -32768,
+      32767,
+      -8388608,
+      8388607,
+      -2147483648,
+      2147483647,
+      2 ** 40,
+      -(2n ** 63n),
+      2n ** 63n - 1n,
+      '',
+      'x'.repeat(63),
+      'y'.repeat(64),
+      'z'.repeat(4095),
+      'w'.repeat(4096),
+      'big'.repeat(30000),
+    ];
     const lp = listpack(elements);
     const decoded = decodeValue(18, Buffer.concat([E.len(1), E.len(2), E.str(lp)]));
     assert.equal(decoded.kind, 'list');
@@ -147,7 +172,10 @@ describe('blob validation', () => {
     const lp = listpack(['a', 'b', 'c']);
     const quicklist = (blob: Buffer) => Buffer.concat([E.len(1), E.len(2), E.str(blob)]);
     const headerAt = 3; // node count, container, string length
-    assert.match(decodeError(18, quicklist(listpack(['a', 'b'], 3))), new RegExp(`^value at byte ${headerAt + 4}: quicklist node 0 listpack: listpack declares 3 elements but holds 2$`));
+    assert.match(
+      decodeError(18, quicklist(listpack(['a', 'b'], 3))),
+      new RegExp(`^value at byte ${headerAt + 4}: quicklist node 0 listpack: listpack declares 3 elements but holds 2$`),
+    );
     const badTotal = Buffer.from(lp);
     badTotal.writeUInt32LE(lp.length + 1, 0);
     assert.match(decodeError(18, quicklist(badTotal)), /header says 17 bytes but the string holds 16/);
@@ -156,7 +184,10 @@ describe('blob validation', () => {
     assert.match(decodeError(18, quicklist(badEnd)), /does not end with the 0xFF terminator/);
     const badBacklen = Buffer.from(lp);
     badBacklen[8] = 5;
-    assert.match(decodeError(18, quicklist(badBacklen)), new RegExp(`^value at byte ${headerAt + 6}: .*entry at offset 6: its back-length does not encode its length 2`));
+    assert.match(
+      decodeError(18, quicklist(badBacklen)),
+      new RegExp(`^value at byte ${headerAt + 6}: .*entry at offset 6: its back-length does not encode its length 2`),
+    );
     const badEncoding = Buffer.from(lp);
     badEncoding[9] = 0xf7;
     assert.match(decodeError(18, quicklist(badEncoding)), /invalid encoding byte 0xf7/);
@@ -212,7 +243,18 @@ describe('blob validation', () => {
 
   test('zipmap anomalies', () => {
     assert.equal(decodeError(9, E.str(zipmap([['a', 'b']], 3))), 'ok');
-    assert.match(decodeError(9, E.str(zipmap([['a', 'b'], ['a', 'c']]))), /field "a" twice/);
+    assert.match(
+      decodeError(
+        9,
+        E.str(
+          zipmap([
+            ['a', 'b'],
+            ['a', 'c'],
+          ]),
+        ),
+      ),
+      /field "a" twice/,
+    );
     const badCount = zipmap([['a', 'b']]);
     badCount[0] = 3;
     assert.match(decodeError(9, E.str(badCount)), /declares 3 pairs but holds 1/);
@@ -280,20 +322,45 @@ describe('streams', () => {
     return b;
   };
   const node = listpack([2, 0, 1, 'f', 0, 2, 0, 0, 'v1', 4, 2, 1, 0, 'v2', 4]);
-  const stream = (opts: { node?: Buffer; length?: number; pel?: Buffer[]; consumers?: Buffer[]; last?: number } = {}) => Buffer.concat([
-    E.len(1), E.str(id16(10, 0)), E.str(opts.node ?? node),
-    E.len(opts.length ?? 2), E.len(opts.last ?? 11), E.len(0), E.len(10), E.len(0), E.len(0), E.len(0), E.len(2),
-    E.len(1), E.str('g'), E.len(10), E.len(0), E.len(1),
-    E.len(opts.pel?.length ?? 1), ...(opts.pel ?? [Buffer.concat([id16(10, 0), E.i64(5), E.len(1)])]),
-    E.len(opts.consumers?.length ?? 1), ...(opts.consumers ?? [Buffer.concat([E.str('c'), E.i64(6), E.len(1), id16(10, 0)])]),
-  ]);
+  const stream = (opts: { node?: Buffer; length?: number; pel?: Buffer[]; consumers?: Buffer[]; last?: number } = {}) =>
+    Buffer.concat([
+      E.len(1),
+      E.str(id16(10, 0)),
+      E.str(opts.node ?? node),
+      E.len(opts.length ?? 2),
+      E.len(opts.last ?? 11),
+      E.len(0),
+      E.len(10),
+      E.len(0),
+      E.len(0),
+      E.len(0),
+      E.len(2),
+      E.len(1),
+      E.str('g'),
+      E.len(10),
+      E.len(0),
+      E.len(1),
+      E.len(opts.pel?.length ?? 1),
+      ...(opts.pel ?? [Buffer.concat([id16(10, 0), E.i64(5), E.len(1)])]),
+      E.len(opts.consumers?.length ?? 1),
+      ...(opts.consumers ?? [Buffer.concat([E.str('c'), E.i64(6), E.len(1), id16(10, 0)])]),
+    ]);
 
   test('a consistent stream decodes', () => {
     const s = decodeValue(19, stream());
     assert.equal(s.kind, 'stream');
     if (s.kind !== 'stream') return;
-    assert.deepEqual(s.value.entries.map((e) => [e.id, e.fields.map(([f, v]) => `${f}=${v}`)]), [['10-0', ['f=v1']], ['11-0', ['f=v2']]]);
-    assert.deepEqual(s.value.groups.map((g) => [g.name.toString(), g.lastId, g.entriesRead, g.pending.map((p) => [p.id, p.consumer.toString(), p.deliveryCount])]), [['g', '10-0', 1, [['10-0', 'c', 1]]]]);
+    assert.deepEqual(
+      s.value.entries.map((e) => [e.id, e.fields.map(([f, v]) => `${f}=${v}`)]),
+      [
+        ['10-0', ['f=v1']],
+        ['11-0', ['f=v2']],
+      ],
+    );
+    assert.deepEqual(
+      s.value.groups.map((g) => [g.name.toString(), g.lastId, g.entriesRead, g.pending.map((p) => [p.id, p.consumer.toString(), p.deliveryCount])]),
+      [['g', '10-0', 1, [['10-0', 'c', 1]]]],
+    );
   });
 
   test('anomalies: length, IDs, lp-count, master entry, PEL ownership', () => {
@@ -303,16 +370,34 @@ describe('streams', () => {
     assert.equal(lenient.kind === 'stream' && lenient.value.length, 3);
     assert.match(decodeError(19, stream({ last: 10 })), /entry 11-0 comes after the stream's last ID 10-0/);
     assert.match(decodeError(19, stream({ node: listpack([2, 0, 1, 'f', 0, 2, 0, 0, 'v1', 5, 2, 1, 0, 'v2', 4]) })), /lp-count 5, expected 4/);
-    assert.match(decodeError(19, stream({ node: listpack([2, 0, 1, 'f', 1, 2, 0, 0, 'v1', 4, 2, 1, 0, 'v2', 4]) })), /master entry terminator at offset \d+ is 1, not 0/);
-    assert.match(decodeError(19, stream({ node: listpack([2, 0, 1, 'f', 0, 2, 1, 0, 'v1', 4, 2, 1, 0, 'v2', 4]) })), /entry 11-0 at offset \d+ does not come after 11-0/);
-    assert.match(decodeError(19, stream({ node: listpack([1, 1, 1, 'f', 0, 2, 0, 0, 'v1', 4, 2, 1, 0, 'v2', 4]) })), /counts 1 live and 1 deleted entries, the listpack holds 2 and 0/);
-    assert.match(decodeError(19, stream({ consumers: [] })), /pending entry 10-0 of group "g" has no consumer/);
-    assert.match(decodeError(19, stream({ consumers: [Buffer.concat([E.str('c'), E.i64(6), E.len(1), id16(11, 0)])] })), /owns pending entry 11-0, which is not in the group's PEL/);
     assert.match(
-      decodeError(19, stream({ consumers: [Buffer.concat([E.str('c'), E.i64(6), E.len(1), id16(10, 0)]), Buffer.concat([E.str('d'), E.i64(6), E.len(1), id16(10, 0)])] })),
+      decodeError(19, stream({ node: listpack([2, 0, 1, 'f', 1, 2, 0, 0, 'v1', 4, 2, 1, 0, 'v2', 4]) })),
+      /master entry terminator at offset \d+ is 1, not 0/,
+    );
+    assert.match(
+      decodeError(19, stream({ node: listpack([2, 0, 1, 'f', 0, 2, 1, 0, 'v1', 4, 2, 1, 0, 'v2', 4]) })),
+      /entry 11-0 at offset \d+ does not come after 11-0/,
+    );
+    assert.match(
+      decodeError(19, stream({ node: listpack([1, 1, 1, 'f', 0, 2, 0, 0, 'v1', 4, 2, 1, 0, 'v2', 4]) })),
+      /counts 1 live and 1 deleted entries, the listpack holds 2 and 0/,
+    );
+    assert.match(decodeError(19, stream({ consumers: [] })), /pending entry 10-0 of group "g" has no consumer/);
+    assert.match(
+      decodeError(19, stream({ consumers: [Buffer.concat([E.str('c'), E.i64(6), E.len(1), id16(11, 0)])] })),
+      /owns pending entry 11-0, which is not in the group's PEL/,
+    );
+    assert.match(
+      decodeError(
+        19,
+        stream({ consumers: [Buffer.concat([E.str('c'), E.i64(6), E.len(1), id16(10, 0)]), Buffer.concat([E.str('d'), E.i64(6), E.len(1), id16(10, 0)])] }),
+      ),
       /owned by two consumers/,
     );
-    assert.match(decodeError(19, stream({ pel: [Buffer.concat([id16(10, 0), E.i64(5), E.len(1)]), Buffer.concat([id16(10, 0), E.i64(5), E.len(1)])] })), /pending entry 10-0 twice/);
+    assert.match(
+      decodeError(19, stream({ pel: [Buffer.concat([id16(10, 0), E.i64(5), E.len(1)]), Buffer.concat([id16(10, 0), E.i64(5), E.len(1)])] })),
+      /pending entry 10-0 twice/,
+    );
   });
 });
 
@@ -346,7 +431,10 @@ describe('the streaming parser', () => {
     assert.equal(outcome(E.file(10, [], 'zero')), 'ok');
     const badCrc = E.file(10, [E.record(0, 'k', E.str('v'))]);
     badCrc[badCrc.length - 1]! ^= 1;
-    assert.match(outcome(badCrc), new RegExp(`at byte ${badCrc.length - 8}: checksum mismatch: the file stores CRC-64 [0-9a-f]{16} but its bytes give [0-9a-f]{16}`));
+    assert.match(
+      outcome(badCrc),
+      new RegExp(`at byte ${badCrc.length - 8}: checksum mismatch: the file stores CRC-64 [0-9a-f]{16} but its bytes give [0-9a-f]{16}`),
+    );
     assert.match(outcome(Buffer.from('REDIS')), /truncated: the file has 5 bytes, fewer than the 9-byte header/);
     assert.match(outcome(E.file(10, []).subarray(0, 14)), /truncated: the file ends inside the 8-byte checksum/);
     assert.match(outcome(E.file(10, [E.record(0, 'k', E.str('v'))]).subarray(0, 12)), /truncated: the file ends inside the record starting at byte 9/);
@@ -359,9 +447,15 @@ describe('the streaming parser', () => {
     assert.match(outcome(rdbWith(Buffer.from([8]))), /unknown value type 8/);
     assert.match(outcome(rdbWith(Buffer.from([26]))), /unknown value type 26/);
     assert.match(outcome(rdbWith(Buffer.from([0xf3]), E.str('x'))), /opcode 0xf3 \(243\) is Valkey 9\.0's SLOT_IMPORT, which only a "VALKEY" file holds/);
-    assert.match(outcome(rdbWith(Buffer.from([0xfc]), E.i64(1), Buffer.from([0xfe, 1]))), /opcode SELECTDB follows EXPIRETIME_MS, which must be followed by a key/);
+    assert.match(
+      outcome(rdbWith(Buffer.from([0xfc]), E.i64(1), Buffer.from([0xfe, 1]))),
+      /opcode SELECTDB follows EXPIRETIME_MS, which must be followed by a key/,
+    );
     assert.match(outcome(rdbWith(Buffer.from([0xfc]), E.i64(1), Buffer.from([0xfc]), E.i64(2), E.record(0, 'k', E.str('v')))), /a second expiry opcode/);
-    assert.match(outcome(rdbWith(Buffer.from([0xf7]), E.len(moduleId('neurallog', 1)), E.len(1), E.len(1), E.len(0))), /MODULE_AUX "when" field has opcode 1, not 2/);
+    assert.match(
+      outcome(rdbWith(Buffer.from([0xf7]), E.len(moduleId('neurallog', 1)), E.len(1), E.len(1), E.len(0))),
+      /MODULE_AUX "when" field has opcode 1, not 2/,
+    );
     assert.match(outcome(rdbWith(E.record(7, 'm', E.len(moduleId('neurallog', 1)), E.len(9)))), /module field opcode 9 is none of/);
     assert.match(outcome(rdbWith(E.record(0, 'k', Buffer.from([0xc4])))), /unknown string encoding 0xc4/);
     assert.match(outcome(rdbWith(E.record(1, 'k', Buffer.from([0x82])))), /unknown length encoding 0x82/);
@@ -382,7 +476,10 @@ describe('the streaming parser', () => {
     const offsets = items.map((_, i) => 9 + items.slice(0, i).reduce((n, b) => n + b.length, 0));
     const rdb = E.file(10, items);
     const records: unknown[] = [];
-    const parser = new RdbStreamParser({ onRecord: (r) => records.push({ db: r.db, key: String(r.key), expireAtMs: r.expireAtMs, idleSeconds: r.idleSeconds, lfuFreq: r.lfuFreq, offset: r.offset }) });
+    const parser = new RdbStreamParser({
+      onRecord: (r) =>
+        records.push({ db: r.db, key: String(r.key), expireAtMs: r.expireAtMs, idleSeconds: r.idleSeconds, lfuFreq: r.lfuFreq, offset: r.offset }),
+    });
     for (const b of rdb) parser.write(Buffer.from([b]));
     const s = parser.end();
     assert.deepEqual(s.aux, { 'redis-ver': '7.0.15', ctime: '1700000000' });
@@ -445,7 +542,10 @@ describe('the streaming parser', () => {
     // the RDB ends inside the bridge and garbage follows in the same chunk
     const p = new RdbStreamParser({ source: 'g.rdb', strict: true });
     p.write(rdb.subarray(0, rdb.length - 4));
-    assert.throws(() => p.write(Buffer.concat([rdb.subarray(rdb.length - 4), Buffer.alloc(200_000, 1)])), new RegExp(`g\\.rdb at byte ${rdb.length}: 200000 bytes follow the end of the RDB`));
+    assert.throws(
+      () => p.write(Buffer.concat([rdb.subarray(rdb.length - 4), Buffer.alloc(200_000, 1)])),
+      new RegExp(`g\\.rdb at byte ${rdb.length}: 200000 bytes follow the end of the RDB`),
+    );
     const lenient = new RdbStreamParser({ source: 'g.rdb' });
     lenient.write(rdb.subarray(0, rdb.length - 4));
     lenient.write(Buffer.concat([rdb.subarray(rdb.length - 4), Buffer.alloc(200_000, 1)]));

@@ -48,14 +48,24 @@ describe('backups verify: warnings, --strict, not supported', () => {
     const { code, out } = await verify('aof-base.rdb', aofLike);
     assert.equal(code, 0, out);
     assert.match(out, /^OK .*aof-base\.rdb: .*2 warnings \(damage with --strict\)/);
-    assert.match(out, new RegExp(`warning: .*aof-base\\.rdb at byte ${lengthAt}: key "events": stream declares length 5 but its listpacks hold 2 live entries`));
+    assert.match(
+      out,
+      new RegExp(`warning: .*aof-base\\.rdb at byte ${lengthAt}: key "events": stream declares length 5 but its listpacks hold 2 live entries`),
+    );
     assert.match(out, new RegExp(`warning: .*at byte ${lenient.length}: ${tail.length} bytes follow the end of the RDB`));
   });
 
   test('--json carries status, warnings and strict', async () => {
     const { code, out } = await verify('aof-base.rdb', aofLike, { json: true });
     assert.equal(code, 0);
-    const json = JSON.parse(out) as { ok: boolean; status: string; strict: boolean; warnings: string[]; problems: string[]; summary: { trailingBytes: number; warningCount: number } };
+    const json = JSON.parse(out) as {
+      ok: boolean;
+      status: string;
+      strict: boolean;
+      warnings: string[];
+      problems: string[];
+      summary: { trailingBytes: number; warningCount: number };
+    };
     assert.equal(json.status, 'warnings');
     assert.equal(json.ok, true);
     assert.equal(json.strict, false);
@@ -80,12 +90,18 @@ describe('backups verify: warnings, --strict, not supported', () => {
   });
 
   test('a valid file of a later version: NOT SUPPORTED naming the writer, exit 2, never DAMAGED', async () => {
-    for (const [header, writer] of [['REDIS0013', 'Redis 8.6'], ['VALKEY081', 'a Valkey release newer than 9.0']]) {
+    for (const [header, writer] of [
+      ['REDIS0013', 'Redis 8.6'],
+      ['VALKEY081', 'a Valkey release newer than 9.0'],
+    ]) {
       const { code, out } = await verify(`${header}.rdb`, fileWithHeader(header!, [E.record(0, 'k', E.str('v'))]));
       assert.equal(code, 2, out);
       assert.doesNotMatch(out, /DAMAGED/);
       assert.match(out, new RegExp(`^NOT SUPPORTED .*${header}\\.rdb: not supported \\(RDB \\d+, written by ${writer}\\): its header is "${header}"`));
-      const json = JSON.parse((await verify(`${header}.rdb`, fileWithHeader(header!, []), { json: true })).out) as { status: string; unsupported: { rdbVersion: number; writtenBy: string } };
+      const json = JSON.parse((await verify(`${header}.rdb`, fileWithHeader(header!, []), { json: true })).out) as {
+        status: string;
+        unsupported: { rdbVersion: number; writtenBy: string };
+      };
       assert.equal(json.status, 'unsupported');
       assert.equal(json.unsupported.writtenBy, writer);
     }
@@ -108,7 +124,8 @@ test('the CLI: `backups verify --strict` is a flag of the command (exit 1), with
   const path = join(dir, 'cli-aof-base.rdb');
   writeFileSync(path, aofLike);
   const root = new URL('..', import.meta.url).pathname;
-  const run = (...extra: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'backups', 'verify', path, ...extra], { cwd: root, encoding: 'utf8' });
+  const run = (...extra: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'backups', 'verify', path, ...extra], { cwd: root, encoding: 'utf8' });
   const lenientRun = run();
   assert.equal(lenientRun.status, 0, lenientRun.stderr);
   assert.match(lenientRun.stdout, /2 warnings/);

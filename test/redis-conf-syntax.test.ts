@@ -15,7 +15,38 @@ function prng(seed: number): () => number {
 }
 
 /** characters that stress quoting: blanks, quotes, backslashes, hex-escape lookalikes, controls, non-ASCII */
-const AWKWARD = [' ', '\t', '\n', '\r', '\v', '\f', '"', "'", '\\', '#', 'x', 'X', '0', '7', 'a', 'f', 'g', 'n', 't', ';', '$', '\x00', '\x07', '\x1b', '\x7f', '\u00a0', 'é', '日', '😀', '\u2028'];
+const AWKWARD = [
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\v',
+  '\f',
+  '"',
+  "'",
+  '\\',
+  '#',
+  'x',
+  'X',
+  '0',
+  '7',
+  'a',
+  'f',
+  'g',
+  'n',
+  't',
+  ';',
+  '$',
+  '\x00',
+  '\x07',
+  '\x1b',
+  '\x7f',
+  '\u00a0',
+  'é',
+  '日',
+  '😀',
+  '\u2028',
+];
 
 function randomString(next: () => number): string {
   const length = Math.floor(next() * 16);

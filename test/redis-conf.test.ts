@@ -150,7 +150,13 @@ describe('aliases', () => {
 
   test('ziplist names set the listpack fields and render as listpack', () => {
     const d = parseClean(
-      ['hash-max-ziplist-entries 100', 'hash-max-ziplist-value 32', 'list-max-ziplist-size -3', 'zset-max-ziplist-entries 64', 'zset-max-ziplist-value 16'].join('\n'),
+      [
+        'hash-max-ziplist-entries 100',
+        'hash-max-ziplist-value 32',
+        'list-max-ziplist-size -3',
+        'zset-max-ziplist-entries 64',
+        'zset-max-ziplist-value 16',
+      ].join('\n'),
     );
     assert.equal(d.advanced.hashMaxListpackEntries, 100);
     assert.equal(d.advanced.hashMaxListpackValue, 32);
@@ -305,7 +311,10 @@ describe('problems are findings with file and line', () => {
   });
 
   test('bad values, each at its own line', () => {
-    const file = write('bad/values.conf', ['# comment', 'maxmemory 12zb', 'maxmemory-policy lru', 'appendonly maybe', 'hz 0', 'port 0', 'dbfilename "my dump.rdb"'].join('\n'));
+    const file = write(
+      'bad/values.conf',
+      ['# comment', 'maxmemory 12zb', 'maxmemory-policy lru', 'appendonly maybe', 'hz 0', 'port 0', 'dbfilename "my dump.rdb"'].join('\n'),
+    );
     const found = errors(readRedisConfFile(file));
     assert.deepEqual(
       found.map((f) => [f.rule, f.place?.file, f.place?.line]),

@@ -79,7 +79,10 @@ describe('renderAcl', () => {
     const acl = renderAcl(profile('neurallog'), fixtureSecrets);
     assert.ok(acl.startsWith('user default off resetpass -@all\n'), acl);
     assert.deepEqual(
-      acl.trimEnd().split('\n').map((l) => l.split(' ')[1]),
+      acl
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(' ')[1]),
       ['default', 'app', 'backup', 'monitor', 'admin'],
     );
   });

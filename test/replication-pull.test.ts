@@ -57,210 +57,223 @@ async function expectConnectionError(promise: Promise<unknown>, code: string, pa
   assert.fail(`expected ${code}`);
 }
 
-for (const engine of testEngines()) describe(`pullRdb against ${engine.label}`, () => {
-  let server: TestServer;
-  const work = tempDir('nlr-pull-', engine.tempParent);
+for (const engine of testEngines())
+  describe(`pullRdb against ${engine.label}`, () => {
+    let server: TestServer;
+    const work = tempDir('nlr-pull-', engine.tempParent);
 
-  before(async () => {
-    server = await startTestServer({ engine, args: ['--repl-diskless-sync-delay', '0'] });
-    const admin = await server.connect('admin');
-    for (let db = 0; db < 3; db++) {
-      await admin.sendCommand(['SELECT', String(db)]);
-      for (let i = 0; i < 500; i++) await admin.sendCommand(['SET', `log:${db}:${i}`, `line ${i} `.repeat(i % 50)]);
-      await admin.sendCommand(['RPUSH', `list:${db}`, ...Array.from({ length: 200 }, (_, i) => `item-${i}`)]);
-      await admin.sendCommand(['SET', `ttl:${db}`, 'x', 'EX', '3600']);
-    }
-    await admin.sendCommand(['ACL', 'SETUSER', 'nosync', 'on', '>pw-nosync', '-@all', '+ping', '+info', '+replconf', '+psync']);
-    await admin.sendCommand(['ACL', 'SETUSER', 'noinfo', 'on', '>pw-noinfo', '-@all', '+ping', '+sync', '+replconf', '+psync']);
-    await admin.close();
-  });
-  after(async () => {
-    await server?.stop();
-    work.remove();
-  });
-
-  describe(`${engine.label}: diskless pull as the backup user`, () => {
-    let pulled: PulledRdb;
-    let file: string;
-    let elapsed = 0;
     before(async () => {
-      const started = Date.now();
-      pulled = await pullRdb({ endpoint: server.endpoint('backup') });
-      file = join(work.path, 'diskless.rdb');
-      await pipeline(pulled.stream, createWriteStream(file));
-      elapsed = Date.now() - started;
+      server = await startTestServer({ engine, args: ['--repl-diskless-sync-delay', '0'] });
+      const admin = await server.connect('admin');
+      for (let db = 0; db < 3; db++) {
+        await admin.sendCommand(['SELECT', String(db)]);
+        for (let i = 0; i < 500; i++) await admin.sendCommand(['SET', `log:${db}:${i}`, `line ${i} `.repeat(i % 50)]);
+        await admin.sendCommand(['RPUSH', `list:${db}`, ...Array.from({ length: 200 }, (_, i) => `item-${i}`)]);
+        await admin.sendCommand(['SET', `ttl:${db}`, 'x', 'EX', '3600']);
+      }
+      await admin.sendCommand(['ACL', 'SETUSER', 'nosync', 'on', '>pw-nosync', '-@all', '+ping', '+info', '+replconf', '+psync']);
+      await admin.sendCommand(['ACL', 'SETUSER', 'noinfo', 'on', '>pw-noinfo', '-@all', '+ping', '+sync', '+replconf', '+psync']);
+      await admin.close();
+    });
+    after(async () => {
+      await server?.stop();
+      work.remove();
     });
 
-    test(`${engine.label}: the header facts: mode, rdb-only, the server's engine, version, role and ids, INFO persistence`, () => {
-      assert.equal(pulled.mode, 'diskless');
-      assert.equal(pulled.declaredBytes, undefined);
+    describe(`${engine.label}: diskless pull as the backup user`, () => {
+      let pulled: PulledRdb;
+      let file: string;
+      let elapsed = 0;
+      before(async () => {
+        const started = Date.now();
+        pulled = await pullRdb({ endpoint: server.endpoint('backup') });
+        file = join(work.path, 'diskless.rdb');
+        await pipeline(pulled.stream, createWriteStream(file));
+        elapsed = Date.now() - started;
+      });
+
+      test(`${engine.label}: the header facts: mode, rdb-only, the server's engine, version, role and ids, INFO persistence`, () => {
+        assert.equal(pulled.mode, 'diskless');
+        assert.equal(pulled.declaredBytes, undefined);
+        assert.equal(pulled.rdbOnly, true);
+        assert.deepEqual(pulled.notes, []);
+        assert.equal(pulled.server.engine, engine.identity.engine);
+        assert.equal(pulled.server.version, engine.identity.version, "the engine's own version (Valkey's valkey_version, not its redis_version)");
+        assert.equal(pulled.server.role, 'master');
+        assert.match(pulled.server.runId, /^[0-9a-f]{40}$/);
+        assert.match(pulled.server.replId, /^[0-9a-f]{40}$/);
+        assert.equal(typeof pulled.server.replOffset, 'number');
+        assert.equal(pulled.info.aof_enabled, '1', 'INFO persistence was read');
+      });
+
+      test(`${engine.label}: a whole RDB that redis-check-rdb reads: every key and expiry`, (t) => {
+        assertWholeRdb(file, engine);
+        assert.match(execFileSync(engine.checkRdb ?? 'redis-check-rdb', [file], { encoding: 'utf8' }), /1506 keys read\n\[info\] 3 expires/);
+        t.diagnostic(`diskless pull of ${readFileSync(file).length} bytes: header after ${pulled.waitedMs} ms, done after ${elapsed} ms`);
+      });
+
+      test(`${engine.label}: nothing written on the server: no dump.rdb, no temp RDB`, () => {
+        assert.ok(!existsSync(join(server.dir, 'dump.rdb')), 'no dump.rdb in the server directory');
+        assert.deepEqual(
+          readdirSync(server.dir).filter((f) => f.endsWith('.rdb')),
+          [],
+          'no temp RDB either',
+        );
+      });
+
+      // repl-diskless-sync-delay 0: the transfer starts at SYNC, so no keepalive newline precedes it
+      // (a pull that waited would have seen one a second)
+      test(`${engine.label}: the server sends the RDB at once: no keepalive before it`, () => {
+        assert.equal(pulled.keepalives, 0, `header after ${pulled.waitedMs} ms`);
+      });
+    });
+
+    test(`${engine.label}: a password alone authenticates as the default user (refused here: default is off)`, async () => {
+      const endpoint = { ...server.endpoint('backup'), username: undefined };
+      await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /authentication failed .* user "default"/);
+    });
+
+    test(`${engine.label}: wrong password: E_AUTH naming the user, never the password`, async () => {
+      const endpoint = { ...server.endpoint('backup'), password: 'not-the-password' };
+      const error = await expectConnectionError(
+        pullRdb({ endpoint }),
+        'E_AUTH',
+        /authentication failed at redis:\/\/backup@127\.0\.0\.1:\d+ for user "backup"/,
+      );
+      assert.doesNotMatch(error.message, /not-the-password/);
+    });
+
+    test(`${engine.label}: no credentials on a server that needs them: E_AUTH saying how to give them`, async () => {
+      const endpoint = { ...server.endpoint('backup'), username: undefined, password: undefined };
+      await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /requires authentication/);
+    });
+
+    test(`${engine.label}: a user without +sync: E_NOPERM naming the ACL rules the user needs`, async () => {
+      const endpoint = { ...server.endpoint('backup'), username: 'nosync', password: 'pw-nosync' };
+      const error = await expectConnectionError(pullRdb({ endpoint }), 'E_NOPERM', /user "nosync" is not allowed to run SYNC/);
+      assert.ok(error.message.includes(PULL_ACL_RULES), error.message);
+      assert.ok(error.message.includes(`ACL SETUSER nosync ${PULL_ACL_RULES}`));
+      assert.equal(PULL_ACL_RULES, '+sync +psync +replconf +ping +info');
+    });
+
+    test(`${engine.label}: a user without +info is stopped at the first INFO, with the same advice`, async () => {
+      const endpoint = { ...server.endpoint('backup'), username: 'noinfo', password: 'pw-noinfo' };
+      const error = await expectConnectionError(pullRdb({ endpoint }), 'E_NOPERM', /not allowed to run INFO server/);
+      assert.ok(error.message.includes(PULL_ACL_RULES));
+    });
+
+    test(`${engine.label}: nothing listening: E_UNREACHABLE`, async () => {
+      const endpoint = { ...server.endpoint('backup'), port: await freePort() };
+      await expectConnectionError(pullRdb({ endpoint }), 'E_UNREACHABLE', /connection refused/);
+    });
+
+    // The neurallog profile sets repl-diskless-sync-max-replicas 1, so with a delay the fork starts at
+    // the next 1 Hz replication cron tick (one keepalive, 0.6-0.9 s); with max-replicas 0 the delay rules.
+    test(`${engine.label}: keepalive newlines while the server waits (repl-diskless-sync-delay 2) are skipped and reported`, async () => {
+      const admin = await server.connect('admin');
+      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '2', 'repl-diskless-sync-max-replicas', '0']);
+      try {
+        const seen: number[] = [];
+        const pulled = await pullRdb({ endpoint: server.endpoint('backup'), onWaiting: (n) => seen.push(n) });
+        assert.ok(seen.length >= 1, 'at least one keepalive');
+        assert.deepEqual(
+          seen,
+          seen.map((_, i) => i + 1),
+        );
+        assert.equal(pulled.keepalives, seen.length);
+        // a lower bound the server guarantees (it waits repl-diskless-sync-delay 2 s), not a speed
+        assert.ok(pulled.waitedMs >= 1000, `waited ${pulled.waitedMs} ms`);
+        const file = join(work.path, 'delayed.rdb');
+        await pipeline(pulled.stream, createWriteStream(file));
+        assertWholeRdb(file, engine);
+      } finally {
+        await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0', 'repl-diskless-sync-max-replicas', '1']);
+        await admin.close();
+      }
+    });
+
+    test(`${engine.label}: an abort while the server prepares rejects the pull`, async () => {
+      const admin = await server.connect('admin');
+      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '5', 'repl-diskless-sync-max-replicas', '0']);
+      try {
+        const controller = new AbortController();
+        let waits = 0;
+        const onWaiting = () => {
+          waits++;
+          controller.abort();
+        };
+        const pull = pullRdb({ endpoint: server.endpoint('backup'), signal: controller.signal, onWaiting });
+        await assert.rejects(pull, (e: Error) => e.name === 'AbortError');
+        // the server would go on waiting for 5 s with a keepalive a second: the pull stopped at the first
+        assert.equal(waits, 1, 'no keepalive was read after the abort');
+      } finally {
+        await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0', 'repl-diskless-sync-max-replicas', '1']);
+        await admin.close();
+      }
+    });
+
+    test(`${engine.label}: disk-based replication (repl-diskless-sync no): mode disk, exactly the declared bytes, and the server wrote dump.rdb`, async () => {
+      const admin = await server.connect('admin');
+      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'no']);
+      let pulled: PulledRdb;
+      try {
+        pulled = await pullRdb({ endpoint: server.endpoint('backup') });
+      } finally {
+        await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'yes']);
+        await admin.close();
+      }
+      assert.equal(pulled.mode, 'disk');
       assert.equal(pulled.rdbOnly, true);
-      assert.deepEqual(pulled.notes, []);
-      assert.equal(pulled.server.engine, engine.identity.engine);
-      assert.equal(pulled.server.version, engine.identity.version, 'the engine\'s own version (Valkey\'s valkey_version, not its redis_version)');
-      assert.equal(pulled.server.role, 'master');
-      assert.match(pulled.server.runId, /^[0-9a-f]{40}$/);
-      assert.match(pulled.server.replId, /^[0-9a-f]{40}$/);
-      assert.equal(typeof pulled.server.replOffset, 'number');
-      assert.equal(pulled.info.aof_enabled, '1', 'INFO persistence was read');
-    });
-
-    test(`${engine.label}: a whole RDB that redis-check-rdb reads: every key and expiry`, (t) => {
-      assertWholeRdb(file, engine);
-      assert.match(execFileSync(engine.checkRdb ?? 'redis-check-rdb', [file], { encoding: 'utf8' }), /1506 keys read\n\[info\] 3 expires/);
-      t.diagnostic(`diskless pull of ${readFileSync(file).length} bytes: header after ${pulled.waitedMs} ms, done after ${elapsed} ms`);
-    });
-
-    test(`${engine.label}: nothing written on the server: no dump.rdb, no temp RDB`, () => {
-      assert.ok(!existsSync(join(server.dir, 'dump.rdb')), 'no dump.rdb in the server directory');
-      assert.deepEqual(readdirSync(server.dir).filter((f) => f.endsWith('.rdb')), [], 'no temp RDB either');
-    });
-
-    // repl-diskless-sync-delay 0: the transfer starts at SYNC, so no keepalive newline precedes it
-    // (a pull that waited would have seen one a second)
-    test(`${engine.label}: the server sends the RDB at once: no keepalive before it`, () => {
-      assert.equal(pulled.keepalives, 0, `header after ${pulled.waitedMs} ms`);
-    });
-  });
-
-  test(`${engine.label}: a password alone authenticates as the default user (refused here: default is off)`, async () => {
-    const endpoint = { ...server.endpoint('backup'), username: undefined };
-    await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /authentication failed .* user "default"/);
-  });
-
-  test(`${engine.label}: wrong password: E_AUTH naming the user, never the password`, async () => {
-    const endpoint = { ...server.endpoint('backup'), password: 'not-the-password' };
-    const error = await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /authentication failed at redis:\/\/backup@127\.0\.0\.1:\d+ for user "backup"/);
-    assert.doesNotMatch(error.message, /not-the-password/);
-  });
-
-  test(`${engine.label}: no credentials on a server that needs them: E_AUTH saying how to give them`, async () => {
-    const endpoint = { ...server.endpoint('backup'), username: undefined, password: undefined };
-    await expectConnectionError(pullRdb({ endpoint }), 'E_AUTH', /requires authentication/);
-  });
-
-  test(`${engine.label}: a user without +sync: E_NOPERM naming the ACL rules the user needs`, async () => {
-    const endpoint = { ...server.endpoint('backup'), username: 'nosync', password: 'pw-nosync' };
-    const error = await expectConnectionError(pullRdb({ endpoint }), 'E_NOPERM', /user "nosync" is not allowed to run SYNC/);
-    assert.ok(error.message.includes(PULL_ACL_RULES), error.message);
-    assert.ok(error.message.includes(`ACL SETUSER nosync ${PULL_ACL_RULES}`));
-    assert.equal(PULL_ACL_RULES, '+sync +psync +replconf +ping +info');
-  });
-
-  test(`${engine.label}: a user without +info is stopped at the first INFO, with the same advice`, async () => {
-    const endpoint = { ...server.endpoint('backup'), username: 'noinfo', password: 'pw-noinfo' };
-    const error = await expectConnectionError(pullRdb({ endpoint }), 'E_NOPERM', /not allowed to run INFO server/);
-    assert.ok(error.message.includes(PULL_ACL_RULES));
-  });
-
-  test(`${engine.label}: nothing listening: E_UNREACHABLE`, async () => {
-    const endpoint = { ...server.endpoint('backup'), port: await freePort() };
-    await expectConnectionError(pullRdb({ endpoint }), 'E_UNREACHABLE', /connection refused/);
-  });
-
-  // The neurallog profile sets repl-diskless-sync-max-replicas 1, so with a delay the fork starts at
-  // the next 1 Hz replication cron tick (one keepalive, 0.6-0.9 s); with max-replicas 0 the delay rules.
-  test(`${engine.label}: keepalive newlines while the server waits (repl-diskless-sync-delay 2) are skipped and reported`, async () => {
-    const admin = await server.connect('admin');
-    await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '2', 'repl-diskless-sync-max-replicas', '0']);
-    try {
-      const seen: number[] = [];
-      const pulled = await pullRdb({ endpoint: server.endpoint('backup'), onWaiting: (n) => seen.push(n) });
-      assert.ok(seen.length >= 1, 'at least one keepalive');
-      assert.deepEqual(seen, seen.map((_, i) => i + 1));
-      assert.equal(pulled.keepalives, seen.length);
-      // a lower bound the server guarantees (it waits repl-diskless-sync-delay 2 s), not a speed
-      assert.ok(pulled.waitedMs >= 1000, `waited ${pulled.waitedMs} ms`);
-      const file = join(work.path, 'delayed.rdb');
+      const file = join(work.path, 'disk.rdb');
       await pipeline(pulled.stream, createWriteStream(file));
-      assertWholeRdb(file, engine);
-    } finally {
-      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0', 'repl-diskless-sync-max-replicas', '1']);
+      const bytes = assertWholeRdb(file, engine);
+      assert.equal(bytes.length, pulled.declaredBytes);
+      assert.ok(existsSync(join(server.dir, 'dump.rdb')), 'the server saved dump.rdb, as a BGSAVE would');
+    });
+  });
+
+for (const engine of testEngines())
+  describe(`pullRdb when ${engine.label} dies mid-transfer`, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer({ engine, args: ['--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'] });
+      const admin = await server.connect('admin');
+      await admin.sendCommand(['DEBUG', 'POPULATE', '2000000']);
       await admin.close();
-    }
-  });
+    });
+    after(async () => server?.stop());
 
-  test(`${engine.label}: an abort while the server prepares rejects the pull`, async () => {
-    const admin = await server.connect('admin');
-    await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '5', 'repl-diskless-sync-max-replicas', '0']);
-    try {
-      const controller = new AbortController();
-      let waits = 0;
-      const onWaiting = () => {
-        waits++;
-        controller.abort();
-      };
-      const pull = pullRdb({ endpoint: server.endpoint('backup'), signal: controller.signal, onWaiting });
-      await assert.rejects(pull, (e: Error) => e.name === 'AbortError');
-      // the server would go on waiting for 5 s with a keepalive a second: the pull stopped at the first
-      assert.equal(waits, 1, 'no keepalive was read after the abort');
-    } finally {
-      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0', 'repl-diskless-sync-max-replicas', '1']);
-      await admin.close();
-    }
+    test(`${engine.label}: SIGKILL after the first chunk: the stream errors with E_PULL_TRUNCATED; a slow consumer holds the socket`, async (t) => {
+      const pulled = await pullRdb({ endpoint: server.endpoint('backup') });
+      const reader = pulled.stream[Symbol.asyncIterator]();
+      const first = await reader.next();
+      assert.ok(!first.done && first.value.length > 0);
+      // the consumer stops reading: the stream buffers at most its high-water mark plus a socket read,
+      // while the RDB is ~50 MB
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const buffered = pulled.stream.readableLength;
+      assert.ok(buffered < 2 * 1024 * 1024, `buffered ${buffered} bytes`);
+      process.kill(server.pid, 'SIGKILL');
+      let received = first.value.length as number;
+      await assert.rejects(
+        (async () => {
+          for (;;) {
+            const next = await reader.next();
+            if (next.done) return;
+            received += next.value.length;
+          }
+        })(),
+        (error: unknown) => {
+          assert.ok(error instanceof ConnectionError);
+          assert.equal(error.code, 'E_PULL_TRUNCATED');
+          assert.match(error.message, /closed after \d+ bytes of a diskless RDB, before its end-of-file mark: the copy is incomplete/);
+          return true;
+        },
+      );
+      assert.ok(received < 50_000_000, `received ${received} bytes before the stream failed`);
+      t.diagnostic(`stream buffer while the consumer paused: ${buffered} bytes; received before the failure: ${received} bytes`);
+    });
   });
-
-  test(`${engine.label}: disk-based replication (repl-diskless-sync no): mode disk, exactly the declared bytes, and the server wrote dump.rdb`, async () => {
-    const admin = await server.connect('admin');
-    await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'no']);
-    let pulled: PulledRdb;
-    try {
-      pulled = await pullRdb({ endpoint: server.endpoint('backup') });
-    } finally {
-      await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync', 'yes']);
-      await admin.close();
-    }
-    assert.equal(pulled.mode, 'disk');
-    assert.equal(pulled.rdbOnly, true);
-    const file = join(work.path, 'disk.rdb');
-    await pipeline(pulled.stream, createWriteStream(file));
-    const bytes = assertWholeRdb(file, engine);
-    assert.equal(bytes.length, pulled.declaredBytes);
-    assert.ok(existsSync(join(server.dir, 'dump.rdb')), 'the server saved dump.rdb, as a BGSAVE would');
-  });
-});
-
-for (const engine of testEngines()) describe(`pullRdb when ${engine.label} dies mid-transfer`, () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ engine, args: ['--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'] });
-    const admin = await server.connect('admin');
-    await admin.sendCommand(['DEBUG', 'POPULATE', '2000000']);
-    await admin.close();
-  });
-  after(async () => server?.stop());
-
-  test(`${engine.label}: SIGKILL after the first chunk: the stream errors with E_PULL_TRUNCATED; a slow consumer holds the socket`, async (t) => {
-    const pulled = await pullRdb({ endpoint: server.endpoint('backup') });
-    const reader = pulled.stream[Symbol.asyncIterator]();
-    const first = await reader.next();
-    assert.ok(!first.done && first.value.length > 0);
-    // the consumer stops reading: the stream buffers at most its high-water mark plus a socket read,
-    // while the RDB is ~50 MB
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const buffered = pulled.stream.readableLength;
-    assert.ok(buffered < 2 * 1024 * 1024, `buffered ${buffered} bytes`);
-    process.kill(server.pid, 'SIGKILL');
-    let received = first.value.length as number;
-    await assert.rejects(
-      (async () => {
-        for (;;) {
-          const next = await reader.next();
-          if (next.done) return;
-          received += next.value.length;
-        }
-      })(),
-      (error: unknown) => {
-        assert.ok(error instanceof ConnectionError);
-        assert.equal(error.code, 'E_PULL_TRUNCATED');
-        assert.match(error.message, /closed after \d+ bytes of a diskless RDB, before its end-of-file mark: the copy is incomplete/);
-        return true;
-      },
-    );
-    assert.ok(received < 50_000_000, `received ${received} bytes before the stream failed`);
-    t.diagnostic(`stream buffer while the consumer paused: ${buffered} bytes; received before the failure: ${received} bytes`);
-  });
-});
 
 /**
  * A scripted server, to reach what the real engines never do: an older server without rdb-only, payloads
@@ -272,7 +285,12 @@ async function scriptedServer(answer: (command: string[], socket: Socket) => voi
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('error', () => {});
-    const decoder = new RespDecoder((reply: RespReply) => answer((reply as Buffer[]).map((b) => b.toString()), socket));
+    const decoder = new RespDecoder((reply: RespReply) =>
+      answer(
+        (reply as Buffer[]).map((b) => b.toString()),
+        socket,
+      ),
+    );
     socket.on('data', (chunk: Buffer) => decoder.write(chunk));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -287,7 +305,12 @@ async function scriptedServer(answer: (command: string[], socket: Socket) => voi
 }
 
 const INFO_REPLY = (section: string): string => {
-  const text = section === 'server' ? '# Server\r\nredis_version:6.2.14\r\nrun_id:' + 'r'.repeat(40) + '\r\n' : section === 'replication' ? '# Replication\r\nrole:master\r\nmaster_replid:' + 'f'.repeat(40) + '\r\nmaster_repl_offset:1234\r\n' : '# Persistence\r\nloading:0\r\n';
+  const text =
+    section === 'server'
+      ? '# Server\r\nredis_version:6.2.14\r\nrun_id:' + 'r'.repeat(40) + '\r\n'
+      : section === 'replication'
+        ? '# Replication\r\nrole:master\r\nmaster_replid:' + 'f'.repeat(40) + '\r\nmaster_repl_offset:1234\r\n'
+        : '# Persistence\r\nloading:0\r\n';
   return `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
 };
 
@@ -338,7 +361,15 @@ describe('pullRdb against scripted servers', () => {
       assert.equal(pulled.rdbOnly, false);
       assert.match(pulled.notes.join(), /refused REPLCONF rdb-only .*Unrecognized REPLCONF option/);
       assert.deepEqual(seen, [1, 2, 3]);
-      assert.deepEqual(pulled.server, { engine: 'redis', version: '6.2.14', redisVersion: '6.2.14', runId: 'r'.repeat(40), role: 'master', replId: 'f'.repeat(40), replOffset: 1234 });
+      assert.deepEqual(pulled.server, {
+        engine: 'redis',
+        version: '6.2.14',
+        redisVersion: '6.2.14',
+        runId: 'r'.repeat(40),
+        role: 'master',
+        replId: 'f'.repeat(40),
+        replOffset: 1234,
+      });
       assert.equal(pulled.mode, 'diskless');
       assert.ok((await readAll(pulled)).equals(rdb));
     } finally {
@@ -370,7 +401,10 @@ describe('pullRdb against scripted servers', () => {
     );
     try {
       const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } });
-      await assert.rejects(readAll(pulled), (e: unknown) => e instanceof ConnectionError && e.code === 'E_PULL_TRUNCATED' && /closed after 50 of the 118 RDB bytes it announced/.test(e.message));
+      await assert.rejects(
+        readAll(pulled),
+        (e: unknown) => e instanceof ConnectionError && e.code === 'E_PULL_TRUNCATED' && /closed after 50 of the 118 RDB bytes it announced/.test(e.message),
+      );
     } finally {
       await server.close();
     }
@@ -384,7 +418,10 @@ describe('pullRdb against scripted servers', () => {
     );
     try {
       const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } });
-      await assert.rejects(readAll(pulled), (e: unknown) => e instanceof ConnectionError && e.code === 'E_PULL_TRUNCATED' && /before its end-of-file mark/.test(e.message));
+      await assert.rejects(
+        readAll(pulled),
+        (e: unknown) => e instanceof ConnectionError && e.code === 'E_PULL_TRUNCATED' && /before its end-of-file mark/.test(e.message),
+      );
     } finally {
       await server.close();
     }
@@ -399,10 +436,10 @@ describe('pullRdb against scripted servers', () => {
     const markAt = 1_500_000;
     data.write(mark, markAt, 'latin1');
     let seed = 7;
-    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const pieces = (bytes: Buffer): Buffer[] => {
       const out: Buffer[] = [];
-      for (let at = 0; at < bytes.length; ) {
+      for (let at = 0; at < bytes.length;) {
         const n = at === 0 ? markAt + 40 : Math.max(1, Math.floor(random() ** 3 * 200_000));
         out.push(bytes.subarray(at, at + n));
         at += n;
@@ -451,7 +488,11 @@ describe('pullRdb against scripted servers', () => {
     try {
       await expectConnectionError(pullRdb({ endpoint: at(failing.port) }), 'E_SYNC_REFUSED', /refused SYNC: ERR BGSAVE failed/);
       await expectConnectionError(pullRdb({ endpoint: at(garbage.port) }), 'E_PROTOCOL', /SYNC answered "hello" instead of a payload header/);
-      await expectConnectionError(pullRdb({ endpoint: at(silent.port), idleTimeoutMs: 300 }), 'E_PULL_TIMEOUT', /sent nothing for 0.3 s during SYNC; the pull was given up/);
+      await expectConnectionError(
+        pullRdb({ endpoint: at(silent.port), idleTimeoutMs: 300 }),
+        'E_PULL_TIMEOUT',
+        /sent nothing for 0.3 s during SYNC; the pull was given up/,
+      );
     } finally {
       await Promise.all([failing.close(), garbage.close(), silent.close()]);
     }

@@ -136,7 +136,10 @@ describe('serveRdbAsMaster: the protocol, with a scripted replica', () => {
       await waiting;
       assert.match(String(replies[2]), /ERR this restore listener serves one replica once/);
       early.destroy();
-      await assert.rejects(fakeReplica(master.port, [encodeCommand(['PING'])], () => true), /ECONNREFUSED/);
+      await assert.rejects(
+        fakeReplica(master.port, [encodeCommand(['PING'])], () => true),
+        /ECONNREFUSED/,
+      );
     } finally {
       await master.close();
     }
@@ -161,131 +164,147 @@ describe('serveRdbAsMaster: the protocol, with a scripted replica', () => {
   });
 });
 
-for (const engine of testEngines()) describe(`serveRdbAsMaster: restoring a real ${engine.label} (replace)`, () => {
-  let source: TestServer;
-  let work: ReturnType<typeof tempDir>;
-  let rdbFile: string;
-  let digestA: string;
+for (const engine of testEngines())
+  describe(`serveRdbAsMaster: restoring a real ${engine.label} (replace)`, () => {
+    let source: TestServer;
+    let work: ReturnType<typeof tempDir>;
+    let rdbFile: string;
+    let digestA: string;
 
-  before(async () => {
-    work = tempDir('nlr-serve-', engine.tempParent);
-    source = await startTestServer({ engine, args: DEBUG_ARGS });
-    const admin = await source.connect('admin');
-    await fill(admin, 'A', 2000);
-    await admin.sendCommand(['FUNCTION', 'LOAD', "#!lua name=nl\nredis.register_function('nlf', function() return 1 end)"]);
-    digestA = await digest(admin);
-    await admin.close();
-    const pulled = await pullRdb({ endpoint: source.endpoint('backup') });
-    rdbFile = join(work.path, 'a.rdb');
-    await pipeline(pulled.stream, createWriteStream(rdbFile));
-  });
-  after(async () => {
-    await source?.stop();
-    work?.remove();
-  });
+    before(async () => {
+      work = tempDir('nlr-serve-', engine.tempParent);
+      source = await startTestServer({ engine, args: DEBUG_ARGS });
+      const admin = await source.connect('admin');
+      await fill(admin, 'A', 2000);
+      await admin.sendCommand(['FUNCTION', 'LOAD', "#!lua name=nl\nredis.register_function('nlf', function() return 1 end)"]);
+      digestA = await digest(admin);
+      await admin.close();
+      const pulled = await pullRdb({ endpoint: source.endpoint('backup') });
+      rdbFile = join(work.path, 'a.rdb');
+      await pipeline(pulled.stream, createWriteStream(rdbFile));
+    });
+    after(async () => {
+      await source?.stop();
+      work?.remove();
+    });
 
-  test(`${engine.label}: REPLICAOF the fake master, then REPLICAOF NO ONE: the target holds exactly A, rewrote its AOF, and keeps A after SIGKILL + restart`, async (t) => {
-    const target = await startTestServer({ engine, args: DEBUG_ARGS });
-    let restartedPid: number | undefined;
-    try {
-      const admin = await target.connect('admin');
-      await fill(admin, 'B', 500);
-      const digestB = await digest(admin);
-      assert.notEqual(digestB, digestA);
-      const aofBefore = await info(admin, 'persistence');
-      assert.equal(aofBefore.aof_enabled, '1');
-
-      const rdbBytes = statSync(rdbFile).size;
-      let progress = 0;
-      const master = await serveRdbAsMaster({ rdb: () => createReadStream(rdbFile, { highWaterMark: 16 * 1024 }), rdbBytes, onTransferProgress: (b) => (progress = b) });
-      const started = Date.now();
+    test(`${engine.label}: REPLICAOF the fake master, then REPLICAOF NO ONE: the target holds exactly A, rewrote its AOF, and keeps A after SIGKILL + restart`, async (t) => {
+      const target = await startTestServer({ engine, args: DEBUG_ARGS });
+      let restartedPid: number | undefined;
       try {
-        assert.equal(await admin.sendCommand(['REPLICAOF', '127.0.0.1', String(master.port)]), 'OK');
-        await master.transferred;
-        assert.equal(progress, rdbBytes);
-        await until('the link to be up and the load done', async () => {
-          const repl = await info(admin, 'replication');
-          const persistence = await info(admin, 'persistence');
-          return repl.master_link_status === 'up' && repl.master_sync_in_progress === '0' && persistence.loading === '0';
+        const admin = await target.connect('admin');
+        await fill(admin, 'B', 500);
+        const digestB = await digest(admin);
+        assert.notEqual(digestB, digestA);
+        const aofBefore = await info(admin, 'persistence');
+        assert.equal(aofBefore.aof_enabled, '1');
+
+        const rdbBytes = statSync(rdbFile).size;
+        let progress = 0;
+        const master = await serveRdbAsMaster({
+          rdb: () => createReadStream(rdbFile, { highWaterMark: 16 * 1024 }),
+          rdbBytes,
+          onTransferProgress: (b) => (progress = b),
         });
-        const loadedMs = Date.now() - started;
-        assert.equal(await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']), 'OK');
-        t.diagnostic(`transfer + load of ${rdbBytes} bytes: ${loadedMs} ms`);
+        const started = Date.now();
+        try {
+          assert.equal(await admin.sendCommand(['REPLICAOF', '127.0.0.1', String(master.port)]), 'OK');
+          await master.transferred;
+          assert.equal(progress, rdbBytes);
+          await until('the link to be up and the load done', async () => {
+            const repl = await info(admin, 'replication');
+            const persistence = await info(admin, 'persistence');
+            return repl.master_link_status === 'up' && repl.master_sync_in_progress === '0' && persistence.loading === '0';
+          });
+          const loadedMs = Date.now() - started;
+          assert.equal(await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']), 'OK');
+          t.diagnostic(`transfer + load of ${rdbBytes} bytes: ${loadedMs} ms`);
+        } finally {
+          await master.close();
+        }
+        assert.equal((await info(admin, 'replication')).role, 'master');
+        assert.equal(await digest(admin), digestA, 'the target holds exactly A');
+        assert.match(JSON.stringify(await admin.sendCommand(['FUNCTION', 'LIST'])), /"nl"/, 'functions came along');
+        await until('the AOF rewrite to finish', async () => {
+          const p = await info(admin, 'persistence');
+          return p.aof_rewrite_in_progress === '0' && p.aof_rewrite_scheduled === '0';
+        });
+        const aofAfter = await info(admin, 'persistence');
+        assert.equal(aofAfter.aof_last_bgrewrite_status, 'ok');
+        assert.equal(aofAfter.aof_enabled, '1');
+        const manifest = readFileSync(join(target.dir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8');
+        assert.match(manifest, /file appendonly\.aof\.2\.base\.rdb seq 2 type b/, `a new AOF base was written:\n${manifest}`);
+        assert.ok(readdirSync(target.dir).includes('dump.rdb'), 'the replica kept the received RDB as its dump.rdb');
+        await admin.close();
+
+        // kill -9 right after, start again on the same directory, conf and ACL file
+        process.kill(target.pid, 'SIGKILL');
+        await until('the old process to be gone', async () => !isAlive(target.pid));
+        const logPath = join(target.dir, 'redis.log');
+        const restarted = startRedisServer({
+          server: engine.server,
+          confPath: join(target.dir, 'redis.conf'),
+          aclPath: join(target.dir, 'users.acl'),
+          dataDir: target.dir,
+          logPath,
+          args: DEBUG_ARGS,
+        });
+        restartedPid = restarted.pid;
+        await waitUntilServing(target.endpoint('admin'), { server: restarted, logPath, timeoutMs: 20_000 });
+        const again = await target.connect('admin');
+        assert.equal(await digest(again), digestA, 'A survived SIGKILL and restart');
+        assert.equal((await info(again, 'replication')).role, 'master');
+        await again.close();
       } finally {
-        await master.close();
+        if (restartedPid !== undefined && isAlive(restartedPid)) process.kill(restartedPid, 'SIGKILL');
+        await target.stop();
       }
-      assert.equal((await info(admin, 'replication')).role, 'master');
-      assert.equal(await digest(admin), digestA, 'the target holds exactly A');
-      assert.match(JSON.stringify(await admin.sendCommand(['FUNCTION', 'LIST'])), /"nl"/, 'functions came along');
-      await until('the AOF rewrite to finish', async () => {
-        const p = await info(admin, 'persistence');
-        return p.aof_rewrite_in_progress === '0' && p.aof_rewrite_scheduled === '0';
-      });
-      const aofAfter = await info(admin, 'persistence');
-      assert.equal(aofAfter.aof_last_bgrewrite_status, 'ok');
-      assert.equal(aofAfter.aof_enabled, '1');
-      const manifest = readFileSync(join(target.dir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8');
-      assert.match(manifest, /file appendonly\.aof\.2\.base\.rdb seq 2 type b/, `a new AOF base was written:\n${manifest}`);
-      assert.ok(readdirSync(target.dir).includes('dump.rdb'), 'the replica kept the received RDB as its dump.rdb');
-      await admin.close();
+    });
 
-      // kill -9 right after, start again on the same directory, conf and ACL file
-      process.kill(target.pid, 'SIGKILL');
-      await until('the old process to be gone', async () => !isAlive(target.pid));
-      const logPath = join(target.dir, 'redis.log');
-      const restarted = startRedisServer({ server: engine.server, confPath: join(target.dir, 'redis.conf'), aclPath: join(target.dir, 'users.acl'), dataDir: target.dir, logPath, args: DEBUG_ARGS });
-      restartedPid = restarted.pid;
-      await waitUntilServing(target.endpoint('admin'), { server: restarted, logPath, timeoutMs: 20_000 });
-      const again = await target.connect('admin');
-      assert.equal(await digest(again), digestA, 'A survived SIGKILL and restart');
-      assert.equal((await info(again, 'replication')).role, 'master');
-      await again.close();
-    } finally {
-      if (restartedPid !== undefined && isAlive(restartedPid)) process.kill(restartedPid, 'SIGKILL');
-      await target.stop();
-    }
-  });
-
-  test(`${engine.label}: a source stream that fails half way: the replica never gets the last bytes and keeps B`, async () => {
-    const target = await startTestServer({ engine, args: DEBUG_ARGS });
-    try {
-      const admin = await target.connect('admin');
-      await fill(admin, 'B', 500);
-      const digestB = await digest(admin);
-      const bytes = readFileSync(rdbFile);
-      const half = Math.floor(bytes.length / 2);
-      const failing = (): Readable =>
-        Readable.from(
-          (async function* () {
-            for (let at = 0; at < half; at += 8192) yield bytes.subarray(at, Math.min(at + 8192, half));
-            await sleep(100);
-            throw new Error('CRC mismatch at byte 12345 (simulated)');
-          })(),
-        );
-      let progress = 0;
-      const master = await serveRdbAsMaster({ rdb: failing, rdbBytes: bytes.length, onTransferProgress: (b) => (progress = b) });
+    test(`${engine.label}: a source stream that fails half way: the replica never gets the last bytes and keeps B`, async () => {
+      const target = await startTestServer({ engine, args: DEBUG_ARGS });
       try {
-        await admin.sendCommand(['REPLICAOF', '127.0.0.1', String(master.port)]);
-        await assert.rejects(master.transferred, /CRC mismatch at byte 12345/);
-        assert.ok(progress > 0 && progress < half, `${progress} bytes went out, less than the ${half} read`);
-        // the replica notices the lost link and retries; it is refused, and never loads anything
-        await until('the replica to see its link down', async () => (await info(admin, 'replication')).master_link_status === 'down');
-        await sleep(1200);
-        assert.equal((await info(admin, 'replication')).master_sync_in_progress, '0');
-        assert.equal(await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']), 'OK');
+        const admin = await target.connect('admin');
+        await fill(admin, 'B', 500);
+        const digestB = await digest(admin);
+        const bytes = readFileSync(rdbFile);
+        const half = Math.floor(bytes.length / 2);
+        const failing = (): Readable =>
+          Readable.from(
+            (async function* () {
+              for (let at = 0; at < half; at += 8192) yield bytes.subarray(at, Math.min(at + 8192, half));
+              await sleep(100);
+              throw new Error('CRC mismatch at byte 12345 (simulated)');
+            })(),
+          );
+        let progress = 0;
+        const master = await serveRdbAsMaster({ rdb: failing, rdbBytes: bytes.length, onTransferProgress: (b) => (progress = b) });
+        try {
+          await admin.sendCommand(['REPLICAOF', '127.0.0.1', String(master.port)]);
+          await assert.rejects(master.transferred, /CRC mismatch at byte 12345/);
+          assert.ok(progress > 0 && progress < half, `${progress} bytes went out, less than the ${half} read`);
+          // the replica notices the lost link and retries; it is refused, and never loads anything
+          await until('the replica to see its link down', async () => (await info(admin, 'replication')).master_link_status === 'down');
+          await sleep(1200);
+          assert.equal((await info(admin, 'replication')).master_sync_in_progress, '0');
+          assert.equal(await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']), 'OK');
+        } finally {
+          await master.close();
+        }
+        assert.equal(await digest(admin), digestB, 'the target still holds exactly B');
+        const log = readFileSync(join(target.dir, 'redis.log'), 'utf8');
+        // Valkey says primary where Redis says master
+        assert.match(log, /receiving \d+ bytes from (master|primary) to disk/);
+        assert.match(log, /I\/O error trying to sync with (MASTER|PRIMARY): connection lost/);
+        assert.doesNotMatch(log, /Loading DB in memory/);
+        assert.deepEqual(
+          readdirSync(target.dir).filter((f) => f.startsWith('temp-')),
+          [],
+          'no partial transfer file left behind',
+        );
+        await admin.close();
       } finally {
-        await master.close();
+        await target.stop();
       }
-      assert.equal(await digest(admin), digestB, 'the target still holds exactly B');
-      const log = readFileSync(join(target.dir, 'redis.log'), 'utf8');
-      // Valkey says primary where Redis says master
-      assert.match(log, /receiving \d+ bytes from (master|primary) to disk/);
-      assert.match(log, /I\/O error trying to sync with (MASTER|PRIMARY): connection lost/);
-      assert.doesNotMatch(log, /Loading DB in memory/);
-      assert.deepEqual(readdirSync(target.dir).filter((f) => f.startsWith('temp-')), [], 'no partial transfer file left behind');
-      await admin.close();
-    } finally {
-      await target.stop();
-    }
+    });
   });
-});

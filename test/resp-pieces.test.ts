@@ -33,8 +33,16 @@ BIG.write('$5\r\n', 200_000);
 const REPLIES: Array<{ bytes: Buffer; full: unknown; shallow: Shallow }> = [
   { bytes: Buffer.from('+OK\r\n'), full: 'OK', shallow: ['+', 0, undefined] },
   { bytes: Buffer.from('+\r\n'), full: '', shallow: ['+', 0, undefined] },
-  { bytes: Buffer.from('-ERR wrong number of arguments\r\n'), full: { error: 'ERR wrong number of arguments' }, shallow: ['-', 0, 'ERR wrong number of arguments'] },
-  { bytes: Buffer.from('-BUSYKEY Target key name already exists.\r\n'), full: { error: 'BUSYKEY Target key name already exists.' }, shallow: ['-', 0, 'BUSYKEY Target key name already exists.'] },
+  {
+    bytes: Buffer.from('-ERR wrong number of arguments\r\n'),
+    full: { error: 'ERR wrong number of arguments' },
+    shallow: ['-', 0, 'ERR wrong number of arguments'],
+  },
+  {
+    bytes: Buffer.from('-BUSYKEY Target key name already exists.\r\n'),
+    full: { error: 'BUSYKEY Target key name already exists.' },
+    shallow: ['-', 0, 'BUSYKEY Target key name already exists.'],
+  },
   { bytes: Buffer.from(':0\r\n'), full: 0, shallow: [':', 0, undefined] },
   { bytes: Buffer.from(':-42\r\n'), full: -42, shallow: [':', -42, undefined] },
   { bytes: Buffer.from(':1234567890123\r\n'), full: 1234567890123, shallow: [':', 1234567890123, undefined] },
@@ -48,7 +56,11 @@ const REPLIES: Array<{ bytes: Buffer; full: unknown; shallow: Shallow }> = [
     full: [{ bulk: 'foo' }, [1, ['deep']], { error: 'ERR inner' }, [null, []]],
     shallow: ['*', 4, undefined],
   },
-  { bytes: Buffer.concat([Buffer.from(`$${BIG.length}\r\n`), BIG, Buffer.from('\r\n')]), full: { bulk: `big ${BIG.length}` }, shallow: ['$', BIG.length, undefined] },
+  {
+    bytes: Buffer.concat([Buffer.from(`$${BIG.length}\r\n`), BIG, Buffer.from('\r\n')]),
+    full: { bulk: `big ${BIG.length}` },
+    shallow: ['$', BIG.length, undefined],
+  },
   { bytes: Buffer.from('*2\r\n*1\r\n*1\r\n:7\r\n+x\r\n'), full: [[[7]], 'x'], shallow: ['*', 2, undefined] },
 ];
 const ALL = Buffer.concat(REPLIES.map((r) => r.bytes));
@@ -85,7 +97,7 @@ function decodeShallow(pieces: Buffer[]): Shallow[] {
 
 function randomPieces(bytes: Buffer, random: Random, maxPiece: number): Buffer[] {
   const pieces: Buffer[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const size = 1 + random.int(maxPiece);
     pieces.push(bytes.subarray(at, at + size));
     at += size;
@@ -109,10 +121,22 @@ describe('RESP decoder in pieces (full and shallow modes)', () => {
     const small = REPLIES.filter((r) => r.bytes.length < 1000);
     for (let i = 0; i <= SMALL.length; i++) {
       const two = [SMALL.subarray(0, i), SMALL.subarray(i)];
-      assert.deepEqual(decodeFull(two), small.map((r) => r.full), `split at ${i}`);
-      assert.deepEqual(decodeShallow(two), small.map((r) => r.shallow), `split at ${i}`);
+      assert.deepEqual(
+        decodeFull(two),
+        small.map((r) => r.full),
+        `split at ${i}`,
+      );
+      assert.deepEqual(
+        decodeShallow(two),
+        small.map((r) => r.shallow),
+        `split at ${i}`,
+      );
       const three = [SMALL.subarray(0, i), SMALL.subarray(i, i + 3), SMALL.subarray(i + 3)];
-      assert.deepEqual(decodeShallow(three), small.map((r) => r.shallow), `split at ${i} and ${i + 3}`);
+      assert.deepEqual(
+        decodeShallow(three),
+        small.map((r) => r.shallow),
+        `split at ${i} and ${i + 3}`,
+      );
     }
   });
 
@@ -132,7 +156,10 @@ describe('RESP decoder in pieces (full and shallow modes)', () => {
     assert.equal(counter.replies, REPLIES.length);
     assert.equal(counter.errors, 2, 'the error inside an array is an element, not a failed command');
     assert.deepEqual(counter.firstError, { index: 2, message: 'ERR wrong number of arguments' });
-    assert.deepEqual(counted, REPLIES.map((_, i) => i));
+    assert.deepEqual(
+      counted,
+      REPLIES.map((_, i) => i),
+    );
   });
 
   const BAD: Array<[string, string, number, RegExp]> = [

@@ -10,7 +10,6 @@ import { closeConnection, type RedisConnection } from '../src/connect/index.js';
 import { ERROR_REPLY, openPipeline } from '../src/resp/index.js';
 import { startTestServer, testEngines, type TestServer } from './helpers/redis.js';
 
-
 for (const engine of testEngines()) {
   describe(`pipelined writer against ${engine.label}`, () => {
     let server: TestServer;

@@ -68,7 +68,10 @@ describe('RESP encoder', () => {
     const args = ['SET', 'k', Buffer.from('\r\n$3\r\n*1\r\n'), ''];
     for (const feed of FEEDS) {
       const [reply] = decodeAll(encodeCommand(args), feed);
-      assert.deepEqual(plain(reply!), args.map((a) => ({ bulk: Buffer.isBuffer(a) ? a.toString('latin1') : a })));
+      assert.deepEqual(
+        plain(reply!),
+        args.map((a) => ({ bulk: Buffer.isBuffer(a) ? a.toString('latin1') : a })),
+      );
     }
   });
 });
@@ -127,7 +130,11 @@ describe('RESP decoder', () => {
     ];
     for (const [text, pattern] of cases) {
       for (const feed of FEEDS) {
-        assert.throws(() => decodeAll(Buffer.from(text), feed), (e: unknown) => e instanceof RespProtocolError && pattern.test(e.message), `${JSON.stringify(text)} fed ${feed}`);
+        assert.throws(
+          () => decodeAll(Buffer.from(text), feed),
+          (e: unknown) => e instanceof RespProtocolError && pattern.test(e.message),
+          `${JSON.stringify(text)} fed ${feed}`,
+        );
       }
     }
   });
@@ -138,60 +145,61 @@ describe('RESP decoder', () => {
   });
 });
 
-for (const engine of testEngines()) describe(`RESP decoder on replies captured from ${engine.label}`, () => {
-  let server: TestServer;
-  let captured: Buffer;
-  const commands: string[][] = [
-    ['PING'],
-    ['INFO', 'server'],
-    ['SET', 'nl:bin', '\r\n\u0000'],
-    ['GET', 'nl:bin'],
-    ['GET', 'nl:missing'],
-    ['RPUSH', 'nl:list', 'a', 'b', 'c'],
-    ['LRANGE', 'nl:list', '0', '-1'],
-    ['INCRBY', 'nl:n', '-7'],
-    ['HSET', 'nl:h', 'f', 'v'],
-    ['HGETALL', 'nl:h'],
-    ['NOSUCHCOMMAND'],
-    ['CONFIG', 'GET', 'repl-*'],
-    ['ACL', 'LOG', '1'],
-  ];
+for (const engine of testEngines())
+  describe(`RESP decoder on replies captured from ${engine.label}`, () => {
+    let server: TestServer;
+    let captured: Buffer;
+    const commands: string[][] = [
+      ['PING'],
+      ['INFO', 'server'],
+      ['SET', 'nl:bin', '\r\n\u0000'],
+      ['GET', 'nl:bin'],
+      ['GET', 'nl:missing'],
+      ['RPUSH', 'nl:list', 'a', 'b', 'c'],
+      ['LRANGE', 'nl:list', '0', '-1'],
+      ['INCRBY', 'nl:n', '-7'],
+      ['HSET', 'nl:h', 'f', 'v'],
+      ['HGETALL', 'nl:h'],
+      ['NOSUCHCOMMAND'],
+      ['CONFIG', 'GET', 'repl-*'],
+      ['ACL', 'LOG', '1'],
+    ];
 
-  before(async () => {
-    server = await startTestServer({ engine });
-    const socket = connect(server.port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const expected = commands.length + 1;
-    captured = await new Promise<Buffer>((resolve, reject) => {
-      let count = 0;
-      const decoder = new RespDecoder(() => {
-        if (++count === expected) resolve(Buffer.concat(chunks));
+    before(async () => {
+      server = await startTestServer({ engine });
+      const socket = connect(server.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      const expected = commands.length + 1;
+      captured = await new Promise<Buffer>((resolve, reject) => {
+        let count = 0;
+        const decoder = new RespDecoder(() => {
+          if (++count === expected) resolve(Buffer.concat(chunks));
+        });
+        socket.on('data', (d: Buffer) => {
+          chunks.push(d);
+          decoder.write(d);
+        });
+        socket.on('error', reject);
+        socket.write(Buffer.concat([encodeCommand(['AUTH', 'admin', server.passwords.admin!]), ...commands.map((c) => encodeCommand(c))]));
       });
-      socket.on('data', (d: Buffer) => {
-        chunks.push(d);
-        decoder.write(d);
-      });
-      socket.on('error', reject);
-      socket.write(Buffer.concat([encodeCommand(['AUTH', 'admin', server.passwords.admin!]), ...commands.map((c) => encodeCommand(c))]));
+      socket.destroy();
     });
-    socket.destroy();
+    after(async () => server?.stop());
+
+    for (const feed of FEEDS) {
+      test(`${commands.length + 1} pipelined replies, fed ${feed}, decode the same`, () => {
+        const replies = decodeAll(captured, feed);
+        assert.equal(replies.length, commands.length + 1);
+        assert.equal(replies[0], 'OK');
+        assert.equal(replies[1], 'PONG');
+        assert.match((replies[2] as Buffer).toString(), new RegExp(`${engine.identity.engine}_version:${engine.identity.version.replace(/\./g, '\\.')}\r\n`));
+        assert.deepEqual(replies[4], Buffer.from('\r\n\u0000'));
+        assert.equal(replies[5], null);
+        assert.deepEqual(plain(replies[7]!), [{ bulk: 'a' }, { bulk: 'b' }, { bulk: 'c' }]);
+        assert.equal(replies[8], -7);
+        assert.ok(replies[11] instanceof RespError && replies[11].kind === 'ERR');
+        assert.ok(Array.isArray(replies[12]) && replies[12].length % 2 === 0);
+        assert.deepEqual(replies.map(plain), decodeAll(captured, 'whole').map(plain));
+      });
+    }
   });
-  after(async () => server?.stop());
-
-  for (const feed of FEEDS) {
-    test(`${commands.length + 1} pipelined replies, fed ${feed}, decode the same`, () => {
-      const replies = decodeAll(captured, feed);
-      assert.equal(replies.length, commands.length + 1);
-      assert.equal(replies[0], 'OK');
-      assert.equal(replies[1], 'PONG');
-      assert.match((replies[2] as Buffer).toString(), new RegExp(`${engine.identity.engine}_version:${engine.identity.version.replace(/\./g, '\\.')}\r\n`));
-      assert.deepEqual(replies[4], Buffer.from('\r\n\u0000'));
-      assert.equal(replies[5], null);
-      assert.deepEqual(plain(replies[7]!), [{ bulk: 'a' }, { bulk: 'b' }, { bulk: 'c' }]);
-      assert.equal(replies[8], -7);
-      assert.ok(replies[11] instanceof RespError && replies[11].kind === 'ERR');
-      assert.ok(Array.isArray(replies[12]) && replies[12].length % 2 === 0);
-      assert.deepEqual(replies.map(plain), decodeAll(captured, 'whole').map(plain));
-    });
-  }
-});

@@ -162,11 +162,19 @@ async function sourceOf(engine: TestEngine): Promise<Source> {
   const server = await startTestServer({ engine, args: DEBUG });
   const fieldTtls = engineHas(engine.identity, FIELD_TTL);
   await on(server, (c) => seedEverything(c, engine, { fieldTtls }));
-  const backup = await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: join(dir.path, engine.id), compression: 'gzip' });
+  const backup = await takeBackup({
+    source: { kind: 'replication', endpoint: server.endpoint('backup') },
+    toDir: join(dir.path, engine.id),
+    compression: 'gzip',
+  });
   const source: Source = { engine, server, backup, state: await state(server) };
   if (fieldTtls) {
     await on(server, (c) => cmd(c, 'DEL', 'hash:fttl:listpack', 'hash:fttl:hashtable'));
-    source.plainBackup = await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: join(dir.path, `${engine.id}-plain`), compression: 'gzip' });
+    source.plainBackup = await takeBackup({
+      source: { kind: 'replication', endpoint: server.endpoint('backup') },
+      toDir: join(dir.path, `${engine.id}-plain`),
+      compression: 'gzip',
+    });
     source.plainState = await state(server);
   }
   sources.set(engine.id, source);
@@ -201,8 +209,13 @@ for (const engine of testEngines()) {
       assert.equal(m.source.engine, engine.identity.engine);
       assert.equal(m.source.version, engine.identity.version);
       assert.equal(m.keyspace.keys, s.state.keys);
-      assert.equal(Object.values(m.keyspace.types ?? {}).reduce((a, b) => a + b, 0), m.keyspace.keys, 'keys per RDB value type are recorded');
-      if (engineHas(engine.identity, FIELD_TTL)) assert.deepEqual([m.keyspace.types?.['24'], m.keyspace.types?.['25']], [1, 1], 'one field-TTL hash of each encoding');
+      assert.equal(
+        Object.values(m.keyspace.types ?? {}).reduce((a, b) => a + b, 0),
+        m.keyspace.keys,
+        'keys per RDB value type are recorded',
+      );
+      if (engineHas(engine.identity, FIELD_TTL))
+        assert.deepEqual([m.keyspace.types?.['24'], m.keyspace.types?.['25']], [1, 1], 'one field-TTL hash of each encoding');
       if (rdbVersionWritten(engine.identity)! >= 11) assert.ok((m.keyspace.types?.['20'] ?? 0) >= 1, 'listpack sets');
       assert.deepEqual(Object.keys(m.keyspace.databases).sort(), ['0', '1', '5']);
       if (engineHas(engine.identity, FIELD_TTL)) assert.equal(Object.keys(s.state.fieldTtls).length, 2, 'both field-TTL hashes are in the comparison');
@@ -275,7 +288,11 @@ for (const c of CROSS) {
           await on(stopped, (k) => cmd(k, 'SET', 'target:own', 'replaced'));
           await on(stopped, (k) => cmd(k, 'SHUTDOWN')).catch(() => undefined);
           assert.ok(await waitFor(() => !isAlive(stopped.pid), 20_000), 'the target stopped');
-          const placed = await offlineRestore({ source: await openRestoreSource(s.backup.path), dataDir: stopped.dir, configFile: join(stopped.dir, 'redis.conf') });
+          const placed = await offlineRestore({
+            source: await openRestoreSource(s.backup.path),
+            dataDir: stopped.dir,
+            configFile: join(stopped.dir, 'redis.conf'),
+          });
           assert.match(placed.compatibility, new RegExp(`loads into the target, ${to!.label.replace(/\./g, '\\.')}`));
           started = await restartTestServer(stopped, { args: DEBUG });
           assert.deepEqual(await state(stopped), s.state);
@@ -299,7 +316,10 @@ for (const c of CROSS) {
       assert.ok(error instanceof RestoreRefusedError, String(error));
       const fromRdb = rdbVersionWritten(from!.identity);
       const toRdb = rdbVersionWritten(to!.identity);
-      assert.match(error.message, new RegExp(`${to!.label.replace(/\./g, '\\.')} \\(reads RDB up to ${toRdb}\\).*${from!.label.replace(/\./g, '\\.')}, RDB ${fromRdb}`));
+      assert.match(
+        error.message,
+        new RegExp(`${to!.label.replace(/\./g, '\\.')} \\(reads RDB up to ${toRdb}\\).*${from!.label.replace(/\./g, '\\.')}, RDB ${fromRdb}`),
+      );
       assert.match(error.message, /Nothing was changed/);
       assert.deepEqual(await state(target), before, 'the target is untouched');
       assert.match(await on(target, (k) => cmd(k, 'INFO', 'replication')).then(String), /role:master/);
@@ -308,7 +328,12 @@ for (const c of CROSS) {
       assert.equal(plan.ok, false);
       assert.ok(plan.checks.some((k) => !k.ok && /cannot load the backup/.test(k.what)));
       // a merge asked to go by RESTORE payloads is refused before writing
-      const byPayload = await mergeRestore({ source: await openRestoreSource(s.backup.path), endpoint: target.endpoint('admin'), valueEncoding: 'restore', onConflict: 'skip' }).then(
+      const byPayload = await mergeRestore({
+        source: await openRestoreSource(s.backup.path),
+        endpoint: target.endpoint('admin'),
+        valueEncoding: 'restore',
+        onConflict: 'skip',
+      }).then(
         () => assert.fail('sent payloads the target cannot load'),
         (e: unknown) => e,
       );
@@ -327,7 +352,10 @@ for (const c of CROSS) {
         const plan = await planRestore({ source: await openRestoreSource(s.backup.path), mode: 'merge', endpoint: target.endpoint('admin') });
         assert.equal(plan.ok, false);
         assert.equal(plan.valuePath, 'commands');
-        assert.ok(plan.checks.some((k) => !k.ok && /2 hashes whose fields carry their own TTL/.test(k.what)), JSON.stringify(plan.checks));
+        assert.ok(
+          plan.checks.some((k) => !k.ok && /2 hashes whose fields carry their own TTL/.test(k.what)),
+          JSON.stringify(plan.checks),
+        );
         const error = await mergeRestore({ source: await openRestoreSource(s.backup.path), endpoint: target.endpoint('admin'), onConflict: 'skip' }).then(
           () => assert.fail('merged field TTLs the target cannot hold'),
           (e: unknown) => e,
@@ -367,7 +395,7 @@ for (const c of CROSS) {
         copyFileSync(join(target.dir, 'dump.rdb'), join(dataDir, 'dump.rdb'));
         const source = await openRestoreSource(s.backup.path);
         const byDir = await offlineRestore({ source, dataDir }).then(
-          () => assert.fail('placed a backup the directory\'s server cannot load'),
+          () => assert.fail("placed a backup the directory's server cannot load"),
           (e: unknown) => e,
         );
         assert.ok(byDir instanceof RestoreRefusedError, String(byDir));
@@ -397,15 +425,25 @@ test('an RDB newer than this tool reads (Redis 8.6 RDB 13) is refused in every m
     // a header and aux field as Redis 8.6 writes them; what follows is never read
     const aux = (k: string, v: string) => Buffer.concat([Buffer.from([0xfa, k.length]), Buffer.from(k), Buffer.from([v.length]), Buffer.from(v)]);
     const file = join(files.path, 'dump-8.6.rdb');
-    writeFileSync(file, Buffer.concat([Buffer.from('REDIS0013'), aux('redis-ver', '8.6.0'), Buffer.from([0xfe, 0x00, 0x00, 0x01, 0x61, 0x01, 0x62, 0xff]), Buffer.alloc(8)]));
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from('REDIS0013'), aux('redis-ver', '8.6.0'), Buffer.from([0xfe, 0x00, 0x00, 0x01, 0x61, 0x01, 0x62, 0xff]), Buffer.alloc(8)]),
+    );
     await on(target, (k) => cmd(k, 'SET', 'target:own', 'kept'));
     const before = await state(target);
     const source = await openRestoreSource(file);
-    const refusals = await Promise.all([
-      replaceRestore({ source, endpoint: target.endpoint('admin') }),
-      mergeRestore({ source, endpoint: target.endpoint('admin'), onConflict: 'skip' }),
-      offlineRestore({ source, dataDir: files.path, server: host.server }),
-    ].map((p) => (p as Promise<unknown>).then(() => undefined, (e: unknown) => e)));
+    const refusals = await Promise.all(
+      [
+        replaceRestore({ source, endpoint: target.endpoint('admin') }),
+        mergeRestore({ source, endpoint: target.endpoint('admin'), onConflict: 'skip' }),
+        offlineRestore({ source, dataDir: files.path, server: host.server }),
+      ].map((p) =>
+        (p as Promise<unknown>).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      ),
+    );
     for (const error of refusals) {
       assert.ok(error instanceof RestoreRefusedError, String(error));
       assert.match(error.message, /cannot check the backup \(Redis 8\.6\.0, RDB 13\).*restores nothing it has not checked/);
@@ -427,22 +465,26 @@ test('--server is for offline restores only: a usage error with a live target', 
   assert.match(r.stderr, /--server names the binary that will load an offline restore/);
 });
 
-test('offline without any evidence: RDB 10 goes ahead, a newer RDB is refused asking for --server', { skip: engineById('redis-8.0') ? false : 'needs redis-8.0' }, async () => {
-  const s7 = await sourceOf(engineById('redis-7.0')!);
-  const s8 = await sourceOf(engineById('redis-8.0')!);
-  const empty = tempDir('nlr-offline-empty-');
-  try {
-    mkdirSync(join(empty.path, 'a'));
-    const ok = await offlineRestore({ source: await openRestoreSource(s7.backup.path), dataDir: join(empty.path, 'a'), dryRun: true });
-    assert.match(ok.compatibility, /every supported server/);
-    mkdirSync(join(empty.path, 'b'));
-    const refused = await offlineRestore({ source: await openRestoreSource(s8.backup.path), dataDir: join(empty.path, 'b'), dryRun: true }).then(
-      () => assert.fail('placed RDB 12 with nothing to say which server loads it'),
-      (e: unknown) => e,
-    );
-    assert.ok(refused instanceof RestoreRefusedError);
-    assert.match(refused.message, /cannot tell whether the server of the directory loads the backup \(Redis 8\.0\.2, RDB 12\).*--server PATH/);
-  } finally {
-    empty.remove();
-  }
-});
+test(
+  'offline without any evidence: RDB 10 goes ahead, a newer RDB is refused asking for --server',
+  { skip: engineById('redis-8.0') ? false : 'needs redis-8.0' },
+  async () => {
+    const s7 = await sourceOf(engineById('redis-7.0')!);
+    const s8 = await sourceOf(engineById('redis-8.0')!);
+    const empty = tempDir('nlr-offline-empty-');
+    try {
+      mkdirSync(join(empty.path, 'a'));
+      const ok = await offlineRestore({ source: await openRestoreSource(s7.backup.path), dataDir: join(empty.path, 'a'), dryRun: true });
+      assert.match(ok.compatibility, /every supported server/);
+      mkdirSync(join(empty.path, 'b'));
+      const refused = await offlineRestore({ source: await openRestoreSource(s8.backup.path), dataDir: join(empty.path, 'b'), dryRun: true }).then(
+        () => assert.fail('placed RDB 12 with nothing to say which server loads it'),
+        (e: unknown) => e,
+      );
+      assert.ok(refused instanceof RestoreRefusedError);
+      assert.match(refused.message, /cannot tell whether the server of the directory loads the backup \(Redis 8\.0\.2, RDB 12\).*--server PATH/);
+    } finally {
+      empty.remove();
+    }
+  },
+);

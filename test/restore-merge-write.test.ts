@@ -108,7 +108,11 @@ for (const engine of testEngines()) {
       src = await source.connect('admin');
       dst = await target.connect('admin');
       await seed(src);
-      const taken = await takeBackup({ source: { kind: 'replication', endpoint: source.endpoint('backup') }, toDir: join(dir.path, 'backups'), compression: 'none' });
+      const taken = await takeBackup({
+        source: { kind: 'replication', endpoint: source.endpoint('backup') },
+        toDir: join(dir.path, 'backups'),
+        compression: 'none',
+      });
       backup = await openRestoreSource(taken.path);
       items = [];
       const parser = new RdbStreamParser({
@@ -132,7 +136,14 @@ for (const engine of testEngines()) {
       const monitor: string[] = [];
       const mon = await target.connect('admin');
       await mon.monitor((line: string) => monitor.push(line));
-      const result = await mergeRestore({ source: backup, endpoint: target.endpoint('admin'), onConflict, valueEncoding, now: LATER, ...(resumeAfter ? { resumeAfter } : {}) });
+      const result = await mergeRestore({
+        source: backup,
+        endpoint: target.endpoint('admin'),
+        onConflict,
+        valueEncoding,
+        now: LATER,
+        ...(resumeAfter ? { resumeAfter } : {}),
+      });
       await dst.sendCommand(['PING']); // the MONITOR of the last commands arrives before this reply
       await new Promise((resolve) => setTimeout(resolve, 50));
       mon.destroy();
@@ -163,7 +174,13 @@ for (const engine of testEngines()) {
       const { result, lines } = await merge('fail', 'restore', 5);
       assert.deepEqual(lines, expected(items, 'fail', 'restore', 5));
       assert.equal(result.functions.loaded, 0);
-      assert.equal(result.written, items.slice(5).filter(isKey).filter((i) => !i.expired).length);
+      assert.equal(
+        result.written,
+        items
+          .slice(5)
+          .filter(isKey)
+          .filter((i) => !i.expired).length,
+      );
     });
   });
 }

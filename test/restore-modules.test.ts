@@ -29,7 +29,8 @@ function moduleRdb(withAux: boolean): Buffer {
   return E.file(10, [
     aux('redis-ver', '7.0.15'),
     ...(withAux ? [moduleAux(1)] : []),
-    Buffer.from([0xfe]), E.len(0),
+    Buffer.from([0xfe]),
+    E.len(0),
     E.record(0, 'plain', E.str('value')),
     E.record(7, 'json:doc', E.len(JSON_TYPE), E.len(5), E.str('{"level":"error"}'), E.len(0)),
   ]);
@@ -67,69 +68,70 @@ describe('item 1: which modules a backup needs, against MODULE LIST', () => {
   });
 });
 
-for (const engine of testEngines()) describe(`item 1: a module-bearing backup onto ${engine.label} without the module`, () => {
-  let server: TestServer;
-  let dir: { path: string; remove(): void };
-  let url: string;
-  let password: string;
-  let digestBefore: string;
-  const files: Record<string, string> = {};
+for (const engine of testEngines())
+  describe(`item 1: a module-bearing backup onto ${engine.label} without the module`, () => {
+    let server: TestServer;
+    let dir: { path: string; remove(): void };
+    let url: string;
+    let password: string;
+    let digestBefore: string;
+    const files: Record<string, string> = {};
 
-  before(async () => {
-    server = await startTestServer({ engine, args: DEBUG });
-    dir = tempDir('nlr-modules-', engine.tempParent);
-    password = server.passwords.admin!;
-    url = `redis://admin@127.0.0.1:${server.port}`;
-    await command(server, 'SET', 'target:keep', 'mine');
-    await command(server, 'HSET', 'target:hash', 'f', 'v');
-    digestBefore = String(await command(server, 'DEBUG', 'DIGEST'));
-    files.plain = join(dir.path, 'modules.rdb');
-    writeFileSync(files.plain, moduleRdb(true));
-    files.valuesOnly = join(dir.path, 'module-values.rdb');
-    writeFileSync(files.valuesOnly, moduleRdb(false));
-    // the same file through `backup --from-file`: a manifest that records the module AUX names and types
-    const backup = await takeBackup({ source: { kind: 'file', path: files.plain }, toDir: join(dir.path, 'catalogued'), compression: 'gzip' });
-    files.catalogued = backup.path;
-    assert.deepEqual(backup.manifest.keyspace.moduleAux, ["ReJSON-RL"]);
-  });
-  after(async () => {
-    await server?.stop();
-    dir?.remove();
-  });
+    before(async () => {
+      server = await startTestServer({ engine, args: DEBUG });
+      dir = tempDir('nlr-modules-', engine.tempParent);
+      password = server.passwords.admin!;
+      url = `redis://admin@127.0.0.1:${server.port}`;
+      await command(server, 'SET', 'target:keep', 'mine');
+      await command(server, 'HSET', 'target:hash', 'f', 'v');
+      digestBefore = String(await command(server, 'DEBUG', 'DIGEST'));
+      files.plain = join(dir.path, 'modules.rdb');
+      writeFileSync(files.plain, moduleRdb(true));
+      files.valuesOnly = join(dir.path, 'module-values.rdb');
+      writeFileSync(files.valuesOnly, moduleRdb(false));
+      // the same file through `backup --from-file`: a manifest that records the module AUX names and types
+      const backup = await takeBackup({ source: { kind: 'file', path: files.plain }, toDir: join(dir.path, 'catalogued'), compression: 'gzip' });
+      files.catalogued = backup.path;
+      assert.deepEqual(backup.manifest.keyspace.moduleAux, ['ReJSON-RL']);
+    });
+    after(async () => {
+      await server?.stop();
+      dir?.remove();
+    });
 
-  const untouched = async () => {
-    assert.equal(String(await command(server, 'DEBUG', 'DIGEST')), digestBefore, 'the target data changed');
-    const role = String(await command(server, 'ROLE'));
-    assert.match(role, /^master/);
-  };
+    const untouched = async () => {
+      assert.equal(String(await command(server, 'DEBUG', 'DIGEST')), digestBefore, 'the target data changed');
+      const role = String(await command(server, 'ROLE'));
+      assert.match(role, /^master/);
+    };
 
-  for (const which of ['plain', 'catalogued'] as const) {
-    test(`item 1 (${engine.label}): replace of ${which === 'plain' ? 'a plain RDB' : 'a catalogued backup'} is refused before any change, exit 2, within seconds`, async () => {
-      const r = cli(['restore', files[which]!, '--url', url, '--yes'], password);
+    for (const which of ['plain', 'catalogued'] as const) {
+      test(`item 1 (${engine.label}): replace of ${which === 'plain' ? 'a plain RDB' : 'a catalogued backup'} is refused before any change, exit 2, within seconds`, async () => {
+        const r = cli(['restore', files[which]!, '--url', url, '--yes'], password);
+        assert.equal(r.code, 2, r.stderr);
+        assert.ok(r.seconds < 20, `took ${r.seconds} s`);
+        assert.match(r.stderr, /needs modules the target lacks: ReJSON-RL \(module ReJSON or json\)/);
+        assert.match(r.stderr, /module AUX data of ReJSON-RL and module values \(1 ReJSON-RL\)|module AUX data of ReJSON-RL/);
+        assert.match(r.stderr, /Nothing was changed/);
+        await untouched();
+      });
+    }
+
+    test(`item 1 (${engine.label}): --dry-run lists the module data and fails the check, exit 2`, async () => {
+      const r = cli(['restore', files.plain!, '--url', url, '--dry-run', '--json'], password);
       assert.equal(r.code, 2, r.stderr);
-      assert.ok(r.seconds < 20, `took ${r.seconds} s`);
-      assert.match(r.stderr, /needs modules the target lacks: ReJSON-RL \(module ReJSON or json\)/);
-      assert.match(r.stderr, /module AUX data of ReJSON-RL and module values \(1 ReJSON-RL\)|module AUX data of ReJSON-RL/);
-      assert.match(r.stderr, /Nothing was changed/);
+      const plan = JSON.parse(r.stdout);
+      const check = plan.checks.find((c: { what: string }) => /module/.test(c.what));
+      assert.ok(check && !check.ok, r.stdout);
+      assert.match(check.what, /module AUX data of ReJSON-RL and module values \(1 ReJSON-RL\)/);
       await untouched();
     });
-  }
 
-  test(`item 1 (${engine.label}): --dry-run lists the module data and fails the check, exit 2`, async () => {
-    const r = cli(['restore', files.plain!, '--url', url, '--dry-run', '--json'], password);
-    assert.equal(r.code, 2, r.stderr);
-    const plan = JSON.parse(r.stdout);
-    const check = plan.checks.find((c: { what: string }) => /module/.test(c.what));
-    assert.ok(check && !check.ok, r.stdout);
-    assert.match(check.what, /module AUX data of ReJSON-RL and module values \(1 ReJSON-RL\)/);
-    await untouched();
+    test(`item 1 (${engine.label}): merge refuses before its first write (module values, no AUX), exit 2`, async () => {
+      const r = cli(['restore', files.valuesOnly!, '--url', url, '--mode', 'merge', '--on-conflict', 'skip', '--yes'], password);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /not merging: the backup needs modules the target lacks: ReJSON-RL/);
+      assert.equal(await command(server, 'EXISTS', 'plain'), 0, 'the merge wrote a key');
+      await untouched();
+    });
   });
-
-  test(`item 1 (${engine.label}): merge refuses before its first write (module values, no AUX), exit 2`, async () => {
-    const r = cli(['restore', files.valuesOnly!, '--url', url, '--mode', 'merge', '--on-conflict', 'skip', '--yes'], password);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /not merging: the backup needs modules the target lacks: ReJSON-RL/);
-    assert.equal(await command(server, 'EXISTS', 'plain'), 0, 'the merge wrote a key');
-    await untouched();
-  });
-});

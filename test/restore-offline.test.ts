@@ -17,7 +17,16 @@ import { offlineRestore, ServerRunningError } from '../src/restore/offline.js';
 import { BackupIntegrityError, openRestoreSource, type RestoreSource } from '../src/restore/source.js';
 import { isAlive, waitFor, type StartedServer } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
-import { restartTestServer, startTestServer, tempDir, testEngines, upTestDeployment, type TestDeployment, type TestEngine, type TestServer } from './helpers/redis.js';
+import {
+  restartTestServer,
+  startTestServer,
+  tempDir,
+  testEngines,
+  upTestDeployment,
+  type TestDeployment,
+  type TestEngine,
+  type TestServer,
+} from './helpers/redis.js';
 
 const DEBUG = ['--enable-debug-command', 'local'];
 const LIBRARY = "#!lua name=offlib\nredis.register_function('offfunc', function(keys, args) return 1 end)";
@@ -100,91 +109,105 @@ async function kill9(started: StartedServer): Promise<void> {
   await started.exited;
 }
 
-for (const engine of testEngines()) describe(`offline restore on ${engine.label}`, { concurrency: false }, () => {
-  let dir: { path: string; remove(): void };
-  before(() => {
-    dir = tempDir('nlr-offline-', engine.tempParent);
-  });
-  after(() => dir.remove());
+for (const engine of testEngines())
+  describe(`offline restore on ${engine.label}`, { concurrency: false }, () => {
+    let dir: { path: string; remove(): void };
+    before(() => {
+      dir = tempDir('nlr-offline-', engine.tempParent);
+    });
+    after(() => dir.remove());
 
-  for (const appendonly of [true, false]) {
-    test(`${engine.label}: the guide's scenario with appendonly ${appendonly ? 'yes' : 'no'}: A is back, across a restart and a kill -9`, async () => {
-      const { server, a, b, backupFile, connect } = await scenario(engine, appendonly, join(dir.path, `backups-${appendonly}`));
-      const running: StartedServer[] = [];
+    for (const appendonly of [true, false]) {
+      test(`${engine.label}: the guide's scenario with appendonly ${appendonly ? 'yes' : 'no'}: A is back, across a restart and a kill -9`, async () => {
+        const { server, a, b, backupFile, connect } = await scenario(engine, appendonly, join(dir.path, `backups-${appendonly}`));
+        const running: StartedServer[] = [];
+        try {
+          const source = await openRestoreSource(backupFile);
+          const result = await offlineRestore({ source, dataDir: server.dir, configFile: join(server.dir, 'redis.conf') });
+          assert.equal(result.aof, appendonly);
+          assert.equal(result.appendonly, appendonly);
+          assert.ok(result.previousKeptIn && existsSync(result.previousKeptIn));
+          assert.match(basename(result.previousKeptIn), /^\.neurallog-restore-\d{8}T\d{6}Z$/);
+          assert.equal(result.rdb.keys, a.keys);
+          assert.match(
+            result.compatibility,
+            new RegExp(`(dump|base)\\.rdb was written by ${engine.label.replace(/\./g, '\\.')}`),
+            "the directory's own dump names its server",
+          );
+          for (const file of result.placed) {
+            assert.ok(existsSync(file), file);
+            assert.equal(statSync(file).mode & 0o777, 0o600, file);
+          }
+          if (appendonly) {
+            const manifest = readFileSync(join(server.dir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8');
+            assert.match(manifest, /^file appendonly\.aof\.(\d+)\.base\.rdb seq \1 type b\n$/);
+            assert.deepEqual(
+              readdirSync(join(result.previousKeptIn, 'appendonlydir')).some((f) => f.endsWith('.manifest')),
+              true,
+            );
+          }
+          assert.ok(!readdirSync(server.dir).some((f) => f.endsWith('.tmp')), 'no temporary files left');
+
+          let s = await restart(server);
+          running.push(s);
+          assert.deepEqual(await stateOf(connect), a);
+          // a clean restart right away
+          await shutdown(s.pid, server.endpoint('admin'));
+          s = await restart(server);
+          running.push(s);
+          assert.deepEqual(await stateOf(connect), a);
+          // kill -9 right after it serves
+          await kill9(s);
+          s = await restart(server);
+          running.push(s);
+          assert.deepEqual(await stateOf(connect), a);
+          await kill9(s);
+
+          // the rollback folder holds B
+          const rollbackDir = join(dir.path, `rollback-${appendonly}`);
+          mkdirSync(rollbackDir);
+          cpSync(result.previousKeptIn, rollbackDir, { recursive: true });
+          s = await restart(server, rollbackDir);
+          running.push(s);
+          assert.equal((await stateOf(connect)).digest, b.digest);
+        } finally {
+          for (const r of running) if (isAlive(r.pid)) await kill9(r);
+          await server.stop();
+        }
+      });
+    }
+
+    test(`${engine.label}: refuses while a server runs on the directory (working directory or pid file), changing nothing`, async () => {
+      const server = await startTestServer({ engine });
       try {
-        const source = await openRestoreSource(backupFile);
-        const result = await offlineRestore({ source, dataDir: server.dir, configFile: join(server.dir, 'redis.conf') });
-        assert.equal(result.aof, appendonly);
-        assert.equal(result.appendonly, appendonly);
-        assert.ok(result.previousKeptIn && existsSync(result.previousKeptIn));
-        assert.match(basename(result.previousKeptIn), /^\.neurallog-restore-\d{8}T\d{6}Z$/);
-        assert.equal(result.rdb.keys, a.keys);
-        assert.match(result.compatibility, new RegExp(`(dump|base)\\.rdb was written by ${engine.label.replace(/\./g, '\\.')}`), 'the directory\'s own dump names its server');
-        for (const file of result.placed) {
-          assert.ok(existsSync(file), file);
-          assert.equal(statSync(file).mode & 0o777, 0o600, file);
-        }
-        if (appendonly) {
-          const manifest = readFileSync(join(server.dir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8');
-          assert.match(manifest, /^file appendonly\.aof\.(\d+)\.base\.rdb seq \1 type b\n$/);
-          assert.deepEqual(readdirSync(join(result.previousKeptIn, 'appendonlydir')).some((f) => f.endsWith('.manifest')), true);
-        }
-        assert.ok(!readdirSync(server.dir).some((f) => f.endsWith('.tmp')), 'no temporary files left');
-
-        let s = await restart(server);
-        running.push(s);
-        assert.deepEqual(await stateOf(connect), a);
-        // a clean restart right away
-        await shutdown(s.pid, server.endpoint('admin'));
-        s = await restart(server);
-        running.push(s);
-        assert.deepEqual(await stateOf(connect), a);
-        // kill -9 right after it serves
-        await kill9(s);
-        s = await restart(server);
-        running.push(s);
-        assert.deepEqual(await stateOf(connect), a);
-        await kill9(s);
-
-        // the rollback folder holds B
-        const rollbackDir = join(dir.path, `rollback-${appendonly}`);
-        mkdirSync(rollbackDir);
-        cpSync(result.previousKeptIn, rollbackDir, { recursive: true });
-        s = await restart(server, rollbackDir);
-        running.push(s);
-        assert.equal((await stateOf(connect)).digest, b.digest);
+        const backupsDir = join(dir.path, 'backups-running');
+        const taken = await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: backupsDir, compression: 'none' });
+        const source = await openRestoreSource(taken.path);
+        const before = listing(server.dir);
+        const error = await offlineRestore({ source, dataDir: server.dir }).then(
+          () => assert.fail('placed files under a running server'),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof ServerRunningError, String(error));
+        assert.match(error.message, new RegExp(`pid ${server.pid}\\b`));
+        assert.match(error.message, /working directory/);
+        assert.deepEqual(listing(server.dir), before);
+        // a directory the server does not run in, but whose pid file names it
+        const other = join(dir.path, 'other-data');
+        mkdirSync(other);
+        writeFileSync(join(other, 'redis.pid'), `${server.pid}\n`);
+        const byPidFile = await offlineRestore({ source, dataDir: other }).then(
+          () => assert.fail('ignored the pid file'),
+          (e: unknown) => e,
+        );
+        assert.ok(byPidFile instanceof ServerRunningError);
+        assert.match(byPidFile.message, /pid file/);
+        assert.deepEqual(readdirSync(other), ['redis.pid']);
       } finally {
-        for (const r of running) if (isAlive(r.pid)) await kill9(r);
         await server.stop();
       }
     });
-  }
-
-  test(`${engine.label}: refuses while a server runs on the directory (working directory or pid file), changing nothing`, async () => {
-    const server = await startTestServer({ engine });
-    try {
-      const backupsDir = join(dir.path, 'backups-running');
-      const taken = await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: backupsDir, compression: 'none' });
-      const source = await openRestoreSource(taken.path);
-      const before = listing(server.dir);
-      const error = await offlineRestore({ source, dataDir: server.dir }).then(() => assert.fail('placed files under a running server'), (e: unknown) => e);
-      assert.ok(error instanceof ServerRunningError, String(error));
-      assert.match(error.message, new RegExp(`pid ${server.pid}\\b`));
-      assert.match(error.message, /working directory/);
-      assert.deepEqual(listing(server.dir), before);
-      // a directory the server does not run in, but whose pid file names it
-      const other = join(dir.path, 'other-data');
-      mkdirSync(other);
-      writeFileSync(join(other, 'redis.pid'), `${server.pid}\n`);
-      const byPidFile = await offlineRestore({ source, dataDir: other }).then(() => assert.fail('ignored the pid file'), (e: unknown) => e);
-      assert.ok(byPidFile instanceof ServerRunningError);
-      assert.match(byPidFile.message, /pid file/);
-      assert.deepEqual(readdirSync(other), ['redis.pid']);
-    } finally {
-      await server.stop();
-    }
   });
-});
 
 describe('offline restore', { concurrency: false }, () => {
   let dir: { path: string; remove(): void };
@@ -203,11 +226,21 @@ describe('offline restore', { concurrency: false }, () => {
       const sample = String(await app.sendCommand(['ZRANGE', 'idx:logs:time', '0', '0']));
       const logA = String(await app.sendCommand(['GET', `logs:${sample}`]));
       await closeConnection(app);
-      const taken = await takeBackup({ source: { kind: 'replication', endpoint: deployment.endpoint('backup') }, toDir: join(dir.path, 'backups-up'), compression: 'zstd' });
+      const taken = await takeBackup({
+        source: { kind: 'replication', endpoint: deployment.endpoint('backup') },
+        toDir: join(dir.path, 'backups-up'),
+        compression: 'zstd',
+      });
       const source = await openRestoreSource(taken.path);
-      const refused = await offlineRestore({ source, dataDir: join(deployment.dir, 'data') }).then(() => assert.fail('placed files under a running deployment'), (e: unknown) => e);
+      const refused = await offlineRestore({ source, dataDir: join(deployment.dir, 'data') }).then(
+        () => assert.fail('placed files under a running deployment'),
+        (e: unknown) => e,
+      );
       assert.ok(refused instanceof ServerRunningError);
-      assert.match(refused.message, new RegExp(`pid ${deployment.result.pid}\\b.*pid file ${join(deployment.dir, 'redis.pid').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 's'));
+      assert.match(
+        refused.message,
+        new RegExp(`pid ${deployment.result.pid}\\b.*pid file ${join(deployment.dir, 'redis.pid').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 's'),
+      );
       const admin = await deployment.connect('admin');
       await admin.sendCommand(['FLUSHALL']);
       await admin.sendCommand(['SET', 'only-in-b', '1']);
@@ -237,7 +270,11 @@ describe('offline restore', { concurrency: false }, () => {
         const c = await server.connect('admin');
         await loadgen(c, { logs: 200, seed: 'files' });
         await closeConnection(c);
-        const taken = await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: join(dir.path, 'backups-files'), compression: 'none' });
+        const taken = await takeBackup({
+          source: { kind: 'replication', endpoint: server.endpoint('backup') },
+          toDir: join(dir.path, 'backups-files'),
+          compression: 'none',
+        });
         rdbFile = taken.path;
         backup = await openRestoreSource(taken.path);
       } finally {
@@ -257,7 +294,10 @@ describe('offline restore', { concurrency: false }, () => {
       bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 1; // inside the CRC
       writeFileSync(copy, bytes);
       const before = listing(data);
-      const error = await offlineRestore({ source: await openRestoreSource(copy), dataDir: data }).then(() => assert.fail('placed a damaged backup'), (e: unknown) => e);
+      const error = await offlineRestore({ source: await openRestoreSource(copy), dataDir: data }).then(
+        () => assert.fail('placed a damaged backup'),
+        (e: unknown) => e,
+      );
       assert.ok(error instanceof BackupIntegrityError, String(error));
       assert.match(error.message, /checksum mismatch.*nothing in .* was changed/s);
       assert.deepEqual(listing(data), before);
@@ -275,7 +315,7 @@ describe('offline restore', { concurrency: false }, () => {
       assert.deepEqual(readdirSync(data), ['dump.rdb']);
     });
 
-    test('files get the directory\'s owner and mode 0600; an existing AOF moves aside and the new base takes a higher sequence', async () => {
+    test("files get the directory's owner and mode 0600; an existing AOF moves aside and the new base takes a higher sequence", async () => {
       const data = join(dir.path, 'owned-data');
       const aofDir = join(data, 'appendonlydir');
       mkdirSync(aofDir, { recursive: true });
@@ -289,7 +329,11 @@ describe('offline restore', { concurrency: false }, () => {
       assert.equal(result.aof, true);
       assert.ok(result.notes.some((n) => /no configuration given/.test(n)));
       assert.deepEqual(result.owner, { uid: 65534, gid: 65534 });
-      assert.deepEqual(result.placed.map((p) => p.slice(data.length + 1)).sort(), ['appendonlydir/appendonly.aof.4.base.rdb', 'appendonlydir/appendonly.aof.manifest', 'dump.rdb']);
+      assert.deepEqual(result.placed.map((p) => p.slice(data.length + 1)).sort(), [
+        'appendonlydir/appendonly.aof.4.base.rdb',
+        'appendonlydir/appendonly.aof.manifest',
+        'dump.rdb',
+      ]);
       for (const p of [...result.placed, result.previousKeptIn!]) {
         const st = statSync(p);
         assert.equal(st.uid, 65534, p);

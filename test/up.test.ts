@@ -80,7 +80,10 @@ describe('up: a secure deployment on real redis-server', () => {
       assert.match(await dry('backup', 'GET', 'logs:1'), /no permissions/);
       const acl = (await admin.sendCommand(['ACL', 'LIST'])) as string[];
       assert.match(acl[0]!, /^user admin on|^user app on|^user default off/);
-      assert.ok(acl.some((l) => l.startsWith('user default off') && !l.includes('nopass')), acl.join('\n'));
+      assert.ok(
+        acl.some((l) => l.startsWith('user default off') && !l.includes('nopass')),
+        acl.join('\n'),
+      );
     } finally {
       await closeConnection(admin);
     }
@@ -107,7 +110,10 @@ describe('up: a secure deployment on real redis-server', () => {
     for (const [user, password] of Object.entries(d.passwords())) {
       assert.ok(!lines.some((l) => l.includes(password)), `the ${user} password appears in a process's argv`);
     }
-    assert.ok(lines.some((l) => l.includes('redis-server') && l.includes(String(d.result.port))), 'redis-server is visible');
+    assert.ok(
+      lines.some((l) => l.includes('redis-server') && l.includes(String(d.result.port))),
+      'redis-server is visible',
+    );
   });
 
   test('up again on a running deployment says so and exits 0; status and url work', () => {
@@ -183,7 +189,9 @@ describe('up and down keep data', () => {
     try {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         const port = await freePort();
-        const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--dir', temp.path, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--dir', temp.path, '--port', String(port)], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         child.stdout.on('data', (b) => (out += b));
         child.stderr.on('data', (b) => (out += b));
@@ -313,7 +321,10 @@ describe('up: clear errors', () => {
         const r = cli(['up', '--dir', join(temp.path, 'dep'), '--config', file, '--detach']);
         assert.equal(r.code, 2, `${name}: ${r.stderr}`);
         assert.match(r.stderr, expected);
-        const messages = r.stderr.trim().split('\n').filter((l) => !l.startsWith('Starting '));
+        const messages = r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('Starting '));
         assert.equal(messages.length, 1, `${name}: one clear message\n${r.stderr}`);
       }
     } finally {
@@ -324,7 +335,11 @@ describe('up: clear errors', () => {
 
 /** The engine's own CLI with the password in the environment (never in argv). */
 function engineCli(engine: TestEngine, port: number, args: string[], auth?: { user: string; password: string }): string {
-  const r = spawnSync(engine.cli, ['-h', '127.0.0.1', '-p', String(port), ...(auth ? ['--user', auth.user] : []), ...args], { encoding: 'utf8', env: { ...process.env, ...(auth ? { REDISCLI_AUTH: auth.password } : {}) }, timeout: 15_000 });
+  const r = spawnSync(engine.cli, ['-h', '127.0.0.1', '-p', String(port), ...(auth ? ['--user', auth.user] : []), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...(auth ? { REDISCLI_AUTH: auth.password } : {}) },
+    timeout: 15_000,
+  });
   return `${r.stdout}${r.stderr}`.trim();
 }
 
@@ -370,7 +385,12 @@ for (const engine of testEngines()) {
         const admin = await d.connect('admin');
         const info = String(await admin.sendCommand(['INFO', 'server']));
         await closeConnection(admin);
-        assert.match(info, engine.identity.engine === 'valkey' ? new RegExp(`valkey_version:${engine.identity.version}`) : new RegExp(`redis_version:${engine.identity.version}`));
+        assert.match(
+          info,
+          engine.identity.engine === 'valkey'
+            ? new RegExp(`valkey_version:${engine.identity.version}`)
+            : new RegExp(`redis_version:${engine.identity.version}`),
+        );
       } finally {
         await closeConnection(app);
       }
@@ -409,14 +429,17 @@ for (const engine of testEngines()) {
         const model = join(temp.path, 'model.yaml');
         writeFileSync(model, `version: "7.4"\nextraDirectives:\n  - {name: ${name}, args: ["0"]}\n`);
         const dir = join(temp.path, 'dep');
-        await assert.rejects(upDeployment({ dir, port: await freePort(), config: model, server: engine.server, readyTimeoutMs: 20_000 }), (error: NeuralLogRedisError) => {
-          assert.equal(error.code, 'E_SERVER_REFUSES_MODEL');
-          assert.equal(error.exitCode, 2);
-          assert.match(error.message, new RegExp(`${engine.label.replaceAll('.', '\\.')} \\(${engine.server.replaceAll('/', '\\/')}\\) would refuse`));
-          assert.match(error.message, new RegExp(`  ${name}: `));
-          assert.match(error.message, /The model targets Redis 7\.4/);
-          return true;
-        });
+        await assert.rejects(
+          upDeployment({ dir, port: await freePort(), config: model, server: engine.server, readyTimeoutMs: 20_000 }),
+          (error: NeuralLogRedisError) => {
+            assert.equal(error.code, 'E_SERVER_REFUSES_MODEL');
+            assert.equal(error.exitCode, 2);
+            assert.match(error.message, new RegExp(`${engine.label.replaceAll('.', '\\.')} \\(${engine.server.replaceAll('/', '\\/')}\\) would refuse`));
+            assert.match(error.message, new RegExp(`  ${name}: `));
+            assert.match(error.message, /The model targets Redis 7\.4/);
+            return true;
+          },
+        );
         const paths = deploymentPaths(dir);
         assert.ok(!existsSync(paths.state) && !existsSync(paths.pid) && !existsSync(paths.conf), 'nothing was written or started');
         assert.ok(!allCommandLines().some((l) => l.includes(dir)), 'no server runs on the directory');
@@ -441,7 +464,11 @@ for (const engine of testEngines()) {
           assert.equal(status.engine, engine.identity.engine);
           assert.equal(status.engineVersion, engine.identity.version);
           assert.match(bin(['up', '--dir', dir, '--port', port, '--detach']).stdout, new RegExp(`${engine.label.replaceAll('.', '\\.')} is already running`));
-          assert.match(bin(['up', '--dir', dir, '--port', port, '--detach']).stdout, new RegExp(`${cliProgram(engine.identity.engine)} -h 127\\.0\\.0\\.1`), 'the connect hint names the engine\'s CLI');
+          assert.match(
+            bin(['up', '--dir', dir, '--port', port, '--detach']).stdout,
+            new RegExp(`${cliProgram(engine.identity.engine)} -h 127\\.0\\.0\\.1`),
+            "the connect hint names the engine's CLI",
+          );
         } finally {
           assert.equal(bin(['down', '--dir', dir]).code, 0);
         }

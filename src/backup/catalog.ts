@@ -40,7 +40,8 @@ export function listBackups(dir: string): CatalogEntry[] {
         entry.manifest = readManifest(manifestPath);
         entry.takenAt = new Date(entry.manifest.createdAt);
         if (!entry.manifest.verified) entry.problem = 'not verified';
-        else if (entry.manifest.stored.bytes !== entry.storedBytes) entry.problem = `size ${entry.storedBytes} differs from the manifest's ${entry.manifest.stored.bytes}`;
+        else if (entry.manifest.stored.bytes !== entry.storedBytes)
+          entry.problem = `size ${entry.storedBytes} differs from the manifest's ${entry.manifest.stored.bytes}`;
       } catch (error) {
         entry.problem = (error as Error).message;
       }
@@ -92,7 +93,11 @@ export function planPrune(entries: readonly CatalogEntry[], policy: RetentionPol
   const reasons = new Map<CatalogEntry, string[]>();
   const mark = (e: CatalogEntry, why: string) => reasons.set(e, [...(reasons.get(e) ?? []), why]);
   newestFirst.slice(0, keepLast).forEach((e, i) => mark(e, `last ${i + 1}`));
-  for (const [kind, limit] of [['daily', daily], ['weekly', weekly], ['monthly', monthly]] as const) {
+  for (const [kind, limit] of [
+    ['daily', daily],
+    ['weekly', weekly],
+    ['monthly', monthly],
+  ] as const) {
     const seen = new Set<string>();
     for (const e of newestFirst) {
       const bucket = BUCKETS[kind](e.takenAt);

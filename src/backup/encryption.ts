@@ -38,7 +38,10 @@ export function readKeyFile(path: string): Buffer {
   if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
   const b64 = Buffer.from(text, 'base64');
   if (b64.length === 32 && /^[A-Za-z0-9+/_-]+=*$/.test(text)) return b64;
-  throw new ConfigError('a key file holds 32 random bytes, as raw bytes, 64 hex digits or base64 (make one with `head -c 32 /dev/urandom > key && chmod 600 key`)', { file: path });
+  throw new ConfigError(
+    'a key file holds 32 random bytes, as raw bytes, 64 hex digits or base64 (make one with `head -c 32 /dev/urandom > key && chmod 600 key`)',
+    { file: path },
+  );
 }
 
 /** A short, non-secret identifier of a key, recorded in manifests so the right key can be found. */

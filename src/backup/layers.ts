@@ -49,6 +49,8 @@ export function openPlainRdb(file: string, layers: StoredLayers, key: Buffer | u
   const stages: NodeJS.ReadWriteStream[] = layers.encrypted ? [createDecryptStream(key!)] : [];
   stages.push(createDecompressStream(layers.compression));
   const out = stages[stages.length - 1] as unknown as Readable;
-  (pipeline as (...s: unknown[]) => Promise<void>)(createReadStream(file, { highWaterMark: READ_CHUNK }), ...stages).catch((error: unknown) => out.destroy(error as Error));
+  (pipeline as (...s: unknown[]) => Promise<void>)(createReadStream(file, { highWaterMark: READ_CHUNK }), ...stages).catch((error: unknown) =>
+    out.destroy(error as Error),
+  );
   return out;
 }

@@ -13,7 +13,10 @@ const NAME = /^redis-backup-(\d{8}T\d{6}(?:\d{3})?Z)(?:-(\d+))?\.rdb(\.gz|\.zst)
 
 /** `20261126T012233Z` for a date (UTC, second precision). */
 export function timestampFor(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function backupFileName(date: Date, compression: Compression, encrypted: boolean, sequence = 0): string {

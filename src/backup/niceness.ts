@@ -13,7 +13,9 @@ import { getPriority, setPriority } from 'node:os';
 export function lowerPriority(nice: number): void {
   let threads: number[] = [];
   try {
-    threads = readdirSync('/proc/self/task').map(Number).filter((tid) => tid > 0 && tid !== process.pid);
+    threads = readdirSync('/proc/self/task')
+      .map(Number)
+      .filter((tid) => tid > 0 && tid !== process.pid);
   } catch {
     // no /proc: the main thread only
   }

@@ -16,10 +16,12 @@ export interface BackupOrigin {
 
 export function backupOrigin(manifest: Manifest): BackupOrigin {
   const o = manifest.origin;
-  if (o) return { ...(o.engine && o.version ? { identity: { engine: o.engine, version: o.version } } : {}), rdbVersion: o.rdbVersion, identifiedBy: o.identifiedBy };
+  if (o)
+    return { ...(o.engine && o.version ? { identity: { engine: o.engine, version: o.version } } : {}), rdbVersion: o.rdbVersion, identifiedBy: o.identifiedBy };
   // before `origin`: only Redis was backed up, and redis_version was the server's own version
   const version = manifest.source.redisVersion ?? manifest.rdb.redisVersion;
-  if (version) return { identity: { engine: 'redis', version }, rdbVersion: manifest.rdb.version, identifiedBy: manifest.source.redisVersion ? 'info' : 'rdb-aux' };
+  if (version)
+    return { identity: { engine: 'redis', version }, rdbVersion: manifest.rdb.version, identifiedBy: manifest.source.redisVersion ? 'info' : 'rdb-aux' };
   return { rdbVersion: manifest.rdb.version, identifiedBy: 'unknown' };
 }
 

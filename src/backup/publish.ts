@@ -68,6 +68,10 @@ export function lockDirectory(dir: string): DirectoryLock {
   const path = join(dir, LOCK_NAME);
   return takeLock(path, {
     purpose: 'backup',
-    busy: (holder) => new RuntimeError(`another backup (pid ${holder.pid}) is writing into ${dir}; wait for it, or remove ${path} if that process is not a backup`, 'E_BACKUP_LOCKED'),
+    busy: (holder) =>
+      new RuntimeError(
+        `another backup (pid ${holder.pid}) is writing into ${dir}; wait for it, or remove ${path} if that process is not a backup`,
+        'E_BACKUP_LOCKED',
+      ),
   });
 }

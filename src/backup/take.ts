@@ -208,7 +208,13 @@ interface Stored {
  * The RDB through the verifier, the compressor and the cipher into `temp`, hashed as it is written
  * and flushed to disk along the way; rejects on any damage, leaving `temp` for the caller to remove.
  */
-async function storeVerified(opened: OpenedSource, temp: string, options: TakeBackupOptions, started: number, watch: SaveProgressWatch | undefined): Promise<Stored> {
+async function storeVerified(
+  opened: OpenedSource,
+  temp: string,
+  options: TakeBackupOptions,
+  started: number,
+  watch: SaveProgressWatch | undefined,
+): Promise<Stored> {
   const progress: BackupProgress = { rdbBytes: 0, totalBytes: opened.totalBytes, storedBytes: 0, keys: 0, elapsedMs: 0 };
   let lastReport = 0;
   const report = (force = false) => {
@@ -312,7 +318,15 @@ function buildManifest(args: {
       compression: options.compression,
       encryption: options.encryptionKey ? { algorithm: 'aes-256-gcm-chunked', keyId: keyId(options.encryptionKey) } : null,
     },
-    keyspace: { keys: total.keys, expires: total.expires, databases, kinds: { ...summary.kinds }, types: { ...summary.types }, functions: summary.functions, moduleAux: args.stored.moduleAux },
+    keyspace: {
+      keys: total.keys,
+      expires: total.expires,
+      databases,
+      kinds: { ...summary.kinds },
+      types: { ...summary.types },
+      functions: summary.functions,
+      moduleAux: args.stored.moduleAux,
+    },
     verified: true,
   };
 }
@@ -328,8 +342,14 @@ function originOf(summary: RdbSummary, pulled: PulledRdb | undefined): NonNullab
 function explainBackupError(error: unknown): unknown {
   if (error instanceof NeuralLogRedisError) return error;
   const e = error as NodeJS.ErrnoException;
-  if (e?.code === 'ENOSPC') return new NeuralLogRedisError('E_DISK_FULL', `the backup directory's disk is full; no backup was published and earlier backups are untouched (${e.message})`, { cause: error });
-  if (e?.code === 'EACCES' || e?.code === 'EROFS') return new NeuralLogRedisError('E_BACKUP_WRITE', `cannot write into the backup directory: ${e.message}`, { cause: error, exitCode: 2 });
+  if (e?.code === 'ENOSPC')
+    return new NeuralLogRedisError(
+      'E_DISK_FULL',
+      `the backup directory's disk is full; no backup was published and earlier backups are untouched (${e.message})`,
+      { cause: error },
+    );
+  if (e?.code === 'EACCES' || e?.code === 'EROFS')
+    return new NeuralLogRedisError('E_BACKUP_WRITE', `cannot write into the backup directory: ${e.message}`, { cause: error, exitCode: 2 });
   if (e?.name === 'AbortError') return new NeuralLogRedisError('E_ABORTED', 'the backup was interrupted; nothing was published', { cause: error });
   return error;
 }

@@ -116,8 +116,21 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
 function refuseUnlessRegularFile(file: string): void {
   const stat = statSync(file);
   if (stat.isFile()) return;
-  const what = stat.isDirectory() ? 'a directory' : stat.isCharacterDevice() ? 'a character device' : stat.isBlockDevice() ? 'a block device' : stat.isFIFO() ? 'a pipe (FIFO)' : stat.isSocket() ? 'a socket' : 'not a regular file';
-  throw new UsageError(`${file} is ${what}, not a backup file: give the path of a stored backup or an .rdb file (a pipe or device may never end, and a backup is read twice)`, 'E_NOT_A_FILE');
+  const what = stat.isDirectory()
+    ? 'a directory'
+    : stat.isCharacterDevice()
+      ? 'a character device'
+      : stat.isBlockDevice()
+        ? 'a block device'
+        : stat.isFIFO()
+          ? 'a pipe (FIFO)'
+          : stat.isSocket()
+            ? 'a socket'
+            : 'not a regular file';
+  throw new UsageError(
+    `${file} is ${what}, not a backup file: give the path of a stored backup or an .rdb file (a pipe or device may never end, and a backup is read twice)`,
+    'E_NOT_A_FILE',
+  );
 }
 
 /**
@@ -156,8 +169,12 @@ async function parsePlainRdb(file: string, layers: StoredLayers, key: Buffer | u
 function describeDamage(error: unknown, compression: string, rdbRead: number): string {
   const e = error as NodeJS.ErrnoException;
   // igzip and zstd fail with E_GZIP / E_ZSTD, node:zlib with Z_* codes or its own messages
-  const decompressor = error instanceof NeuralLogRedisError ? error.code === 'E_GZIP' || error.code === 'E_ZSTD' : e?.code?.startsWith('Z_') || /incorrect header|invalid|unexpected end/i.test(e?.message ?? '');
+  const decompressor =
+    error instanceof NeuralLogRedisError
+      ? error.code === 'E_GZIP' || error.code === 'E_ZSTD'
+      : e?.code?.startsWith('Z_') || /incorrect header|invalid|unexpected end/i.test(e?.message ?? '');
   if (decompressor) return `the ${compression} stream is damaged (it stopped after ${rdbRead} bytes of RDB): ${e.message}`;
-  if (error instanceof NeuralLogRedisError) return error.code === 'E_RDB_FORMAT' && compression !== 'none' ? `${error.message} (offset in the decompressed RDB)` : error.message;
+  if (error instanceof NeuralLogRedisError)
+    return error.code === 'E_RDB_FORMAT' && compression !== 'none' ? `${error.message} (offset in the decompressed RDB)` : error.message;
   return `cannot read it: ${e?.message ?? String(error)}`;
 }

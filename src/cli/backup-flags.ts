@@ -17,7 +17,7 @@ export function declareBackup(parent: CommandUnknownOpts) {
     parent
       .command('backup')
       .description(
-        'Take a verified backup: pull an RDB over the replication protocol (no SAVE, no access to the server\'s files), check its CRC-64 and structure while it streams, compress, and publish it atomically with a manifest. Prints the stored file\'s path.',
+        "Take a verified backup: pull an RDB over the replication protocol (no SAVE, no access to the server's files), check its CRC-64 and structure while it streams, compress, and publish it atomically with a manifest. Prints the stored file's path.",
       )
       .option('--url <url>', 'redis://[user[:password]@]host:port (the user needs +sync +psync +replconf +ping +info)')
       .option('--dir <dir>', 'a deployment made by `up` (connects as its backup user)')
@@ -27,10 +27,17 @@ export function declareBackup(parent: CommandUnknownOpts) {
       .addOption(new Option('--compress <kind>', 'compression of the stored file').choices(['gzip', 'zstd', 'none'] as const).default('gzip' as const))
       .option('--encrypt-key-file <file>', 'encrypt at rest with this 32-byte key (AES-256-GCM in chunks)')
       .option('--every <duration>', 'keep taking backups every 30s / 15m / 1h / 1d until stopped', parseEvery)
-      .option('--nice <n>', 'scheduling niceness of the backup and its helper programs, 0-19: on a host it shares with Redis, the server\'s processes win when both want a CPU', '10'),
+      .option(
+        '--nice <n>',
+        "scheduling niceness of the backup and its helper programs, 0-19: on a host it shares with Redis, the server's processes win when both want a CPU",
+        '10',
+      ),
   )
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  neurallog-redis backup --dir .neurallog-redis --to backups/\n  neurallog-redis backup --url redis://backup@10.0.0.5:6379 --password-file pw --to /backups --compress zstd\n  neurallog-redis backup --dir .neurallog-redis --to backups/ --every 1h --keep-last 24 --daily 7');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  neurallog-redis backup --dir .neurallog-redis --to backups/\n  neurallog-redis backup --url redis://backup@10.0.0.5:6379 --password-file pw --to /backups --compress zstd\n  neurallog-redis backup --dir .neurallog-redis --to backups/ --every 1h --keep-last 24 --daily 7',
+    );
 }
 export type BackupFlags = FlagsOf<typeof declareBackup>;
 
@@ -47,9 +54,14 @@ export function declareBackupsVerify(parent: CommandUnknownOpts) {
   return parent
     .command('verify')
     .argument('<file>', 'a stored backup (or any .rdb file)')
-    .description('Re-check a backup: SHA-256 against its manifest, decryption, decompression, RDB structure and CRC-64. Exits 1 and names the offset of any damage.')
+    .description(
+      'Re-check a backup: SHA-256 against its manifest, decryption, decompression, RDB structure and CRC-64. Exits 1 and names the offset of any damage.',
+    )
     .option('--encrypt-key-file <file>', 'key for an encrypted backup')
-    .option('--strict', 'report as damage what Redis and Valkey load but never write (a stream whose length disagrees with its entries, bytes after the checksum); by default they are warnings with their offset')
+    .option(
+      '--strict',
+      'report as damage what Redis and Valkey load but never write (a stream whose length disagrees with its entries, bytes after the checksum); by default they are warnings with their offset',
+    )
     .option('--json', 'print the result as JSON');
 }
 export type BackupsVerifyFlags = FlagsOf<typeof declareBackupsVerify>;

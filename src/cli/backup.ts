@@ -48,7 +48,8 @@ async function backupOnce(flags: BackupFlags, source: BackupSource, key: Buffer 
       watchServerSave: process.stderr.isTTY === true,
       onWaiting: () => progress.update({ bytes: 0, elapsedMs: 0, label: 'waiting for the server to start the snapshot' }),
       onStart: ({ transfer }) => {
-        if (transfer === 'disk' && !flags.json) say('Note: the server uses disk-based replication (repl-diskless-sync no), so it wrote a fresh dump.rdb for this backup, as a BGSAVE would.');
+        if (transfer === 'disk' && !flags.json)
+          say('Note: the server uses disk-based replication (repl-diskless-sync no), so it wrote a fresh dump.rdb for this backup, as a BGSAVE would.');
       },
       onProgress: (p) => progress.update({ bytes: p.rdbBytes, totalBytes: p.totalBytes, keys: p.keys, totalKeys: p.totalKeys, elapsedMs: p.elapsedMs }),
     });
@@ -80,7 +81,9 @@ async function prune(flags: BackupFlags, policy: RetentionPolicy): Promise<void>
 /** A policy that keeps nothing is a mistake in the flags, found before any backup is taken. */
 function checkRetention(policy: RetentionPolicy | undefined): void {
   if (policy && Object.values(policy).every((n) => !n)) {
-    throw new UsageError('the retention flags keep nothing (every count is 0): give --keep-last N, --daily N, --weekly N or --monthly N with N of 1 or more, or leave them out to keep every backup');
+    throw new UsageError(
+      'the retention flags keep nothing (every count is 0): give --keep-last N, --daily N, --weekly N or --monthly N with N of 1 or more, or leave them out to keep every backup',
+    );
   }
 }
 
@@ -90,7 +93,8 @@ export async function backupCommand(flags: BackupFlags): Promise<number> {
   const policy = retentionFrom(flags);
   checkRetention(policy);
   const nice = parseNice(flags.nice);
-  if (flags.every !== undefined && flags.fromFile !== undefined) throw new UsageError('--every repeats backups of a live server; it does not go with --from-file');
+  if (flags.every !== undefined && flags.fromFile !== undefined)
+    throw new UsageError('--every repeats backups of a live server; it does not go with --from-file');
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   const source = await sourceFrom(flags);
   lowerPriority(nice);
@@ -106,8 +110,16 @@ export async function backupCommand(flags: BackupFlags): Promise<number> {
 }
 
 /** `--every`: backups until Ctrl-C or SIGTERM; whether the last one succeeded. */
-async function backupEvery(flags: BackupFlags, every: { text: string; seconds: number }, pruning: boolean, once: (signal: AbortSignal) => Promise<void>): Promise<boolean> {
-  if (!pruning) say(`Warning: no retention policy (--keep-last N, --daily N, --weekly N, --monthly N): every backup is kept, one more every ${every.text}, until the disk of ${flags.to} is full.`);
+async function backupEvery(
+  flags: BackupFlags,
+  every: { text: string; seconds: number },
+  pruning: boolean,
+  once: (signal: AbortSignal) => Promise<void>,
+): Promise<boolean> {
+  if (!pruning)
+    say(
+      `Warning: no retention policy (--keep-last N, --daily N, --weekly N, --monthly N): every backup is kept, one more every ${every.text}, until the disk of ${flags.to} is full.`,
+    );
   const interrupt = onInterrupt(() => say('Stopping: the backup in progress (if any) is abandoned and nothing of it is published.'));
   try {
     if (!flags.json) say(`Taking a backup every ${every.text} into ${flags.to}${pruning ? ', pruning as configured' : ''}; Ctrl-C stops.`);

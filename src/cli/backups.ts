@@ -59,7 +59,11 @@ export async function backupsListCommand(flags: BackupsListFlags): Promise<numbe
  * the checksum) is damage instead of a warning. Exit 0 (OK, with or without warnings), 1 (DAMAGED),
  * 2 (NOT SUPPORTED: an RDB version this tool does not read).
  */
-export async function backupsVerifyCommand(file: string, flags: { encryptKeyFile?: string; json?: boolean; strict?: boolean }, sha256?: Promise<string>): Promise<number> {
+export async function backupsVerifyCommand(
+  file: string,
+  flags: { encryptKeyFile?: string; json?: boolean; strict?: boolean },
+  sha256?: Promise<string>,
+): Promise<number> {
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   const progress = progressLine();
   const started = Date.now();

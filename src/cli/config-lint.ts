@@ -12,7 +12,6 @@ import { ConfigError, UsageError, type ErrorPlace } from '../errors.js';
 import type { ConfigLintFlags } from './model-flags.js';
 import { printJson, printResult } from './output.js';
 
-
 export interface LintReport {
   file: string;
   /** what the file was judged for */

@@ -5,27 +5,43 @@ import { dirOption, type FlagsOf } from './flags.js';
 export function declareUp(parent: CommandUnknownOpts) {
   return parent
     .command('up')
-    .description('Run Redis or Valkey here (the real server) with the rendered config and ACL users; refuses a model the server would reject; stays in the foreground until Ctrl-C unless --detach.')
+    .description(
+      'Run Redis or Valkey here (the real server) with the rendered config and ACL users; refuses a model the server would reject; stays in the foreground until Ctrl-C unless --detach.',
+    )
     .addOption(dirOption())
-    .option('--port <port>', 'port to listen on (default: the model\'s, 6379)')
+    .option('--port <port>', "port to listen on (default: the model's, 6379)")
     .option('--bind <addr...>', 'addresses to listen on (default: 127.0.0.1)')
     .option('--config <file>', 'a YAML model (profile + overrides) or a redis.conf')
     .option('--detach', 'return once the server is ready, leaving it running')
     .addOption(new Option('--topology <kind>', 'what to run').choices(['standalone'] as const).default('standalone' as const))
     .option('--allow-insecure', 'run a model that lets clients in without a password')
-    .option('--server <path>', 'the server binary: redis-server, valkey-server or a wrapper (default: the one this deployment last ran, else redis-server, else valkey-server on PATH)')
+    .option(
+      '--server <path>',
+      'the server binary: redis-server, valkey-server or a wrapper (default: the one this deployment last ran, else redis-server, else valkey-server on PATH)',
+    )
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  neurallog-redis up                      # foreground on 127.0.0.1:6379, Ctrl-C stops it\n  neurallog-redis up --detach --port 6380\n  neurallog-redis up --config neurallog.yaml --bind 0.0.0.0\n  neurallog-redis up --server /usr/bin/valkey-server --config valkey.yaml');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  neurallog-redis up                      # foreground on 127.0.0.1:6379, Ctrl-C stops it\n  neurallog-redis up --detach --port 6380\n  neurallog-redis up --config neurallog.yaml --bind 0.0.0.0\n  neurallog-redis up --server /usr/bin/valkey-server --config valkey.yaml',
+    );
 }
 export type UpFlags = FlagsOf<typeof declareUp>;
 
 export function declareStatus(parent: CommandUnknownOpts) {
-  return parent.command('status').description('Report whether the deployment in --dir runs, where, and how it is doing.').addOption(dirOption()).option('--json', 'print the result as JSON');
+  return parent
+    .command('status')
+    .description('Report whether the deployment in --dir runs, where, and how it is doing.')
+    .addOption(dirOption())
+    .option('--json', 'print the result as JSON');
 }
 export type StatusFlags = FlagsOf<typeof declareStatus>;
 
 export function declareDown(parent: CommandUnknownOpts) {
-  return parent.command('down').description('Stop the deployment in --dir, persisting its data first.').addOption(dirOption()).option('--json', 'print the result as JSON');
+  return parent
+    .command('down')
+    .description('Stop the deployment in --dir, persisting its data first.')
+    .addOption(dirOption())
+    .option('--json', 'print the result as JSON');
 }
 export type DownFlags = FlagsOf<typeof declareDown>;
 

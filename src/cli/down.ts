@@ -17,7 +17,8 @@ export async function downCommand(flags: DownFlags): Promise<number> {
   const result = await downDeployment(flags.dir);
   if (result.staleState && !flags.json) say(`Note: ${result.staleState}.`);
   if (flags.json) printJson({ ...result });
-  else if (result.alreadyStopped) say(`${serverName(result) === 'the server' ? 'No server' : serverName(result)} is not running for ${result.dir}; nothing to stop.`);
+  else if (result.alreadyStopped)
+    say(`${serverName(result) === 'the server' ? 'No server' : serverName(result)} is not running for ${result.dir}; nothing to stop.`);
   else say(`Stopped ${serverName(result)} (pid ${result.pid}) for ${result.dir}; its data is persisted in ${result.dir}/data.`);
   return 0;
 }

@@ -8,7 +8,6 @@ import { loadgen, type LoadgenProgress } from '../workload/index.js';
 import type { LoadgenFlags } from './model-flags.js';
 import { printJson, printResult } from './output.js';
 
-
 export async function loadgenCommand(flags: LoadgenFlags): Promise<number> {
   const logs = parseLogs(flags.logs);
   const seed = parseSeed(flags.seed);

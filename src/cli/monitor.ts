@@ -22,10 +22,22 @@ export async function monitorCommand(flags: MonitorFlags): Promise<number> {
   if (pollSeconds === undefined || pollSeconds < 1 || pollSeconds > 600) throw new UsageError(`--poll takes 1s to 600s, not "${flags.poll}"`);
   const { endpoint, databases, root } = await target(flags);
   const token = await loginToken(flags, root, listen.host);
-  const monitor = await startMonitor({ endpoint, listen, token, databases, scrapeTimeoutMs: timeoutSeconds * 1000, version: flags.version, pollSeconds, backupsDir: flags.backups });
+  const monitor = await startMonitor({
+    endpoint,
+    listen,
+    token,
+    databases,
+    scrapeTimeoutMs: timeoutSeconds * 1000,
+    version: flags.version,
+    pollSeconds,
+    backupsDir: flags.backups,
+  });
   const { url } = monitor;
   if (flags.json) printJson({ listening: url, dashboard: `${url}/`, metrics: `${url}/metrics`, login: token !== undefined });
-  else say(`Monitoring ${endpoint.host}:${endpoint.port} as ${endpoint.username ?? 'default'}: dashboard at ${url}/, metrics at ${url}/metrics${token !== undefined ? ' (login required)' : ''}. Stop with Ctrl-C.`);
+  else
+    say(
+      `Monitoring ${endpoint.host}:${endpoint.port} as ${endpoint.username ?? 'default'}: dashboard at ${url}/, metrics at ${url}/metrics${token !== undefined ? ' (login required)' : ''}. Stop with Ctrl-C.`,
+    );
   const first = await monitor.server.scrape();
   if (first.error !== undefined) say(`Note: the first scrape failed (${first.error}); redis_up is 0 until the server answers.`);
   await untilSignal();

@@ -9,7 +9,6 @@ import { printResult, say } from './output.js';
 
 const ARTIFACTS = ['conf', 'acl', 'kubernetes', 'compose', 'monitoring'] as const;
 
-
 function modelFor(flags: RenderFlags): Deployment {
   if (flags.config) return loadConfig(flags.config).deployment;
   if (flags.dir) return readDeploymentModel(requireDeploymentDir(flags.dir));
@@ -25,7 +24,9 @@ function containerModelFor(flags: RenderFlags): Deployment {
   const model = modelFor(flags);
   const base = profile('neurallog');
   if (model.server.bind.join(' ') !== base.server.bind.join(' ') || model.server.port !== base.server.port) {
-    say(`Using the model of ${flags.dir} with bind ${base.server.bind.join(' ')} port ${base.server.port} (the local deployment's ${model.server.bind.join(' ')}:${model.server.port} is this machine's choice).`);
+    say(
+      `Using the model of ${flags.dir} with bind ${base.server.bind.join(' ')} port ${base.server.port} (the local deployment's ${model.server.bind.join(' ')}:${model.server.port} is this machine's choice).`,
+    );
     model.server.bind = [...base.server.bind];
     model.server.port = base.server.port;
   }

@@ -32,15 +32,22 @@ export function declareRestore(parent: CommandUnknownOpts) {
     .option('--dir <dir>', 'target: a deployment made by `up` (as its admin user)')
     .option('--data-dir <dir>', 'target: the data directory of a STOPPED server (offline restore)')
     .option('--password-file <file>', 'password for --url, read from a file (or set NEURALLOG_REDIS_PASSWORD)')
-    .option('--config <file>', 'offline: the server\'s redis.conf (file names, appendonly)')
+    .option('--config <file>', "offline: the server's redis.conf (file names, appendonly)")
     .option('--server <path>', 'offline: the redis-server or valkey-server that will load the directory (the backup must be of an RDB version it reads)')
     .addOption(new Option('--mode <mode>', 'replace (default for a live server) or merge').choices(['replace', 'merge'] as const))
     .addOption(new Option('--on-conflict <what>', 'merge: when a key exists').choices(['fail', 'replace', 'skip'] as const).default('fail' as const))
     .option('--match <pattern>', 'merge: only keys matching this glob')
     .option('--db-map <pairs>', 'merge: move databases, e.g. 0:1,2:3', parseDbMap)
-    .option('--resume-after <n>', 'merge: skip the first N records (from a failed merge\'s report)', parseResumeAfter)
-    .option('--listen <host>', 'replace: the address the target reaches the CLI at (default: the CLI\'s address towards it)')
-    .addOption(new Option('--load <how>', 'replace: disk (receive the whole RDB, then load), swapdb (load while receiving, old data kept in memory until it succeeds: faster, needs memory for both), or auto: swapdb when both datasets fit under maxmemory').choices(['auto', 'disk', 'swapdb'] as const).default('auto' as const))
+    .option('--resume-after <n>', "merge: skip the first N records (from a failed merge's report)", parseResumeAfter)
+    .option('--listen <host>', "replace: the address the target reaches the CLI at (default: the CLI's address towards it)")
+    .addOption(
+      new Option(
+        '--load <how>',
+        'replace: disk (receive the whole RDB, then load), swapdb (load while receiving, old data kept in memory until it succeeds: faster, needs memory for both), or auto: swapdb when both datasets fit under maxmemory',
+      )
+        .choices(['auto', 'disk', 'swapdb'] as const)
+        .default('auto' as const),
+    )
     .option('--encrypt-key-file <file>', 'key of an encrypted backup')
     .option('--dry-run', 'verify the backup, check the target and print the plan; change nothing')
     .option('--yes', 'do not ask for confirmation on a terminal')
@@ -49,7 +56,7 @@ export function declareRestore(parent: CommandUnknownOpts) {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  neurallog-redis restore backups/redis-backup-20261126T012233Z.rdb.gz --dir .neurallog-redis\n  neurallog-redis restore FILE --url redis://admin@10.0.0.5:6379 --password-file pw --dry-run\n  neurallog-redis restore FILE --dir .neurallog-redis --mode merge --on-conflict skip --match \'rules:*\'\n  neurallog-redis restore FILE --data-dir /var/lib/redis --config /etc/redis/redis.conf   # server stopped\n  neurallog-redis restore --abort --url redis://admin@10.0.0.5:6379',
+      "\nExamples:\n  neurallog-redis restore backups/redis-backup-20261126T012233Z.rdb.gz --dir .neurallog-redis\n  neurallog-redis restore FILE --url redis://admin@10.0.0.5:6379 --password-file pw --dry-run\n  neurallog-redis restore FILE --dir .neurallog-redis --mode merge --on-conflict skip --match 'rules:*'\n  neurallog-redis restore FILE --data-dir /var/lib/redis --config /etc/redis/redis.conf   # server stopped\n  neurallog-redis restore --abort --url redis://admin@10.0.0.5:6379",
     );
 }
 export type RestoreFlags = FlagsOf<typeof declareRestore>;

@@ -26,8 +26,14 @@ async function confirm(question: string): Promise<boolean> {
 
 function printPlan(plan: RestorePlan): void {
   const from = plan.backup.engine ? `${plan.backup.engine === 'valkey' ? 'Valkey' : 'Redis'} ${plan.backup.version}, ` : '';
-  const lines = [`Restore plan (${plan.mode}) for ${plan.backup.file}:`, `  backup: ${from}RDB ${plan.backup.rdbVersion}, ${plan.backup.keys} keys in ${Object.keys(plan.backup.databases).length} database(s), ${plan.backup.functions} function librar${plan.backup.functions === 1 ? 'y' : 'ies'}`];
-  if (plan.target) lines.push(`  target: ${plan.target.address}, ${plan.target.engine === 'valkey' ? 'Valkey' : 'Redis'} ${plan.target.version} (reads RDB up to ${plan.target.rdbVersion ?? '?'}; ${plan.target.role}), ${plan.target.keys} keys, AOF ${plan.target.aofEnabled ? 'on' : 'off'}`);
+  const lines = [
+    `Restore plan (${plan.mode}) for ${plan.backup.file}:`,
+    `  backup: ${from}RDB ${plan.backup.rdbVersion}, ${plan.backup.keys} keys in ${Object.keys(plan.backup.databases).length} database(s), ${plan.backup.functions} function librar${plan.backup.functions === 1 ? 'y' : 'ies'}`,
+  ];
+  if (plan.target)
+    lines.push(
+      `  target: ${plan.target.address}, ${plan.target.engine === 'valkey' ? 'Valkey' : 'Redis'} ${plan.target.version} (reads RDB up to ${plan.target.rdbVersion ?? '?'}; ${plan.target.role}), ${plan.target.keys} keys, AOF ${plan.target.aofEnabled ? 'on' : 'off'}`,
+    );
   for (const c of plan.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`);
   lines.push(`  => ${plan.summary}`);
   printResult(lines.join('\n'));
@@ -42,7 +48,12 @@ async function abortCommand(flags: RestoreFlags): Promise<number> {
   const { abortRestore } = await import('../restore/replace.js');
   const result = await abortRestore(endpoint, { force: flags.force });
   if (flags.json) printJson({ ...result });
-  else say(result.changed ? `The target was a replica of ${result.wasReplicaOf} (an interrupted restore); it is a writable master again with the data it had.` : 'The target is a master; nothing to abort.');
+  else
+    say(
+      result.changed
+        ? `The target was a replica of ${result.wasReplicaOf} (an interrupted restore); it is a writable master again with the data it had.`
+        : 'The target is a master; nothing to abort.',
+    );
   return 0;
 }
 
@@ -50,11 +61,16 @@ async function abortCommand(flags: RestoreFlags): Promise<number> {
 function modeOf(file: string | undefined, flags: RestoreFlags): { file: string; mode: Mode } {
   if (!file) throw new UsageError('say which backup to restore: neurallog-redis restore <file> (--url URL | --dir DIR | --data-dir DIR)');
   const targets = [flags.url, flags.dir, flags.dataDir].filter((v) => v !== undefined).length;
-  if (targets !== 1) throw new UsageError('say where to restore with exactly one of --url URL, --dir DIR (a deployment made by `up`) or --data-dir DIR (a stopped server\'s data directory)');
+  if (targets !== 1)
+    throw new UsageError(
+      "say where to restore with exactly one of --url URL, --dir DIR (a deployment made by `up`) or --data-dir DIR (a stopped server's data directory)",
+    );
   const mode: Mode = flags.mode ?? (flags.dataDir ? 'offline' : 'replace');
   if (flags.dataDir && mode !== 'offline') throw new UsageError('--data-dir restores files for a stopped server; --mode does not apply');
-  if (flags.server && mode !== 'offline') throw new UsageError('--server names the binary that will load an offline restore (--data-dir); a live target says what it is itself');
-  if (mode !== 'merge' && (flags.match || flags.dbMap || flags.resumeAfter !== undefined)) throw new UsageError('--match, --db-map and --resume-after apply to --mode merge');
+  if (flags.server && mode !== 'offline')
+    throw new UsageError('--server names the binary that will load an offline restore (--data-dir); a live target says what it is itself');
+  if (mode !== 'merge' && (flags.match || flags.dbMap || flags.resumeAfter !== undefined))
+    throw new UsageError('--match, --db-map and --resume-after apply to --mode merge');
   return { file, mode };
 }
 
@@ -90,9 +106,28 @@ export async function restoreCommand(fileArgument: string | undefined, flags: Re
   }
 }
 
-async function dryRun({ source, mode, endpoint, flags }: { source: RestoreSource; mode: Mode; endpoint: Endpoint | undefined; flags: RestoreFlags }): Promise<number> {
+async function dryRun({
+  source,
+  mode,
+  endpoint,
+  flags,
+}: {
+  source: RestoreSource;
+  mode: Mode;
+  endpoint: Endpoint | undefined;
+  flags: RestoreFlags;
+}): Promise<number> {
   const { planRestore } = await import('../restore/plan.js');
-  const plan = await planRestore({ source, mode, endpoint, match: flags.match, dbMap: flags.dbMap, dataDir: flags.dataDir, configFile: flags.config, server: flags.server });
+  const plan = await planRestore({
+    source,
+    mode,
+    endpoint,
+    match: flags.match,
+    dbMap: flags.dbMap,
+    dataDir: flags.dataDir,
+    configFile: flags.config,
+    server: flags.server,
+  });
   if (flags.json) printJson({ dryRun: true, ...plan });
   else printPlan(plan);
   return plan.exitCode;
@@ -126,7 +161,8 @@ async function replace({ file, source, flags, signal, progress, started }: Run, 
       progress.done();
       if (flags.json || phase === 'done') return;
       // the target and the backup have passed every check: only now does anything change
-      if (phase === 'transferring') say('Serving the backup to the target as its replication master (clients get -READONLY during the transfer and -LOADING while it loads) ...');
+      if (phase === 'transferring')
+        say('Serving the backup to the target as its replication master (clients get -READONLY during the transfer and -LOADING while it loads) ...');
       else say(`  ${phase}${detail ? ` (${detail})` : ''} ...`);
     },
     onTransferProgress: (bytes, total) => progress.update({ bytes, totalBytes: total, elapsedMs: Date.now() - started, label: 'transferring' }),
@@ -135,7 +171,9 @@ async function replace({ file, source, flags, signal, progress, started }: Run, 
   if (flags.json) printJson({ ...result });
   else {
     const keys = Object.values(result.keysAfter).reduce((a, b) => a + b, 0);
-    printResult(`Restored ${file} into ${result.target}: ${keys} keys, ${result.functions} function librar${result.functions === 1 ? 'y' : 'ies'}${result.aofRewritten ? ', AOF rewritten (the data survives a restart)' : ''}; ${result.sampled} sampled keys compared equal, in ${result.seconds.toFixed(1)}s.`);
+    printResult(
+      `Restored ${file} into ${result.target}: ${keys} keys, ${result.functions} function librar${result.functions === 1 ? 'y' : 'ies'}${result.aofRewritten ? ', AOF rewritten (the data survives a restart)' : ''}; ${result.sampled} sampled keys compared equal, in ${result.seconds.toFixed(1)}s.`,
+    );
   }
   return 0;
 }
@@ -172,6 +210,9 @@ async function offline({ file, source, flags }: Run): Promise<number> {
   const { offlineRestore } = await import('../restore/offline.js');
   const result = await offlineRestore({ source, dataDir: flags.dataDir!, configFile: flags.config, server: flags.server });
   if (flags.json) printJson({ mode: 'offline', ...result });
-  else printResult(`Placed ${file} in ${flags.dataDir}: ${result.placed.join(', ')}${result.previousKeptIn ? `; the previous files are kept in ${result.previousKeptIn}` : ''}. Start the server on it.`);
+  else
+    printResult(
+      `Placed ${file} in ${flags.dataDir}: ${result.placed.join(', ')}${result.previousKeptIn ? `; the previous files are kept in ${result.previousKeptIn}` : ''}. Start the server on it.`,
+    );
   return 0;
 }

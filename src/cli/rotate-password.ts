@@ -8,7 +8,9 @@ export async function rotatePasswordCommand(flags: RotatePasswordFlags): Promise
   else {
     say(
       `New password for "${result.user}" stored in ${result.secretsFile}${
-        result.live ? ' and active now: the server accepted it (existing connections stay up; new ones need it)' : ' (the server is not running; it takes effect at the next `up`)'
+        result.live
+          ? ' and active now: the server accepted it (existing connections stay up; new ones need it)'
+          : ' (the server is not running; it takes effect at the next `up`)'
       }.`,
     );
   }

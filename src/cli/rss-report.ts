@@ -5,6 +5,8 @@
 export function reportRssAtExit(): void {
   process.on('exit', () => {
     const u = process.resourceUsage();
-    process.stderr.write(`neurallog-redis: peak RSS ${u.maxRSS} KiB, CPU user ${(u.userCPUTime / 1e6).toFixed(2)} s system ${(u.systemCPUTime / 1e6).toFixed(2)} s\n`);
+    process.stderr.write(
+      `neurallog-redis: peak RSS ${u.maxRSS} KiB, CPU user ${(u.userCPUTime / 1e6).toFixed(2)} s system ${(u.systemCPUTime / 1e6).toFixed(2)} s\n`,
+    );
   });
 }

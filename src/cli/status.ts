@@ -29,7 +29,11 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
     lines.push(
       `  server    ${engine}, role ${s.role}, up ${s.uptimeSeconds}s (model targets ${describeEngine(s.target)})`,
       `  memory    ${mib(s.usedMemoryBytes)} used of ${s.maxmemoryBytes ? mib(s.maxmemoryBytes) : 'unlimited'}`,
-      `  keys      ${Object.entries(s.keys ?? {}).map(([db, n]) => `${db}=${n}`).join(' ') || 'none'}`,
+      `  keys      ${
+        Object.entries(s.keys ?? {})
+          .map(([db, n]) => `${db}=${n}`)
+          .join(' ') || 'none'
+      }`,
       `  persist   aof ${s.aofEnabled ? 'on' : 'off'} (last write ${s.aofLastWriteStatus}), last rdb save ${s.lastSaveStatus}`,
     );
   }

@@ -6,7 +6,6 @@ import { UsageError } from '../errors.js';
 import type { UpFlags } from './deployment-flags.js';
 import { printJson, printResult, say } from './output.js';
 
-
 export function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new UsageError(`--port takes a number from 1 to 65535, not "${text}"`);

@@ -4,119 +4,20 @@
  * directive, its deprecated aliases, the guide section it is rendered under, how its arguments are
  * read, and how it is written.
  */
-import type { Deployment } from './schema.js';
 import { EVICTION_POLICIES, FSYNC_POLICIES, LOG_LEVELS } from './schema.js';
-import { formatRedisSize, parseRedisSize } from './units.js';
-
-export const SECTIONS = [
-  'Basic configuration',
-  'Memory management',
-  'Persistence',
-  'Logging',
-  'Security',
-  'Performance tuning',
-  'Snapshotting',
-  'Advanced configuration',
-] as const;
-export type Section = (typeof SECTIONS)[number];
-
-/** State kept while reading one file set: `save` lines replace the built-in save points on first use. */
-export interface ReadState {
-  saveSeen: boolean;
-}
-
-export interface DirectiveSpec {
-  name: string;
-  aliases: string[];
-  section: Section;
-  /** reads one occurrence into the model; throws an Error whose message says what is allowed */
-  read(d: Deployment, args: string[], state: ReadState): void;
-  /** the lines (argument lists) this directive renders to */
-  render(d: Deployment): string[][];
-}
-
-function arity(args: string[], count: number, usage: string): void {
-  if (args.length !== count) throw new Error(`expects ${usage}`);
-}
-
-export function readYesNo(args: string[]): boolean {
-  arity(args, 1, '"yes" or "no"');
-  const v = args[0]!.toLowerCase();
-  if (v === 'yes') return true;
-  if (v === 'no') return false;
-  throw new Error(`"${args[0]}" is not "yes" or "no"`);
-}
-
-export function readInt(args: string[], min: number, max = Number.MAX_SAFE_INTEGER): number {
-  arity(args, 1, 'one whole number');
-  const text = args[0]!;
-  if (!/^-?\d+$/.test(text)) throw new Error(`"${text}" is not a whole number`);
-  const n = Number(text);
-  if (n < min || n > max) throw new Error(`${n} is out of range (${min}..${max})`);
-  return n;
-}
-
-function readSizeArg(text: string): number {
-  const bytes = parseRedisSize(text);
-  if (bytes === undefined || bytes < 0) throw new Error(`"${text}" is not a size (bytes, or a number with k, kb, m, mb, g or gb)`);
-  return bytes;
-}
-
-function readEnum<T extends string>(args: string[], allowed: readonly T[]): T {
-  arity(args, 1, `one of: ${allowed.join(', ')}`);
-  const v = args[0]!.toLowerCase() as T;
-  if (!allowed.includes(v)) throw new Error(`"${args[0]}" is not one of: ${allowed.join(', ')}`);
-  return v;
-}
-
-const yesNo = (b: boolean) => (b ? 'yes' : 'no');
-
-type BoolPath = (d: Deployment) => { get(): boolean; set(v: boolean): void };
-
-function boolDirective(name: string, section: Section, at: BoolPath, aliases: string[] = []): DirectiveSpec {
-  return {
-    name,
-    aliases,
-    section,
-    read: (d, args) => at(d).set(readYesNo(args)),
-    render: (d) => [[yesNo(at(d).get())]],
-  };
-}
-
-function intDirective(
-  name: string,
-  section: Section,
-  min: number,
-  max: number,
-  get: (d: Deployment) => number,
-  set: (d: Deployment, v: number) => void,
-  aliases: string[] = [],
-  /** 'read': the value may carry Redis size units; 'units': also rendered with them */
-  size: 'no' | 'read' | 'units' = 'no',
-): DirectiveSpec {
-  return {
-    name,
-    aliases,
-    section,
-    read: (d, args) => {
-      if (size !== 'no') {
-        arity(args, 1, 'one size');
-        set(d, readSizeArg(args[0]!));
-      } else set(d, readInt(args, min, max));
-    },
-    render: (d) => [[size === 'units' ? formatRedisSize(get(d)) : String(get(d))]],
-  };
-}
-
-const field = <T>(get: (d: Deployment) => T, set: (d: Deployment, v: T) => void) => (d: Deployment) => ({
-  get: () => get(d),
-  set: (v: T) => set(d, v),
-});
-
-const BUFFER_CLASSES = { normal: 'normal', replica: 'replica', slave: 'replica', pubsub: 'pubsub' } as const;
+import { formatRedisSize } from './units.js';
+import { BUFFER_CLASSES, arity, boolDirective, field, intDirective, readEnum, readInt, readSizeArg, type DirectiveSpec } from './directive-kit.js';
+export { SECTIONS, readInt, readYesNo, type DirectiveSpec, type ReadState, type Section } from './directive-kit.js';
 
 export const DIRECTIVES: DirectiveSpec[] = [
-  intDirective('port', 'Basic configuration', 1, 65535, (d) => d.server.port, (d, v) => (d.server.port = v)),
+  intDirective(
+    'port',
+    'Basic configuration',
+    1,
+    65535,
+    (d) => d.server.port,
+    (d, v) => (d.server.port = v),
+  ),
   {
     name: 'bind',
     aliases: [],
@@ -127,10 +28,33 @@ export const DIRECTIVES: DirectiveSpec[] = [
     },
     render: (d) => [d.server.bind],
   },
-  boolDirective('protected-mode', 'Basic configuration', field((d) => d.server.protectedMode, (d, v) => (d.server.protectedMode = v))),
-  boolDirective('daemonize', 'Basic configuration', field((d) => d.server.daemonize, (d, v) => (d.server.daemonize = v))),
+  boolDirective(
+    'protected-mode',
+    'Basic configuration',
+    field(
+      (d) => d.server.protectedMode,
+      (d, v) => (d.server.protectedMode = v),
+    ),
+  ),
+  boolDirective(
+    'daemonize',
+    'Basic configuration',
+    field(
+      (d) => d.server.daemonize,
+      (d, v) => (d.server.daemonize = v),
+    ),
+  ),
 
-  intDirective('maxmemory', 'Memory management', 0, Number.MAX_SAFE_INTEGER, (d) => d.memory.maxmemory, (d, v) => (d.memory.maxmemory = v), [], 'units'),
+  intDirective(
+    'maxmemory',
+    'Memory management',
+    0,
+    Number.MAX_SAFE_INTEGER,
+    (d) => d.memory.maxmemory,
+    (d, v) => (d.memory.maxmemory = v),
+    [],
+    'units',
+  ),
   {
     name: 'maxmemory-policy',
     aliases: [],
@@ -139,7 +63,14 @@ export const DIRECTIVES: DirectiveSpec[] = [
     render: (d) => [[d.memory.maxmemoryPolicy]],
   },
 
-  boolDirective('appendonly', 'Persistence', field((d) => d.persistence.appendonly, (d, v) => (d.persistence.appendonly = v))),
+  boolDirective(
+    'appendonly',
+    'Persistence',
+    field(
+      (d) => d.persistence.appendonly,
+      (d, v) => (d.persistence.appendonly = v),
+    ),
+  ),
   {
     name: 'appendfsync',
     aliases: [],
@@ -147,20 +78,25 @@ export const DIRECTIVES: DirectiveSpec[] = [
     read: (d, args) => (d.persistence.appendfsync = readEnum(args, FSYNC_POLICIES)),
     render: (d) => [[d.persistence.appendfsync]],
   },
-  ...(['appendfilename', 'appenddirname', 'dbfilename'] as const).map(
-    (key): DirectiveSpec => ({
-      name: key,
-      aliases: [],
-      section: 'Persistence',
-      read: (d, args) => {
-        arity(args, 1, 'one file name');
-        if (!/^[^/\s]+$/.test(args[0]!)) throw new Error(`"${args[0]}" must be a plain file name without "/" or spaces`);
-        d.persistence[key] = args[0]!;
-      },
-      render: (d) => [[d.persistence[key]]],
-    }),
+  ...(['appendfilename', 'appenddirname', 'dbfilename'] as const).map((key): DirectiveSpec => ({
+    name: key,
+    aliases: [],
+    section: 'Persistence',
+    read: (d, args) => {
+      arity(args, 1, 'one file name');
+      if (!/^[^/\s]+$/.test(args[0]!)) throw new Error(`"${args[0]}" must be a plain file name without "/" or spaces`);
+      d.persistence[key] = args[0]!;
+    },
+    render: (d) => [[d.persistence[key]]],
+  })),
+  boolDirective(
+    'aof-use-rdb-preamble',
+    'Persistence',
+    field(
+      (d) => d.persistence.aofUseRdbPreamble,
+      (d, v) => (d.persistence.aofUseRdbPreamble = v),
+    ),
   ),
-  boolDirective('aof-use-rdb-preamble', 'Persistence', field((d) => d.persistence.aofUseRdbPreamble, (d, v) => (d.persistence.aofUseRdbPreamble = v))),
 
   {
     name: 'loglevel',
@@ -180,10 +116,38 @@ export const DIRECTIVES: DirectiveSpec[] = [
     render: (d) => [[d.logging.logfile]],
   },
 
-  intDirective('tcp-keepalive', 'Performance tuning', 0, 2 ** 31 - 1, (d) => d.performance.tcpKeepalive, (d, v) => (d.performance.tcpKeepalive = v)),
-  intDirective('timeout', 'Performance tuning', 0, 2 ** 31 - 1, (d) => d.performance.timeout, (d, v) => (d.performance.timeout = v)),
-  intDirective('tcp-backlog', 'Performance tuning', 0, 2 ** 31 - 1, (d) => d.performance.tcpBacklog, (d, v) => (d.performance.tcpBacklog = v)),
-  intDirective('databases', 'Performance tuning', 1, 100000, (d) => d.server.databases, (d, v) => (d.server.databases = v)),
+  intDirective(
+    'tcp-keepalive',
+    'Performance tuning',
+    0,
+    2 ** 31 - 1,
+    (d) => d.performance.tcpKeepalive,
+    (d, v) => (d.performance.tcpKeepalive = v),
+  ),
+  intDirective(
+    'timeout',
+    'Performance tuning',
+    0,
+    2 ** 31 - 1,
+    (d) => d.performance.timeout,
+    (d, v) => (d.performance.timeout = v),
+  ),
+  intDirective(
+    'tcp-backlog',
+    'Performance tuning',
+    0,
+    2 ** 31 - 1,
+    (d) => d.performance.tcpBacklog,
+    (d, v) => (d.performance.tcpBacklog = v),
+  ),
+  intDirective(
+    'databases',
+    'Performance tuning',
+    1,
+    100000,
+    (d) => d.server.databases,
+    (d, v) => (d.server.databases = v),
+  ),
 
   {
     name: 'save',
@@ -208,23 +172,89 @@ export const DIRECTIVES: DirectiveSpec[] = [
     render: (d) => (d.persistence.save.length === 0 ? [['']] : d.persistence.save.map((p) => [String(p.seconds), String(p.changes)])),
   },
 
-  intDirective('hash-max-listpack-entries', 'Advanced configuration', 0, 2 ** 53, (d) => d.advanced.hashMaxListpackEntries, (d, v) => (d.advanced.hashMaxListpackEntries = v), ['hash-max-ziplist-entries']),
-  intDirective('hash-max-listpack-value', 'Advanced configuration', 0, 2 ** 53, (d) => d.advanced.hashMaxListpackValue, (d, v) => (d.advanced.hashMaxListpackValue = v), ['hash-max-ziplist-value'], 'read'),
-  intDirective('list-max-listpack-size', 'Advanced configuration', -5, 2 ** 31 - 1, (d) => d.advanced.listMaxListpackSize, (d, v) => {
-    if (v === 0) throw new Error('0 is not allowed (use -5..-1 for a size in KiB classes, or a positive entry count)');
-    d.advanced.listMaxListpackSize = v;
-  }, ['list-max-ziplist-size']),
-  intDirective('set-max-intset-entries', 'Advanced configuration', 0, 2 ** 53, (d) => d.advanced.setMaxIntsetEntries, (d, v) => (d.advanced.setMaxIntsetEntries = v)),
-  intDirective('zset-max-listpack-entries', 'Advanced configuration', 0, 2 ** 53, (d) => d.advanced.zsetMaxListpackEntries, (d, v) => (d.advanced.zsetMaxListpackEntries = v), ['zset-max-ziplist-entries']),
-  intDirective('zset-max-listpack-value', 'Advanced configuration', 0, 2 ** 53, (d) => d.advanced.zsetMaxListpackValue, (d, v) => (d.advanced.zsetMaxListpackValue = v), ['zset-max-ziplist-value'], 'read'),
-  intDirective('hll-sparse-max-bytes', 'Advanced configuration', 0, 2 ** 53, (d) => d.advanced.hllSparseMaxBytes, (d, v) => (d.advanced.hllSparseMaxBytes = v), [], 'read'),
-  boolDirective('activerehashing', 'Advanced configuration', field((d) => d.performance.activerehashing, (d, v) => (d.performance.activerehashing = v))),
+  intDirective(
+    'hash-max-listpack-entries',
+    'Advanced configuration',
+    0,
+    2 ** 53,
+    (d) => d.advanced.hashMaxListpackEntries,
+    (d, v) => (d.advanced.hashMaxListpackEntries = v),
+    ['hash-max-ziplist-entries'],
+  ),
+  intDirective(
+    'hash-max-listpack-value',
+    'Advanced configuration',
+    0,
+    2 ** 53,
+    (d) => d.advanced.hashMaxListpackValue,
+    (d, v) => (d.advanced.hashMaxListpackValue = v),
+    ['hash-max-ziplist-value'],
+    'read',
+  ),
+  intDirective(
+    'list-max-listpack-size',
+    'Advanced configuration',
+    -5,
+    2 ** 31 - 1,
+    (d) => d.advanced.listMaxListpackSize,
+    (d, v) => {
+      if (v === 0) throw new Error('0 is not allowed (use -5..-1 for a size in KiB classes, or a positive entry count)');
+      d.advanced.listMaxListpackSize = v;
+    },
+    ['list-max-ziplist-size'],
+  ),
+  intDirective(
+    'set-max-intset-entries',
+    'Advanced configuration',
+    0,
+    2 ** 53,
+    (d) => d.advanced.setMaxIntsetEntries,
+    (d, v) => (d.advanced.setMaxIntsetEntries = v),
+  ),
+  intDirective(
+    'zset-max-listpack-entries',
+    'Advanced configuration',
+    0,
+    2 ** 53,
+    (d) => d.advanced.zsetMaxListpackEntries,
+    (d, v) => (d.advanced.zsetMaxListpackEntries = v),
+    ['zset-max-ziplist-entries'],
+  ),
+  intDirective(
+    'zset-max-listpack-value',
+    'Advanced configuration',
+    0,
+    2 ** 53,
+    (d) => d.advanced.zsetMaxListpackValue,
+    (d, v) => (d.advanced.zsetMaxListpackValue = v),
+    ['zset-max-ziplist-value'],
+    'read',
+  ),
+  intDirective(
+    'hll-sparse-max-bytes',
+    'Advanced configuration',
+    0,
+    2 ** 53,
+    (d) => d.advanced.hllSparseMaxBytes,
+    (d, v) => (d.advanced.hllSparseMaxBytes = v),
+    [],
+    'read',
+  ),
+  boolDirective(
+    'activerehashing',
+    'Advanced configuration',
+    field(
+      (d) => d.performance.activerehashing,
+      (d, v) => (d.performance.activerehashing = v),
+    ),
+  ),
   {
     name: 'client-output-buffer-limit',
     aliases: [],
     section: 'Advanced configuration',
     read: (d, args) => {
-      if (args.length === 0 || args.length % 4 !== 0) throw new Error('expects <class> <hard limit> <soft limit> <soft seconds>, class being normal, replica or pubsub');
+      if (args.length === 0 || args.length % 4 !== 0)
+        throw new Error('expects <class> <hard limit> <soft limit> <soft seconds>, class being normal, replica or pubsub');
       for (let i = 0; i < args.length; i += 4) {
         const cls = BUFFER_CLASSES[args[i]!.toLowerCase() as keyof typeof BUFFER_CLASSES];
         if (!cls) throw new Error(`"${args[i]}" is not a client class (normal, replica, pubsub)`);
@@ -241,8 +271,22 @@ export const DIRECTIVES: DirectiveSpec[] = [
         return [cls, formatRedisSize(l.hardLimit), formatRedisSize(l.softLimit), String(l.softSeconds)];
       }),
   },
-  intDirective('hz', 'Advanced configuration', 1, 500, (d) => d.performance.hz, (d, v) => (d.performance.hz = v)),
-  boolDirective('aof-rewrite-incremental-fsync', 'Advanced configuration', field((d) => d.persistence.aofRewriteIncrementalFsync, (d, v) => (d.persistence.aofRewriteIncrementalFsync = v))),
+  intDirective(
+    'hz',
+    'Advanced configuration',
+    1,
+    500,
+    (d) => d.performance.hz,
+    (d, v) => (d.performance.hz = v),
+  ),
+  boolDirective(
+    'aof-rewrite-incremental-fsync',
+    'Advanced configuration',
+    field(
+      (d) => d.persistence.aofRewriteIncrementalFsync,
+      (d, v) => (d.persistence.aofRewriteIncrementalFsync = v),
+    ),
+  ),
 ];
 
 const BY_NAME = new Map<string, DirectiveSpec>();

@@ -78,7 +78,10 @@ export function tableFor(target: EngineTarget): ResolvedTable {
   if (own) return { table: own };
   const older = tables.filter((t) => compareVersions(t.line, line) < 0);
   const nearest = older[older.length - 1];
-  if (!nearest) throw new RangeError(`${describeTarget(target)} is older than ${engineTitle(target.engine)} ${OLDEST_LINE[target.engine]}, the oldest release this tool knows`);
+  if (!nearest)
+    throw new RangeError(
+      `${describeTarget(target)} is older than ${engineTitle(target.engine)} ${OLDEST_LINE[target.engine]}, the oldest release this tool knows`,
+    );
   const newest = nearest === tables[tables.length - 1];
   return {
     table: nearest,
@@ -126,7 +129,11 @@ export function judgeDirective(target: EngineTarget, rawName: string): Directive
     for (const [alias, n] of t.aliases) if (n === name && table.names.has(alias)) replacement ??= table.aliases.get(alias) ?? alias;
   }
   if (knownBy.length === 0) {
-    return { status: 'unknown', explanation: `No Redis or Valkey release this tool knows (${lines(all)}) has it; ${here} refuses to start with it.`, replacement };
+    return {
+      status: 'unknown',
+      explanation: `No Redis or Valkey release this tool knows (${lines(all)}) has it; ${here} refuses to start with it.`,
+      replacement,
+    };
   }
   const sameEngine = all.filter((t) => t.engine === table.engine);
   const later = sameEngine.filter((t) => compareVersions(t.line, table.line) > 0 && t.names.has(name));

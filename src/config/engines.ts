@@ -45,7 +45,12 @@ export function versionProblem(engine: EngineName, version: string): string | un
 
 /** The engine an image reference names (its repository is `redis` or `valkey`), if it names one. */
 export function imageEngine(image: string): EngineName | undefined {
-  const repo = image.split('@')[0]!.replace(/:[^/:]*$/, '').split('/').pop() ?? '';
+  const repo =
+    image
+      .split('@')[0]!
+      .replace(/:[^/:]*$/, '')
+      .split('/')
+      .pop() ?? '';
   if (/^valkey/.test(repo)) return 'valkey';
   if (/^redis/.test(repo)) return 'redis';
   return undefined;

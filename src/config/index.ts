@@ -8,5 +8,14 @@ export * from './findings.js';
 export { deploymentJsonSchema } from './json-schema.js';
 export { lintDeployment, LINT_RULES } from './lint.js';
 export { DEFAULT_RELEASE, ENGINES, defaultImage, serverProgram, cliProgram, imageEngine, imageVersion, versionProblem } from './engines.js';
-export { judgeDirective, refusedDirectives, tableFor, describeTarget, allDirectiveTables, type EngineTarget, type DirectiveVerdict, type DirectiveTable } from './engine-directives.js';
+export {
+  judgeDirective,
+  refusedDirectives,
+  tableFor,
+  describeTarget,
+  allDirectiveTables,
+  type EngineTarget,
+  type DirectiveVerdict,
+  type DirectiveTable,
+} from './engine-directives.js';
 export { resolveTarget, profileTarget, type TargetChoice } from './load.js';

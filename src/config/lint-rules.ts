@@ -13,7 +13,6 @@ import { formatK8sBytes } from './units.js';
 const MB = 1024 * 1024;
 const mib = (bytes: number) => `${Number.isInteger(bytes / MB) ? bytes / MB : (bytes / MB).toFixed(1)} MiB`;
 
-
 const evictionDeletesPrimaryData: LintRule = {
   id: 'eviction-deletes-primary-data',
   severity: 'warning',
@@ -31,7 +30,7 @@ const evictionDeletesPrimaryData: LintRule = {
           'warning',
           place,
           `maxmemory-policy ${policy} deletes keys of any kind when memory is full${dormant}`,
-          'Redis is NeuralLog\'s primary data store, not a cache: eviction silently deletes logs, their index entries and rules, with no error to any client, and indexes are left pointing at logs that are gone.',
+          "Redis is NeuralLog's primary data store, not a cache: eviction silently deletes logs, their index entries and rules, with no error to any client, and indexes are left pointing at logs that are gone.",
           fix,
         ),
       ];
@@ -64,11 +63,19 @@ const maxmemoryWithoutHeadroom: LintRule = {
     const fits = Math.floor((limit - replicaBytes) / 1.5 / MB);
     const requiredQuantity = formatK8sBytes(Math.ceil(required / MB) * MB);
     const formula = `1.5 x maxmemory ${mib(d.memory.maxmemory)} + ${d.container.replicas} replica(s) x ${mib(d.advanced.clientOutputBufferLimit.replica.hardLimit)} output buffer`;
-    const explanation = 'maxmemory limits the data, not the process: a save (BGSAVE) or an AOF rewrite forks, and under writes copy-on-write can duplicate up to half the data; each replica adds an output buffer up to its hard limit. Past the memory limit the kernel OOM-kills Redis and the writes since the last fsync are lost.';
+    const explanation =
+      'maxmemory limits the data, not the process: a save (BGSAVE) or an AOF rewrite forks, and under writes copy-on-write can duplicate up to half the data; each replica adds an output buffer up to its hard limit. Past the memory limit the kernel OOM-kills Redis and the writes since the last fsync are lost.';
     const lower = fits > 0 ? `, or lower ${ctx.kind === 'yaml' ? 'memory.maxmemory' : 'maxmemory'} to ${fits}mb` : '';
     if (ctx.kind === 'yaml') {
       return [
-        finding(this.id, 'error', ctx.at('maxmemory', 'container.memoryLimit'), `container.memoryLimit is ${mib(limit)}, below the ${mib(required)} this model needs (${formula})`, explanation, `Set container.memoryLimit to at least ${requiredQuantity}${lower}.`),
+        finding(
+          this.id,
+          'error',
+          ctx.at('maxmemory', 'container.memoryLimit'),
+          `container.memoryLimit is ${mib(limit)}, below the ${mib(required)} this model needs (${formula})`,
+          explanation,
+          `Set container.memoryLimit to at least ${requiredQuantity}${lower}.`,
+        ),
       ];
     }
     // A redis.conf does not say the memory limit: judge it against the guide's container limit, as a warning.
@@ -119,7 +126,7 @@ const maxmemoryUnlimited: LintRule = {
   summary: 'maxmemory 0: Redis grows until the OOM killer stops it',
   check(ctx) {
     if (ctx.d.memory.maxmemory !== 0) return [];
-    const notSet = ctx.sets('maxmemory') ? '' : ' (not set; Redis 7.0\'s default)';
+    const notSet = ctx.sets('maxmemory') ? '' : " (not set; Redis 7.0's default)";
     return [
       finding(
         this.id,
@@ -150,7 +157,7 @@ const persistenceOff: LintRule = {
         'error',
         savePlace(ctx),
         'appendonly is no and there are no save points: nothing is ever written to disk',
-        'Redis is NeuralLog\'s primary data store: a restart (pod rescheduled, OOM kill, upgrade) starts it empty, and every log, index and rule is gone.',
+        "Redis is NeuralLog's primary data store: a restart (pod rescheduled, OOM kill, upgrade) starts it empty, and every log, index and rule is gone.",
         `Set ${ctx.kind === 'yaml' ? '`persistence.appendonly: true` with `persistence.appendfsync: everysec`' : '`appendonly yes` and `appendfsync everysec`'}, as the guide and the neurallog profile do.`,
       ),
     ];
@@ -190,11 +197,25 @@ const appendfsync: LintRule = {
     const fix = `Use ${ctx.kind === 'yaml' ? '`persistence.appendfsync: everysec`' : '`appendfsync everysec`'}: at most about a second of writes lost, at a fraction of the cost.`;
     if (p.appendfsync === 'no') {
       return [
-        finding(this.id, 'warning', place, 'appendfsync is no: the kernel decides when the AOF reaches the disk', 'Linux flushes dirty pages about every 30 seconds: a host crash or power loss loses that much of NeuralLog\'s writes (a crash of redis-server alone loses nothing).', fix),
+        finding(
+          this.id,
+          'warning',
+          place,
+          'appendfsync is no: the kernel decides when the AOF reaches the disk',
+          "Linux flushes dirty pages about every 30 seconds: a host crash or power loss loses that much of NeuralLog's writes (a crash of redis-server alone loses nothing).",
+          fix,
+        ),
       ];
     }
     return [
-      finding('appendfsync-always', 'info', place, 'appendfsync is always: every write waits for an fsync', 'Write throughput falls to the disk\'s fsync rate (often a few hundred to a few thousand per second on network volumes), which NeuralLog\'s log ingestion can exceed.', `${fix} Keep always only if losing a second of logs is unacceptable and the disk keeps up.`),
+      finding(
+        'appendfsync-always',
+        'info',
+        place,
+        'appendfsync is always: every write waits for an fsync',
+        "Write throughput falls to the disk's fsync rate (often a few hundred to a few thousand per second on network volumes), which NeuralLog's log ingestion can exceed.",
+        `${fix} Keep always only if losing a second of logs is unacceptable and the disk keeps up.`,
+      ),
     ];
   },
 };

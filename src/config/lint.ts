@@ -41,8 +41,10 @@ function protectedModeBlocks(ctx: LintContext): boolean {
   return !usersUnknown(ctx) && ctx.d.server.protectedMode && defaultUser(ctx.d).user.nopass && remoteBinds(ctx.d).length > 0;
 }
 
-const AUTH_FIX_YAML = 'Turn authentication on as the neurallog profile does: ACL users with passwords (app, backup, monitor, admin) and the default user off without nopass (`user default off resetpass -@all`).';
-const AUTH_FIX_CONF = 'Turn authentication on as the neurallog profile does: `user default off resetpass -@all`, and ACL users with password hashes (`user app on #<sha256> ~logs:* ...`) in an ACL file; `neurallog-redis render acl` writes them.';
+const AUTH_FIX_YAML =
+  'Turn authentication on as the neurallog profile does: ACL users with passwords (app, backup, monitor, admin) and the default user off without nopass (`user default off resetpass -@all`).';
+const AUTH_FIX_CONF =
+  'Turn authentication on as the neurallog profile does: `user default off resetpass -@all`, and ACL users with password hashes (`user app on #<sha256> ~logs:* ...`) in an ACL file; `neurallog-redis render acl` writes them.';
 
 const protectedModeRefusesRemote: LintRule = {
   id: 'protected-mode-refuses-remote',
@@ -58,7 +60,7 @@ const protectedModeRefusesRemote: LintRule = {
         'error',
         ctx.at('protected-mode', 'server.protectedMode'),
         `protected-mode is yes and ${who}: clients from other hosts get -DENIED although bind is ${ctx.d.server.bind.join(' ')}`,
-        'Redis 7.0 refuses every client that does not come from loopback or a unix socket while protected mode is on and the default user has no password, whatever bind says and even when the default user is off (measured on 7.0.15). NeuralLog\'s services run on other hosts or pods, so none of them can connect.',
+        "Redis 7.0 refuses every client that does not come from loopback or a unix socket while protected mode is on and the default user has no password, whatever bind says and even when the default user is off (measured on 7.0.15). NeuralLog's services run on other hosts or pods, so none of them can connect.",
         ctx.kind === 'yaml' ? AUTH_FIX_YAML : AUTH_FIX_CONF,
       ),
     ];
@@ -89,7 +91,7 @@ const noAuthentication: LintRule = {
           this.id,
           exposed ? 'error' : 'warning',
           index >= 0 ? ctx.userAt(user.name, index) : ctx.at('requirepass', 'security.users'),
-          `user "${user.name}" is on with nopass${index < 0 ? ' (Redis\'s built-in default user)' : ''}: ${reach}`,
+          `user "${user.name}" is on with nopass${index < 0 ? " (Redis's built-in default user)" : ''}: ${reach}`,
           'Without a password anyone who can connect may read every log, rewrite the rules and run FLUSHALL; Redis servers open to the network are scanned for and wiped within hours.',
           ctx.kind === 'yaml' ? AUTH_FIX_YAML : AUTH_FIX_CONF,
         );
@@ -105,24 +107,49 @@ const plaintextPassword: LintRule = {
   severity: 'error',
   summary: 'requirepass, masterauth/primaryauth or `user ... >password` in a redis.conf (or masterauth/primaryauth in extraDirectives)',
   check(ctx) {
-    const explanation = 'A redis.conf is copied into ConfigMaps, images, backups and repositories and is readable by whoever can read the config; a password in it is no longer secret.';
-    const fix = 'Remove the password from this file. Keep passwords in a secrets file readable only by its owner (mode 0600), and give Redis only their SHA-256 hashes in the ACL file (`user app on #<sha256> ...`); `neurallog-redis render acl --secrets FILE` writes it.';
-    const primaryFix = 'Remove the password from the configuration and set it at start from a secret (a redis-server argument is visible in the process list, so prefer `CONFIG SET` over an authenticated connection, or an included file of mode 0600 that no repository holds).';
-    const primaryWhy = (name: string) => `${name} holds, in plain text, the password this server uses to authenticate to its ${name === 'primaryauth' ? 'primary' : 'master'}. ${explanation}`;
+    const explanation =
+      'A redis.conf is copied into ConfigMaps, images, backups and repositories and is readable by whoever can read the config; a password in it is no longer secret.';
+    const fix =
+      'Remove the password from this file. Keep passwords in a secrets file readable only by its owner (mode 0600), and give Redis only their SHA-256 hashes in the ACL file (`user app on #<sha256> ...`); `neurallog-redis render acl --secrets FILE` writes it.';
+    const primaryFix =
+      'Remove the password from the configuration and set it at start from a secret (a redis-server argument is visible in the process list, so prefer `CONFIG SET` over an authenticated connection, or an included file of mode 0600 that no repository holds).';
+    const primaryWhy = (name: string) =>
+      `${name} holds, in plain text, the password this server uses to authenticate to its ${name === 'primaryauth' ? 'primary' : 'master'}. ${explanation}`;
     const out: Finding[] = [];
     if (ctx.kind === 'yaml') {
       ctx.d.extraDirectives.forEach(({ name, args }, i) => {
         const lower = name.toLowerCase();
-        if (PRIMARY_PASSWORD_DIRECTIVES.has(lower) && args[0]) out.push(finding(this.id, 'error', { file: ctx.file, path: `extraDirectives.${i}.args` }, `${lower} holds a password in plain text`, primaryWhy(lower), primaryFix));
+        if (PRIMARY_PASSWORD_DIRECTIVES.has(lower) && args[0])
+          out.push(
+            finding(
+              this.id,
+              'error',
+              { file: ctx.file, path: `extraDirectives.${i}.args` },
+              `${lower} holds a password in plain text`,
+              primaryWhy(lower),
+              primaryFix,
+            ),
+          );
       });
       return out;
     }
     for (const { name, args, file, line, included } of ctx.directives) {
       const lower = name.toLowerCase();
-      if (lower === 'requirepass' && args[0]) out.push(finding(this.id, 'error', { file, line }, 'requirepass holds the default user\'s password in plain text', explanation, fix));
-      if (PRIMARY_PASSWORD_DIRECTIVES.has(lower) && args[0]) out.push(finding(this.id, 'error', { file, line }, `${lower} holds a password in plain text`, primaryWhy(lower), primaryFix));
+      if (lower === 'requirepass' && args[0])
+        out.push(finding(this.id, 'error', { file, line }, "requirepass holds the default user's password in plain text", explanation, fix));
+      if (PRIMARY_PASSWORD_DIRECTIVES.has(lower) && args[0])
+        out.push(finding(this.id, 'error', { file, line }, `${lower} holds a password in plain text`, primaryWhy(lower), primaryFix));
       if (lower === 'user' && args.slice(1).some((a) => a.startsWith('>'))) {
-        out.push(finding(this.id, 'error', { file, line }, included ? 'a user line gives a plaintext password (>...)' : `user "${args[0]}" is given a plaintext password (>...)`, explanation, fix));
+        out.push(
+          finding(
+            this.id,
+            'error',
+            { file, line },
+            included ? 'a user line gives a plaintext password (>...)' : `user "${args[0]}" is given a plaintext password (>...)`,
+            explanation,
+            fix,
+          ),
+        );
       }
     }
     return out;
@@ -137,10 +164,26 @@ const aclFileWithUsers: LintRule = {
     if (!usersUnknown(ctx)) return [];
     const users = ctx.directives.filter((d) => d.name.toLowerCase() === 'user');
     if (users.length === 0) {
-      return [finding('users-not-checked', 'info', ctx.at('aclfile', 'security.users'), 'users come from the file named by aclfile, which lint does not read', 'The authentication rules (protected-mode-refuses-remote, no-authentication) need the users and were skipped.', 'Lint the ACL file\'s users through a YAML model, or check that it turns the default user off without nopass.')];
+      return [
+        finding(
+          'users-not-checked',
+          'info',
+          ctx.at('aclfile', 'security.users'),
+          'users come from the file named by aclfile, which lint does not read',
+          'The authentication rules (protected-mode-refuses-remote, no-authentication) need the users and were skipped.',
+          "Lint the ACL file's users through a YAML model, or check that it turns the default user off without nopass.",
+        ),
+      ];
     }
     return users.map((u) =>
-      finding(this.id, 'error', { file: u.file, line: u.line }, u.included ? 'a user is defined here while aclfile is also set' : `user "${u.args[0]}" is defined here while aclfile is also set`, 'Redis 7.0 refuses to start when a config file both names an ACL file and defines users itself ("users defined in redis.conf and at the same setting an ACL file path is invalid").', 'Define the users in the ACL file only.'),
+      finding(
+        this.id,
+        'error',
+        { file: u.file, line: u.line },
+        u.included ? 'a user is defined here while aclfile is also set' : `user "${u.args[0]}" is defined here while aclfile is also set`,
+        'Redis 7.0 refuses to start when a config file both names an ACL file and defines users itself ("users defined in redis.conf and at the same setting an ACL file path is invalid").',
+        'Define the users in the ACL file only.',
+      ),
     );
   },
 };

@@ -91,7 +91,10 @@ export function loadConfig(file: string, target: TargetChoice = {}): LoadedConfi
   const first = loaded.findings.find((f) => f.severity === 'error');
   if (first) {
     const more = loaded.findings.filter((f) => f.severity === 'error').length - 1;
-    throw new ConfigError(`${first.message}. ${first.fix}${more > 0 ? ` (${more} more problem${more > 1 ? 's' : ''}: run \`neurallog-redis config lint ${file}\`)` : ''}`, first.place);
+    throw new ConfigError(
+      `${first.message}. ${first.fix}${more > 0 ? ` (${more} more problem${more > 1 ? 's' : ''}: run \`neurallog-redis config lint ${file}\`)` : ''}`,
+      first.place,
+    );
   }
   return loaded;
 }
@@ -119,7 +122,11 @@ export function parseYamlModel(text: string, file: string, target: TargetChoice 
   if (!isPlain(data)) throw new ConfigError('a deployment file holds a mapping (e.g. `memory: {maxmemory: 512mb}`)', { file, line: 1 });
   const profileName = (data.profile ?? DEFAULT_PROFILE) as ProfileName;
   if (!PROFILES.includes(profileName)) {
-    throw new ConfigError(`profile "${String(data.profile)}" does not exist; allowed: ${PROFILES.join(', ')}`, { file, line: lineOf(nodeOffset(doc, ['profile'])), path: 'profile' });
+    throw new ConfigError(`profile "${String(data.profile)}" does not exist; allowed: ${PROFILES.join(', ')}`, {
+      file,
+      line: lineOf(nodeOffset(doc, ['profile'])),
+      path: 'profile',
+    });
   }
   const base = profile(profileName);
   const merged = deepMerge(base, withTarget(data, base, target));

@@ -62,7 +62,15 @@ function checkAgainstSchema(parsed: ParsedRedisConf, file: string): ParsedRedisC
   const result = deploymentSchema.safeParse(parsed.deployment);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    parsed.findings.push(problem('bad-value', `the file gives ${issue.path.join('.')} a value the model does not allow: ${issue.message}`, file, undefined, 'Correct that setting.'));
+    parsed.findings.push(
+      problem(
+        'bad-value',
+        `the file gives ${issue.path.join('.')} a value the model does not allow: ${issue.message}`,
+        file,
+        undefined,
+        'Correct that setting.',
+      ),
+    );
   }
   return parsed;
 }
@@ -100,7 +108,9 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
     lines = tokenizeConf(text);
   } catch (error) {
     if (!(error instanceof ConfSyntaxError)) throw error;
-    out.findings.push(problem('syntax', error.message, file, error.line, 'Balance the quotes; a closing quote must be followed by a space or the end of the line.'));
+    out.findings.push(
+      problem('syntax', error.message, file, error.line, 'Balance the quotes; a closing quote must be followed by a space or the end of the line.'),
+    );
     return;
   }
   const context: ReadContext = { out, file, chain: [...including, resolve(file)], included: including.length > 0, state, target };
@@ -118,7 +128,15 @@ function readInto(out: ParsedRedisConf, file: string, text: string | undefined, 
     } catch (error) {
       if (context.included) {
         const what = known ? `"${name}"` : 'the line';
-        out.findings.push(problem('bad-value', `${what} at line ${line} of the included file ${file} is not valid (its value is not shown: it comes from an included file)`, file, line, `Correct line ${line} of ${file}.`));
+        out.findings.push(
+          problem(
+            'bad-value',
+            `${what} at line ${line} of the included file ${file} is not valid (its value is not shown: it comes from an included file)`,
+            file,
+            line,
+            `Correct line ${line} of ${file}.`,
+          ),
+        );
       } else {
         out.findings.push(problem('bad-value', `"${name}" ${(error as Error).message}`, file, line, `Correct the "${name}" line.`));
       }
@@ -175,7 +193,8 @@ function readSpecialLine(context: ReadContext, { line, name, args }: ConfLine): 
       rule: 'machine-path',
       severity: 'info',
       message: `"${name}" names a path on one machine; the model leaves it out`,
-      explanation: 'One rendered redis.conf serves every place (this machine, Kubernetes, Docker); whoever starts redis-server passes the data directory and the ACL file as arguments.',
+      explanation:
+        'One rendered redis.conf serves every place (this machine, Kubernetes, Docker); whoever starts redis-server passes the data directory and the ACL file as arguments.',
       fix: `Remove "${name}" from the file; \`neurallog-redis up\` and the rendered manifests supply it.`,
       place: { file, line },
     });
@@ -214,7 +233,9 @@ function readOtherDirective({ out, file, included, target }: ReadContext, line: 
       severity: 'error',
       message: `"${name}" is not a directive ${describeTarget(target)} accepts`,
       explanation: verdict.explanation,
-      fix: verdict.replacement ? `Write "${verdict.replacement}" (the same setting on ${describeTarget(target)}), or remove the line.` : `Remove or correct the "${name}" line, or lint for the release that has it (--engine, --version).`,
+      fix: verdict.replacement
+        ? `Write "${verdict.replacement}" (the same setting on ${describeTarget(target)}), or remove the line.`
+        : `Remove or correct the "${name}" line, or lint for the release that has it (--engine, --version).`,
       place: { file, line },
     });
   }

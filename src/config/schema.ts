@@ -75,9 +75,7 @@ const aclPattern = (prefix: string, what: string) =>
   });
 
 export const aclUserSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'user names are 1-64 letters, digits, "_", ".", "@" or "-"'),
+  name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'user names are 1-64 letters, digits, "_", ".", "@" or "-"'),
   enabled: z.boolean().describe('`on` or `off` in the ACL file'),
   nopass: z.boolean().describe('no password at all (anyone may log in as this user)'),
   keys: z.array(aclPattern('~', 'key').or(z.string().regex(/^%(R|W|RW)~/))).describe('key patterns, e.g. `~logs:*`'),
@@ -100,12 +98,21 @@ const labelList = z.array(
 
 /** Where and how the model is deployed on Kubernetes and Docker Compose (render kubernetes|compose). */
 export const deploySchema = z.strictObject({
-  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"').describe('Kubernetes namespace of every object'),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"')
+    .describe('Kubernetes namespace of every object'),
   toolsImage: z.string().min(1).describe("this project's own image (the repository's Dockerfile), run by the backup job and service"),
   storageClassName: z.string().describe('StorageClass of the volume claims; "" uses the cluster default'),
   backup: z.strictObject({
-    schedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'a five-field cron schedule, e.g. `17 * * * *`').describe('when the Kubernetes CronJob takes a backup'),
-    every: z.string().regex(/^\d+[smhd]$/, 'a duration such as `1h`').describe('interval of the Compose backup service'),
+    schedule: z
+      .string()
+      .regex(/^(\S+\s+){4}\S+$/, 'a five-field cron schedule, e.g. `17 * * * *`')
+      .describe('when the Kubernetes CronJob takes a backup'),
+    every: z
+      .string()
+      .regex(/^\d+[smhd]$/, 'a duration such as `1h`')
+      .describe('interval of the Compose backup service'),
     keepLast: z.int().positive().describe('backups kept by the prune step'),
     storage: sizeField('kubernetes', 'size of the backups volume'),
   }),
@@ -118,7 +125,7 @@ export const deploySchema = z.strictObject({
     monitoringPodLabels: labelList.describe('labels of the monitoring pods that may reach Redis ([] with no namespace labels = no monitoring access)'),
   }),
   monitoring: z.strictObject({
-    serviceMonitor: z.boolean().describe('render a metrics sidecar (this project\'s `monitor`) and a ServiceMonitor'),
+    serviceMonitor: z.boolean().describe("render a metrics sidecar (this project's `monitor`) and a ServiceMonitor"),
     prometheusRule: z.boolean().describe('render a PrometheusRule with the alerts'),
   }),
 });
@@ -141,7 +148,10 @@ export const DEPLOY_DEFAULTS: DeploySettings = {
 export const deploymentSchema = z
   .strictObject({
     profile: z.enum(PROFILES).describe('the profile the values started from'),
-    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"').describe('name of the deployment (Kubernetes object names)'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"')
+      .describe('name of the deployment (Kubernetes object names)'),
     engine: z
       .enum(ENGINES)
       .default('redis')
@@ -150,7 +160,11 @@ export const deploymentSchema = z
       .string({ error: 'a release written as a string, e.g. "8.0" or "8.0.2" (unquoted, YAML reads 8.0 as the number 8)' })
       .regex(VERSION_PATTERN, 'a release such as "8.0" or "8.0.2"')
       .default(DEFAULT_RELEASE.redis)
-      .describe(`the release the model is for, "8.0" or "8.0.2"; with only \`engine\` given, that engine's default (${Object.entries(DEFAULT_RELEASE).map(([e, v]) => `${e} ${v}`).join(', ')})`),
+      .describe(
+        `the release the model is for, "8.0" or "8.0.2"; with only \`engine\` given, that engine's default (${Object.entries(DEFAULT_RELEASE)
+          .map(([e, v]) => `${e} ${v}`)
+          .join(', ')})`,
+      ),
     server: z.strictObject({
       port: z.int().min(1).max(65535),
       bind: z.array(z.string().min(1)).min(1).describe('addresses to listen on'),
@@ -165,9 +179,7 @@ export const deploymentSchema = z
     persistence: z.strictObject({
       appendonly: z.boolean(),
       appendfsync: z.enum(FSYNC_POLICIES),
-      save: z
-        .array(z.strictObject({ seconds: z.int().positive(), changes: z.int().positive() }))
-        .describe('RDB save points; empty disables snapshots'),
+      save: z.array(z.strictObject({ seconds: z.int().positive(), changes: z.int().positive() })).describe('RDB save points; empty disables snapshots'),
       aofRewriteIncrementalFsync: z.boolean(),
       aofUseRdbPreamble: z.boolean(),
       dbfilename: z.string().regex(/^[^/\s]+$/, 'a file name without "/" or spaces'),
@@ -191,7 +203,10 @@ export const deploymentSchema = z
     advanced: z.strictObject({
       hashMaxListpackEntries: nonNegative,
       hashMaxListpackValue: nonNegative,
-      listMaxListpackSize: z.int().min(-5).refine((n) => n !== 0, 'list-max-listpack-size is -5..-1 or a positive count'),
+      listMaxListpackSize: z
+        .int()
+        .min(-5)
+        .refine((n) => n !== 0, 'list-max-listpack-size is -5..-1 or a positive count'),
       setMaxIntsetEntries: nonNegative,
       zsetMaxListpackEntries: nonNegative,
       zsetMaxListpackValue: nonNegative,
@@ -206,7 +221,12 @@ export const deploymentSchema = z
       .array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), args: z.array(z.string()) }))
       .describe('other directives of the target release, rendered verbatim after the modelled ones; lint checks them against that release'),
     container: z.strictObject({
-      image: z.string().min(1).describe('the server image; with `engine`/`version` given and no image, the official image of that release (`redis:8.0.4-alpine`, `valkey/valkey:8.1.9-alpine`)'),
+      image: z
+        .string()
+        .min(1)
+        .describe(
+          'the server image; with `engine`/`version` given and no image, the official image of that release (`redis:8.0.4-alpine`, `valkey/valkey:8.1.9-alpine`)',
+        ),
       memoryRequest: sizeField('kubernetes', 'memory request'),
       memoryLimit: sizeField('kubernetes', 'memory limit'),
       cpuRequest: millicores,

@@ -31,7 +31,11 @@ export function parseRedisSize(text: string): number | undefined {
 /** Renders bytes in the largest binary Redis unit that divides them exactly (`268435456` -> `256mb`). */
 export function formatRedisSize(bytes: number): string {
   if (bytes === 0) return '0';
-  for (const [unit, factor] of [['gb', 1024 ** 3], ['mb', 1024 ** 2], ['kb', 1024]] as const) {
+  for (const [unit, factor] of [
+    ['gb', 1024 ** 3],
+    ['mb', 1024 ** 2],
+    ['kb', 1024],
+  ] as const) {
     if (bytes % factor === 0) return `${bytes / factor}${unit}`;
   }
   return String(bytes);
@@ -90,7 +94,12 @@ export function parseK8sMillicores(text: string): number | undefined {
 
 /** Renders bytes as a Kubernetes quantity, using the largest exact binary suffix (`671088640` -> `640Mi`). */
 export function formatK8sBytes(bytes: number): string {
-  for (const [suffix, power] of [['Ti', 4], ['Gi', 3], ['Mi', 2], ['Ki', 1]] as const) {
+  for (const [suffix, power] of [
+    ['Ti', 4],
+    ['Gi', 3],
+    ['Mi', 2],
+    ['Ki', 1],
+  ] as const) {
     const factor = 1024 ** power;
     if (bytes !== 0 && bytes % factor === 0) return `${bytes / factor}${suffix}`;
   }

@@ -68,7 +68,7 @@ export async function openConnection(endpoint: Endpoint, options: ConnectOptions
     } catch {
       // never opened
     }
-    const cause = firstError !== undefined && !(error instanceof HandshakeTimeout) && isProtocolError(firstError) ? firstError : error ?? firstError;
+    const cause = firstError !== undefined && !(error instanceof HandshakeTimeout) && isProtocolError(firstError) ? firstError : (error ?? firstError);
     // a peer that closed on us or sent garbage may be another protocol's server: look at its first bytes
     if (!endpoint.tls && (isProtocolError(cause) || /socket closed unexpectedly/i.test((cause as Error)?.message ?? ''))) {
       const greeting = await firstBytes(endpoint, 2000);
@@ -117,7 +117,11 @@ function notRedis(endpoint: Endpoint, greeting: Buffer, cause: unknown): Connect
   const text = greeting.subarray(0, 64).toString('latin1');
   const what = /^HTTP\//.test(text) ? 'an HTTP server' : /^SSH-/.test(text) ? 'an SSH server' : 'something that does not speak the Redis protocol';
   const printable = text.split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, '.');
-  return new ConnectionError(`${endpoint.host}:${endpoint.port} is not a Redis server: ${what} answered ("${printable}"); check the host and port`, 'E_NOT_REDIS', cause);
+  return new ConnectionError(
+    `${endpoint.host}:${endpoint.port} is not a Redis server: ${what} answered ("${printable}"); check the host and port`,
+    'E_NOT_REDIS',
+    cause,
+  );
 }
 
 const DEFAULT_HANDSHAKE_MS = 10_000;
@@ -137,7 +141,10 @@ function isProtocolError(error: unknown): boolean {
 function isTlsFailure(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException)?.code ?? '';
   const message = (error as Error)?.message ?? '';
-  return /^ERR_SSL_|^ERR_TLS_|CERT|UNABLE_TO_VERIFY|SELF_SIGNED|DEPTH_ZERO/.test(code) || /wrong version number|ssl3_get_record|tls|certificate|handshake/i.test(message);
+  return (
+    /^ERR_SSL_|^ERR_TLS_|CERT|UNABLE_TO_VERIFY|SELF_SIGNED|DEPTH_ZERO/.test(code) ||
+    /wrong version number|ssl3_get_record|tls|certificate|handshake/i.test(message)
+  );
 }
 
 export function describeConnectError(error: unknown, endpoint: Endpoint): ConnectionError {
@@ -145,24 +152,45 @@ export function describeConnectError(error: unknown, endpoint: Endpoint): Connec
   const where = formatRedisUrl(endpoint);
   const message = (error as Error)?.message ?? String(error);
   const code = (error as NodeJS.ErrnoException)?.code;
-  if (code === 'ECONNREFUSED') return new ConnectionError(`nothing accepts connections at ${where} (connection refused); is Redis running there?`, 'E_UNREACHABLE', error);
+  if (code === 'ECONNREFUSED')
+    return new ConnectionError(`nothing accepts connections at ${where} (connection refused); is Redis running there?`, 'E_UNREACHABLE', error);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConnectionError(`the host "${endpoint.host}" cannot be resolved`, 'E_UNREACHABLE', error);
   if (error instanceof HandshakeTimeout) {
-    const hint = endpoint.tls ? ' (if it is a plain, non-TLS Redis, use redis:// instead of rediss://)' : ' (something accepted the connection but did not answer as Redis would)';
+    const hint = endpoint.tls
+      ? ' (if it is a plain, non-TLS Redis, use redis:// instead of rediss://)'
+      : ' (something accepted the connection but did not answer as Redis would)';
     return new ConnectionError(`no answer from ${endpoint.host}:${endpoint.port} within ${Math.round(error.ms / 1000)} s${hint}`, 'E_TIMEOUT', error);
   }
   if (endpoint.tls && isTlsFailure(error)) {
-    const reason = /wrong version number|packet length|ssl3_get_record/i.test(message) ? 'the port answers without TLS: use redis://' : message.split('\n')[0]!.replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:/, '');
+    const reason = /wrong version number|packet length|ssl3_get_record/i.test(message)
+      ? 'the port answers without TLS: use redis://'
+      : message.split('\n')[0]!.replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:/, '');
     return new ConnectionError(`TLS handshake failed with ${where}: ${reason}${code ? ` (${code})` : ''}`, 'E_TLS', error);
   }
-  if (isProtocolError(error)) return new ConnectionError(`${endpoint.host}:${endpoint.port} is not a Redis server: its reply is not the Redis protocol (${message})`, 'E_NOT_REDIS', error);
+  if (isProtocolError(error))
+    return new ConnectionError(
+      `${endpoint.host}:${endpoint.port} is not a Redis server: its reply is not the Redis protocol (${message})`,
+      'E_NOT_REDIS',
+      error,
+    );
   if (/timeout/i.test(message)) return new ConnectionError(`no answer from ${where} within the connect timeout`, 'E_UNREACHABLE', error);
   if (/WRONGPASS|invalid username-password/i.test(message)) {
     return new ConnectionError(`authentication failed at ${where} for user "${endpoint.username ?? 'default'}": wrong user name or password`, 'E_AUTH', error);
   }
-  if (/NOAUTH/i.test(message)) return new ConnectionError(`${where} requires authentication; give a user and password (--password-file, NEURALLOG_REDIS_PASSWORD) or use --dir`, 'E_AUTH', error);
-  if (/DENIED/i.test(message)) return new ConnectionError(`${where} refused the connection in protected mode: it has no password for its default user and only accepts loopback clients`, 'E_DENIED', error);
-  if (/NOPERM/i.test(message)) return new ConnectionError(`user "${endpoint.username ?? 'default'}" lacks a permission at ${where}: ${message}`, 'E_NOPERM', error);
+  if (/NOAUTH/i.test(message))
+    return new ConnectionError(
+      `${where} requires authentication; give a user and password (--password-file, NEURALLOG_REDIS_PASSWORD) or use --dir`,
+      'E_AUTH',
+      error,
+    );
+  if (/DENIED/i.test(message))
+    return new ConnectionError(
+      `${where} refused the connection in protected mode: it has no password for its default user and only accepts loopback clients`,
+      'E_DENIED',
+      error,
+    );
+  if (/NOPERM/i.test(message))
+    return new ConnectionError(`user "${endpoint.username ?? 'default'}" lacks a permission at ${where}: ${message}`, 'E_NOPERM', error);
   return new ConnectionError(`cannot connect to ${where}: ${message}`, 'E_CONNECT', error);
 }
 

@@ -57,7 +57,9 @@ export function isDeploymentDir(dir: string): boolean {
 export function requireDeploymentDir(dir: string): DeploymentPaths {
   const paths = deploymentPaths(dir);
   if (!existsSync(paths.model)) {
-    throw new UsageError(`${paths.root} is not a deployment made by \`neurallog-redis up\` (no deployment.json); run \`neurallog-redis up --dir ${dir}\` first, or pass --url`);
+    throw new UsageError(
+      `${paths.root} is not a deployment made by \`neurallog-redis up\` (no deployment.json); run \`neurallog-redis up --dir ${dir}\` first, or pass --url`,
+    );
   }
   return paths;
 }

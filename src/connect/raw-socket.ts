@@ -25,9 +25,13 @@ export function openRawSocket(endpoint: Endpoint, timeoutMs: number, signal?: Ab
       return;
     }
     // `onread` is accepted by net.connect() since Node 12; @types/node types it on connect options
-    const onread = reader && !endpoint.tls
-      ? { buffer: Buffer.allocUnsafeSlow(reader.bufferBytes), callback: (bytes: number, buffer: Uint8Array) => (reader.receive(Buffer.from(buffer.buffer, buffer.byteOffset, bytes), true), true) }
-      : undefined;
+    const onread =
+      reader && !endpoint.tls
+        ? {
+            buffer: Buffer.allocUnsafeSlow(reader.bufferBytes),
+            callback: (bytes: number, buffer: Uint8Array) => (reader.receive(Buffer.from(buffer.buffer, buffer.byteOffset, bytes), true), true),
+          }
+        : undefined;
     const socket: Socket = endpoint.tls
       ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: isIP(endpoint.host) ? undefined : endpoint.host })
       : netConnect({ host: endpoint.host, port: endpoint.port, onread });

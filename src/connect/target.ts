@@ -52,12 +52,18 @@ export async function endpointForDeployment(dir: string, user: string, options: 
     const verdict = findOwnServer(paths, [readPid(paths.pid), state?.pid]);
     const start = `start it with \`neurallog-redis up --dir ${paths.root}\``;
     if (verdict.kind === 'none') throw new ConnectionError(`the deployment in ${paths.root} is not running; ${start}`, 'E_NOT_RUNNING');
-    if (verdict.kind === 'stale') throw new ConnectionError(`the deployment in ${paths.root} is not running: ${verdict.reason} (a copied directory?); ${start}`, 'E_NOT_RUNNING');
+    if (verdict.kind === 'stale')
+      throw new ConnectionError(`the deployment in ${paths.root} is not running: ${verdict.reason} (a copied directory?); ${start}`, 'E_NOT_RUNNING');
   }
   const secrets = readSecrets(paths.secrets);
   const password = secrets.users[user];
   if (password === undefined && !model.security.users.some((u) => u.name === user && u.nopass)) {
-    throw new UsageError(`the deployment in ${paths.root} has no user "${user}"; its users: ${model.security.users.filter((u) => u.enabled).map((u) => u.name).join(', ')}`);
+    throw new UsageError(
+      `the deployment in ${paths.root} has no user "${user}"; its users: ${model.security.users
+        .filter((u) => u.enabled)
+        .map((u) => u.name)
+        .join(', ')}`,
+    );
   }
   return {
     host: state?.host ?? clientHost(model.server.bind),
@@ -84,7 +90,10 @@ export function readPasswordFile(path: string): string {
     const stats = statSync(path);
     // others must not read it; the group may (Kubernetes mounts Secrets 0440 for the pod's fsGroup)
     if (stats.isFile() && stats.mode & 0o007) {
-      throw new UsageError(`the password file ${path} is readable by others (mode ${(stats.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\``, 'E_PASSWORD_FILE_MODE');
+      throw new UsageError(
+        `the password file ${path} is readable by others (mode ${(stats.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\``,
+        'E_PASSWORD_FILE_MODE',
+      );
     }
     text = readFileSync(path, 'utf8');
   } catch (error) {

@@ -31,7 +31,11 @@ export function serverBinaryIdentity(path: string): EngineIdentity {
   const run = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   if (run.error) throw new UsageError(`${path}: cannot run it (${(run.error as NodeJS.ErrnoException).code ?? run.error.message})`, 'E_SERVER_BINARY');
   const id = identifyFromVersionOutput(`${run.stdout}\n${run.stderr}`);
-  if (!id) throw new UsageError(`${path} is not redis-server or valkey-server: \`${path} --version\` printed "${(run.stdout || run.stderr).trim().split('\n')[0] ?? ''}"`, 'E_SERVER_BINARY');
+  if (!id)
+    throw new UsageError(
+      `${path} is not redis-server or valkey-server: \`${path} --version\` printed "${(run.stdout || run.stderr).trim().split('\n')[0] ?? ''}"`,
+      'E_SERVER_BINARY',
+    );
   return id;
 }
 
@@ -49,7 +53,10 @@ export function locateServer(explicit?: string): LocatedServer {
     const path = onPath(name);
     if (path) return { path, identity: serverBinaryIdentity(path) };
   }
-  throw new MissingToolError('redis-server', 'Install it with `sudo apt-get install redis-server` (or valkey-server), or run ./scripts/quickstart which installs what is missing; `--server PATH` runs another binary.');
+  throw new MissingToolError(
+    'redis-server',
+    'Install it with `sudo apt-get install redis-server` (or valkey-server), or run ./scripts/quickstart which installs what is missing; `--server PATH` runs another binary.',
+  );
 }
 
 export function describeLocated(server: LocatedServer): string {

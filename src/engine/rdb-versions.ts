@@ -53,7 +53,8 @@ export function loadsRdb(target: EngineIdentity, rdbVersion: number, options: { 
   const foreign = rdbVersion >= RDB_FOREIGN_MIN && rdbVersion <= RDB_FOREIGN_MAX;
   if (rdbVersion <= own && !foreign) return { loads: true };
   if (foreign) {
-    if (own < VALKEY_MAGIC_FROM_RDB) return { loads: false, reason: `${name} refuses ${file}: it reads RDB up to 11, and Valkey reserves 12 to 79 for other servers' formats` };
+    if (own < VALKEY_MAGIC_FROM_RDB)
+      return { loads: false, reason: `${name} refuses ${file}: it reads RDB up to 11, and Valkey reserves 12 to 79 for other servers' formats` };
     if (options.relaxed) return { loads: true };
     return { loads: false, reason: `${name} refuses ${file} unless its rdb-version-check is relaxed (and then only without Redis's hash field expiry types)` };
   }

@@ -28,7 +28,10 @@ export function requireExecutable(name: string): string {
   const found = findOnPath(name);
   if (!found) {
     const pkg = PACKAGES[name] ?? name;
-    throw new MissingToolError(name, `Install it with \`sudo apt-get install ${pkg}\` (Debian/Ubuntu), or run ./scripts/quickstart which installs what is missing.`);
+    throw new MissingToolError(
+      name,
+      `Install it with \`sudo apt-get install ${pkg}\` (Debian/Ubuntu), or run ./scripts/quickstart which installs what is missing.`,
+    );
   }
   return found;
 }

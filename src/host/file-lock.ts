@@ -56,7 +56,8 @@ export function formatHolder(holder: LockHolder): string {
 export function parseHolder(text: string): LockHolder | undefined {
   const [pid, startTime, nonce, purpose] = text.trim().split(/\s+/);
   // a lock written by an older release holds only a pid
-  if (pid !== undefined && /^\d+$/.test(pid)) return { pid: Number(pid), startTime: startTime === '-' ? '' : startTime ?? '', nonce: nonce ?? '', purpose: purpose ?? 'unknown' };
+  if (pid !== undefined && /^\d+$/.test(pid))
+    return { pid: Number(pid), startTime: startTime === '-' ? '' : (startTime ?? ''), nonce: nonce ?? '', purpose: purpose ?? 'unknown' };
   return undefined;
 }
 

@@ -47,10 +47,18 @@ export function judgePid(pid: number, paths: ServerPaths): PidVerdict {
   const cwd = processCwd(pid);
   if (cwd !== undefined) {
     if (cwd === realPath(paths.data)) return { kind: 'ours', pid };
-    return { kind: 'stale', pid, reason: `pid ${pid} is the server of another directory (it runs in ${cwd.replace(/ \(deleted\)$/, ', since deleted')}), not of ${paths.data}; it was left alone` };
+    return {
+      kind: 'stale',
+      pid,
+      reason: `pid ${pid} is the server of another directory (it runs in ${cwd.replace(/ \(deleted\)$/, ', since deleted')}), not of ${paths.data}; it was left alone`,
+    };
   }
   if (commandLine(pid).includes(paths.conf)) return { kind: 'ours', pid };
-  return { kind: 'stale', pid, reason: `pid ${pid} is a server whose directory cannot be read (another user's process?), so it is not taken for this deployment's; it was left alone` };
+  return {
+    kind: 'stale',
+    pid,
+    reason: `pid ${pid} is a server whose directory cannot be read (another user's process?), so it is not taken for this deployment's; it was left alone`,
+  };
 }
 
 /**

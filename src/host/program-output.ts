@@ -53,7 +53,13 @@ export function programExit(child: ChildProcess, program: string, errorCode: Err
     child.on('close', (code, signal) => {
       if (code === 0) return resolve();
       // igzip names its input "(null)" when it reads stdin
-      const last = stderr.trim().split('\n').pop()?.replace(/Error \(null\)/, 'error: the input').replace(/\(null\)/g, 'the input') ?? '';
+      const last =
+        stderr
+          .trim()
+          .split('\n')
+          .pop()
+          ?.replace(/Error \(null\)/, 'error: the input')
+          .replace(/\(null\)/g, 'the input') ?? '';
       reject(new NeuralLogRedisError(errorCode, code !== null ? `${program} failed (exit ${code}): ${last}` : `${program} was killed (${signal})`));
     });
   });

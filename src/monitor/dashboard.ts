@@ -69,7 +69,9 @@ export class Dashboard {
   routes(): Record<string, Route> {
     const uplot = uplotFiles();
     const send = (response: ServerResponse, type: string, body: string): void => {
-      response.writeHead(200, { 'content-type': type, 'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'" }).end(body);
+      response
+        .writeHead(200, { 'content-type': type, 'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'" })
+        .end(body);
     };
     return {
       '/': (_, response) => send(response, 'text/html; charset=utf-8', DASHBOARD_HTML),

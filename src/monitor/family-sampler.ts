@@ -136,7 +136,9 @@ export class FamilySampler {
     budget.left -= toSample.length;
     if (toSample.length === 0) return;
     // node-redis pipelines concurrent commands on the one connection
-    const sizes = await Promise.all(toSample.map(([key]) => client.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', String(this.options.elementSamples ?? 5)]).catch((e: Error) => e)));
+    const sizes = await Promise.all(
+      toSample.map(([key]) => client.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', String(this.options.elementSamples ?? 5)]).catch((e: Error) => e)),
+    );
     sizes.forEach((size, i) => {
       if (size instanceof Error) {
         if (/NOPERM/.test(size.message)) this.memoryAllowed = false;

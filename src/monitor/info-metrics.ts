@@ -230,7 +230,13 @@ function addKeyspaceLine(set: MetricSet, key: string, value: string, state: Line
   return true;
 }
 
-const SENTINEL_COUNTS = new Set(['sentinel_masters', 'sentinel_tilt', 'sentinel_running_scripts', 'sentinel_scripts_queue_length', 'sentinel_simulate_failure_flags']);
+const SENTINEL_COUNTS = new Set([
+  'sentinel_masters',
+  'sentinel_tilt',
+  'sentinel_running_scripts',
+  'sentinel_scripts_queue_length',
+  'sentinel_simulate_failure_flags',
+]);
 
 /** master0:name=mymaster,status=ok,address=127.0.0.1:6379,slaves=2,sentinels=3 */
 function addSentinelLine(set: MetricSet, key: string, value: string): void {
@@ -239,7 +245,13 @@ function addSentinelLine(set: MetricSet, key: string, value: string): void {
     return;
   }
   if (!/^master\d+$/.test(key)) return;
-  const parts = new Map(value.split(',').map((p) => p.split('=') as [string, string?]).filter((p): p is [string, string] => p.length === 2).map(([k, v]) => [k, v]));
+  const parts = new Map(
+    value
+      .split(',')
+      .map((p) => p.split('=') as [string, string?])
+      .filter((p): p is [string, string] => p.length === 2)
+      .map(([k, v]) => [k, v]),
+  );
   const name = parts.get('name');
   const status = parts.get('status');
   const address = parts.get('address');
@@ -264,5 +276,6 @@ function addInstanceInfo(set: MetricSet, fields: ReadonlyMap<string, string>): v
     run_id: f('run_id'),
     process_id: f('process_id'),
   });
-  if (f('role') === 'slave') set.gauge(`${NAMESPACE}_slave_info`, 1, { master_host: f('master_host'), master_port: f('master_port'), read_only: f('slave_read_only') });
+  if (f('role') === 'slave')
+    set.gauge(`${NAMESPACE}_slave_info`, 1, { master_host: f('master_host'), master_port: f('master_port'), read_only: f('slave_read_only') });
 }

@@ -53,7 +53,9 @@ export interface RunningMonitor {
 
 export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor> {
   if (!isLoopback(setup.listen.host) && setup.token === undefined) {
-    throw new UsageError(`listening on ${setup.listen.host} would let anyone on the network read the server's state: give a login token (--token-file, or --dir, whose monitor.token is made for you) or listen on 127.0.0.1`);
+    throw new UsageError(
+      `listening on ${setup.listen.host} would let anyone on the network read the server's state: give a login token (--token-file, or --dir, whose monitor.token is made for you) or listen on 127.0.0.1`,
+    );
   }
   const sampler = new FamilySampler();
   const backups = setup.backupsDir === undefined ? undefined : await backupSummary(setup.backupsDir);
@@ -62,19 +64,36 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
     const summary = backups?.();
     if (summary) addBackupMetrics(set, summary);
   };
-  const scraper = new RedisScraper(setup.endpoint, { timeoutMs: setup.scrapeTimeoutMs, databases: setup.databases, ioThreads: setup.ioThreads, version: setup.version, extra });
+  const scraper = new RedisScraper(setup.endpoint, {
+    timeoutMs: setup.scrapeTimeoutMs,
+    databases: setup.databases,
+    ioThreads: setup.ioThreads,
+    version: setup.version,
+    extra,
+  });
   const target = `${setup.endpoint.host}:${setup.endpoint.port}`;
   const dashboard = new Dashboard(target, setup.pollSeconds, backups, () => sampler.figures());
-  const server = new MonitorServer({ host: setup.listen.host, port: setup.listen.port, token: setup.token, scraper, processMetrics: processRegistry(), routes: dashboard.routes(), onScrape: (r) => dashboard.record(r) });
+  const server = new MonitorServer({
+    host: setup.listen.host,
+    port: setup.listen.port,
+    token: setup.token,
+    scraper,
+    processMetrics: processRegistry(),
+    routes: dashboard.routes(),
+    onScrape: (r) => dashboard.record(r),
+  });
   const address = await server.listen().catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot listen on ${setup.listen.host}:${setup.listen.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use (another monitor or redis_exporter?)' : error.code ?? error.message}`);
+    throw new UsageError(
+      `cannot listen on ${setup.listen.host}:${setup.listen.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use (another monitor or redis_exporter?)' : (error.code ?? error.message)}`,
+    );
   });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const polling = new AbortController();
   const poller = pollEvery(setup.pollSeconds, () => server.scrape(), polling.signal);
   const samplerSeconds = setup.samplerSeconds ?? 2;
   // a failed pass is retried at the next tick (the scrape reports the server's state)
-  const sampling = samplerSeconds > 0 ? pollEvery(samplerSeconds, () => scraper.withClient((c) => sampler.pass(c)).catch(() => undefined), polling.signal) : Promise.resolve();
+  const sampling =
+    samplerSeconds > 0 ? pollEvery(samplerSeconds, () => scraper.withClient((c) => sampler.pass(c)).catch(() => undefined), polling.signal) : Promise.resolve();
   return {
     server,
     dashboard,
@@ -107,7 +126,18 @@ async function backupSummary(dir: string): Promise<() => BackupSummary | undefin
     const summary: BackupSummary = {
       dir,
       count: entries.length,
-      ...(newest ? { newest: { file: newest.file, takenAt: newest.takenAt.toISOString(), ageSeconds: (now - newest.takenAt.getTime()) / 1000, storedBytes: newest.storedBytes, verified: newest.problem === undefined, ...(newest.problem ? { problem: newest.problem } : {}) } } : {}),
+      ...(newest
+        ? {
+            newest: {
+              file: newest.file,
+              takenAt: newest.takenAt.toISOString(),
+              ageSeconds: (now - newest.takenAt.getTime()) / 1000,
+              storedBytes: newest.storedBytes,
+              verified: newest.problem === undefined,
+              ...(newest.problem ? { problem: newest.problem } : {}),
+            },
+          }
+        : {}),
     };
     cached = { at: now, summary };
     return summary;
@@ -144,4 +174,3 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 export function deploymentTokenPath(root: string): string {
   return join(root, 'monitor.token');
 }
-

@@ -135,7 +135,10 @@ export class RedisScraper {
     const config = await this.config(client);
     const info = await client.info('all');
     addConfigMetrics(set, config, info, this.options);
-    const facts = addInfoMetrics(set, info, { databases: Number(config.get('databases') ?? this.options.databases ?? 16), nowSeconds: Math.floor(now() / 1000) });
+    const facts = addInfoMetrics(set, info, {
+      databases: Number(config.get('databases') ?? this.options.databases ?? 16),
+      nowSeconds: Math.floor(now() / 1000),
+    });
     const latency = await addLatencyMetrics(set, client);
     const slowlog = await this.addSlowlogMetrics(set, client);
     set.gauge(`${NAMESPACE}_last_key_groups_scrape_duration_milliseconds`, 0);

@@ -197,9 +197,15 @@ function readPairs(blob: Buffer, it: EntryReader, zset: boolean, decode: boolean
     if (zset) {
       const score = entryScore(it);
       // Redis keeps these sorted by score, then member bytes, and relies on it
-      if (havePrev && (score < prevScore || (score === prevScore && entryText(blob, isStr, start, end, int) <= entryText(blob, prevIsStr, prevStart, prevEnd, prevInt)))) {
+      if (
+        havePrev &&
+        (score < prevScore || (score === prevScore && entryText(blob, isStr, start, end, int) <= entryText(blob, prevIsStr, prevStart, prevEnd, prevInt)))
+      ) {
         const before = entryText(blob, prevIsStr, prevStart, prevEnd, prevInt);
-        throw new BlobError(`member ${show(entryText(blob, isStr, start, end, int))} at offset ${at} (score ${score}) is out of order after ${show(before)} (score ${prevScore})`, at);
+        throw new BlobError(
+          `member ${show(entryText(blob, isStr, start, end, int))} at offset ${at} (score ${score}) is out of order after ${show(before)} (score ${prevScore})`,
+          at,
+        );
       }
       havePrev = true;
       prevScore = score;

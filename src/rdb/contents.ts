@@ -11,9 +11,20 @@ import { MetaItems } from './meta-items.js';
 import { readHeader, readSlotImport, readSlotInfo } from './header.js';
 import { ValueCursor } from './incremental.js';
 import { ByteReader, STR_RAW } from './reader.js';
+import { plainString } from './plain-string.js';
 import {
-  KINDS, KIND_OF_TYPE, MODIFIER_NAMES, OP, OPCODE_NAMES, TYPE, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
-  type RdbParserOptions, type RdbSummary,
+  KINDS,
+  KIND_OF_TYPE,
+  MODIFIER_NAMES,
+  OP,
+  OPCODE_NAMES,
+  TYPE,
+  type RdbDatabaseSummary,
+  type RdbKeyRecord,
+  type RdbKind,
+  type RdbLeanParserOptions,
+  type RdbParserOptions,
+  type RdbSummary,
 } from './types.js';
 import { readValue, unknownTypeMessage } from './value.js';
 
@@ -23,9 +34,22 @@ const WARNINGS_KEPT = 100;
 /** types whose values incremental.ts can read element by element */
 const ELEMENTWISE = new Uint8Array(256);
 for (const t of [
-  TYPE.STRING, TYPE.LIST, TYPE.SET, TYPE.ZSET, TYPE.HASH, TYPE.ZSET_2, TYPE.MODULE_2, TYPE.LIST_QUICKLIST, TYPE.STREAM_LISTPACKS,
-  TYPE.LIST_QUICKLIST_2, TYPE.STREAM_LISTPACKS_2, TYPE.STREAM_LISTPACKS_3, TYPE.HASH_METADATA_PRE_GA, TYPE.HASH_METADATA,
-]) ELEMENTWISE[t] = 1;
+  TYPE.STRING,
+  TYPE.LIST,
+  TYPE.SET,
+  TYPE.ZSET,
+  TYPE.HASH,
+  TYPE.ZSET_2,
+  TYPE.MODULE_2,
+  TYPE.LIST_QUICKLIST,
+  TYPE.STREAM_LISTPACKS,
+  TYPE.LIST_QUICKLIST_2,
+  TYPE.STREAM_LISTPACKS_2,
+  TYPE.STREAM_LISTPACKS_3,
+  TYPE.HASH_METADATA_PRE_GA,
+  TYPE.HASH_METADATA,
+])
+  ELEMENTWISE[t] = 1;
 
 /** with rawValues 'none', values longer than this are read element by element when they are not all there */
 const ELEMENTWISE_ABOVE = 64 * 1024;
@@ -355,32 +379,4 @@ export class RdbContents {
         return r.fail(`unknown opcode 0x${op.toString(16)}`, at);
     }
   }
-}
-
-/**
- * The commonest record, a string key (up to 63 bytes, raw) with a raw or integer-encoded string
- * value and no expiry, read in one small function that the JIT optimises early. Anything else (or
- * a record cut by the end of the buffer) returns false and goes the general way.
- */
-function plainString(r: ByteReader): boolean {
-  const buf = r.buf;
-  const end = r.end;
-  let q = r.pos;
-  if (q + 3 > end || buf[q] !== 0) return false;
-  const k = buf[q + 1]!;
-  if (k >= 0x40) return false;
-  q += 2 + k;
-  if (q >= end) return false;
-  const v = buf[q]!;
-  if (v < 0x40) q += 1 + v;
-  else if (v < 0x80) {
-    if (q + 1 >= end) return false;
-    q += 2 + (((v & 0x3f) << 8) | buf[q + 1]!);
-  } else if (v === 0xc0) q += 2;
-  else if (v === 0xc1) q += 3;
-  else if (v === 0xc2) q += 5;
-  else return false;
-  if (q > end) return false;
-  r.pos = q;
-  return true;
 }

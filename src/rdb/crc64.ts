@@ -106,10 +106,24 @@ function jsUpdate(state: Crc64State, buf: Uint8Array, start: number, end: number
       const i2 = 1024 + ((d >>> 7) & 510);
       const i1 = 512 + ((d >>> 15) & 510);
       const i0 = (d >>> 23) & 510;
-      lo = t[i15]! ^ t[i14]! ^ t[i13]! ^ t[i12]! ^ t[i11]! ^ t[i10]! ^ t[i9]! ^ t[i8]! ^
-        t[i7]! ^ t[i6]! ^ t[i5]! ^ t[i4]! ^ t[i3]! ^ t[i2]! ^ t[i1]! ^ t[i0]!;
-      hi = t[i15 + 1]! ^ t[i14 + 1]! ^ t[i13 + 1]! ^ t[i12 + 1]! ^ t[i11 + 1]! ^ t[i10 + 1]! ^ t[i9 + 1]! ^ t[i8 + 1]! ^
-        t[i7 + 1]! ^ t[i6 + 1]! ^ t[i5 + 1]! ^ t[i4 + 1]! ^ t[i3 + 1]! ^ t[i2 + 1]! ^ t[i1 + 1]! ^ t[i0 + 1]!;
+      lo = t[i15]! ^ t[i14]! ^ t[i13]! ^ t[i12]! ^ t[i11]! ^ t[i10]! ^ t[i9]! ^ t[i8]! ^ t[i7]! ^ t[i6]! ^ t[i5]! ^ t[i4]! ^ t[i3]! ^ t[i2]! ^ t[i1]! ^ t[i0]!;
+      hi =
+        t[i15 + 1]! ^
+        t[i14 + 1]! ^
+        t[i13 + 1]! ^
+        t[i12 + 1]! ^
+        t[i11 + 1]! ^
+        t[i10 + 1]! ^
+        t[i9 + 1]! ^
+        t[i8 + 1]! ^
+        t[i7 + 1]! ^
+        t[i6 + 1]! ^
+        t[i5 + 1]! ^
+        t[i4 + 1]! ^
+        t[i3 + 1]! ^
+        t[i2 + 1]! ^
+        t[i1 + 1]! ^
+        t[i0 + 1]!;
     }
     i += n * 4;
   }
@@ -198,30 +212,84 @@ function crcModule(): Uint8Array<ArrayBuffer> {
   // locals: 0 ptr, 1 len, 2 crc (i64), 3 end (i32), 4 a (i64), 5 b (i64)
   // table `t`, entry for byte k of local `x`
   const lookup = (x: number, k: number, t: number) => [
-    ...get(x), ...(k ? [...i64(8 * k), ...op.i64ShrU] : []), ...op.wrap, ...i32(255), ...op.i32And, ...i32(3), ...op.i32Shl, ...load64(TABLES_AT + t * 2048),
+    ...get(x),
+    ...(k ? [...i64(8 * k), ...op.i64ShrU] : []),
+    ...op.wrap,
+    ...i32(255),
+    ...op.i32And,
+    ...i32(3),
+    ...op.i32Shl,
+    ...load64(TABLES_AT + t * 2048),
   ];
   const fold: number[] = [];
   for (let k = 0; k < 8; k++) fold.push(...lookup(4, k, 15 - k), ...(k ? op.i64Xor : []));
   for (let k = 0; k < 8; k++) fold.push(...lookup(5, k, 7 - k), ...op.i64Xor);
   const body = [
-    ...i32(0), ...load64(0), ...set(2),
-    ...get(0), ...get(1), ...op.i32Add, ...set(3),
+    ...i32(0),
+    ...load64(0),
+    ...set(2),
+    ...get(0),
+    ...get(1),
+    ...op.i32Add,
+    ...set(3),
     // 16 bytes at a time
-    ...block, ...loop,
-    ...get(0), ...i32(16), ...op.i32Add, ...get(3), ...op.i32GtU, ...brIf(1),
-    ...get(2), ...get(0), ...load64(0), ...op.i64Xor, ...set(4),
-    ...get(0), ...load64(8), ...set(5),
-    ...fold, ...set(2),
-    ...get(0), ...i32(16), ...op.i32Add, ...set(0),
-    ...br(0), ...end, ...end,
+    ...block,
+    ...loop,
+    ...get(0),
+    ...i32(16),
+    ...op.i32Add,
+    ...get(3),
+    ...op.i32GtU,
+    ...brIf(1),
+    ...get(2),
+    ...get(0),
+    ...load64(0),
+    ...op.i64Xor,
+    ...set(4),
+    ...get(0),
+    ...load64(8),
+    ...set(5),
+    ...fold,
+    ...set(2),
+    ...get(0),
+    ...i32(16),
+    ...op.i32Add,
+    ...set(0),
+    ...br(0),
+    ...end,
+    ...end,
     // the rest a byte at a time
-    ...block, ...loop,
-    ...get(0), ...get(3), ...op.i32GeU, ...brIf(1),
-    ...get(2), ...op.wrap, ...get(0), ...load8(0), ...op.i32Xor, ...i32(255), ...op.i32And, ...i32(3), ...op.i32Shl, ...load64(TABLES_AT),
-    ...get(2), ...i64(8), ...op.i64ShrU, ...op.i64Xor, ...set(2),
-    ...get(0), ...i32(1), ...op.i32Add, ...set(0),
-    ...br(0), ...end, ...end,
-    ...i32(0), ...get(2), ...store64(0),
+    ...block,
+    ...loop,
+    ...get(0),
+    ...get(3),
+    ...op.i32GeU,
+    ...brIf(1),
+    ...get(2),
+    ...op.wrap,
+    ...get(0),
+    ...load8(0),
+    ...op.i32Xor,
+    ...i32(255),
+    ...op.i32And,
+    ...i32(3),
+    ...op.i32Shl,
+    ...load64(TABLES_AT),
+    ...get(2),
+    ...i64(8),
+    ...op.i64ShrU,
+    ...op.i64Xor,
+    ...set(2),
+    ...get(0),
+    ...i32(1),
+    ...op.i32Add,
+    ...set(0),
+    ...br(0),
+    ...end,
+    ...end,
+    ...i32(0),
+    ...get(2),
+    ...store64(0),
   ];
   return wasmModule((DATA + DATA_SIZE) / 65536, [{ name: 'u', params: [I32, I32], results: [], locals: [I64, I32, I64, I64], body }]);
 }

@@ -283,7 +283,6 @@ export class Fingerprints implements MemberFingerprints {
     this.lo = h1;
     this.hi = h2 === 0 ? 1 : h2;
   }
-
 }
 
 function rotl(x: number, r: number): number {

@@ -98,7 +98,8 @@ function readTriplets(blob: Buffer, decode: boolean, r: ByteReader): HashValue |
     const expireAt = it.int('field expiry');
     if (expireAt < 0 || expireAt > HFE_MAX) throw new BlobError(`field expiry ${expireAt} at offset ${it.at} is outside 0..2^48-1`, it.at);
     // fields with an expiry come first, in ascending order (Redis keeps them so and checks it)
-    if (expireAt !== 0 && (last === 0 || expireAt < last)) throw new BlobError(`field expiry ${expireAt} at offset ${it.at} is out of order after ${last === 0 ? 'a field without one' : last}`, it.at);
+    if (expireAt !== 0 && (last === 0 || expireAt < last))
+      throw new BlobError(`field expiry ${expireAt} at offset ${it.at} is out of order after ${last === 0 ? 'a field without one' : last}`, it.at);
     last = expireAt;
     if (out) {
       out.push([field!, value!]);

@@ -6,9 +6,7 @@
  */
 import { RdbUnsupportedError } from './errors.js';
 import type { ByteReader } from './reader.js';
-import {
-  READS, RDB_FOREIGN_MAX, RDB_MAX_REDIS_VERSION, RDB_MAX_VALKEY_VERSION, RDB_VALKEY_FIRST, REDIS_MAGIC, VALKEY_MAGIC, rdbWriters,
-} from './versions.js';
+import { READS, RDB_FOREIGN_MAX, RDB_MAX_REDIS_VERSION, RDB_MAX_VALKEY_VERSION, RDB_VALKEY_FIRST, REDIS_MAGIC, VALKEY_MAGIC, rdbWriters } from './versions.js';
 
 /** reads the header at the reader's start; sets r.valkey for a "VALKEY" file */
 export function readHeader(r: ByteReader, source: string | undefined): { version: number; text: string } {
@@ -20,13 +18,18 @@ export function readHeader(r: ByteReader, source: string | undefined): { version
     if (!/^[0-9]{4}$/.test(digits)) r.fail(`RDB version "${digits}" is not 4 digits`, 5);
     version = Number(digits);
     if (version < 1) r.fail(`RDB version ${version} does not exist`, 5);
-    if (version > RDB_FOREIGN_MAX) r.fail(`RDB version ${version} with the "REDIS" header: versions from ${RDB_VALKEY_FIRST} are Valkey's and have the "VALKEY" header; no server loads this`, 5);
+    if (version > RDB_FOREIGN_MAX)
+      r.fail(
+        `RDB version ${version} with the "REDIS" header: versions from ${RDB_VALKEY_FIRST} are Valkey's and have the "VALKEY" header; no server loads this`,
+        5,
+      );
     if (version > RDB_MAX_REDIS_VERSION) throw new RdbUnsupportedError(version, text, rdbWriters(version), READS, { source, offset: 5 });
   } else if (text.startsWith(VALKEY_MAGIC)) {
     const digits = text.slice(6);
     if (!/^[0-9]{3}$/.test(digits)) r.fail(`RDB version "${digits}" is not 3 digits`, 6);
     version = Number(digits);
-    if (version < RDB_VALKEY_FIRST) r.fail(`RDB version ${version} with the "VALKEY" header: Valkey writes that header from version ${RDB_VALKEY_FIRST} (9.0) and refuses it below`, 6);
+    if (version < RDB_VALKEY_FIRST)
+      r.fail(`RDB version ${version} with the "VALKEY" header: Valkey writes that header from version ${RDB_VALKEY_FIRST} (9.0) and refuses it below`, 6);
     if (version > RDB_MAX_VALKEY_VERSION) throw new RdbUnsupportedError(version, text, rdbWriters(version), READS, { source, offset: 6 });
     r.valkey = true;
   } else {

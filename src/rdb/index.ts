@@ -4,8 +4,19 @@
  */
 export { RdbFormatError, RdbUnsupportedError, displayKey, type RdbWarning } from './errors.js';
 export {
-  READS as RDB_READS, RDB_FOREIGN_MAX, RDB_FOREIGN_MIN, RDB_MAX_REDIS_VERSION, RDB_MAX_VALKEY_VERSION, RDB_VALKEY_FIRST, RDB_WRITERS, REDIS_MAGIC,
-  VALKEY_MAGIC, describeRdbVersion, rdbMagic, rdbWriters, type RdbWriterRow,
+  READS as RDB_READS,
+  RDB_FOREIGN_MAX,
+  RDB_FOREIGN_MIN,
+  RDB_MAX_REDIS_VERSION,
+  RDB_MAX_VALKEY_VERSION,
+  RDB_VALKEY_FIRST,
+  RDB_WRITERS,
+  REDIS_MAGIC,
+  VALKEY_MAGIC,
+  describeRdbVersion,
+  rdbMagic,
+  rdbWriters,
+  type RdbWriterRow,
 } from './versions.js';
 export { crc64, crc64Bytes, crc64Digest, crc64Hex, crc64Init, crc64Update, type Crc64State } from './crc64.js';
 export { lzfDecompress, lzfValidate } from './lzf.js';
@@ -14,8 +25,26 @@ export { decodeValue } from './value.js';
 export { moduleTypeName } from './module.js';
 export { rdbVerifier, type RdbLeanVerifierOptions, type RdbVerifier, type RdbVerifierOptions } from './verifier.js';
 export {
-  KINDS, KIND_OF_TYPE, OP as RDB_OPCODE, RDB_MAX_VERSION, TYPE as RDB_TYPE, VALKEY_HASH_2 as RDB_TYPE_VALKEY_HASH_2,
-  type DecodedModule, type DecodedStream, type DecodedStreamConsumer, type DecodedStreamEntry, type DecodedStreamGroup,
-  type DecodedStreamPending, type DecodedValue, type RdbDatabaseSummary, type RdbKeyRecord, type RdbKind, type RdbLeanParserOptions,
-  type RdbModuleAux, type RdbParserOptions, type RdbRawValues, type RdbRecord, type RdbSummary,
+  KINDS,
+  KIND_OF_TYPE,
+  OP as RDB_OPCODE,
+  RDB_MAX_VERSION,
+  TYPE as RDB_TYPE,
+  VALKEY_HASH_2 as RDB_TYPE_VALKEY_HASH_2,
+  type DecodedModule,
+  type DecodedStream,
+  type DecodedStreamConsumer,
+  type DecodedStreamEntry,
+  type DecodedStreamGroup,
+  type DecodedStreamPending,
+  type DecodedValue,
+  type RdbDatabaseSummary,
+  type RdbKeyRecord,
+  type RdbKind,
+  type RdbLeanParserOptions,
+  type RdbModuleAux,
+  type RdbParserOptions,
+  type RdbRawValues,
+  type RdbRecord,
+  type RdbSummary,
 } from './types.js';

@@ -42,7 +42,8 @@ export class ListpackReader {
     // byte arithmetic rather than Buffer's read methods: the same once optimised, much faster before
     const total = (lp[0]! | (lp[1]! << 8) | (lp[2]! << 16) | (lp[3]! << 24)) >>> 0;
     if (total !== lp.length) throw new BlobError(`listpack header says ${total} bytes but the string holds ${lp.length}`, 0);
-    if (lp[lp.length - 1] !== 0xff) throw new BlobError(`listpack does not end with the 0xFF terminator (found 0x${lp[lp.length - 1]!.toString(16)})`, lp.length - 1);
+    if (lp[lp.length - 1] !== 0xff)
+      throw new BlobError(`listpack does not end with the 0xFF terminator (found 0x${lp[lp.length - 1]!.toString(16)})`, lp.length - 1);
     this.lp = lp;
     this.last = lp.length - 1;
     this.declared = lp[4]! | (lp[5]! << 8);

@@ -133,13 +133,23 @@ export class RdbStreamParser {
         this.trailing += chunk.length;
         return;
       }
-      this.failWith(new RdbFormatError(`${chunk.length}+ bytes follow the end of the RDB (its checksum ends at byte ${this.totalBytes})`, { source: this.source, offset: this.totalBytes }));
+      this.failWith(
+        new RdbFormatError(`${chunk.length}+ bytes follow the end of the RDB (its checksum ends at byte ${this.totalBytes})`, {
+          source: this.source,
+          offset: this.totalBytes,
+        }),
+      );
     }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes < this.retryAt) {
       if (this.pendingBytes > this.maxRecordBytes) {
-        this.failWith(new RdbFormatError(`the item starting here is larger than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, { source: this.source, offset: this.base }));
+        this.failWith(
+          new RdbFormatError(`the item starting here is larger than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, {
+            source: this.source,
+            offset: this.base,
+          }),
+        );
       }
     } else this.run(false);
     if (this.pendingBytes > this.maxPending) this.maxPending = this.pendingBytes;
@@ -155,7 +165,10 @@ export class RdbStreamParser {
       this.contents.warn({
         code: 'trailing-bytes',
         offset: at,
-        message: new RdbFormatError(`${this.trailing} bytes follow the end of the RDB (its checksum ends at byte ${at}); Redis and Valkey load the file and ignore them (an AOF's RDB preamble is followed by its commands); an error with strict`, { source: this.source, offset: at }).message,
+        message: new RdbFormatError(
+          `${this.trailing} bytes follow the end of the RDB (its checksum ends at byte ${at}); Redis and Valkey load the file and ignore them (an AOF's RDB preamble is followed by its commands); an error with strict`,
+          { source: this.source, offset: at },
+        ).message,
       });
     }
     return this.summary();
@@ -277,7 +290,12 @@ export class RdbStreamParser {
         this.trailing += head + tail.length - committed;
         return;
       }
-      this.failWith(new RdbFormatError(`${head + tail.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base})`, { source: this.source, offset: this.base }));
+      this.failWith(
+        new RdbFormatError(`${head + tail.length - committed} bytes follow the end of the RDB (its checksum ends at byte ${this.base})`, {
+          source: this.source,
+          offset: this.base,
+        }),
+      );
     }
     if (committed < buf.length && !this.strict) this.trailing += buf.length - committed;
     else if (committed < buf.length) {
@@ -325,7 +343,13 @@ export class RdbStreamParser {
     }
     this.needHint = need;
     if (this.retryAt > this.maxRecordBytes && need > this.maxRecordBytes) {
-      this.failWith(new RdbFormatError(`the item starting here needs ${need} bytes, more than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, { source: this.source, offset: this.base, key: this.partialKey }));
+      this.failWith(
+        new RdbFormatError(`the item starting here needs ${need} bytes, more than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, {
+          source: this.source,
+          offset: this.base,
+          key: this.partialKey,
+        }),
+      );
     }
   }
 
@@ -333,15 +357,22 @@ export class RdbStreamParser {
     const end = this.base + restLength;
     const place = { source: this.source, offset: end, key: this.partialKey };
     if (this.state === State.Header) return new RdbFormatError(`truncated: the file has ${end} bytes, fewer than the 9-byte header`, place);
-    if (this.state === State.Checksum) return new RdbFormatError(`truncated: the file ends inside the 8-byte checksum after the EOF opcode (${restLength} of 8 bytes)`, place);
+    if (this.state === State.Checksum)
+      return new RdbFormatError(`truncated: the file ends inside the 8-byte checksum after the EOF opcode (${restLength} of 8 bytes)`, place);
     if (this.contents.open) {
       // inside a value read element by element: measured from the start of its record
       const start = this.contents.cursor.offset;
-      return new RdbFormatError(`truncated: the file ends inside the record starting at byte ${start}, which needs at least ${this.base + need - start} bytes (has ${end - start})`, place);
+      return new RdbFormatError(
+        `truncated: the file ends inside the record starting at byte ${start}, which needs at least ${this.base + need - start} bytes (has ${end - start})`,
+        place,
+      );
     }
     if (restLength === 0) return new RdbFormatError('truncated: the file ends without the EOF opcode (0xFF)', place);
     const what = this.partialKey ? 'record' : 'item';
-    return new RdbFormatError(`truncated: the file ends inside the ${what} starting at byte ${this.base}, which needs at least ${need} bytes (has ${restLength})`, place);
+    return new RdbFormatError(
+      `truncated: the file ends inside the ${what} starting at byte ${this.base}, which needs at least ${need} bytes (has ${restLength})`,
+      place,
+    );
   }
 
   private convert(error: unknown, r: ByteReader): unknown {

@@ -67,7 +67,8 @@ function readNode(lp: Buffer, master: Id, prev: Id | undefined, entries: Decoded
   step(it, 'the master field count');
   const masterFieldsAt = it.at;
   const fieldCount = it.int('master field count');
-  if (count < 0 || deleted < 0 || fieldCount < 0) throw new BlobError(`stream master entry has negative counts (${count}, ${deleted}, ${fieldCount})`, masterFieldsAt);
+  if (count < 0 || deleted < 0 || fieldCount < 0)
+    throw new BlobError(`stream master entry has negative counts (${count}, ${deleted}, ${fieldCount})`, masterFieldsAt);
   const masterFields: Buffer[] = [];
   for (let j = 0; j < fieldCount; j++) {
     step(it, 'a master field name');
@@ -91,7 +92,8 @@ function readNode(lp: Buffer, master: Id, prev: Id | undefined, entries: Decoded
     const seqDelta = it.exactInt('entry seq delta');
     const id = { ms: plus(master.ms, msDelta), seq: plus(master.seq, seqDelta) };
     if (outside64(id.ms) || outside64(id.seq)) throw new BlobError(`stream entry at offset ${entryAt} has an ID outside 64 bits`, entryAt);
-    if (idCompare(id, master) < 0) throw new BlobError(`stream entry ${idText(id)} at offset ${entryAt} is before its node's master ID ${idText(master)}`, entryAt);
+    if (idCompare(id, master) < 0)
+      throw new BlobError(`stream entry ${idText(id)} at offset ${entryAt} is before its node's master ID ${idText(master)}`, entryAt);
     if (last && idCompare(id, last) <= 0) throw new BlobError(`stream entry ${idText(id)} at offset ${entryAt} does not come after ${idText(last)}`, entryAt);
     last = id;
     const fields: Array<[Buffer, Buffer]> | undefined = entries && !(flags & 1) ? [] : undefined;
@@ -182,7 +184,12 @@ export function readStreamNode(r: ByteReader, i: number, progress: StreamProgres
 }
 
 /** what follows the nodes: the length, the IDs and the consumer groups (decoded when `entries` is given) */
-export function readStreamEnd(r: ByteReader, version: StreamVersion, progress: StreamProgress, entries: DecodedStreamEntry[] | undefined): DecodedStream | undefined {
+export function readStreamEnd(
+  r: ByteReader,
+  version: StreamVersion,
+  progress: StreamProgress,
+  entries: DecodedStreamEntry[] | undefined,
+): DecodedStream | undefined {
   const { live, last } = progress;
   const decode = entries !== undefined;
   const metaAt = r.pos;
@@ -198,7 +205,8 @@ export function readStreamEnd(r: ByteReader, version: StreamVersion, progress: S
   }
   // Redis refuses a non-zero length without listpacks (rdb.c at 7.2.0: "Stream length inconsistent
   // with rax entries") and loads any other length as declared
-  if (length > 0 && !progress.nodes) r.fail(`stream declares length ${length} but has no listpacks (Redis refuses it: "Stream length inconsistent with rax entries")`, metaAt);
+  if (length > 0 && !progress.nodes)
+    r.fail(`stream declares length ${length} but has no listpacks (Redis refuses it: "Stream length inconsistent with rax entries")`, metaAt);
   if (length !== live) r.lenient('stream-length', `stream declares length ${length} but its listpacks hold ${live} live entries`, metaAt);
   if (last && idCompare(last, lastId) > 0) r.fail(`stream entry ${idText(last)} comes after the stream's last ID ${idText(lastId)}`, metaAt);
   if (entriesAdded !== undefined && entriesAdded < BigInt(live)) r.fail(`stream says ${entriesAdded} entries were ever added but holds ${live}`, metaAt);
@@ -269,8 +277,13 @@ function readGroups(r: ByteReader, version: StreamVersion, decode: boolean): Dec
         const at = r.pos;
         const raw = r.bytes(16);
         const nack = pel.get(raw.toString('latin1'));
-        if (!nack) r.fail(`consumer ${displayKey(cname)} of group ${displayKey(name)} owns pending entry ${rawIdText(raw)}, which is not in the group's PEL`, at);
-        if (nack.owner) r.fail(`pending entry ${rawIdText(raw)} of group ${displayKey(name)} is owned by two consumers (${displayKey(nack.owner)} and ${displayKey(cname)})`, at);
+        if (!nack)
+          r.fail(`consumer ${displayKey(cname)} of group ${displayKey(name)} owns pending entry ${rawIdText(raw)}, which is not in the group's PEL`, at);
+        if (nack.owner)
+          r.fail(
+            `pending entry ${rawIdText(raw)} of group ${displayKey(name)} is owned by two consumers (${displayKey(nack.owner)} and ${displayKey(cname)})`,
+            at,
+          );
         nack.owner = cname;
         if (decode) pending.push(rawIdText(raw));
       }

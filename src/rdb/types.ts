@@ -98,9 +98,16 @@ export const KIND_OF_TYPE: ReadonlyArray<RdbKind | undefined> = (() => {
   for (const t of [TYPE.SET, TYPE.SET_INTSET, TYPE.SET_LISTPACK]) k[t] = 'set';
   for (const t of [TYPE.ZSET, TYPE.ZSET_2, TYPE.ZSET_ZIPLIST, TYPE.ZSET_LISTPACK]) k[t] = 'zset';
   for (const t of [
-    TYPE.HASH, TYPE.HASH_ZIPMAP, TYPE.HASH_ZIPLIST, TYPE.HASH_LISTPACK, TYPE.HASH_METADATA_PRE_GA, TYPE.HASH_LISTPACK_EX_PRE_GA, TYPE.HASH_METADATA,
+    TYPE.HASH,
+    TYPE.HASH_ZIPMAP,
+    TYPE.HASH_ZIPLIST,
+    TYPE.HASH_LISTPACK,
+    TYPE.HASH_METADATA_PRE_GA,
+    TYPE.HASH_LISTPACK_EX_PRE_GA,
+    TYPE.HASH_METADATA,
     TYPE.HASH_LISTPACK_EX,
-  ]) k[t] = 'hash';
+  ])
+    k[t] = 'hash';
   for (const t of [TYPE.STREAM_LISTPACKS, TYPE.STREAM_LISTPACKS_2, TYPE.STREAM_LISTPACKS_3]) k[t] = 'stream';
   k[TYPE.MODULE_2] = 'module';
   return k;

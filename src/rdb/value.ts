@@ -5,7 +5,16 @@
  */
 import { NEED_MORE, RdbFormatError } from './errors.js';
 import {
-  readHash, readHashBlob, readIntsetBlob, readList, readListZiplist, readQuicklist, readSet, readSetListpack, readZset, readZsetBlob,
+  readHash,
+  readHashBlob,
+  readIntsetBlob,
+  readList,
+  readListZiplist,
+  readQuicklist,
+  readSet,
+  readSetListpack,
+  readZset,
+  readZsetBlob,
 } from './collections.js';
 import { readHashListpackEx, readHashMetadata, readValkeyHash2 } from './hash-expiry.js';
 import { readModule } from './module.js';
@@ -73,7 +82,8 @@ export function readValue(r: ByteReader, type: number, decode: boolean): Decoded
 
 export function unknownTypeMessage(type: number, valkey: boolean): string {
   if (type === TYPE.MODULE_PRE_GA) return 'value of type 6 (MODULE, the pre-GA module format) is not supported: servers since Redis 4.0 write MODULE_2 (7)';
-  if (valkey && type >= 23 && type <= 25) return `value type ${type} is Redis's (hash field expiry), which a "VALKEY" file cannot hold (Valkey 9.0's own is 22)`;
+  if (valkey && type >= 23 && type <= 25)
+    return `value type ${type} is Redis's (hash field expiry), which a "VALKEY" file cannot hold (Valkey 9.0's own is 22)`;
   return `unknown value type ${type}`;
 }
 
@@ -97,7 +107,8 @@ export function decodeValue(type: number, value: Buffer, options: { source?: str
     if (r.pos !== value.length) r.fail(`${value.length - r.pos} bytes follow the end of the value`);
     return decoded;
   } catch (error) {
-    if (error === NEED_MORE) throw new RdbFormatError(`value is truncated: it ends at byte ${value.length} but needs at least ${r.needEnd}`, { source, offset: value.length });
+    if (error === NEED_MORE)
+      throw new RdbFormatError(`value is truncated: it ends at byte ${value.length} but needs at least ${r.needEnd}`, { source, offset: value.length });
     if (error instanceof RdbFormatError) throw error;
     throw new RdbFormatError(`could not decode the value (${(error as Error)?.message ?? String(error)})`, { source, offset: r.pos }, error);
   }

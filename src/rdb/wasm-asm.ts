@@ -93,7 +93,14 @@ export function wasmModule(pages: number, functions: WasmFunction[]): Uint8Array
   const name = (text: string) => [...uleb(text.length), ...Buffer.from(text, 'latin1')];
   const exports = [[...name('m'), 0x02, 0], ...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
     ...section(5, vec([[0x00, ...uleb(pages)]])),

@@ -110,21 +110,39 @@ export class ZiplistReader {
     let dataLen: number;
     this.isStr = false;
     switch (e) {
-      case 0xc0: dataLen = 2; break;
-      case 0xd0: dataLen = 4; break;
-      case 0xe0: dataLen = 8; break;
-      case 0xf0: dataLen = 3; break;
-      case 0xfe: dataLen = 1; break;
+      case 0xc0:
+        dataLen = 2;
+        break;
+      case 0xd0:
+        dataLen = 4;
+        break;
+      case 0xe0:
+        dataLen = 8;
+        break;
+      case 0xf0:
+        dataLen = 3;
+        break;
+      case 0xfe:
+        dataLen = 1;
+        break;
       default:
         if (e >= 0xf1 && e <= 0xfd) dataLen = 0;
         else throw new BlobError(`ziplist entry at offset ${p} has the invalid encoding byte 0x${e.toString(16)}`, p);
     }
     if (q + dataLen > this.last) this.cut(p);
     switch (e) {
-      case 0xc0: this.num = ((zl[q]! | (zl[q + 1]! << 8)) << 16) >> 16; break;
-      case 0xd0: this.num = zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16) | (zl[q + 3]! << 24); break;
-      case 0xf0: this.num = ((zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16)) << 8) >> 8; break;
-      case 0xfe: this.num = (zl[q]! << 24) >> 24; break;
+      case 0xc0:
+        this.num = ((zl[q]! | (zl[q + 1]! << 8)) << 16) >> 16;
+        break;
+      case 0xd0:
+        this.num = zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16) | (zl[q + 3]! << 24);
+        break;
+      case 0xf0:
+        this.num = ((zl[q]! | (zl[q + 1]! << 8) | (zl[q + 2]! << 16)) << 8) >> 8;
+        break;
+      case 0xfe:
+        this.num = (zl[q]! << 24) >> 24;
+        break;
       case 0xe0: {
         const lo = zl.readUInt32LE(q);
         const hi = zl.readInt32LE(q + 4);
@@ -135,7 +153,8 @@ export class ZiplistReader {
         }
         break;
       }
-      default: this.num = (e & 0x0f) - 1;
+      default:
+        this.num = (e & 0x0f) - 1;
     }
     return dataLen;
   }

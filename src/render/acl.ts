@@ -18,7 +18,9 @@ export function aclRules(user: AclUser, secrets: Secrets): string[] {
   if (user.nopass) rules.push('nopass');
   else if (secrets[user.name] !== undefined) rules.push(`#${passwordHash(secrets[user.name]!)}`);
   else if (user.enabled) {
-    throw new ConfigError(`user "${user.name}" is enabled but the secrets hold no password for it; run \`neurallog-redis up\` (it generates one) or add it to the secrets file`);
+    throw new ConfigError(
+      `user "${user.name}" is enabled but the secrets hold no password for it; run \`neurallog-redis up\` (it generates one) or add it to the secrets file`,
+    );
   } else rules.push('resetpass');
   rules.push(...user.keys, ...user.channels, ...user.commands);
   return rules;

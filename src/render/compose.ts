@@ -32,7 +32,19 @@ export function composeHealthcheck(d: Deployment): string {
 }
 
 export function composeBackupCommand(d: Deployment): string[] {
-  return ['backup', '--url', backupUrl(d), '--password-file', PATHS.backupPasswordFile, '--to', PATHS.backups, '--every', d.deploy.backup.every, '--keep-last', String(d.deploy.backup.keepLast)];
+  return [
+    'backup',
+    '--url',
+    backupUrl(d),
+    '--password-file',
+    PATHS.backupPasswordFile,
+    '--to',
+    PATHS.backups,
+    '--every',
+    d.deploy.backup.every,
+    '--keep-last',
+    String(d.deploy.backup.keepLast),
+  ];
 }
 
 export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
@@ -53,7 +65,11 @@ export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
     `chmod 0750 ${dir}`,
     `chmod ${mode} ${files.map((f) => `${dir}/${f}`).join(' ')}`,
   ];
-  const initScript = ['set -e', ...copy(redisSecrets, '/out/redis', REDIS_UID, REDIS_GID, '0440'), ...copy(backupSecrets, '/out/backup', TOOLS_UID, TOOLS_GID, '0400')].join('\n');
+  const initScript = [
+    'set -e',
+    ...copy(redisSecrets, '/out/redis', REDIS_UID, REDIS_GID, '0440'),
+    ...copy(backupSecrets, '/out/backup', TOOLS_UID, TOOLS_GID, '0400'),
+  ].join('\n');
   const b = budgets(d);
   const hardening = { read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'] };
   const compose = {
@@ -74,7 +90,13 @@ export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
         ports: [`127.0.0.1:${d.server.port}:${d.server.port}`],
         volumes: ['redis-data:/data', `./redis.conf:${COMPOSE_CONF_PATH}:ro`, `redis-secrets:${PATHS.secretDir}:ro`],
         depends_on: { 'redis-secrets': { condition: 'service_completed_successfully' } },
-        healthcheck: { test: ['CMD-SHELL', escapeDollars(composeHealthcheck(d))], interval: '10s', timeout: '5s', retries: 3, start_period: `${b.startupSeconds}s` },
+        healthcheck: {
+          test: ['CMD-SHELL', escapeDollars(composeHealthcheck(d))],
+          interval: '10s',
+          timeout: '5s',
+          retries: 3,
+          start_period: `${b.startupSeconds}s`,
+        },
         stop_grace_period: `${b.graceSeconds}s`,
         restart: 'unless-stopped',
         ...hardening,
@@ -93,7 +115,11 @@ export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
     secrets: Object.fromEntries([...redisSecrets, ...backupSecrets].map((f) => [secretName(f), { file: `./secrets/${f}` }])),
   };
   return [
-    { path: COMPOSE_FILE, content: toYaml(compose, { header: [...header(d), 'Start with `docker-compose up -d` (or `docker compose up -d`) in this directory.'] }), secret: false },
+    {
+      path: COMPOSE_FILE,
+      content: toYaml(compose, { header: [...header(d), 'Start with `docker-compose up -d` (or `docker compose up -d`) in this directory.'] }),
+      secret: false,
+    },
     { path: 'redis.conf', content: conf, secret: false },
     ...secretFiles,
   ];

@@ -7,10 +7,7 @@ import type { Deployment } from '../config/schema.js';
 import { formatLine } from '../config/redis-conf-syntax.js';
 
 const SECTION_NOTES: Partial<Record<Section, string[]>> = {
-  Security: [
-    'Users and password hashes live in users.acl, which is passed as `--aclfile <path>`.',
-    'No password is ever written to this file.',
-  ],
+  Security: ['Users and password hashes live in users.acl, which is passed as `--aclfile <path>`.', 'No password is ever written to this file.'],
 };
 
 export function renderRedisConf(d: Deployment): string {

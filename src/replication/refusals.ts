@@ -28,7 +28,10 @@ export function describeRefusal(reply: RespError, step: string, endpoint: Endpoi
         'E_NOPERM',
       );
     case 'DENIED':
-      return new ConnectionError(`${where} refused us in protected mode: it has no password for its default user and only accepts loopback clients`, 'E_DENIED');
+      return new ConnectionError(
+        `${where} refused us in protected mode: it has no password for its default user and only accepts loopback clients`,
+        'E_DENIED',
+      );
     case 'LOADING':
       return new ConnectionError(`${where} is loading its dataset into memory; try again when it has finished`, 'E_LOADING');
     case 'NOMASTERLINK':
@@ -40,10 +43,16 @@ export function describeRefusal(reply: RespError, step: string, endpoint: Endpoi
     default:
   }
   if (step === 'AUTH' && /without any password configured/i.test(said)) {
-    return new ConnectionError(`${where} has no password set for user "${user}" but we sent one; remove the password from the URL or the password file`, 'E_AUTH');
+    return new ConnectionError(
+      `${where} has no password set for user "${user}" but we sent one; remove the password from the URL or the password file`,
+      'E_AUTH',
+    );
   }
   if (step === 'SYNC') {
-    return new ConnectionError(`${where} refused SYNC: ${said}. The server's log says why (a failed fork or BGSAVE: check memory and vm.overcommit_memory)`, 'E_SYNC_REFUSED');
+    return new ConnectionError(
+      `${where} refused SYNC: ${said}. The server's log says why (a failed fork or BGSAVE: check memory and vm.overcommit_memory)`,
+      'E_SYNC_REFUSED',
+    );
   }
   return new ConnectionError(`${where} answered ${step} with an error: ${said}`, 'E_PULL_REFUSED');
 }

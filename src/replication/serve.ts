@@ -119,7 +119,9 @@ export async function serveRdbAsMaster(options: ServeOptions): Promise<FakeMaste
   };
   const server: Server = createServer((socket) => acceptReplica(listener, socket));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new ConnectionError(`cannot listen on ${host}:${options.port ?? 0} for the restore: ${error.message}`, 'E_LISTEN', error)));
+    server.once('error', (error) =>
+      reject(new ConnectionError(`cannot listen on ${host}:${options.port ?? 0} for the restore: ${error.message}`, 'E_LISTEN', error)),
+    );
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const address = server.address();
@@ -145,7 +147,11 @@ function acceptReplica(l: Listener, socket: Socket): void {
   }
   l.sockets.add(socket);
   socket.setNoDelay(true);
-  const conn: ReplicaConnection = { socket, replica: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, capabilities: [], command: 'PSYNC' }, streaming: false };
+  const conn: ReplicaConnection = {
+    socket,
+    replica: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, capabilities: [], command: 'PSYNC' },
+    streaming: false,
+  };
   const decoder = new RespDecoder((reply) => answer(l, conn, commandWords(reply)), { inlineCommands: true, maxBulkBytes: 1 << 20 });
   socket.on('data', (chunk: Buffer) => {
     try {
@@ -218,7 +224,8 @@ async function sendRdb(socket: Socket, options: ServeOptions): Promise<void> {
     for await (const chunk of source as AsyncIterable<Buffer | string>) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       seen += bytes.length;
-      if (seen > rdbBytes) throw new ConnectionError(`the RDB stream gave more than the ${rdbBytes} bytes announced to the replica; nothing was completed`, 'E_RESTORE_SOURCE');
+      if (seen > rdbBytes)
+        throw new ConnectionError(`the RDB stream gave more than the ${rdbBytes} bytes announced to the replica; nothing was completed`, 'E_RESTORE_SOURCE');
       if (held) {
         await write(socket, held);
         written += held.length;
@@ -230,7 +237,11 @@ async function sendRdb(socket: Socket, options: ServeOptions): Promise<void> {
     source.destroy();
     throw error;
   }
-  if (seen !== rdbBytes) throw new ConnectionError(`the RDB stream ended after ${seen} of the ${rdbBytes} bytes announced to the replica; nothing was completed`, 'E_RESTORE_SOURCE');
+  if (seen !== rdbBytes)
+    throw new ConnectionError(
+      `the RDB stream ended after ${seen} of the ${rdbBytes} bytes announced to the replica; nothing was completed`,
+      'E_RESTORE_SOURCE',
+    );
   if (held) {
     await write(socket, held, true);
     written += held.length;

@@ -183,7 +183,9 @@ export class SyncLink {
       if (this.#lineBytes > MAX_HEADER_LINE) throw this.protocol('the answer to SYNC is not a payload header');
       return;
     }
-    const line = Buffer.concat(this.#line).toString('latin1').replace(/\r?\n$/, '');
+    const line = Buffer.concat(this.#line)
+      .toString('latin1')
+      .replace(/\r?\n$/, '');
     this.#line = [];
     this.#lineBytes = 0;
     this.#startPayload(line);
@@ -310,7 +312,8 @@ export class SyncLink {
       );
       return;
     }
-    const during = this.#phase === 'preamble' ? 'while it prepared the RDB (see the server log: a failed fork or BGSAVE closes the link)' : `during ${this.#stepText()}`;
+    const during =
+      this.#phase === 'preamble' ? 'while it prepared the RDB (see the server log: a failed fork or BGSAVE closes the link)' : `during ${this.#stepText()}`;
     this.#fail(new ConnectionError(`${this.#where} closed the connection ${during}${why}`, this.#phase === 'preamble' ? 'E_SYNC_REFUSED' : 'E_CONNECT', cause));
   }
 

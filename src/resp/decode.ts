@@ -107,7 +107,10 @@ export class RespDecoder {
       const isRespType = type === 0x2b || type === 0x2d || type === 0x3a || type === 0x24 || type === 0x2a;
       if (!isRespType) {
         if (!(this.#inline && this.#stack.length === 0)) {
-          throw new RespProtocolError(`unexpected byte 0x${type.toString(16).padStart(2, '0')} where a reply type (+ - : $ *) was expected`, this.#consumed + pos);
+          throw new RespProtocolError(
+            `unexpected byte 0x${type.toString(16).padStart(2, '0')} where a reply type (+ - : $ *) was expected`,
+            this.#consumed + pos,
+          );
         }
         const text = buf.subarray(pos, lineEnd > pos && buf[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd).toString('latin1');
         pos = lineEnd + 1;

@@ -22,4 +22,3 @@ export function isRespError(value: unknown): value is RespError {
 }
 
 export { RespProtocolError };
-

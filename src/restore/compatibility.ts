@@ -50,7 +50,12 @@ export const FOREIGN_TYPES_REFUSED_FROM = 22;
  * its own data to load; so the backup's value types must be known first (`types` below).
  */
 export function loadsOnlyAsForeign(origin: BackupOrigin, target: TargetEngine): boolean {
-  return target.identity.engine === 'valkey' && (target.rdbVersion ?? 0) >= VALKEY_MAGIC_FROM_RDB && origin.rdbVersion >= 12 && origin.rdbVersion < VALKEY_MAGIC_FROM_RDB;
+  return (
+    target.identity.engine === 'valkey' &&
+    (target.rdbVersion ?? 0) >= VALKEY_MAGIC_FROM_RDB &&
+    origin.rdbVersion >= 12 &&
+    origin.rdbVersion < VALKEY_MAGIC_FROM_RDB
+  );
 }
 
 /**
@@ -63,8 +68,16 @@ export function rdbLoadVerdict(origin: BackupOrigin, target: TargetEngine, types
   const verdict = loadsRdb(target.identity, origin.rdbVersion, { relaxed: target.relaxed });
   if (verdict.loads && loadsOnlyAsForeign(origin, target)) {
     const refused = Object.entries(types ?? {}).filter(([t, n]) => Number(t) >= FOREIGN_TYPES_REFUSED_FROM && n > 0);
-    if (!types) return { loads: false, message: `the target, ${describeTarget(target)}, loads ${backup} only if it holds no value of a type from ${FOREIGN_TYPES_REFUSED_FROM} on (Redis's hashes with field TTLs), and which types it holds is not known` };
-    if (refused.length > 0) return { loads: false, message: `the target, ${describeTarget(target)}, refuses ${backup}: it holds values of RDB type ${refused.map(([t, n]) => `${t} (${n} key${n === 1 ? '' : 's'})`).join(', ')}, which Valkey does not load from another server's RDB` };
+    if (!types)
+      return {
+        loads: false,
+        message: `the target, ${describeTarget(target)}, loads ${backup} only if it holds no value of a type from ${FOREIGN_TYPES_REFUSED_FROM} on (Redis's hashes with field TTLs), and which types it holds is not known`,
+      };
+    if (refused.length > 0)
+      return {
+        loads: false,
+        message: `the target, ${describeTarget(target)}, refuses ${backup}: it holds values of RDB type ${refused.map(([t, n]) => `${t} (${n} key${n === 1 ? '' : 's'})`).join(', ')}, which Valkey does not load from another server's RDB`,
+      };
   }
   if (verdict.loads) return { loads: true, message: `${backup} loads into the target, ${describeTarget(target)}` };
   // src/engine's reason adds something where the version alone does not say it all: an unknown
@@ -101,7 +114,9 @@ export function commandsFallbackProblems(types: Record<string, number>, target: 
   const problems: string[] = [];
   const fieldTtl = count(FIELD_TTL_HASH_TYPES);
   if (fieldTtl > 0 && !engineHas(target, FIELD_TTL_COMMANDS)) {
-    problems.push(`${fieldTtl} hash${fieldTtl === 1 ? '' : 'es'} whose fields carry their own TTL (RDB types 22-25): ${describeEngine(target)} has no per-field expiry (HPEXPIREAT: Redis 7.4+, Valkey 9.0+), so the TTLs would be lost`);
+    problems.push(
+      `${fieldTtl} hash${fieldTtl === 1 ? '' : 'es'} whose fields carry their own TTL (RDB types 22-25): ${describeEngine(target)} has no per-field expiry (HPEXPIREAT: Redis 7.4+, Valkey 9.0+), so the TTLs would be lost`,
+    );
   }
   const modules = count(MODULE_TYPES);
   if (modules > 0) problems.push(`${modules} module value${modules === 1 ? '' : 's'}, which only RESTORE of their payload recreates`);
@@ -118,7 +133,11 @@ export interface MergePath {
 }
 
 /** A path with its reason text. */
-export function mergePath(encoding: 'restore' | 'commands', why: string, label = encoding === 'restore' ? 'RESTORE payloads' : 'plain commands (SET, RPUSH, SADD, ZADD, HSET, XADD ...)'): MergePath {
+export function mergePath(
+  encoding: 'restore' | 'commands',
+  why: string,
+  label = encoding === 'restore' ? 'RESTORE payloads' : 'plain commands (SET, RPUSH, SADD, ZADD, HSET, XADD ...)',
+): MergePath {
   return { encoding, why, reason: `${label}: ${why}` };
 }
 

@@ -60,7 +60,10 @@ class ExistenceCheck {
   private batch: Batch | undefined;
   private pipeDb: number;
 
-  private constructor(private readonly pipe: RestorePipe<Batch | 'select'>, db: number) {
+  private constructor(
+    private readonly pipe: RestorePipe<Batch | 'select'>,
+    db: number,
+  ) {
     this.pipeDb = db;
   }
 
@@ -163,12 +166,29 @@ export async function checkPass(args: {
       if (!(await exists.settle(0, args.signal))) result.summary = undefined;
     }
     if (!result.summary) {
-      throw new MergeInterruptedError({ reason: 'aborted', written: 0, skipped: 0, expired: 0, functionsLoaded: 0, resumeAfter: selector.resumeAfter, unconfirmed: 0, writtenBeyond: 0, message: 'aborted while verifying the backup, before anything was written' });
+      throw new MergeInterruptedError({
+        reason: 'aborted',
+        written: 0,
+        skipped: 0,
+        expired: 0,
+        functionsLoaded: 0,
+        resumeAfter: selector.resumeAfter,
+        unconfirmed: 0,
+        writtenBeyond: 0,
+        message: 'aborted while verifying the backup, before anything was written',
+      });
     }
     exists?.checkReplies();
     report(result.bytes, true);
     out.databases = [...dbs.values()].sort((a, b) => a.from - b.from);
-    const check: CheckResult = { ...out, rdbVersion: result.summary.version, checksumDisabled: result.summary.checksum.disabled, verifiedBy: 'parse', bytes: result.bytes, types: { ...result.summary.types } };
+    const check: CheckResult = {
+      ...out,
+      rdbVersion: result.summary.version,
+      checksumDisabled: result.summary.checksum.disabled,
+      verifiedBy: 'parse',
+      bytes: result.bytes,
+      types: { ...result.summary.types },
+    };
     if (exists) check.existing = { keys: exists.existing, examples: await nameExamples(args.endpoint, exists.suspects) };
     return check;
   } finally {

@@ -28,9 +28,11 @@ export class Selector {
     this.#match = globMatcher(options.match);
     this.#dbMap = options.dbMap ?? new Map();
     this.#resumeAfter = options.resumeAfter ?? 0;
-    if (!Number.isSafeInteger(this.#resumeAfter) || this.#resumeAfter < 0) throw new UsageError(`--resume-after takes a count of items (0 or more), not ${options.resumeAfter}`);
+    if (!Number.isSafeInteger(this.#resumeAfter) || this.#resumeAfter < 0)
+      throw new UsageError(`--resume-after takes a count of items (0 or more), not ${options.resumeAfter}`);
     for (const [from, to] of this.#dbMap) {
-      if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(to) || to < 0) throw new UsageError(`--db-map maps database numbers (0 or more): ${from}:${to} is not one`);
+      if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(to) || to < 0)
+        throw new UsageError(`--db-map maps database numbers (0 or more): ${from}:${to} is not one`);
     }
   }
 

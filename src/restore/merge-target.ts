@@ -29,10 +29,14 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
     const cluster = parseInfo(await client.info('cluster'));
     const where = formatRedisUrl({ ...endpoint, password: undefined });
     if (replication.role === 'slave') {
-      throw new UsageError(`${where} is a replica of ${replication.master_host}:${replication.master_port}; merge into its master instead (a replica refuses writes)`);
+      throw new UsageError(
+        `${where} is a replica of ${replication.master_host}:${replication.master_port}; merge into its master instead (a replica refuses writes)`,
+      );
     }
     if (cluster.cluster_enabled === '1') {
-      throw new UsageError(`${where} is a cluster node; merge restores into standalone or Sentinel-managed masters only (a cluster needs each key sent to the node owning its slot)`);
+      throw new UsageError(
+        `${where} is a cluster node; merge restores into standalone or Sentinel-managed masters only (a cluster needs each key sent to the node owning its slot)`,
+      );
     }
     const keyspace = parseKeyspace(parseInfo(await client.info('keyspace')));
     const versionCheck = await configValue(client, 'rdb-version-check');
@@ -41,7 +45,12 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
     target.protoMaxBulkLen = await configNumber(client, 'proto-max-bulk-len');
     try {
       const list = await client.functionList();
-      target.libraries = new Set(list.map((l) => l.library_name).filter((n): n is string => n !== null && n !== undefined).map(String));
+      target.libraries = new Set(
+        list
+          .map((l) => l.library_name)
+          .filter((n): n is string => n !== null && n !== undefined)
+          .map(String),
+      );
     } catch (error) {
       if (!/unknown command/i.test((error as Error).message)) throw error;
     }

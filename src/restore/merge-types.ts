@@ -120,13 +120,16 @@ export interface MergeResult {
 /** `fail` mode found keys or libraries that exist on the target; nothing was written. */
 export class MergeConflictError extends NeuralLogRedisError {
   constructor(readonly conflicts: ConflictReport) {
-    const what = [conflicts.keys ? `${conflicts.keys} key${conflicts.keys === 1 ? '' : 's'}` : '', conflicts.libraries ? `${conflicts.libraries} function librar${conflicts.libraries === 1 ? 'y' : 'ies'}` : '']
+    const what = [
+      conflicts.keys ? `${conflicts.keys} key${conflicts.keys === 1 ? '' : 's'}` : '',
+      conflicts.libraries ? `${conflicts.libraries} function librar${conflicts.libraries === 1 ? 'y' : 'ies'}` : '',
+    ]
       .filter(Boolean)
       .join(' and ');
     super(
       'E_RESTORE_CONFLICT',
       `${what} of the backup already exist on the target (${conflicts.examples.join(', ')}${conflicts.keys + conflicts.libraries > conflicts.examples.length ? ', ...' : ''}); nothing was written. ` +
-        'Choose --on-conflict skip (keep the target\'s) or --on-conflict replace (take the backup\'s), or narrow the merge with --match / --db-map.',
+        "Choose --on-conflict skip (keep the target's) or --on-conflict replace (take the backup's), or narrow the merge with --match / --db-map.",
     );
   }
 }
@@ -161,11 +164,16 @@ export interface MergeStop {
 
 /** A merge stopped part-way: exactly what was written, and how to resume. */
 export class MergeInterruptedError extends NeuralLogRedisError {
-  constructor(readonly stop: MergeStop, cause?: unknown) {
+  constructor(
+    readonly stop: MergeStop,
+    cause?: unknown,
+  ) {
     const unconfirmed = stop.unconfirmed
       ? ` ${stop.unconfirmed} command${stop.unconfirmed === 1 ? ' was' : 's were'} in flight without an answer when the connection broke: those keys may or may not be on the target, so resume with --on-conflict replace (or skip) rather than fail.`
       : '';
-    const beyond = stop.writtenBeyond ? ` ${stop.writtenBeyond} later key${stop.writtenBeyond === 1 ? ' was' : 's were'} also written (replace mode: the resume writes them again).` : '';
+    const beyond = stop.writtenBeyond
+      ? ` ${stop.writtenBeyond} later key${stop.writtenBeyond === 1 ? ' was' : 's were'} also written (replace mode: the resume writes them again).`
+      : '';
     const why = stop.message.replace(/[.\s]+$/, '');
     const where = stop.failedKey ? ` at ${stop.failedKey} (item ${stop.resumeAfter})` : '';
     super(

@@ -64,7 +64,14 @@ export class WriteSender {
       s.out.functions.skipped++;
       return;
     }
-    this.#sendFinal(['FUNCTION', 'LOAD', ...(replace ? ['REPLACE'] : []), code], { kind: 'final', index, final: 'function', key: Buffer.from(name), from: -1, db: -1 });
+    this.#sendFinal(['FUNCTION', 'LOAD', ...(replace ? ['REPLACE'] : []), code], {
+      kind: 'final',
+      index,
+      final: 'function',
+      key: Buffer.from(name),
+      from: -1,
+      db: -1,
+    });
   }
 
   /** A key: counted when the selector leaves it out, else written by RESTORE or by commands. */

@@ -54,7 +54,15 @@ class ProgressReporter {
     if (!this.a.onProgress || (!force && t - this.#last < REPORT_MS)) return;
     this.#last = t;
     const out = this.state.out;
-    this.a.onProgress({ phase: 'write', records: out.records, written: out.written, skipped: out.skipped, expired: out.expired, bytes, totalBytes: this.a.source.rdbBytes });
+    this.a.onProgress({
+      phase: 'write',
+      records: out.records,
+      written: out.written,
+      skipped: out.skipped,
+      expired: out.expired,
+      bytes,
+      totalBytes: this.a.source.rdbBytes,
+    });
   }
 }
 
@@ -131,7 +139,11 @@ function summarise(state: WriteState, progress: ProgressReporter): WriteOutcome 
   const resumeAfter = failure ? failure.index : reason === 'connection' && pendingFinals > 0 ? state.unanswered[state.unansweredHead]! : out.records;
   const message =
     failure?.message ??
-    (reason === 'aborted' ? 'aborted' : reason === 'connection' ? `the connection to the target failed (${(cause as Error)?.message ?? String(cause)})` : `${(cause as Error)?.message ?? String(cause)}`);
+    (reason === 'aborted'
+      ? 'aborted'
+      : reason === 'connection'
+        ? `the connection to the target failed (${(cause as Error)?.message ?? String(cause)})`
+        : `${(cause as Error)?.message ?? String(cause)}`);
   out.stop = {
     reason,
     written: out.written,

@@ -17,12 +17,26 @@ import { checkPass, manifestPlan, type CheckResult } from './merge-check.js';
 import { Selector } from './merge-scan.js';
 import { inspectTarget, probePayloads, type TargetInfo } from './merge-target.js';
 import {
-  MergeConflictError, MergeInterruptedError, type ConflictPolicy, type ConflictReport, type MergeOptions, type MergeResult, type ValueEncoding,
+  MergeConflictError,
+  MergeInterruptedError,
+  type ConflictPolicy,
+  type ConflictReport,
+  type MergeOptions,
+  type MergeResult,
+  type ValueEncoding,
 } from './merge-types.js';
 import { writePass } from './merge-write.js';
 import type { BackupOrigin } from '../backup/origin.js';
 import { describeEngine, engineHas } from '../engine/index.js';
-import { chooseMergePath, commandsFallbackProblems, FIELD_TTL_COMMANDS, loadsOnlyAsForeign, mergePath, readerRefusal, type MergePath } from './compatibility.js';
+import {
+  chooseMergePath,
+  commandsFallbackProblems,
+  FIELD_TTL_COMMANDS,
+  loadsOnlyAsForeign,
+  mergePath,
+  readerRefusal,
+  type MergePath,
+} from './compatibility.js';
 import { BackupIntegrityError, sourceOrigin } from './source.js';
 import { RestoreRefusedError } from './target.js';
 import { hasModuleNeeds, moduleVerdict, scanModuleNeeds, targetModules } from './modules.js';
@@ -54,7 +68,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   if (check.checksumDisabled) notes.push('the backup carries no checksum (saved with rdbchecksum no): it was checked structurally only');
   if (onConflict === 'fail' && !checkExisting) notes.push('the target databases held no keys, so no key was looked up before writing');
   const libraryConflicts = libraries.filter((l) => target.libraries?.has(l.name));
-  if (encoding === 'commands') notes.push('with plain commands, stream consumers\' seen and active times and LRU/LFU hints are not kept');
+  if (encoding === 'commands') notes.push("with plain commands, stream consumers' seen and active times and LRU/LFU hints are not kept");
 
   const conflicts = conflictReport(check, libraryConflicts);
   const base = {
@@ -65,7 +79,12 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
     verifiedBy: check.verifiedBy,
     path: path.reason,
     backup: { ...(origin.identity ? { engine: origin.identity.engine, version: origin.identity.version } : {}), rdbVersion: origin.rdbVersion },
-    target: { engine: target.engine.identity.engine, version: target.engine.identity.version, ...(target.engine.rdbVersion !== undefined ? { rdbVersion: target.engine.rdbVersion } : {}), ...(target.databases !== undefined ? { databases: target.databases } : {}) },
+    target: {
+      engine: target.engine.identity.engine,
+      version: target.engine.identity.version,
+      ...(target.engine.rdbVersion !== undefined ? { rdbVersion: target.engine.rdbVersion } : {}),
+      ...(target.databases !== undefined ? { databases: target.databases } : {}),
+    },
     records: check.records,
     keys: check.keys,
     libraries: check.libraries.length,
@@ -111,7 +130,14 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
 }
 
 /** The second pass's arguments: the target's features and limits, the in-flight bounds. */
-function writeArgs(options: MergeOptions, target: TargetInfo, selector: Selector, onConflict: ConflictPolicy, encoding: 'restore' | 'commands', rdbVersion: number): Parameters<typeof writePass>[0] {
+function writeArgs(
+  options: MergeOptions,
+  target: TargetInfo,
+  selector: Selector,
+  onConflict: ConflictPolicy,
+  encoding: 'restore' | 'commands',
+  rdbVersion: number,
+): Parameters<typeof writePass>[0] {
   return {
     source: options.source,
     endpoint: options.endpoint,
@@ -119,7 +145,11 @@ function writeArgs(options: MergeOptions, target: TargetInfo, selector: Selector
     onConflict,
     encoding,
     rdbVersion,
-    features: { rdbVersion: target.engine.rdbVersion ?? rdbVersion, createConsumer: engineHas(target.engine.identity, XGROUP_CREATECONSUMER), fieldExpiry: engineHas(target.engine.identity, FIELD_TTL_COMMANDS) },
+    features: {
+      rdbVersion: target.engine.rdbVersion ?? rdbVersion,
+      createConsumer: engineHas(target.engine.identity, XGROUP_CREATECONSUMER),
+      fieldExpiry: engineHas(target.engine.identity, FIELD_TTL_COMMANDS),
+    },
     maxPayload: target.protoMaxBulkLen ?? 512 * 1024 * 1024,
     existingLibraries: target.libraries ?? new Set(),
     maxInFlight: options.maxInFlight ?? 2000,
@@ -144,16 +174,31 @@ function readPolicy(options: MergeOptions): { onConflict: ConflictPolicy; reques
  * meanwhile makes RESTORE answer BUSYKEY, which stops the merge: it never overwrites), and the
  * values go by RESTORE (the commands path needs every value's type, which only a parse tells).
  */
-async function firstPass(options: MergeOptions, target: TargetInfo, selector: Selector, encoding: ValueEncoding, dryRun: boolean, onConflict: ConflictPolicy): Promise<{ check: CheckResult; checkExisting: boolean }> {
+async function firstPass(
+  options: MergeOptions,
+  target: TargetInfo,
+  selector: Selector,
+  encoding: ValueEncoding,
+  dryRun: boolean,
+  onConflict: ConflictPolicy,
+): Promise<{ check: CheckResult; checkExisting: boolean }> {
   const manifest = options.source.manifest;
   const trusted = manifest?.verified === true && (options.verify ?? 'auto') === 'auto';
   const targetDbs = manifest ? Object.keys(manifest.keyspace.databases).map((db) => selector.targetDb(Number(db))) : undefined;
   const emptyTarget = targetDbs !== undefined && targetDbs.every((db) => !(target.keyspace.get(db)! > 0));
   const checkExisting = dryRun || (onConflict === 'fail' && !emptyTarget);
   try {
-    const check = trusted && !checkExisting && encoding === 'restore'
-      ? await manifestPlan(options.source, selector)
-      : await checkPass({ source: options.source, endpoint: options.endpoint, selector, checkExisting, onProgress: options.onProgress, signal: options.signal });
+    const check =
+      trusted && !checkExisting && encoding === 'restore'
+        ? await manifestPlan(options.source, selector)
+        : await checkPass({
+            source: options.source,
+            endpoint: options.endpoint,
+            selector,
+            checkExisting,
+            onProgress: options.onProgress,
+            signal: options.signal,
+          });
     return { check, checkExisting };
   } catch (error) {
     if (error instanceof RdbFormatError) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was written to the target`);
@@ -182,7 +227,9 @@ function checkFits(check: CheckResult, target: TargetInfo, selector: Selector, p
   }
   const libraries = check.libraries.filter((l) => !selector.resumed(l.index));
   if (libraries.length > 0 && !target.libraries) {
-    throw new UsageError(`the backup holds ${libraries.length} function librar${libraries.length === 1 ? 'y' : 'ies'}, but the target (${describeEngine(target.engine.identity)}) has no functions (Redis 7.0 or later); nothing was written`);
+    throw new UsageError(
+      `the backup holds ${libraries.length} function librar${libraries.length === 1 ? 'y' : 'ies'}, but the target (${describeEngine(target.engine.identity)}) has no functions (Redis 7.0 or later); nothing was written`,
+    );
   }
   return libraries;
 }
@@ -201,14 +248,24 @@ function conflictReport(check: CheckResult, libraryConflicts: CheckResult['libra
  * is asked with a probe payload), plain commands otherwise or when asked; a request for payloads the
  * target cannot load is refused. Whether every value has a command form is checked after the scan.
  */
-async function chooseValuePath(endpoint: MergeOptions['endpoint'], source: MergeOptions['source'], target: TargetInfo, origin: BackupOrigin, requested: ValueEncoding): Promise<MergePath> {
+async function chooseValuePath(
+  endpoint: MergeOptions['endpoint'],
+  source: MergeOptions['source'],
+  target: TargetInfo,
+  origin: BackupOrigin,
+  requested: ValueEncoding,
+): Promise<MergePath> {
   let path: MergePath = chooseMergePath(origin, target.engine, undefined);
   // Valkey 9 taking a Redis RDB 12 only as a foreign format: payloads only when the manifest says no value has a type it refuses
   const recorded = source.manifest?.keyspace.types;
   if (path.encoding === 'commands' && recorded && loadsOnlyAsForeign(origin, target.engine)) path = chooseMergePath(origin, target.engine, recorded);
   if (target.engine.rdbVersion === undefined && requested !== 'commands') {
     const reads = await probePayloads(endpoint, origin.rdbVersion);
-    if (reads !== undefined) path = mergePath(reads ? 'restore' : 'commands', `${describeEngine(target.engine.identity)} ${reads ? 'accepted' : 'refused'} a RESTORE payload of RDB ${origin.rdbVersion}`);
+    if (reads !== undefined)
+      path = mergePath(
+        reads ? 'restore' : 'commands',
+        `${describeEngine(target.engine.identity)} ${reads ? 'accepted' : 'refused'} a RESTORE payload of RDB ${origin.rdbVersion}`,
+      );
   }
   if (requested === 'commands') return mergePath('commands', path.why, 'plain commands, as asked');
   if (requested === 'restore' && path.encoding === 'commands') {
@@ -242,7 +299,10 @@ async function checkModuleValues(options: MergeOptions): Promise<string | undefi
   }
   const verdict = moduleVerdict(needs, loaded, { valuesOnly: true });
   if (verdict && !verdict.ok) throw new RestoreRefusedError(`not merging: ${verdict.message}; nothing was written`, 'E_RESTORE_MODULES', 2);
-  const notes = [verdict?.note, needs.aux.length > 0 ? `module AUX data (${needs.aux.join(', ')}: a module's own global state) is not merged; only keys are` : undefined].filter((n) => n !== undefined);
+  const notes = [
+    verdict?.note,
+    needs.aux.length > 0 ? `module AUX data (${needs.aux.join(', ')}: a module's own global state) is not merged; only keys are` : undefined,
+  ].filter((n) => n !== undefined);
   return notes.length > 0 ? notes.join('; ') : undefined;
 }
 

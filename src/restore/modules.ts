@@ -34,8 +34,8 @@ const MODULES_OF_TYPE: Record<string, readonly string[]> = {
   'TSDB-TYPE': ['timeseries'],
   ft_index0: ['search'],
   ft_invidx: ['search'],
-  'ft_index': ['search'],
-  'graphdata': ['graph'],
+  ft_index: ['search'],
+  graphdata: ['graph'],
 };
 
 export interface ModuleNeeds {
@@ -65,7 +65,8 @@ export async function sourceModuleNeeds(source: RestoreSource): Promise<ModuleNe
   try {
     return await scanModuleNeeds(source);
   } catch (error) {
-    if (error instanceof RdbFormatError && !(error instanceof RdbUnsupportedError)) throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was changed`);
+    if (error instanceof RdbFormatError && !(error instanceof RdbUnsupportedError))
+      throw new BackupIntegrityError(`${error.message}. The backup is damaged; nothing was changed`);
     throw error;
   }
 }
@@ -131,18 +132,24 @@ export function moduleVerdict(needs: ModuleNeeds, loaded: readonly string[], opt
     if (needs.unnamedValues > 0) missing.push(`${needs.unnamedValues} module value(s) too large to read their type`);
   }
   if (missing.length > 0) {
-    return { ok: false, message: `the backup needs modules the target lacks: ${missing.join(', ')}; ${has}. A server that meets module data it has no module for exits while loading, having dropped its data. Load the module on the target (loadmodule) first. The backup holds ${described}` };
+    return {
+      ok: false,
+      message: `the backup needs modules the target lacks: ${missing.join(', ')}; ${has}. A server that meets module data it has no module for exits while loading, having dropped its data. Load the module on the target (loadmodule) first. The backup holds ${described}`,
+    };
   }
-  const note = unknown.length > 0 || needs.unnamedValues > 0
-    ? `module type(s) ${[...unknown, ...(needs.unnamedValues > 0 ? [`of ${needs.unnamedValues} large value(s)`] : [])].join(', ')} taken as provided by the target's ${unaccounted.join(', ')}`
-    : undefined;
+  const note =
+    unknown.length > 0 || needs.unnamedValues > 0
+      ? `module type(s) ${[...unknown, ...(needs.unnamedValues > 0 ? [`of ${needs.unnamedValues} large value(s)`] : [])].join(', ')} taken as provided by the target's ${unaccounted.join(', ')}`
+      : undefined;
   return { ok: true, message: `modules: the backup holds ${described}; ${has}`, ...(note ? { note } : {}) };
 }
 
 function describeNeeds(needs: ModuleNeeds, valuesOnly: boolean): string {
   const parts: string[] = [];
   if (!valuesOnly && needs.aux.length > 0) parts.push(`module AUX data of ${needs.aux.join(', ')}`);
-  const values = Object.entries(needs.values).sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${n} ${t}`);
+  const values = Object.entries(needs.values)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([t, n]) => `${n} ${t}`);
   if (needs.unnamedValues > 0) values.push(`${needs.unnamedValues} of unread type`);
   if (values.length > 0) parts.push(`module values (${values.join(', ')})`);
   return parts.join(' and ') || 'no module data';

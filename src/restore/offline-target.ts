@@ -26,7 +26,11 @@ export type OfflineEvidence =
 export function offlineEvidence(dataDir: string, files: { dbfilename: string; appenddirname: string }, serverBinary?: string): OfflineEvidence {
   if (serverBinary) {
     const identity = serverBinaryIdentity(serverBinary);
-    return { kind: 'binary', target: { identity, rdbVersion: rdbVersionWritten(identity), relaxed: false }, basis: `--server ${serverBinary} is ${describeEngine(identity)}` };
+    return {
+      kind: 'binary',
+      target: { identity, rdbVersion: rdbVersionWritten(identity), relaxed: false },
+      basis: `--server ${serverBinary} is ${describeEngine(identity)}`,
+    };
   }
   for (const file of dataDirRdbs(dataDir, files)) {
     let head;
@@ -37,7 +41,9 @@ export function offlineEvidence(dataDir: string, files: { dbfilename: string; ap
     }
     if (!head) continue;
     const identity = identifyFromRdbAux(head.aux);
-    const target: TargetEngine | undefined = identity ? { identity, rdbVersion: Math.max(rdbVersionWritten(identity) ?? 0, head.rdbVersion), relaxed: false } : undefined;
+    const target: TargetEngine | undefined = identity
+      ? { identity, rdbVersion: Math.max(rdbVersionWritten(identity) ?? 0, head.rdbVersion), relaxed: false }
+      : undefined;
     return {
       kind: 'data-dir',
       file,
@@ -84,5 +90,8 @@ export function offlineVerdict(origin: BackupOrigin, evidence: OfflineEvidence):
   }
   return origin.rdbVersion <= RDB_EVERY_SERVER_LOADS
     ? { loads: true, message: `${backup} loads into every supported server (Redis 7.0+, Valkey 7.2+ read RDB ${RDB_EVERY_SERVER_LOADS}); ${evidence.basis}` }
-    : { loads: false, message: `cannot tell whether the server of the directory loads ${backup}: ${evidence.basis}; give --server PATH (the redis-server or valkey-server that will run on the directory)` };
+    : {
+        loads: false,
+        message: `cannot tell whether the server of the directory loads ${backup}: ${evidence.basis}; give --server PATH (the redis-server or valkey-server that will run on the directory)`,
+      };
 }

@@ -25,8 +25,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  chownSync, closeSync, copyFileSync, createWriteStream, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync,
-  readFileSync, realpathSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeSync,
+  chownSync,
+  closeSync,
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -94,7 +111,8 @@ export function readLayout(dataDir: string, configFile: string | undefined): Lay
   const parent = dirname(dataDir);
   const pidFiles = [join(dataDir, 'redis.pid'), join(parent, 'redis.pid')];
   let file = configFile;
-  if (!file && basename(dataDir) === 'data' && existsSync(join(parent, 'deployment.json')) && existsSync(join(parent, 'redis.conf'))) file = join(parent, 'redis.conf');
+  if (!file && basename(dataDir) === 'data' && existsSync(join(parent, 'deployment.json')) && existsSync(join(parent, 'redis.conf')))
+    file = join(parent, 'redis.conf');
   if (!file) return { dbfilename: 'dump.rdb', appenddirname: 'appendonlydir', appendfilename: 'appendonly.aof', pidFiles };
   if (!existsSync(file)) throw new UsageError(`the configuration ${file} does not exist`);
   const loaded = readConfig(file);
@@ -104,7 +122,11 @@ export function readLayout(dataDir: string, configFile: string | undefined): Lay
   return { appendonly: p.appendonly, dbfilename: p.dbfilename, appenddirname: p.appenddirname, appendfilename: p.appendfilename, pidFiles, configFile: file };
 }
 
-const stampOf = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stampOf = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 function fsyncPath(path: string, flags = 'r'): void {
   const fd = openSync(path, flags);
@@ -117,7 +139,8 @@ function fsyncPath(path: string, flags = 'r'): void {
 
 export async function offlineRestore(options: OfflineOptions): Promise<OfflineResult> {
   const dryRun = options.dryRun ?? false;
-  if (!existsSync(options.dataDir) || !statSync(options.dataDir).isDirectory()) throw new UsageError(`the data directory ${options.dataDir} does not exist (or is not a directory)`);
+  if (!existsSync(options.dataDir) || !statSync(options.dataDir).isDirectory())
+    throw new UsageError(`the data directory ${options.dataDir} does not exist (or is not a directory)`);
   const dataDir = realpathSync(options.dataDir);
   const layout = readLayout(dataDir, options.configFile);
   const notes: string[] = [];
@@ -136,7 +159,9 @@ export async function offlineRestore(options: OfflineOptions): Promise<OfflineRe
   const result: OfflineResult = {
     dryRun,
     dataDir,
-    placed: at.placeAof ? [at.dumpPath, join(at.aofDir, `${layout.appendfilename}.<seq>.base.rdb`), join(at.aofDir, `${layout.appendfilename}.manifest`)] : [at.dumpPath],
+    placed: at.placeAof
+      ? [at.dumpPath, join(at.aofDir, `${layout.appendfilename}.<seq>.base.rdb`), join(at.aofDir, `${layout.appendfilename}.manifest`)]
+      : [at.dumpPath],
     compatibility: compatibility.message,
     aof: at.placeAof,
     ...(layout.appendonly !== undefined ? { appendonly: layout.appendonly } : {}),
@@ -145,8 +170,10 @@ export async function offlineRestore(options: OfflineOptions): Promise<OfflineRe
     owner: { uid: at.uid, gid: at.gid },
     notes,
   };
-  if (layout.appendonly === undefined) notes.push('no configuration given: the backup was placed both as the dump and as the AOF base, so it loads whether appendonly is yes or no');
-  if (layout.appendonly === false && at.hadAof) notes.push(`appendonly is no: the AOF directory was moved aside (a stale AOF would shadow this data the day AOF is turned on)`);
+  if (layout.appendonly === undefined)
+    notes.push('no configuration given: the backup was placed both as the dump and as the AOF base, so it loads whether appendonly is yes or no');
+  if (layout.appendonly === false && at.hadAof)
+    notes.push(`appendonly is no: the AOF directory was moved aside (a stale AOF would shadow this data the day AOF is turned on)`);
   if (dryRun) {
     if (at.hadDump || at.hadAof || at.hadLegacyAof) result.previousKeptIn = at.rollback;
     return result;
@@ -165,9 +192,14 @@ function refuseIfRunning(dataDir: string, layout: Layout, notes: string[]): void
   const unreadable: number[] = [];
   const running = findRunningServer(dataDir, layout.pidFiles, unreadable);
   if (running) {
-    throw new ServerRunningError(`a server is running on ${dataDir}: pid ${running.pid} (${running.command}); ${running.evidence}. Stop it first (SHUTDOWN, or \`neurallog-redis down\`); nothing was changed`);
+    throw new ServerRunningError(
+      `a server is running on ${dataDir}: pid ${running.pid} (${running.command}); ${running.evidence}. Stop it first (SHUTDOWN, or \`neurallog-redis down\`); nothing was changed`,
+    );
   }
-  if (unreadable.length) notes.push(`could not read the working directory of redis-server pid ${unreadable.join(', ')} (another user's process): make sure none of them serves ${dataDir}`);
+  if (unreadable.length)
+    notes.push(
+      `could not read the working directory of redis-server pid ${unreadable.join(', ')} (another user's process): make sure none of them serves ${dataDir}`,
+    );
 }
 
 /** Where everything goes, and what the directory holds now. */
@@ -215,7 +247,8 @@ function placement(dataDir: string, layout: Layout, options: OfflineOptions): Pl
   if (options.source.rdbBytes !== undefined) {
     const fs = statfsSync(dataDir);
     const free = fs.bavail * fs.bsize;
-    if (free < options.source.rdbBytes) throw new UsageError(`${dataDir} has ${free} bytes free, the backup needs ${options.source.rdbBytes}; nothing was changed`);
+    if (free < options.source.rdbBytes)
+      throw new UsageError(`${dataDir} has ${free} bytes free, the backup needs ${options.source.rdbBytes}; nothing was changed`);
   }
   return at;
 }
@@ -251,7 +284,11 @@ function place(at: Placement, layout: Layout, result: OfflineResult): void {
     result.previousKeptIn = rollback;
   }
   // 4. the AOF
-  if (at.placeAof) result.placed = [at.dumpPath, ...placeAofBase({ tmp: at.tmp, aofDir: at.aofDir, appendfilename: layout.appendfilename, rollback, hadAof: at.hadAof, uid, gid, stamp: at.stamp })];
+  if (at.placeAof)
+    result.placed = [
+      at.dumpPath,
+      ...placeAofBase({ tmp: at.tmp, aofDir: at.aofDir, appendfilename: layout.appendfilename, rollback, hadAof: at.hadAof, uid, gid, stamp: at.stamp }),
+    ];
   else if (at.hadAof) {
     renameSync(at.aofDir, join(rollback, layout.appenddirname));
     fsyncPath(rollback);
@@ -268,7 +305,9 @@ function chownIfNeeded(path: string, uid: number, gid: number): void {
     try {
       chownSync(path, uid, gid);
     } catch (error) {
-      throw new UsageError(`cannot give ${path} the data directory's owner (uid ${uid}, gid ${gid}): ${(error as NodeJS.ErrnoException).code}; run as that user or as root; nothing was changed`);
+      throw new UsageError(
+        `cannot give ${path} the data directory's owner (uid ${uid}, gid ${gid}): ${(error as NodeJS.ErrnoException).code}; run as that user or as root; nothing was changed`,
+      );
     }
   }
 }
@@ -298,7 +337,16 @@ function linkOrCopy(from: string, to: string): void {
  * Makes the verified file the only base of the AOF; returns the base and manifest paths. The manifest
  * rename is the commit point: before it Redis loads the old AOF, after it the backup.
  */
-function placeAofBase(a: { tmp: string; aofDir: string; appendfilename: string; rollback: string; hadAof: boolean; uid: number; gid: number; stamp: string }): string[] {
+function placeAofBase(a: {
+  tmp: string;
+  aofDir: string;
+  appendfilename: string;
+  rollback: string;
+  hadAof: boolean;
+  uid: number;
+  gid: number;
+  stamp: string;
+}): string[] {
   const manifestName = `${a.appendfilename}.manifest`;
   const writeManifest = (path: string, baseName: string, seq: number) => {
     const fd = openSync(path, 'wx', 0o600);

@@ -36,7 +36,18 @@ export interface RestorePlan {
     usedMemory?: number;
     checksum: string;
   };
-  target?: { address: string; engine: 'redis' | 'valkey'; version: string; rdbVersion?: number; role: string; databases: number; maxmemory: number; usedMemory: number; keys: number; aofEnabled: boolean };
+  target?: {
+    address: string;
+    engine: 'redis' | 'valkey';
+    version: string;
+    rdbVersion?: number;
+    role: string;
+    databases: number;
+    maxmemory: number;
+    usedMemory: number;
+    keys: number;
+    aofEnabled: boolean;
+  };
   /** merge: how values would go (RESTORE payloads, or plain commands when the target reads an older RDB) */
   valuePath?: 'restore' | 'commands';
   existingKeys?: number;
@@ -74,7 +85,14 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
     const match = options.match ? globMatcher(options.match) : undefined;
     const scan = await scanBackup(options, client, facts, match);
     const { summary } = scan;
-    checks.push(scan.verifyError ? { ok: false, what: scan.verifyUnsupported ? scan.verifyError : `the backup is damaged: ${scan.verifyError}` } : { ok: true, what: `the backup is intact (structure and CRC-64 ${summary!.checksum.computed}${options.source.manifest ? ', SHA-256 matches its manifest' : ''})` });
+    checks.push(
+      scan.verifyError
+        ? { ok: false, what: scan.verifyUnsupported ? scan.verifyError : `the backup is damaged: ${scan.verifyError}` }
+        : {
+            ok: true,
+            what: `the backup is intact (structure and CRC-64 ${summary!.checksum.computed}${options.source.manifest ? ', SHA-256 matches its manifest' : ''})`,
+          },
+    );
     const backupDbs = summary ? Object.fromEntries(Object.entries(summary.databases).map(([db, s]) => [db, s.keys])) : {};
     const backupKeys = Object.values(backupDbs).reduce((a, b) => a + b, 0);
     const usedMemory = options.source.manifest?.rdb.usedMemory ?? (summary?.aux['used-mem'] ? Number(summary.aux['used-mem']) : undefined);
@@ -87,7 +105,10 @@ export async function planRestore(options: PlanOptions): Promise<RestorePlan> {
       const verdict = offlineVerdict(origin, offlineEvidence(options.dataDir, layout, options.server));
       checks.push({ ok: verdict.loads, what: verdict.message });
     }
-    const judged = facts && options.endpoint ? await judgeTarget({ options, client, facts, endpoint: options.endpoint, origin, scan, backupDbs, usedMemory, checks }) : undefined;
+    const judged =
+      facts && options.endpoint
+        ? await judgeTarget({ options, client, facts, endpoint: options.endpoint, origin, scan, backupDbs, usedMemory, checks })
+        : undefined;
     const ok = checks.every((c) => c.ok);
     const valuePath = judged?.valuePath;
     return {
@@ -143,7 +164,10 @@ class ExistingKeys {
   existing = 0;
   private pending: Array<{ db: number; key: Buffer }> = [];
   private currentDb = -1;
-  constructor(private readonly client: RedisConnection | undefined, private readonly facts: TargetFacts | undefined) {}
+  constructor(
+    private readonly client: RedisConnection | undefined,
+    private readonly facts: TargetFacts | undefined,
+  ) {}
   get waiting(): number {
     return this.pending.length;
   }
@@ -170,7 +194,12 @@ class ExistingKeys {
   }
 }
 
-async function scanBackup(options: PlanOptions, client: RedisConnection | undefined, facts: TargetFacts | undefined, match: ((key: Uint8Array) => boolean) | undefined): Promise<BackupScan> {
+async function scanBackup(
+  options: PlanOptions,
+  client: RedisConnection | undefined,
+  facts: TargetFacts | undefined,
+  match: ((key: Uint8Array) => boolean) | undefined,
+): Promise<BackupScan> {
   // only a merge looks keys up
   const existing = new ExistingKeys(options.mode === 'merge' ? client : undefined, facts);
   const moduleAux = new Set<string>();
@@ -222,7 +251,9 @@ interface TargetJudgement {
 }
 
 /** The target's side of the plan: its facts, and the checks of the backup against it. */
-async function judgeTarget(j: TargetJudgement): Promise<{ target: NonNullable<RestorePlan['target']>; valuePath?: RestorePlan['valuePath']; modulesMissing: boolean }> {
+async function judgeTarget(
+  j: TargetJudgement,
+): Promise<{ target: NonNullable<RestorePlan['target']>; valuePath?: RestorePlan['valuePath']; modulesMissing: boolean }> {
   const { options, facts, checks, scan } = j;
   const { summary } = scan;
   const target = {
@@ -246,13 +277,17 @@ async function judgeTarget(j: TargetJudgement): Promise<{ target: NonNullable<Re
   if (summary) {
     const dbs = Object.keys(j.backupDbs).map((db) => options.dbMap?.get(Number(db)) ?? Number(db));
     const top = Math.max(-1, ...dbs);
-    checks.push(top < facts.databases ? { ok: true, what: `databases used (${dbs.join(', ') || 'none'}) exist on the target (databases ${facts.databases})` } : { ok: false, what: `the backup writes database ${top} but the target has ${facts.databases}` });
+    checks.push(
+      top < facts.databases
+        ? { ok: true, what: `databases used (${dbs.join(', ') || 'none'}) exist on the target (databases ${facts.databases})` }
+        : { ok: false, what: `the backup writes database ${top} but the target has ${facts.databases}` },
+    );
   }
   if (j.usedMemory !== undefined && facts.maxmemory > 0) {
     const need = options.mode === 'merge' ? facts.usedMemory + j.usedMemory : j.usedMemory;
     checks.push({
       ok: need <= facts.maxmemory,
-      what: `memory: about ${(need / 1048576).toFixed(1)} MiB needed (${options.mode === 'merge' ? 'current + backup' : 'the backup\'s used-mem'}) against maxmemory ${(facts.maxmemory / 1048576).toFixed(1)} MiB`,
+      what: `memory: about ${(need / 1048576).toFixed(1)} MiB needed (${options.mode === 'merge' ? 'current + backup' : "the backup's used-mem"}) against maxmemory ${(facts.maxmemory / 1048576).toFixed(1)} MiB`,
     });
   }
   if (options.mode === 'replace') for (const r of replaceRefusals(facts)) checks.push({ ok: false, what: r });
@@ -278,7 +313,8 @@ function checkMergePath(origin: BackupOrigin, facts: TargetFacts, summary: RdbSu
 /** The modules the backup needs against the target's; true when some are missing. */
 async function checkModules(options: PlanOptions, client: RedisConnection, summary: RdbSummary, moduleAux: Set<string>, checks: PlanCheck[]): Promise<boolean> {
   // module values need a second pass for their type names (rare: only when the backup has any)
-  const needs: ModuleNeeds = Number(summary.types['7'] ?? 0) > 0 ? await scanModuleNeeds(options.source) : { aux: [...moduleAux].sort(), values: {}, unnamedValues: 0 };
+  const needs: ModuleNeeds =
+    Number(summary.types['7'] ?? 0) > 0 ? await scanModuleNeeds(options.source) : { aux: [...moduleAux].sort(), values: {}, unnamedValues: 0 };
   const modules = moduleVerdict(needs, await targetModules(client), { valuesOnly: options.mode === 'merge' });
   if (!modules) return false;
   checks.push({ ok: modules.ok, what: modules.message });

@@ -55,7 +55,10 @@ export function isLoading(i: Readonly<Info>): boolean {
 /** Keeps track of how long the target has gone without answering; throws once that is too long. */
 class TargetWatch {
   private lastAnswer = Date.now();
-  constructor(private readonly client: RedisConnection, private readonly what: string) {}
+  constructor(
+    private readonly client: RedisConnection,
+    private readonly what: string,
+  ) {}
   answered(): void {
     this.lastAnswer = Date.now();
   }
@@ -95,7 +98,12 @@ export interface PollOptions {
  * or once the connection is closed, the wait fails with E_RESTORE_TARGET_LOST. An INFO in flight is
  * never cut short by the signal (its answer may end the wait).
  */
-export async function pollInfo<T>(client: RedisConnection, until: (i: Info) => T | undefined | Promise<T | undefined>, deadline: Deadline, options: PollOptions): Promise<T> {
+export async function pollInfo<T>(
+  client: RedisConnection,
+  until: (i: Info) => T | undefined | Promise<T | undefined>,
+  deadline: Deadline,
+  options: PollOptions,
+): Promise<T> {
   const watch = new TargetWatch(client, options.doing);
   const aborted = (): Error => options.aborted?.() ?? new RestoreFailedError('the restore was interrupted', 'E_ABORTED');
   for (;;) {

@@ -24,24 +24,37 @@ export interface Verified {
 }
 
 /** Checks the target against the backup; throws E_RESTORE_VERIFY naming the first five differences. */
-export async function verifyTarget(client: RedisConnection, summary: RdbSummary, sampler: Sampler, expiredByDb: ReadonlyMap<number, number>): Promise<Verified> {
+export async function verifyTarget(
+  client: RedisConnection,
+  summary: RdbSummary,
+  sampler: Sampler,
+  expiredByDb: ReadonlyMap<number, number>,
+): Promise<Verified> {
   const keysAfter = keysPerDb(await info(client, 'keyspace'));
   const { expected, mismatches } = compareCounts(keysAfter, summary, expiredByDb);
   const sampled = await compareSample(client, sampler.picked, mismatches);
   if (mismatches.length > 0) {
-    throw new RestoreFailedError(`the target does not hold what the backup holds: ${mismatches.slice(0, 5).join('; ')}${mismatches.length > 5 ? ` (and ${mismatches.length - 5} more)` : ''}`, 'E_RESTORE_VERIFY');
+    throw new RestoreFailedError(
+      `the target does not hold what the backup holds: ${mismatches.slice(0, 5).join('; ')}${mismatches.length > 5 ? ` (and ${mismatches.length - 5} more)` : ''}`,
+      'E_RESTORE_VERIFY',
+    );
   }
   return { keysAfter, expected, sampled };
 }
 
-function compareCounts(keysAfter: Record<string, number>, summary: RdbSummary, expiredByDb: ReadonlyMap<number, number>): { expected: Verified['expected']; mismatches: string[] } {
+function compareCounts(
+  keysAfter: Record<string, number>,
+  summary: RdbSummary,
+  expiredByDb: ReadonlyMap<number, number>,
+): { expected: Verified['expected']; mismatches: string[] } {
   const expected: Verified['expected'] = {};
   const mismatches: string[] = [];
   for (const [db, s] of Object.entries(summary.databases)) {
     const expiredSince = expiredByDb.get(Number(db)) ?? 0;
     expected[db] = { keys: s.keys, expiredSince };
     const got = keysAfter[db] ?? 0;
-    if (got > s.keys || got < s.keys - expiredSince) mismatches.push(`database ${db} holds ${got} keys; the backup has ${s.keys} (${expiredSince} expired since)`);
+    if (got > s.keys || got < s.keys - expiredSince)
+      mismatches.push(`database ${db} holds ${got} keys; the backup has ${s.keys} (${expiredSince} expired since)`);
   }
   for (const db of Object.keys(keysAfter)) {
     if (!(db in summary.databases) && (keysAfter[db] ?? 0) > 0) mismatches.push(`database ${db} holds ${keysAfter[db]} keys the backup does not have`);

@@ -104,7 +104,13 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
     const rdbBytes = await measureRdbBytes(options.source);
     const waitMs = options.timeoutMs ?? replaceWaitMs(rdbBytes);
     const host = options.listenHost ?? (await localAddressTowards(options.endpoint));
-    const served = await serveBackup({ source: options.source, host, rdbBytes, sampleSize: options.sampleSize ?? 200, onTransferProgress: options.onTransferProgress });
+    const served = await serveBackup({
+      source: options.source,
+      host,
+      rdbBytes,
+      sampleSize: options.sampleSize ?? 200,
+      onTransferProgress: options.onTransferProgress,
+    });
     run.master = served.master;
     const load = await setLoad(run, facts);
     const aofRewritesBefore = Number(facts.info.aof_rewrites ?? 0);
@@ -152,13 +158,21 @@ async function checkTarget(run: ReplaceRun): Promise<TargetFacts> {
   if (unreadable) refusals.push(unreadable);
   const types = loadsOnlyAsForeign(origin, facts.engine) ? await sourceValueTypes(options.source) : undefined;
   const compatibility = rdbLoadVerdict(origin, facts.engine, types);
-  if (!compatibility.loads) refusals.push(`${compatibility.message}; restore onto a server that reads it, or try --mode merge (it rebuilds values with plain commands where every value has a command form on the target)`);
+  if (!compatibility.loads)
+    refusals.push(
+      `${compatibility.message}; restore onto a server that reads it, or try --mode merge (it rebuilds values with plain commands where every value has a command form on the target)`,
+    );
   if (manifest) {
     const top = Math.max(-1, ...Object.keys(manifest.keyspace.databases).map(Number));
-    if (top >= facts.databases) refusals.push(`the backup has data in database ${top} but the target has ${facts.databases} databases; raise \`databases\` or use --mode merge --db-map`);
+    if (top >= facts.databases)
+      refusals.push(`the backup has data in database ${top} but the target has ${facts.databases} databases; raise \`databases\` or use --mode merge --db-map`);
   }
   const refused = (reasons: string[], code?: ErrorCode, exitCode: 1 | 2 = 1) =>
-    new RestoreRefusedError(`not restoring into ${options.endpoint.host}:${options.endpoint.port}: ${reasons.join('; ')}. Nothing was changed.`, code, exitCode);
+    new RestoreRefusedError(
+      `not restoring into ${options.endpoint.host}:${options.endpoint.port}: ${reasons.join('; ')}. Nothing was changed.`,
+      code,
+      exitCode,
+    );
   if (refusals.length > 0) throw refused(refusals);
   // a server that meets module data without its module exits while loading: compare before anything changes
   const modules = moduleVerdict(await sourceModuleNeeds(options.source), await targetModules(client));
@@ -207,7 +221,12 @@ async function transferAndLoad(run: ReplaceRun, served: ServedBackup, waitMs: nu
     },
   );
   const check = (): void => {
-    if (transferError) throw new RestoreFailedError(`the transfer failed (the backup's final bytes were held back, so the target discards what it received): ${(transferError as Error).message}`, 'E_RESTORE_TRANSFER', transferError);
+    if (transferError)
+      throw new RestoreFailedError(
+        `the transfer failed (the backup's final bytes were held back, so the target discards what it received): ${(transferError as Error).message}`,
+        'E_RESTORE_TRANSFER',
+        transferError,
+      );
     if (!transferDone && Date.now() - (served.lastBytesAt || transferStart) > STALL_MS) {
       throw new RestoreFailedError(
         served.lastBytesAt === 0
@@ -228,7 +247,14 @@ async function transferAndLoad(run: ReplaceRun, served: ServedBackup, waitMs: nu
     if (done && (await Promise.race([transferred, delay(0).then(() => false)]))) return true;
     return undefined;
   };
-  const deadline = { at: Date.now() + waitMs, error: () => new RestoreFailedError(`the target did not finish receiving and loading the backup (${rdbBytes} bytes) within ${Math.round(waitMs / 1000)} s`, 'E_RESTORE_TIMEOUT') };
+  const deadline = {
+    at: Date.now() + waitMs,
+    error: () =>
+      new RestoreFailedError(
+        `the target did not finish receiving and loading the backup (${rdbBytes} bytes) within ${Math.round(waitMs / 1000)} s`,
+        'E_RESTORE_TIMEOUT',
+      ),
+  };
   await pollInfo(client, loaded, deadline, { section: 'everything', doing: 'receiving or loading the backup', check, signal: run.options.signal });
 }
 
@@ -246,10 +272,20 @@ async function waitForAofRewrite(run: ReplaceRun, rewritesBefore: number, waitMs
   run.phase('rewriting-aof');
   const rewritten = (p: Record<string, string>): true | undefined => {
     if (!(p.aof_rewrite_in_progress === '0' && p.aof_rewrite_scheduled === '0' && Number(p.aof_rewrites ?? 0) > rewritesBefore)) return undefined;
-    if (p.aof_last_bgrewrite_status !== 'ok') throw new RestoreFailedError(`the target's AOF rewrite after the load failed (aof_last_bgrewrite_status:${p.aof_last_bgrewrite_status}); its data is the backup's in memory, but a restart would bring back the old data. Check its disk and run BGREWRITEAOF`);
+    if (p.aof_last_bgrewrite_status !== 'ok')
+      throw new RestoreFailedError(
+        `the target's AOF rewrite after the load failed (aof_last_bgrewrite_status:${p.aof_last_bgrewrite_status}); its data is the backup's in memory, but a restart would bring back the old data. Check its disk and run BGREWRITEAOF`,
+      );
     return true;
   };
-  const deadline = { at: Date.now() + waitMs, error: () => new RestoreFailedError(`the target did not finish rewriting its AOF within ${Math.round(waitMs / 1000)} s; until it does, a crash brings back the old data`, 'E_RESTORE_TIMEOUT') };
+  const deadline = {
+    at: Date.now() + waitMs,
+    error: () =>
+      new RestoreFailedError(
+        `the target did not finish rewriting its AOF within ${Math.round(waitMs / 1000)} s; until it does, a crash brings back the old data`,
+        'E_RESTORE_TIMEOUT',
+      ),
+  };
   return pollInfo(run.client, rewritten, deadline, { section: 'persistence', doing: 'rewriting its AOF' });
 }
 
@@ -280,7 +316,10 @@ async function rollBack(run: ReplaceRun, error: unknown): Promise<unknown> {
  *   it: an empty or nearly empty target, where swapdb needs hardly more memory than disk), or both
  *   fit in half the host's memory (total_system_memory), leaving the other half as headroom.
  */
-export function chooseLoad(facts: Pick<TargetFacts, 'maxmemory' | 'usedMemory'> & Partial<Pick<TargetFacts, 'totalSystemMemory'>>, backupUsedMemory: number | undefined): 'disk' | 'swapdb' {
+export function chooseLoad(
+  facts: Pick<TargetFacts, 'maxmemory' | 'usedMemory'> & Partial<Pick<TargetFacts, 'totalSystemMemory'>>,
+  backupUsedMemory: number | undefined,
+): 'disk' | 'swapdb' {
   if (backupUsedMemory === undefined) return 'disk';
   const both = facts.usedMemory + backupUsedMemory;
   if (facts.maxmemory > 0) return both <= facts.maxmemory * 0.9 ? 'swapdb' : 'disk';
@@ -300,7 +339,9 @@ export async function abortRestore(endpoint: Endpoint, options: { force?: boolea
     if (i.role !== 'slave') return { changed: false };
     const wasReplicaOf = `${i.master_host}:${i.master_port}`;
     if (i.master_link_status === 'up' && !options.force) {
-      throw new RestoreRefusedError(`the target replicates from ${wasReplicaOf} and its link is up: that is a real master, not an interrupted restore; nothing was changed (add --force to detach it anyway)`);
+      throw new RestoreRefusedError(
+        `the target replicates from ${wasReplicaOf} and its link is up: that is a real master, not an interrupted restore; nothing was changed (add --force to detach it anyway)`,
+      );
     }
     await replicaOfNoOne(client);
     return { wasReplicaOf, changed: true };

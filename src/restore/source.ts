@@ -49,10 +49,14 @@ export async function openRestoreSource(file: string, options: { encryptionKey?:
   const storedBytes = statSync(file).size;
   let digestChecked = Promise.resolve();
   if (manifest) {
-    if (storedBytes !== manifest.stored.bytes) throw new BackupIntegrityError(`${file} has ${storedBytes} bytes but its manifest says ${manifest.stored.bytes}: it was changed or truncated after the backup; nothing was restored`);
+    if (storedBytes !== manifest.stored.bytes)
+      throw new BackupIntegrityError(
+        `${file} has ${storedBytes} bytes but its manifest says ${manifest.stored.bytes}: it was changed or truncated after the backup; nothing was restored`,
+      );
     const expected = manifest.stored.sha256;
     digestChecked = sha256OfFile(file).then((sha) => {
-      if (sha !== expected) throw new BackupIntegrityError(`${file}'s SHA-256 differs from its manifest: it was changed after the backup; nothing was restored`);
+      if (sha !== expected)
+        throw new BackupIntegrityError(`${file}'s SHA-256 differs from its manifest: it was changed after the backup; nothing was restored`);
     });
     if (options.deferDigestCheck) digestChecked.catch(() => undefined);
     else await digestChecked;
@@ -87,7 +91,10 @@ export async function measureRdbBytes(source: RestoreSource): Promise<number> {
 export async function sourceOrigin(source: RestoreSource): Promise<BackupOrigin> {
   if (source.manifest) return backupOrigin(source.manifest);
   const head = await readRdbHead(source.open());
-  if (!head) throw new BackupIntegrityError(`${source.file} does not start with an RDB header (REDIS00NN or VALKEYNNN): it is not an RDB file, or it is damaged; nothing was restored`);
+  if (!head)
+    throw new BackupIntegrityError(
+      `${source.file} does not start with an RDB header (REDIS00NN or VALKEYNNN): it is not an RDB file, or it is damaged; nothing was restored`,
+    );
   return originFromRdb(head.rdbVersion, head.aux);
 }
 

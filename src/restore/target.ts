@@ -88,12 +88,16 @@ export function replaceRefusals(t: TargetFacts): string[] {
   }
   if (t.clusterEnabled) refusals.push('the target is a cluster node, and cluster nodes refuse REPLICAOF; use --mode merge, which routes keys to their slots');
   if (t.sentinelWatched) {
-    refusals.push('a Sentinel watches the target: while it is briefly a replica the Sentinel would fail over and the old replicas would wipe the restored node; use --mode merge, or remove it from Sentinel (SENTINEL REMOVE) for the restore');
+    refusals.push(
+      'a Sentinel watches the target: while it is briefly a replica the Sentinel would fail over and the old replicas would wipe the restored node; use --mode merge, or remove it from Sentinel (SENTINEL REMOVE) for the restore',
+    );
   }
   if (t.replDisklessLoad === 'on-empty-db' || t.replDisklessLoad === 'swapdb' || t.replDisklessLoad === 'disabled') {
     // all three keep the old data until the new RDB is complete
   } else {
-    refusals.push(`the target loads replication data straight into memory (repl-diskless-load ${t.replDisklessLoad}): a failed transfer would leave it empty; set repl-diskless-load disabled for the restore`);
+    refusals.push(
+      `the target loads replication data straight into memory (repl-diskless-load ${t.replDisklessLoad}): a failed transfer would leave it empty; set repl-diskless-load disabled for the restore`,
+    );
   }
   if (t.loading) refusals.push('the target is still loading its data; wait until it serves');
   return refusals;

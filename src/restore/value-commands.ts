@@ -36,25 +36,48 @@ const scoreText = (n: number): string => (n === Infinity ? 'inf' : n === -Infini
  * or null when nothing of it is left to write (every field of a hash had expired by `nowMs`).
  * Throws for values commands cannot rebuild on the target (modules; hash field TTLs without HPEXPIREAT).
  */
-export function buildCommands(key: Buffer, tmpKey: Buffer, decoded: DecodedValue, expireAtMs: number | undefined, target: TargetFeatures, nowMs = Date.now()): Arg[][] | null {
+export function buildCommands(
+  key: Buffer,
+  tmpKey: Buffer,
+  decoded: DecodedValue,
+  expireAtMs: number | undefined,
+  target: TargetFeatures,
+  nowMs = Date.now(),
+): Arg[][] | null {
   const out: Arg[][] = [];
   switch (decoded.kind) {
     case 'string':
       out.push(['SET', tmpKey, decoded.value]);
       break;
     case 'list':
-      batched(out, ['RPUSH', tmpKey], decoded.value.map((e) => [e]));
+      batched(
+        out,
+        ['RPUSH', tmpKey],
+        decoded.value.map((e) => [e]),
+      );
       break;
     case 'set':
-      batched(out, ['SADD', tmpKey], decoded.value.map((e) => [e]));
+      batched(
+        out,
+        ['SADD', tmpKey],
+        decoded.value.map((e) => [e]),
+      );
       break;
     case 'zset':
-      batched(out, ['ZADD', tmpKey], decoded.value.map(([member, score]) => [scoreText(score), member]));
+      batched(
+        out,
+        ['ZADD', tmpKey],
+        decoded.value.map(([member, score]) => [scoreText(score), member]),
+      );
       break;
     case 'hash': {
       const expiries = (decoded as { fieldExpireAtMs?: Array<number | undefined> }).fieldExpireAtMs;
       if (!expiries?.some((e) => e !== undefined)) {
-        batched(out, [target.rdbVersion >= 8 ? 'HSET' : 'HMSET', tmpKey], decoded.value.map(([f, v]) => [f, v]));
+        batched(
+          out,
+          [target.rdbVersion >= 8 ? 'HSET' : 'HMSET', tmpKey],
+          decoded.value.map(([f, v]) => [f, v]),
+        );
         break;
       }
       if (!target.fieldExpiry) {
@@ -66,7 +89,11 @@ export function buildCommands(key: Buffer, tmpKey: Buffer, decoded: DecodedValue
       // fields whose expiry has passed are not written (the server would drop them at once)
       const live = decoded.value.map((fv, i) => ({ fv, at: expiries[i] })).filter((f) => f.at === undefined || f.at > nowMs);
       if (live.length === 0) return null;
-      batched(out, ['HSET', tmpKey], live.map(({ fv: [f, v] }) => [f, v]));
+      batched(
+        out,
+        ['HSET', tmpKey],
+        live.map(({ fv: [f, v] }) => [f, v]),
+      );
       const byTime = new Map<number, Buffer[]>();
       for (const f of live) if (f.at !== undefined) (byTime.get(f.at) ?? byTime.set(f.at, []).get(f.at)!).push(f.fv[0]);
       for (const [at, fields] of byTime) {
@@ -146,8 +173,18 @@ function streamCommands(out: Arg[][], tmpKey: Buffer, s: DecodedStream, target: 
     if (target.createConsumer) for (const c of g.consumers) out.push(['XGROUP', 'CREATECONSUMER', tmpKey, g.name, c.name]);
     for (const pending of g.pending) {
       out.push([
-        'XCLAIM', tmpKey, g.name, pending.consumer, '0', pending.id,
-        'TIME', String(pending.deliveryTimeMs), 'RETRYCOUNT', String(pending.deliveryCount), 'FORCE', 'JUSTID',
+        'XCLAIM',
+        tmpKey,
+        g.name,
+        pending.consumer,
+        '0',
+        pending.id,
+        'TIME',
+        String(pending.deliveryTimeMs),
+        'RETRYCOUNT',
+        String(pending.deliveryCount),
+        'FORCE',
+        'JUSTID',
       ]);
     }
   }

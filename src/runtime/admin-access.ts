@@ -50,7 +50,11 @@ export function adminEndpointFor(login: AdminLogin, host: string, port: number):
 export function adminEndpoint(paths: DeploymentPaths, model: Deployment, host: string, port: number): Endpoint {
   const passwords = existsSync(paths.secrets) ? readSecrets(paths.secrets).users : {};
   const login = adminLogin(model, passwords);
-  if (!login) throw new RuntimeError(`${paths.root}: the model has no user this tool can administer the server as (an enabled "${ADMIN_USER}" with a password in ${paths.secrets})`, 'E_NO_ADMIN');
+  if (!login)
+    throw new RuntimeError(
+      `${paths.root}: the model has no user this tool can administer the server as (an enabled "${ADMIN_USER}" with a password in ${paths.secrets})`,
+      'E_NO_ADMIN',
+    );
   return adminEndpointFor(login, host, port);
 }
 

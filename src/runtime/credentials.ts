@@ -56,7 +56,8 @@ function refusal(model: Deployment, user: string): string | undefined {
 export async function rotatePassword(dir: string, user: string, options: RotateOptions = {}): Promise<RotateResult> {
   requireDirArgument(dir);
   const paths = deploymentPaths(dir);
-  if (!isDeploymentDir(paths.root)) throw new UsageError(`${paths.root} is not a deployment made by \`neurallog-redis up\` (no deployment.json); no password was changed`);
+  if (!isDeploymentDir(paths.root))
+    throw new UsageError(`${paths.root} is not a deployment made by \`neurallog-redis up\` (no deployment.json); no password was changed`);
   const model = readDeploymentModel(paths);
   const refused = refusal(model, user);
   if (refused) throw new UsageError(refused);
@@ -112,7 +113,11 @@ export async function rotatePassword(dir: string, user: string, options: RotateO
         await closeConnection(client);
         restoreFiles();
       }
-      throw new RuntimeError(`the server did not accept the new password of "${user}" (${(error as Error).message}); the previous password was put back and stays valid`, 'E_ROTATE_UNVERIFIED', error);
+      throw new RuntimeError(
+        `the server did not accept the new password of "${user}" (${(error as Error).message}); the previous password was put back and stays valid`,
+        'E_ROTATE_UNVERIFIED',
+        error,
+      );
     }
     await closeConnection(client);
     writePrivateFile(paths.acl, renderAcl(model, secrets.users));

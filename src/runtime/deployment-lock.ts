@@ -30,7 +30,9 @@ export function describeHolder(holder: LockHolder): string {
 export class DeploymentBusyError extends NeuralLogRedisError {
   readonly holder: LockHolder;
   constructor(root: string, holder: LockHolder) {
-    super('E_DEPLOYMENT_BUSY', `${root}: ${describeHolder(holder)}; nothing was done here. Wait for it to finish, then run \`status\` or this command again.`, { exitCode: 2 });
+    super('E_DEPLOYMENT_BUSY', `${root}: ${describeHolder(holder)}; nothing was done here. Wait for it to finish, then run \`status\` or this command again.`, {
+      exitCode: 2,
+    });
     this.holder = holder;
   }
 }
@@ -49,7 +51,11 @@ export async function waitForDeploymentLock(root: string, purpose: string, timeo
     } catch (error) {
       if (!(error instanceof DeploymentBusyError)) throw error;
       if (Date.now() >= deadline) {
-        throw new NeuralLogRedisError('E_DEPLOYMENT_BUSY', `${root}: ${describeHolder(error.holder)}, and still was after ${Math.round(timeoutMs / 1000)} s; nothing was changed. Try again when it is done.`, { exitCode: 2 });
+        throw new NeuralLogRedisError(
+          'E_DEPLOYMENT_BUSY',
+          `${root}: ${describeHolder(error.holder)}, and still was after ${Math.round(timeoutMs / 1000)} s; nothing was changed. Try again when it is done.`,
+          { exitCode: 2 },
+        );
       }
       await sleep(20 + Math.floor(Math.random() * 30));
     }

@@ -6,6 +6,8 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { readRunState, type DeploymentPaths } from '../connect/index.js';
 import { findOwnServer, type PidVerdict } from '../host/index.js';
+import type { EngineName } from '../engine/identity.js';
+import { UsageError } from '../errors.js';
 
 /** Our server's pid, or why the pid on file is not ours. */
 export function ownServer(paths: DeploymentPaths): PidVerdict {
@@ -28,4 +30,18 @@ function readPidFile(path: string): number | undefined {
   if (!existsSync(path)) return undefined;
   const pid = Number(readFileSync(path, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export interface EngineFacts {
+  /** the running (or, before the first start, chosen) server's engine and release */
+  engine?: EngineName;
+  engineVersion?: string;
+  /** the server binary */
+  serverPath?: string;
+  /** what the model targets (`engine`, `version`) */
+  target: { engine: EngineName; version: string };
+}
+
+export function requireDirArgument(dir: string): void {
+  if (dir.trim() === '') throw new UsageError('--dir is empty; give the deployment directory (default .neurallog-redis), e.g. --dir .neurallog-redis');
 }

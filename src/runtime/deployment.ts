@@ -3,19 +3,14 @@
  * The model is resolved once (profile, --config, the directory's stored model, --port/--bind), the
  * artifacts are rendered from it, and real redis-server runs on them.
  */
-import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { isYamlPath, loadConfig, profile, type Deployment } from '../config/index.js';
 import { defaultImage } from '../config/engines.js';
 import {
   clientHost,
-  closeConnection,
   deploymentPaths,
   ensureSecrets,
-  formatRedisUrl,
   isDeploymentDir,
-  openConnection,
-  parseInfo,
-  parseKeyspace,
   readDeploymentModel,
   readRunState,
   writePrivateFile,
@@ -23,16 +18,15 @@ import {
   type DeploymentPaths,
   type RunState,
 } from '../connect/index.js';
-import { identifyFromInfo, type EngineIdentity, type EngineName } from '../engine/identity.js';
+import type { EngineIdentity, EngineName } from '../engine/identity.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { ADMIN_USER, adminEndpoint, modelHasAdminLogin, statusEndpoint } from './admin-access.js';
+import { ADMIN_USER, adminEndpoint, modelHasAdminLogin } from './admin-access.js';
 import { lockDeployment } from './deployment-lock.js';
-import { loadingProgress, type LoadingProgress } from './loading.js';
 import { forgetStalePid, ownServer } from './deployment-state.js';
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../render/index.js';
 import { portInUse } from './ports.js';
 import { isAlive } from '../host/index.js';
-import { startRedisServer, stopRedisServer, waitUntilServing, type StartedServer } from './redis-server.js';
+import { startRedisServer, waitUntilServing, type StartedServer } from './redis-server.js';
 import { assertServerAccepts, chooseServer, rememberedServer, rememberServer, targetMismatch } from './server-choice.js';
 
 export interface UpOptions {
@@ -51,15 +45,6 @@ export interface UpOptions {
 }
 
 /** The engine and release a deployment's server runs, next to what its model targets. */
-export interface EngineFacts {
-  /** the running (or, before the first start, chosen) server's engine and release */
-  engine?: EngineName;
-  engineVersion?: string;
-  /** the server binary */
-  serverPath?: string;
-  /** what the model targets (`engine`, `version`) */
-  target: { engine: EngineName; version: string };
-}
 
 export interface UpResult {
   alreadyRunning: boolean;
@@ -85,21 +70,23 @@ export interface UpResult {
 }
 
 export { ADMIN_USER };
-export { ownServer, runningPid } from './deployment-state.js';
+export { ownServer, runningPid, requireDirArgument, type EngineFacts } from './deployment-state.js';
+import { requireDirArgument } from './deployment-state.js';
 
 /**
  * Refuses an empty --dir: `resolve('')` is the current directory, and a deployment (or a `down`)
  * there is never what `--dir ''` (an unset shell variable) meant.
  */
-export function requireDirArgument(dir: string): void {
-  if (dir.trim() === '') throw new UsageError('--dir is empty; give the deployment directory (default .neurallog-redis), e.g. --dir .neurallog-redis');
-}
 
 /**
  * The model `up` runs: --config, else the directory's stored model, else the neurallog profile. A
  * redis.conf names no release, so it is read for `server` (the binary about to run it) when given.
  */
-export function resolveModel(paths: DeploymentPaths, options: Pick<UpOptions, 'config' | 'port' | 'bind'>, server?: EngineIdentity): { model: Deployment; confSecrets: Record<string, string> } {
+export function resolveModel(
+  paths: DeploymentPaths,
+  options: Pick<UpOptions, 'config' | 'port' | 'bind'>,
+  server?: EngineIdentity,
+): { model: Deployment; confSecrets: Record<string, string> } {
   let model: Deployment;
   let confSecrets: Record<string, string> = {};
   const stored = isDeploymentDir(paths.root) ? readDeploymentModel(paths) : undefined;
@@ -129,7 +116,9 @@ function checkWritable(dir: string): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     accessSync(dir, constants.W_OK);
   } catch (error) {
-    throw new UsageError(`cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another --dir or fix its permissions`);
+    throw new UsageError(
+      `cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another --dir or fix its permissions`,
+    );
   }
 }
 
@@ -212,7 +201,9 @@ function alreadyUp(paths: DeploymentPaths, pid: number, options: UpOptions): UpR
     users: enabledUsers(model),
     secretsFile: paths.secrets,
     createdPasswords: [],
-    ...(options.port !== undefined && options.port !== port ? { staleState: `--port ${options.port} was not applied: the running server listens on ${port}; stop it with \`down\` first to move it` } : {}),
+    ...(options.port !== undefined && options.port !== port
+      ? { staleState: `--port ${options.port} was not applied: the running server listens on ${port}; stop it with \`down\` first to move it` }
+      : {}),
   };
 }
 
@@ -259,13 +250,31 @@ async function requireFreePort(model: Deployment): Promise<void> {
 }
 
 /** Starts the server on the written files and waits until it serves; stops it again if it does not. */
-async function startServing(paths: DeploymentPaths, model: Deployment, located: ReturnType<typeof chooseServer>, at: { host: string; port: number }, options: UpOptions): Promise<StartedServer> {
-  const server = startRedisServer({ server: located.path, confPath: paths.conf, dataDir: paths.data, aclPath: paths.acl, pidPath: paths.pid, logPath: paths.log });
+async function startServing(
+  paths: DeploymentPaths,
+  model: Deployment,
+  located: ReturnType<typeof chooseServer>,
+  at: { host: string; port: number },
+  options: UpOptions,
+): Promise<StartedServer> {
+  const server = startRedisServer({
+    server: located.path,
+    confPath: paths.conf,
+    dataDir: paths.data,
+    aclPath: paths.acl,
+    pidPath: paths.pid,
+    logPath: paths.log,
+  });
   rememberServer(paths.root, located);
   const state: RunState = { pid: server.pid, ...at, startedAt: new Date().toISOString() };
   writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   try {
-    await waitUntilServing(adminEndpoint(paths, model, at.host, at.port), { server, logPath: paths.log, timeoutMs: options.readyTimeoutMs, onLoading: options.onLoading });
+    await waitUntilServing(adminEndpoint(paths, model, at.host, at.port), {
+      server,
+      logPath: paths.log,
+      timeoutMs: options.readyTimeoutMs,
+      onLoading: options.onLoading,
+    });
   } catch (error) {
     if (isAlive(server.pid)) process.kill(server.pid, 'SIGTERM');
     rmSync(paths.state, { force: true });
@@ -274,119 +283,4 @@ async function startServing(paths: DeploymentPaths, model: Deployment, located: 
   return server;
 }
 
-export interface DownResult {
-  alreadyStopped: boolean;
-  dir: string;
-  pid?: number;
-  /** the stopped (or last run) server, as the deployment recorded it */
-  engine?: EngineName;
-  engineVersion?: string;
-  /** set when redis.pid or state.json named a process that is not this deployment's server */
-  staleState?: string;
-}
-
-/**
- * Refuses a --dir that holds no deployment: a mistyped --dir must not report "stopped" while the real
- * server runs on. A path that cannot be looked into (a file on the way: ENOTDIR; EACCES) is thrown
- * as it is, for the CLI to name.
- */
-function requireDeployment(paths: DeploymentPaths, what: string): void {
-  try {
-    statSync(paths.model);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    throw new UsageError(`${paths.root} is not a deployment made by \`neurallog-redis up\` (no deployment.json), so ${what}; check --dir`);
-  }
-}
-
-export async function downDeployment(dir: string, options: { timeoutMs?: number } = {}): Promise<DownResult> {
-  requireDirArgument(dir);
-  const paths = deploymentPaths(dir);
-  requireDeployment(paths, 'nothing was stopped');
-  const remembered = rememberedServer(paths.root);
-  const engine = remembered ? { engine: remembered.engine, engineVersion: remembered.version } : {};
-  const own = ownServer(paths);
-  if (own.kind !== 'ours') {
-    if (own.kind === 'stale') forgetStalePid(paths);
-    else rmSync(paths.state, { force: true });
-    return { alreadyStopped: true, dir: paths.root, ...engine, ...(own.kind === 'stale' ? { staleState: own.reason } : {}) };
-  }
-  const model = readDeploymentModel(paths);
-  const state = readRunState(paths);
-  const endpoint = adminEndpoint(paths, model, state?.host ?? clientHost(model.server.bind), state?.port ?? model.server.port);
-  await stopRedisServer(own.pid, endpoint, { forceSave: !model.persistence.appendonly, timeoutMs: options.timeoutMs, logPath: paths.log });
-  rmSync(paths.state, { force: true });
-  return { alreadyStopped: false, dir: paths.root, pid: own.pid, ...engine };
-}
-
-/** A server loading its data answers INFO but nothing else: how far it is. */
-export type { LoadingProgress };
-
-export interface StatusResult extends EngineFacts {
-  dir: string;
-  running: boolean;
-  pid?: number;
-  host?: string;
-  port?: number;
-  url?: string;
-  profile?: string;
-  redisVersion?: string;
-  uptimeSeconds?: number;
-  role?: string;
-  usedMemoryBytes?: number;
-  maxmemoryBytes?: number;
-  keys?: Record<string, number>;
-  aofEnabled?: boolean;
-  lastSaveStatus?: string;
-  aofLastWriteStatus?: string;
-  /** set while the server loads its data (INFO persistence loading:1): it answers nothing else yet */
-  loading?: LoadingProgress;
-  /** set when redis.pid or state.json named a process that is not this deployment's server */
-  staleState?: string;
-  error?: string;
-}
-
-export async function deploymentStatus(dir: string): Promise<StatusResult> {
-  requireDirArgument(dir);
-  const paths = deploymentPaths(dir);
-  requireDeployment(paths, 'there is no status to report');
-  const model = readDeploymentModel(paths);
-  const own = ownServer(paths);
-  const remembered = rememberedServer(paths.root);
-  const facts: EngineFacts = { engine: remembered?.engine, engineVersion: remembered?.version, serverPath: remembered?.path, target: { engine: model.engine, version: model.version } };
-  if (own.kind !== 'ours') {
-    return { dir: paths.root, running: false, profile: model.profile, port: model.server.port, ...facts, ...(own.kind === 'stale' ? { staleState: own.reason } : {}) };
-  }
-  const pid = own.pid;
-  const state = readRunState(paths);
-  const host = state?.host ?? clientHost(model.server.bind);
-  const port = state?.port ?? model.server.port;
-  const endpoint = statusEndpoint(paths, model, host, port);
-  const app = model.security.users.find((u) => u.name === 'app' && u.enabled);
-  const result: StatusResult = { dir: paths.root, running: true, pid, host, port, url: formatRedisUrl({ ...endpoint, username: app ? 'app' : endpoint.username, password: undefined }), profile: model.profile, ...facts };
-  try {
-    const client = await openConnection(endpoint);
-    try {
-      const info = parseInfo(await client.info('everything'));
-      result.redisVersion = info.redis_version;
-      // what the running server says it is (Valkey answers redis_version 7.2.4 to old clients)
-      const id = identifyFromInfo(info);
-      result.engine = id.engine;
-      result.engineVersion = id.version;
-      result.uptimeSeconds = Number(info.uptime_in_seconds);
-      result.role = info.role;
-      result.usedMemoryBytes = Number(info.used_memory);
-      result.maxmemoryBytes = Number(info.maxmemory);
-      result.aofEnabled = info.aof_enabled === '1';
-      result.lastSaveStatus = info.rdb_last_bgsave_status;
-      result.aofLastWriteStatus = info.aof_last_write_status;
-      result.loading = loadingProgress(info);
-      result.keys = Object.fromEntries([...parseKeyspace(info)].map(([db, keys]) => [`db${db}`, keys]));
-    } finally {
-      await closeConnection(client);
-    }
-  } catch (error) {
-    result.error = (error as Error).message;
-  }
-  return result;
-}
+export { downDeployment, deploymentStatus, type DownResult, type StatusResult, type LoadingProgress } from './deployment-down-status.js';

@@ -1,4 +1,17 @@
-export { upDeployment, downDeployment, deploymentStatus, runningPid, ownServer, requireDirArgument, resolveModel, ADMIN_USER, type UpOptions, type UpResult, type DownResult, type StatusResult } from './deployment.js';
+export {
+  upDeployment,
+  downDeployment,
+  deploymentStatus,
+  runningPid,
+  ownServer,
+  requireDirArgument,
+  resolveModel,
+  ADMIN_USER,
+  type UpOptions,
+  type UpResult,
+  type DownResult,
+  type StatusResult,
+} from './deployment.js';
 export { rotatePassword, type RotateResult, type RotateOptions } from './credentials.js';
 export { startRedisServer, stopRedisServer, waitUntilServing, tailLog, type StartedServer, type StartOptions } from './redis-server.js';
 export { freePort, portInUse } from './ports.js';

@@ -34,7 +34,8 @@ export function rememberedServer(root: string): RememberedServer | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<RememberedServer>;
-    if (typeof data.path === 'string' && (data.engine === 'redis' || data.engine === 'valkey') && typeof data.version === 'string') return data as RememberedServer;
+    if (typeof data.path === 'string' && (data.engine === 'redis' || data.engine === 'valkey') && typeof data.version === 'string')
+      return data as RememberedServer;
   } catch {
     // a damaged record is no record: the default server is looked up again
   }

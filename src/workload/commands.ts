@@ -65,8 +65,7 @@ export function patternCount(logs: number): number {
  * commands of a rarer item (the first DEL, a pattern, a rule).
  */
 export type WorkloadStep =
-  | { kind: 'log'; log: GeneratedLog; levelKey: string; sourceKey: string; tagKeys: string[] }
-  | { kind: 'commands'; commands: string[][] };
+  { kind: 'log'; log: GeneratedLog; levelKey: string; sourceKey: string; tagKeys: string[] } | { kind: 'commands'; commands: string[][] };
 
 /** The workload as steps, in order; fills `tally` as each step is yielded. */
 export function* workloadSteps(options: WorkloadOptions, tally: WorkloadTally = emptyTally()): Generator<WorkloadStep, WorkloadTally, void> {
@@ -123,15 +122,24 @@ export function* workloadSteps(options: WorkloadOptions, tally: WorkloadTally = 
         kind: 'commands',
         commands: [
           [
-            'HSET', ruleKey,
-            'id', rule.id,
-            'name', rule.name,
-            'description', rule.description,
-            'condition', rule.condition,
-            'severity', rule.severity,
-            'enabled', String(rule.enabled),
-            'createdAt', rule.createdAt,
-            'updatedAt', rule.updatedAt,
+            'HSET',
+            ruleKey,
+            'id',
+            rule.id,
+            'name',
+            rule.name,
+            'description',
+            rule.description,
+            'condition',
+            rule.condition,
+            'severity',
+            rule.severity,
+            'enabled',
+            String(rule.enabled),
+            'createdAt',
+            rule.createdAt,
+            'updatedAt',
+            rule.updatedAt,
           ],
           ['DEL', actionsKey],
           ['RPUSH', actionsKey, ...rule.actions.map((a) => JSON.stringify(a))],

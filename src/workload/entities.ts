@@ -8,21 +8,59 @@ export const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type Level = (typeof LEVELS)[number];
 
 export const SOURCES = [
-  'api-gateway', 'auth-service', 'user-service', 'payment-service', 'order-service', 'inventory-service',
-  'notification-service', 'search-service', 'log-ingest', 'rule-engine', 'scheduler', 'web-frontend',
+  'api-gateway',
+  'auth-service',
+  'user-service',
+  'payment-service',
+  'order-service',
+  'inventory-service',
+  'notification-service',
+  'search-service',
+  'log-ingest',
+  'rule-engine',
+  'scheduler',
+  'web-frontend',
 ] as const;
 
 export const TAGS = [
-  'http', 'database', 'cache', 'auth', 'payment', 'security', 'performance', 'timeout', 'retry', 'queue',
-  'kubernetes', 'deploy', 'user', 'billing', 'email', 'webhook', 'latency', 'disk', 'memory', 'network',
+  'http',
+  'database',
+  'cache',
+  'auth',
+  'payment',
+  'security',
+  'performance',
+  'timeout',
+  'retry',
+  'queue',
+  'kubernetes',
+  'deploy',
+  'user',
+  'billing',
+  'email',
+  'webhook',
+  'latency',
+  'disk',
+  'memory',
+  'network',
 ] as const;
 
 /** Logs start here and move forward 1..2000 ms at a time (about one log per second). */
 export const EPOCH_MS = Date.UTC(2024, 0, 1);
 const MAX_GAP_MS = 2000;
 
-const levelTable = weightedTable<Level>([['debug', 15], ['info', 60], ['warn', 15], ['error', 8], ['fatal', 2]]);
-const environmentTable = weightedTable([['production', 70], ['staging', 20], ['development', 10]] as const);
+const levelTable = weightedTable<Level>([
+  ['debug', 15],
+  ['info', 60],
+  ['warn', 15],
+  ['error', 8],
+  ['fatal', 2],
+]);
+const environmentTable = weightedTable([
+  ['production', 70],
+  ['staging', 20],
+  ['development', 10],
+] as const);
 const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 const PATTERN_TYPES = ['error_burst', 'repeated_message', 'latency_spike', 'anomaly', 'new_error'] as const;
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE'] as const;
@@ -131,7 +169,16 @@ const TEMPLATES: Template[] = [
   },
 ];
 
-const statusTable = weightedTable([[200, 70], [201, 8], [204, 5], [400, 5], [401, 3], [404, 5], [500, 3], [503, 1]] as const);
+const statusTable = weightedTable([
+  [200, 70],
+  [201, 8],
+  [204, 5],
+  [400, 5],
+  [401, 3],
+  [404, 5],
+  [500, 3],
+  [503, 1],
+] as const);
 
 /** One generated log: what the indexes need, and the stored JSON (a LogEntry). */
 export interface GeneratedLog {
@@ -235,15 +282,24 @@ export function makePattern(r: Random, nowMs: number, recentLogIds: readonly str
   const count = r.range(2, 200);
   const windowMs = r.range(10, 600) * 1000;
   const fields = [
-    'patternId', r.uuid(),
-    'type', r.pick(PATTERN_TYPES),
-    'source', r.pick(SOURCES),
-    'level', r.pick(['warn', 'error', 'fatal']),
-    'count', String(count),
-    'firstSeen', new Date(nowMs - windowMs).toISOString(),
-    'lastSeen', new Date(nowMs).toISOString(),
-    'confidence', `0.${String(r.range(500, 999))}`,
-    'sampleLogIds', JSON.stringify(recentLogIds),
+    'patternId',
+    r.uuid(),
+    'type',
+    r.pick(PATTERN_TYPES),
+    'source',
+    r.pick(SOURCES),
+    'level',
+    r.pick(['warn', 'error', 'fatal']),
+    'count',
+    String(count),
+    'firstSeen',
+    new Date(nowMs - windowMs).toISOString(),
+    'lastSeen',
+    new Date(nowMs).toISOString(),
+    'confidence',
+    `0.${String(r.range(500, 999))}`,
+    'sampleLogIds',
+    JSON.stringify(recentLogIds),
   ];
   if (lastRuleId !== undefined) fields.push('ruleId', lastRuleId);
   return { streamId: `${nowMs}-0`, fields };

@@ -16,12 +16,5 @@ export {
 export { respText, respStep, stepCommandCount } from './step-text.js';
 /** one command as RESP text (resp/'s encoder, under the name the workload has always exported) */
 export { encodeCommandText as respCommand } from '../resp/index.js';
-export {
-  loadgen,
-  DEFAULT_BATCH_SIZE,
-  type CommandSender,
-  type LoadgenOptions,
-  type LoadgenProgress,
-  type LoadgenResult,
-} from './loadgen.js';
+export { loadgen, DEFAULT_BATCH_SIZE, type CommandSender, type LoadgenOptions, type LoadgenProgress, type LoadgenResult } from './loadgen.js';
 export { ReplyCounter, type ReplyError } from '../resp/index.js';

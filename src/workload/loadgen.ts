@@ -160,10 +160,15 @@ function writeError(error: unknown, logsSent: number): NeuralLogRedisError {
     return new ConnectionError(`lost the connection to Redis during the load (${message}); ${done}`, 'E_CONNECTION_LOST', error);
   }
   if (/^OOM/.test(message)) {
-    return new NeuralLogRedisError('E_OOM', `Redis refused a write because it reached maxmemory (${message}); ${done}. Raise maxmemory or write fewer logs.`, { cause: error });
+    return new NeuralLogRedisError('E_OOM', `Redis refused a write because it reached maxmemory (${message}); ${done}. Raise maxmemory or write fewer logs.`, {
+      cause: error,
+    });
   }
   if (/^NOPERM/.test(message)) {
-    return new NeuralLogRedisError('E_NOPERM', `the user lacks a permission needed to write NeuralLog's keys (${message}); ${done}. Connect as the app user.`, { exitCode: 2, cause: error });
+    return new NeuralLogRedisError('E_NOPERM', `the user lacks a permission needed to write NeuralLog's keys (${message}); ${done}. Connect as the app user.`, {
+      exitCode: 2,
+      cause: error,
+    });
   }
   return new NeuralLogRedisError('E_WRITE', `Redis refused a write: ${message}; ${done}.`, { cause: error });
 }

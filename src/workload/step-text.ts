@@ -19,10 +19,18 @@ export function respLog(step: Extract<WorkloadStep, { kind: 'log' }>): string {
   const { id, timeMs, json } = step.log;
   const member = asciiBulkText(id);
   let text =
-    SET + asciiBulkText(KEYS.log(id)) + bulkText(json) +
-    ZADD_TIME + asciiBulkText(String(timeMs)) + member +
-    SADD + asciiBulkText(step.levelKey) + member +
-    SADD + asciiBulkText(step.sourceKey) + member;
+    SET +
+    asciiBulkText(KEYS.log(id)) +
+    bulkText(json) +
+    ZADD_TIME +
+    asciiBulkText(String(timeMs)) +
+    member +
+    SADD +
+    asciiBulkText(step.levelKey) +
+    member +
+    SADD +
+    asciiBulkText(step.sourceKey) +
+    member;
   for (const key of step.tagKeys) text += SADD + asciiBulkText(key) + member;
   return text;
 }

@@ -53,7 +53,12 @@ export function allTestEngines(): TestEngine[] {
   const found: TestEngine[] = [];
   const hostServer = findOnPath('redis-server');
   if (hostServer) {
-    const e = engine(hostServer, { cli: findOnPath('redis-cli') ?? 'redis-cli', checkRdb: findOnPath('redis-check-rdb'), sentinel: findOnPath('redis-sentinel') }, tmpdir(), false);
+    const e = engine(
+      hostServer,
+      { cli: findOnPath('redis-cli') ?? 'redis-cli', checkRdb: findOnPath('redis-check-rdb'), sentinel: findOnPath('redis-sentinel') },
+      tmpdir(),
+      false,
+    );
     if (e) found.push(e);
   }
   const rootUsable = existsSync(ROOT_READY) && process.getuid?.() === 0;
@@ -61,7 +66,12 @@ export function allTestEngines(): TestEngine[] {
     const bin = (name: string) => join(ENGINES_ROOT, 'host-bin', name);
     for (const prefix of ['redis', 'valkey']) {
       if (!existsSync(bin(`${prefix}-server`))) continue;
-      const e = engine(bin(`${prefix}-server`), { cli: bin(`${prefix}-cli`), checkRdb: bin(`${prefix}-check-rdb`), sentinel: bin(`${prefix}-sentinel`) }, join(ENGINES_ROOT, 'tmp'), true);
+      const e = engine(
+        bin(`${prefix}-server`),
+        { cli: bin(`${prefix}-cli`), checkRdb: bin(`${prefix}-check-rdb`), sentinel: bin(`${prefix}-sentinel`) },
+        join(ENGINES_ROOT, 'tmp'),
+        true,
+      );
       if (e) found.push(e);
     }
   } else {
@@ -77,7 +87,9 @@ export function allTestEngines(): TestEngine[] {
 
 /** The engines this run tests: all present, or those NEURALLOG_REDIS_TEST_ENGINES names. */
 export function testEngines(): TestEngine[] {
-  const wanted = process.env.NEURALLOG_REDIS_TEST_ENGINES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = process.env.NEURALLOG_REDIS_TEST_ENGINES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const all = allTestEngines();
   return wanted ? all.filter((e) => wanted.includes(e.id)) : all;
 }

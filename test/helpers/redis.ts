@@ -9,7 +9,18 @@ import { join } from 'node:path';
 import { profile, type Deployment } from '../../src/config/index.js';
 import { closeConnection, openConnection, type Endpoint, type RedisConnection } from '../../src/connect/index.js';
 import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../../src/render/index.js';
-import { downDeployment, freePort, isAlive, startRedisServer, stopRedisServer, upDeployment, waitUntilServing, type StartedServer, type UpOptions, type UpResult } from '../../src/runtime/index.js';
+import {
+  downDeployment,
+  freePort,
+  isAlive,
+  startRedisServer,
+  stopRedisServer,
+  upDeployment,
+  waitUntilServing,
+  type StartedServer,
+  type UpOptions,
+  type UpResult,
+} from '../../src/runtime/index.js';
 import { generatePassword, readSecrets, deploymentPaths } from '../../src/connect/index.js';
 import { hostEngine, type TestEngine } from './engines.js';
 
@@ -65,7 +76,14 @@ export async function restartTestServer(server: TestServer, options: { dataDir?:
   const dataDir = options.dataDir ?? server.dir;
   for (let attempt = 1; ; attempt++) {
     const logPath = join(dataDir, `restart-${Date.now()}-${attempt}.log`);
-    const started = startRedisServer({ server: server.engine.server, confPath: join(server.dir, 'redis.conf'), aclPath: join(server.dir, 'users.acl'), dataDir, logPath, args: ['--port', String(server.port), ...(options.args ?? [])] });
+    const started = startRedisServer({
+      server: server.engine.server,
+      confPath: join(server.dir, 'redis.conf'),
+      aclPath: join(server.dir, 'users.acl'),
+      dataDir,
+      logPath,
+      args: ['--port', String(server.port), ...(options.args ?? [])],
+    });
     running.add(started.pid);
     try {
       await waitUntilServing(server.endpoint('admin'), { server: started, logPath, timeoutMs: 30_000 });
@@ -74,7 +92,9 @@ export async function restartTestServer(server: TestServer, options: { dataDir?:
       if (isAlive(started.pid)) process.kill(started.pid, 'SIGKILL');
       if (attempt === 20 || !/Address already in use/.test((error as Error).message)) throw error;
       const holders = spawnSync('ss', ['-Htanp', `sport = :${server.port}`], { encoding: 'utf8' });
-      process.stderr.write(`restart on port ${server.port}, attempt ${attempt}: the port is in use; ss says:\n${holders.stdout || holders.stderr || '(nothing)'}\n`);
+      process.stderr.write(
+        `restart on port ${server.port}, attempt ${attempt}: the port is in use; ss says:\n${holders.stdout || holders.stderr || '(nothing)'}\n`,
+      );
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -101,7 +121,14 @@ export async function startTestServer(options: { model?: Deployment; args?: stri
   running.add(server.pid);
   server.exited.then(() => running.delete(server.pid));
   const adminUser = passwords.admin !== undefined ? 'admin' : undefined;
-  const endpoint = (user = adminUser): Endpoint => ({ host: '127.0.0.1', port, tls: false, db: 0, username: user, password: user ? passwords[user] : undefined });
+  const endpoint = (user = adminUser): Endpoint => ({
+    host: '127.0.0.1',
+    port,
+    tls: false,
+    db: 0,
+    username: user,
+    password: user ? passwords[user] : undefined,
+  });
   try {
     await waitUntilServing(endpoint(), { server, logPath, timeoutMs: 20_000 });
   } catch (error) {
@@ -141,7 +168,9 @@ export interface TestDeployment {
 /** `up --detach` through the library, on a free port in a fresh temporary directory; `engine` runs that engine's server. */
 export async function upTestDeployment(options: Partial<UpOptions> & { engine?: TestEngine } = {}): Promise<TestDeployment> {
   const { engine, ...upOptions } = options;
-  const temp = upOptions.dir ? { path: upOptions.dir, remove: () => rmSync(upOptions.dir!, { recursive: true, force: true }) } : tempDir('nlr-test-', engine?.tempParent);
+  const temp = upOptions.dir
+    ? { path: upOptions.dir, remove: () => rmSync(upOptions.dir!, { recursive: true, force: true }) }
+    : tempDir('nlr-test-', engine?.tempParent);
   const port = upOptions.port ?? (await freePort());
   const result = await upDeployment({ ...upOptions, ...(engine ? { server: engine.server } : {}), dir: temp.path, port, readyTimeoutMs: 20_000 });
   running.add(result.pid);

@@ -72,7 +72,10 @@ export function backupCronJob(d: Deployment): Manifest {
               containers: [tools('prune', pruneArgs(d), false)],
               volumes: [
                 { name: 'backups', persistentVolumeClaim: { claimName: n.backupClaim } },
-                { name: 'backup-password', secret: { secretName: n.secret, defaultMode: 0o440, items: [{ key: secretKey(ROLE_USERS.backup), path: secretKey(ROLE_USERS.backup) }] } },
+                {
+                  name: 'backup-password',
+                  secret: { secretName: n.secret, defaultMode: 0o440, items: [{ key: secretKey(ROLE_USERS.backup), path: secretKey(ROLE_USERS.backup) }] },
+                },
                 { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
               ],
             },

@@ -37,7 +37,10 @@ export function secretPasswords(d: Deployment, secrets: Secrets): Record<string,
   const out: Record<string, string> = {};
   for (const user of usersNeedingPasswords(d)) {
     const pw = secrets[user];
-    if (pw === undefined) throw new ConfigError(`the secrets hold no password for user "${user}"; give --secrets FILE (missing passwords are generated) or --dir of a deployment that has it`);
+    if (pw === undefined)
+      throw new ConfigError(
+        `the secrets hold no password for user "${user}"; give --secrets FILE (missing passwords are generated) or --dir of a deployment that has it`,
+      );
     out[user] = pw;
   }
   return out;
@@ -86,7 +89,19 @@ export function kustomization(d: Deployment, files: readonly string[]): Record<s
 
 export function renderKubernetes(d: Deployment, secrets: Secrets): RenderedFile[] {
   const objects = kubernetesObjects(d, secrets);
-  const files: RenderedFile[] = [{ path: 'kustomization.yaml', content: toYaml(kustomization(d, objects.map((o) => o.file)), { header: header(d) }), secret: false }];
+  const files: RenderedFile[] = [
+    {
+      path: 'kustomization.yaml',
+      content: toYaml(
+        kustomization(
+          d,
+          objects.map((o) => o.file),
+        ),
+        { header: header(d) },
+      ),
+      secret: false,
+    },
+  ];
   for (const { file, manifest } of objects) files.push({ path: file, content: toYaml(manifest, { header: header(d) }), secret: manifest.kind === 'Secret' });
   return files;
 }

@@ -15,7 +15,14 @@ export function serviceMonitor(d: Deployment): Manifest {
     spec: {
       selector: { matchLabels: selectorLabels(d) },
       // the sidecar listens beyond loopback, so it asks for its token (the Secret's metrics-token)
-      endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s', authorization: { type: 'Bearer', credentials: { name: names(d).secret, key: METRICS_TOKEN_KEY } } }],
+      endpoints: [
+        {
+          port: 'metrics',
+          path: '/metrics',
+          interval: '30s',
+          authorization: { type: 'Bearer', credentials: { name: names(d).secret, key: METRICS_TOKEN_KEY } },
+        },
+      ],
     },
   };
 }

@@ -101,5 +101,7 @@ export function backupUrl(d: Deployment): string {
 }
 
 export function header(d: Deployment): string[] {
-  return [`Rendered by neurallog-redis from the "${d.profile}" profile for ${d.engine === 'valkey' ? 'Valkey' : 'Redis'} ${d.version}. Edit the model, not this file.`];
+  return [
+    `Rendered by neurallog-redis from the "${d.profile}" profile for ${d.engine === 'valkey' ? 'Valkey' : 'Redis'} ${d.version}. Edit the model, not this file.`,
+  ];
 }

@@ -33,7 +33,11 @@ export function configMap(d: Deployment, conf: string): Manifest {
 /** The Secret: `users.acl` (hashes) for Redis, `<user>-password` for clients (NeuralLog reads `app-password`). */
 export function secret(d: Deployment, acl: string, passwords: Readonly<Record<string, string>>, extra: Readonly<Record<string, string>> = {}): Manifest {
   const data: Record<string, string> = {};
-  const entries: [string, string][] = [[ACL_KEY, acl], ...Object.entries(passwords).map(([user, pw]) => [secretKey(user), pw] as [string, string]), ...Object.entries(extra)];
+  const entries: [string, string][] = [
+    [ACL_KEY, acl],
+    ...Object.entries(passwords).map(([user, pw]) => [secretKey(user), pw] as [string, string]),
+    ...Object.entries(extra),
+  ];
   for (const [key, value] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) data[key] = Buffer.from(value, 'utf8').toString('base64');
   return {
     apiVersion: 'v1',
@@ -56,10 +60,16 @@ export function podDisruptionBudget(d: Deployment): Manifest {
 /** Ingress to the Redis pods only from NeuralLog's server pods, the backup job and the monitoring. */
 export function networkPolicy(d: Deployment): Manifest {
   const np = d.deploy.networkPolicy;
-  const from: Record<string, unknown>[] = [{ podSelector: { matchLabels: labelMap(np.clientPodLabels) } }, { podSelector: { matchLabels: backupPodLabels(d) } }];
+  const from: Record<string, unknown>[] = [
+    { podSelector: { matchLabels: labelMap(np.clientPodLabels) } },
+    { podSelector: { matchLabels: backupPodLabels(d) } },
+  ];
   const monitoring: Record<string, unknown> | undefined =
     np.monitoringNamespaceLabels.length > 0
-      ? { namespaceSelector: { matchLabels: labelMap(np.monitoringNamespaceLabels) }, ...(np.monitoringPodLabels.length > 0 ? { podSelector: { matchLabels: labelMap(np.monitoringPodLabels) } } : {}) }
+      ? {
+          namespaceSelector: { matchLabels: labelMap(np.monitoringNamespaceLabels) },
+          ...(np.monitoringPodLabels.length > 0 ? { podSelector: { matchLabels: labelMap(np.monitoringPodLabels) } } : {}),
+        }
       : np.monitoringPodLabels.length > 0
         ? { podSelector: { matchLabels: labelMap(np.monitoringPodLabels) } }
         : undefined;

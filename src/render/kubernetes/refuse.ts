@@ -20,13 +20,19 @@ export interface Refusal {
 }
 
 /** lint rules whose findings, at any severity, stop a container deployment (unknown-directive: the pod would crash-loop) */
-const REFUSING_RULES = new Set(['maxmemory-without-headroom', 'maxmemory-unlimited', 'persistence-off', 'no-authentication', 'protected-mode-refuses-remote', 'daemonize-yes', 'unknown-directive']);
+const REFUSING_RULES = new Set([
+  'maxmemory-without-headroom',
+  'maxmemory-unlimited',
+  'persistence-off',
+  'no-authentication',
+  'protected-mode-refuses-remote',
+  'daemonize-yes',
+  'unknown-directive',
+]);
 
 function lintRefusals(d: Deployment): Refusal[] {
   const findings = lintDeployment({ deployment: d, kind: 'yaml', file: 'model', secrets: {}, findings: [], directives: [] });
-  return findings
-    .filter((f) => REFUSING_RULES.has(f.rule))
-    .map((f) => ({ path: f.place?.path ?? f.rule, message: f.message, fix: f.fix }));
+  return findings.filter((f) => REFUSING_RULES.has(f.rule)).map((f) => ({ path: f.place?.path ?? f.rule, message: f.message, fix: f.fix }));
 }
 
 function userRefusals(d: Deployment, target: RenderTarget): Refusal[] {
@@ -56,7 +62,7 @@ export function refusals(d: Deployment, target: RenderTarget): Refusal[] {
     out.push({
       path: 'server.bind',
       message: `server.bind is ${d.server.bind.join(' ')}: only loopback, so no other ${target === 'kubernetes' ? 'pod' : 'container'} can connect`,
-      fix: 'Set `server.bind: [0.0.0.0]` (the neurallog profile\'s value; authentication keeps strangers out).',
+      fix: "Set `server.bind: [0.0.0.0]` (the neurallog profile's value; authentication keeps strangers out).",
     });
   }
   if (d.logging.logfile !== '') {
@@ -76,14 +82,30 @@ export function refusals(d: Deployment, target: RenderTarget): Refusal[] {
       fix: `Set \`engine: ${runs}\` (and its \`version\`), or leave container.image out to get ${defaultImage(d.engine, d.version)}.`,
     });
   }
-  if (c.memoryRequest > c.memoryLimit) out.push({ path: 'container.memoryRequest', message: 'container.memoryRequest is above container.memoryLimit', fix: 'Lower container.memoryRequest to at most the limit.' });
-  if (c.cpuRequest > c.cpuLimit) out.push({ path: 'container.cpuRequest', message: 'container.cpuRequest is above container.cpuLimit', fix: 'Lower container.cpuRequest to at most the limit.' });
-  if (c.storage === 0) out.push({ path: 'container.storage', message: 'container.storage is 0: the data volume cannot hold the data', fix: 'Set container.storage to at least 3 x maxmemory (AOF, its rewrite and an RDB), e.g. `1Gi`.' });
+  if (c.memoryRequest > c.memoryLimit)
+    out.push({
+      path: 'container.memoryRequest',
+      message: 'container.memoryRequest is above container.memoryLimit',
+      fix: 'Lower container.memoryRequest to at most the limit.',
+    });
+  if (c.cpuRequest > c.cpuLimit)
+    out.push({
+      path: 'container.cpuRequest',
+      message: 'container.cpuRequest is above container.cpuLimit',
+      fix: 'Lower container.cpuRequest to at most the limit.',
+    });
+  if (c.storage === 0)
+    out.push({
+      path: 'container.storage',
+      message: 'container.storage is 0: the data volume cannot hold the data',
+      fix: 'Set container.storage to at least 3 x maxmemory (AOF, its rewrite and an RDB), e.g. `1Gi`.',
+    });
   if (target === 'kubernetes') {
     if (d.deploy.podDisruptionBudget.maxUnavailable === 0) {
       out.push({
         path: 'deploy.podDisruptionBudget.maxUnavailable',
-        message: 'deploy.podDisruptionBudget.maxUnavailable is 0: the PodDisruptionBudget blocks every eviction, so `kubectl drain` and node upgrades hang on the Redis pod forever',
+        message:
+          'deploy.podDisruptionBudget.maxUnavailable is 0: the PodDisruptionBudget blocks every eviction, so `kubectl drain` and node upgrades hang on the Redis pod forever',
         fix: 'Set deploy.podDisruptionBudget.maxUnavailable to 1; the preStop hook saves the data before the pod stops.',
       });
     }
@@ -91,7 +113,7 @@ export function refusals(d: Deployment, target: RenderTarget): Refusal[] {
       out.push({
         path: 'deploy.networkPolicy.clientPodLabels',
         message: 'deploy.networkPolicy.clientPodLabels is empty: the NetworkPolicy would let every pod of the namespace reach Redis',
-        fix: 'List the labels of NeuralLog\'s server pods, e.g. `[app.kubernetes.io/name=neurallog-server]`.',
+        fix: "List the labels of NeuralLog's server pods, e.g. `[app.kubernetes.io/name=neurallog-server]`.",
       });
     }
   }
@@ -103,5 +125,9 @@ export function assertRenderable(d: Deployment, target: RenderTarget): void {
   const found = refusals(d, target);
   if (found.length === 0) return;
   const lines = found.map((r) => `- ${r.path}: ${r.message}. ${r.fix}`);
-  throw new ConfigError(`render ${target} refused: the model would not work safely (${found.length} problem${found.length > 1 ? 's' : ''}):\n${lines.join('\n')}`, {}, 'E_RENDER_REFUSED');
+  throw new ConfigError(
+    `render ${target} refused: the model would not work safely (${found.length} problem${found.length > 1 ? 's' : ''}):\n${lines.join('\n')}`,
+    {},
+    'E_RENDER_REFUSED',
+  );
 }

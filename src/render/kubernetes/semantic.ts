@@ -54,7 +54,15 @@ export function selects(selector: Obj | undefined, labels: Record<string, string
   for (const e of (selector.matchExpressions ?? []) as Obj[]) {
     const has = Object.hasOwn(labels, e.key);
     const ok =
-      e.operator === 'In' ? has && e.values.includes(labels[e.key]) : e.operator === 'NotIn' ? !has || !e.values.includes(labels[e.key]) : e.operator === 'Exists' ? has : e.operator === 'DoesNotExist' ? !has : false;
+      e.operator === 'In'
+        ? has && e.values.includes(labels[e.key])
+        : e.operator === 'NotIn'
+          ? !has || !e.values.includes(labels[e.key])
+          : e.operator === 'Exists'
+            ? has
+            : e.operator === 'DoesNotExist'
+              ? !has
+              : false;
     if (!ok) return false;
   }
   return true;
@@ -105,22 +113,25 @@ export function checkManifests(objects: readonly Manifest[]): SemanticProblem[] 
     podsSelected: (ns, selector) => pods.filter((p) => p.namespace === ns && selects(selector, p.labels)),
   };
   checkNamespaces(check);
-  for (const m of objects) OBJECT_RULES.get(m.kind)?.(check, m, (m.spec ?? {}));
+  for (const m of objects) OBJECT_RULES.get(m.kind)?.(check, m, m.spec ?? {});
   for (const p of pods) checkPod(check, p);
   return problems;
 }
 
 function checkNamespaces({ objects, add }: Check): void {
   const namespaces = new Set(objects.filter((o) => !['Namespace', 'Kustomization'].includes(o.kind)).map((o) => o.metadata.namespace));
-  if (namespaces.size > 1) for (const o of objects) if (o.kind !== 'Namespace') add('one-namespace', o, `objects are spread over namespaces ${[...namespaces].join(', ')}`);
-  for (const o of objects.filter((x) => x.kind === 'Namespace')) if (!namespaces.has(o.metadata.name)) add('one-namespace', o, `Namespace ${o.metadata.name} is not the namespace of the objects`);
+  if (namespaces.size > 1)
+    for (const o of objects) if (o.kind !== 'Namespace') add('one-namespace', o, `objects are spread over namespaces ${[...namespaces].join(', ')}`);
+  for (const o of objects.filter((x) => x.kind === 'Namespace'))
+    if (!namespaces.has(o.metadata.name)) add('one-namespace', o, `Namespace ${o.metadata.name} is not the namespace of the objects`);
 }
 
 type ObjectRule = (check: Check, m: Manifest, spec: Obj) => void;
 
 function checkWorkloadSelector({ add }: Check, m: Manifest, spec: Obj): void {
   const labels = spec.template?.metadata?.labels ?? {};
-  if (isEmptySelector(spec.selector) || !selects(spec.selector, labels)) add('selector-matches-template', m, 'spec.selector does not select the labels of spec.template');
+  if (isEmptySelector(spec.selector) || !selects(spec.selector, labels))
+    add('selector-matches-template', m, 'spec.selector does not select the labels of spec.template');
 }
 
 function checkStatefulSet(check: Check, m: Manifest, spec: Obj): void {
@@ -129,7 +140,8 @@ function checkStatefulSet(check: Check, m: Manifest, spec: Obj): void {
   const svc = check.find('Service', spec.serviceName, m.metadata.namespace);
   if (!svc) add('statefulset-service', m, `spec.serviceName "${spec.serviceName}" names no rendered Service`);
   else if ((svc.spec as Obj)?.clusterIP !== 'None') add('statefulset-service', m, `Service ${spec.serviceName} is not headless (clusterIP: None)`);
-  else if (!selects({ matchLabels: (svc.spec as Obj).selector }, spec.template?.metadata?.labels ?? {})) add('statefulset-service', m, `Service ${spec.serviceName} does not select this StatefulSet's pods`);
+  else if (!selects({ matchLabels: (svc.spec as Obj).selector }, spec.template?.metadata?.labels ?? {}))
+    add('statefulset-service', m, `Service ${spec.serviceName} does not select this StatefulSet's pods`);
 }
 
 function checkService({ add, podsSelected }: Check, m: Manifest, spec: Obj): void {
@@ -138,7 +150,9 @@ function checkService({ add, podsSelected }: Check, m: Manifest, spec: Obj): voi
   if (Object.keys(spec.selector).length === 0 || selected.length === 0) add('service-selects-pods', m, 'spec.selector selects no rendered pod template');
   for (const port of (spec.ports ?? []) as Obj[]) {
     const target = port.targetPort ?? port.port;
-    for (const p of selected) if (!hasPort(p.spec, target)) add('service-ports', m, `port ${port.name ?? port.port} targets ${target}, which ${id(p.owner)}'s containers do not expose`);
+    for (const p of selected)
+      if (!hasPort(p.spec, target))
+        add('service-ports', m, `port ${port.name ?? port.port} targets ${target}, which ${id(p.owner)}'s containers do not expose`);
   }
 }
 
@@ -146,7 +160,8 @@ function checkPdb({ add, podsSelected }: Check, m: Manifest, spec: Obj): void {
   const selected = podsSelected(m.metadata.namespace, spec.selector);
   if (isEmptySelector(spec.selector) || selected.length === 0) add('pdb-selects-pods', m, 'spec.selector selects no rendered pod template');
   const replicas = selected.reduce((sum, p) => sum + p.replicas, 0);
-  if (spec.minAvailable !== undefined && spec.maxUnavailable !== undefined) add('pdb-allows-eviction', m, 'minAvailable and maxUnavailable are both set; the API server refuses that');
+  if (spec.minAvailable !== undefined && spec.maxUnavailable !== undefined)
+    add('pdb-allows-eviction', m, 'minAvailable and maxUnavailable are both set; the API server refuses that');
   else if (spec.maxUnavailable !== undefined) {
     const n = percentOrInt(spec.maxUnavailable, replicas);
     if (n === undefined || n < 1) add('pdb-allows-eviction', m, `maxUnavailable ${spec.maxUnavailable} of ${replicas} pod(s) blocks every eviction`);
@@ -161,18 +176,24 @@ function checkNetworkPolicy({ add, podsSelected }: Check, m: Manifest, spec: Obj
   if (isEmptySelector(spec.podSelector) || selected.length === 0) add('networkpolicy-selects-pods', m, 'spec.podSelector selects no rendered pod template');
   for (const rule of (spec.ingress ?? []) as Obj[]) {
     for (const from of (rule.from ?? []) as Obj[]) {
-      if (from.podSelector && isEmptySelector(from.podSelector) && !from.namespaceSelector) add('networkpolicy-peers', m, 'an ingress peer selects every pod of the namespace');
+      if (from.podSelector && isEmptySelector(from.podSelector) && !from.namespaceSelector)
+        add('networkpolicy-peers', m, 'an ingress peer selects every pod of the namespace');
       if (from.namespaceSelector && isEmptySelector(from.namespaceSelector)) add('networkpolicy-peers', m, 'an ingress peer selects every namespace');
     }
-    for (const port of (rule.ports ?? []) as Obj[]) for (const p of selected) if (!hasPort(p.spec, port.port)) add('networkpolicy-ports', m, `ingress port ${port.port} is not a port of ${id(p.owner)}'s containers`);
+    for (const port of (rule.ports ?? []) as Obj[])
+      for (const p of selected)
+        if (!hasPort(p.spec, port.port)) add('networkpolicy-ports', m, `ingress port ${port.port} is not a port of ${id(p.owner)}'s containers`);
   }
 }
 
 function checkServiceMonitor({ objects, add }: Check, m: Manifest, spec: Obj): void {
-  const services = objects.filter((o) => o.kind === 'Service' && o.metadata.namespace === m.metadata.namespace && selects(spec.selector, o.metadata.labels ?? {}));
+  const services = objects.filter(
+    (o) => o.kind === 'Service' && o.metadata.namespace === m.metadata.namespace && selects(spec.selector, o.metadata.labels ?? {}),
+  );
   if (services.length === 0) add('servicemonitor-selects-service', m, 'spec.selector selects no rendered Service');
   for (const ep of (spec.endpoints ?? []) as Obj[]) {
-    if (!services.some((s) => ((s.spec as Obj).ports ?? []).some((p: Obj) => p.name === ep.port))) add('servicemonitor-port', m, `endpoint port "${ep.port}" is not a named port of the selected Service`);
+    if (!services.some((s) => ((s.spec as Obj).ports ?? []).some((p: Obj) => p.name === ep.port)))
+      add('servicemonitor-port', m, `endpoint port "${ep.port}" is not a named port of the selected Service`);
   }
 }
 
@@ -205,14 +226,21 @@ function checkVolume({ add, find }: Check, p: PodTemplate, v: Obj): void {
   if (v.configMap) {
     const cm = find('ConfigMap', v.configMap.name, p.namespace);
     if (!cm) add('references', p.owner, `volume ${v.name} mounts ConfigMap ${v.configMap.name}, which is not rendered`);
-    else for (const item of (v.configMap.items ?? []) as Obj[]) if (!Object.hasOwn((cm as Obj).data ?? {}, item.key)) add('references', p.owner, `volume ${v.name} wants key ${item.key}, absent from ConfigMap ${v.configMap.name}`);
+    else
+      for (const item of (v.configMap.items ?? []) as Obj[])
+        if (!Object.hasOwn((cm as Obj).data ?? {}, item.key))
+          add('references', p.owner, `volume ${v.name} wants key ${item.key}, absent from ConfigMap ${v.configMap.name}`);
   }
   if (v.secret) {
     const s = find('Secret', v.secret.secretName, p.namespace) as Obj | undefined;
     if (!s) add('references', p.owner, `volume ${v.name} mounts Secret ${v.secret.secretName}, which is not rendered`);
-    else for (const item of (v.secret.items ?? []) as Obj[]) if (!Object.hasOwn({ ...s.data, ...s.stringData }, item.key)) add('references', p.owner, `volume ${v.name} wants key ${item.key}, absent from Secret ${v.secret.secretName}`);
+    else
+      for (const item of (v.secret.items ?? []) as Obj[])
+        if (!Object.hasOwn({ ...s.data, ...s.stringData }, item.key))
+          add('references', p.owner, `volume ${v.name} wants key ${item.key}, absent from Secret ${v.secret.secretName}`);
   }
-  if (v.persistentVolumeClaim && !find('PersistentVolumeClaim', v.persistentVolumeClaim.claimName, p.namespace)) add('references', p.owner, `volume ${v.name} uses claim ${v.persistentVolumeClaim.claimName}, which is not rendered`);
+  if (v.persistentVolumeClaim && !find('PersistentVolumeClaim', v.persistentVolumeClaim.claimName, p.namespace))
+    add('references', p.owner, `volume ${v.name} uses claim ${v.persistentVolumeClaim.claimName}, which is not rendered`);
 }
 
 function checkMounts({ add }: Check, p: PodTemplate, c: Obj, mountable: (name: string) => boolean): void {
@@ -229,7 +257,8 @@ function checkEnvSecrets({ add, find }: Check, p: PodTemplate, c: Obj): void {
     const ref = e.valueFrom?.secretKeyRef;
     if (!ref) continue;
     const s = find('Secret', ref.name, p.namespace) as Obj | undefined;
-    if (!s || !Object.hasOwn({ ...s.data, ...s.stringData }, ref.key)) add('references', p.owner, `container ${c.name} env ${e.name} reads key ${ref.key} of Secret ${ref.name}, which is not rendered`);
+    if (!s || !Object.hasOwn({ ...s.data, ...s.stringData }, ref.key))
+      add('references', p.owner, `container ${c.name} env ${e.name} reads key ${ref.key} of Secret ${ref.name}, which is not rendered`);
   }
 }
 
@@ -238,10 +267,13 @@ function checkProbePorts({ add }: Check, p: PodTemplate, c: Obj): void {
     const probe = c[kind] as Obj | undefined;
     if (!probe) continue;
     const port = probe.tcpSocket?.port ?? probe.httpGet?.port ?? probe.grpc?.port;
-    if (port !== undefined && !hasPort(p.spec, port, c)) add('probe-ports', p.owner, `container ${c.name} ${kind} uses port ${port}, which the container does not expose`);
-    for (const n of execPorts(probe.exec?.command)) if (!hasPort(p.spec, n, c)) add('probe-ports', p.owner, `container ${c.name} ${kind} runs the CLI on port ${n}, which the container does not expose`);
+    if (port !== undefined && !hasPort(p.spec, port, c))
+      add('probe-ports', p.owner, `container ${c.name} ${kind} uses port ${port}, which the container does not expose`);
+    for (const n of execPorts(probe.exec?.command))
+      if (!hasPort(p.spec, n, c)) add('probe-ports', p.owner, `container ${c.name} ${kind} runs the CLI on port ${n}, which the container does not expose`);
   }
-  for (const n of execPorts(c.lifecycle?.preStop?.exec?.command)) if (!hasPort(p.spec, n, c)) add('probe-ports', p.owner, `container ${c.name} preStop runs the CLI on port ${n}, which the container does not expose`);
+  for (const n of execPorts(c.lifecycle?.preStop?.exec?.command))
+    if (!hasPort(p.spec, n, c)) add('probe-ports', p.owner, `container ${c.name} preStop runs the CLI on port ${n}, which the container does not expose`);
 }
 
 /** the server and CLI a container runs must be the ones its image ships (valkey/valkey: valkey-*) */
@@ -249,7 +281,13 @@ function checkImagePrograms({ add }: Check, p: PodTemplate, c: Obj): void {
   const engine = typeof c.image === 'string' ? imageEngine(c.image) : undefined;
   if (!engine) return;
   const other = engine === 'valkey' ? 'redis' : 'valkey';
-  const programs = [c.command, c.startupProbe?.exec?.command, c.livenessProbe?.exec?.command, c.readinessProbe?.exec?.command, c.lifecycle?.preStop?.exec?.command]
+  const programs = [
+    c.command,
+    c.startupProbe?.exec?.command,
+    c.livenessProbe?.exec?.command,
+    c.readinessProbe?.exec?.command,
+    c.lifecycle?.preStop?.exec?.command,
+  ]
     .filter(Array.isArray)
     .map((cmd: string[]) => cmd.join(' '));
   for (const text of programs) {
@@ -274,8 +312,13 @@ function checkClientUrl({ objects, add, find, podsSelected }: Check, p: PodTempl
   for (const t of podsSelected(p.namespace, { matchLabels: (svc.spec as Obj).selector })) {
     const guarding = policies.filter((np) => selects((np.spec as Obj).podSelector, t.labels));
     const admitted = guarding.every((np) =>
-      (((np.spec as Obj).ingress ?? []) as Obj[]).some((rule) => (rule.ports ?? []).some((rp: Obj) => rp.port === port) && (rule.from ?? []).some((f: Obj) => !f.namespaceSelector && selects(f.podSelector, p.labels))),
+      (((np.spec as Obj).ingress ?? []) as Obj[]).some(
+        (rule) =>
+          (rule.ports ?? []).some((rp: Obj) => rp.port === port) &&
+          (rule.from ?? []).some((f: Obj) => !f.namespaceSelector && selects(f.podSelector, p.labels)),
+      ),
     );
-    if (!admitted) add('client-url', p.owner, `container ${c.name} connects to ${url[1]}:${port}, but a NetworkPolicy on ${id(t.owner)} does not let its pods in`);
+    if (!admitted)
+      add('client-url', p.owner, `container ${c.name} connects to ${url[1]}:${port}, but a NetworkPolicy on ${id(t.owner)} does not let its pods in`);
   }
 }

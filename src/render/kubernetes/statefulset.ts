@@ -7,7 +7,21 @@
 import { serverProgram } from '../../config/engines.js';
 import type { Deployment } from '../../config/schema.js';
 import { formatK8sBytes, formatK8sMillicores } from '../../config/units.js';
-import { ACL_KEY, CONF_KEY, METRICS_PORT, METRICS_TOKEN_KEY, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, commonLabels, names, secretKey, selectorLabels, type Manifest } from './names.js';
+import {
+  ACL_KEY,
+  CONF_KEY,
+  METRICS_PORT,
+  METRICS_TOKEN_KEY,
+  PATHS,
+  REDIS_GID,
+  REDIS_UID,
+  ROLE_USERS,
+  commonLabels,
+  names,
+  secretKey,
+  selectorLabels,
+  type Manifest,
+} from './names.js';
 import { STARTUP_PERIOD_SECONDS, budgets, livenessScript, preStopScript, readinessScript } from './probes.js';
 
 /** The server command: redis-server, or valkey-server for Valkey (its image's program). */
@@ -39,12 +53,55 @@ function metricsSidecar(d: Deployment): Record<string, unknown> {
     name: 'metrics',
     image: d.deploy.toolsImage,
     imagePullPolicy: 'IfNotPresent',
-    args: ['monitor', '--url', `redis://${ROLE_USERS.probe}@127.0.0.1:${d.server.port}`, '--password-file', `${PATHS.monitorPasswordDir}/${secretKey(ROLE_USERS.probe)}`, '--listen', `0.0.0.0:${METRICS_PORT}`, '--token-file', `${PATHS.monitorPasswordDir}/${METRICS_TOKEN_KEY}`],
+    args: [
+      'monitor',
+      '--url',
+      `redis://${ROLE_USERS.probe}@127.0.0.1:${d.server.port}`,
+      '--password-file',
+      `${PATHS.monitorPasswordDir}/${secretKey(ROLE_USERS.probe)}`,
+      '--listen',
+      `0.0.0.0:${METRICS_PORT}`,
+      '--token-file',
+      `${PATHS.monitorPasswordDir}/${METRICS_TOKEN_KEY}`,
+    ],
     ports: [{ containerPort: METRICS_PORT, name: 'metrics' }],
     volumeMounts: [{ name: 'monitor-password', mountPath: PATHS.monitorPasswordDir, readOnly: true }],
     resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '128Mi' } },
     securityContext: containerSecurityContext(),
   };
+}
+
+/** the configuration and the secrets the pod mounts (the metrics sidecar's password and token with it) */
+function podVolumes(d: Deployment, withMetrics: boolean): Record<string, unknown>[] {
+  const n = names(d);
+  const volumes: Record<string, unknown>[] = [
+    { name: n.configMap, configMap: { name: n.configMap, items: [{ key: CONF_KEY, path: CONF_KEY }] } },
+    {
+      name: 'redis-secrets',
+      secret: {
+        secretName: n.secret,
+        defaultMode: 0o440,
+        items: [
+          { key: ACL_KEY, path: ACL_KEY },
+          { key: secretKey(ROLE_USERS.shutdown), path: secretKey(ROLE_USERS.shutdown) },
+        ],
+      },
+    },
+  ];
+  if (withMetrics) {
+    volumes.push({
+      name: 'monitor-password',
+      secret: {
+        secretName: n.secret,
+        defaultMode: 0o440,
+        items: [
+          { key: secretKey(ROLE_USERS.probe), path: secretKey(ROLE_USERS.probe) },
+          { key: METRICS_TOKEN_KEY, path: METRICS_TOKEN_KEY },
+        ],
+      },
+    });
+  }
+  return volumes;
 }
 
 export function statefulSet(d: Deployment, checksums: { conf: string; acl: string }): Manifest {
@@ -74,23 +131,7 @@ export function statefulSet(d: Deployment, checksums: { conf: string; acl: strin
     lifecycle: { preStop: exec(preStopScript(d)) },
     securityContext: containerSecurityContext(),
   };
-  const volumes: Record<string, unknown>[] = [
-    { name: n.configMap, configMap: { name: n.configMap, items: [{ key: CONF_KEY, path: CONF_KEY }] } },
-    {
-      name: 'redis-secrets',
-      secret: {
-        secretName: n.secret,
-        defaultMode: 0o440,
-        items: [
-          { key: ACL_KEY, path: ACL_KEY },
-          { key: secretKey(ROLE_USERS.shutdown), path: secretKey(ROLE_USERS.shutdown) },
-        ],
-      },
-    },
-  ];
-  if (withMetrics) {
-    volumes.push({ name: 'monitor-password', secret: { secretName: n.secret, defaultMode: 0o440, items: [{ key: secretKey(ROLE_USERS.probe), path: secretKey(ROLE_USERS.probe) }, { key: METRICS_TOKEN_KEY, path: METRICS_TOKEN_KEY }] } });
-  }
+  const volumes = podVolumes(d, withMetrics);
   const claim: Record<string, unknown> = {
     metadata: { name: n.dataClaim },
     spec: {
