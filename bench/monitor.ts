@@ -19,7 +19,9 @@ import { closeConnection, openConnection } from '../src/connect/index.js';
 import { loadgen } from '../src/workload/index.js';
 import { freePort, startBenchRedis } from './common.js';
 
-const { values } = parseArgs({ options: { keys: { type: 'string', default: '1000000' }, scrapes: { type: 'string', default: '300' }, 'node-flags': { type: 'string' } } });
+const { values } = parseArgs({
+  options: { keys: { type: 'string', default: '1000000' }, scrapes: { type: 'string', default: '300' }, 'node-flags': { type: 'string' } },
+});
 const keys = Number(values.keys);
 const scrapes = Number(values.scrapes);
 const EXPORTER = '/usr/bin/prometheus-redis-exporter';

@@ -30,9 +30,14 @@ export type UpFlags = FlagsOf<typeof declareUp>;
 export function declareStatus(parent: CommandUnknownOpts) {
   return parent
     .command('status')
-    .description('Report whether the deployment in --dir runs, where, and how it is doing.')
+    .description(
+      'Report whether the deployment in --dir runs, where, and how it is doing; --watch prints a line a second as `redis-cli --stat` does, as the monitor user (no password to type).',
+    )
     .addOption(dirOption())
-    .option('--json', 'print the result as JSON');
+    .option('--watch', 'a line every --interval: keys, memory, clients, blocked, requests (+since the last line), connections; Ctrl-C stops')
+    .option('--interval <duration>', 'with --watch: time between lines (1s to 1h)', '1s')
+    .option('--count <n>', 'with --watch: stop after this many lines')
+    .option('--json', 'print the result as JSON (with --watch: one object a line)');
 }
 export type StatusFlags = FlagsOf<typeof declareStatus>;
 

@@ -10,6 +10,7 @@ const mib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '?'
  * running with a problem; 2 when --dir holds no deployment.
  */
 export async function statusCommand(flags: StatusFlags): Promise<number> {
+  if (flags.watch) return (await import('./status-watch.js')).watchStatus(flags);
   const s = await deploymentStatus(flags.dir);
   const code = s.running && !s.error && !s.loading ? 0 : 1;
   if (flags.json) {
