@@ -21,20 +21,28 @@ export function portInUse(port: number, host: string): Promise<boolean> {
  * that kills a server and starts it again on the same port. Where that range leaves no room, the
  * kernel picks (port 0). Never 6379.
  */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+export async function freePort(host = '127.0.0.1', options: { clusterBus?: boolean } = {}): Promise<number> {
   const low = ephemeralLow();
-  if (low - 1 > PRIVATE_LOW + 1000) {
+  // a cluster node also listens on port + 10000 (its bus): both must be free, and below the range
+  const top = options.clusterBus ? low - CLUSTER_BUS_OFFSET : low;
+  if (top - 1 > PRIVATE_LOW + 1000) {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const port = PRIVATE_LOW + Math.floor(Math.random() * (low - PRIVATE_LOW));
+      const port = PRIVATE_LOW + Math.floor(Math.random() * (top - PRIVATE_LOW));
       if (port === 6379) continue;
-      if (!(await portInUse(port, host))) return port;
+      if (await portInUse(port, host)) continue;
+      if (options.clusterBus && (await portInUse(port + CLUSTER_BUS_OFFSET, host))) continue;
+      return port;
     }
   }
+  if (options.clusterBus) throw new Error(`no port P with P and P + ${CLUSTER_BUS_OFFSET} free below ${low}`);
   for (;;) {
     const port = await kernelPort(host);
     if (port !== 6379) return port;
   }
 }
+
+/** a cluster node's bus listens this far above its port */
+const CLUSTER_BUS_OFFSET = 10000;
 
 /** the lowest port freePort draws from */
 const PRIVATE_LOW = 10000;

@@ -107,7 +107,10 @@ export async function restartTestServer(server: TestServer, options: { dataDir?:
 export async function startTestServer(options: { model?: Deployment; args?: string[]; engine?: TestEngine } = {}): Promise<TestServer> {
   const engine = options.engine ?? requireHostEngine();
   const model = structuredClone(options.model ?? profile('neurallog'));
-  const port = await freePort();
+  // a cluster node also binds port + 10000 (its bus), which another test's server may hold
+  const cluster =
+    model.extraDirectives.some((d) => d.name === 'cluster-enabled' && d.args[0] === 'yes') || /cluster-enabled\W+yes/.test((options.args ?? []).join(' '));
+  const port = await freePort('127.0.0.1', { clusterBus: cluster });
   model.server.port = port;
   model.server.bind = ['127.0.0.1'];
   const temp = tempDir('nlr-test-', engine.tempParent);
