@@ -1,5 +1,8 @@
 import { UsageError } from '../errors.js';
-import { endpointForDeployment, resolveTarget } from '../connect/target.js';
+import { existsSync } from 'node:fs';
+import { readDeploymentModel, requireDeploymentDir } from '../connect/deployment-dir.js';
+import { generatePassword, writePrivateFile } from '../connect/secrets.js';
+import { endpointForDeployment, readPasswordFile, resolveTarget } from '../connect/target.js';
 import { parseDurationSeconds } from '../config/units.js';
 import { deploymentTokenPath, parseListen, startMonitor, untilSignal } from '../monitor/run.js';
 import { isLoopback } from '../monitor/http-server.js';
@@ -48,7 +51,6 @@ export async function monitorCommand(flags: MonitorFlags): Promise<number> {
 async function target(flags: MonitorFlags): Promise<{ endpoint: Awaited<ReturnType<typeof resolveTarget>>; databases?: number; root?: string }> {
   if (flags.url) return { endpoint: await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'monitor') };
   if (!flags.dir) throw new UsageError('say what to monitor: --url redis://monitor@host:port or --dir <deployment made by `up`>');
-  const { readDeploymentModel, requireDeploymentDir } = await import('../connect/deployment-dir.js');
   const paths = requireDeploymentDir(flags.dir);
   const model = readDeploymentModel(paths);
   // a monitor that starts before its server (or outlives a restart) scrapes redis_up 0 until it answers
@@ -57,13 +59,10 @@ async function target(flags: MonitorFlags): Promise<{ endpoint: Awaited<ReturnTy
 }
 
 async function loginToken(flags: MonitorFlags, root: string | undefined, host: string): Promise<string | undefined> {
-  const { readPasswordFile } = await import('../connect/target.js');
   if (flags.tokenFile) return readPasswordFile(flags.tokenFile);
   if (isLoopback(host) || root === undefined) return undefined;
   const path = deploymentTokenPath(root);
-  const { existsSync } = await import('node:fs');
   if (!existsSync(path)) {
-    const { generatePassword, writePrivateFile } = await import('../connect/secrets.js');
     writePrivateFile(path, `${generatePassword()}\n`);
     say(`Made a login token for the monitor in ${path} (mode 0600).`);
   }

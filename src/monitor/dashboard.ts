@@ -5,6 +5,7 @@
  * key or a value.
  */
 import { readFileSync } from 'node:fs';
+import { setInterval } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
 import type { Route } from './http-server.js';
@@ -92,7 +93,6 @@ function uplotFiles(): { js: string; css: string } {
 
 /** Polls through `scrape` every `seconds` until the signal aborts. */
 export async function pollEvery(seconds: number, scrape: () => Promise<unknown>, signal: AbortSignal): Promise<void> {
-  const { setInterval } = await import('node:timers/promises');
   try {
     for await (const _ of setInterval(seconds * 1000, undefined, { signal })) await scrape();
   } catch (error) {

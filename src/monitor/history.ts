@@ -3,6 +3,8 @@
  * previous point) kept for the last hour in a ring, and the latest state. Pure; no key or value of the
  * data ever enters it, only the server's counters and settings.
  */
+import { parseKeyspace } from '../connect/client.js';
+
 export interface Point {
   /** milliseconds since the epoch */
   t: number;
@@ -73,8 +75,7 @@ export function pointFrom(fields: ReadonlyMap<string, string>, t: number, previo
 export function stateFrom(fields: ReadonlyMap<string, string>, error?: string): ServerState {
   const f = (key: string): string => fields.get(key) ?? '';
   const valkey = fields.has('valkey_version');
-  let keys = 0;
-  for (const [key, value] of fields) if (/^db\d+$/.test(key)) keys += Number(/keys=(\d+)/.exec(value)?.[1] ?? 0);
+  const keys = totalKeys(fields);
   return {
     up: error === undefined && fields.size > 0,
     error,
@@ -127,4 +128,11 @@ export class History {
   all(): readonly Point[] {
     return this.points;
   }
+}
+
+/** keys over every database, from INFO's keyspace lines */
+export function totalKeys(fields: ReadonlyMap<string, string>): number {
+  let keys = 0;
+  for (const n of parseKeyspace(Object.fromEntries(fields)).values()) keys += n;
+  return keys;
 }

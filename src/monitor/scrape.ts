@@ -134,11 +134,11 @@ export class RedisScraper {
     set.gauge(`${NAMESPACE}_exporter_last_scrape_connect_time_seconds`, (now() - connectStarted) / 1000);
     const config = await this.config(client);
     const info = await client.info('all');
-    addConfigMetrics(set, config, info, this.options);
     const facts = addInfoMetrics(set, info, {
       databases: Number(config.get('databases') ?? this.options.databases ?? 16),
       nowSeconds: Math.floor(now() / 1000),
     });
+    addConfigMetrics(set, config, facts.fields, this.options);
     const latency = await addLatencyMetrics(set, client);
     const slowlog = await this.addSlowlogMetrics(set, client);
     set.gauge(`${NAMESPACE}_last_key_groups_scrape_duration_milliseconds`, 0);
@@ -194,12 +194,11 @@ function slowEntries(reply: unknown): SlowEntry[] {
 }
 
 /** config_io_threads, config_maxclients, config_maxmemory: from CONFIG GET, else INFO and the model */
-function addConfigMetrics(set: MetricSet, config: ReadonlyMap<string, string>, info: string, options: ScraperOptions): void {
-  const infoField = (name: string): string | undefined => new RegExp(`^${name}:(\\d+)\\r?$`, 'm').exec(info)?.[1];
-  const ioThreads = config.get('io-threads') ?? (options.ioThreads === undefined ? '1' : String(options.ioThreads));
-  const maxclients = config.get('maxclients') ?? infoField('maxclients');
-  const maxmemory = config.get('maxmemory') ?? infoField('maxmemory');
-  if (ioThreads !== undefined) set.gauge(`${NAMESPACE}_config_io_threads`, Number(ioThreads));
+function addConfigMetrics(set: MetricSet, config: ReadonlyMap<string, string>, info: ReadonlyMap<string, string>, options: ScraperOptions): void {
+  const ioThreads = config.get('io-threads') ?? String(options.ioThreads ?? 1);
+  const maxclients = config.get('maxclients') ?? info.get('maxclients');
+  const maxmemory = config.get('maxmemory') ?? info.get('maxmemory');
+  set.gauge(`${NAMESPACE}_config_io_threads`, Number(ioThreads));
   if (maxclients !== undefined) set.gauge(`${NAMESPACE}_config_maxclients`, Number(maxclients));
   if (maxmemory !== undefined) set.gauge(`${NAMESPACE}_config_maxmemory`, Number(maxmemory));
 }

@@ -2,6 +2,8 @@
  * The `redis-cli --stat` view, from INFO: keys, memory, clients, blocked clients, requests (with the
  * difference since the previous line) and connections. Pure: fields in, text out.
  */
+import { totalKeys } from './history.js';
+
 export const STAT_HEADER = [
   '------- data ------ --------------------- load -------------------- - child -',
   'keys       mem      clients blocked requests            connections',
@@ -18,8 +20,7 @@ export function shortBytes(bytes: number): string {
 }
 
 export function statLine(fields: ReadonlyMap<string, string>, previous?: ReadonlyMap<string, string>): string {
-  let keys = 0;
-  for (const [key, value] of fields) if (/^db\d+$/.test(key)) keys += Number(/keys=(\d+)/.exec(value)?.[1] ?? 0);
+  const keys = totalKeys(fields);
   const requests = num(fields, 'total_commands_processed');
   const delta = previous ? ` (+${Math.max(0, requests - num(previous, 'total_commands_processed'))})` : '';
   const child =
