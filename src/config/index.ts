@@ -19,3 +19,4 @@ export {
   type DirectiveTable,
 } from './engine-directives.js';
 export { resolveTarget, profileTarget, type TargetChoice } from './load.js';
+export * from './topology.js';

@@ -6,6 +6,7 @@
  *   them; docs/configuration.md lists each difference and why.
  */
 import { DEFAULT_RELEASE, defaultImage } from './engines.js';
+import { TOPOLOGY_DEFAULTS } from './topology.js';
 import { DEPLOY_DEFAULTS, type AclUser, type Deployment, type ProfileName } from './schema.js';
 
 const MB = 1024 * 1024;
@@ -132,6 +133,7 @@ function guideProfile(): Deployment {
       replicas: 0,
     },
     retention: { logsTtlSeconds: 0 },
+    topology: structuredClone(TOPOLOGY_DEFAULTS),
     deploy: structuredClone(DEPLOY_DEFAULTS),
   };
 }

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_RELEASE, ENGINES, VERSION_PATTERN, versionProblem } from './engines.js';
+import { TOPOLOGY_DEFAULTS, topologySchema } from './topology.js';
 import { parseK8sBytes, parseK8sMillicores, parseRedisSize } from './units.js';
 
 export const EVICTION_POLICIES = [
@@ -237,6 +238,9 @@ export const deploymentSchema = z
     retention: z.strictObject({
       logsTtlSeconds: nonNegative.describe('how long NeuralLog keeps log entries (0 = forever)'),
     }),
+    topology: topologySchema
+      .default(() => structuredClone(TOPOLOGY_DEFAULTS))
+      .describe('one server (`single`, the default), Sentinel high availability, or Redis Cluster (the guide\'s Advanced Configuration)'),
     deploy: deploySchema.default(() => structuredClone(DEPLOY_DEFAULTS)).describe('Kubernetes and Docker Compose settings (render kubernetes|compose)'),
   })
   .superRefine((d, ctx) => {
