@@ -14,6 +14,8 @@ export function declareUp(parent: CommandUnknownOpts) {
     .option('--config <file>', 'a YAML model (profile + overrides) or a redis.conf')
     .option('--detach', 'return once the server is ready, leaving it running')
     .addOption(new Option('--topology <kind>', 'what to run').choices(['standalone'] as const).default('standalone' as const))
+    .option('--no-monitor', 'do not start the monitor (dashboard and /metrics) next to the server')
+    .option('--monitor-listen <host:port>', "where the monitor serves (default 127.0.0.1:9121, redis_exporter's port, or a free port when that one is taken)")
     .option('--allow-insecure', 'run a model that lets clients in without a password')
     .option(
       '--server <path>',

@@ -1,24 +1,28 @@
 /** The flags of `monitor`. */
-import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { dirOption, type FlagsOf } from './flags.js';
 
 export function declareMonitor(parent: CommandUnknownOpts) {
-  return parent
-    .command('monitor')
-    .description(
-      "Serve a live dashboard (/) and the server's metrics for Prometheus under redis_exporter 1.45's names (/metrics, on its port 9121), and /health, until stopped (Ctrl-C). Beyond 127.0.0.1 a login token is required.",
-    )
-    .option('--url <url>', 'the server to watch, e.g. redis://monitor@127.0.0.1:6379 (password from --password-file or NEURALLOG_REDIS_PASSWORD)')
-    .addOption(dirOption())
-    .option('--password-file <file>', 'read the --url password from this file (mode 0600)')
-    .option('--listen <host:port>', 'where to serve; any address but loopback requires a login token', '127.0.0.1:9121')
-    .option(
-      '--token-file <file>',
-      'the login token (Bearer, or the password of HTTP basic auth); with --dir, .neurallog-redis/monitor.token is made when needed',
-    )
-    .option('--scrape-timeout <duration>', 'deadline of one scrape, connecting included (1s to 300s)', '5s')
-    .option('--poll <duration>', "how often the monitor scrapes by itself for the dashboard's last-hour charts", '5s')
-    .option('--backups <dir>', 'a backup directory (`backup --to`) whose newest backup the dashboard and metrics report')
-    .option('--json', 'print where it listens as JSON');
+  return (
+    parent
+      .command('monitor')
+      .description(
+        "Serve a live dashboard (/) and the server's metrics for Prometheus under redis_exporter 1.45's names (/metrics, on its port 9121), and /health, until stopped (Ctrl-C). Beyond 127.0.0.1 a login token is required.",
+      )
+      .option('--url <url>', 'the server to watch, e.g. redis://monitor@127.0.0.1:6379 (password from --password-file or NEURALLOG_REDIS_PASSWORD)')
+      .addOption(dirOption())
+      .option('--password-file <file>', 'read the --url password from this file (mode 0600)')
+      .option('--listen <host:port>', 'where to serve; any address but loopback requires a login token', '127.0.0.1:9121')
+      .option(
+        '--token-file <file>',
+        'the login token (Bearer, or the password of HTTP basic auth); with --dir, .neurallog-redis/monitor.token is made when needed',
+      )
+      .option('--scrape-timeout <duration>', 'deadline of one scrape, connecting included (1s to 300s)', '5s')
+      .option('--poll <duration>', "how often the monitor scrapes by itself for the dashboard's last-hour charts", '5s')
+      .option('--backups <dir>', 'a backup directory (`backup --to`) whose newest backup the dashboard and metrics report')
+      .option('--json', 'print where it listens as JSON')
+      // `up` runs the monitor with the server's pid: it stops when that server is gone
+      .addOption(new Option('--exit-with <pid>', 'stop when this process exits').hideHelp())
+  );
 }
 export type MonitorCliFlags = FlagsOf<typeof declareMonitor>;

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { existsSync } from 'node:fs';
+import { isAlive, sleep } from '../host/processes.js';
 import { readDeploymentModel, requireDeploymentDir } from '../connect/deployment-dir.js';
 import { generatePassword, writePrivateFile } from '../connect/secrets.js';
 import { endpointForDeployment, readPasswordFile, resolveTarget } from '../connect/target.js';
@@ -43,9 +44,16 @@ export async function monitorCommand(flags: MonitorFlags): Promise<number> {
     );
   const first = await monitor.server.scrape();
   if (first.error !== undefined) say(`Note: the first scrape failed (${first.error}); redis_up is 0 until the server answers.`);
-  await untilSignal();
+  await (flags.exitWith === undefined ? untilSignal() : Promise.race([untilSignal(), serverGone(flags.exitWith)]));
   await monitor.stop();
   return 0;
+}
+
+/** Resolves once the process `pid` (the server `up` started the monitor for) no longer runs. */
+async function serverGone(pidText: string): Promise<void> {
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new UsageError(`--exit-with takes a process id, not "${pidText}"`);
+  while (isAlive(pid)) await sleep(1000);
 }
 
 async function target(flags: MonitorFlags): Promise<{ endpoint: Awaited<ReturnType<typeof resolveTarget>>; databases?: number; root?: string }> {

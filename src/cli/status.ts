@@ -23,6 +23,7 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
     return 1;
   }
   const lines = [`running   ${s.dir}`, `  pid ${s.pid}, ${s.host}:${s.port}, profile ${s.profile}`, `  url       ${s.url}`];
+  lines.push(s.monitor ? `  monitor   ${s.monitor.url}/ (dashboard), ${s.monitor.url}/metrics (pid ${s.monitor.pid})` : '  monitor   not running');
   if (s.error) lines.push(`  problem:  ${s.error}`);
   else {
     const engine = s.engine && s.engineVersion ? describeEngine({ engine: s.engine, version: s.engineVersion }) : `Redis ${s.redisVersion}`;

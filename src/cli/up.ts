@@ -1,4 +1,4 @@
-import { downDeployment, requireDirArgument, tailLog, upDeployment, type UpResult } from '../runtime/index.js';
+import { downDeployment, requireDirArgument, runningMonitor, startMonitorProcess, tailLog, upDeployment, type UpResult } from '../runtime/index.js';
 import { deploymentPaths } from '../connect/index.js';
 import { cliProgram } from '../config/engines.js';
 import { describeEngine } from '../engine/identity.js';
@@ -34,6 +34,36 @@ function describe(result: UpResult): string {
   return lines.join('\n');
 }
 
+type MonitorOutcome = { url: string; pid: number; note?: string } | { error: string };
+
+function describeMonitor(monitor: MonitorOutcome): string {
+  if ('error' in monitor) return `  monitor:   not started: ${monitor.error}`;
+  return `  monitor:   ${monitor.url}/ (dashboard), ${monitor.url}/metrics (Prometheus; pid ${monitor.pid})${monitor.note ? `\n             ${monitor.note}` : ''}`;
+}
+
+/**
+ * The monitor next to the server (unless --no-monitor): the one already running for this directory,
+ * or a new detached `monitor --dir` process that exits with the server. A monitor that cannot start
+ * leaves the server serving; the outcome says why.
+ */
+async function ensureMonitor(flags: UpFlags, result: UpResult): Promise<MonitorOutcome> {
+  const paths = deploymentPaths(flags.dir);
+  const running = runningMonitor(paths);
+  if (running && (flags.monitorListen === undefined || running.url.endsWith(`//${flags.monitorListen}`))) return { url: running.url, pid: running.pid };
+  const entry = process.argv[1];
+  if (entry === undefined) return { error: 'cannot tell how this CLI was started' };
+  try {
+    const started = await startMonitorProcess(paths, {
+      cli: [process.execPath, ...process.execArgv, entry],
+      listen: flags.monitorListen,
+      serverPid: result.pid,
+    });
+    return { url: started.url, pid: started.pid, ...(started.note ? { note: started.note } : {}) };
+  } catch (error) {
+    return { error: `${(error as Error).message}; start it by hand: neurallog-redis monitor --dir ${flags.dir}` };
+  }
+}
+
 /**
  * Exit codes: 0 the server serves (started now, or already running); 1 it failed to start; 2 `up`
  * could not run: bad flags or model, or another `up` is starting this directory (the loser did not
@@ -55,11 +85,12 @@ export async function upCommand(flags: UpFlags): Promise<number> {
   });
   if (result.staleState) say(`Note: ${result.staleState}.`);
   if (result.targetNote) say(`Note: ${result.targetNote}.`);
+  const monitor = flags.monitor === false ? undefined : await ensureMonitor(flags, result);
   if (flags.json) {
     const { server: _server, ...rest } = result;
-    printJson({ ...rest, detached: Boolean(flags.detach || result.alreadyRunning) });
+    printJson({ ...rest, detached: Boolean(flags.detach || result.alreadyRunning), ...(monitor ? { monitor } : {}) });
   } else {
-    printResult(describe(result));
+    printResult(describe(result) + (monitor ? `\n${describeMonitor(monitor)}` : ''));
   }
   if (flags.detach || result.alreadyRunning || !result.server) {
     if (!flags.json && !result.alreadyRunning) say(`Detached. Stop it with: neurallog-redis down --dir ${flags.dir}`);

@@ -240,7 +240,7 @@ export const deploymentSchema = z
     }),
     topology: topologySchema
       .default(() => structuredClone(TOPOLOGY_DEFAULTS))
-      .describe('one server (`single`, the default), Sentinel high availability, or Redis Cluster (the guide\'s Advanced Configuration)'),
+      .describe("one server (`single`, the default), Sentinel high availability, or Redis Cluster (the guide's Advanced Configuration)"),
     deploy: deploySchema.default(() => structuredClone(DEPLOY_DEFAULTS)).describe('Kubernetes and Docker Compose settings (render kubernetes|compose)'),
   })
   .superRefine((d, ctx) => {

@@ -5,7 +5,6 @@
  * `parallel-syncs 1`; `cluster-node-timeout 5000` and `cluster-config-file nodes.conf`.
  */
 import { z } from 'zod';
-import type { AclUser } from './schema.js';
 
 export const TOPOLOGY_KINDS = ['single', 'sentinel', 'cluster'] as const;
 export type TopologyKind = (typeof TOPOLOGY_KINDS)[number];
@@ -44,6 +43,16 @@ export type Topology = z.output<typeof topologySchema>;
 export type SentinelSettings = z.output<typeof sentinelSchema>;
 export type ClusterSettings = z.output<typeof clusterSchema>;
 
+/** An ACL user as the model writes one (the shape of schema.ts's TopologyUser; not imported, schema.ts imports this file). */
+export interface TopologyUser {
+  name: string;
+  enabled: boolean;
+  nopass: boolean;
+  keys: string[];
+  channels: string[];
+  commands: string[];
+}
+
 export const TOPOLOGY_DEFAULTS: Topology = {
   kind: 'single',
   sentinel: {
@@ -65,9 +74,9 @@ export const TOPOLOGY_DEFAULTS: Topology = {
  * - `sentinel`: how Sentinels watch and reconfigure the servers (`sentinel auth-user`); the command
  *   list Redis's Sentinel documentation gives, on Sentinel's hello channel only.
  */
-export function topologyUsers(kind: TopologyKind): AclUser[] {
+export function topologyUsers(kind: TopologyKind): TopologyUser[] {
   if (kind === 'single') return [];
-  const replica: AclUser = {
+  const replica: TopologyUser = {
     name: 'replica',
     enabled: true,
     nopass: false,
@@ -76,7 +85,7 @@ export function topologyUsers(kind: TopologyKind): AclUser[] {
     commands: ['-@all', '+psync', '+replconf', '+ping'],
   };
   if (kind === 'cluster') return [replica];
-  const sentinel: AclUser = {
+  const sentinel: TopologyUser = {
     name: 'sentinel',
     enabled: true,
     nopass: false,

@@ -19,6 +19,7 @@ import { UsageError } from '../errors.js';
 import { adminEndpoint, statusEndpoint } from './admin-access.js';
 import { forgetStalePid, ownServer, requireDirArgument, type EngineFacts } from './deployment-state.js';
 import { loadingProgress, type LoadingProgress } from './loading.js';
+import { runningMonitor, stopMonitorProcess } from './monitor-process.js';
 import { stopRedisServer } from './redis-server.js';
 import { rememberedServer } from './server-choice.js';
 
@@ -54,6 +55,7 @@ export async function downDeployment(dir: string, options: { timeoutMs?: number 
   const remembered = rememberedServer(paths.root);
   const engine = remembered ? { engine: remembered.engine, engineVersion: remembered.version } : {};
   const own = ownServer(paths);
+  await stopMonitorProcess(paths);
   if (own.kind !== 'ours') {
     if (own.kind === 'stale') forgetStalePid(paths);
     else rmSync(paths.state, { force: true });
@@ -89,6 +91,8 @@ export interface StatusResult extends EngineFacts {
   aofLastWriteStatus?: string;
   /** set while the server loads its data (INFO persistence loading:1): it answers nothing else yet */
   loading?: LoadingProgress;
+  /** the monitor `up` started (dashboard and /metrics), while it runs */
+  monitor?: { pid: number; url: string };
   /** set when redis.pid or state.json named a process that is not this deployment's server */
   staleState?: string;
   error?: string;
@@ -133,6 +137,8 @@ export async function deploymentStatus(dir: string): Promise<StatusResult> {
     profile: model.profile,
     ...facts,
   };
+  const monitor = runningMonitor(paths);
+  if (monitor) result.monitor = { pid: monitor.pid, url: monitor.url };
   try {
     const client = await openConnection(endpoint);
     try {

@@ -21,3 +21,11 @@ export { judgePid, findOwnServer, processCwd, type PidVerdict } from '../host/in
 export { lockDeployment, waitForDeploymentLock, deploymentLockPath, DeploymentBusyError } from './deployment-lock.js';
 export { loadingProgress, describeLoading, type LoadingProgress } from './loading.js';
 export { adminLogin, type AdminLogin } from './admin-access.js';
+export {
+  startMonitorProcess,
+  stopMonitorProcess,
+  runningMonitor,
+  DEFAULT_MONITOR_LISTEN,
+  type MonitorProcess,
+  type StartedMonitor,
+} from './monitor-process.js';
