@@ -132,15 +132,24 @@ export class RedisScraper {
     const connectStarted = now();
     const client = (this.connection ??= await openConnection(this.endpoint, { connectTimeoutMs: this.options.timeoutMs ?? 5000 }));
     set.gauge(`${NAMESPACE}_exporter_last_scrape_connect_time_seconds`, (now() - connectStarted) / 1000);
-    const config = await this.config(client);
-    const info = await client.info('all');
+    // every command at once: node-redis pipelines what is sent in one tick, so a scrape costs one round trip
+    const [config, info, latencyReply, slowlogLength, slowlogReply] = await Promise.all([
+      this.config(client),
+      client.info('all'),
+      refusable(client.sendCommand(['LATENCY', 'LATEST'])),
+      refusable(client.sendCommand(['SLOWLOG', 'LEN'])),
+      // the exporter asks for one entry; the dashboard shows ten (their command names only)
+      this.slowlogGetAllowed ? refusable(client.sendCommand(['SLOWLOG', 'GET', '10'])) : Promise.resolve(REFUSED),
+    ]);
     const facts = addInfoMetrics(set, info, {
       databases: Number(config.get('databases') ?? this.options.databases ?? 16),
       nowSeconds: Math.floor(now() / 1000),
     });
     addConfigMetrics(set, config, facts.fields, this.options);
-    const latency = await addLatencyMetrics(set, client);
-    const slowlog = await this.addSlowlogMetrics(set, client);
+    const latency = latencyReply === REFUSED ? [] : addLatencyMetrics(set, latencyReply);
+    if (slowlogLength !== REFUSED) set.gauge(`${NAMESPACE}_slowlog_length`, Number(slowlogLength));
+    if (slowlogReply === REFUSED) this.slowlogGetAllowed = false;
+    const slowlog = slowlogReply === REFUSED ? [] : addSlowlogMetrics(set, slowlogReply);
     set.gauge(`${NAMESPACE}_last_key_groups_scrape_duration_milliseconds`, 0);
     return { facts, slowlog, latency };
   }
@@ -156,28 +165,25 @@ export class RedisScraper {
       return new Map();
     }
   }
+}
 
-  private async addSlowlogMetrics(set: MetricSet, client: RedisConnection): Promise<SlowEntry[]> {
-    try {
-      set.gauge(`${NAMESPACE}_slowlog_length`, Number(await client.sendCommand(['SLOWLOG', 'LEN'])));
-    } catch (e) {
-      if (!isRefusal(e)) throw e;
-    }
-    if (!this.slowlogGetAllowed) return [];
-    let reply: unknown;
-    try {
-      // the exporter asks for one entry; the dashboard shows ten (their command names only)
-      reply = await client.sendCommand(['SLOWLOG', 'GET', '10']);
-    } catch (e) {
-      if (!isRefusal(e)) throw e;
-      this.slowlogGetAllowed = false;
-      return [];
-    }
-    const entries = slowEntries(reply);
-    set.gauge(`${NAMESPACE}_slowlog_last_id`, entries[0]?.id ?? 0);
-    set.gauge(`${NAMESPACE}_last_slow_execution_duration_seconds`, (entries[0]?.microseconds ?? 0) / 1e6);
-    return entries;
+const REFUSED = Symbol('refused');
+
+/** a command's reply, or REFUSED when the server said no (ACL, or a command it lacks) */
+async function refusable(reply: Promise<unknown>): Promise<unknown> {
+  try {
+    return await reply;
+  } catch (e) {
+    if (isRefusal(e)) return REFUSED;
+    throw e;
   }
+}
+
+function addSlowlogMetrics(set: MetricSet, reply: unknown): SlowEntry[] {
+  const entries = slowEntries(reply);
+  set.gauge(`${NAMESPACE}_slowlog_last_id`, entries[0]?.id ?? 0);
+  set.gauge(`${NAMESPACE}_last_slow_execution_duration_seconds`, (entries[0]?.microseconds ?? 0) / 1e6);
+  return entries;
 }
 
 /** [id, unix time, microseconds, [command, args...], ...] entries -> their name and timing only */
@@ -203,14 +209,7 @@ function addConfigMetrics(set: MetricSet, config: ReadonlyMap<string, string>, i
   if (maxmemory !== undefined) set.gauge(`${NAMESPACE}_config_maxmemory`, Number(maxmemory));
 }
 
-async function addLatencyMetrics(set: MetricSet, client: RedisConnection): Promise<LatencyEvent[]> {
-  let reply: unknown;
-  try {
-    reply = await client.sendCommand(['LATENCY', 'LATEST']);
-  } catch (e) {
-    if (isRefusal(e)) return [];
-    throw e;
-  }
+function addLatencyMetrics(set: MetricSet, reply: unknown): LatencyEvent[] {
   if (!Array.isArray(reply)) return [];
   const events: LatencyEvent[] = [];
   for (const event of reply as unknown[]) {
