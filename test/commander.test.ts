@@ -24,6 +24,7 @@ import {
   COMMANDER_VERSION,
   commanderLoginPassword,
 } from '../src/render/commander.js';
+import { ConfigError } from '../src/errors.js';
 import { COMPOSE_FILE, renderCompose } from '../src/render/compose.js';
 import { freePort } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
@@ -155,6 +156,14 @@ describe('Redis Commander, as rendered', () => {
   test('the package installed is the version the image tag names', () => {
     const pkg = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string };
     assert.equal(pkg.version, COMMANDER_VERSION);
+  });
+
+  test('without the commander password the render refuses, naming the user and the fix', () => {
+    const { commander: _commander, ...secrets } = { app: 'a', backup: 'b', monitor: 'm', commander: 'c', admin: 'x' };
+    assert.throws(
+      () => renderCompose(profile('neurallog'), secrets),
+      (error: unknown) => error instanceof ConfigError && /"commander"/.test(error.message) && /--secrets FILE/.test(error.message),
+    );
   });
 
   testEngines().forEach((engine) => {
