@@ -31,6 +31,7 @@ import { loadgen } from '../src/workload/index.js';
 import { launchChromium, noBrowser } from './helpers/browser.js';
 import { REPO_ROOT } from './helpers/run-cli.js';
 import { closeConnection, startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
+import type { RedisConnection } from '../src/connect/index.js';
 
 const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve('redis-commander/package.json'));
 
@@ -152,6 +153,32 @@ async function withData(server: TestServer): Promise<void> {
   }
 }
 
+/** Opens one key of each type in the data, and the tree's `logs:` folder (TYPE and size of each leaf). */
+async function browseEveryType(commander: RunningCommander, token: string, connectionId: string, admin: RedisConnection): Promise<string[]> {
+  const id = encodeURIComponent(connectionId);
+  const [, keys] = (await admin.sendCommand(['SCAN', '0', 'COUNT', '1000'])) as [string, string[]];
+  const byType = new Map<string, string>();
+  for (const key of keys) byType.set(String(await admin.sendCommand(['TYPE', key])), key);
+  for (const [type, key] of byType) {
+    const r = await api(commander, token, `/apiv2/key/${id}/${encodeURIComponent(key)}`);
+    assert.equal(r.status, 200, `${type} ${key}: ${await r.text()}`);
+  }
+  const folder = (await (await api(commander, token, `/apiv2/keystree/${id}/logs:`)).json()) as { data: { rel?: string }[] };
+  assert.ok(folder.data.length > 1 && folder.data.every((n) => n.rel !== undefined), JSON.stringify(folder.data.slice(0, 3)));
+  return [...byType.keys()].sort();
+}
+
+/** The commands the server refused the commander user (ACL LOG), as `reason:object`. */
+async function refusedForCommander(admin: RedisConnection): Promise<string[]> {
+  const log = (await admin.sendCommand(['ACL', 'LOG'])) as unknown[][];
+  const entries = log.map((flat) => {
+    const entry = new Map<string, unknown>();
+    for (let i = 0; i < flat.length; i += 2) entry.set(String(flat[i]), flat[i + 1]);
+    return entry;
+  });
+  return [...new Set(entries.filter((e) => e.get('username') === 'commander').map((e) => `${String(e.get('reason'))}:${String(e.get('object'))}`))].sort();
+}
+
 describe('Redis Commander, as rendered', () => {
   test('the package installed is the version the image tag names', () => {
     const pkg = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string };
@@ -193,6 +220,9 @@ describe('Redis Commander, as rendered', () => {
           value?: unknown;
         };
         assert.equal(probe.value, 'unchanged', JSON.stringify(probe));
+        assert.deepEqual(await browseEveryType(commander, token, connectionId, admin), ['hash', 'list', 'set', 'stream', 'string', 'zset']);
+        // browsing needed nothing the user lacks: what it asked and was refused is what it works without
+        assert.deepEqual(await refusedForCommander(admin), ['command:client|setname', 'command:command', 'command:module|list']);
 
         // the key editor: refused by its read-only mode
         const edit = await api(commander, token, `/apiv2/key/${encodeURIComponent(connectionId)}/logs:commander-probe`, {
