@@ -43,6 +43,35 @@ export const APP_DENIED_COMMANDS = [
   '-copy',
 ];
 
+/**
+ * What Redis Commander 0.9.0 sends to list keys and show them, and nothing else (read from its source;
+ * docs/monitoring.md, "Redis Commander", says what each is for): INFO (ioredis's ready check and the
+ * server page), SCAN (the key tree; ACL rules cannot filter its output, so names outside NeuralLog's
+ * patterns are listed but their TYPE and values are refused), TYPE and TTL of a key, the size of a
+ * collection in the tree and each type's read command. Left out, and it works without them: COMMAND
+ * (its read-only filter falls back to a built-in list), MODULE LIST, CLIENT SETNAME (errors ignored),
+ * CONFIG GET databases (only when adding a server in the UI; falls back to 16), EVAL (only with
+ * ui.maxHashFieldSize), KEYS (it uses SCAN), every write.
+ */
+export const COMMANDER_COMMANDS = [
+  '-@all',
+  '+info',
+  '+scan',
+  '+type',
+  '+ttl',
+  '+get',
+  '+llen',
+  '+lrange',
+  '+hgetall',
+  '+smembers',
+  '+scard',
+  '+zcard',
+  '+zcount',
+  '+zrevrange',
+  '+xlen',
+  '+xrange',
+];
+
 /** The least-privilege users of the neurallog profile. */
 export function neurallogUsers(): AclUser[] {
   return [
@@ -77,6 +106,15 @@ export function neurallogUsers(): AclUser[] {
       // only). No CONFIG: CONFIG GET would read masterauth, a path from this user to the replication
       // user and so to all data.
       commands: ['-@all', '+ping', '+info', '+latency', '-latency|reset', '+slowlog|len', '+slowlog|get', '+client|list', '+dbsize', '+scan', '+memory|usage'],
+    },
+    {
+      name: 'commander',
+      enabled: true,
+      nopass: false,
+      // Redis Commander's key browser (render/commander.ts): read-only on NeuralLog's keys
+      keys: NEURALLOG_KEY_PATTERNS.map((pattern) => `%R${pattern}`),
+      channels: [],
+      commands: [...COMMANDER_COMMANDS],
     },
     { name: 'admin', enabled: true, nopass: false, keys: ['~*'], channels: ['&*'], commands: ['+@all'] },
   ];

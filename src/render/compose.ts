@@ -10,6 +10,7 @@
 import type { Deployment } from '../config/schema.js';
 import { redisCommand } from './kubernetes/statefulset.js';
 import { renderAcl, type Secrets } from './acl.js';
+import { addComposeCommander } from './commander-compose.js';
 import { backupUrl, header, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, secretKey, TOOLS_GID, TOOLS_UID } from './kubernetes/names.js';
 import { budgets, readinessScript } from './kubernetes/probes.js';
 import { assertRenderable } from './kubernetes/refuse.js';
@@ -114,6 +115,7 @@ export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
     volumes: { 'redis-data': {}, backups: {}, 'redis-secrets': {}, 'backup-secrets': {} },
     secrets: Object.fromEntries([...redisSecrets, ...backupSecrets].map((f) => [secretName(f), { file: `./secrets/${f}` }])),
   };
+  const commanderFiles = addComposeCommander(compose, d, secrets, hardening);
   return [
     {
       path: COMPOSE_FILE,
@@ -122,5 +124,6 @@ export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
     },
     { path: 'redis.conf', content: conf, secret: false },
     ...secretFiles,
+    ...commanderFiles,
   ];
 }

@@ -9,6 +9,7 @@ import { renderAcl, usersNeedingPasswords, type Secrets } from '../acl.js';
 import { renderRedisConf } from '../redis-conf.js';
 import { toYaml } from '../yaml.js';
 import { backupClaim, backupCronJob } from './backup.js';
+import { commanderObjects, commanderSecretData } from './commander.js';
 import { prometheusRule, serviceMonitor } from './monitoring.js';
 import { METRICS_TOKEN_KEY, ROLE_USERS, header, type Manifest } from './names.js';
 import { metricsToken } from '../monitoring.js';
@@ -60,13 +61,14 @@ export function kubernetesObjects(d: Deployment, secrets: Secrets): RenderedObje
   const objects: RenderedObject[] = [
     { file: 'namespace.yaml', manifest: namespace(d) },
     { file: 'configmap.yaml', manifest: configMap(d, conf) },
-    { file: 'secret.yaml', manifest: secret(d, acl, secretPasswords(d, secrets), metricsSecret(d, secrets)) },
+    { file: 'secret.yaml', manifest: secret(d, acl, secretPasswords(d, secrets), { ...metricsSecret(d, secrets), ...commanderSecretData(d, secrets) }) },
     { file: 'service.yaml', manifest: service(d) },
     { file: 'statefulset.yaml', manifest: statefulSet(d, { conf: sha256(conf), acl: sha256(acl) }) },
     { file: 'poddisruptionbudget.yaml', manifest: podDisruptionBudget(d) },
     { file: 'networkpolicy.yaml', manifest: networkPolicy(d) },
     { file: 'backup-pvc.yaml', manifest: backupClaim(d) },
     { file: 'backup-cronjob.yaml', manifest: backupCronJob(d) },
+    ...commanderObjects(d, secrets),
   ];
   if (d.deploy.monitoring.serviceMonitor) objects.push({ file: 'servicemonitor.yaml', manifest: serviceMonitor(d) });
   if (d.deploy.monitoring.prometheusRule) objects.push({ file: 'prometheusrule.yaml', manifest: prometheusRule(d) });

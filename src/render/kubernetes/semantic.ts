@@ -311,13 +311,16 @@ function checkClientUrl({ objects, add, find, podsSelected }: Check, p: PodTempl
   const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
   for (const t of podsSelected(p.namespace, { matchLabels: (svc.spec as Obj).selector })) {
     const guarding = policies.filter((np) => selects((np.spec as Obj).podSelector, t.labels));
-    const admitted = guarding.every((np) =>
-      (((np.spec as Obj).ingress ?? []) as Obj[]).some(
-        (rule) =>
-          (rule.ports ?? []).some((rp: Obj) => rp.port === port) &&
-          (rule.from ?? []).some((f: Obj) => !f.namespaceSelector && selects(f.podSelector, p.labels)),
-      ),
-    );
+    // policies add up: the pods are reachable when no policy selects them, or when any one admits
+    const admitted =
+      guarding.length === 0 ||
+      guarding.some((np) =>
+        (((np.spec as Obj).ingress ?? []) as Obj[]).some(
+          (rule) =>
+            (rule.ports ?? []).some((rp: Obj) => rp.port === port) &&
+            (rule.from ?? []).some((f: Obj) => !f.namespaceSelector && selects(f.podSelector, p.labels)),
+        ),
+      );
     if (!admitted)
       add('client-url', p.owner, `container ${c.name} connects to ${url[1]}:${port}, but a NetworkPolicy on ${id(t.owner)} does not let its pods in`);
   }
