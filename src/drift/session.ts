@@ -33,7 +33,8 @@ async function sendWithin(client: RedisConnection, args: string[], ms: number, e
 }
 
 export async function openSession(endpoint: Endpoint, connectTimeoutMs = COMMAND_DEADLINE_MS): Promise<Session> {
-  const client = await openConnection(endpoint, { connectTimeoutMs, name: 'neurallog-redis-config' });
+  // no client name: CLIENT SETNAME needs a right that a read-only user may lack, and would hide the real refusal
+  const client = await openConnection(endpoint, { connectTimeoutMs });
   return {
     endpoint,
     user: endpoint.username ?? 'default',
