@@ -130,18 +130,22 @@ describe('config apply on every engine', { concurrency: true }, () => {
         assert.match(diff.stdout, /No difference/);
       });
 
-      test(`${engine.label}: a directive only a restart changes is named, by the table and by CONFIG SET's refusal`, async () => {
+      test(`${engine.label}: a directive only a restart changes is named, by the table and by CONFIG SET's refusal; one the release lacks`, async () => {
         const model = readDeploymentModel(deploymentPaths(dep.dir));
         model.server.databases = 32;
+        // a directive no release has: the server cannot take it at all
+        model.extraDirectives.push({ name: 'neurallog-no-such-directive', args: ['1'] });
         const session = await openSession(dep.endpoint('admin'));
         try {
           const result = await applyDeployment(session, model, dep.passwords());
           assert.deepEqual(
             result.restart.map((r) => r.name),
-            ['databases'],
+            ['databases', 'neurallog-no-such-directive'],
           );
           assert.match(result.restart[0]!.reason, /restart/);
-          assert.equal(result.remaining, 1);
+          assert.match(result.restart[1]!.reason, /No Redis or Valkey release this tool knows/);
+          assert.equal(result.before.directives[1]!.change, 'unsupported');
+          assert.equal(result.remaining, 2);
           assert.deepEqual(result.set, []);
           // the server's own word, for a directive sent as if it could change
           const outcome = await setDirectives(session, {
