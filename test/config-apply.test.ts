@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { profile } from '../src/config/index.js';
 import { closeConnection, deploymentPaths, readDeploymentModel, type RedisConnection } from '../src/connect/index.js';
@@ -133,6 +132,8 @@ describe('config apply on every engine', { concurrency: true }, () => {
       test(`${engine.label}: a directive only a restart changes is named, by the table and by CONFIG SET's refusal; one the release lacks`, async () => {
         const model = readDeploymentModel(deploymentPaths(dep.dir));
         model.server.databases = 32;
+        // the server would take a new port now; apply leaves it, as clients would lose the server
+        model.server.port = dep.result.port + 1;
         // a directive no release has: the server cannot take it at all
         model.extraDirectives.push({ name: 'neurallog-no-such-directive', args: ['1'] });
         const session = await openSession(dep.endpoint('admin'));
@@ -140,19 +141,21 @@ describe('config apply on every engine', { concurrency: true }, () => {
           const result = await applyDeployment(session, model, dep.passwords());
           assert.deepEqual(
             result.restart.map((r) => r.name),
-            ['databases', 'neurallog-no-such-directive'],
+            ['port', 'databases', 'neurallog-no-such-directive'],
           );
-          assert.match(result.restart[0]!.reason, /restart/);
-          assert.match(result.restart[1]!.reason, /No Redis or Valkey release this tool knows/);
-          assert.equal(result.before.directives[1]!.change, 'unsupported');
-          assert.equal(result.remaining, 2);
+          assert.match(result.restart[0]!.reason, /where clients connect/);
+          assert.match(result.restart[1]!.reason, /restart/);
+          assert.match(result.restart[2]!.reason, /No Redis or Valkey release this tool knows/);
+          assert.equal(result.before.directives[2]!.change, 'unsupported');
+          assert.equal(result.remaining, 3);
+          assert.deepEqual(await session.send(['CONFIG', 'GET', 'port']), ['port', String(dep.result.port)]);
           assert.deepEqual(result.set, []);
           // the server's own word, for a directive sent as if it could change
           const outcome = await setDirectives(session, {
             set: [
-              { name: 'databases', from: '16', to: '32' },
-              { name: 'tcp-backlog', from: '511', to: '128' },
-              { name: 'hz', from: '10', to: '11' },
+              { name: 'databases', from: '16', to: '32', value: '32' },
+              { name: 'tcp-backlog', from: '511', to: '128', value: '128' },
+              { name: 'hz', from: '10', to: '11', value: '11' },
             ],
             restart: [],
           });

@@ -41,7 +41,7 @@ export async function configApplyCommand(flags: ConfigApplyFlags): Promise<numbe
       url: formatRedisUrl(source.endpoint),
       model: source.modelFrom,
       dryRun: result.dryRun,
-      set: result.set,
+      set: result.set.map(({ value: _value, ...shown }) => shown),
       restart: result.restart,
       failed: result.failed,
       rewrite: result.rewrite,

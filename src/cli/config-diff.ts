@@ -67,7 +67,7 @@ export function driftJson(report: DriftReport) {
     configFile: report.configFile,
     clean: report.differences === 0,
     differences: report.differences,
-    directives: report.directives,
+    directives: report.directives.map(({ setText: _value, ...shown }) => shown),
     users: report.users,
     passwordsUnchecked: report.passwordsUnchecked,
     notes: report.notes,

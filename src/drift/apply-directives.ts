@@ -10,8 +10,12 @@ import type { Session } from './session.js';
 
 export interface DirectiveChange {
   name: string;
+  /** the live value as shown (a password as a hash prefix) */
   from?: string;
+  /** the model's value as shown */
   to: string;
+  /** what CONFIG SET is given (never printed) */
+  value: string;
 }
 
 export interface RestartItem {
@@ -30,7 +34,7 @@ export function planDirectives(drift: readonly DirectiveDrift[]): DirectivePlan 
   const set: DirectiveChange[] = [];
   const restart: RestartItem[] = [];
   for (const d of drift) {
-    if (d.change === 'runtime') set.push({ name: d.name, from: d.live, to: d.setText });
+    if (d.change === 'runtime') set.push({ name: d.name, from: d.live, to: d.model, value: d.setText });
     else
       restart.push({
         name: d.name,
@@ -53,7 +57,7 @@ export async function setDirectives(session: Session, plan: DirectivePlan): Prom
   const failed: Array<{ name: string; error: string }> = [];
   while (pending.length > 0) {
     try {
-      await session.send(['CONFIG', 'SET', ...pending.flatMap((c) => [c.name, c.to])]);
+      await session.send(['CONFIG', 'SET', ...pending.flatMap((c) => [c.name, c.value])]);
       break;
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
@@ -81,7 +85,7 @@ async function setOneByOne(
   const done: DirectiveChange[] = [];
   for (const change of pending) {
     try {
-      await session.send(['CONFIG', 'SET', change.name, change.to]);
+      await session.send(['CONFIG', 'SET', change.name, change.value]);
       done.push(change);
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);

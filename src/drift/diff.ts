@@ -9,17 +9,17 @@ import { parseInfo } from '../connect/client.js';
 import { describeEngine, identifyFromInfo } from '../engine/identity.js';
 import type { Secrets } from '../render/acl.js';
 import { diffUsers, type UserDrift } from './acl-drift.js';
-import { liveValues, modelValues } from './directive-values.js';
+import { liveValues, modelValues, shownValue } from './directive-values.js';
 import { changeKind, type Change } from './mutability.js';
 import { couldNotRead, type Session } from './session.js';
 
 export interface DirectiveDrift {
   name: string;
-  /** the model's value, normalised (sizes in bytes) */
+  /** the model's value, normalised (sizes in bytes; a password as a hash prefix) */
   model: string;
   /** the live value, normalised; undefined when the server lacks the directive */
   live?: string;
-  /** the value CONFIG SET is given */
+  /** the value CONFIG SET is given (never printed: it may be a password) */
   setText: string;
   /** 'unsupported': the server's release has no such directive */
   change: Change | 'unsupported';
@@ -82,10 +82,11 @@ async function diffDirectives(session: Session, model: Deployment, target: Engin
         continue;
       }
       const explanation = verdict.status === 'unknown' ? verdict.explanation : `CONFIG GET does not answer for ${name}.`;
-      out.push({ name, model: wanted.value, setText: wanted.text, change: 'unsupported', note: explanation });
+      out.push({ name, model: shownValue(name, wanted.value), setText: wanted.text, change: 'unsupported', note: explanation });
       continue;
     }
-    if (current.value !== wanted.value) out.push({ name, model: wanted.value, live: current.value, setText: wanted.text, change: changeKind(name) });
+    if (current.value !== wanted.value)
+      out.push({ name, model: shownValue(name, wanted.value), live: shownValue(name, current.value), setText: wanted.text, change: changeKind(name) });
   }
   return out;
 }

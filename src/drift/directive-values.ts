@@ -5,6 +5,7 @@
  * as CONFIG GET joins them, the client class `slave` read as `replica`, and every alias under the name
  * the server's release uses.
  */
+import { createHash } from 'node:crypto';
 import { DEPRECATED_ALIASES, DIRECTIVES } from '../config/directives.js';
 import { FILE_ONLY_DIRECTIVES, tableFor, type EngineTarget } from '../config/engine-directives.js';
 import type { Deployment } from '../config/schema.js';
@@ -15,6 +16,15 @@ export interface ModelValue {
   text: string;
   /** the comparable form */
   value: string;
+}
+
+/** Directives whose value is a password: compared, but shown only as a hash prefix. */
+export const SECRET_DIRECTIVES: ReadonlySet<string> = new Set(['masterauth', 'requirepass', 'tls-key-file-pass', 'tls-client-key-file-pass']);
+
+/** A value as it may be printed: a secret directive's as `(secret #1a2b3c4d…)`, the SHA-256's first 8 hex digits. */
+export function shownValue(name: string, value: string): string {
+  if (!SECRET_DIRECTIVES.has(name) || value === '') return value;
+  return `(secret #${createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 8)}…)`;
 }
 
 const SIZE = /^-?\d+(k|kb|m|mb|g|gb)$/i;

@@ -48,16 +48,23 @@ const IMMUTABLE = new Set([
 /** CONFIG SET answers "can't set protected config" unless the server runs with enable-protected-configs. */
 const PROTECTED = new Set(['dbfilename', 'dir']);
 
-export type Change = 'runtime' | 'restart' | 'protected';
+/**
+ * Where clients connect: the server takes a new value at runtime, but the clients, the deployment's
+ * state and this very command would lose it, so `config apply` leaves these to a restart.
+ */
+const LISTENER = new Set(['port', 'bind', 'bind-source-addr', 'tls-port', 'unixsocket']);
+
+export type Change = 'runtime' | 'restart' | 'protected' | 'listener';
 
 export function changeKind(name: string): Change {
+  if (LISTENER.has(name)) return 'listener';
   if (IMMUTABLE.has(name)) return 'restart';
   if (PROTECTED.has(name)) return 'protected';
   return 'runtime';
 }
 
 /** What CONFIG SET's refusal says about an argument: 'restart' for immutable, 'protected', else undefined. */
-export function refusalKind(message: string): { name: string; kind: Exclude<Change, 'runtime'> } | undefined {
+export function refusalKind(message: string): { name: string; kind: 'restart' | 'protected' } | undefined {
   const match = /argument '([^']+)'\) - can't set (immutable|protected) config/.exec(message);
   if (!match) return undefined;
   return { name: match[1]!, kind: match[2] === 'immutable' ? 'restart' : 'protected' };
@@ -67,4 +74,5 @@ export const CHANGE_HINT: Record<Change, string> = {
   runtime: 'CONFIG SET changes it now',
   restart: 'the server reads it only at start: change the file and restart',
   protected: 'CONFIG SET refuses it unless the server runs with enable-protected-configs: change the file and restart',
+  listener: 'it moves where clients connect: apply leaves it (change the file and restart, or CONFIG SET it by hand)',
 };

@@ -35,6 +35,16 @@ export interface DriftSource {
 /** The user `config diff`/`apply` administer a --dir deployment as. */
 export const ADMIN_USER = 'admin';
 
+/**
+ * The deployment's administrator: `admin`, else (a model run with --allow-insecure, such as the
+ * guide's) an enabled nopass user with every command and key, as `up` administers it.
+ */
+function adminUserOf(model: Deployment): string {
+  if (model.security.users.some((u) => u.name === ADMIN_USER && u.enabled)) return ADMIN_USER;
+  const open = model.security.users.find((u) => u.enabled && u.nopass && u.commands.includes('+@all') && u.keys.includes('~*'));
+  return open?.name ?? ADMIN_USER;
+}
+
 export async function resolveDriftSource(options: DriftSourceOptions): Promise<DriftSource> {
   const secrets = options.secrets ? readSecrets(options.secrets).users : undefined;
   if (options.url) {
@@ -45,13 +55,21 @@ export async function resolveDriftSource(options: DriftSourceOptions): Promise<D
   if (!options.dir) throw new UsageError('say which server: --url redis://admin@host:port or --dir <deployment made by `up`>');
   if (options.passwordFile) throw new UsageError('--password-file goes with --url; a --dir deployment logs in with its own secrets');
   const paths = requireDeploymentDir(options.dir);
-  const endpoint = await endpointForDeployment(paths.root, ADMIN_USER);
-  const model = options.config ? loadConfig(options.config).deployment : readDeploymentModel(paths);
+  const stored = readDeploymentModel(paths);
+  const endpoint = await endpointForDeployment(paths.root, adminUserOf(stored));
+  const model = options.config ? loadConfig(options.config).deployment : stored;
+  let modelFrom = options.config ?? `the model of ${paths.root}`;
+  if (options.config && (model.server.port !== stored.server.port || model.server.bind.join(' ') !== stored.server.bind.join(' '))) {
+    // where a local deployment listens is this machine's choice (made by `up --port/--bind`), as for `render`
+    model.server.port = stored.server.port;
+    model.server.bind = [...stored.server.bind];
+    modelFrom += ` (with the deployment's bind ${stored.server.bind.join(' ')} port ${stored.server.port})`;
+  }
   return {
     endpoint,
     model,
     secrets: secrets ?? readSecrets(deploymentPaths(paths.root).secrets).users,
-    modelFrom: options.config ?? `the model of ${paths.root}`,
+    modelFrom,
     deployment: paths,
   };
 }
