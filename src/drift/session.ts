@@ -32,6 +32,18 @@ async function sendWithin(client: RedisConnection, args: string[], ms: number, e
   }
 }
 
+async function closeWithin(client: RedisConnection, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), ms);
+  });
+  try {
+    if ((await Promise.race([closeConnection(client).then(() => 'closed' as const), expired])) === 'expired') client.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function openSession(endpoint: Endpoint, connectTimeoutMs = COMMAND_DEADLINE_MS): Promise<Session> {
   // no client name: CLIENT SETNAME needs a right that a read-only user may lack, and would hide the real refusal
   const client = await openConnection(endpoint, { connectTimeoutMs });
@@ -39,7 +51,8 @@ export async function openSession(endpoint: Endpoint, connectTimeoutMs = COMMAND
     endpoint,
     user: endpoint.username ?? 'default',
     send: (args) => sendWithin(client, args, COMMAND_DEADLINE_MS, endpoint),
-    close: () => closeConnection(client),
+    // a graceful close waits for the replies still due: a server that stopped answering gets 2 s
+    close: () => closeWithin(client, 2000),
   };
 }
 
