@@ -4,6 +4,8 @@
  */
 import { Command, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { readFileSync } from 'node:fs';
+import { declareConfigApply } from './config-apply-flags.js';
+import { declareConfigDiff } from './config-diff-flags.js';
 import { declareBackup, declareBackupsList, declareBackupsPrune, declareBackupsVerify } from './backup-flags.js';
 import { declareDown, declareRotatePassword, declareStatus, declareUp, declareUrl } from './deployment-flags.js';
 import { declareConfigLint, declareLoadgen, declareRender } from './model-flags.js';
@@ -38,8 +40,10 @@ function registerDeploymentCommands(program: CommandUnknownOpts): void {
 }
 
 function registerModelCommands(program: CommandUnknownOpts): void {
-  const config = program.command('config').description('Check configuration files.');
+  const config = program.command('config').description('Check configuration files, and compare or align a live server with the model.');
   declareConfigLint(config).action(lazy(async () => (await import('./config-lint.js')).configLintCommand));
+  declareConfigDiff(config).action(lazy(async () => (await import('./config-diff.js')).configDiffCommand));
+  declareConfigApply(config).action(lazy(async () => (await import('./config-apply.js')).configApplyCommand));
   declareRender(program).action(lazy(async () => (await import('./render.js')).renderCommand));
   declareLoadgen(program).action(lazy(async () => (await import('./loadgen.js')).loadgenCommand));
 }
