@@ -62,6 +62,8 @@ function localArgs(command: string[], dirs: Dirs, secretDir: string): string[] {
 class Layout {
   readonly secretDir: string;
   constructor(
+    /** this trial's processes */
+    readonly procs: Set<Proc>,
     readonly base: string,
     readonly d: Deployment,
     readonly engine: TestEngine,
@@ -102,8 +104,8 @@ class Layout {
     const dirs = this.dirs('node', i);
     const out = await runScript(script(this.d, this.net('node', i, dirs)), scriptEnv(this.engine));
     const args = [...localArgs(dataNodeCommand(this.d), dirs, this.secretDir), '--port', String(this.nodePorts[i]), '--bind', '127.0.0.1'];
-    const proc = startProcess(this.engine.server, args, dirs.data, join(dirs.run, '..', 'server.log'));
-    await until(`node ${i} answers`, () => this.admin(i, 'PING') === 'PONG', 20_000, [proc.log]);
+    const proc = startProcess(this.engine.server, args, dirs.data, join(dirs.run, '..', 'server.log'), this.procs);
+    await until(`node ${i} answers`, async () => (await this.admin(i, 'PING')) === 'PONG', 20_000, [proc.log]);
     return { out, proc };
   }
 
@@ -111,21 +113,21 @@ class Layout {
     const dirs = this.dirs('sentinel', i);
     await runScript(sentinelScript(this.d, this.net('sentinel', i, dirs)), scriptEnv(this.engine));
     const args = [...localArgs(sentinelCommand(this.d), dirs, this.secretDir), '--port', String(this.sentinelPorts[i]), '--bind', '127.0.0.1'];
-    const proc = startProcess(this.engine.server, args, dirs.run, join(dirs.run, '..', 'sentinel.log'));
-    await until(`Sentinel ${i} answers`, () => this.sentinel(i, 'PING') === 'PONG', 20_000, [proc.log]);
+    const proc = startProcess(this.engine.server, args, dirs.run, join(dirs.run, '..', 'sentinel.log'), this.procs);
+    await until(`Sentinel ${i} answers`, async () => (await this.sentinel(i, 'PING')) === 'PONG', 20_000, [proc.log]);
     return proc;
   }
 
-  admin(i: number, ...args: string[]): string {
+  admin(i: number, ...args: string[]): Promise<string> {
     return cli(this.engine, this.nodePorts[i]!, 'admin', this.files.secret['admin-password']!, ...args);
   }
 
   /** a Sentinel, as the `sentinel` user (or `user`, e.g. the app) */
-  sentinel(i: number, ...args: string[]): string {
+  sentinel(i: number, ...args: string[]): Promise<string> {
     return cli(this.engine, this.sentinelPorts[i]!, 'sentinel', this.files.secret['sentinel-password']!, ...args);
   }
 
-  sentinelAs(user: string, i: number, ...args: string[]): string {
+  sentinelAs(user: string, i: number, ...args: string[]): Promise<string> {
     return cli(this.engine, this.sentinelPorts[i]!, user, this.files.secret[`${user}-password`]!, ...args);
   }
 }
@@ -144,23 +146,24 @@ async function ports(n: number, clusterBus = false): Promise<number[]> {
 async function sentinelTrial(engine: TestEngine): Promise<void> {
   const d = model('sentinel');
   const temp = tempDir('nlr-ha-', engine.tempParent);
+  const procs = new Set<Proc>();
   try {
     const host = engine.inRoot ? '127.0.0.1' : 'localhost';
-    const l = new Layout(temp.path, d, engine, host, await ports(2), await ports(3), renderedFiles(d, passwordsFor(d)));
+    const l = new Layout(procs, temp.path, d, engine, host, await ports(2), await ports(3), renderedFiles(d, passwordsFor(d)));
     const first = await l.startNode(0, sentinelNodeScript);
     assert.match(first.out, /no Sentinel or data node answered: node 0 is the master/);
     const second = await l.startNode(1, sentinelNodeScript);
     assert.match(second.out, new RegExp(`says it is the master|starting as a replica of ${host}:${l.nodePorts[0]}`));
     // the replica logs in as `replica` (masteruser/masterauth): the link comes up
-    await until('the replica is linked', () => info(l.admin(1, 'INFO', 'replication'), 'master_link_status') === 'up', 20_000, [first.proc.log]);
+    await until('the replica is linked', async () => info(await l.admin(1, 'INFO', 'replication'), 'master_link_status') === 'up', 20_000, [first.proc.log]);
     const sentinels = [await l.startSentinel(0), await l.startSentinel(1), await l.startSentinel(2)];
     const logs = sentinels.map((s) => s.log);
     // Sentinels find each other (sentinel-user/sentinel-pass) and the replica (auth-user on the data nodes)
     for (let i = 0; i < 3; i++) {
       await until(
         `Sentinel ${i} knows 2 peers and 1 replica`,
-        () => {
-          const master = l.sentinel(i, 'SENTINEL', 'MASTER', d.topology.sentinel.masterName);
+        async () => {
+          const master = await l.sentinel(i, 'SENTINEL', 'MASTER', d.topology.sentinel.masterName);
           return /\nnum-other-sentinels\n2(\n|$)/.test(master) && /\nnum-slaves\n1(\n|$)/.test(master);
         },
         20_000,
@@ -168,32 +171,32 @@ async function sentinelTrial(engine: TestEngine): Promise<void> {
       );
     }
     // NeuralLog's user may ask where the master is, and nothing that changes the Sentinels
-    assert.equal(l.sentinelAs('app', 2, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster'), `${host}\n${l.nodePorts[0]}`);
-    assert.match(l.sentinelAs('app', 2, 'SENTINEL', 'FAILOVER', 'mymaster'), /NOPERM/);
-    assert.match(cli(engine, l.sentinelPorts[0]!, 'default', '', 'PING'), /NOAUTH|WRONGPASS|NOPERM|invalid username-password/i);
+    assert.equal(await l.sentinelAs('app', 2, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster'), `${host}\n${l.nodePorts[0]}`);
+    assert.match(await l.sentinelAs('app', 2, 'SENTINEL', 'FAILOVER', 'mymaster'), /NOPERM/);
+    assert.match(await cli(engine, l.sentinelPorts[0]!, 'default', '', 'PING'), /NOAUTH|WRONGPASS|NOPERM|invalid username-password/i);
     // kill -9 the master: the Sentinels promote the replica (REPLICAOF NO ONE as the `sentinel` user)
     await kill(first.proc);
     await until(
       'the Sentinels promote node 1',
-      () => l.sentinel(0, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster') === `${host}\n${l.nodePorts[1]}`,
+      async () => (await l.sentinel(0, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster')) === `${host}\n${l.nodePorts[1]}`,
       30_000,
       logs,
     );
-    await until('node 1 is a master', () => info(l.admin(1, 'INFO', 'replication'), 'role') === 'master', 10_000, logs);
+    await until('node 1 is a master', async () => info(await l.admin(1, 'INFO', 'replication'), 'role') === 'master', 10_000, logs);
     // the old master restarts: its start script asks the Sentinels and comes back as a replica (no split brain)
     const again = await l.startNode(0, sentinelNodeScript);
     assert.match(again.out, new RegExp(`says the master is ${host}:${l.nodePorts[1]}`));
     await until(
       'the old master replicates from the new one',
-      () => {
-        const repl = l.admin(0, 'INFO', 'replication');
+      async () => {
+        const repl = await l.admin(0, 'INFO', 'replication');
         return info(repl, 'role') === 'slave' && info(repl, 'master_link_status') === 'up' && info(repl, 'master_port') === String(l.nodePorts[1]);
       },
       20_000,
       [again.proc.log],
     );
   } finally {
-    await stopAll();
+    await stopAll(procs);
     temp.remove();
   }
 }
@@ -201,36 +204,34 @@ async function sentinelTrial(engine: TestEngine): Promise<void> {
 async function clusterTrial(engine: TestEngine): Promise<void> {
   const d = model('cluster');
   const temp = tempDir('nlr-ha-', engine.tempParent);
+  const procs = new Set<Proc>();
   try {
     const host = engine.inRoot ? '127.0.0.1' : 'localhost';
-    const l = new Layout(temp.path, d, engine, host, await ports(6, true), [], renderedFiles(d, passwordsFor(d)));
+    const l = new Layout(procs, temp.path, d, engine, host, await ports(6, true), [], renderedFiles(d, passwordsFor(d)));
     const nodes = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => l.startNode(i, clusterNodeScript)));
     const create = clusterCreateScript(d, l.net('node', 0, l.dirs('job', 0)), 60);
     const env = scriptEnv(engine, { REDISCLI_AUTH: l.files.secret['admin-password']! });
+    const roles = (field: string) => Promise.all(nodes.map(async (_, i) => info(await l.admin(i, 'INFO', 'replication'), field)));
     const out = await runScript(create, env, 120_000);
     assert.match(out, /cluster_state:ok/);
-    const clusterInfo = l.admin(0, 'CLUSTER', 'INFO');
+    const clusterInfo = await l.admin(0, 'CLUSTER', 'INFO');
     assert.equal(info(clusterInfo, 'cluster_known_nodes'), '6');
     assert.equal(info(clusterInfo, 'cluster_size'), '3');
     // every replica logs in to its master as `replica`
-    await until(
-      'three replicas linked',
-      () => nodes.filter((_, i) => info(l.admin(i, 'INFO', 'replication'), 'master_link_status') === 'up').length === 3,
-      30_000,
-    );
+    await until('three replicas linked', async () => (await roles('master_link_status')).filter((v) => v === 'up').length === 3, 30_000);
     // the announced hostname is what clients are sent (cluster-preferred-endpoint-type hostname)
-    assert.match(l.admin(0, 'CLUSTER', 'NODES'), new RegExp(`,${host.replaceAll('.', '\\.')}[ ,]`));
+    assert.match(await l.admin(0, 'CLUSTER', 'NODES'), new RegExp(`,${host.replaceAll('.', '\\.')}[ ,]`));
     // the bootstrap is idempotent
     assert.match(await runScript(create, env), /already knows 6 nodes: the cluster exists/);
     // a node restarts on its nodes.conf (rewritten by the start script with its peers' current addresses) and rejoins
-    const replica = nodes.findIndex((_, i) => info(l.admin(i, 'INFO', 'replication'), 'role') === 'slave');
+    const replica = (await roles('role')).indexOf('slave');
     await kill(nodes[replica]!.proc);
     const back = await l.startNode(replica, clusterNodeScript);
     assert.match(back.out, /refreshed the peers' addresses in nodes.conf/);
     await until(
       'the restarted node rejoins',
-      () => {
-        const ci = l.admin(replica, 'CLUSTER', 'INFO');
+      async () => {
+        const ci = await l.admin(replica, 'CLUSTER', 'INFO');
         return info(ci, 'cluster_state') === 'ok' && info(ci, 'cluster_known_nodes') === '6';
       },
       30_000,
@@ -238,12 +239,13 @@ async function clusterTrial(engine: TestEngine): Promise<void> {
     );
     assert.ok(readFileSync(join(temp.path, `node-${replica}`, 'data', 'nodes.conf'), 'utf8').includes('myself'));
   } finally {
-    await stopAll();
+    await stopAll(procs);
     temp.remove();
   }
 }
 
-describe('the Sentinel and Cluster renders run on loopback', () => {
+// the trials mostly wait (hello messages, down-after, the cluster's join): run them side by side
+describe('the Sentinel and Cluster renders run on loopback', { concurrency: true }, () => {
   for (const engine of testEngines()) {
     test(`${engine.label}: rendered Sentinel set: replication, Sentinel auth, failover, the old master returns as a replica`, async () => {
       await sentinelTrial(engine);

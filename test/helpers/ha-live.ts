@@ -2,9 +2,9 @@
  * Running the Sentinel and Cluster renders' pieces on loopback: the rendered ConfigMap and Secret laid
  * out as files, each role's rendered start script run by sh with its paths and addresses pointing at
  * this machine, and the rendered server command started with the engine's own binary. Every process
- * started here is killed by `stopAll` (tests call it in t.after / finally).
+ * started here joins a group the caller stops with `stopAll` (in finally), and is killed at exit.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Deployment } from '../../src/config/schema.js';
@@ -18,15 +18,20 @@ export interface Proc {
   log: string;
 }
 
+/** every process started here, for the exit handler; each trial keeps its own group to stop */
 const running = new Set<Proc>();
 
-export function startProcess(program: string, args: string[], cwd: string, log: string): Proc {
+export function startProcess(program: string, args: string[], cwd: string, log: string, group: Set<Proc>): Proc {
   const fd = openSync(log, 'a', 0o600);
   const child = spawn(program, args, { cwd, detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const proc: Proc = { pid: child.pid!, child, log, exited: new Promise((resolve) => child.once('exit', () => resolve())) };
   running.add(proc);
-  void proc.exited.then(() => running.delete(proc));
+  group.add(proc);
+  void proc.exited.then(() => {
+    running.delete(proc);
+    group.delete(proc);
+  });
   return proc;
 }
 
@@ -39,8 +44,8 @@ export async function kill(proc: Proc): Promise<void> {
   await proc.exited;
 }
 
-export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map(kill));
+export async function stopAll(group: Set<Proc>): Promise<void> {
+  await Promise.all([...group].map(kill));
 }
 process.once('exit', () => {
   for (const p of running)
@@ -86,20 +91,27 @@ export async function runScript(script: string, env: NodeJS.ProcessEnv, timeoutM
   });
 }
 
-/** One CLI call as `user` (password through REDISCLI_AUTH), raw output without the trailing newline. */
-export function cli(engine: TestEngine, port: number, user: string, password: string, ...args: string[]): string {
-  const run = spawnSync(engine.cli, ['--user', user, '-h', '127.0.0.1', '-p', String(port), ...args], {
-    encoding: 'utf8',
-    timeout: 10_000,
-    env: { ...process.env, REDISCLI_AUTH: password },
+/** One CLI call as `user` (password through REDISCLI_AUTH), raw output without the trailing newline; async, so trials run side by side. */
+export async function cli(engine: TestEngine, port: number, user: string, password: string, ...args: string[]): Promise<string> {
+  return await new Promise((resolve) => {
+    const child = spawn(engine.cli, ['--user', user, '-h', '127.0.0.1', '-p', String(port), ...args], {
+      env: { ...process.env, REDISCLI_AUTH: password },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(out.replace(/\n$/, ''));
+    });
   });
-  return (run.stdout ?? '').replace(/\n$/, '');
 }
 
 /** Polls `check` every 100 ms until it returns true; throws `what` (and the logs) at the deadline. */
-export async function until(what: string, check: () => boolean, timeoutMs = 20_000, logs: string[] = []): Promise<void> {
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000, logs: string[] = []): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) {
       const tails = logs.filter(existsSync).map((l) => `--- ${l}\n${readFileSync(l, 'utf8').split('\n').slice(-15).join('\n')}`);
       throw new Error(`${what} (after ${timeoutMs} ms)\n${tails.join('\n')}`);
