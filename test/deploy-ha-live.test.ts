@@ -16,7 +16,7 @@ import type { Deployment } from '../src/config/schema.js';
 import { generatePassword } from '../src/connect/secrets.js';
 import { usersNeedingPasswords, withTopologyUsers } from '../src/render/index.js';
 import type { HaNet } from '../src/render/kubernetes/ha-model.js';
-import { clusterCreateScript, clusterNodeScript, sentinelNodeScript, sentinelScript } from '../src/render/kubernetes/ha-scripts.js';
+import { clusterCreateScript, clusterNodeScript, sentinelNodeScript, sentinelPreStopScript, sentinelScript } from '../src/render/kubernetes/ha-scripts.js';
 import { RUN_DIR, dataNodeCommand, sentinelCommand } from '../src/render/kubernetes/ha-workloads.js';
 import { PATHS } from '../src/render/kubernetes/names.js';
 import { freePort } from '../src/runtime/index.js';
@@ -174,15 +174,16 @@ async function sentinelTrial(engine: TestEngine): Promise<void> {
     assert.equal(await l.sentinelAs('app', 2, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster'), `${host}\n${l.nodePorts[0]}`);
     assert.match(await l.sentinelAs('app', 2, 'SENTINEL', 'FAILOVER', 'mymaster'), /NOPERM/);
     assert.match(await cli(engine, l.sentinelPorts[0]!, 'default', '', 'PING'), /NOAUTH|WRONGPASS|NOPERM|invalid username-password/i);
-    // kill -9 the master: the Sentinels promote the replica (REPLICAOF NO ONE as the `sentinel` user)
-    await kill(first.proc);
-    await until(
-      'the Sentinels promote node 1',
-      async () => (await l.sentinel(0, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster')) === `${host}\n${l.nodePorts[1]}`,
-      30_000,
-      logs,
-    );
-    await until('node 1 is a master', async () => info(await l.admin(1, 'INFO', 'replication'), 'role') === 'master', 10_000, logs);
+    const masterIs = (i: number) => async () => (await l.sentinel(0, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster')) === `${host}\n${l.nodePorts[i]}`;
+    // a planned stop of the master (the rendered preStop hook): writes paused, a Sentinel fails over, then SHUTDOWN SAVE
+    assert.equal(await l.admin(0, 'SET', 'ha:acknowledged', 'yes'), 'OK');
+    assert.equal(await l.admin(0, 'WAIT', '1', '5000'), '1');
+    const preStop = sentinelPreStopScript(d, l.net('node', 0, l.dirs('node', 0)), join(l.secretDir, 'admin-password'));
+    assert.match(await runScript(preStop, scriptEnv(engine), 60_000), /handed the master role over/);
+    await first.proc.exited;
+    await until('the Sentinels hand the master role to node 1', masterIs(1), 10_000, logs);
+    assert.equal(info(await l.admin(1, 'INFO', 'replication'), 'role'), 'master');
+    assert.equal(await l.admin(1, 'GET', 'ha:acknowledged'), 'yes');
     // the old master restarts: its start script asks the Sentinels and comes back as a replica (no split brain)
     const again = await l.startNode(0, sentinelNodeScript);
     assert.match(again.out, new RegExp(`says the master is ${host}:${l.nodePorts[1]}`));
@@ -195,6 +196,11 @@ async function sentinelTrial(engine: TestEngine): Promise<void> {
       20_000,
       [again.proc.log],
     );
+    // kill -9 the new master: the Sentinels promote node 0 again (REPLICAOF NO ONE as the `sentinel` user)
+    await kill(second.proc);
+    await until('the Sentinels promote node 0', masterIs(0), 30_000, logs);
+    await until('node 0 is a master', async () => info(await l.admin(0, 'INFO', 'replication'), 'role') === 'master', 10_000, logs);
+    assert.equal(await l.admin(0, 'GET', 'ha:acknowledged'), 'yes');
   } finally {
     await stopAll(procs);
     temp.remove();
@@ -247,7 +253,7 @@ async function clusterTrial(engine: TestEngine): Promise<void> {
 // the trials mostly wait (hello messages, down-after, the cluster's join): run them side by side
 describe('the Sentinel and Cluster renders run on loopback', { concurrency: true }, () => {
   for (const engine of testEngines()) {
-    test(`${engine.label}: rendered Sentinel set: replication, Sentinel auth, failover, the old master returns as a replica`, async () => {
+    test(`${engine.label}: rendered Sentinel set: replication, Sentinel auth, preStop handover, the old master returns as a replica, failover`, async () => {
       await sentinelTrial(engine);
     });
     test(`${engine.label}: rendered cluster nodes and bootstrap script: created once, replicas linked, a node rejoins from nodes.conf`, async () => {

@@ -8,7 +8,7 @@ import { cliProgram, serverProgram } from '../../config/engines.js';
 import type { Deployment } from '../../config/schema.js';
 import { POD_CONF, SENTINEL_CONF_KEY, SENTINEL_USERS_KEY, TOPOLOGY_CONF_KEY } from './ha-conf.js';
 import { HA_USERS, dataNodeCount, haNames, podFqdn, type HaNet } from './ha-model.js';
-import { clusterCreateScript, clusterNodeScript, sentinelNodeScript, sentinelScript } from './ha-scripts.js';
+import { HANDOVER_SECONDS, clusterCreateScript, clusterNodeScript, sentinelNodeScript, sentinelPreStopScript, sentinelScript } from './ha-scripts.js';
 import { CONF_KEY, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, commonLabels, secretKey, selectorLabels, type Manifest } from './names.js';
 import { containerSecurityContext, podSecurityContext, statefulSet } from './statefulset.js';
 
@@ -20,7 +20,6 @@ type Obj = Record<string, unknown>;
 interface PodSpec {
   containers: Obj[];
   volumes: Obj[];
-  initContainers?: Obj[];
   affinity?: Obj;
 }
 interface StsSpec {
@@ -126,6 +125,11 @@ export function dataStatefulSet(d: Deployment, checksums: { conf: string; acl: s
   redis.command = startThen(cluster ? clusterNodeScript(d, net) : sentinelNodeScript(d, net), dataNodeCommand(d));
   redis.env = [POD_NAME_ENV, ...(redis.env as Obj[])];
   (redis.volumeMounts as Obj[]).push({ name: 'ha-secrets', mountPath: HA_SECRET_DIR, readOnly: true }, { name: 'run', mountPath: RUN_DIR });
+  if (!cluster) {
+    // a planned restart of the master hands its role over first (the grace period grows by that wait)
+    redis.lifecycle = { preStop: { exec: { command: ['sh', '-c', sentinelPreStopScript(d, net, PATHS.adminPasswordFile)] } } };
+    (pod as PodSpec & { terminationGracePeriodSeconds: number }).terminationGracePeriodSeconds += HANDOVER_SECONDS;
+  }
   if (cluster) (redis.ports as Obj[]).push({ containerPort: d.server.port + 10000, name: 'cluster-bus' });
   pod.affinity = spread(selectorLabels(d));
   return sts;
