@@ -227,6 +227,10 @@ async function clusterTrial(engine: TestEngine): Promise<void> {
     await until('three replicas linked', async () => (await roles('master_link_status')).filter((v) => v === 'up').length === 3, 30_000);
     // the announced hostname is what clients are sent (cluster-preferred-endpoint-type hostname)
     assert.match(await l.admin(0, 'CLUSTER', 'NODES'), new RegExp(`,${host.replaceAll('.', '\\.')}[ ,]`));
+    // NeuralLog's user reads the slot map and follows MOVED to the announced hostname
+    const app = (...args: string[]) => cli(engine, l.nodePorts[0]!, 'app', l.files.secret['app-password']!, ...args);
+    assert.doesNotMatch(await app('CLUSTER', 'SHARDS'), /NOPERM/);
+    for (const key of ['logs:a', 'logs:b', 'logs:c', 'rules:1']) assert.equal(await app('-c', 'SET', key, 'v'), 'OK', key);
     // the bootstrap is idempotent
     assert.match(await runScript(create, env), /already knows 6 nodes: the cluster exists/);
     // a node restarts on its nodes.conf (rewritten by the start script with its peers' current addresses) and rejoins
