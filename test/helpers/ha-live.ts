@@ -65,7 +65,7 @@ export function renderedFiles(d: Deployment, secrets: Record<string, string>): {
 }
 
 export function writeFiles(dir: string, files: Record<string, string>, mode = 0o600): void {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content, { mode });
 }
 
