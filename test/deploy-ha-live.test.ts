@@ -20,7 +20,7 @@ import { clusterCreateScript, clusterNodeScript, sentinelNodeScript, sentinelPre
 import { RUN_DIR, dataNodeCommand, sentinelCommand } from '../src/render/kubernetes/ha-workloads.js';
 import { PATHS } from '../src/render/kubernetes/names.js';
 import { freePort } from '../src/runtime/index.js';
-import { cli, kill, renderedFiles, runScript, scriptEnv, startProcess, stopAll, until, writeFiles, type Proc } from './helpers/ha-live.js';
+import { cli, kill, renderedFiles, stop, runScript, scriptEnv, startProcess, stopAll, until, writeFiles, type Proc } from './helpers/ha-live.js';
 import { tempDir, testEngines, type TestEngine } from './helpers/redis.js';
 
 const GiB = 1024 ** 3;
@@ -230,24 +230,26 @@ async function clusterTrial(engine: TestEngine): Promise<void> {
     // NeuralLog's user reads the slot map and follows MOVED to the announced hostname
     const app = (...args: string[]) => cli(engine, l.nodePorts[0]!, 'app', l.files.secret['app-password']!, ...args);
     assert.doesNotMatch(await app('CLUSTER', 'SHARDS'), /NOPERM/);
-    for (const key of ['logs:a', 'logs:b', 'logs:c', 'rules:1']) assert.equal(await app('-c', 'SET', key, 'v'), 'OK', key);
+    const keys = ['logs:a', 'logs:b', 'logs:c', 'rules:1'];
+    for (const key of keys) assert.equal(await app('-c', 'SET', key, 'v'), 'OK', key);
     // the bootstrap is idempotent
     assert.match(await runScript(create, env), /already knows 6 nodes: the cluster exists/);
-    // a node restarts on its nodes.conf (rewritten by the start script with its peers' current addresses) and rejoins
-    const replica = (await roles('role')).indexOf('slave');
-    await kill(nodes[replica]!.proc);
-    const back = await l.startNode(replica, clusterNodeScript);
-    assert.match(back.out, /refreshed the peers' addresses in nodes.conf/);
+    // every node stops (SIGTERM: Redis saves) and restarts at once on its nodes.conf, which its start
+    // script rewrites with the peers' current addresses: the cluster re-forms with every key
+    await Promise.all(nodes.map((n) => stop(n.proc)));
+    const back = await Promise.all(nodes.map((_, i) => l.startNode(i, clusterNodeScript)));
+    for (const b of back) assert.match(b.out, /refreshed the peers' addresses in nodes.conf/);
     await until(
-      'the restarted node rejoins',
-      async () => {
-        const ci = await l.admin(replica, 'CLUSTER', 'INFO');
-        return info(ci, 'cluster_state') === 'ok' && info(ci, 'cluster_known_nodes') === '6';
-      },
+      'the restarted cluster re-forms (every node: cluster_state:ok, 6 known nodes)',
+      async () =>
+        (await Promise.all(nodes.map((_, i) => l.admin(i, 'CLUSTER', 'INFO')))).every(
+          (ci) => info(ci, 'cluster_state') === 'ok' && info(ci, 'cluster_known_nodes') === '6',
+        ),
       30_000,
-      [back.proc.log],
+      back.map((b) => b.proc.log),
     );
-    assert.ok(readFileSync(join(temp.path, `node-${replica}`, 'data', 'nodes.conf'), 'utf8').includes('myself'));
+    for (const key of keys) assert.equal(await app('-c', 'GET', key), 'v', key);
+    assert.ok(readFileSync(join(temp.path, 'node-0', 'data', 'nodes.conf'), 'utf8').includes('myself'));
   } finally {
     await stopAll(procs);
     temp.remove();
@@ -260,7 +262,7 @@ describe('the Sentinel and Cluster renders run on loopback', { concurrency: true
     test(`${engine.label}: rendered Sentinel set: replication, Sentinel auth, preStop handover, the old master returns as a replica, failover`, async () => {
       await sentinelTrial(engine);
     });
-    test(`${engine.label}: rendered cluster nodes and bootstrap script: created once, replicas linked, a node rejoins from nodes.conf`, async () => {
+    test(`${engine.label}: rendered cluster nodes and bootstrap script: created once, replicas linked, a full restart re-forms from nodes.conf with every key`, async () => {
       await clusterTrial(engine);
     });
   }

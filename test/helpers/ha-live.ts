@@ -44,6 +44,16 @@ export async function kill(proc: Proc): Promise<void> {
   await proc.exited;
 }
 
+/** SIGTERM (Redis shuts down saving) and wait for the exit */
+export async function stop(proc: Proc): Promise<void> {
+  try {
+    process.kill(proc.pid, 'SIGTERM');
+  } catch {
+    // gone already
+  }
+  await proc.exited;
+}
+
 export async function stopAll(group: Set<Proc>): Promise<void> {
   await Promise.all([...group].map(kill));
 }
