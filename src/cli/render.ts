@@ -3,7 +3,16 @@ import { dirname, join } from 'node:path';
 import { loadConfig, profile, type Deployment } from '../config/index.js';
 import { deploymentPaths, ensureSecrets, readDeploymentModel, readSecrets, requireDeploymentDir, writePrivateFile } from '../connect/index.js';
 import { UsageError } from '../errors.js';
-import { renderAcl, renderCompose, renderKubernetes, renderMonitoring, renderRedisConf, usersNeedingPasswords, type RenderedFile } from '../render/index.js';
+import {
+  renderAcl,
+  renderCompose,
+  withTopologyUsers,
+  renderKubernetes,
+  renderMonitoring,
+  renderRedisConf,
+  usersNeedingPasswords,
+  type RenderedFile,
+} from '../render/index.js';
 import type { RenderFlags } from './model-flags.js';
 import { printResult, say } from './output.js';
 
@@ -35,7 +44,7 @@ function containerModelFor(flags: RenderFlags): Deployment {
 
 function passwordsFor(flags: RenderFlags, model: Deployment, what: string): Record<string, string> {
   if (flags.secrets) {
-    const { secrets, created } = ensureSecrets(flags.secrets, usersNeedingPasswords(model));
+    const { secrets, created } = ensureSecrets(flags.secrets, usersNeedingPasswords(withTopologyUsers(model)));
     if (created.length > 0) say(`Generated passwords for ${created.join(', ')} in ${flags.secrets} (mode 0600).`);
     return secrets.users;
   }

@@ -11,6 +11,7 @@ import type { Deployment } from '../config/schema.js';
 import { redisCommand } from './kubernetes/statefulset.js';
 import { renderAcl, type Secrets } from './acl.js';
 import { addComposeCommander } from './commander-compose.js';
+import { renderComposeHa } from './compose-ha.js';
 import { backupUrl, header, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, secretKey, TOOLS_GID, TOOLS_UID } from './kubernetes/names.js';
 import { budgets, readinessScript } from './kubernetes/probes.js';
 import { assertRenderable } from './kubernetes/refuse.js';
@@ -50,6 +51,7 @@ export function composeBackupCommand(d: Deployment): string[] {
 
 export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
   assertRenderable(d, 'compose');
+  if (d.topology.kind !== 'single') return renderComposeHa(d, secrets);
   const conf = renderRedisConf(d);
   const passwords = secretPasswords(d, secrets);
   const secretFiles: RenderedFile[] = [

@@ -15,6 +15,7 @@ export {
   type SemanticProblem,
 } from './kubernetes/index.js';
 export { renderCompose, COMPOSE_FILE } from './compose.js';
+export { withTopologyUsers } from './kubernetes/ha-model.js';
 export { toYaml, toYamlStream } from './yaml.js';
 export { renderMonitoring, alertRules, prometheusRuleGroups, prometheusScrapeConfig, metricsToken, type AlertRule } from './monitoring.js';
 export { grafanaDashboard } from './grafana.js';

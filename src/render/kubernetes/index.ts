@@ -14,6 +14,7 @@ import { prometheusRule, serviceMonitor } from './monitoring.js';
 import { METRICS_TOKEN_KEY, ROLE_USERS, header, type Manifest } from './names.js';
 import { metricsToken } from '../monitoring.js';
 import { configMap, namespace, networkPolicy, podDisruptionBudget, secret, service } from './objects.js';
+import { haObjects } from './ha-objects.js';
 import { assertRenderable } from './refuse.js';
 import { checkManifests } from './semantic.js';
 import { statefulSet } from './statefulset.js';
@@ -56,6 +57,7 @@ function metricsSecret(d: Deployment, secrets: Secrets): Record<string, string> 
 
 export function kubernetesObjects(d: Deployment, secrets: Secrets): RenderedObject[] {
   assertRenderable(d, 'kubernetes');
+  if (d.topology.kind !== 'single') return haObjects(d, secrets);
   const conf = renderRedisConf(d);
   const acl = renderAcl(d, secrets);
   const objects: RenderedObject[] = [

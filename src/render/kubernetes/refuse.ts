@@ -8,16 +8,12 @@ import { defaultImage, imageEngine } from '../../config/engines.js';
 import { lintDeployment, remoteBinds } from '../../config/lint.js';
 import type { Deployment } from '../../config/schema.js';
 import { ConfigError } from '../../errors.js';
+import { lintModelFor, topologyRefusals, type Refusal } from './ha-refuse.js';
 import { ROLE_USERS } from './names.js';
 
 export type RenderTarget = 'kubernetes' | 'compose';
 
-export interface Refusal {
-  /** the model field to change */
-  path: string;
-  message: string;
-  fix: string;
-}
+export type { Refusal } from './ha-refuse.js';
 
 /** lint rules whose findings, at any severity, stop a container deployment (unknown-directive: the pod would crash-loop) */
 const REFUSING_RULES = new Set([
@@ -57,7 +53,7 @@ function userRefusals(d: Deployment, target: RenderTarget): Refusal[] {
 }
 
 export function refusals(d: Deployment, target: RenderTarget): Refusal[] {
-  const out = lintRefusals(d);
+  const out = lintRefusals(lintModelFor(d));
   if (remoteBinds(d).length === 0) {
     out.push({
       path: 'server.bind',
@@ -73,6 +69,7 @@ export function refusals(d: Deployment, target: RenderTarget): Refusal[] {
     });
   }
   out.push(...userRefusals(d, target));
+  out.push(...topologyRefusals(d));
   const c = d.container;
   const runs = imageEngine(c.image);
   if (runs && runs !== d.engine) {
