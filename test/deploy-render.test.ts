@@ -104,6 +104,7 @@ describe('rendering is deterministic and keeps its promises', () => {
       'secrets/app-password',
       'secrets/backup-password',
       'secrets/monitor-password',
+      'secrets/ops-password',
     ]);
   });
 
@@ -124,7 +125,7 @@ describe('rendering is deterministic and keeps its promises', () => {
     const secret = parse(renderKubernetes(profile('neurallog'), fixtureSecrets).find((f) => f.path === 'secret.yaml')!.content) as {
       data: Record<string, string>;
     };
-    assert.deepEqual(Object.keys(secret.data), ['admin-password', 'app-password', 'backup-password', 'monitor-password', 'users.acl']);
+    assert.deepEqual(Object.keys(secret.data), ['admin-password', 'app-password', 'backup-password', 'monitor-password', 'ops-password', 'users.acl']);
     assert.equal(Buffer.from(secret.data['app-password']!, 'base64').toString(), fixtureSecrets.app);
   });
 
@@ -246,7 +247,7 @@ describe('the command line', () => {
     const r = cli(['render', 'kubernetes', '--secrets', join(dir, 'secrets.json'), '--out', join(dir, 'k8s')]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), join(dir, 'k8s'));
-    assert.match(r.stderr, /Generated passwords for app, backup, monitor, admin/);
+    assert.match(r.stderr, /Generated passwords for app, backup, monitor, ops, admin/);
     assert.equal(statSync(join(dir, 'secrets.json')).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'k8s', 'secret.yaml')).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'k8s', 'statefulset.yaml')).mode & 0o077, 0o044);
