@@ -6,6 +6,7 @@ import { Command, Option, type CommandUnknownOpts } from '@commander-js/extra-ty
 import { readFileSync } from 'node:fs';
 import { declareBackup, declareBackupsList, declareBackupsPrune, declareBackupsVerify } from './backup-flags.js';
 import { declareDown, declareRotatePassword, declareStatus, declareUp, declareUrl } from './deployment-flags.js';
+import { declareDoctor } from './doctor-flags.js';
 import { declareConfigLint, declareLoadgen, declareRender } from './model-flags.js';
 import { declareMonitor } from './monitor-flags.js';
 import { declareRestore } from './restore-flags.js';
@@ -35,6 +36,7 @@ function registerDeploymentCommands(program: CommandUnknownOpts): void {
   declareDown(program).action(lazy(async () => (await import('./down.js')).downCommand));
   declareUrl(program).action(lazy(async () => (await import('./url.js')).urlCommand));
   declareRotatePassword(program).action(lazy(async () => (await import('./rotate-password.js')).rotatePasswordCommand));
+  declareDoctor(program).action(lazy(async () => (await import('./doctor.js')).doctorCommand));
 }
 
 function registerModelCommands(program: CommandUnknownOpts): void {
