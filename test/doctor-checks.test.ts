@@ -13,7 +13,8 @@ import { parseInfo } from '../src/connect/client.js';
 import { persistenceChecks } from '../src/doctor/checks-persistence.js';
 import { collectFacts } from '../src/doctor/collect.js';
 import { doctor, expectFinding, until, urlAs } from './doctor-helpers.js';
-import { closeConnection, startTestServer, testEngines, type RedisConnection, type TestServer } from './helpers/redis.js';
+import type { RedisConnection } from '../src/connect/client.js';
+import { closeConnection, startTestServer, testEngines, type TestServer } from './helpers/redis.js';
 
 for (const engine of testEngines()) {
   describe(`doctor finds each problem on ${engine.label}`, () => {

@@ -123,7 +123,7 @@ async function sentinelFacts(connection: RedisConnection): Promise<SentinelFacts
 async function anonymousAccess(endpoint: Endpoint, timeoutMs: number): Promise<ServerFacts['anonymous']> {
   const { username: _user, password: _password, ...anonymous } = endpoint;
   try {
-    const connection = await openConnection(anonymous, { connectTimeoutMs: timeoutMs, name: 'neurallog-doctor-anon' });
+    const connection = await openConnection(anonymous, { connectTimeoutMs: timeoutMs });
     await closeConnection(connection);
     return 'open';
   } catch (error) {

@@ -4,6 +4,7 @@
  * The connection errors come from connect/ (the same descriptions every command gives); here each
  * becomes a finding with a stable id and the remedy in this toolkit's terms.
  */
+import { connect as netConnect } from 'node:net';
 import { openConnection, type RedisConnection } from '../connect/client.js';
 import { formatRedisUrl, type Endpoint } from '../connect/url.js';
 import { ConnectionError } from '../errors.js';
@@ -14,13 +15,40 @@ export type ProbeResult = { connection: RedisConnection } | { failure: Finding; 
 /** Opens the connection doctor reads with, within `timeoutMs` (TCP, TLS, AUTH and the first reply). */
 export async function probe(endpoint: Endpoint, timeoutMs: number): Promise<ProbeResult> {
   try {
-    return { connection: await openConnection(endpoint, { connectTimeoutMs: timeoutMs, name: 'neurallog-doctor' }) };
+    // no client name: CLIENT SETNAME is a right the read-only users do not have
+    return { connection: await openConnection(endpoint, { connectTimeoutMs: timeoutMs }) };
   } catch (error) {
-    const failure = classifyConnectError(error, endpoint, timeoutMs);
+    let failure = classifyConnectError(error, endpoint, timeoutMs);
+    // a plain Redis port never answers a TLS hello: say so rather than "timeout"
+    if (failure.id === 'connection.timeout' && endpoint.tls && (await answersPlainPing(endpoint, Math.min(timeoutMs, 1000))))
+      failure = finding(
+        'connection.tls',
+        'critical',
+        `TLS handshake with ${formatRedisUrl(endpoint)} got no answer: the port speaks plain Redis`,
+        failure.evidence,
+        'TLS handshake',
+        'the port speaks plain Redis: use redis:// instead of rediss://',
+      );
     // LOADING and BUSY: the server is there and its state is the finding
     const reach = failure.id === 'connection.loading' || failure.id === 'connection.busy' ? 'connected' : 'unreachable';
     return { failure, reach };
   }
+}
+
+/** Whether a plain-text PING at the endpoint's port gets a RESP reply within `ms`. */
+function answersPlainPing(endpoint: Endpoint, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host: endpoint.host, port: endpoint.port });
+    const done = (yes: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(yes);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk: Buffer) => done(chunk.length > 0 && '+-'.includes(String.fromCharCode(chunk[0]!))));
+    socket.once('error', () => done(false));
+  });
 }
 
 function causeOf(error: unknown): unknown {

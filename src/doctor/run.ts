@@ -4,6 +4,7 @@
  * and data directory; with a loopback --url it finds them through the server's process.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { closeConnection } from '../connect/client.js';
 import { endpointForDeployment, resolveTarget } from '../connect/target.js';
 import { formatRedisUrl, type Endpoint } from '../connect/url.js';
@@ -129,7 +130,7 @@ function serverFindings(facts: ServerFacts, dir: DirContext | undefined, host: b
   if (sentinel) out.push(...sentinelChecks(facts));
   else {
     out.push(loadingCheck(facts), ...memoryChecks(facts), ...clientChecks(facts));
-    const dataPath = dir?.data ?? (host ? facts.config?.dir : undefined);
+    const dataPath = dir?.data ?? (host ? serverPath(facts, facts.config?.dir) : undefined);
     out.push(...persistenceChecks(facts, dataPath && existsSync(dataPath) ? dataDirFacts(dataPath) : undefined));
     out.push(...replicationChecks(facts), ...clusterChecks(facts), slowlogCheck(facts), latencyCheck(facts), errorCheck(facts));
   }
@@ -143,8 +144,19 @@ function serverFindings(facts: ServerFacts, dir: DirContext | undefined, host: b
   return out;
 }
 
+/**
+ * A path as the server sees it, read from here: through /proc/<pid>/root, the server's own root (the
+ * same as ours unless it runs in a chroot or a container on this machine).
+ */
+function serverPath(facts: ServerFacts, path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  const pid = Number(facts.info.process_id);
+  const viaProc = pid > 0 ? join(`/proc/${pid}/root`, path) : path;
+  return existsSync(viaProc) ? viaProc : path;
+}
+
 function serverLog(dir: DirContext | undefined, pid: number | undefined, facts: ServerFacts): LogFacts | undefined {
-  const path = dir?.log ?? findLog(pid, facts.config?.logfile, facts.config?.dir);
+  const path = dir?.log ?? findLog(pid, serverPath(facts, facts.config?.logfile), serverPath(facts, facts.config?.dir));
   return path ? readLog(path) : undefined;
 }
 
