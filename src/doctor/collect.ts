@@ -64,6 +64,11 @@ async function tryCommand(connection: RedisConnection, args: string[]): Promise<
   }
 }
 
+/** Whether INFO comes from a Sentinel (Redis: `redis_mode`, Valkey 8: `server_mode`). */
+export function isSentinel(info: Readonly<Record<string, string>>): boolean {
+  return (info.redis_mode ?? info.server_mode) === 'sentinel';
+}
+
 /** A bulk or simple string reply as text. */
 function replyText(reply: unknown): string {
   return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString('utf8') : '';
@@ -78,7 +83,7 @@ export function latencyEvents(reply: unknown): LatencyEvent[] {
 
 export async function collectFacts(connection: RedisConnection, endpoint: Endpoint, timeoutMs: number): Promise<ServerFacts> {
   const info = parseInfo(replyText(await connection.sendCommand(['INFO', 'ALL'])));
-  const sentinelMode = info.redis_mode === 'sentinel';
+  const sentinelMode = isSentinel(info);
   const facts: ServerFacts = {
     info,
     identity: identifyFromInfo(info),

@@ -10,7 +10,7 @@ import { endpointForDeployment, resolveTarget } from '../connect/target.js';
 import { formatRedisUrl, type Endpoint } from '../connect/url.js';
 import { describeEngine } from '../engine/identity.js';
 import { NeuralLogRedisError } from '../errors.js';
-import { collectFacts, type ServerFacts } from './collect.js';
+import { collectFacts, isSentinel, type ServerFacts } from './collect.js';
 import { classifyConnectError, probe } from './connection.js';
 import { clusterChecks, loadingCheck, replicationChecks, sentinelChecks } from './checks-replication.js';
 import { errorCheck, latencyCheck, slowlogCheck } from './checks-commands.js';
@@ -85,7 +85,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   return {
     target,
     engine: describeEngine(facts.identity),
-    role: facts.info.redis_mode === 'sentinel' ? 'sentinel' : facts.info.role,
+    role: isSentinel(facts.info) ? 'sentinel' : facts.info.role,
     reach: 'connected',
     local,
     findings,
@@ -115,7 +115,7 @@ async function deploymentEndpoint(dir: string, notes: Finding[]): Promise<Endpoi
 
 function serverFindings(facts: ServerFacts, dir: DirContext | undefined, host: boolean): Finding[] {
   const out: Finding[] = [];
-  const sentinel = facts.info.redis_mode === 'sentinel';
+  const sentinel = isSentinel(facts.info);
   if (facts.configError)
     out.push(
       finding(
