@@ -5,7 +5,7 @@
  * an HTTP request at the port, maxclients lowered by the fd limit, an anonymous default user.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -52,14 +52,41 @@ for (const engine of testEngines()) {
       expectFinding(report, 'persistence.data-dir', 'ok');
     });
 
-    test(`${engine.label}: allkeys-lru on a primary store is a warning`, async () => {
+    test(`${engine.label}: allkeys-lru on a primary store is a warning; keys evicted are critical`, async () => {
       await admin.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
       try {
         const report = await run();
         expectFinding(report, 'memory.eviction-policy', 'warning');
         assert.equal(report.exitCode, 1);
+        const used = Number((await info()).used_memory);
+        await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', String(used + 2 * 1024 * 1024)]);
+        const value = 'e'.repeat(100_000);
+        for (let i = 0; i < 40; i++) await admin.sendCommand(['SET', `logs:evict:${i}`, value]);
+        const evicted = expectFinding(await run(), 'memory.eviction-policy', 'critical');
+        assert.match(evicted.evidence, /evicted_keys:[1-9]/);
       } finally {
-        await admin.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+        await admin.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction', 'maxmemory', String(server.model.memory.maxmemory)]);
+        await admin.sendCommand(['FLUSHALL']);
+        await admin.sendCommand(['CONFIG', 'RESETSTAT']);
+      }
+    });
+
+    test(`${engine.label}: no maxmemory on a data store is a warning`, async () => {
+      await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
+      try {
+        expectFinding(await run(), 'memory.headroom', 'warning');
+      } finally {
+        await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', String(server.model.memory.maxmemory)]);
+      }
+    });
+
+    test(`${engine.label}: half the small keys deleted leaves fragmentation, a warning`, async () => {
+      await admin.sendCommand(['DEBUG', 'POPULATE', '300000', 'logs:f', '100']);
+      await admin.sendCommand(['EVAL', "for i = 0, 299999, 2 do redis.call('DEL', 'logs:f:' .. i) end return 1", '0']);
+      try {
+        expectFinding(await run(), 'memory.fragmentation', 'warning');
+      } finally {
+        await admin.sendCommand(['FLUSHALL']);
       }
     });
 
@@ -118,6 +145,30 @@ for (const engine of testEngines()) {
       assert.equal(later.find((f) => f.id === 'persistence.save-age')?.severity, 'warning');
     });
 
+    test(`${engine.label}: an AOF rewrite that cannot be put in place is a warning`, async () => {
+      await idle();
+      const aofDir = join(server.dir, 'appendonlydir');
+      const manifest = readFileSync(join(aofDir, 'appendonly.aof.manifest'), 'utf8');
+      const base = Math.max(...[...manifest.matchAll(/\.(\d+)\.base\.rdb seq \d+ type b/g)].map((m) => Number(m[1])));
+      // a directory where the next base file goes: the finished rewrite cannot be renamed into place
+      const blocker = join(aofDir, `appendonly.aof.${base + 1}.base.rdb`);
+      mkdirSync(blocker);
+      writeFileSync(join(blocker, 'keep'), '');
+      try {
+        await admin.sendCommand(['BGREWRITEAOF']);
+        await until(async () => (await info()).aof_last_bgrewrite_status === 'err', 10_000, 'the failed rewrite');
+        const report = await run();
+        const f = expectFinding(report, 'persistence.aof-failed', 'warning');
+        assert.match(f.evidence, /aof_last_bgrewrite_status:err/);
+      } finally {
+        rmSync(blocker, { recursive: true, force: true });
+      }
+      await idle();
+      await admin.sendCommand(['BGREWRITEAOF']);
+      await until(async () => (await info()).aof_last_bgrewrite_status === 'ok', 10_000, 'a rewrite that succeeds');
+      expectFinding(await run(), 'persistence.aof-failed', 'ok');
+    });
+
     test(`${engine.label}: slow commands and latency spikes are warnings`, async () => {
       await admin.sendCommand(['CONFIG', 'SET', 'latency-monitor-threshold', '10']);
       try {
@@ -140,6 +191,7 @@ for (const engine of testEngines()) {
     });
 
     test(`${engine.label}: many error replies and KEYS calls are warnings`, async () => {
+      await admin.sendCommand(['CONFIG', 'RESETSTAT']);
       await admin.sendCommand(['SET', 'logs:string', 'v']);
       for (let i = 0; i < 150; i++) await admin.sendCommand(['LPUSH', 'logs:string', 'x']).catch(() => undefined);
       await admin.sendCommand(['KEYS', 'logs:*']);
