@@ -77,12 +77,17 @@ function evictionCheck(info: Record<string, string>): Finding {
 function fragmentationChecks(info: Record<string, string>, used: number): Finding[] {
   const ratio = num(info, 'mem_fragmentation_ratio');
   const bytes = num(info, 'mem_fragmentation_bytes');
-  const allocRatio = num(info, 'allocator_frag_ratio');
-  const allocBytes = num(info, 'allocator_frag_bytes');
+  // from allocator_active / allocator_allocated, Redis 7.0's definition of allocator_frag_ratio: Valkey
+  // 8.1 reports allocator_frag_ratio 1.00 beside an active size twice the allocated one
+  const active = num(info, 'allocator_active');
+  const allocated = num(info, 'allocator_allocated');
+  const measured = active > 0 && allocated > 0;
+  const allocRatio = measured ? Math.round((active / allocated) * 100) / 100 : num(info, 'allocator_frag_ratio');
+  const allocBytes = measured ? active - allocated : num(info, 'allocator_frag_bytes');
   const peak = num(info, 'used_memory_peak');
   const rss = num(info, 'used_memory_rss');
   const out: Finding[] = [];
-  const fragEvidence = `mem_fragmentation_ratio:${ratio} (${mib(bytes)}), allocator_frag_ratio:${allocRatio} (${mib(allocBytes)}), used_memory:${mib(used)}`;
+  const fragEvidence = `mem_fragmentation_ratio:${ratio} (${mib(bytes)}), allocator active/allocated:${allocRatio} (${mib(allocBytes)}), used_memory:${mib(used)}`;
   const fragThreshold = `ratio > ${T.fragRatio} and > ${mib(T.fragBytes)} wasted, or allocator ratio > ${T.allocatorFragRatio} and > ${mib(T.fragBytes)}; not judged below ${mib(T.smallDataset)} used`;
   if (used < T.smallDataset) out.push(finding('memory.fragmentation', 'ok', 'too little data to judge fragmentation', fragEvidence, fragThreshold));
   else if ((ratio > T.fragRatio && bytes > T.fragBytes) || (allocRatio > T.allocatorFragRatio && allocBytes > T.fragBytes))
