@@ -30,18 +30,16 @@ describe('doctor: unreachable servers (no server engine involved)', () => {
     );
   });
 
-  test('a port that accepts and never answers is connection.timeout, within the deadline', async () => {
+  test('a port that accepts and never answers is connection.timeout (bench/doctor.ts times the deadline)', async () => {
     const sockets: Socket[] = [];
     const silent = createServer((s) => sockets.push(s));
     silent.listen(0, '127.0.0.1');
     await once(silent, 'listening');
     const port = (silent.address() as { port: number }).port;
     try {
-      const started = Date.now();
       const report = await doctor(`redis://127.0.0.1:${port}`, { timeoutMs: 500 });
       expectFinding(report, 'connection.timeout', 'critical');
       assert.equal(report.exitCode, 2);
-      assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
@@ -80,7 +78,7 @@ for (const engine of testEngines()) {
     });
 
     test(`${engine.label}: TLS to a plain port is connection.tls`, async () => {
-      const report = await doctor(`rediss://127.0.0.1:${server.port}`);
+      const report = await doctor(`rediss://127.0.0.1:${server.port}`, { timeoutMs: 1000 });
       const f = expectFinding(report, 'connection.tls', 'critical');
       assert.match(f.fix, /redis:\/\//);
       assert.equal(report.exitCode, 2);
@@ -97,6 +95,17 @@ for (const engine of testEngines()) {
       const report = await doctor(urlAs(server, 'app'));
       expectFinding(report, 'connection.noperm', 'critical');
       assert.equal(report.exitCode, 2);
+    });
+
+    test(`${engine.label}: a stopped server (SIGSTOP) is connection.timeout`, async () => {
+      process.kill(server.pid, 'SIGSTOP');
+      try {
+        const report = await doctor(urlAs(server, 'ops'), { timeoutMs: 500 });
+        expectFinding(report, 'connection.timeout', 'critical');
+        assert.equal(report.exitCode, 2);
+      } finally {
+        process.kill(server.pid, 'SIGCONT');
+      }
     });
 
     test(`${engine.label}: a script that does not return is connection.busy, exit 1 (through the CLI, --password-file)`, async () => {
@@ -126,12 +135,12 @@ for (const engine of testEngines()) {
     let slow: StartedServer | undefined;
     try {
       const client = await server.connect();
-      await client.sendCommand(['DEBUG', 'POPULATE', '3000', 'logs:load']);
+      await client.sendCommand(['DEBUG', 'POPULATE', '2000', 'logs:load']);
       await client.sendCommand(['SAVE']);
       await closeConnection(client);
       process.kill(server.pid, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 200));
-      // each key waits 1 ms: loading takes 3 s, answering -LOADING meanwhile
+      // each key waits 1 ms: loading takes 2 s, answering -LOADING meanwhile
       slow = startRedisServer({
         server: engine.server,
         confPath: join(server.dir, 'redis.conf'),

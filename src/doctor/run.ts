@@ -73,12 +73,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   let facts: ServerFacts;
   try {
     facts = await withDeadline(Math.max(timeoutMs, 5000), () => collectFacts(probed.connection, endpoint, timeoutMs));
+    await closeConnection(probed.connection);
   } catch (error) {
+    // not a graceful close: it would wait for the replies of a server that has stopped answering
+    probed.connection.destroy();
     const failure = classifyConnectError(error, endpoint, timeoutMs);
     const reach = failure.id === 'connection.busy' || failure.id === 'connection.loading' ? 'connected' : 'unreachable';
     return { target, reach, local, findings: [failure], exitCode: exitCodeOf([failure], reach) };
-  } finally {
-    await closeConnection(probed.connection);
   }
   if (endpoint.password === undefined) facts.anonymous = 'open';
   const findings = [...notes, ...serverFindings(facts, dir, local && options.host !== false)];
