@@ -13,7 +13,7 @@ import type { DoctorReport } from '../src/doctor/finding.js';
 import { runDoctor } from '../src/doctor/run.js';
 import { upDeployment } from '../src/runtime/index.js';
 import { expectFinding } from './doctor-helpers.js';
-import { testEngines, upTestDeployment } from './helpers/redis.js';
+import { tempDir, testEngines, upTestDeployment } from './helpers/redis.js';
 import { REPO_ROOT, runCli } from './helpers/run-cli.js';
 
 function readProc(path: string): string | undefined {
@@ -59,6 +59,27 @@ for (const engine of testEngines()) {
       assert.equal(broken.exitCode, 1);
     } finally {
       await d.cleanup();
+    }
+  });
+}
+
+for (const engine of testEngines()) {
+  test(`${engine.label}: rename-command in the deployment's redis.conf is security.rename-command (info)`, async () => {
+    const model = tempDir('nlr-doctor-model-');
+    const config = join(model.path, 'model.yaml');
+    writeFileSync(
+      config,
+      'profile: neurallog\nextraDirectives:\n  - { name: repl-diskless-sync-max-replicas, args: ["1"] }\n  - { name: rename-command, args: ["KEYS", "NEURALLOG_KEYS"] }\n',
+    );
+    const d = await upTestDeployment({ engine, config });
+    try {
+      const report = await runDoctor({ dir: d.dir, host: false });
+      const f = expectFinding(report, 'security.rename-command', 'info');
+      assert.match(f.title, /KEYS/);
+      assert.equal(report.exitCode, 0);
+    } finally {
+      await d.cleanup();
+      model.remove();
     }
   });
 }
