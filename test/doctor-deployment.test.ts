@@ -1,6 +1,7 @@
 /**
  * doctor on deployments made by `up`, on every engine: a healthy one gets a clean report (exit 0, as
- * the ops user from the secrets file); the same deployment, its AOF damaged, does not start, and
+ * the ops user from the secrets file); with its data directory on a 4 MB file system it is short of
+ * space; its AOF damaged, it does not start, and
  * doctor names the log line that says why; the guide's configuration (protected mode, no password)
  * seen from another host (a network namespace this test makes) is connection.denied with its remedies.
  */
@@ -45,6 +46,23 @@ for (const engine of testEngines()) {
       expectFinding(withHost, 'log.http-probe', 'ok');
 
       await d.down();
+      // the data directory on a 4 MB file system: 3 MB of data leave less free than a save needs
+      const data = join(d.dir, 'data');
+      must('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', data]);
+      try {
+        await upDeployment({ dir: d.dir, port: d.result.port, server: engine.server, readyTimeoutMs: 10_000 });
+        const admin = await d.connect('admin');
+        for (let i = 0; i < 3; i++) await admin.sendCommand(['SET', `logs:fill:${i}`, 'f'.repeat(1024 * 1024)]);
+        await admin.close();
+        const full = await runDoctor({ dir: d.dir, host: false });
+        const f = expectFinding(full, 'persistence.data-dir', 'critical');
+        assert.match(f.evidence, /free of 4\.0 MiB/);
+        assert.equal(full.exitCode, 1);
+      } finally {
+        // stopped before the file system under it goes (a failed assertion leaves it running)
+        await d.down().catch(() => undefined);
+        sh('umount', [data]);
+      }
       const stopped = await runDoctor({ dir: d.dir });
       expectFinding(stopped, 'start.not-running', 'critical');
       assert.equal(stopped.exitCode, 1);
