@@ -221,6 +221,7 @@ describe('the shapes that keep data and find each other', () => {
               'secrets/backup-password',
               'secrets/commander-password',
               'secrets/monitor-password',
+              'secrets/ops-password',
               'secrets/replica-password',
               'secrets/sentinel-password',
             ]
@@ -231,6 +232,7 @@ describe('the shapes that keep data and find each other', () => {
               'secrets/backup-password',
               'secrets/commander-password',
               'secrets/monitor-password',
+              'secrets/ops-password',
               'secrets/replica-password',
             ],
       );

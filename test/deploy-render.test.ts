@@ -105,6 +105,7 @@ describe('rendering is deterministic and keeps its promises', () => {
       'secrets/backup-password',
       'secrets/commander-password',
       'secrets/monitor-password',
+      'secrets/ops-password',
       'secrets/redis-commander.json',
     ]);
   });
@@ -132,6 +133,7 @@ describe('rendering is deterministic and keeps its promises', () => {
       'backup-password',
       'commander-password',
       'monitor-password',
+      'ops-password',
       'redis-commander.json',
       'users.acl',
     ]);
@@ -256,7 +258,7 @@ describe('the command line', () => {
     const r = cli(['render', 'kubernetes', '--secrets', join(dir, 'secrets.json'), '--out', join(dir, 'k8s')]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), join(dir, 'k8s'));
-    assert.match(r.stderr, /Generated passwords for app, backup, monitor, commander, admin/);
+    assert.match(r.stderr, /Generated passwords for app, backup, monitor, commander, ops, admin/);
     assert.equal(statSync(join(dir, 'secrets.json')).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'k8s', 'secret.yaml')).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'k8s', 'statefulset.yaml')).mode & 0o077, 0o044);

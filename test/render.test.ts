@@ -83,7 +83,7 @@ describe('renderAcl', () => {
         .trimEnd()
         .split('\n')
         .map((l) => l.split(' ')[1]),
-      ['default', 'app', 'backup', 'monitor', 'commander', 'admin'],
+      ['default', 'app', 'backup', 'monitor', 'commander', 'ops', 'admin'],
     );
   });
 
@@ -120,7 +120,7 @@ describe('renderAcl', () => {
   });
 
   test('usersNeedingPasswords lists the enabled users that log in with one', () => {
-    assert.deepEqual(usersNeedingPasswords(profile('neurallog')), ['app', 'backup', 'monitor', 'commander', 'admin']);
+    assert.deepEqual(usersNeedingPasswords(profile('neurallog')), ['app', 'backup', 'monitor', 'commander', 'ops', 'admin']);
     assert.deepEqual(usersNeedingPasswords(profile('guide')), []);
   });
 

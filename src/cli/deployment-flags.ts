@@ -57,7 +57,7 @@ export function declareUrl(parent: CommandUnknownOpts) {
     .command('url')
     .description('Print one connection URL for a user of the deployment (no password unless --show-password).')
     .addOption(dirOption())
-    .requiredOption('--user <name>', 'ACL user (app, backup, monitor, admin)')
+    .requiredOption('--user <name>', 'ACL user (app, backup, monitor, ops, admin)')
     .option('--show-password', 'include the password (for scripts; it will be visible on screen)');
 }
 export type UrlFlags = FlagsOf<typeof declareUrl>;

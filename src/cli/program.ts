@@ -8,6 +8,7 @@ import { declareConfigApply } from './config-apply-flags.js';
 import { declareConfigDiff } from './config-diff-flags.js';
 import { declareBackup, declareBackupsList, declareBackupsPrune, declareBackupsVerify } from './backup-flags.js';
 import { declareDown, declareRotatePassword, declareStatus, declareUp, declareUrl } from './deployment-flags.js';
+import { declareDoctor } from './doctor-flags.js';
 import { declareConfigLint, declareLoadgen, declareRender } from './model-flags.js';
 import { declareMonitor } from './monitor-flags.js';
 import { declareRestore } from './restore-flags.js';
@@ -37,6 +38,7 @@ function registerDeploymentCommands(program: CommandUnknownOpts): void {
   declareDown(program).action(lazy(async () => (await import('./down.js')).downCommand));
   declareUrl(program).action(lazy(async () => (await import('./url.js')).urlCommand));
   declareRotatePassword(program).action(lazy(async () => (await import('./rotate-password.js')).rotatePasswordCommand));
+  declareDoctor(program).action(lazy(async () => (await import('./doctor.js')).doctorCommand));
 }
 
 function registerModelCommands(program: CommandUnknownOpts): void {

@@ -116,6 +116,19 @@ export function neurallogUsers(): AclUser[] {
       channels: [],
       commands: [...COMMANDER_COMMANDS],
     },
+    {
+      name: 'ops',
+      enabled: true,
+      nopass: false,
+      keys: [],
+      channels: [],
+      // `doctor`: what monitor reads plus CONFIG GET (eviction, persistence, limits, protected mode,
+      // debug command) and CLUSTER INFO; nothing that writes. CONFIG GET also reads masterauth where
+      // replication is set up, and ACL rules cannot hide one parameter: this password is as
+      // sensitive as the replication user's, which is why monitor (the sidecar, behind an HTTP
+      // token) does not get it (docs/doctor.md).
+      commands: ['-@all', '+ping', '+info', '+latency', '-latency|reset', '+slowlog|len', '+slowlog|get', '+client|list', '+config|get', '+cluster|info'],
+    },
     { name: 'admin', enabled: true, nopass: false, keys: ['~*'], channels: ['&*'], commands: ['+@all'] },
   ];
 }

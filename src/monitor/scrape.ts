@@ -187,7 +187,7 @@ function addSlowlogMetrics(set: MetricSet, reply: unknown): SlowEntry[] {
 }
 
 /** [id, unix time, microseconds, [command, args...], ...] entries -> their name and timing only */
-function slowEntries(reply: unknown): SlowEntry[] {
+export function slowEntries(reply: unknown): SlowEntry[] {
   if (!Array.isArray(reply)) return [];
   const out: SlowEntry[] = [];
   for (const entry of reply as unknown[]) {
@@ -223,7 +223,7 @@ function addLatencyMetrics(set: MetricSet, reply: unknown): LatencyEvent[] {
 }
 
 /** a flat [k, v, k, v] reply (RESP2) or a map (RESP3) as a Map of strings */
-function pairs(reply: unknown): Map<string, string> {
+export function pairs(reply: unknown): Map<string, string> {
   const out = new Map<string, string>();
   if (Array.isArray(reply)) for (let i = 0; i + 1 < reply.length; i += 2) out.set(String(reply[i]), String(reply[i + 1]));
   else if (reply && typeof reply === 'object') for (const [k, v] of Object.entries(reply)) out.set(k, String(v));
@@ -231,7 +231,7 @@ function pairs(reply: unknown): Map<string, string> {
 }
 
 /** the server said no (ACL, or a command it does not have): not a failed scrape */
-function isRefusal(error: unknown): boolean {
+export function isRefusal(error: unknown): boolean {
   return /^(NOPERM|ERR unknown command|ERR unknown subcommand)/.test((error as Error)?.message ?? '');
 }
 

@@ -1,0 +1,49 @@
+import { parseDurationSeconds } from '../config/units.js';
+import { bySeverity, type DoctorReport, type Finding, type Severity } from '../doctor/finding.js';
+import { runDoctor } from '../doctor/run.js';
+import { UsageError } from '../errors.js';
+import type { DoctorFlags } from './doctor-flags.js';
+import { printJson, printResult } from './output.js';
+
+const colour = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+const CODES: Record<Severity, string> = { critical: '31;1', warning: '33', info: '36', ok: '32' };
+const paint = (severity: Severity, text: string): string => (colour() ? `\x1b[${CODES[severity]}m${text}\x1b[0m` : text);
+const dim = (text: string): string => (colour() ? `\x1b[2m${text}\x1b[0m` : text);
+
+/** Exit codes: 0 nothing above info, 1 a warning or critical finding, 2 the server could not be examined. */
+export async function doctorCommand(flags: DoctorFlags): Promise<number> {
+  const seconds = parseDurationSeconds(flags.timeout);
+  if (seconds === undefined || seconds < 0.1 || seconds > 60) throw new UsageError(`--timeout takes a duration from 100ms to 60s, not "${flags.timeout}"`);
+  const report = await runDoctor({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile, timeoutMs: Math.round(seconds * 1000), host: flags.host });
+  if (flags.json) printJson({ ...report, findings: bySeverity(report.findings) });
+  else printResult(formatReport(report));
+  return report.exitCode;
+}
+
+function formatFinding(f: Finding): string {
+  const lines = [`  ${paint(f.severity, f.severity.toUpperCase().padEnd(8))} ${f.title} ${dim(`[${f.id}]`)}`, `           read: ${f.evidence}`];
+  if (f.severity !== 'ok') {
+    if (f.threshold) lines.push(`           rule: ${f.threshold}`);
+    if (f.fix) lines.push(`           fix:  ${f.fix}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatReport(report: DoctorReport): string {
+  const head = `doctor: ${report.target}${report.engine ? ` (${report.engine}, ${report.role})` : ''}`;
+  const groups: string[] = [];
+  for (const severity of ['critical', 'warning', 'info'] as const) {
+    const found = report.findings.filter((f) => f.severity === severity);
+    if (found.length > 0) groups.push(`${paint(severity, `${severity} (${found.length})`)}\n${found.map(formatFinding).join('\n')}`);
+  }
+  const ok = report.findings.filter((f) => f.severity === 'ok');
+  if (ok.length > 0) groups.push(`${paint('ok', `ok (${ok.length})`)}: ${ok.map((f) => f.id).join(', ')}`);
+  const verdict =
+    report.exitCode === 0
+      ? paint('ok', 'healthy')
+      : report.exitCode === 1
+        ? paint('warning', 'problems found')
+        : paint('critical', 'could not examine the server');
+  const hostNote = report.local ? '' : '\n(the server is not on this machine: kernel checks skipped)';
+  return `${head}\n\n${groups.join('\n\n')}\n\n${verdict}${hostNote}`;
+}
