@@ -4,11 +4,12 @@
  * stored), with `set.json` recording each shard's slot ranges, node id, source and stored file. Each
  * shard file keeps its own manifest beside it, so it verifies and restores like any single backup.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { SET_FORMAT, SET_MANIFEST, SET_SUFFIX } from './set-write.js';
+export { isBackupSet } from './set-write.js';
 
 const count = z.int().nonnegative();
 const slotRange = z.tuple([z.int().min(0).max(16383), z.int().min(0).max(16383)]);
@@ -43,15 +44,6 @@ export const setManifestSchema = z.object({
 
 export type BackupSetManifest = z.infer<typeof setManifestSchema>;
 export type BackupSetShard = z.infer<typeof setShardSchema>;
-
-/** Whether `path` is a backup set's directory (has set.json). */
-export function isBackupSet(path: string): boolean {
-  try {
-    return statSync(path).isDirectory() && existsSync(join(path, SET_MANIFEST));
-  } catch {
-    return false;
-  }
-}
 
 export function isBackupSetName(name: string): boolean {
   return name.endsWith(SET_SUFFIX) && !name.startsWith('.');

@@ -2,6 +2,8 @@
  * Backup sets' names and writing their manifest, apart from set-manifest.ts (its zod schema) so that
  * taking a set does not load the schema library.
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFileAtomic } from './publish.js';
 import { timestampFor } from './naming.js';
 
@@ -21,4 +23,13 @@ export function parseSetDirectoryName(name: string): string | undefined {
 
 export function writeSetManifest(path: string, manifest: { format: typeof SET_FORMAT }): void {
   writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** Whether `path` is a backup set's directory (has set.json). */
+export function isBackupSet(path: string): boolean {
+  try {
+    return statSync(path).isDirectory() && existsSync(join(path, SET_MANIFEST));
+  } catch {
+    return false;
+  }
 }

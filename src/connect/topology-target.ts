@@ -157,7 +157,8 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, what: str
 /** Connects to `address`, runs `ask`, closes; the whole within ASK_MS. */
 export async function askNode<T>(address: NodeAddress, credentials: Credentials, ask: (client: RedisConnection) => Promise<T>): Promise<T> {
   const endpoint = endpointOf(address, credentials);
-  const client = await openConnection(endpoint, { connectTimeoutMs: ASK_MS, name: 'neurallog-topology' });
+  // no client name: CLIENT SETNAME is one more right a least-privileged user would need
+  const client = await openConnection(endpoint, { connectTimeoutMs: ASK_MS });
   try {
     return await withDeadline(ask(client), ASK_MS, formatRedisUrl({ ...endpoint, password: undefined }));
   } finally {
@@ -191,14 +192,15 @@ export async function askSentinels(target: Extract<TopologyTarget, { kind: 'sent
   for (const sentinel of target.sentinels) {
     try {
       const view = await askNode(sentinel, target.sentinelCredentials, async (client) => {
-        const addr = (await client.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', target.masterName])) as string[] | null;
+        const addr = await client.sendCommand<string[] | null>(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', target.masterName]);
         if (!addr) return undefined;
-        const replicas = (await client.sendCommand(['SENTINEL', 'REPLICAS', target.masterName])) as string[][];
+        const replicas = await client.sendCommand<string[][]>(['SENTINEL', 'REPLICAS', target.masterName]);
         return { master: { host: addr[0]!, port: Number(addr[1]) }, replicas: replicas.map(sentinelReplica), answeredBy: sentinel };
       });
       if (view) return view;
       unknown++;
     } catch (error) {
+      if (isRefusal(error)) throw error;
       failures.push(`${sentinel.host}:${sentinel.port}: ${(error as Error).message}`);
     }
   }
@@ -208,6 +210,11 @@ export async function askSentinels(target: Extract<TopologyTarget, { kind: 'sent
       'E_SENTINEL_NO_MASTER',
     );
   throw new ConnectionError(`no Sentinel answered (${failures.join('; ')}); check --sentinel host:port and that the Sentinels run`, 'E_SENTINEL_UNREACHABLE');
+}
+
+/** A node that answered and refused us (credentials, rights): asking the next would fail alike. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof ConnectionError && ['E_AUTH', 'E_NOPERM', 'E_DENIED'].includes(error.code);
 }
 
 function sentinelReplica(flat: string[]): SentinelReplica {
@@ -246,10 +253,10 @@ export async function askCluster(
         const info = parseInfo(await client.info('cluster'));
         if (info.cluster_enabled !== '1')
           throw new UsageError(`${seed.host}:${seed.port} is not a cluster node (cluster-enabled no); use --url or --sentinel for it`, 'E_USAGE');
-        return (await client.sendCommand(['CLUSTER', 'SLOTS'])) as unknown[];
+        return client.sendCommand<unknown[]>(['CLUSTER', 'SLOTS']);
       });
     } catch (error) {
-      if (error instanceof UsageError) throw error;
+      if (error instanceof UsageError || isRefusal(error)) throw error;
       failures.push(`${seed.host}:${seed.port}: ${(error as Error).message}`);
       continue;
     }

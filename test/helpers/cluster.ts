@@ -42,7 +42,7 @@ async function adminCommand(endpoint: Endpoint, args: string[]): Promise<unknown
 /** Starts a node and gives its admin user `password`. */
 async function startNode(engine: TestEngine, password: string | undefined, cluster: boolean): Promise<{ server: TestServer; password: string }> {
   const model = profile('neurallog');
-  if (cluster) model.extraDirectives.push({ name: 'cluster-enabled', args: ['yes'] }, { name: 'cluster-node-timeout', args: ['5000'] });
+  if (cluster) model.extraDirectives.push({ name: 'cluster-enabled', args: ['yes'] }, { name: 'cluster-node-timeout', args: ['2000'] });
   const server = await startTestServer({ engine, model });
   const shared = password ?? server.passwords.admin!;
   if (password !== undefined) {
@@ -53,6 +53,14 @@ async function startNode(engine: TestEngine, password: string | undefined, clust
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const t0 = Date.now();
+  try {
+    return await waitFor0(what, check, timeoutMs);
+  } finally {
+    if (process.env.HAD_DEBUG) console.log(what, Date.now() - t0);
+  }
+}
+async function waitFor0(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
@@ -71,7 +79,9 @@ export async function startTestCluster(engine: TestEngine, masters: number, repl
     const first = await startNode(engine, undefined, true);
     nodes.push(first.server);
     const password = first.password;
-    for (let i = 1; i < masters * (1 + replicasPerMaster); i++) nodes.push((await startNode(engine, password, true)).server);
+    const others = await Promise.allSettled(Array.from({ length: masters * (1 + replicasPerMaster) - 1 }, () => startNode(engine, password, true)));
+    for (const o of others) if (o.status === 'fulfilled') nodes.push(o.value.server);
+    for (const o of others) if (o.status === 'rejected') throw o.reason;
     const ep = (n: TestServer) => n.endpoint('admin');
     for (const node of nodes.slice(1)) await adminCommand(ep(node), ['CLUSTER', 'MEET', '127.0.0.1', String(nodes[0]!.port)]);
     const masterNodes = nodes.slice(0, masters);
