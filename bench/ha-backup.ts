@@ -90,7 +90,7 @@ try {
     const steps = [
       () => {
         const dir = join(work, `ours-${i}`);
-        ours.push(run(CLI, ['backup', '--cluster', cluster.seeds, '--user', 'backup', '--to', dir], env));
+        ours.push(run(CLI, ['backup', '--cluster', cluster.seeds, '--user', 'backup', '--to', dir, '--nice', '0'], env));
         const set = join(
           dir,
           readdirSync(dir).find((n) => n.endsWith('.set'))!,

@@ -13,6 +13,7 @@ import { listBackups } from '../src/backup/catalog.js';
 import { closeConnection, openConnection, type RedisConnection } from '../src/connect/index.js';
 import { parseSeeds } from '../src/connect/topology-target.js';
 import { restoreSet } from '../src/restore/set-restore.js';
+import { closeTopologyConnection, openTopologyConnection } from '../src/connect/topology-client.js';
 import { datasetKey, startTestCluster, writeDataset, type TestCluster } from './helpers/cluster.js';
 import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
 
@@ -106,6 +107,19 @@ for (const engine of testEngines()) {
         const smallerConns = await connectAll(smaller);
         conns.push(smallerConns);
         await compareKeys(viaSource, (key) => smallerConns.get(smaller.masterFor(key))!);
+        // node-redis's cluster client (connect/topology-client.ts) finds the keys where their slots went
+        const topology = await openTopologyConnection({
+          kind: 'cluster',
+          seeds: parseSeeds(smaller.seeds, '--cluster'),
+          credentials: { username: 'admin', password: smaller.password },
+        });
+        try {
+          assert.equal(topology.kind, 'cluster');
+          const keys = [0, 5, 10, 15].map((i) => datasetKey(i));
+          assert.deepEqual(await Promise.all(keys.map((k) => topology.client.get(k))), ['value-0', 'value-5', 'value-10', 'value-15']);
+        } finally {
+          await closeTopologyConnection(topology);
+        }
 
         // onto a single server, aborted after the first shard file, then resumed
         const single = await startTestServer({ engine });
