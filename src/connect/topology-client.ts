@@ -35,7 +35,7 @@ export async function openTopologyConnection(target: TopologyTarget, options: { 
         sentinelRootNodes: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
         nodeClientOptions: { username: target.credentials.username, password: target.credentials.password, socket },
         sentinelClientOptions: { password: target.sentinelCredentials.password, socket },
-      } as Parameters<typeof createSentinel>[0]),
+      }),
     };
   } else {
     const create = loaded.createCluster ?? loaded.default.createCluster;
@@ -44,7 +44,7 @@ export async function openTopologyConnection(target: TopologyTarget, options: { 
       client: create({
         rootNodes: target.seeds.map((s) => ({ socket: { host: s.host, port: s.port } })),
         defaults: { username: target.credentials.username, password: target.credentials.password, socket },
-      } as Parameters<typeof createCluster>[0]),
+      }),
     };
   }
   let firstError: unknown;
@@ -53,7 +53,7 @@ export async function openTopologyConnection(target: TopologyTarget, options: { 
     await withDeadline(connection.client.connect() as Promise<unknown>, ms, where);
   } catch (error) {
     try {
-      connection.client.destroy();
+      void connection.client.destroy();
     } catch {
       // never opened
     }
@@ -68,7 +68,7 @@ export async function closeTopologyConnection(connection: TopologyConnection): P
     await connection.client.close();
   } catch {
     try {
-      connection.client.destroy();
+      void connection.client.destroy();
     } catch {
       // already closed
     }
