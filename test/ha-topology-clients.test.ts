@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { closeConnection, openConnection } from '../src/connect/index.js';
 import { freePort } from '../src/runtime/index.js';
 import { askCluster, askSentinels } from '../src/connect/topology-target.js';
+import { resolveTarget } from '../src/connect/target.js';
 import { closeTopologyConnection, openTopologyConnection } from '../src/connect/topology-client.js';
 import type { ConnectionError } from '../src/errors.js';
 import { datasetKey, startTestCluster, startTestSentinel, writeDataset } from './helpers/cluster.js';
@@ -62,6 +63,13 @@ for (const engine of testEngines()) {
         } finally {
           await closeTopologyConnection(viaSentinel);
         }
+
+        // every command that resolves its target (loadgen, monitor, restore) reaches the master through --sentinel
+        const passwordFile = join(backups.path, 'pw');
+        writeFileSync(passwordFile, setup.password, { mode: 0o600 });
+        const resolved = await resolveTarget({ sentinel, masterName: setup.masterName, user: 'admin', passwordFile }, 'app');
+        assert.deepEqual([resolved.port, resolved.username], [setup.master.port, 'admin']);
+        await assert.rejects(resolveTarget({ cluster: sentinel }, 'app'), /talks to one server/);
 
         const unknown = await runCli(['backup', '--sentinel', sentinel, '--master-name', 'nosuch', '--to', backups.path], { env });
         assert.equal(unknown.code, 2);

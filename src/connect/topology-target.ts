@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { ConnectionError, UsageError } from '../errors.js';
 import { closeConnection, openConnection, parseInfo, type RedisConnection } from './client.js';
 import type { SlotRange } from './hash-slot.js';
-import { PASSWORD_ENV, readPasswordFile, type Role } from './target.js';
+import { PASSWORD_ENV, readPasswordFile } from './password-file.js';
 import { formatRedisUrl, type Endpoint } from './url.js';
 
 export const SENTINEL_PASSWORD_ENV = 'NEURALLOG_REDIS_SENTINEL_PASSWORD';
@@ -69,9 +69,9 @@ export function parseSeeds(text: string, flag: string): NodeAddress[] {
 
 /**
  * The topology the options name, or undefined when they name none (then `--url`/`--dir` mean a single
- * server as before). `role`: the deployment user for `--dir` (backup, admin, ...).
+ * server as before). `role`: the deployment user for `--dir` (backup, admin, ...; a target.ts Role).
  */
-export function topologyFromOptions(options: TopologyOptions, role: Role): TopologyTarget | undefined {
+export function topologyFromOptions(options: TopologyOptions, role: string): TopologyTarget | undefined {
   if (options.sentinel && options.cluster) throw new UsageError('give either --sentinel or --cluster, not both');
   if (options.masterName && !options.sentinel) throw new UsageError('--master-name goes with --sentinel host:port[,...]');
   if (options.sentinel) {
@@ -103,7 +103,7 @@ export function topologyFilePath(dir: string): string | undefined {
   return [join(dir, 'topology.json'), join(dir, '.neurallog-redis', 'topology.json')].map((p) => resolve(p)).find((p) => existsSync(p));
 }
 
-function topologyOfDeployment(dir: string, role: Role, options: TopologyOptions): TopologyTarget | undefined {
+function topologyOfDeployment(dir: string, role: string, options: TopologyOptions): TopologyTarget | undefined {
   const path = topologyFilePath(dir);
   if (!path) return undefined;
   const file = readTopologyFile(path);
