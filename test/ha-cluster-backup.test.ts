@@ -29,6 +29,21 @@ async function closeAll(map: Map<TestServer, RedisConnection>): Promise<void> {
   await Promise.all([...map.values()].map((c) => closeConnection(c)));
 }
 
+/** Gives slots `from`-`to` (empty) of the first master to the second, on every node. */
+async function moveEmptySlots(cluster: TestCluster, from: number, to: number): Promise<void> {
+  const [a, b] = cluster.masters as [TestServer, TestServer];
+  // the old owner first (it stops claiming them), then the new one, whose epoch is bumped so its claim wins
+  const clients = await Promise.all([a, b].map((n) => openConnection(cluster.endpoint(n))));
+  try {
+    const id = String(await clients[1]!.sendCommand(['CLUSTER', 'MYID']));
+    for (const c of clients) for (let slot = from; slot <= to; slot++) await c.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', id]);
+    await clients[1]!.sendCommand(['CLUSTER', 'BUMPEPOCH']);
+  } finally {
+    for (const c of clients) await closeConnection(c);
+  }
+  cluster.moveSlots(from, to, b);
+}
+
 /** A key's type and contents, order-free where the type is. */
 async function canonical(c: RedisConnection, key: string): Promise<unknown> {
   const type = String(await c.sendCommand(['TYPE', key]));
@@ -98,12 +113,20 @@ for (const engine of testEngines()) {
         assert.equal(listed[0]!.set?.keys, KEYS);
         assert.equal(listed[0]!.problem, undefined);
 
-        // onto a cluster of 2 masters
+        // onto a cluster of 2 masters; as the first pair starts, slots 0-99 move from the first master
+        // to the second (still empty: CLUSTER SETSLOT NODE on every node), so that master answers MOVED
+        let moved = false;
         const onCluster = await restoreSet({
           setDir: taken.path,
           target: { kind: 'cluster', seeds: parseSeeds(smaller.seeds, '--cluster'), credentials: { username: 'admin', password: smaller.password } },
+          onPair: async (e) => {
+            if (moved || e.state !== 'start') return;
+            moved = true;
+            await moveEmptySlots(smaller, 0, 99);
+          },
         });
-        assert.equal(onCluster.written, KEYS);
+        assert.ok(onCluster.replans >= 1, 'the MOVED replies made the restore ask for the slot map again');
+        assert.equal(onCluster.written, KEYS, 'every key written once (those of the stopped pair before the MOVED included)');
         const smallerConns = await connectAll(smaller);
         conns.push(smallerConns);
         await compareKeys(viaSource, (key) => smallerConns.get(smaller.masterFor(key))!);

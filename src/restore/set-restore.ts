@@ -18,7 +18,7 @@ import { readSetManifest, slotProblems, type BackupSetManifest } from '../backup
 import { CLUSTER_SLOTS, keySlot, slotOwners } from '../connect/hash-slot.js';
 import { askCluster, endpointOf, type ClusterShard, type TopologyTarget } from '../connect/topology-target.js';
 import { formatRedisUrl, type Endpoint } from '../connect/url.js';
-import { BackupIntegrityError, UsageError } from '../errors.js';
+import { BackupIntegrityError, RestoreFailedError, UsageError } from '../errors.js';
 import { mergeRestore, MergeInterruptedError, type ConflictPolicy, type MergeResult } from './merge.js';
 import { openRestoreSource, type RestoreSource } from './source.js';
 
@@ -33,8 +33,8 @@ export interface SetRestoreOptions {
   progressFile?: string;
   signal?: AbortSignal;
   /** after each pair, and as the merge reports it */
-  onPair?: (event: { file: string; node: string; state: 'start' | 'done' | 'skipped'; written?: number }) => void;
-  /** attempts to re-plan after MOVED/ASK before giving up (default 5) */
+  onPair?: (event: { file: string; node: string; state: 'start' | 'done' | 'skipped'; written?: number }) => void | Promise<void>;
+  /** attempts to re-plan after MOVED/ASK before giving up (default 10) */
   maxReplans?: number;
 }
 
@@ -43,6 +43,8 @@ export interface SetRestoreResult {
   masters: number;
   pairs: Array<{ file: string; node: string; written: number; skipped: boolean }>;
   written: number;
+  /** keys that existed (written by this restore before a re-plan, or already there with `skip`) */
+  skipped: number;
   expired: number;
   replans: number;
   progressFile: string;
@@ -76,14 +78,26 @@ export async function restoreSet(options: SetRestoreOptions): Promise<SetRestore
   const targetName = targetKey(options.target, masters);
   const progressFile = options.progressFile ?? join(options.setDir, `.restore-${targetName}.json`);
   const progress = readProgress(progressFile, targetName);
-  const result: SetRestoreResult = { target: targetName, masters: masters.length, pairs: [], written: 0, expired: 0, replans: 0, progressFile, notes: [] };
+  const result: SetRestoreResult = {
+    target: targetName,
+    masters: masters.length,
+    pairs: [],
+    written: 0,
+    skipped: 0,
+    expired: 0,
+    replans: 0,
+    progressFile,
+    notes: [],
+  };
   let onConflict = options.onConflict ?? 'fail';
   for (;;) {
     const moved = await runPairs(set, sources, masters, progress, progressFile, onConflict, options, result);
     if (!moved) break;
-    if (++result.replans > (options.maxReplans ?? 5) || options.target.kind === 'single') throw moved;
-    // slots moved: the keys of the stopped file's pairs are planned again from the least item all of them completed
-    await new Promise((r) => setTimeout(r, Math.min(2000, 200 * result.replans)));
+    if (++result.replans > (options.maxReplans ?? 10) || options.target.kind === 'single') throw movedError(moved, progressFile);
+    replanFromFloors(progress);
+    writeFileAtomic(progressFile, `${JSON.stringify(progress)}\n`, 0o600);
+    // a migration in progress answers ASK until it ends: wait a little longer each time
+    await new Promise((r) => setTimeout(r, Math.min(2000, 250 * result.replans)));
     masters = await targetMasters(options.target);
     if (onConflict === 'fail') {
       onConflict = 'skip';
@@ -91,6 +105,34 @@ export async function restoreSet(options: SetRestoreOptions): Promise<SetRestore
     }
   }
   return result;
+}
+
+/**
+ * After slots moved, a file's pairs no longer split its keys as they did: every file with a pair not
+ * done starts again, under the new map, from the least item all of its unfinished pairs completed
+ * (keys before it were written by every pair; a key past it may be written twice, which `skip` or
+ * `replace` absorbs). Files whose pairs are all done were written whole; their keys moved with their slots.
+ */
+function replanFromFloors(progress: Progress): void {
+  const byFile = new Map<string, Array<[string, { done: boolean; resumeAfter: number }]>>();
+  for (const entry of Object.entries(progress.pairs)) {
+    const file = entry[0].slice(0, entry[0].lastIndexOf('@'));
+    byFile.set(file, [...(byFile.get(file) ?? []), entry]);
+  }
+  for (const [file, pairs] of byFile) {
+    const open = pairs.filter(([, v]) => !v.done);
+    if (open.length === 0) continue;
+    progress.floor[file] = Math.min(...open.map(([, v]) => v.resumeAfter));
+    for (const [key] of pairs) delete progress.pairs[key];
+  }
+}
+
+function movedError(error: MergeInterruptedError, progressFile: string): Error {
+  return new RestoreFailedError(
+    `the cluster kept moving slots while the set was restored (the last answer: ${error.stop.message}); a slot migration may still be running. The progress is kept in ${progressFile}: run the same restore again once it has ended`,
+    'E_RESTORE_INTERRUPTED',
+    error,
+  );
 }
 
 async function openShards(setDir: string, set: BackupSetManifest, encryptionKey: Buffer | undefined): Promise<Map<string, RestoreSource>> {
@@ -171,10 +213,10 @@ async function runPairs(
       const state = (progress.pairs[pairKey] ??= { done: false, resumeAfter: progress.floor[shard.file] ?? 0 });
       if (state.done) {
         result.pairs.push({ file: shard.file, node, written: 0, skipped: true });
-        options.onPair?.({ file: shard.file, node, state: 'skipped' });
+        await options.onPair?.({ file: shard.file, node, state: 'skipped' });
         continue;
       }
-      options.onPair?.({ file: shard.file, node, state: 'start' });
+      await options.onPair?.({ file: shard.file, node, state: 'start' });
       let merged: MergeResult;
       try {
         merged = await mergeRestore({
@@ -190,15 +232,9 @@ async function runPairs(
       } catch (error) {
         if (error instanceof MergeInterruptedError) {
           state.resumeAfter = error.stop.resumeAfter;
-          if (MOVED.test(error.stop.message)) {
-            progress.floor[shard.file] = Math.min(
-              ...Object.entries(progress.pairs)
-                .filter(([k]) => k.startsWith(`${shard.file}@`))
-                .map(([, v]) => v.resumeAfter),
-            );
-            for (const k of Object.keys(progress.pairs)) if (k.startsWith(`${shard.file}@`) && !progress.pairs[k]!.done) delete progress.pairs[k];
-            moved ??= error;
-          }
+          // confirmed before the stop (what came after it was undone, or is rewritten by the resume)
+          result.written += error.stop.written;
+          if (MOVED.test(error.stop.message)) moved ??= error;
         }
         save();
         if (moved === error) continue;
@@ -209,8 +245,9 @@ async function runPairs(
       save();
       result.written += merged.written;
       result.expired += merged.expired;
+      result.skipped += merged.skipped;
       result.pairs.push({ file: shard.file, node, written: merged.written, skipped: false });
-      options.onPair?.({ file: shard.file, node, state: 'done', written: merged.written });
+      await options.onPair?.({ file: shard.file, node, state: 'done', written: merged.written });
     }
   };
   try {

@@ -25,6 +25,8 @@ export interface TestCluster {
   endpoint(node: TestServer): Endpoint;
   /** a connection to the master serving `key`'s slot */
   masterFor(key: string): TestServer;
+  /** records that slots from-to now belong to `master` (after the test moved them) */
+  moveSlots(from: number, to: number, master: TestServer): void;
   stop(): Promise<void>;
 }
 
@@ -116,8 +118,11 @@ export async function startTestCluster(engine: TestEngine, masters: number, repl
       return true;
     });
     // the split above gives master i the slots floor(16384 i / n) .. floor(16384 (i+1) / n) - 1
+    const moved = new Map<number, TestServer>();
     const masterFor = (key: string) => {
       const slot = keySlot(key);
+      const owner = moved.get(slot);
+      if (owner) return owner;
       return masterNodes.find((_, i) => slot < Math.floor((16384 * (i + 1)) / masters))!;
     };
     return {
@@ -128,6 +133,9 @@ export async function startTestCluster(engine: TestEngine, masters: number, repl
       seeds: masterNodes.map((n) => `127.0.0.1:${n.port}`).join(','),
       endpoint: ep,
       masterFor,
+      moveSlots: (from, to, master) => {
+        for (let slot = from; slot <= to; slot++) moved.set(slot, master);
+      },
       stop,
     };
   } catch (error) {
