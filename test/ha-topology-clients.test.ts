@@ -6,7 +6,7 @@
  * that does not answer is named. One `topology.json` in a --dir works like the flags.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { closeConnection, openConnection } from '../src/connect/index.js';
@@ -154,6 +154,24 @@ for (const engine of testEngines()) {
           assert.ok(Number(await target.sendCommand(['PTTL', datasetKey(3)])) > 0);
         } finally {
           await closeConnection(target);
+        }
+
+        // a single backup (here one shard's file) restores onto a cluster key by key: emptied, the
+        // cluster takes it back with every key on the master of its slot (another would answer MOVED)
+        const masters = await Promise.all(cluster.masters.map((m) => openConnection(cluster.endpoint(m))));
+        try {
+          for (const c of masters) await c.sendCommand(['FLUSHALL']);
+          const shard0 = join(set.path, 'shard-0.rdb.gz');
+          const onCluster = await runCli(['restore', shard0, '--cluster', cluster.seeds, '--user', 'admin', '--json'], {
+            env: { NEURALLOG_REDIS_PASSWORD: cluster.password },
+          });
+          assert.equal(onCluster.code, 0, onCluster.stderr);
+          const shardKeys = (JSON.parse(readFileSync(`${shard0}.manifest.json`, 'utf8')) as { keyspace: { keys: number } }).keyspace.keys;
+          assert.equal((JSON.parse(onCluster.stdout) as { written: number }).written, shardKeys);
+          const sizes = await Promise.all(masters.map(async (c) => Number(await c.sendCommand(['DBSIZE']))));
+          assert.equal(sizes[0], shardKeys);
+        } finally {
+          for (const c of masters) await closeConnection(c);
         }
       } finally {
         await Promise.all([cluster.stop(), single.stop()]);

@@ -8,7 +8,12 @@ import { resolveTarget } from '../connect/target.js';
 import { askSentinels, endpointOf, topologyFromOptions } from '../connect/topology-target.js';
 import type { Endpoint } from '../connect/url.js';
 import { UsageError } from '../errors.js';
-import { requireSetMode, restoreSet, type SetTarget } from '../restore/set-restore.js';
+import { requireSetMode, restoreSet, singleFileSet, type SetTarget } from '../restore/set-restore.js';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { readManifest } from '../backup/manifest.js';
+import { manifestPathFor } from '../backup/naming.js';
+import { isBackupSet } from '../backup/set-write.js';
 import { onInterrupt } from './interrupt.js';
 import { printJson, printResult, say } from './output.js';
 import type { RestoreFlags } from './restore-flags.js';
@@ -16,8 +21,7 @@ import type { RestoreFlags } from './restore-flags.js';
 /** The live target of a restore: --url, --dir, or the master the Sentinels name (as the given user). */
 export async function restoreEndpoint(flags: RestoreFlags): Promise<Endpoint> {
   const topology = topologyFromOptions(flags, 'admin');
-  if (topology?.kind === 'cluster')
-    throw new UsageError('a single backup file restores onto one server; onto a cluster restore a cluster backup set (`backup --cluster` makes one)');
+  if (topology?.kind === 'cluster') throw new UsageError('onto a cluster a backup restores key by key: give --mode merge (or leave --mode out)');
   if (topology?.kind === 'sentinel') return endpointOf((await askSentinels(topology)).master, topology.credentials);
   return resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
 }
@@ -33,8 +37,17 @@ async function setTarget(flags: RestoreFlags): Promise<SetTarget> {
   return { kind: 'single', endpoint: await restoreEndpoint(flags) };
 }
 
-export async function restoreSetCommand(dir: string, flags: RestoreFlags): Promise<number> {
+/** Whether a single backup's restore goes onto a cluster (--cluster, or a --dir made by `up --topology cluster`). */
+export function targetsCluster(flags: RestoreFlags): boolean {
+  return topologyFromOptions(flags, 'admin')?.kind === 'cluster';
+}
+
+/** `restore FILE --cluster ...` / a set: `file` is a set directory, or a single backup restored as a one-shard set. */
+export async function restoreSetCommand(path: string, flags: RestoreFlags): Promise<number> {
   requireSetMode(flags.mode);
+  const single = !isBackupSet(path);
+  const dir = single ? dirname(path) : path;
+  const set = single ? singleFileSet(path, existsSync(manifestPathFor(path)) ? readManifest(manifestPathFor(path)) : undefined) : undefined;
   if (flags.match || flags.dbMap || flags.resumeAfter !== undefined || flags.dryRun)
     throw new UsageError(
       'a set restores whole: --match, --db-map, --resume-after and --dry-run apply to single backups (a set resumes by itself from its progress file)',
@@ -45,6 +58,7 @@ export async function restoreSetCommand(dir: string, flags: RestoreFlags): Promi
   try {
     const result = await restoreSet({
       setDir: dir,
+      set,
       target,
       encryptionKey: key,
       onConflict: flags.onConflict,
@@ -58,7 +72,7 @@ export async function restoreSetCommand(dir: string, flags: RestoreFlags): Promi
     if (flags.json) printJson({ mode: 'set', ...result });
     else {
       printResult(
-        `Restored the set ${dir} onto ${target.kind === 'single' ? `${target.endpoint.host}:${target.endpoint.port}` : `a cluster of ${result.masters} masters`}: ${result.written} keys written${result.expired ? `, ${result.expired} expired since the backup` : ''}${result.replans ? `, slot map asked again ${result.replans} time(s) after MOVED/ASK` : ''}.`,
+        `Restored ${single ? path : `the set ${dir}`} onto ${target.kind === 'single' ? `${target.endpoint.host}:${target.endpoint.port}` : `a cluster of ${result.masters} masters`}: ${result.written} keys written${result.expired ? `, ${result.expired} expired since the backup` : ''}${result.replans ? `, slot map asked again ${result.replans} time(s) after MOVED/ASK` : ''}.`,
       );
       for (const note of result.notes) say(`Note: ${note}`);
     }

@@ -83,7 +83,8 @@ function modeOf(file: string | undefined, flags: RestoreFlags): { file: string; 
 
 export async function restoreCommand(fileArgument: string | undefined, flags: RestoreFlags): Promise<number> {
   if (flags.abort) return abortCommand(flags);
-  if (fileArgument && isBackupSet(fileArgument)) return (await import('./restore-set.js')).restoreSetCommand(fileArgument, flags);
+  if (fileArgument && (isBackupSet(fileArgument) || ((flags.cluster || flags.dir) && (await import('./restore-set.js')).targetsCluster(flags))))
+    return (await import('./restore-set.js')).restoreSetCommand(fileArgument, flags);
   const { file, mode } = modeOf(fileArgument, flags);
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   if (!flags.json) say(`Checking ${file} against its manifest ...`);

@@ -12,9 +12,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../backup/publish.js';
 import { readSetManifest, slotProblems, type BackupSetManifest } from '../backup/set-manifest.js';
+import type { Manifest } from '../backup/manifest.js';
 import { CLUSTER_SLOTS, keySlot, slotOwners } from '../connect/hash-slot.js';
 import { askCluster, endpointOf, type ClusterShard, type TopologyTarget } from '../connect/topology-target.js';
 import { formatRedisUrl, type Endpoint } from '../connect/url.js';
@@ -26,6 +27,8 @@ export type SetTarget = { kind: 'single'; endpoint: Endpoint } | Extract<Topolog
 
 export interface SetRestoreOptions {
   setDir: string;
+  /** the set to restore instead of the directory's set.json (a single backup as a one-shard set: singleFileSet) */
+  set?: BackupSetManifest;
   target: SetTarget;
   encryptionKey?: Buffer;
   onConflict?: ConflictPolicy;
@@ -70,13 +73,14 @@ interface Master {
 const MOVED = /\b(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
 export async function restoreSet(options: SetRestoreOptions): Promise<SetRestoreResult> {
-  const set = readSetManifest(options.setDir);
+  const set = options.set ?? readSetManifest(options.setDir);
   const problems = slotProblems(set.shards);
   if (problems.length > 0) throw new BackupIntegrityError(`the set ${options.setDir} is not whole: ${problems.join('; ')}; nothing was restored`);
   const sources = await openShards(options.setDir, set, options.encryptionKey);
   let masters = await targetMasters(options.target);
   const targetName = targetKey(options.target, masters);
-  const progressFile = options.progressFile ?? join(options.setDir, `.restore-${targetName}.json`);
+  const prefix = options.set ? `.restore-${options.set.shards[0]!.file}` : '.restore';
+  const progressFile = options.progressFile ?? join(options.setDir, `${prefix}-${targetName}.json`);
   const progress = readProgress(progressFile, targetName);
   const result: SetRestoreResult = {
     target: targetName,
@@ -258,6 +262,48 @@ async function runPairs(
     options.signal?.removeEventListener('abort', onAbort);
   }
   return moved;
+}
+
+/**
+ * A single backup (with its manifest) as a set of one shard holding every slot, so that it restores
+ * onto a cluster key by key like a set: a standalone server's data moved into a cluster. A cluster
+ * has database 0 only, so keys in other databases are refused before anything is written.
+ */
+export function singleFileSet(file: string, manifest: Manifest | undefined): BackupSetManifest {
+  if (!manifest)
+    throw new UsageError(
+      `${file} has no manifest beside it; onto a cluster only a backup taken by \`neurallog-redis backup\` restores (take one, or restore it onto a single server)`,
+    );
+  const others = Object.entries(manifest.keyspace.databases).filter(([db, d]) => db !== '0' && d.keys > 0);
+  if (others.length > 0)
+    throw new UsageError(
+      `${file} holds keys in database ${others.map(([db]) => db).join(', ')}, and a cluster has database 0 only; restore those onto a single server (--db-map moves databases there); nothing was written`,
+    );
+  return {
+    format: 1,
+    kind: 'cluster',
+    tool: manifest.tool,
+    createdAt: manifest.createdAt,
+    durationSeconds: manifest.durationSeconds,
+    seeds: [],
+    shards: [
+      {
+        file: basename(file),
+        nodeId: 'standalone',
+        address: manifest.source.address ?? '',
+        role: 'master',
+        slots: [[0, CLUSTER_SLOTS - 1]],
+        engine: manifest.origin?.engine,
+        version: manifest.origin?.version,
+        rdbVersion: manifest.rdb.version,
+        keys: manifest.keyspace.keys,
+        storedBytes: manifest.stored.bytes,
+        sha256: manifest.stored.sha256,
+      },
+    ],
+    keys: manifest.keyspace.keys,
+    verified: manifest.verified,
+  };
 }
 
 /** A usage check for the CLI: a set restores with --mode merge semantics only. */
