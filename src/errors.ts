@@ -88,7 +88,14 @@ export type ErrorCode =
   | 'E_SERVER_RUNNING'
   | 'E_OOM'
   // workload/
-  | 'E_WRITE';
+  | 'E_WRITE'
+  // connect/ and backup/, restore/: Sentinel and cluster clients, cluster backup sets
+  | 'E_SENTINEL_UNREACHABLE'
+  | 'E_SENTINEL_NO_MASTER'
+  | 'E_CLUSTER_UNREACHABLE'
+  | 'E_CLUSTER_NOT_READY'
+  | 'E_NO_HEALTHY_REPLICA'
+  | 'E_BACKUP_SET';
 
 export interface ErrorPlace {
   file?: string;

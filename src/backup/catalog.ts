@@ -8,6 +8,8 @@ import { UsageError } from '../errors.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { fsyncDirectory } from './publish.js';
 import { manifestPathFor, parseBackupFileName } from './naming.js';
+import { isBackupSetName, readSetManifest, type BackupSetManifest } from './set-manifest.js';
+import { parseSetDirectoryName } from './set-write.js';
 
 export interface CatalogEntry {
   file: string;
@@ -16,6 +18,8 @@ export interface CatalogEntry {
   takenAt: Date;
   storedBytes: number;
   manifest?: Manifest;
+  /** a cluster backup set (a directory of shard backups): its set.json */
+  set?: BackupSetManifest;
   /** why the entry cannot be trusted (no manifest, unreadable manifest, not verified) */
   problem?: string;
 }
@@ -29,6 +33,11 @@ export function listBackups(dir: string): CatalogEntry[] {
   if (!existsSync(dir)) throw new UsageError(`the backup directory ${dir} does not exist`);
   const entries: CatalogEntry[] = [];
   for (const name of readdirSync(dir)) {
+    if (isBackupSetName(name)) {
+      const set = setEntry(dir, name);
+      if (set) entries.push(set);
+      continue;
+    }
     const parsed = parseBackupFileName(name);
     if (!parsed) continue;
     const path = join(dir, name);
@@ -49,6 +58,29 @@ export function listBackups(dir: string): CatalogEntry[] {
     entries.push(entry);
   }
   return entries.sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime() || a.file.localeCompare(b.file));
+}
+
+/** A set directory's entry: its set.json, the shards' stored bytes; a problem when a shard is missing or resized. */
+function setEntry(dir: string, name: string): CatalogEntry | undefined {
+  const timestamp = parseSetDirectoryName(name);
+  const path = join(dir, name);
+  if (!timestamp || !statSync(path).isDirectory()) return undefined;
+  const entry: CatalogEntry = { file: name, path, takenAt: dateFromTimestamp(timestamp), storedBytes: 0 };
+  try {
+    entry.set = readSetManifest(path);
+    entry.takenAt = new Date(entry.set.createdAt);
+    for (const shard of entry.set.shards) {
+      const file = join(path, shard.file);
+      const bytes = existsSync(file) ? statSync(file).size : undefined;
+      entry.storedBytes += bytes ?? 0;
+      if (bytes === undefined) entry.problem ??= `${shard.file} is missing`;
+      else if (bytes !== shard.storedBytes) entry.problem ??= `${shard.file}: size ${bytes} differs from the set's ${shard.storedBytes}`;
+    }
+    if (!entry.set.verified) entry.problem ??= 'not verified';
+  } catch (error) {
+    entry.problem = (error as Error).message;
+  }
+  return entry;
 }
 
 export interface RetentionPolicy {
@@ -87,7 +119,7 @@ const BUCKETS = {
 export function planPrune(entries: readonly CatalogEntry[], policy: RetentionPolicy): PrunePlan {
   const { keepLast = 0, daily = 0, weekly = 0, monthly = 0 } = policy;
   if (keepLast + daily + weekly + monthly <= 0) throw new UsageError('say what to keep: --keep-last N and/or --daily N, --weekly N, --monthly N');
-  const judged = entries.filter((e) => e.manifest && !e.problem);
+  const judged = entries.filter((e) => (e.manifest || e.set) && !e.problem);
   const untouched = entries.filter((e) => !judged.includes(e));
   const newestFirst = [...judged].reverse();
   const reasons = new Map<CatalogEntry, string[]>();
@@ -118,6 +150,10 @@ export function planPrune(entries: readonly CatalogEntry[], policy: RetentionPol
 /** Deletes the backups a plan removes (file first, then its manifest). */
 export function applyPrune(dir: string, plan: PrunePlan): void {
   for (const entry of plan.remove) {
+    if (entry.set) {
+      rmSync(entry.path, { recursive: true, force: true });
+      continue;
+    }
     rmSync(entry.path, { force: true });
     rmSync(manifestPathFor(entry.path), { force: true });
   }

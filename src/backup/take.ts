@@ -51,6 +51,10 @@ export interface TakeBackupOptions {
   /** a live source: poll its INFO for the keys it is saving, for `BackupProgress.totalKeys` (costs a connection) */
   watchServerSave?: boolean;
   signal?: AbortSignal;
+  /** the stored file's name (default: `redis-backup-<timestamp>.rdb...`); a backup set names its shards */
+  fileName?: string;
+  /** take the directory's lock (default); a backup set holds its own lock over several takes */
+  lock?: boolean;
 }
 
 export interface BackupResult {
@@ -168,7 +172,7 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
   const dir = resolve(options.toDir);
   requireCompressionTool(options.compression);
   makeBackupDirectory(dir);
-  const lock = lockDirectory(dir);
+  const lock = options.lock === false ? undefined : lockDirectory(dir);
   const started = Date.now();
   let temp: string | undefined;
   let opened: OpenedSource | undefined;
@@ -179,7 +183,9 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
     opened = await openSource(options);
     options.onStart?.({ transfer: opened.transfer, serverWroteDump: opened.transfer === 'disk' });
     const createdAt = (options.now ?? (() => new Date()))();
-    const finalPath = chooseFinalPath(dir, createdAt, options.compression, options.encryptionKey !== undefined);
+    const finalPath = options.fileName
+      ? join(dir, options.fileName)
+      : chooseFinalPath(dir, createdAt, options.compression, options.encryptionKey !== undefined);
     temp = temporaryPathFor(finalPath);
     const stored = await storeVerified(opened, temp, options, started, watch);
     publishFile(temp, finalPath);
@@ -192,7 +198,7 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
     throw explainBackupError(error);
   } finally {
     await watch?.stop();
-    lock.release();
+    lock?.release();
   }
 }
 

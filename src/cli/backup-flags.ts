@@ -2,7 +2,7 @@
 import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { parseDurationSeconds } from '../config/units.js';
 import { UsageError } from '../errors.js';
-import type { FlagsOf } from './flags.js';
+import { clusterOption, masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
 import { withRetention } from './retention.js';
 
 /** --every: a duration of at least a second, and the words it was given in (for messages). */
@@ -22,6 +22,16 @@ export function declareBackup(parent: CommandUnknownOpts) {
       .option('--url <url>', 'redis://[user[:password]@]host:port (the user needs +sync +psync +replconf +ping +info)')
       .option('--dir <dir>', 'a deployment made by `up` (connects as its backup user)')
       .option('--password-file <file>', 'password for --url, read from a file (or set NEURALLOG_REDIS_PASSWORD)')
+      .addOption(sentinelOption())
+      .addOption(masterNameOption())
+      .addOption(clusterOption())
+      .addOption(userOption())
+      .addOption(sentinelPasswordFileOption())
+      .option(
+        '--from-master',
+        "with --sentinel: back up from the master when no replica is healthy (by default that is refused: the master's fork is what a replica spares)",
+      )
+      .option('--from-replicas', 'with --cluster: pull each shard from a healthy replica where it has one (default: from its master)')
       .option('--from-file <rdb>', 'verify and catalogue an existing RDB file instead of pulling one')
       .requiredOption('--to <dir>', 'backup directory')
       .addOption(new Option('--compress <kind>', 'compression of the stored file').choices(['gzip', 'zstd', 'none'] as const).default('gzip' as const))
@@ -36,7 +46,7 @@ export function declareBackup(parent: CommandUnknownOpts) {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  neurallog-redis backup --dir .neurallog-redis --to backups/\n  neurallog-redis backup --url redis://backup@10.0.0.5:6379 --password-file pw --to /backups --compress zstd\n  neurallog-redis backup --dir .neurallog-redis --to backups/ --every 1h --keep-last 24 --daily 7',
+      '\nExamples:\n  neurallog-redis backup --dir .neurallog-redis --to backups/\n  neurallog-redis backup --url redis://backup@10.0.0.5:6379 --password-file pw --to /backups --compress zstd\n  neurallog-redis backup --dir .neurallog-redis --to backups/ --every 1h --keep-last 24 --daily 7\n  neurallog-redis backup --sentinel 10.0.0.7:26379,10.0.0.8:26379 --master-name mymaster --user backup --password-file pw --to /backups\n  neurallog-redis backup --cluster 10.0.0.5:7000 --user backup --password-file pw --to /backups   # one set, every shard',
     );
 }
 export type BackupFlags = FlagsOf<typeof declareBackup>;
@@ -53,7 +63,7 @@ export type BackupsListFlags = FlagsOf<typeof declareBackupsList>;
 export function declareBackupsVerify(parent: CommandUnknownOpts) {
   return parent
     .command('verify')
-    .argument('<file>', 'a stored backup (or any .rdb file)')
+    .argument('<file>', 'a stored backup (or any .rdb file), or a cluster backup set (its .set directory)')
     .description(
       'Re-check a backup: SHA-256 against its manifest, decryption, decompression, RDB structure and CRC-64. Exits 1 and names the offset of any damage.',
     )

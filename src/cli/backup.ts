@@ -6,6 +6,7 @@ import { backupOrigin, describeOrigin } from '../backup/origin.js';
 import { runEvery } from '../backup/schedule.js';
 import { takeBackup, type BackupResult, type BackupSource } from '../backup/take.js';
 import { resolveTarget } from '../connect/target.js';
+import { topologyFromOptions, type TopologyTarget } from '../connect/topology-target.js';
 import { UsageError } from '../errors.js';
 import type { BackupFlags } from './backup-flags.js';
 import { parseCount } from './flags.js';
@@ -29,11 +30,58 @@ export function applyNiceness(text: string | undefined): void {
   lowerPriority(parseNice(text ?? '10'));
 }
 
-async function sourceFrom(flags: BackupFlags): Promise<BackupSource> {
-  const given = [flags.url, flags.dir, flags.fromFile].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new UsageError('say what to back up with exactly one of --url URL, --dir DIR (a deployment made by `up`) or --from-file RDB');
-  if (flags.fromFile) return { kind: 'file', path: flags.fromFile };
-  return { kind: 'replication', endpoint: await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'backup') };
+/** What to back up: one server (or a file), or a topology (Sentinel, cluster). */
+type Plan = { kind: 'single'; source: BackupSource } | { kind: 'topology'; target: TopologyTarget };
+
+async function planFrom(flags: BackupFlags): Promise<Plan> {
+  const given = [flags.url, flags.dir, flags.fromFile, flags.sentinel, flags.cluster].filter((v) => v !== undefined).length;
+  if (given !== 1)
+    throw new UsageError(
+      'say what to back up with exactly one of --url URL, --dir DIR (a deployment made by `up`), --sentinel HOST:PORT,... --master-name NAME, --cluster HOST:PORT,... or --from-file RDB',
+    );
+  if (flags.fromFile) return { kind: 'single', source: { kind: 'file', path: flags.fromFile } };
+  const target = topologyFromOptions({ ...flags, dir: flags.dir }, 'backup');
+  if (flags.fromMaster && target?.kind !== 'sentinel')
+    throw new UsageError('--from-master goes with a Sentinel topology (--sentinel or a --dir made by `up --topology sentinel`)');
+  if (flags.fromReplicas && target?.kind !== 'cluster')
+    throw new UsageError('--from-replicas goes with a cluster (--cluster or a --dir made by `up --topology cluster`)');
+  if (target) return { kind: 'topology', target };
+  return {
+    kind: 'single',
+    source: { kind: 'replication', endpoint: await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'backup') },
+  };
+}
+
+/** One backup of a topology: through Sentinel (a replica's), or a cluster's set; printed. */
+async function topologyOnce(flags: BackupFlags, target: TopologyTarget, key: Buffer | undefined, signal?: AbortSignal): Promise<void> {
+  const { takeClusterBackup, takeSentinelBackup } = await import('../backup/topology-backup.js');
+  const common = { toDir: flags.to, compression: flags.compress, encryptionKey: key, signal };
+  if (target.kind === 'sentinel') {
+    const result = await takeSentinelBackup(target, {
+      ...common,
+      allowMaster: flags.fromMaster === true,
+      onChoice: (c) => {
+        if (!flags.json)
+          say(
+            `Pulling from the ${c.role} ${c.address.host}:${c.address.port}${c.lagBytes !== undefined ? ` (${c.lagBytes} bytes behind)` : ''}${c.note ? `: ${c.note}` : ''}.`,
+          );
+      },
+    });
+    if (flags.json) printJson({ path: result.path, manifestPath: result.manifestPath, manifest: result.manifest, pulledFrom: result.pulledFrom });
+    else report(flags, result);
+    return;
+  }
+  const set = await takeClusterBackup(target, { ...common, fromReplicas: flags.fromReplicas === true });
+  if (flags.json) {
+    printJson({ path: set.path, set: set.manifest, shards: set.shards.map((s) => ({ path: s.result.path, from: s.choice })) });
+    return;
+  }
+  printResult(set.path);
+  say(
+    `Cluster backup set verified: ${set.manifest.keys} keys in ${set.manifest.shards.length} shards (${set.manifest.shards
+      .map((s) => `${s.file}: ${s.keys} keys from the ${s.role} ${s.address}, slots ${s.slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}`)
+      .join('; ')}) in ${set.manifest.durationSeconds.toFixed(1)}s.`,
+  );
 }
 
 async function backupOnce(flags: BackupFlags, source: BackupSource, key: Buffer | undefined, signal?: AbortSignal): Promise<BackupResult> {
@@ -96,10 +144,11 @@ export async function backupCommand(flags: BackupFlags): Promise<number> {
   if (flags.every !== undefined && flags.fromFile !== undefined)
     throw new UsageError('--every repeats backups of a live server; it does not go with --from-file');
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
-  const source = await sourceFrom(flags);
+  const plan = await planFrom(flags);
   lowerPriority(nice);
   const once = async (signal?: AbortSignal) => {
-    report(flags, await backupOnce(flags, source, key, signal));
+    if (plan.kind === 'topology') await topologyOnce(flags, plan.target, key, signal);
+    else report(flags, await backupOnce(flags, plan.source, key, signal));
     if (policy) await prune(flags, policy);
   };
   if (flags.every === undefined) {

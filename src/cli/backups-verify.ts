@@ -4,13 +4,13 @@
  * parse is under way. A verify that ends before it needs the digest (a missing key, a bad manifest)
  * stops it. This module imports little, so that the hash starts early.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hashesElsewhere, sha256OfFile } from '../backup/file-digest.js';
 import type { BackupsVerifyFlags } from './backup-flags.js';
 
 export async function backupsVerifyStart(file: string, flags: BackupsVerifyFlags): Promise<number> {
   const early = new AbortController();
-  const sha256 = hashesElsewhere() && existsSync(file) ? sha256OfFile(file, undefined, early.signal) : undefined;
+  const sha256 = hashesElsewhere() && existsSync(file) && !statSync(file).isDirectory() ? sha256OfFile(file, undefined, early.signal) : undefined;
   sha256?.catch(() => undefined);
   try {
     return await (await import('./backups.js')).backupsVerifyCommand(file, flags, sha256);

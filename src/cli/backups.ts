@@ -1,6 +1,7 @@
 import { applyPrune, listBackups, planPrune } from '../backup/catalog.js';
 import { readKeyFile } from '../backup/encryption.js';
 import { verifyBackup } from '../backup/verify.js';
+import { isBackupSet } from '../backup/set-manifest.js';
 import { UsageError } from '../errors.js';
 import { backupOrigin, describeOrigin, originFromRdb, shortOrigin } from '../backup/origin.js';
 import type { BackupsListFlags, BackupsPruneFlags } from './backup-flags.js';
@@ -20,12 +21,15 @@ export async function backupsListCommand(flags: BackupsListFlags): Promise<numbe
         path: e.path,
         takenAt: e.takenAt.toISOString(),
         storedBytes: e.storedBytes,
-        keys: e.manifest?.keyspace.keys,
+        keys: e.manifest?.keyspace.keys ?? e.set?.keys,
+        ...(e.set
+          ? { set: { shards: e.set.shards.map((s) => ({ file: s.file, nodeId: s.nodeId, slots: s.slots, keys: s.keys, rdbVersion: s.rdbVersion })) } }
+          : {}),
         rdbVersion: e.manifest?.rdb.version,
         engine: e.manifest ? backupOrigin(e.manifest).identity : undefined,
         compression: e.manifest?.stored.compression,
         encrypted: e.manifest ? e.manifest.stored.encryption !== null : undefined,
-        verified: e.manifest?.verified === true && !e.problem,
+        verified: (e.manifest?.verified === true || e.set?.verified === true) && !e.problem,
         problem: e.problem,
       })),
     });
@@ -38,6 +42,19 @@ export async function backupsListCommand(flags: BackupsListFlags): Promise<numbe
   const rows = [['TAKEN (UTC)', 'ENGINE', 'KEYS', 'STORED', 'FORMAT', 'STATE', 'FILE']];
   for (const e of entries) {
     const m = e.manifest;
+    if (e.set) {
+      const first = e.set.shards[0]!;
+      rows.push([
+        e.takenAt.toISOString().replace('T', ' ').slice(0, 19),
+        first.engine ? `${first.engine} ${first.version ?? ''}`.trim() : '?',
+        String(e.set.keys),
+        mb(e.storedBytes),
+        `cluster set, ${e.set.shards.length} shards`,
+        e.problem ? `! ${e.problem}` : 'verified',
+        e.file,
+      ]);
+      continue;
+    }
     rows.push([
       e.takenAt.toISOString().replace('T', ' ').slice(0, 19),
       m ? shortOrigin(backupOrigin(m)) : '?',
@@ -65,6 +82,7 @@ export async function backupsVerifyCommand(
   sha256?: Promise<string>,
 ): Promise<number> {
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
+  if (isBackupSet(file)) return verifySetCommand(file, flags, key);
   const progress = progressLine();
   const started = Date.now();
   const result = await verifyBackup(file, {
@@ -101,6 +119,28 @@ export async function backupsVerifyCommand(
   } else {
     printResult(`DAMAGED ${file}:\n${result.problems.map((p) => `  - ${p}`).join('\n')}${result.warnings.map((w) => `\n  warning: ${w}`).join('')}`);
   }
+  return exitCode;
+}
+
+/** `backups verify SETDIR`: every shard as a single backup, and the set's own facts (slots, SHA-256s, counts). */
+async function verifySetCommand(dir: string, flags: { json?: boolean; strict?: boolean }, key: Buffer | undefined): Promise<number> {
+  const { verifyBackupSet } = await import('../backup/set-verify.js');
+  const result = await verifyBackupSet(dir, { encryptionKey: key, strict: flags.strict === true });
+  const exitCode = result.status === 'damaged' ? 1 : result.status === 'unsupported' ? 2 : 0;
+  if (flags.json) {
+    printJson({
+      file: dir,
+      set: true,
+      ok: result.ok,
+      status: result.status,
+      problems: result.problems,
+      shards: result.shards.map((s) => ({ file: s.file, status: s.status, sha256Matches: s.sha256Matches, problems: s.problems, warnings: s.warnings })),
+    });
+  } else if (result.status === 'damaged') printResult(`DAMAGED ${dir}:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`);
+  else
+    printResult(
+      `${result.status === 'unsupported' ? 'NOT SUPPORTED' : 'OK'} ${dir}: cluster set of ${result.manifest.shards.length} shards, ${result.manifest.keys} keys, all 16384 slots once; every shard's SHA-256, CRC-64 and counts match`,
+    );
   return exitCode;
 }
 

@@ -11,7 +11,8 @@ import { printJson, printResult } from './output.js';
 export async function loadgenCommand(flags: LoadgenFlags): Promise<number> {
   const logs = parseLogs(flags.logs);
   const seed = parseSeed(flags.seed);
-  const endpoint = await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'app');
+  // --sentinel: the master the Sentinels name now
+  const endpoint = await resolveTarget(flags, 'app');
   const progress = process.stderr.isTTY ? progressLine() : undefined;
   let result;
   try {

@@ -1,6 +1,6 @@
 /** The flags of the commands about the model and data: `config lint`, `render`, `loadgen`. */
 import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import type { FlagsOf } from './flags.js';
+import { masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
 
 /** `config lint`, under the `config` command. */
 export function declareConfigLint(config: CommandUnknownOpts) {
@@ -42,6 +42,10 @@ export function declareLoadgen(parent: CommandUnknownOpts) {
     .option('--url <url>', 'redis://[user[:password]@]host:port[/db]')
     .option('--dir <dir>', 'a deployment made by `up` (connects as the app user)')
     .option('--password-file <file>', 'password for --url, read from a file')
+    .addOption(sentinelOption())
+    .addOption(masterNameOption())
+    .addOption(userOption())
+    .addOption(sentinelPasswordFileOption())
     .requiredOption('--logs <n>', 'number of log entries')
     .option('--seed <s>', 'seed for reproducible data', '1')
     .option('--json', 'print the result as JSON');

@@ -1,6 +1,6 @@
 /** The flags of `monitor`. */
 import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { dirOption, type FlagsOf } from './flags.js';
+import { dirOption, masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
 
 export function declareMonitor(parent: CommandUnknownOpts) {
   return (
@@ -12,6 +12,10 @@ export function declareMonitor(parent: CommandUnknownOpts) {
       .option('--url <url>', 'the server to watch, e.g. redis://monitor@127.0.0.1:6379 (password from --password-file or NEURALLOG_REDIS_PASSWORD)')
       .addOption(dirOption())
       .option('--password-file <file>', 'read the --url password from this file (mode 0600)')
+      .addOption(sentinelOption())
+      .addOption(masterNameOption())
+      .addOption(userOption())
+      .addOption(sentinelPasswordFileOption())
       .option('--listen <host:port>', 'where to serve; any address but loopback requires a login token', '127.0.0.1:9121')
       .option(
         '--token-file <file>',

@@ -58,6 +58,8 @@ async function serverGone(pidText: string): Promise<void> {
 
 async function target(flags: MonitorFlags): Promise<{ endpoint: Awaited<ReturnType<typeof resolveTarget>>; databases?: number; root?: string }> {
   if (flags.url) return { endpoint: await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'monitor') };
+  // the master the Sentinels name when the monitor starts (one node: watching every node is not done yet)
+  if (flags.sentinel) return { endpoint: await resolveTarget({ ...flags, dir: undefined }, 'monitor') };
   if (!flags.dir) throw new UsageError('say what to monitor: --url redis://monitor@host:port or --dir <deployment made by `up`>');
   const paths = requireDeploymentDir(flags.dir);
   const model = readDeploymentModel(paths);

@@ -1,7 +1,7 @@
 /** The flags of `restore`. */
 import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { UsageError } from '../errors.js';
-import type { FlagsOf } from './flags.js';
+import { clusterOption, masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
 
 /** --db-map FROM:TO,...: the databases a merge moves. */
 export function parseDbMap(text: string): Map<number, number> {
@@ -24,7 +24,7 @@ function parseResumeAfter(text: string): number {
 export function declareRestore(parent: CommandUnknownOpts) {
   return parent
     .command('restore')
-    .argument('[file]', 'the stored backup that `backup` printed')
+    .argument('[file]', 'the stored backup that `backup` printed, or a cluster backup set (its .set directory)')
     .description(
       'Restore a backup so that the data really comes back: replace a live server (it loads the RDB with its own loader, as a replica of the CLI, then becomes a master and rewrites its AOF), merge keys into it, or place the files of a stopped server (--data-dir). Nothing changes before the backup is known good.',
     )
@@ -32,6 +32,12 @@ export function declareRestore(parent: CommandUnknownOpts) {
     .option('--dir <dir>', 'target: a deployment made by `up` (as its admin user)')
     .option('--data-dir <dir>', 'target: the data directory of a STOPPED server (offline restore)')
     .option('--password-file <file>', 'password for --url, read from a file (or set NEURALLOG_REDIS_PASSWORD)')
+    .addOption(sentinelOption())
+    .addOption(masterNameOption())
+    .addOption(clusterOption())
+    .addOption(userOption())
+    .addOption(sentinelPasswordFileOption())
+    .option('--progress-file <file>', "a set's restore: where the progress per shard file is kept (default: beside the set), so that a second run resumes")
     .option('--config <file>', "offline: the server's redis.conf (file names, appendonly)")
     .option('--server <path>', 'offline: the redis-server or valkey-server that will load the directory (the backup must be of an RDB version it reads)')
     .addOption(new Option('--mode <mode>', 'replace (default for a live server) or merge').choices(['replace', 'merge'] as const))
@@ -56,7 +62,7 @@ export function declareRestore(parent: CommandUnknownOpts) {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      "\nExamples:\n  neurallog-redis restore backups/redis-backup-20261126T012233Z.rdb.gz --dir .neurallog-redis\n  neurallog-redis restore FILE --url redis://admin@10.0.0.5:6379 --password-file pw --dry-run\n  neurallog-redis restore FILE --dir .neurallog-redis --mode merge --on-conflict skip --match 'rules:*'\n  neurallog-redis restore FILE --data-dir /var/lib/redis --config /etc/redis/redis.conf   # server stopped\n  neurallog-redis restore --abort --url redis://admin@10.0.0.5:6379",
+      "\nExamples:\n  neurallog-redis restore backups/redis-backup-20261126T012233Z.rdb.gz --dir .neurallog-redis\n  neurallog-redis restore FILE --url redis://admin@10.0.0.5:6379 --password-file pw --dry-run\n  neurallog-redis restore FILE --dir .neurallog-redis --mode merge --on-conflict skip --match 'rules:*'\n  neurallog-redis restore FILE --data-dir /var/lib/redis --config /etc/redis/redis.conf   # server stopped\n  neurallog-redis restore --abort --url redis://admin@10.0.0.5:6379\n  neurallog-redis restore backups/redis-cluster-20261126T012233Z.set --cluster 10.0.0.9:7000 --user admin --password-file pw   # any number of masters",
     );
 }
 export type RestoreFlags = FlagsOf<typeof declareRestore>;

@@ -12,6 +12,13 @@ import { printJson, printResult, say } from './output.js';
 import { progressLine, type ProgressLine } from './progress.js';
 import { onInterrupt } from './interrupt.js';
 import type { RestoreFlags } from './restore-flags.js';
+import { isBackupSet } from '../backup/set-write.js';
+
+/** --url/--dir as before; --sentinel/--cluster (and a --dir made by `up --topology`) through restore-set.ts. */
+async function targetOf(flags: RestoreFlags): Promise<Endpoint> {
+  if (flags.sentinel || flags.cluster || flags.dir) return (await import('./restore-set.js')).restoreEndpoint(flags);
+  return resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
+}
 
 export type { RestoreFlags };
 
@@ -60,7 +67,7 @@ async function abortCommand(flags: RestoreFlags): Promise<number> {
 /** The checks between flags that commander cannot make (it has checked each value); the mode. */
 function modeOf(file: string | undefined, flags: RestoreFlags): { file: string; mode: Mode } {
   if (!file) throw new UsageError('say which backup to restore: neurallog-redis restore <file> (--url URL | --dir DIR | --data-dir DIR)');
-  const targets = [flags.url, flags.dir, flags.dataDir].filter((v) => v !== undefined).length;
+  const targets = [flags.url, flags.dir, flags.dataDir, flags.sentinel, flags.cluster].filter((v) => v !== undefined).length;
   if (targets !== 1)
     throw new UsageError(
       "say where to restore with exactly one of --url URL, --dir DIR (a deployment made by `up`) or --data-dir DIR (a stopped server's data directory)",
@@ -76,6 +83,8 @@ function modeOf(file: string | undefined, flags: RestoreFlags): { file: string; 
 
 export async function restoreCommand(fileArgument: string | undefined, flags: RestoreFlags): Promise<number> {
   if (flags.abort) return abortCommand(flags);
+  if (fileArgument && (isBackupSet(fileArgument) || ((flags.cluster || flags.dir) && (await import('./restore-set.js')).targetsCluster(flags))))
+    return (await import('./restore-set.js')).restoreSetCommand(fileArgument, flags);
   const { file, mode } = modeOf(fileArgument, flags);
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   if (!flags.json) say(`Checking ${file} against its manifest ...`);
@@ -87,7 +96,7 @@ export async function restoreCommand(fileArgument: string | undefined, flags: Re
     import('../restore/replace.js').catch(() => undefined);
   }
   const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: replacing });
-  const endpoint = mode === 'offline' ? undefined : await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'admin');
+  const endpoint = mode === 'offline' ? undefined : await targetOf(flags);
   if (flags.dryRun) return dryRun({ source, mode, endpoint, flags });
   if (process.stdin.isTTY && !flags.yes && !flags.json && !(await confirm(`This will ${whatChanges(file, mode, endpoint, flags)}. Continue?`))) {
     say('Nothing was changed.');

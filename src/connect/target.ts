@@ -3,19 +3,21 @@
  * NEURALLOG_REDIS_PASSWORD, so that it never sits in argv), or `--dir`, a deployment made by `up`,
  * as the least-privileged user for the job.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ConnectionError, UsageError } from '../errors.js';
 import { parseRedisUrl, type Endpoint } from './url.js';
+import { PASSWORD_ENV, readPasswordFile } from './password-file.js';
+import { askSentinels, endpointOf, topologyFromOptions, type TopologyOptions } from './topology-target.js';
+
+export { PASSWORD_ENV, readPasswordFile };
 
 export type Role = 'app' | 'backup' | 'monitor' | 'admin';
 
-export interface TargetOptions {
+export interface TargetOptions extends TopologyOptions {
   url?: string;
   dir?: string;
   passwordFile?: string;
 }
-
-export const PASSWORD_ENV = 'NEURALLOG_REDIS_PASSWORD';
 
 /**
  * The endpoint to connect to. A deployment directory's model is read (and its schema library loaded)
@@ -23,6 +25,12 @@ export const PASSWORD_ENV = 'NEURALLOG_REDIS_PASSWORD';
  */
 export async function resolveTarget(options: TargetOptions, role: Role): Promise<Endpoint> {
   if (options.url && options.dir && options.dir !== '.neurallog-redis') throw new UsageError('give either --url or --dir, not both');
+  if (options.url && (options.sentinel || options.cluster)) throw new UsageError('give either --url or --sentinel/--cluster, not both');
+  // a topology (--sentinel, --cluster, or a --dir with topology.json): this command talks to its master
+  const topology = options.url ? undefined : topologyFromOptions(options, role);
+  if (topology?.kind === 'sentinel') return endpointOf((await askSentinels(topology)).master, topology.credentials);
+  if (topology?.kind === 'cluster')
+    throw new UsageError('this command talks to one server, and a cluster has several: give one node with --url (backup and restore take --cluster)');
   if (options.url) {
     const endpoint = parseRedisUrl(options.url);
     if (endpoint.password === undefined) {
@@ -82,23 +90,4 @@ function readPid(path: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function readPasswordFile(path: string): string {
-  let text: string;
-  try {
-    const stats = statSync(path);
-    // others must not read it; the group may (Kubernetes mounts Secrets 0440 for the pod's fsGroup)
-    if (stats.isFile() && stats.mode & 0o007) {
-      throw new UsageError(
-        `the password file ${path} is readable by others (mode ${(stats.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\``,
-        'E_PASSWORD_FILE_MODE',
-      );
-    }
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`cannot read the password file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  return text.replace(/\r?\n$/, '');
 }

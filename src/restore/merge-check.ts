@@ -63,15 +63,17 @@ class ExistenceCheck {
   private constructor(
     private readonly pipe: RestorePipe<Batch | 'select'>,
     db: number,
+    private readonly batchKeys: number,
   ) {
     this.pipeDb = db;
   }
 
-  static async open(endpoint: Endpoint): Promise<ExistenceCheck> {
+  /** `batchKeys`: keys per EXISTS (1 on a cluster node: keys of different slots would be CROSSSLOT) */
+  static async open(endpoint: Endpoint, batchKeys = EXISTS_BATCH): Promise<ExistenceCheck> {
     // no reply comes before the first send, by which time `check` is set
     let check: ExistenceCheck | undefined;
     const pipe = await RestorePipe.open<Batch | 'select'>(endpoint, (tag, reply: Reply) => check!.reply(tag, reply), { name: 'neurallog-restore' });
-    check = new ExistenceCheck(pipe, endpoint.db ?? 0);
+    check = new ExistenceCheck(pipe, endpoint.db ?? 0, batchKeys);
     return check;
   }
 
@@ -92,7 +94,7 @@ class ExistenceCheck {
     if (this.batch && this.batch.db !== db) this.flush();
     this.batch ??= { db, keys: [] };
     this.batch.keys.push(key);
-    if (this.batch.keys.length >= EXISTS_BATCH) this.flush();
+    if (this.batch.keys.length >= this.batchKeys) this.flush();
   }
 
   flush(): void {
@@ -128,13 +130,15 @@ export async function checkPass(args: {
   endpoint: Endpoint;
   selector: Selector;
   checkExisting: boolean;
+  /** the target is a cluster node: one key per EXISTS */
+  clusterNode?: boolean;
   onProgress?: (p: MergeProgress) => void;
   signal?: AbortSignal;
 }): Promise<CheckResult> {
   const { selector } = args;
   const out: Counts = { records: 0, keys: 0, libraries: [], filtered: 0, expired: 0, selected: 0, databases: [] };
   const dbs = new Map<number, MergeDatabase>();
-  const exists = args.checkExisting ? await ExistenceCheck.open(args.endpoint) : undefined;
+  const exists = args.checkExisting ? await ExistenceCheck.open(args.endpoint, args.clusterNode ? 1 : EXISTS_BATCH) : undefined;
   const report = progressReporter(args, out);
   try {
     const result = await feed(

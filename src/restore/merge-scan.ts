@@ -16,16 +16,18 @@ export type Verdict = 'resumed' | 'filtered' | 'expired' | 'write';
 
 export class Selector {
   readonly #match: (key: Uint8Array) => boolean;
+  readonly #keep: ((key: Uint8Array) => boolean) | undefined;
   readonly #dbMap: Map<number, number>;
   readonly #resumeAfter: number;
   readonly #clock: () => number;
   /** the expiry time, refreshed by tick() between slices */
   now: number;
 
-  constructor(options: { match?: string; dbMap?: Map<number, number>; resumeAfter?: number; now?: () => number }) {
+  constructor(options: { match?: string; dbMap?: Map<number, number>; resumeAfter?: number; now?: () => number; keyFilter?: (key: Uint8Array) => boolean }) {
     this.#clock = options.now ?? Date.now;
     this.now = this.#clock();
     this.#match = globMatcher(options.match);
+    this.#keep = options.keyFilter;
     this.#dbMap = options.dbMap ?? new Map();
     this.#resumeAfter = options.resumeAfter ?? 0;
     if (!Number.isSafeInteger(this.#resumeAfter) || this.#resumeAfter < 0)
@@ -55,7 +57,7 @@ export class Selector {
 
   key(record: RdbRecord, index: number): Verdict {
     if (index < this.#resumeAfter) return 'resumed';
-    if (!this.#match(record.key)) return 'filtered';
+    if (!this.#match(record.key) || (this.#keep !== undefined && !this.#keep(record.key))) return 'filtered';
     if (record.expireAtMs !== undefined && record.expireAtMs <= this.now) return 'expired';
     return 'write';
   }

@@ -20,8 +20,8 @@ export interface TargetInfo {
   libraries?: Set<string>;
 }
 
-/** Reads the target's facts; refuses replicas and cluster nodes. */
-export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
+/** Reads the target's facts; refuses replicas, and cluster nodes unless the caller routes keys by slot (`clusterNode`). */
+export async function inspectTarget(endpoint: Endpoint, options: { clusterNode?: boolean } = {}): Promise<TargetInfo> {
   const client = await openConnection(endpoint, { name: 'neurallog-restore' });
   try {
     const info = parseInfo(await client.info('server'));
@@ -33,7 +33,7 @@ export async function inspectTarget(endpoint: Endpoint): Promise<TargetInfo> {
         `${where} is a replica of ${replication.master_host}:${replication.master_port}; merge into its master instead (a replica refuses writes)`,
       );
     }
-    if (cluster.cluster_enabled === '1') {
+    if (cluster.cluster_enabled === '1' && options.clusterNode !== true) {
       throw new UsageError(
         `${where} is a cluster node; merge restores into standalone or Sentinel-managed masters only (a cluster needs each key sent to the node owning its slot)`,
       );

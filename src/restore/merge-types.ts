@@ -39,6 +39,13 @@ export interface MergeOptions {
   onConflict?: ConflictPolicy;
   /** only keys matching this glob (Redis MATCH semantics, on the key's bytes) */
   match?: string;
+  /**
+   * only keys this accepts (with `match`): a cluster restore sends each target master the keys of its
+   * hash slots (restore/cluster-restore.ts)
+   */
+  keyFilter?: (key: Uint8Array) => boolean;
+  /** the target is a cluster master that `keyFilter` routes to (a plain merge refuses cluster nodes) */
+  clusterNode?: boolean;
   /** source database -> target database; databases not in the map keep their number */
   dbMap?: Map<number, number>;
   /** the number of items (function libraries and keys, in file order) a previous run completed */

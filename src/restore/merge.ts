@@ -53,7 +53,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   const selector = new Selector(options);
   const notes: string[] = [];
 
-  const target = await inspectTarget(options.endpoint);
+  const target = await inspectTarget(options.endpoint, { clusterNode: options.clusterNode });
   // Before anything is written: which path the values take (commands only after the scan below)
   const origin = await sourceOrigin(options.source);
   const unreadable = readerRefusal(origin);
@@ -196,6 +196,7 @@ async function firstPass(
             endpoint: options.endpoint,
             selector,
             checkExisting,
+            clusterNode: options.clusterNode,
             onProgress: options.onProgress,
             signal: options.signal,
           });
