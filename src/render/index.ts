@@ -18,3 +18,5 @@ export { renderCompose, COMPOSE_FILE } from './compose.js';
 export { toYaml, toYamlStream } from './yaml.js';
 export { renderMonitoring, alertRules, prometheusRuleGroups, prometheusScrapeConfig, metricsToken, type AlertRule } from './monitoring.js';
 export { grafanaDashboard } from './grafana.js';
+export { renderNodeConf, type TopologyNodeConf } from './redis-conf.js';
+export { renderSentinelConf, type SentinelConfInput } from './sentinel-conf.js';
