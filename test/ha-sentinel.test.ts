@@ -65,7 +65,14 @@ async function writeLoop(t: TestTopology, stop: () => boolean, progress: { acked
     name: 'mymaster',
     sentinelRootNodes: t.record().sentinels.map((s) => ({ host: s.host, port: s.port })),
     sentinelClientOptions: { password: secrets[SENTINEL_SECRET], socket: { connectTimeout: 2000 } },
-    nodeClientOptions: { username: 'app', password: secrets.app, socket: { connectTimeout: 2000 } },
+    // a command on the lost master fails (not queued for ever): the writer tries again, through the new one
+    nodeClientOptions: {
+      username: 'app',
+      password: secrets.app,
+      socket: { connectTimeout: 2000 },
+      disableOfflineQueue: true,
+      commandOptions: { timeout: 3000 },
+    },
     scanInterval: 250,
   });
   sentinel.on('error', () => undefined);
