@@ -1,8 +1,9 @@
 /**
  * Sentinel failover time (issue 15): a master, two replicas and three Sentinels made by
  * `up --topology sentinel`; each trial kills the current master with SIGKILL and times (a) until a
- * replica reports role master (the promotion) and (b) until a Sentinel names the new master (what
- * clients are told); then `up` brings the killed node back as a replica before the next trial.
+ * replica reports role master (the promotion: the replica the Sentinels then name) and (b) until a Sentinel names the new master (what
+ * clients are told); then `up` brings the killed node back as a replica, and the next trial starts
+ * once every Sentinel names one master and every other node is its linked replica.
  * Goal: the worst promotion within down-after-milliseconds + 2 s.
  *
  *   node --import tsx bench/ha.ts [--trials N] [--down-after MS] [--engine redis-7.0|redis-8.0|valkey-8.1]
@@ -39,25 +40,46 @@ async function sentinelSays(t: TestTopology): Promise<number | undefined> {
   return Array.isArray(reply) ? Number(reply[1]) : undefined;
 }
 
+/** Waits until every Sentinel names one master, it says role master, and every other node is its linked replica. */
+async function settled(t: TestTopology): Promise<number> {
+  for (const until = performance.now() + 60_000; performance.now() < until; await sleep(100)) {
+    const named = await Promise.all(t.record().sentinels.map((s) => ask(t.sentinelEndpoint(s.port), ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster'])));
+    const ports = new Set(named.map((r) => (Array.isArray(r) ? Number(r[1]) : 0)));
+    if (ports.size !== 1 || ports.has(0)) continue;
+    const [port] = [...ports];
+    const infos = await Promise.all(t.record().nodes.map((n) => ask(t.endpoint(n.port), ['INFO', 'replication'])));
+    const ok = t.record().nodes.every((n, i) => {
+      const info = typeof infos[i] === 'string' ? parseInfo(infos[i]) : {};
+      return n.port === port ? info.role === 'master' : info.role === 'slave' && info.master_link_status === 'up' && Number(info.master_port) === port;
+    });
+    if (ok) return port!;
+  }
+  throw new Error('the topology did not settle within 60 s');
+}
+
 async function trial(t: TestTopology): Promise<{ promotedMs: number; switchedMs: number }> {
-  const masterPort = (await sentinelSays(t))!;
+  const masterPort = await settled(t);
   const master = t.record().nodes.find((n) => n.port === masterPort)!;
   const replicas = t.record().nodes.filter((n) => n.port !== masterPort);
   const killedAt = performance.now();
   process.kill(master.pid, 'SIGKILL');
-  let promotedMs: number | undefined;
+  // when each replica first reports role master; the promotion is the one the Sentinels then name
+  const firstMaster = new Map<number, number>();
+  let switchedTo: number | undefined;
   let switchedMs: number | undefined;
-  while ((promotedMs === undefined || switchedMs === undefined) && performance.now() - killedAt < downAfter + 30_000) {
-    if (promotedMs === undefined) {
-      const roles = await Promise.all(replicas.map((r) => ask(t.endpoint(r.port), ['INFO', 'replication'])));
-      if (roles.some((r) => typeof r === 'string' && parseInfo(r).role === 'master')) promotedMs = performance.now() - killedAt;
-    }
-    if (switchedMs === undefined) {
+  while ((switchedTo === undefined || !firstMaster.has(switchedTo)) && performance.now() - killedAt < downAfter + 30_000) {
+    const roles = await Promise.all(replicas.map((r) => ask(t.endpoint(r.port), ['INFO', 'replication'])));
+    roles.forEach((r, i) => {
+      if (typeof r === 'string' && parseInfo(r).role === 'master' && !firstMaster.has(replicas[i]!.port))
+        firstMaster.set(replicas[i]!.port, performance.now() - killedAt);
+    });
+    if (switchedTo === undefined) {
       const now = await sentinelSays(t);
-      if (now !== undefined && now !== masterPort) switchedMs = performance.now() - killedAt;
+      if (now !== undefined && now !== masterPort) [switchedTo, switchedMs] = [now, performance.now() - killedAt];
     }
     await sleep(20);
   }
+  const promotedMs = switchedTo === undefined ? undefined : firstMaster.get(switchedTo);
   if (promotedMs === undefined || switchedMs === undefined) throw new Error('no failover within down-after + 30 s');
   await t.up(); // the killed node comes back as a replica; up waits until the Sentinels see it
   return { promotedMs, switchedMs };

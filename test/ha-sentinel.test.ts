@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { closeConnection, openConnection, parseInfo, type Endpoint, type RedisConnection } from '../src/connect/index.js';
-import { SENTINEL_SECRET, sleep } from '../src/runtime/index.js';
+import { sleep } from '../src/runtime/index.js';
 import { upTestTopology, type TestTopology } from './helpers/ha.js';
 import { testEngines } from './helpers/redis.js';
 
