@@ -8,7 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import { closeConnection, openConnection, parseInfo, type Endpoint, type RedisConnection } from '../src/connect/index.js';
 import { sleep } from '../src/runtime/index.js';
 import { upTestTopology, type TestTopology } from './helpers/ha.js';
-import { testEngines } from './helpers/redis.js';
+import { tempDir, testEngines } from './helpers/redis.js';
+import { runCli } from './helpers/run-cli.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const DOWN_AFTER_MS = 1000;
 
@@ -141,6 +144,21 @@ async function missingKeys(endpoint: Endpoint, keys: string[]): Promise<number> 
   }
 }
 
+test('up refuses an unsafe Sentinel model before starting anything', async () => {
+  const dir = tempDir('nlr-ha-refuse-');
+  try {
+    const config = join(dir.path, 'model.yaml');
+    writeFileSync(config, 'profile: neurallog\ntopology:\n  kind: sentinel\n  sentinel:\n    sentinels: 2\n    quorum: 3\n');
+    const run = await runCli(['up', '--dir', join(dir.path, 'd'), '--config', config], { timeoutMs: 60_000 });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /2 Sentinel\(s\): with fewer than 3/);
+    assert.match(run.stderr, /quorum 3 is above the 2 Sentinels/);
+    assert.match(run.stderr, /nothing was started/);
+  } finally {
+    dir.remove();
+  }
+});
+
 describe('Sentinel topology', { concurrency: true }, () => {
   for (const engine of testEngines()) {
     // the engines run side by side; each engine's tests in order
@@ -162,6 +180,28 @@ describe('Sentinel topology', { concurrency: true }, () => {
         await assert.rejects(openConnection({ host: sentinel.host, port: sentinel.port, tls: false, db: 0 }), /NOAUTH|auth/i);
         await assert.rejects(openConnection({ host: master.host, port: master.port, tls: false, db: 0 }), /NOAUTH|auth/i);
         assert.equal(await sentinelMaster(t, sentinel.port), master.port);
+      });
+
+      test(`${engine.label}: the CLI: status --json shows every node and Sentinel, url names Sentinels without a password, up again reports running`, async () => {
+        const status = await runCli(['status', '--dir', t.dir, '--json'], { timeoutMs: 60_000 });
+        assert.equal(status.code, 0, status.stderr);
+        const s = JSON.parse(status.stdout) as { topology: { healthy: boolean; nodes: { role: string }[]; sentinels: { quorumOk: boolean }[] } };
+        assert.equal(s.topology.healthy, true);
+        assert.deepEqual(s.topology.nodes.map((n) => n.role).sort(), ['master', 'replica', 'replica']);
+        assert.ok(s.topology.sentinels.every((x) => x.quorumOk));
+        const url = await runCli(['url', '--dir', t.dir, '--user', 'app', '--json'], { timeoutMs: 60_000 });
+        assert.equal(url.code, 0, url.stderr);
+        const u = JSON.parse(url.stdout) as { kind: string; masterName: string; sentinels: string[] };
+        assert.equal(u.kind, 'sentinel');
+        assert.equal(u.masterName, 'mymaster');
+        assert.deepEqual(
+          u.sentinels,
+          t.record().sentinels.map((x) => `${x.host}:${x.port}`),
+        );
+        for (const secret of Object.values(t.secrets())) assert.ok(!url.stdout.includes(secret) && !status.stdout.includes(secret));
+        const again = await runCli(['up', '--dir', t.dir, '--json', '--server', engine.server], { timeoutMs: 60_000 });
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal((JSON.parse(again.stdout) as { alreadyRunning: boolean }).alreadyRunning, true);
       });
 
       test(
