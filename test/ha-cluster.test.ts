@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { closeConnection, openConnection, parseInfo, type Endpoint } from '../src/connect/index.js';
-import { sleep } from '../src/runtime/index.js';
+import { deploymentStatus, sleep } from '../src/runtime/index.js';
 import { upTestTopology, type TestTopology } from './helpers/ha.js';
 import { testEngines } from './helpers/redis.js';
 
@@ -86,6 +86,13 @@ describe('Cluster topology', { concurrency: true }, () => {
         const anyNode = t.record().nodes[0]!;
         assert.match(String(await ask(t.endpoint(anyNode.port, 'replica'), ['GET', 'logs:c:1']).catch(() => 'x')), /undefined|NOPERM/);
         assert.equal(field(await ask(t.endpoint(anyNode.port), ['CLUSTER', 'INFO']), 'cluster_slots_ok'), '16384');
+        // status: every node, its role, slots and cluster_state
+        const status = await deploymentStatus(t.dir);
+        assert.equal(status.topology?.healthy, true);
+        const shown = status.topology!.nodes;
+        assert.ok(shown.every((n) => n.clusterState === 'ok'));
+        assert.ok(shown.filter((n) => n.role === 'master').every((n) => (n.slots ?? []).length > 0));
+        assert.ok(shown.filter((n) => n.role === 'replica').every((n) => n.linkStatus === 'up' && (n.slots ?? []).length === 0));
       });
 
       test(`${engine.label}: kill -9 a master: its replica takes over, cluster_state ok, every key still there`, { timeout: 90_000 }, async () => {
