@@ -66,14 +66,35 @@ export function sentinelEndpoint(secrets: Readonly<Record<string, string>>, node
   return { host: node.host, port: node.port, tls: false, db: 0, password: secrets[SENTINEL_SECRET] };
 }
 
+/**
+ * One connection for `use`, with a deadline on the whole exchange (connect, commands, close): a node
+ * that accepts and then stops answering (stopped with SIGSTOP, swapping) fails the caller's wait
+ * instead of holding `up`, `status` or `down` for ever.
+ */
 export async function withConnection<T>(endpoint: Endpoint, use: (client: RedisConnection) => Promise<T>, connectTimeoutMs = 10_000): Promise<T> {
   const client = await openConnection(endpoint, { connectTimeoutMs });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RuntimeError(`${endpoint.host}:${endpoint.port} did not answer within ${EXCHANGE_MS / 1000} s`, 'E_TIMEOUT')),
+      EXCHANGE_MS,
+    );
+  });
   try {
-    return await use(client);
+    return await Promise.race([use(client), expired]);
   } finally {
-    await closeConnection(client);
+    clearTimeout(timer);
+    await Promise.race([closeConnection(client), new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]);
+    try {
+      client.destroy();
+    } catch {
+      // closed already
+    }
   }
 }
+
+/** the deadline of one exchange with a node after its connection is open */
+const EXCHANGE_MS = 15_000;
 
 export async function command(client: RedisConnection, args: string[]): Promise<unknown> {
   return client.sendCommand(args);
