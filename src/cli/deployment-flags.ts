@@ -13,7 +13,12 @@ export function declareUp(parent: CommandUnknownOpts) {
     .option('--bind <addr...>', 'addresses to listen on (default: 127.0.0.1)')
     .option('--config <file>', 'a YAML model (profile + overrides) or a redis.conf')
     .option('--detach', 'return once the server is ready, leaving it running')
-    .addOption(new Option('--topology <kind>', 'what to run').choices(['standalone'] as const).default('standalone' as const))
+    .addOption(
+      new Option(
+        '--topology <kind>',
+        "what to run: one server (single; standalone is the same), a master with replicas and Sentinels (sentinel), or a Redis Cluster (cluster); default: the model's topology.kind",
+      ).choices(['single', 'standalone', 'sentinel', 'cluster'] as const),
+    )
     .option('--no-monitor', 'do not start the monitor (dashboard and /metrics) next to the server')
     .option('--monitor-listen <host:port>', "where the monitor serves (default 127.0.0.1:9121, redis_exporter's port, or a free port when that one is taken)")
     .option('--allow-insecure', 'run a model that lets clients in without a password')
@@ -24,7 +29,7 @@ export function declareUp(parent: CommandUnknownOpts) {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  neurallog-redis up                      # foreground on 127.0.0.1:6379, Ctrl-C stops it\n  neurallog-redis up --detach --port 6380\n  neurallog-redis up --config neurallog.yaml --bind 0.0.0.0\n  neurallog-redis up --server /usr/bin/valkey-server --config valkey.yaml',
+      '\nExamples:\n  neurallog-redis up                      # foreground on 127.0.0.1:6379, Ctrl-C stops it\n  neurallog-redis up --detach --port 6380\n  neurallog-redis up --config neurallog.yaml --bind 0.0.0.0\n  neurallog-redis up --server /usr/bin/valkey-server --config valkey.yaml\n  neurallog-redis up --topology sentinel --dir ha   # master, 2 replicas, 3 Sentinels (detached)\n  neurallog-redis up --topology cluster --dir shards --port 7000',
     );
 }
 export type UpFlags = FlagsOf<typeof declareUp>;
@@ -46,7 +51,7 @@ export type StatusFlags = FlagsOf<typeof declareStatus>;
 export function declareDown(parent: CommandUnknownOpts) {
   return parent
     .command('down')
-    .description('Stop the deployment in --dir, persisting its data first.')
+    .description('Stop the deployment in --dir, persisting its data first (a topology: Sentinels, then replicas, then masters).')
     .addOption(dirOption())
     .option('--json', 'print the result as JSON');
 }
@@ -55,10 +60,13 @@ export type DownFlags = FlagsOf<typeof declareDown>;
 export function declareUrl(parent: CommandUnknownOpts) {
   return parent
     .command('url')
-    .description('Print one connection URL for a user of the deployment (no password unless --show-password).')
+    .description(
+      'Print one connection URL for a user of the deployment (no password unless --show-password); for a Sentinel or Cluster deployment, the Sentinel addresses and master name, or the cluster seeds, and which secrets key holds the password.',
+    )
     .addOption(dirOption())
     .requiredOption('--user <name>', 'ACL user (app, backup, monitor, ops, admin)')
-    .option('--show-password', 'include the password (for scripts; it will be visible on screen)');
+    .option('--show-password', 'include the password (for scripts; it will be visible on screen)')
+    .option('--json', 'print the result as JSON (for a Sentinel or Cluster deployment: addresses, master name and which secrets key holds each password)');
 }
 export type UrlFlags = FlagsOf<typeof declareUrl>;
 

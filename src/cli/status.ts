@@ -2,6 +2,7 @@ import { describeEngine } from '../engine/identity.js';
 import { deploymentStatus, describeLoading } from '../runtime/index.js';
 import type { StatusFlags } from './deployment-flags.js';
 import { printJson, printResult, say } from './output.js';
+import { describeTopologyStatus } from './topology-output.js';
 
 const mib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '?' : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 
@@ -18,6 +19,11 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
     return code;
   }
   if (s.staleState) say(`Note: ${s.staleState}.`);
+  if (s.topology) {
+    printResult(describeTopologyStatus(s.dir, s.topology));
+    if (!s.running) say(`Start it with: neurallog-redis up --dir ${flags.dir}`);
+    return s.topology.healthy ? 0 : 1;
+  }
   if (!s.running) {
     printResult(`stopped   ${s.dir} (profile ${s.profile}, port ${s.port}); start it with: neurallog-redis up --dir ${flags.dir}`);
     return 1;

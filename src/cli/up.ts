@@ -1,10 +1,21 @@
-import { downDeployment, requireDirArgument, runningMonitor, startMonitorProcess, tailLog, upDeployment, type UpResult } from '../runtime/index.js';
+import {
+  downDeployment,
+  requestedTopology,
+  requireDirArgument,
+  runningMonitor,
+  startMonitorProcess,
+  tailLog,
+  upDeployment,
+  upTopology,
+  type UpResult,
+} from '../runtime/index.js';
 import { deploymentPaths } from '../connect/index.js';
 import { cliProgram } from '../config/engines.js';
 import { describeEngine } from '../engine/identity.js';
 import { UsageError } from '../errors.js';
 import type { UpFlags } from './deployment-flags.js';
 import { printJson, printResult, say } from './output.js';
+import { describeTopologyUp } from './topology-output.js';
 
 export function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -73,6 +84,8 @@ async function ensureMonitor(flags: UpFlags, result: UpResult): Promise<MonitorO
 export async function upCommand(flags: UpFlags): Promise<number> {
   const port = parsePort(flags.port);
   requireDirArgument(flags.dir);
+  const asked = flags.topology === 'standalone' ? 'single' : flags.topology;
+  if (requestedTopology(deploymentPaths(flags.dir), { topology: asked, config: flags.config }) !== 'single') return upTopologyCommand(flags, port);
   if (!flags.json) say(`Starting ${flags.server ?? 'the server'} for ${deploymentPaths(flags.dir).root} ...`);
   const result = await upDeployment({
     dir: flags.dir,
@@ -81,6 +94,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     config: flags.config,
     allowInsecure: flags.allowInsecure,
     server: flags.server,
+    ...(flags.topology ? { topology: 'single' as const } : {}),
     onLoading: () => say('The server is loading its data; waiting until it serves ...'),
   });
   if (result.staleState) say(`Note: ${result.staleState}.`);
@@ -129,4 +143,26 @@ export async function upCommand(flags: UpFlags): Promise<number> {
       }
     });
   });
+}
+
+/** A Sentinel or Cluster topology: always detached (many processes); `down` stops them. */
+async function upTopologyCommand(flags: UpFlags, port: number | undefined): Promise<number> {
+  const asked = flags.topology === 'standalone' ? 'single' : flags.topology;
+  if (!flags.json) say(`Starting the topology for ${deploymentPaths(flags.dir).root} ...`);
+  const result = await upTopology({
+    dir: flags.dir,
+    port,
+    bind: flags.bind,
+    config: flags.config,
+    allowInsecure: flags.allowInsecure,
+    server: flags.server,
+    ...(asked ? { topology: asked } : {}),
+    onProgress: flags.json ? undefined : (line) => say(`  ${line}`),
+  });
+  if (flags.json) printJson({ ...result, detached: true });
+  else {
+    printResult(describeTopologyUp(result));
+    if (!flags.detach && !result.alreadyRunning) say('A topology runs detached (its processes outlive this command).');
+  }
+  return 0;
 }

@@ -19,3 +19,5 @@ export { withTopologyUsers } from './kubernetes/ha-model.js';
 export { toYaml, toYamlStream } from './yaml.js';
 export { renderMonitoring, alertRules, prometheusRuleGroups, prometheusScrapeConfig, metricsToken, type AlertRule } from './monitoring.js';
 export { grafanaDashboard } from './grafana.js';
+export { renderNodeConf, type TopologyNodeConf } from './redis-conf.js';
+export { renderSentinelConf, type SentinelConfInput } from './sentinel-conf.js';

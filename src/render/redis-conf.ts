@@ -28,3 +28,36 @@ export function renderRedisConf(d: Deployment): string {
   }
   return `${out.join('\n')}\n`;
 }
+
+/** What one node of a Sentinel or Cluster topology adds to the model's redis.conf. */
+export interface TopologyNodeConf {
+  port: number;
+  /** a replica's master (Sentinel topology), as `replicaof host port` */
+  replicaOf?: { host: string; port: number };
+  /** the `replica` user's password: how this node authenticates to a master (`masteruser` + `masterauth`) */
+  masterauth: string;
+  /** `cluster-enabled yes` with the model's cluster settings */
+  cluster?: boolean;
+}
+
+/**
+ * redis.conf for one node of a topology: the model's file on the node's port, then the replication
+ * login (every node, since any may become a replica after a failover) and, for a cluster node, the
+ * cluster directives. The file holds `masterauth`, so whoever writes it makes it private (0600).
+ */
+export function renderNodeConf(d: Deployment, node: TopologyNodeConf): string {
+  const model: Deployment = { ...d, server: { ...d.server, port: node.port } };
+  const out = [renderRedisConf(model).trimEnd(), '', `# Topology: ${d.topology.kind} (the replication password is private to this file)`];
+  out.push(formatLine('masteruser', ['replica']), formatLine('masterauth', [node.masterauth]));
+  if (node.replicaOf) out.push(formatLine('replicaof', [node.replicaOf.host, String(node.replicaOf.port)]));
+  if (node.cluster) {
+    const c = d.topology.cluster;
+    out.push(
+      formatLine('cluster-enabled', ['yes']),
+      formatLine('cluster-config-file', [c.configFile]),
+      formatLine('cluster-node-timeout', [String(c.nodeTimeout)]),
+      formatLine('cluster-require-full-coverage', [c.requireFullCoverage ? 'yes' : 'no']),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -21,6 +21,7 @@ import { forgetStalePid, ownServer, requireDirArgument, type EngineFacts } from 
 import { loadingProgress, type LoadingProgress } from './loading.js';
 import { runningMonitor, stopMonitorProcess } from './monitor-process.js';
 import { stopRedisServer } from './redis-server.js';
+import { downTopology, topologyStatus, type TopologyDownResult, type TopologyStatus } from './topology-status.js';
 import { rememberedServer } from './server-choice.js';
 
 export interface DownResult {
@@ -32,6 +33,8 @@ export interface DownResult {
   engineVersion?: string;
   /** set when redis.pid or state.json named a process that is not this deployment's server */
   staleState?: string;
+  /** a Sentinel or Cluster deployment: what was stopped, and where each node's data stays */
+  topology?: TopologyDownResult;
 }
 
 /**
@@ -54,6 +57,8 @@ export async function downDeployment(dir: string, options: { timeoutMs?: number 
   requireDeployment(paths, 'nothing was stopped');
   const remembered = rememberedServer(paths.root);
   const engine = remembered ? { engine: remembered.engine, engineVersion: remembered.version } : {};
+  const topology = await downTopology(paths, readDeploymentModel(paths), options);
+  if (topology) return { alreadyStopped: topology.stopped.length === 0, dir: paths.root, ...engine, topology };
   const own = ownServer(paths);
   await stopMonitorProcess(paths);
   if (own.kind !== 'ours') {
@@ -96,6 +101,8 @@ export interface StatusResult extends EngineFacts {
   /** set when redis.pid or state.json named a process that is not this deployment's server */
   staleState?: string;
   error?: string;
+  /** a Sentinel or Cluster deployment: every node and Sentinel */
+  topology?: TopologyStatus;
 }
 
 export async function deploymentStatus(dir: string): Promise<StatusResult> {
@@ -111,6 +118,18 @@ export async function deploymentStatus(dir: string): Promise<StatusResult> {
     serverPath: remembered?.path,
     target: { engine: model.engine, version: model.version },
   };
+  const topology = await topologyStatus(paths, model);
+  if (topology) {
+    const running = topology.nodes.some((n) => n.running) || topology.sentinels.some((n) => n.running);
+    return {
+      dir: paths.root,
+      running,
+      profile: model.profile,
+      ...facts,
+      topology,
+      ...(running && !topology.healthy ? { error: 'the topology is not healthy (see its nodes)' } : {}),
+    };
+  }
   if (own.kind !== 'ours') {
     return {
       dir: paths.root,

@@ -27,6 +27,8 @@ import { renderAcl, renderRedisConf, usersNeedingPasswords } from '../render/ind
 import { portInUse } from './ports.js';
 import { isAlive } from '../host/index.js';
 import { startRedisServer, waitUntilServing, type StartedServer } from './redis-server.js';
+import type { TopologyKind } from '../config/topology.js';
+import { requestedTopology, upTopologyLocked, type TopologyUpOptions, type TopologyUpResult } from './topology-up.js';
 import { assertServerAccepts, chooseServer, rememberedServer, rememberServer, targetMismatch } from './server-choice.js';
 
 export interface UpOptions {
@@ -42,6 +44,8 @@ export interface UpOptions {
    * PATH); default: the one this deployment last ran, else redis-server, else valkey-server on PATH
    */
   server?: string;
+  /** overrides the model's topology.kind (a Sentinel or Cluster topology goes through upTopology) */
+  topology?: TopologyKind;
 }
 
 /** The engine and release a deployment's server runs, next to what its model targets. */
@@ -125,6 +129,8 @@ function checkWritable(dir: string): void {
 export async function upDeployment(options: UpOptions): Promise<UpResult> {
   requireDirArgument(options.dir);
   const paths = deploymentPaths(options.dir);
+  const kind = requestedTopology(paths, options);
+  if (kind !== 'single') throw new UsageError(`${paths.root} is a ${kind} deployment: start it with \`up --topology ${kind}\` (upTopology)`);
   checkWritable(paths.root);
   // one `up` at a time per directory, from the first write until the server serves
   const lock = lockDeployment(paths.root, 'up');
@@ -283,4 +289,18 @@ async function startServing(
   return server;
 }
 
+/** `up` of a Sentinel or Cluster topology (topology-up.ts), under the same lock as a single server's. */
+export async function upTopology(options: TopologyUpOptions): Promise<TopologyUpResult> {
+  requireDirArgument(options.dir);
+  const paths = deploymentPaths(options.dir);
+  checkWritable(paths.root);
+  const lock = lockDeployment(paths.root, 'up');
+  try {
+    return await upTopologyLocked(paths, options, resolveModel, chooseServer(paths.root, options.server));
+  } finally {
+    lock.release();
+  }
+}
+
+export { requestedTopology, type TopologyUpOptions, type TopologyUpResult } from './topology-up.js';
 export { downDeployment, deploymentStatus, type DownResult, type StatusResult, type LoadingProgress } from './deployment-down-status.js';

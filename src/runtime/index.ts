@@ -11,10 +11,16 @@ export {
   type UpResult,
   type DownResult,
   type StatusResult,
+  upTopology,
+  requestedTopology,
+  type TopologyUpOptions,
+  type TopologyUpResult,
 } from './deployment.js';
+export type { TopologyStatus, NodeStatus, SentinelStatus, TopologyDownResult } from './topology-status.js';
+export { readTopology, topologyPath, nodePaths, SENTINEL_SECRET, type TopologyRecord, type TopologyNode, type TopologyProcess } from './topology-layout.js';
 export { rotatePassword, type RotateResult, type RotateOptions } from './credentials.js';
 export { startRedisServer, stopRedisServer, waitUntilServing, tailLog, type StartedServer, type StartOptions } from './redis-server.js';
-export { freePort, portInUse } from './ports.js';
+export { freePort, freePortRange, portInUse } from './ports.js';
 export { isAlive, isRedisServer, commandLine, waitFor, sleep } from '../host/index.js';
 export { findOnPath, requireExecutable } from '../host/index.js';
 export { judgePid, findOwnServer, processCwd, type PidVerdict } from '../host/index.js';

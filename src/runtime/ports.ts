@@ -41,6 +41,23 @@ export async function freePort(host = '127.0.0.1', options: { clusterBus?: boole
   }
 }
 
+/**
+ * `count` consecutive ports free on `host` now (each with its bus port too for cluster nodes), for a
+ * test or benchmark topology whose nodes take ports counted up from one base.
+ */
+export async function freePortRange(count: number, host = '127.0.0.1', options: { clusterBus?: boolean } = {}): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = await freePort(host, options);
+    let free = true;
+    for (let i = 1; i < count && free; i++) {
+      if (base + i === 6379 || (await portInUse(base + i, host))) free = false;
+      else if (options.clusterBus && (await portInUse(base + i + CLUSTER_BUS_OFFSET, host))) free = false;
+    }
+    if (free && base + count - 1 < 65536 - (options.clusterBus ? CLUSTER_BUS_OFFSET : 0)) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found on ${host}`);
+}
+
 /** a cluster node's bus listens this far above its port */
 const CLUSTER_BUS_OFFSET = 10000;
 
