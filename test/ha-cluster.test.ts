@@ -4,11 +4,14 @@
  * tests fast.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { closeConnection, openConnection, parseInfo, type Endpoint } from '../src/connect/index.js';
 import { deploymentStatus, sleep } from '../src/runtime/index.js';
 import { upTestTopology, type TestTopology } from './helpers/ha.js';
 import { testEngines } from './helpers/redis.js';
+import { runCli } from './helpers/run-cli.js';
 
 const NODE_TIMEOUT_MS = 1000;
 const KEYS = 600;
@@ -93,6 +96,15 @@ describe('Cluster topology', { concurrency: true }, () => {
         assert.ok(shown.every((n) => n.clusterState === 'ok'));
         assert.ok(shown.filter((n) => n.role === 'master').every((n) => (n.slots ?? []).length > 0));
         assert.ok(shown.filter((n) => n.role === 'replica').every((n) => n.linkStatus === 'up' && (n.slots ?? []).length === 0));
+      });
+
+      test(`${engine.label}: backup --dir of the cluster: every shard, as the backup user (which may read the slot map)`, { timeout: 90_000 }, async () => {
+        const to = join(t.dir, 'backups');
+        const run = await runCli(['backup', '--dir', t.dir, '--to', to], { timeoutMs: 80_000 });
+        assert.equal(run.code, 0, run.stderr);
+        const sets = readdirSync(to).filter((name) => name.endsWith('.set'));
+        assert.equal(sets.length, 1, readdirSync(to).join(' '));
+        assert.match(run.stderr + run.stdout, new RegExp(`${KEYS} keys in 3 shards`));
       });
 
       test(`${engine.label}: kill -9 a master: its replica takes over, cluster_state ok, every key still there`, { timeout: 90_000 }, async () => {

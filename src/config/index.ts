@@ -20,3 +20,4 @@ export {
 } from './engine-directives.js';
 export { resolveTarget, profileTarget, type TargetChoice } from './load.js';
 export * from './topology.js';
+export { withTopologyUsers, CLUSTER_BACKUP_RULES } from './topology-users.js';

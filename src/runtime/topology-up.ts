@@ -7,7 +7,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { isYamlPath, loadConfig } from '../config/index.js';
 import type { Deployment } from '../config/schema.js';
-import { topologyUsers, type TopologyKind } from '../config/topology.js';
+import { type TopologyKind } from '../config/topology.js';
+import { withTopologyUsers } from '../config/topology-users.js';
 import { clientHost, ensureSecrets, isDeploymentDir, readDeploymentModel, writePrivateFile, writeSecrets, type DeploymentPaths } from '../connect/index.js';
 import type { LocatedServer } from '../engine/binaries.js';
 import type { EngineIdentity } from '../engine/identity.js';
@@ -99,14 +100,6 @@ export function refuseUnsafeTopology(model: Deployment, options: Pick<TopologyUp
   if (insecure.length > 0 && !options.allowInsecure) problems.push(`users ${insecure.join(', ')} have nopass (give them passwords, or pass --allow-insecure)`);
   if (!modelHasAdminLogin(model)) problems.push('the model has no enabled "admin" user with +@all and a password (the neurallog profile has one)');
   if (problems.length > 0) throw new UsageError(`refusing to start this ${t.kind} topology (nothing was started):\n  ${problems.join('\n  ')}`);
-}
-
-/** The model with the topology's users (replica, sentinel) added where it lacks them. */
-function withTopologyUsers(model: Deployment): Deployment {
-  const have = new Set(model.security.users.map((u) => u.name));
-  const kind = model.topology.kind;
-  const extra = topologyUsers(kind).filter((u) => !have.has(u.name));
-  return { ...model, security: { ...model.security, users: [...model.security.users, ...extra] } };
 }
 
 /** Called with the deployment lock held (deployment.ts). */

@@ -5,7 +5,6 @@
  * and, in the tests, on loopback).
  */
 import { createHash } from 'node:crypto';
-import { topologyUsers } from '../../config/topology.js';
 import type { Deployment } from '../../config/schema.js';
 import { ConfigError } from '../../errors.js';
 import type { Secrets } from '../acl.js';
@@ -15,13 +14,7 @@ import { names } from './names.js';
 /** The users the topology's processes log in as (on the data nodes and, for Sentinels, on Sentinel). */
 export const HA_USERS = { replica: 'replica', sentinel: 'sentinel' } as const;
 
-/** The model with `topologyUsers(kind)` appended to security.users (a user already there is kept as is). */
-export function withTopologyUsers(d: Deployment): Deployment {
-  const present = new Set(d.security.users.map((u) => u.name));
-  const extra = topologyUsers(d.topology.kind).filter((u) => !present.has(u.name));
-  if (extra.length === 0) return d;
-  return { ...d, security: { ...d.security, users: [...d.security.users, ...extra] } };
-}
+export { withTopologyUsers } from '../../config/topology-users.js';
 
 /** Characters a password may hold to be written into a config line unquoted (generated ones are base64url). */
 const CONFIG_SAFE = /^[A-Za-z0-9_.~+/=-]+$/;
