@@ -18,11 +18,12 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function timeCliUp(): Promise<number> {
+/** `up --detach` through the CLI; by default it also starts the monitor and waits until it answers. */
+async function timeCliUp(extra: string[] = []): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'nlr-bench-up-'));
   const port = await freePort();
   const t0 = performance.now();
-  const r = spawnSync(CLI, ['up', '--dir', dir, '--port', String(port), '--detach'], { encoding: 'utf8' });
+  const r = spawnSync(CLI, ['up', '--dir', dir, '--port', String(port), '--detach', ...extra], { encoding: 'utf8' });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`up failed: ${r.stderr}`);
   await downDeployment(dir);
@@ -68,10 +69,12 @@ async function timeBareRedis(dir: string): Promise<number> {
 }
 
 const cliTimes: number[] = [];
+const cliNoMonitorTimes: number[] = [];
 const libTimes: number[] = [];
 const bareTimes: number[] = [];
 for (let i = 0; i < rounds; i++) {
   cliTimes.push(await timeCliUp());
+  cliNoMonitorTimes.push(await timeCliUp(['--no-monitor']));
   const lib = await timeLibraryUp();
   libTimes.push(lib.ms);
   bareTimes.push(await timeBareRedis(lib.dir));
@@ -80,10 +83,11 @@ for (let i = 0; i < rounds; i++) {
 const result = {
   rounds,
   cliUpMs: Math.round(median(cliTimes)),
+  cliUpNoMonitorMs: Math.round(median(cliNoMonitorTimes)),
   libraryUpMs: Math.round(median(libTimes)),
   bareRedisServerMs: Math.round(median(bareTimes)),
 };
 console.log(JSON.stringify(result));
 console.log(
-  `up (CLI, including Node start) ${result.cliUpMs} ms; up (library) ${result.libraryUpMs} ms; bare redis-server to PONG ${result.bareRedisServerMs} ms; ratio library/bare ${(result.libraryUpMs / result.bareRedisServerMs).toFixed(2)}`,
+  `up (CLI, including Node start) ${result.cliUpMs} ms, with --no-monitor ${result.cliUpNoMonitorMs} ms; up (library) ${result.libraryUpMs} ms; bare redis-server to PONG ${result.bareRedisServerMs} ms; ratio library/bare ${(result.libraryUpMs / result.bareRedisServerMs).toFixed(2)}`,
 );
