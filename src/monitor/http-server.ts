@@ -7,7 +7,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { CONTENT_TYPE, exposition } from './exposition.js';
+import { CONTENT_TYPE, ExpositionWriter } from './exposition.js';
 import type { RedisScraper, ScrapeResult } from './scrape.js';
 
 export type Route = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
@@ -32,6 +32,7 @@ export function isLoopback(host: string): boolean {
 export class MonitorServer {
   private server: Server | undefined;
   private inFlight: Promise<ScrapeResult> | undefined;
+  private writer: ExpositionWriter | undefined;
   lastScrape: ScrapeResult | undefined;
 
   constructor(private readonly options: MonitorServerOptions) {
@@ -104,7 +105,8 @@ export class MonitorServer {
 
   private async metrics(response: ServerResponse): Promise<void> {
     const result = await this.scrape();
-    const text = await exposition(result.set, this.options.processMetrics ? [this.options.processMetrics] : []);
+    this.writer ??= new ExpositionWriter(this.options.processMetrics ? [this.options.processMetrics] : []);
+    const text = await this.writer.write(result.set);
     response.writeHead(200, { 'content-type': CONTENT_TYPE }).end(text);
   }
 
