@@ -20,7 +20,7 @@ import { livenessScript, preStopScript, readinessScript } from '../src/render/ku
 import { waitFor, isAlive } from '../src/runtime/index.js';
 import { startTestServer, testEngines, type TestEngine, type TestServer } from './helpers/redis.js';
 
-const fixtures = { app: 'app-pw', backup: 'backup-pw', monitor: 'monitor-pw', admin: 'admin-pw' };
+const fixtures = { app: 'app-pw', backup: 'backup-pw', monitor: 'monitor-pw', commander: 'commander-pw', ops: 'ops-pw', admin: 'admin-pw' };
 
 function modelFor(engine: TestEngine): Deployment {
   const d = profile('neurallog');
