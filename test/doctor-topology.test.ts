@@ -119,4 +119,44 @@ for (const engine of testEngines()) {
       await node.stop();
     }
   });
+
+  test(`${engine.label}: a master stopped in a cluster that serves on (full coverage off): its slots fail, cluster.state critical`, async () => {
+    // three masters, no replicas, node timeout 500 ms; cluster-require-full-coverage no keeps
+    // cluster_state ok while the stopped master's slots are marked PFAIL, then FAIL
+    const args = ['--cluster-enabled', 'yes', '--cluster-node-timeout', '500', '--cluster-require-full-coverage', 'no'];
+    const nodes = await Promise.all([0, 1, 2].map(() => startTestServer({ engine, args })));
+    try {
+      const ranges = [
+        [0, 5460],
+        [5461, 10922],
+        [10923, 16383],
+      ];
+      for (const [i, node] of nodes.entries()) {
+        const c = await node.connect('admin');
+        try {
+          await c.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', String(ranges[i]![0]), String(ranges[i]![1])]);
+          if (i > 0) await c.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(nodes[0]!.port)]);
+        } finally {
+          await closeConnection(c);
+        }
+      }
+      const first = await nodes[0]!.connect('admin');
+      try {
+        const state = async () => parseInfo(String(await first.sendCommand(['CLUSTER', 'INFO'])).replaceAll(/\r?\n/g, '\r\n'));
+        await until(async () => (await state()).cluster_state === 'ok' && (await state()).cluster_known_nodes === '3', 20_000, 'the cluster to form');
+        expectFinding(await doctor(urlAs(nodes[0]!, 'ops')), 'cluster.state', 'ok');
+        process.kill(nodes[2]!.pid, 'SIGSTOP');
+        await until(async () => Number((await state()).cluster_slots_fail) > 0, 20_000, "the stopped master's slots to fail");
+        const report = await doctor(urlAs(nodes[0]!, 'ops'));
+        const f = expectFinding(report, 'cluster.state', 'critical');
+        assert.match(f.evidence, /cluster_state:ok, .*cluster_slots_fail:5461/);
+        assert.equal(report.exitCode, 1);
+      } finally {
+        await closeConnection(first);
+      }
+    } finally {
+      process.kill(nodes[2]!.pid, 'SIGCONT');
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
 }
