@@ -102,7 +102,18 @@ for (const engine of testEngines()) {
       assert.match(f.evidence, /CKQUORUM: NOQUORUM/);
       expectFinding(report, 'sentinel.tilt', 'ok');
       assert.equal(report.exitCode, 1);
+      // a Sentinel stalled for more than 2 s (its timer sees the jump) enters TILT for 30 s
+      process.kill(child.pid!, 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 2500));
+      process.kill(child.pid!, 'SIGCONT');
+      await until(
+        async () => (await doctor(`redis://127.0.0.1:${port}`)).findings.some((f) => f.id === 'sentinel.tilt' && f.severity === 'critical'),
+        10_000,
+        'the stalled Sentinel to enter TILT',
+      );
+      assert.match(expectFinding(await doctor(`redis://127.0.0.1:${port}`), 'sentinel.tilt', 'critical').evidence, /sentinel_tilt:1/);
     } finally {
+      child.kill('SIGCONT');
       child.kill('SIGKILL');
       dir.remove();
     }
