@@ -12,6 +12,7 @@
 import { cliProgram, serverProgram } from '../config/engines.js';
 import type { Deployment } from '../config/schema.js';
 import { renderAcl, type Secrets } from './acl.js';
+import { composeBackupCommand } from './compose-backup.js';
 import {
   POD_CONF,
   SENTINEL_CONF_KEY,
@@ -23,7 +24,7 @@ import {
 } from './kubernetes/ha-conf.js';
 import { HA_USERS, dataNodeCount, haPasswords, withTopologyUsers, type HaNet } from './kubernetes/ha-model.js';
 import { clusterCreateScript, clusterNodeScript, sentinelNodeScript, sentinelScript } from './kubernetes/ha-scripts.js';
-import { backupUrl, header, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, secretKey, TOOLS_GID, TOOLS_UID } from './kubernetes/names.js';
+import { header, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, secretKey, TOOLS_GID, TOOLS_UID } from './kubernetes/names.js';
 import { budgets, readinessScript } from './kubernetes/probes.js';
 import type { RenderedFile } from './kubernetes/index.js';
 import { renderRedisConf } from './redis-conf.js';
@@ -122,19 +123,7 @@ function clusterCreateService(d: Deployment): Record<string, unknown> {
 function backupService(d: Deployment): Record<string, unknown> {
   return {
     image: d.deploy.toolsImage,
-    command: [
-      'backup',
-      '--url',
-      backupUrl(d),
-      '--password-file',
-      PATHS.backupPasswordFile,
-      '--to',
-      PATHS.backups,
-      '--every',
-      d.deploy.backup.every,
-      '--keep-last',
-      String(d.deploy.backup.keepLast),
-    ],
+    command: composeBackupCommand(d),
     volumes: ['backups:/backups', `backup-secrets:${PATHS.backupSecretDir}:ro`],
     tmpfs: ['/tmp'],
     depends_on: { [nodeName(0)]: { condition: 'service_healthy' } },

@@ -11,8 +11,9 @@ import type { Deployment } from '../config/schema.js';
 import { redisCommand } from './kubernetes/statefulset.js';
 import { renderAcl, type Secrets } from './acl.js';
 import { addComposeCommander } from './commander-compose.js';
+import { composeBackupCommand } from './compose-backup.js';
 import { renderComposeHa } from './compose-ha.js';
-import { backupUrl, header, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, secretKey, TOOLS_GID, TOOLS_UID } from './kubernetes/names.js';
+import { header, PATHS, REDIS_GID, REDIS_UID, ROLE_USERS, secretKey, TOOLS_GID, TOOLS_UID } from './kubernetes/names.js';
 import { budgets, readinessScript } from './kubernetes/probes.js';
 import { assertRenderable } from './kubernetes/refuse.js';
 import { secretPasswords, type RenderedFile } from './kubernetes/index.js';
@@ -31,22 +32,6 @@ const secretName = (file: string) => `redis_${file.replace(/[^A-Za-z0-9]/g, '_')
 export function composeHealthcheck(d: Deployment): string {
   // exported first: a prefix assignment would not reach the CLI inside $(...)
   return `export REDISCLI_AUTH="$(cat ${PATHS.secretDir}/${secretKey(ROLE_USERS.probe)})"; ${readinessScript(d)}`;
-}
-
-export function composeBackupCommand(d: Deployment): string[] {
-  return [
-    'backup',
-    '--url',
-    backupUrl(d),
-    '--password-file',
-    PATHS.backupPasswordFile,
-    '--to',
-    PATHS.backups,
-    '--every',
-    d.deploy.backup.every,
-    '--keep-last',
-    String(d.deploy.backup.keepLast),
-  ];
 }
 
 export function renderCompose(d: Deployment, secrets: Secrets): RenderedFile[] {
