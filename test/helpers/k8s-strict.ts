@@ -5,7 +5,7 @@
  * that file stays as it is; keep the two in step.)
  */
 import { Namespace, ConfigMap, Secret, Service, PersistentVolumeClaim } from 'kubernetes-models/v1';
-import { StatefulSet } from 'kubernetes-models/apps/v1';
+import { Deployment as DeploymentModel, StatefulSet } from 'kubernetes-models/apps/v1';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -21,6 +21,7 @@ const MODELS: Record<string, Validator> = {
   'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/CronJob': CronJob,
   'batch/v1/Job': Job,
+  'apps/v1/Deployment': DeploymentModel,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
