@@ -123,6 +123,18 @@ export function readZset(r: ByteReader, binary: boolean, decode: boolean): Array
   seen.reset(r.buf);
   r.track(r.pos, n);
   const out: Array<[Buffer, number]> | undefined = decode ? [] : undefined;
+  readZsetEntries(r, n, binary, seen, out);
+  r.untrack();
+  noDuplicates(r, seen, 'sorted set has the member');
+  return out;
+}
+
+/**
+ * The loop of readZset, in a function of its own: V8 compiles a long loop on its own (on-stack
+ * replacement) before the code after it has run, and that cached loop code then bailed out at the
+ * loop's exit on every later large sorted set (13 bailouts in one 36 MB file).
+ */
+function readZsetEntries(r: ByteReader, n: number, binary: boolean, seen: ByteReader['members'], out: Array<[Buffer, number]> | undefined): void {
   for (let i = 0; i < n; i++) {
     r.progDone = i;
     r.str();
@@ -141,9 +153,6 @@ export function readZset(r: ByteReader, binary: boolean, decode: boolean): Array
     }
     if (out) out.push([member!, score]);
   }
-  r.untrack();
-  noDuplicates(r, seen, 'sorted set has the member');
-  return out;
 }
 
 /** a score: a binary double (type 5), or a length-prefixed text (type 3) */
