@@ -160,6 +160,8 @@ interface Run {
 
 async function replace({ file, source, flags, signal, progress, started }: Run, endpoint: Endpoint): Promise<number> {
   const { replaceRestore } = await import('../restore/replace.js');
+  // when each phase began, in seconds since the process started (--json: where the time went)
+  const phases: Partial<Record<string, number>> = {};
   const result = await replaceRestore({
     source,
     endpoint,
@@ -167,6 +169,7 @@ async function replace({ file, source, flags, signal, progress, started }: Run, 
     load: flags.load,
     signal,
     onPhase: (phase, detail) => {
+      phases[phase] ??= Math.round(performance.now()) / 1000;
       progress.done();
       if (flags.json || phase === 'done') return;
       // the target and the backup have passed every check: only now does anything change
@@ -177,7 +180,7 @@ async function replace({ file, source, flags, signal, progress, started }: Run, 
     onTransferProgress: (bytes, total) => progress.update({ bytes, totalBytes: total, elapsedMs: Date.now() - started, label: 'transferring' }),
   });
   progress.done();
-  if (flags.json) printJson({ ...result });
+  if (flags.json) printJson({ ...result, phases });
   else {
     const keys = Object.values(result.keysAfter).reduce((a, b) => a + b, 0);
     printResult(
