@@ -224,6 +224,7 @@ describe('the shapes that keep data and find each other', () => {
               'secrets/ops-password',
               'secrets/replica-password',
               'secrets/sentinel-password',
+              'secrets/redis-commander.json',
             ]
           : [
               'secrets/users.acl',
@@ -234,6 +235,7 @@ describe('the shapes that keep data and find each other', () => {
               'secrets/monitor-password',
               'secrets/ops-password',
               'secrets/replica-password',
+              'secrets/redis-commander.json',
             ],
       );
     }
@@ -369,7 +371,17 @@ describe("Debian's docker-compose config -q", { skip: hasCompose ? false : 'dock
 
   test('the services: master and replicas with the alias redis, 3 Sentinels, a one-shot cluster-create after healthy nodes', () => {
     const sentinel = parse(renderCompose(model('sentinel'), fixtureSecrets)[0]!.content) as Obj;
-    assert.deepEqual(Object.keys(sentinel.services), ['redis-secrets', 'redis-0', 'redis-1', 'redis-2', 'sentinel-0', 'sentinel-1', 'sentinel-2', 'backup']);
+    assert.deepEqual(Object.keys(sentinel.services), [
+      'redis-secrets',
+      'redis-0',
+      'redis-1',
+      'redis-2',
+      'sentinel-0',
+      'sentinel-1',
+      'sentinel-2',
+      'backup',
+      'redis-commander',
+    ]);
     assert.deepEqual(sentinel.services['redis-1'].networks, { default: { aliases: ['redis'] } });
     assert.match(sentinel.services['sentinel-0'].entrypoint[2], /exec redis-server \/run\/redis\/sentinel\.conf --sentinel/);
     const cluster = parse(renderCompose(model('cluster'), fixtureSecrets)[0]!.content) as Obj;

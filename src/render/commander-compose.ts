@@ -7,6 +7,9 @@
  * file secrets with the host file's owner and mode, which the image's user (uid 10000) cannot read, so
  * the project's one-shot `redis-secrets` service copies it into a volume owned by that user, as it does
  * for Redis's and the backup's files.
+ *
+ * In a Sentinel or Cluster project (compose-ha.ts) it connects to the Sentinels (`sentinel-0`..) or to
+ * the cluster seeds (`redis-0`..) by their service names, the names the nodes announce.
  */
 import type { Deployment } from '../config/schema.js';
 import type { Secrets } from './acl.js';
@@ -21,6 +24,7 @@ import {
   commanderConfigText,
   commanderEnvironment,
   hasCommander,
+  type CommanderTarget,
 } from './commander.js';
 import type { RenderedFile } from './kubernetes/index.js';
 
@@ -47,8 +51,20 @@ export function commanderCopyScript(): string[] {
   ];
 }
 
+/** Where the commander connects, and the services it starts after (besides `redis-secrets`). */
+export interface ComposeCommanderPlace {
+  target: CommanderTarget;
+  dependsOn: Record<string, { condition: string }>;
+}
+
+/** The single-server project's: the guide's `redis` service, once healthy. */
+export const SINGLE_SERVER_PLACE: ComposeCommanderPlace = { target: COMPOSE_REDIS_HOST, dependsOn: { redis: { condition: 'service_healthy' } } };
+
 /** The `redis-commander` service. */
-export function commanderService(hardening: Record<string, unknown>): Record<string, unknown> {
+export function commanderService(
+  hardening: Record<string, unknown>,
+  dependsOn: ComposeCommanderPlace['dependsOn'] = SINGLE_SERVER_PLACE.dependsOn,
+): Record<string, unknown> {
   return {
     image: COMMANDER_IMAGE,
     command: commanderCommand(),
@@ -63,7 +79,7 @@ export function commanderService(hardening: Record<string, unknown>): Record<str
       timeout: '5s',
       retries: 3,
     },
-    depends_on: { 'redis-secrets': { condition: 'service_completed_successfully' }, redis: { condition: 'service_healthy' } },
+    depends_on: { 'redis-secrets': { condition: 'service_completed_successfully' }, ...dependsOn },
     restart: 'unless-stopped',
     ...hardening,
   };
@@ -73,7 +89,13 @@ export function commanderService(hardening: Record<string, unknown>): Record<str
  * Adds Redis Commander to `project` (when the model has its user) and returns the secret file to
  * write with the project. `project.services['redis-secrets']` must be the copying service.
  */
-export function addComposeCommander(project: ComposeProject, d: Deployment, secrets: Secrets, hardening: Record<string, unknown>): RenderedFile[] {
+export function addComposeCommander(
+  project: ComposeProject,
+  d: Deployment,
+  secrets: Secrets,
+  hardening: Record<string, unknown>,
+  place: ComposeCommanderPlace = SINGLE_SERVER_PLACE,
+): RenderedFile[] {
   if (!hasCommander(d)) return [];
   const init = project.services['redis-secrets'];
   const entrypoint = init?.entrypoint;
@@ -82,8 +104,8 @@ export function addComposeCommander(project: ComposeProject, d: Deployment, secr
   entrypoint[2] = `${entrypoint[2]}${commanderCopyScript().join('\n')}\n`;
   init.secrets = [...((init.secrets as string[] | undefined) ?? []), SECRET_NAME];
   init.volumes = [...((init.volumes as string[] | undefined) ?? []), `${VOLUME}:${COPY_DIR}`];
-  project.services['redis-commander'] = commanderService(hardening);
+  project.services['redis-commander'] = commanderService(hardening, place.dependsOn);
   project.volumes[VOLUME] = {};
   project.secrets[SECRET_NAME] = { file: `./secrets/${COMMANDER_SECRET_KEY}` };
-  return [{ path: `secrets/${COMMANDER_SECRET_KEY}`, content: commanderConfigText(d, secrets, COMPOSE_REDIS_HOST), secret: true }];
+  return [{ path: `secrets/${COMMANDER_SECRET_KEY}`, content: commanderConfigText(d, secrets, place.target), secret: true }];
 }

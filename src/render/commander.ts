@@ -62,13 +62,44 @@ export function commanderEnvironment(): Record<string, string> {
   return { NODE_ENV: 'production', NODE_CONFIG_DIR: `${COMMANDER_PATHS.imageConfigDir}:${COMMANDER_PATHS.secretDir}` };
 }
 
+/** A host and port the commander's container reaches. */
+export interface CommanderEndpoint {
+  host: string;
+  port: number;
+}
+
 /**
- * The node-config file (merged over the image's default.json). `redisHost`: how the container reaches
- * Redis (the Compose service or the Kubernetes Service name). Besides the connection and the login:
- * read-only mode (the UI refuses writes before the ACL does), SCAN not KEYS, nothing saved back into a
- * config file (the file is a read-only secret), no values in its log, no SSO.
+ * Where the commander connects: one server (a host name, at the model's port), the Sentinels (it asks
+ * them for the master named `topology.sentinel.masterName`, logging in to them as `commander` too), or
+ * cluster seeds (it reads the slot map from one and connects to every master it names).
  */
-export function commanderConfig(d: Deployment, secrets: Secrets, redisHost: string): Record<string, unknown> {
+export type CommanderTarget = string | { sentinels: CommanderEndpoint[] } | { clusterSeeds: CommanderEndpoint[] };
+
+/** The one entry of `connections` (redis-commander's lib/util.js createRedisClient keys). */
+function commanderConnection(d: Deployment, password: string, target: CommanderTarget): Record<string, unknown> {
+  const login = { username: COMMANDER_USER, password, connectionName: 'redis-commander' };
+  if (typeof target === 'string') return { label: d.name, host: target, port: d.server.port, dbIndex: 0, ...login };
+  if ('sentinels' in target)
+    return {
+      label: d.name,
+      sentinels: target.sentinels,
+      sentinelName: d.topology.sentinel.masterName,
+      sentinelUsername: COMMANDER_USER,
+      sentinelPassword: password,
+      dbIndex: 0,
+      ...login,
+    };
+  return { label: d.name, clusters: target.clusterSeeds, dbIndex: 0, ...login };
+}
+
+/**
+ * The node-config file (merged over the image's default.json). `target`: how the container reaches
+ * Redis (the Compose service or the Kubernetes Service name; the Sentinels or the cluster seeds).
+ * Besides the connection and the login: read-only mode (the UI refuses writes before the ACL does),
+ * SCAN not KEYS, nothing saved back into a config file (the file is a read-only secret), no values in
+ * its log, no SSO.
+ */
+export function commanderConfig(d: Deployment, secrets: Secrets, target: CommanderTarget): Record<string, unknown> {
   const password = secrets[COMMANDER_USER];
   if (password === undefined)
     throw new ConfigError(
@@ -85,20 +116,10 @@ export function commanderConfig(d: Deployment, secrets: Secrets, redisHost: stri
       httpAuth: { username: COMMANDER_LOGIN, password: commanderLoginPassword(password), passwordHash: '', jwtSecret: '' },
     },
     sso: { enabled: false },
-    connections: [
-      {
-        label: d.name,
-        host: redisHost,
-        port: d.server.port,
-        dbIndex: 0,
-        username: COMMANDER_USER,
-        password,
-        connectionName: 'redis-commander',
-      },
-    ],
+    connections: [commanderConnection(d, password, target)],
   };
 }
 
-export function commanderConfigText(d: Deployment, secrets: Secrets, redisHost: string): string {
-  return `${JSON.stringify(commanderConfig(d, secrets, redisHost), null, 2)}\n`;
+export function commanderConfigText(d: Deployment, secrets: Secrets, target: CommanderTarget): string {
+  return `${JSON.stringify(commanderConfig(d, secrets, target), null, 2)}\n`;
 }

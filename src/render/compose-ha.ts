@@ -7,11 +7,14 @@
  * so the backup service reaches one of them as in Kubernetes.
  *
  * As in the single-server render, a one-shot `redis-secrets` service copies the 0600 secret files
- * into volumes owned by the users that read them.
+ * into volumes owned by the users that read them, and Redis Commander (commander-compose.ts) runs on
+ * 127.0.0.1:8081, asking the Sentinels for the master or reading the cluster's slot map.
  */
 import { cliProgram, serverProgram } from '../config/engines.js';
 import type { Deployment } from '../config/schema.js';
 import { renderAcl, type Secrets } from './acl.js';
+import { hasCommander } from './commander.js';
+import { addComposeCommander, type ComposeCommanderPlace } from './commander-compose.js';
 import { composeBackupCommand } from './compose-backup.js';
 import {
   POD_CONF,
@@ -120,6 +123,22 @@ function clusterCreateService(d: Deployment): Record<string, unknown> {
   };
 }
 
+/** Redis Commander's connection: every Sentinel (started after them), or every node as a cluster seed (after the bootstrap). */
+function commanderPlace(d: Deployment): ComposeCommanderPlace {
+  if (d.topology.kind === 'sentinel') {
+    const s = d.topology.sentinel;
+    const names = Array.from({ length: s.sentinels }, (_, i) => sentinelName(i));
+    return {
+      target: { sentinels: names.map((host) => ({ host, port: s.port })) },
+      dependsOn: Object.fromEntries(names.map((n) => [n, { condition: 'service_healthy' }])),
+    };
+  }
+  return {
+    target: { clusterSeeds: Array.from({ length: dataNodeCount(d) }, (_, i) => ({ host: nodeName(i), port: d.server.port })) },
+    dependsOn: { 'cluster-create': { condition: 'service_completed_successfully' } },
+  };
+}
+
 function backupService(d: Deployment): Record<string, unknown> {
   return {
     image: d.deploy.toolsImage,
@@ -160,7 +179,7 @@ export function renderComposeHa(model: Deployment, secrets: Secrets): RenderedFi
   const passwords = haPasswords(d, secrets);
   const secretFiles: RenderedFile[] = [
     { path: 'secrets/users.acl', content: renderAcl(d, secrets), secret: true },
-    ...(sentinel ? [{ path: `secrets/${SENTINEL_USERS_KEY}`, content: sentinelUsersConf(secrets), secret: true }] : []),
+    ...(sentinel ? [{ path: `secrets/${SENTINEL_USERS_KEY}`, content: sentinelUsersConf(secrets, hasCommander(d)), secret: true }] : []),
     ...Object.entries(passwords)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([user, pw]) => ({ path: `secrets/${secretKey(user)}`, content: pw, secret: true })),
@@ -169,8 +188,8 @@ export function renderComposeHa(model: Deployment, secrets: Secrets): RenderedFi
   if (sentinel) redisFiles.push(secretKey(HA_USERS.sentinel), SENTINEL_USERS_KEY);
   else redisFiles.push(secretKey(ROLE_USERS.shutdown));
   const backupFiles = sentinel ? [secretKey(ROLE_USERS.backup)] : [];
-  const services: Record<string, unknown> = { 'redis-secrets': secretsService(d, redisFiles, backupFiles) };
-  const volumes: Record<string, object> = {};
+  const services: Record<string, Record<string, unknown>> = { 'redis-secrets': secretsService(d, redisFiles, backupFiles) };
+  const volumes: Record<string, unknown> = {};
   for (let i = 0; i < dataNodeCount(d); i++) {
     services[nodeName(i)] = dataService(d, i);
     volumes[`redis-data-${i}`] = {};
@@ -186,8 +205,9 @@ export function renderComposeHa(model: Deployment, secrets: Secrets): RenderedFi
     version: '3.9',
     services,
     volumes,
-    secrets: Object.fromEntries([...redisFiles, ...backupFiles].map((f) => [secretName(f), { file: `./secrets/${f}` }])),
+    secrets: Object.fromEntries([...redisFiles, ...backupFiles].map((f) => [secretName(f), { file: `./secrets/${f}` }])) as Record<string, unknown>,
   };
+  secretFiles.push(...addComposeCommander(compose, d, secrets, HARDENING, commanderPlace(d)));
   const files: RenderedFile[] = [
     {
       path: 'docker-compose.yml',

@@ -3,6 +3,8 @@
  * its entrypoint script, see render/commander.ts), a Service on 8081 as in the guide, its node-config
  * file as a key of the deployment's Secret (mounted read-only, never in env or args), and a
  * NetworkPolicy letting its pods reach Redis (policies add up: Redis's own policy stays as it is).
+ * On a Sentinel topology it asks the Sentinels (their pods' stable names) for the master, and a second
+ * policy lets it reach them; on a cluster it reads the slot map from the data pods' stable names.
  */
 import { createHash } from 'node:crypto';
 import type { Deployment } from '../../config/schema.js';
@@ -18,7 +20,10 @@ import {
   commanderConfigText,
   commanderEnvironment,
   hasCommander,
+  type CommanderTarget,
 } from '../commander.js';
+import { dataNodeCount, haNames, podFqdn } from './ha-model.js';
+import { sentinelSelector } from './ha-workloads.js';
 import { PATHS, commonLabels, names, selectorLabels, type Manifest } from './names.js';
 import { containerSecurityContext, podSecurityContext } from './statefulset.js';
 
@@ -29,9 +34,25 @@ export function commanderPodLabels(d: Deployment): Record<string, string> {
   return { app: commanderName(d), 'app.kubernetes.io/component': 'commander', 'app.kubernetes.io/instance': d.name, 'app.kubernetes.io/part-of': 'neurallog' };
 }
 
-/** The Secret's extra key: the node-config file, connecting through the Redis Service. */
+/** Where the commander connects: the Redis Service; every Sentinel pod; every data pod as a cluster seed. */
+export function commanderTarget(d: Deployment): CommanderTarget {
+  const n = haNames(d);
+  if (d.topology.kind === 'sentinel') {
+    const s = d.topology.sentinel;
+    return {
+      sentinels: Array.from({ length: s.sentinels }, (_, i) => ({ host: podFqdn(d, `${n.sentinelStatefulSet}-${i}`, n.sentinelHeadless), port: s.port })),
+    };
+  }
+  if (d.topology.kind === 'cluster')
+    return {
+      clusterSeeds: Array.from({ length: dataNodeCount(d) }, (_, i) => ({ host: podFqdn(d, `${n.statefulSet}-${i}`, n.service), port: d.server.port })),
+    };
+  return n.service;
+}
+
+/** The Secret's extra key: the node-config file. */
 export function commanderSecretData(d: Deployment, secrets: Secrets): Record<string, string> {
-  return hasCommander(d) ? { [COMMANDER_SECRET_KEY]: commanderConfigText(d, secrets, names(d).service) } : {};
+  return hasCommander(d) ? { [COMMANDER_SECRET_KEY]: commanderConfigText(d, secrets, commanderTarget(d)) } : {};
 }
 
 function commanderContainer(): Record<string, unknown> {
@@ -109,15 +130,31 @@ export function commanderNetworkPolicy(d: Deployment): Manifest {
   };
 }
 
+/** Ingress to the Sentinel pods from the commander's pods, on the Sentinel port only. */
+export function commanderSentinelNetworkPolicy(d: Deployment): Manifest {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: `${commanderName(d)}-sentinel`, namespace: d.deploy.namespace, labels: commonLabels(d, 'commander') },
+    spec: {
+      podSelector: { matchLabels: sentinelSelector(d) },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: commanderPodLabels(d) } }], ports: [{ protocol: 'TCP', port: d.topology.sentinel.port }] }],
+    },
+  };
+}
+
 /** The commander's objects with their files, when the model has its user; `secrets` as for the Secret. */
 export function commanderObjects(d: Deployment, secrets: Secrets): { file: string; manifest: Manifest }[] {
   if (!hasCommander(d)) return [];
   const sha = createHash('sha256')
-    .update(commanderConfigText(d, secrets, names(d).service), 'utf8')
+    .update(commanderConfigText(d, secrets, commanderTarget(d)), 'utf8')
     .digest('hex');
-  return [
+  const objects = [
     { file: 'commander-deployment.yaml', manifest: commanderDeployment(d, sha) },
     { file: 'commander-service.yaml', manifest: commanderService(d) },
     { file: 'commander-networkpolicy.yaml', manifest: commanderNetworkPolicy(d) },
   ];
+  if (d.topology.kind === 'sentinel') objects.push({ file: 'commander-sentinel-networkpolicy.yaml', manifest: commanderSentinelNetworkPolicy(d) });
+  return objects;
 }

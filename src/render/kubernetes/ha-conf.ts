@@ -11,6 +11,7 @@
 import type { Deployment } from '../../config/schema.js';
 import { formatLine } from '../../config/redis-conf-syntax.js';
 import { aclRules, type Secrets } from '../acl.js';
+import { COMMANDER_USER } from '../commander.js';
 import type { AclUser } from '../../config/schema.js';
 import { HA_USERS } from './ha-model.js';
 import { ROLE_USERS } from './names.js';
@@ -99,14 +100,22 @@ const SENTINEL_CLIENT_COMMANDS = [
 ];
 
 /**
- * The users of the Sentinels themselves: no default user; `sentinel` (the peers' login, everything);
- * the app user, read-only on the master's address.
+ * What Redis Commander's client (ioredis's Sentinel connector) asks a Sentinel: the master's address,
+ * and the other Sentinels (its `updateSentinels`); no ready check, no client name.
  */
-export function sentinelUsersConf(secrets: Secrets): string {
+export const SENTINEL_COMMANDER_COMMANDS = ['-@all', '+sentinel|get-master-addr-by-name', '+sentinel|sentinels'];
+
+/**
+ * The users of the Sentinels themselves: no default user; `sentinel` (the peers' login, everything);
+ * the app user, read-only on the master's address; with `commander`, Redis Commander's user (its
+ * password as on the data nodes), which may only ask where the master and the Sentinels are.
+ */
+export function sentinelUsersConf(secrets: Secrets, commander = false): string {
   const users: AclUser[] = [
     { name: 'default', enabled: false, nopass: false, keys: [], channels: [], commands: ['-@all'] },
     { name: HA_USERS.sentinel, enabled: true, nopass: false, keys: ['~*'], channels: ['&*'], commands: ['+@all'] },
     { name: ROLE_USERS.app, enabled: true, nopass: false, keys: [], channels: ['&*'], commands: SENTINEL_CLIENT_COMMANDS },
   ];
+  if (commander) users.push({ name: COMMANDER_USER, enabled: true, nopass: false, keys: [], channels: [], commands: SENTINEL_COMMANDER_COMMANDS });
   return `${users.map((u) => ['user', u.name, ...aclRules(u, secrets)].join(' ')).join('\n')}\n`;
 }

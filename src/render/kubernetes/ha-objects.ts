@@ -8,9 +8,11 @@
 import { createHash } from 'node:crypto';
 import type { Deployment } from '../../config/schema.js';
 import { renderAcl, type Secrets } from '../acl.js';
+import { hasCommander } from '../commander.js';
 import { metricsToken } from '../monitoring.js';
 import { renderRedisConf } from '../redis-conf.js';
 import { backupClaim, backupCronJob } from './backup.js';
+import { commanderObjects, commanderSecretData } from './commander.js';
 import { SENTINEL_CONF_KEY, SENTINEL_USERS_KEY, TOPOLOGY_CONF_KEY, sentinelConfTemplate, sentinelUsersConf, topologyConf } from './ha-conf.js';
 import { haNames, haPasswords, withTopologyUsers } from './ha-model.js';
 import { clusterCreateJob, clusterJobLabels, dataStatefulSet, sentinelSelector, sentinelStatefulSet } from './ha-workloads.js';
@@ -118,7 +120,8 @@ export function haObjects(model: Deployment, secrets: Secrets): HaObject[] {
   const monitor = secrets[ROLE_USERS.probe];
   if (d.deploy.monitoring.serviceMonitor && monitor !== undefined) extra[METRICS_TOKEN_KEY] = metricsToken(monitor);
   const sentinel = d.topology.kind === 'sentinel';
-  if (sentinel) extra[SENTINEL_USERS_KEY] = sentinelUsersConf(secrets);
+  Object.assign(extra, commanderSecretData(d, secrets));
+  if (sentinel) extra[SENTINEL_USERS_KEY] = sentinelUsersConf(secrets, hasCommander(d));
   const checksums = { conf: sha256(data[CONF_KEY]!), acl: sha256(acl), topology: sha256(data[TOPOLOGY_CONF_KEY]!) };
   const objects: HaObject[] = [
     { file: 'namespace.yaml', manifest: namespace(d) },
@@ -142,6 +145,7 @@ export function haObjects(model: Deployment, secrets: Secrets): HaObject[] {
       { file: 'backup-cronjob.yaml', manifest: backupCronJob(d) },
     );
   } else objects.push({ file: 'cluster-create-job.yaml', manifest: clusterCreateJob(d) });
+  objects.push(...commanderObjects(d, secrets));
   if (d.deploy.monitoring.serviceMonitor) objects.push({ file: 'servicemonitor.yaml', manifest: serviceMonitor(d) });
   if (d.deploy.monitoring.prometheusRule) objects.push({ file: 'prometheusrule.yaml', manifest: prometheusRule(d) });
   const problems = checkManifests(objects.map((o) => o.manifest));
