@@ -1,6 +1,7 @@
 import { parseDurationSeconds } from '../config/units.js';
 import { bySeverity, type DoctorReport, type Finding, type Severity } from '../doctor/finding.js';
 import { runDoctor } from '../doctor/run.js';
+import { namesTopology, runTopologyDoctor, topologySpec, type TopologyDoctorReport } from '../doctor/topology.js';
 import { UsageError } from '../errors.js';
 import type { DoctorFlags } from './doctor-flags.js';
 import { printJson, printResult } from './output.js';
@@ -14,7 +15,16 @@ const dim = (text: string): string => (colour() ? `\x1b[2m${text}\x1b[0m` : text
 export async function doctorCommand(flags: DoctorFlags): Promise<number> {
   const seconds = parseDurationSeconds(flags.timeout);
   if (seconds === undefined || seconds < 0.1 || seconds > 60) throw new UsageError(`--timeout takes a duration from 100ms to 60s, not "${flags.timeout}"`);
-  const report = await runDoctor({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile, timeoutMs: Math.round(seconds * 1000), host: flags.host });
+  const timeoutMs = Math.round(seconds * 1000);
+  if (namesTopology(flags)) {
+    if (flags.url) throw new UsageError('give either --url or a topology (--sentinel, --cluster), not both');
+    const topology = await runTopologyDoctor(await topologySpec(flags), { timeoutMs, host: flags.host });
+    if (flags.json)
+      printJson({ ...topology, nodes: topology.nodes.map((n) => ({ ...n, findings: bySeverity(n.findings) })), findings: bySeverity(topology.findings) });
+    else printResult(formatTopologyReport(topology));
+    return topology.exitCode;
+  }
+  const report = await runDoctor({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile, timeoutMs, host: flags.host });
   if (flags.json) printJson({ ...report, findings: bySeverity(report.findings) });
   else printResult(formatReport(report));
   return report.exitCode;
@@ -29,15 +39,37 @@ function formatFinding(f: Finding): string {
   return lines.join('\n');
 }
 
-export function formatReport(report: DoctorReport): string {
-  const head = `doctor: ${report.target}${report.engine ? ` (${report.engine}, ${report.role})` : ''}`;
+function findingGroups(findings: readonly Finding[], listOk = true): string[] {
   const groups: string[] = [];
   for (const severity of ['critical', 'warning', 'info'] as const) {
-    const found = report.findings.filter((f) => f.severity === severity);
+    const found = findings.filter((f) => f.severity === severity);
     if (found.length > 0) groups.push(`${paint(severity, `${severity} (${found.length})`)}\n${found.map(formatFinding).join('\n')}`);
   }
-  const ok = report.findings.filter((f) => f.severity === 'ok');
-  if (ok.length > 0) groups.push(`${paint('ok', `ok (${ok.length})`)}: ${ok.map((f) => f.id).join(', ')}`);
+  const ok = findings.filter((f) => f.severity === 'ok');
+  if (ok.length > 0) groups.push(`${paint('ok', `ok (${ok.length})`)}${listOk ? `: ${ok.map((f) => f.id).join(', ')}` : ''}`);
+  return groups;
+}
+
+/** Each node as one server's report, then the topology's own findings and one verdict. */
+export function formatTopologyReport(report: TopologyDoctorReport): string {
+  const head = `doctor: ${report.kind} topology ${report.target}${report.masterName ? ` (master name ${report.masterName})` : ''}, ${report.nodes.length} nodes`;
+  const nodes = report.nodes.map((n) => {
+    const verdict =
+      n.exitCode === 0 ? paint('ok', 'healthy') : n.exitCode === 1 ? paint('warning', 'problems found') : paint('critical', 'could not examine it');
+    return `== ${n.name} ${n.address}${n.engine ? ` (${n.engine}, ${n.role})` : ''}: ${verdict}\n${findingGroups(n.findings, false).join('\n')}`;
+  });
+  const verdict =
+    report.exitCode === 0
+      ? paint('ok', 'healthy')
+      : report.exitCode === 1
+        ? paint('warning', 'problems found')
+        : paint('critical', 'a node could not be examined');
+  return `${head}\n\n${nodes.join('\n\n')}\n\n== the topology\n${findingGroups(report.findings).join('\n')}\n\n${verdict}`;
+}
+
+export function formatReport(report: DoctorReport): string {
+  const head = `doctor: ${report.target}${report.engine ? ` (${report.engine}, ${report.role})` : ''}`;
+  const groups = findingGroups(report.findings);
   const verdict =
     report.exitCode === 0
       ? paint('ok', 'healthy')

@@ -10,6 +10,9 @@
  *   redis.log        redis-server's output
  *   state.json       where the last start listens (host, port, pid)
  *   data/            redis-server's working directory (dump.rdb, appendonlydir/)
+ *
+ * A Sentinel or Cluster deployment (`up --topology`) keeps each process under nodes/<name>/ (see
+ * nodePaths) and describes them in topology.json (runtime/topology-layout.ts writes it).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,6 +29,28 @@ export interface DeploymentPaths {
   log: string;
   state: string;
   data: string;
+}
+
+export interface NodePaths {
+  dir: string;
+  conf: string;
+  acl: string;
+  data: string;
+  log: string;
+  pid: string;
+}
+
+/** nodes/<name>/ of a topology: redis.conf or sentinel.conf (0600), users.acl, data/, <name>.log, <name>.pid */
+export function nodePaths(root: string, name: string, sentinel = false): NodePaths {
+  const dir = join(root, 'nodes', name);
+  return {
+    dir,
+    conf: join(dir, sentinel ? 'sentinel.conf' : 'redis.conf'),
+    acl: join(dir, 'users.acl'),
+    data: join(dir, 'data'),
+    log: join(dir, `${name}.log`),
+    pid: join(dir, `${name}.pid`),
+  };
 }
 
 export function deploymentPaths(dir: string): DeploymentPaths {

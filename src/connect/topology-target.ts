@@ -16,6 +16,8 @@ import { PASSWORD_ENV, readPasswordFile } from './password-file.js';
 import { formatRedisUrl, type Endpoint } from './url.js';
 
 export const SENTINEL_PASSWORD_ENV = 'NEURALLOG_REDIS_SENTINEL_PASSWORD';
+/** The secrets-file key of a deployment's Sentinels' own password (their `requirepass`). */
+export const SENTINEL_SECRET = 'sentinel-auth';
 /** how long one Sentinel or seed node may take to connect and answer */
 const ASK_MS = 5000;
 
@@ -109,15 +111,19 @@ function topologyOfDeployment(dir: string, role: string, options: TopologyOption
   const file = readTopologyFile(path);
   const secretsPath = join(path, '..', 'secrets.json');
   let password: string | undefined;
+  let sentinelPassword: string | undefined;
   if (existsSync(secretsPath)) {
     const users = (JSON.parse(readFileSync(secretsPath, 'utf8')) as { users?: Record<string, string> }).users ?? {};
     password = users[role];
+    sentinelPassword = users[SENTINEL_SECRET];
   }
   const credentials: Credentials = password !== undefined ? { username: role, password } : flagCredentials(options);
   if (file.kind === 'sentinel') {
     const sentinels = (file.sentinels ?? []).map(({ host, port }) => ({ host, port }));
     if (sentinels.length === 0 || !file.masterName) throw new UsageError(`${path} names no Sentinels or no master name; run \`up --topology sentinel\` again`);
-    return { kind: 'sentinel', masterName: file.masterName, sentinels, credentials, sentinelCredentials: sentinelCredentials(options) };
+    // the deployment's own Sentinels take the password `up` gave them (flags and environment otherwise)
+    const sentinelAuth = sentinelPassword !== undefined ? { password: sentinelPassword } : sentinelCredentials(options);
+    return { kind: 'sentinel', masterName: file.masterName, sentinels, credentials, sentinelCredentials: sentinelAuth };
   }
   const seeds = (file.nodes ?? []).map(({ host, port }) => ({ host, port }));
   if (seeds.length === 0) throw new UsageError(`${path} names no cluster nodes; run \`up --topology cluster\` again`);

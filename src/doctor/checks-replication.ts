@@ -77,18 +77,30 @@ export function replicationChecks(facts: ServerFacts): Finding[] {
     else out.push(finding('replication.lag', 'ok', `${replicas.length} replica(s) in sync`, evidence, threshold));
   }
   const partialErr = num(info, 'sync_partial_err') || 0;
-  const syncEvidence = `sync_full:${info.sync_full ?? 0}, sync_partial_ok:${info.sync_partial_ok ?? 0}, sync_partial_err:${partialErr} (backups made by \`backup\` are full syncs too)`;
+  const syncEvidence = `sync_full:${info.sync_full ?? 0}, sync_partial_ok:${info.sync_partial_ok ?? 0}, sync_partial_err:${partialErr}, repl_backlog_histlen:${info.repl_backlog_histlen ?? 0} (backups made by \`backup\` are full syncs too)`;
+  // a backlog that never filled has dropped nothing: its refusals were replicas with another history
+  // (a new replica, a former master after a failover, every replica of a cluster just created), not
+  // replicas that fell out of the backlog
+  const neverFilled = (num(info, 'repl_backlog_histlen') || 0) < backlog;
   out.push(
-    partialErr > 0
-      ? finding(
-          'replication.resync',
-          'warning',
-          `${partialErr} partial resync(s) were refused and became full resyncs (each forks and sends the whole data set)`,
-          syncEvidence,
-          'sync_partial_err 0',
-          `raise repl-backlog-size (now ${mib(backlog)}) to cover the replicas' disconnections, and find why they disconnect (timeouts, output buffer limits)`,
-        )
-      : finding('replication.resync', 'ok', 'no refused partial resync', syncEvidence, 'sync_partial_err 0'),
+    partialErr === 0
+      ? finding('replication.resync', 'ok', 'no refused partial resync', syncEvidence, 'sync_partial_err 0')
+      : neverFilled
+        ? finding(
+            'replication.resync',
+            'info',
+            `${partialErr} partial resync(s) were refused while the backlog had never filled: replicas with another history (new, or a former master), which need one full sync`,
+            syncEvidence,
+            'sync_partial_err 0, or the backlog never filled (repl_backlog_histlen < repl-backlog-size)',
+          )
+        : finding(
+            'replication.resync',
+            'warning',
+            `${partialErr} partial resync(s) were refused and became full resyncs (each forks and sends the whole data set)`,
+            syncEvidence,
+            'sync_partial_err 0',
+            `raise repl-backlog-size (now ${mib(backlog)}) to cover the replicas' disconnections, and find why they disconnect (timeouts, output buffer limits)`,
+          ),
   );
   return out;
 }

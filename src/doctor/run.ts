@@ -31,8 +31,8 @@ export interface DoctorOptions {
   host?: boolean;
 }
 
-/** The deployment directory's files, when doctor runs with --dir. */
-interface DirContext {
+/** The deployment directory's files, when doctor runs with --dir (or one node's, in a topology). */
+export interface DirContext {
   root: string;
   log: string;
   data: string;
@@ -65,10 +65,28 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   } else endpoint = await resolveTarget({ url: options.url, dir: options.dir, passwordFile: options.passwordFile }, 'monitor');
   const target = dir?.root ?? formatRedisUrl(endpoint);
   const local = dir !== undefined || isLoopbackHost(endpoint.host);
+  const { report } = await examine(endpoint, { target, dir, local, notes, timeoutMs, host: options.host });
+  return report;
+}
+
+/** How to examine one server: what to call it, its files when they are known, the notes so far. */
+export interface ExamineOptions {
+  target: string;
+  dir?: DirContext;
+  /** the server is on this machine (the kernel checks may run) */
+  local: boolean;
+  notes?: Finding[];
+  timeoutMs: number;
+  host?: boolean;
+}
+
+/** Reaches one server, reads it and runs every check; the facts come back for topology checks. */
+export async function examine(endpoint: Endpoint, o: ExamineOptions): Promise<{ report: DoctorReport; facts?: ServerFacts }> {
+  const { target, dir, local, timeoutMs } = o;
   const probed = await probe(endpoint, timeoutMs);
   if ('failure' in probed) {
     const findings = [probed.failure];
-    return { target, reach: probed.reach, local, findings, exitCode: exitCodeOf(findings, probed.reach) };
+    return { report: { target, reach: probed.reach, local, findings, exitCode: exitCodeOf(findings, probed.reach) } };
   }
   let facts: ServerFacts;
   try {
@@ -79,11 +97,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     probed.connection.destroy();
     const failure = classifyConnectError(error, endpoint, timeoutMs);
     const reach = failure.id === 'connection.busy' || failure.id === 'connection.loading' ? 'connected' : 'unreachable';
-    return { target, reach, local, findings: [failure], exitCode: exitCodeOf([failure], reach) };
+    return { report: { target, reach, local, findings: [failure], exitCode: exitCodeOf([failure], reach) } };
   }
   if (endpoint.password === undefined) facts.anonymous = 'open';
-  const findings = [...notes, ...serverFindings(facts, dir, local && options.host !== false)];
-  return {
+  const findings = [...(o.notes ?? []), ...serverFindings(facts, dir, local && o.host !== false)];
+  const report: DoctorReport = {
     target,
     engine: describeEngine(facts.identity),
     role: isSentinel(facts.info) ? 'sentinel' : facts.info.role,
@@ -92,6 +110,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     findings,
     exitCode: exitCodeOf(findings, 'connected'),
   };
+  return { report, facts };
 }
 
 /** The ops user of the deployment; a deployment made before ops existed falls back to monitor, and says so. */

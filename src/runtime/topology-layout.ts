@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import type { Deployment } from '../config/schema.js';
 import { writePrivateFile } from '../connect/secrets.js';
 import { ConfigError } from '../errors.js';
+import { nodePaths, type NodePaths } from '../connect/deployment-dir.js';
+
+export { nodePaths, type NodePaths };
 
 export interface TopologyProcess {
   name: string;
@@ -33,32 +36,11 @@ export interface TopologyRecord {
   nodes: TopologyNode[];
 }
 
-export interface NodePaths {
-  dir: string;
-  conf: string;
-  acl: string;
-  data: string;
-  log: string;
-  pid: string;
-}
-
-/** The secrets-file key of the Sentinels' own password (their `requirepass`). */
-export const SENTINEL_SECRET = 'sentinel-auth';
+/** The secrets-file key of the Sentinels' own password (their `requirepass`); connect/ reads it too. */
+export { SENTINEL_SECRET } from '../connect/topology-target.js';
 
 export function topologyPath(root: string): string {
   return join(root, 'topology.json');
-}
-
-export function nodePaths(root: string, name: string, sentinel = false): NodePaths {
-  const dir = join(root, 'nodes', name);
-  return {
-    dir,
-    conf: join(dir, sentinel ? 'sentinel.conf' : 'redis.conf'),
-    acl: join(dir, 'users.acl'),
-    data: join(dir, 'data'),
-    log: join(dir, `${name}.log`),
-    pid: join(dir, `${name}.pid`),
-  };
 }
 
 export function ensureNodeDirs(paths: NodePaths): void {
