@@ -80,11 +80,7 @@ async function refused(endpoint: Endpoint, args: string[]): Promise<string> {
  * promoted replica; `pauseMs` is the longest wait for one write. The keys a replica acknowledged are
  * returned. A write that takes over 30 s ends the loop (counted in `failed`).
  */
-async function writeLoop(
-  t: TestTopology,
-  stop: () => boolean,
-  progress: { acked: number },
-): Promise<{ acked: string[]; failed: number; pauseMs: number }> {
+async function writeLoop(t: TestTopology, stop: () => boolean, progress: { acked: number }): Promise<{ acked: string[]; failed: number; pauseMs: number }> {
   const { createSentinel } = await import('@redis/client');
   const secrets = t.secrets();
   const client = createSentinelClient(createSentinel, {

@@ -51,7 +51,11 @@ export function createSentinelClient(
     name: target.masterName,
     sentinelRootNodes: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
     nodeClientOptions: { username: target.credentials.username, password: target.credentials.password, socket },
-    sentinelClientOptions: { username: target.sentinelCredentials.username, password: target.sentinelCredentials.password, socket: { connectTimeout: socket.connectTimeout } },
+    sentinelClientOptions: {
+      username: target.sentinelCredentials.username,
+      password: target.sentinelCredentials.password,
+      socket: { connectTimeout: socket.connectTimeout },
+    },
     masterPoolSize: 1,
   });
 }
