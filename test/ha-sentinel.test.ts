@@ -201,6 +201,32 @@ describe('Sentinel topology', { concurrency: true }, () => {
         assert.equal((JSON.parse(again.stdout) as { alreadyRunning: boolean }).alreadyRunning, true);
       });
 
+      test(`${engine.label}: url and status with --sentinel ADDRS --master-name: the Sentinels, the master now, roles and links (--json)`, async () => {
+        const sentinels = t
+          .record()
+          .sentinels.map((x) => `${x.host}:${x.port}`)
+          .join(',');
+        const master = t.record().nodes.find((n) => n.role === 'master')!;
+        const env = { NEURALLOG_REDIS_PASSWORD: t.secrets().monitor!, NEURALLOG_REDIS_SENTINEL_PASSWORD: t.secrets()[SENTINEL_SECRET]! };
+        const args = ['--sentinel', sentinels, '--master-name', 'mymaster', '--user', 'monitor', '--json'];
+        const url = await runCli(['url', ...args], { timeoutMs: 60_000, env });
+        assert.equal(url.code, 0, url.stderr);
+        const u = JSON.parse(url.stdout) as { kind: string; masterName: string; sentinels: string[]; masterNow: string };
+        assert.deepEqual([u.kind, u.masterName, u.masterNow], ['sentinel', 'mymaster', `${master.host}:${master.port}`]);
+        assert.equal(u.sentinels.join(','), sentinels);
+        const status = await runCli(['status', ...args], { timeoutMs: 60_000, env });
+        assert.equal(status.code, 0, status.stderr);
+        const s = JSON.parse(status.stdout) as { topology: { healthy: boolean; nodes: { role: string; link?: string }[]; sentinels: { names: string }[] } };
+        assert.equal(s.topology.healthy, true, JSON.stringify(s.topology));
+        assert.deepEqual(
+          s.topology.nodes.map((n) => n.role),
+          ['master', 'replica', 'replica'],
+        );
+        assert.ok(s.topology.nodes.slice(1).every((n) => n.link === 'up'));
+        assert.ok(s.topology.sentinels.every((x) => x.names === `${master.host}:${master.port}`));
+        for (const secret of Object.values(t.secrets())) assert.ok(!url.stdout.includes(secret) && !status.stdout.includes(secret));
+      });
+
       test(
         `${engine.label}: kill -9 the master under SET + WAIT 1 through createSentinel: a replica is promoted, no acknowledged write lost, old master returns as a replica`,
         { timeout: 120_000 },

@@ -1,5 +1,5 @@
 /**
- * `loadgen --cluster` on a real cluster made by `up --topology cluster` (three masters with a replica
+ * `loadgen --cluster`, `url --cluster` and `status --cluster` on a real cluster made by `up --topology cluster` (three masters with a replica
  * each): every command goes to the master owning its key's slot, the keys land on all three masters,
  * and the DBSIZE sum equals what loadgen reports; a stale slot map is corrected by MOVED (counted, map
  * asked again) with the same keys in the end.
@@ -27,6 +27,19 @@ async function dbsizes(t: TestTopology, masters: NodeAddress[]): Promise<number[
     }),
   );
 }
+
+test('url, status and loadgen refuse --master-name without --sentinel, and --sentinel with --cluster', async () => {
+  for (const args of [
+    ['url', '--user', 'app', '--master-name', 'mymaster'],
+    ['status', '--sentinel', '127.0.0.1:1', '--master-name', 'm', '--cluster', '127.0.0.1:2'],
+    ['status', '--sentinel', '127.0.0.1:1'],
+    ['loadgen', '--logs', '1', '--cluster', 'nohost'],
+  ]) {
+    const run = await runCli(args, { timeoutMs: 30_000 });
+    assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, /--master-name|--sentinel|--cluster/);
+  }
+});
 
 describe('loadgen --cluster', { concurrency: true }, () => {
   for (const engine of testEngines()) {
@@ -68,6 +81,35 @@ describe('loadgen --cluster', { concurrency: true }, () => {
             r.keys,
           );
           assert.ok(!run.stdout.includes(t.secrets().app!));
+        },
+      );
+
+      test(
+        `${engine.label}: url --cluster names every master as a seed, status --cluster shows roles and slots (--json), no password printed`,
+        { timeout: 60_000 },
+        async () => {
+          const seed = t.record().nodes[0]!;
+          const env = { NEURALLOG_REDIS_PASSWORD: t.secrets().app! };
+          const url = await runCli(['url', '--cluster', `${seed.host}:${seed.port}`, '--user', 'app', '--json'], { timeoutMs: 60_000, env });
+          assert.equal(url.code, 0, url.stderr);
+          const u = JSON.parse(url.stdout) as { kind: string; seeds: string[]; user: string; passwordFrom: string };
+          assert.equal(u.kind, 'cluster');
+          assert.equal(u.seeds.length, 3);
+          assert.equal(u.user, 'app');
+          assert.match(u.passwordFrom, /NEURALLOG_REDIS_PASSWORD/);
+          const status = await runCli(['status', '--cluster', `${seed.host}:${seed.port}`, '--user', 'app', '--json'], { timeoutMs: 60_000, env });
+          assert.equal(status.code, 0, status.stderr);
+          const s = JSON.parse(status.stdout) as {
+            topology: { kind: string; healthy: boolean; clusterState: string; nodes: { role: string; slots?: string[] }[] };
+          };
+          assert.equal(s.topology.healthy, true);
+          assert.equal(s.topology.clusterState, 'ok');
+          assert.equal(s.topology.nodes.filter((n) => n.role === 'master' && (n.slots?.length ?? 0) > 0).length, 3);
+          assert.equal(s.topology.nodes.filter((n) => n.role.startsWith('replica of')).length, 3);
+          const text = await runCli(['status', '--cluster', `${seed.host}:${seed.port}`, '--user', 'app'], { timeoutMs: 60_000, env });
+          assert.equal(text.code, 0, text.stderr);
+          assert.match(text.stdout, /healthy cluster topology, cluster_state ok/);
+          for (const out of [url.stdout, status.stdout, text.stdout]) assert.ok(!out.includes(t.secrets().app!));
         },
       );
 
