@@ -50,7 +50,7 @@ export function describeTopologyUrl(u: Record<string, unknown>): string {
     u.kind === 'sentinel'
       ? [`sentinels   ${(u.sentinels as string[]).join(',')}`, `master-name ${String(u.masterName)}  (master now ${String(u.masterNow)})`]
       : [`cluster     ${(u.seeds as string[]).join(',')}  (every master: any one is a seed)`];
-  lines.push(`user        ${String(u.user ?? 'default')}`, `password    from ${String(u.passwordFrom)}`);
+  lines.push(`user        ${typeof u.user === 'string' ? u.user : 'default'}`, `password    from ${String(u.passwordFrom)}`);
   if (u.kind === 'sentinel') lines.push(`sentinel-password from ${String(u.sentinelPasswordFrom)}`);
   return lines.join('\n');
 }
