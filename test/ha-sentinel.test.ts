@@ -201,7 +201,7 @@ describe('Sentinel topology', { concurrency: true }, () => {
         assert.equal((JSON.parse(again.stdout) as { alreadyRunning: boolean }).alreadyRunning, true);
       });
 
-      test(`${engine.label}: url and status with --sentinel ADDRS --master-name: the Sentinels, the master now, roles and links (--json)`, async () => {
+      test(`${engine.label}: url, status and loadgen with --sentinel ADDRS --master-name: the Sentinels, the master now, roles and links (--json); loadgen writes to that master`, async () => {
         const sentinels = t
           .record()
           .sentinels.map((x) => `${x.host}:${x.port}`)
@@ -225,6 +225,20 @@ describe('Sentinel topology', { concurrency: true }, () => {
         assert.ok(s.topology.nodes.slice(1).every((n) => n.link === 'up'));
         assert.ok(s.topology.sentinels.every((x) => x.names === `${master.host}:${master.port}`));
         for (const secret of Object.values(t.secrets())) assert.ok(!url.stdout.includes(secret) && !status.stdout.includes(secret));
+        // loadgen through the Sentinels writes to the master they name
+        const lg = await runCli(['loadgen', '--sentinel', sentinels, '--master-name', 'mymaster', '--user', 'app', '--logs', '300', '--json'], {
+          timeoutMs: 60_000,
+          env: { ...env, NEURALLOG_REDIS_PASSWORD: t.secrets().app! },
+        });
+        assert.equal(lg.code, 0, lg.stderr);
+        const l = JSON.parse(lg.stdout) as { target: string; keys: number };
+        assert.ok(l.target.endsWith(`:${master.port}`), l.target);
+        const c = await openConnection(t.endpoint(master.port));
+        try {
+          assert.equal(Number(await c.sendCommand(['DBSIZE'])), l.keys);
+        } finally {
+          await closeConnection(c);
+        }
       });
 
       test(
