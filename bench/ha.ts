@@ -5,11 +5,15 @@
  * clients are told); then `up` brings the killed node back as a replica, and the next trial starts
  * once every Sentinel names one master and every other node is its linked replica.
  * Goal: the worst promotion within down-after-milliseconds + 2 s.
+ * `--writer client`: an app's writer runs throughout, SET + WAIT 1 through node-redis's Sentinel client
+ * as connect/topology-client.ts configures it; each trial also times from the kill until its writes
+ * complete again (the app's pause), and at the end every acknowledged write is checked on the master.
  *
- *   node --import tsx bench/ha.ts [--trials N] [--down-after MS] [--engine redis-7.0|redis-8.0|valkey-8.1]
+ *   node --import tsx bench/ha.ts [--trials N] [--down-after MS] [--engine redis-7.0|redis-8.0|valkey-8.1] [--writer client]
  */
 import { closeConnection, openConnection, parseInfo, type Endpoint } from '../src/connect/index.js';
-import { sleep } from '../src/runtime/index.js';
+import { createSentinelClient } from '../src/connect/topology-client.js';
+import { SENTINEL_SECRET, sleep } from '../src/runtime/index.js';
 import { upTestTopology, type TestTopology } from '../test/helpers/ha.js';
 import { engineById } from '../test/helpers/redis.js';
 
@@ -21,6 +25,44 @@ const trials = Number(arg('--trials') ?? 10);
 const downAfter = Number(arg('--down-after') ?? 1000);
 const engine = engineById(arg('--engine') ?? 'redis-7.0');
 if (!engine) throw new Error(`no engine ${arg('--engine')} on this machine`);
+const withWriter = arg('--writer') === 'client';
+
+/** SET + WAIT 1 in a loop through the Sentinel client; when the last write started and completed. */
+async function startWriter(t: TestTopology) {
+  const { createSentinel } = await import('@redis/client');
+  const secrets = t.secrets();
+  const client = createSentinelClient(createSentinel, {
+    kind: 'sentinel',
+    masterName: 'mymaster',
+    sentinels: t.record().sentinels.map((s) => ({ host: s.host, port: s.port })),
+    credentials: { username: 'app', password: secrets.app },
+    sentinelCredentials: { password: secrets[SENTINEL_SECRET] },
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  const state = { acked: [] as string[], failed: 0, lastStartedAt: 0, lastDoneAt: 0, stop: false };
+  const loop = (async () => {
+    for (let i = 0; !state.stop; i++) {
+      const startedAt = performance.now();
+      try {
+        await client.set(`logs:bench:${i}`, String(i));
+        if (Number(await client.sendCommand(false, ['WAIT', '1', '1000'])) >= 1) state.acked.push(`logs:bench:${i}`);
+      } catch {
+        state.failed++;
+      }
+      [state.lastStartedAt, state.lastDoneAt] = [startedAt, performance.now()];
+    }
+  })();
+  return {
+    state,
+    async stop() {
+      state.stop = true;
+      await loop;
+      await client.destroy();
+    },
+  };
+}
+type Writer = Awaited<ReturnType<typeof startWriter>>;
 
 async function ask(endpoint: Endpoint, args: string[]): Promise<unknown> {
   try {
@@ -57,7 +99,7 @@ async function settled(t: TestTopology): Promise<number> {
   throw new Error('the topology did not settle within 60 s');
 }
 
-async function trial(t: TestTopology): Promise<{ promotedMs: number; switchedMs: number }> {
+async function trial(t: TestTopology, writer?: Writer): Promise<{ promotedMs: number; switchedMs: number; resumedMs?: number }> {
   const masterPort = await settled(t);
   const master = t.record().nodes.find((n) => n.port === masterPort)!;
   const replicas = t.record().nodes.filter((n) => n.port !== masterPort);
@@ -81,8 +123,12 @@ async function trial(t: TestTopology): Promise<{ promotedMs: number; switchedMs:
   }
   const promotedMs = switchedTo === undefined ? undefined : firstMaster.get(switchedTo);
   if (promotedMs === undefined || switchedMs === undefined) throw new Error('no failover within down-after + 30 s');
+  // the app's writes complete again: a write started after the kill is done (one in flight at the
+  // kill is sent again by the client to the new master, and its own wait counts too)
+  while (writer && writer.state.lastStartedAt <= killedAt && performance.now() - killedAt < 30_000) await sleep(10);
+  const resumedMs = writer ? writer.state.lastDoneAt - killedAt : undefined;
   await t.up(); // the killed node comes back as a replica; up waits until the Sentinels see it
-  return { promotedMs, switchedMs };
+  return { promotedMs, switchedMs, resumedMs };
 }
 
 const stats = (xs: number[]) => {
@@ -91,12 +137,25 @@ const stats = (xs: number[]) => {
 };
 
 const t = await upTestTopology(engine, { kind: 'sentinel', settings: { downAfterMilliseconds: downAfter, failoverTimeout: 10_000 } });
-const results: { promotedMs: number; switchedMs: number }[] = [];
+const results: { promotedMs: number; switchedMs: number; resumedMs?: number }[] = [];
+let lost: string | undefined;
 try {
-  for (let i = 0; i < trials; i++) {
-    const r = await trial(t);
-    results.push(r);
-    console.log(`trial ${i + 1}: promoted ${r.promotedMs.toFixed(0)} ms, Sentinel names the new master at ${r.switchedMs.toFixed(0)} ms`);
+  const writer = withWriter ? await startWriter(t) : undefined;
+  try {
+    for (let i = 0; i < trials; i++) {
+      const r = await trial(t, writer);
+      results.push(r);
+      const resumed = r.resumedMs === undefined ? '' : `, the client's writes complete again at ${r.resumedMs.toFixed(0)} ms`;
+      console.log(`trial ${i + 1}: promoted ${r.promotedMs.toFixed(0)} ms, Sentinel names the new master at ${r.switchedMs.toFixed(0)} ms${resumed}`);
+    }
+  } finally {
+    await writer?.stop();
+  }
+  if (writer) {
+    const port = await settled(t);
+    const acked = writer.state.acked;
+    const present = acked.length === 0 ? 0 : Number(await ask(t.endpoint(port), ['EXISTS', ...acked]));
+    lost = `writer: ${acked.length} writes acknowledged by WAIT 1, ${acked.length - present} missing on the master, ${writer.state.failed} failed`;
   }
 } finally {
   await t.cleanup();
@@ -108,3 +167,7 @@ console.log(
   `promotion: median ${p.median.toFixed(0)} ms, worst ${p.worst.toFixed(0)} ms (goal: worst <= ${downAfter + 2000} ms) ${p.worst <= downAfter + 2000 ? 'MET' : 'MISSED'}`,
 );
 console.log(`Sentinel switch: median ${s.median.toFixed(0)} ms, worst ${s.worst.toFixed(0)} ms`);
+if (withWriter) {
+  const w = stats(results.map((r) => r.resumedMs!));
+  console.log(`client writes complete again: median ${w.median.toFixed(0)} ms, worst ${w.worst.toFixed(0)} ms after the kill; ${lost}`);
+}

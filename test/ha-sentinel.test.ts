@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { closeConnection, openConnection, parseInfo, type Endpoint, type RedisConnection } from '../src/connect/index.js';
-import { sleep } from '../src/runtime/index.js';
+import { createSentinelClient } from '../src/connect/topology-client.js';
+import { SENTINEL_SECRET, sleep } from '../src/runtime/index.js';
 import { upTestTopology, type TestTopology } from './helpers/ha.js';
 import { tempDir, testEngines } from './helpers/redis.js';
 import { runCli } from './helpers/run-cli.js';
@@ -73,57 +74,53 @@ async function refused(endpoint: Endpoint, args: string[]): Promise<string> {
 }
 
 /**
- * Writes SET + WAIT 1 until `stop()`, the way a Sentinel client does: ask a Sentinel for the master,
- * connect, write; on any failure drop the connection and ask again. node-redis 5.12's createSentinel
- * was tried first: after kill -9 of the master its commands neither completed nor failed for 20 s
- * (no error, no switch), so the test drives the Sentinel protocol itself. The keys a replica
- * acknowledged are returned.
+ * Writes SET + WAIT 1 until `stop()` through node-redis's Sentinel client, configured as
+ * connect/topology-client.ts configures it for apps (the Sentinels' password, the app user). After
+ * kill -9 of the master a write waits until the client has re-asked the Sentinels and switched to the
+ * promoted replica; `pauseMs` is the longest wait for one write. The keys a replica acknowledged are
+ * returned. A write that takes over 30 s ends the loop (counted in `failed`).
  */
-async function writeLoop(t: TestTopology, stop: () => boolean, progress: { acked: number }): Promise<{ acked: string[]; failed: number }> {
+async function writeLoop(t: TestTopology, stop: () => boolean, progress: { acked: number }): Promise<{ acked: string[]; failed: number; pauseMs: number }> {
+  const { createSentinel } = await import('@redis/client');
+  const secrets = t.secrets();
+  const client = createSentinelClient(createSentinel, {
+    kind: 'sentinel',
+    masterName: 'mymaster',
+    sentinels: t.record().sentinels.map((s) => ({ host: s.host, port: s.port })),
+    credentials: { username: 'app', password: secrets.app },
+    sentinelCredentials: { password: secrets[SENTINEL_SECRET] },
+  });
+  client.on('error', () => undefined);
+  await client.connect();
   const acked: string[] = [];
   let failed = 0;
-  let conn: RedisConnection | undefined;
+  let pauseMs = 0;
   const deadline = Date.now() + 60_000;
-  const sentinels = t.record().sentinels;
   try {
     for (let i = 0; !stop() && Date.now() < deadline; i++) {
       const key = `logs:ha:${i}`;
+      const started = Date.now();
       try {
-        if (!conn) {
-          let port: number | undefined;
-          for (const s of sentinels) if ((port = await sentinelMaster(t, s.port)) !== undefined) break;
-          if (port === undefined) throw new Error('no Sentinel answers');
-          conn = await openConnection(t.endpoint(port, 'app'), { connectTimeoutMs: 1000 });
-        }
-        const c = conn;
         const replicas = await withDeadline(
           (async () => {
-            await c.set(key, String(i));
-            return Number(await c.sendCommand(['WAIT', '1', '1000']));
+            await client.set(key, String(i));
+            return Number(await client.sendCommand(false, ['WAIT', '1', '1000']));
           })(),
-          2500,
+          30_000,
         );
         if (replicas >= 1) progress.acked = acked.push(key);
       } catch {
         failed++;
-        drop(conn);
-        conn = undefined;
+        if (Date.now() - started >= 30_000) break;
         await sleep(50);
+      } finally {
+        pauseMs = Math.max(pauseMs, Date.now() - started);
       }
     }
   } finally {
-    drop(conn);
+    await client.destroy();
   }
-  return { acked, failed };
-}
-
-/** Closes a connection that may have closed itself (its server was killed). */
-function drop(conn: RedisConnection | undefined): void {
-  try {
-    conn?.destroy();
-  } catch {
-    // already closed
-  }
+  return { acked, failed, pauseMs };
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -204,8 +201,48 @@ describe('Sentinel topology', { concurrency: true }, () => {
         assert.equal((JSON.parse(again.stdout) as { alreadyRunning: boolean }).alreadyRunning, true);
       });
 
+      test(`${engine.label}: url, status and loadgen with --sentinel ADDRS --master-name: the Sentinels, the master now, roles and links (--json); loadgen writes to that master`, async () => {
+        const sentinels = t
+          .record()
+          .sentinels.map((x) => `${x.host}:${x.port}`)
+          .join(',');
+        const master = t.record().nodes.find((n) => n.role === 'master')!;
+        const env = { NEURALLOG_REDIS_PASSWORD: t.secrets().monitor!, NEURALLOG_REDIS_SENTINEL_PASSWORD: t.secrets()[SENTINEL_SECRET]! };
+        const args = ['--sentinel', sentinels, '--master-name', 'mymaster', '--user', 'monitor', '--json'];
+        const url = await runCli(['url', ...args], { timeoutMs: 60_000, env });
+        assert.equal(url.code, 0, url.stderr);
+        const u = JSON.parse(url.stdout) as { kind: string; masterName: string; sentinels: string[]; masterNow: string };
+        assert.deepEqual([u.kind, u.masterName, u.masterNow], ['sentinel', 'mymaster', `${master.host}:${master.port}`]);
+        assert.equal(u.sentinels.join(','), sentinels);
+        const status = await runCli(['status', ...args], { timeoutMs: 60_000, env });
+        assert.equal(status.code, 0, status.stderr);
+        const s = JSON.parse(status.stdout) as { topology: { healthy: boolean; nodes: { role: string; link?: string }[]; sentinels: { names: string }[] } };
+        assert.equal(s.topology.healthy, true, JSON.stringify(s.topology));
+        assert.deepEqual(
+          s.topology.nodes.map((n) => n.role),
+          ['master', 'replica', 'replica'],
+        );
+        assert.ok(s.topology.nodes.slice(1).every((n) => n.link === 'up'));
+        assert.ok(s.topology.sentinels.every((x) => x.names === `${master.host}:${master.port}`));
+        for (const secret of Object.values(t.secrets())) assert.ok(!url.stdout.includes(secret) && !status.stdout.includes(secret));
+        // loadgen through the Sentinels writes to the master they name
+        const lg = await runCli(['loadgen', '--sentinel', sentinels, '--master-name', 'mymaster', '--user', 'app', '--logs', '300', '--json'], {
+          timeoutMs: 60_000,
+          env: { ...env, NEURALLOG_REDIS_PASSWORD: t.secrets().app! },
+        });
+        assert.equal(lg.code, 0, lg.stderr);
+        const l = JSON.parse(lg.stdout) as { target: string; keys: number };
+        assert.ok(l.target.endsWith(`:${master.port}`), l.target);
+        const c = await openConnection(t.endpoint(master.port));
+        try {
+          assert.equal(Number(await c.sendCommand(['DBSIZE'])), l.keys);
+        } finally {
+          await closeConnection(c);
+        }
+      });
+
       test(
-        `${engine.label}: kill -9 the master under SET + WAIT 1 (master asked of the Sentinels): a replica is promoted, no acknowledged write lost, old master returns as a replica`,
+        `${engine.label}: kill -9 the master under SET + WAIT 1 through createSentinel: a replica is promoted, no acknowledged write lost, old master returns as a replica`,
         { timeout: 120_000 },
         async () => {
           const old = t.record().nodes.find((n) => n.role === 'master')!;
@@ -217,7 +254,10 @@ describe('Sentinel topology', { concurrency: true }, () => {
           let promotedMs: number | undefined;
           let newMaster: number | undefined;
           try {
-            await sleep(1000);
+            // the client is connected and writing before the kill (its pause is measured from there)
+            const started = Date.now();
+            while (progress.acked < 20 && Date.now() - started < 20_000) await sleep(20);
+            assert.ok(progress.acked >= 20, 'the writer runs before the kill');
             const killedAt = Date.now();
             process.kill(old.pid, 'SIGKILL');
             while (promotedMs === undefined && Date.now() - killedAt < DOWN_AFTER_MS + 10_000) {
@@ -235,13 +275,13 @@ describe('Sentinel topology', { concurrency: true }, () => {
           } finally {
             stop = true;
           }
-          const { acked, failed } = await writer;
+          const { acked, failed, pauseMs } = await writer;
           ackedBefore = acked.length;
           const lastIndex = Number(acked.at(-1)?.split(':')[2]);
           assert.ok(acked.length >= 50 && lastIndex >= acked.length - 1, `the writer continued (${acked.length} acknowledged, ${failed} failed attempts)`);
           assert.equal(await missingKeys(t.endpoint(newMaster!), acked), 0, `every acknowledged write (${ackedBefore}) is on the new master`);
           process.stderr.write(
-            `# ${engine.label}: promoted ${promotedMs} ms after kill -9; ${acked.length} writes acknowledged, ${failed} attempts failed during the failover\n`,
+            `# ${engine.label}: promoted ${promotedMs} ms after kill -9; the client's writes paused ${pauseMs} ms at most; ${acked.length} writes acknowledged, ${failed} attempts failed\n`,
           );
           // the goal (down-after + 2 s) is timed by bench/ha.ts on a quiet machine; here, with the whole
           // suite on 2 cores, the bound is that the first failover attempt succeeded (no failover-timeout retry)

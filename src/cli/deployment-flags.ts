@@ -1,6 +1,6 @@
 /** The flags of the commands that run a deployment here: `up`, `status`, `down`, `url`, `rotate-password`. */
 import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { dirOption, type FlagsOf } from './flags.js';
+import { clusterOption, dirOption, masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
 
 export function declareUp(parent: CommandUnknownOpts) {
   return parent
@@ -44,7 +44,13 @@ export function declareStatus(parent: CommandUnknownOpts) {
     .option('--watch', 'a line every --interval: keys, memory, clients, blocked, requests (+since the last line), connections; Ctrl-C stops')
     .option('--interval <duration>', 'with --watch: time between lines (1s to 1h)', '1s')
     .option('--count <n>', 'with --watch: stop after this many lines')
-    .option('--json', 'print the result as JSON (with --watch: one object a line)');
+    .option('--json', 'print the result as JSON (with --watch: one object a line)')
+    .addOption(userOption())
+    .addOption(sentinelOption())
+    .addOption(masterNameOption())
+    .addOption(clusterOption())
+    .option('--password-file <file>', "with --sentinel/--cluster: the data nodes' password, from a file (or NEURALLOG_REDIS_PASSWORD)")
+    .addOption(sentinelPasswordFileOption());
 }
 export type StatusFlags = FlagsOf<typeof declareStatus>;
 
@@ -66,7 +72,12 @@ export function declareUrl(parent: CommandUnknownOpts) {
     .addOption(dirOption())
     .requiredOption('--user <name>', 'ACL user (app, backup, monitor, ops, admin)')
     .option('--show-password', 'include the password (for scripts; it will be visible on screen)')
-    .option('--json', 'print the result as JSON (for a Sentinel or Cluster deployment: addresses, master name and which secrets key holds each password)');
+    .option('--json', 'print the result as JSON (for a Sentinel or Cluster deployment: addresses, master name and which secrets key holds each password)')
+    .addOption(sentinelOption())
+    .addOption(masterNameOption())
+    .addOption(clusterOption())
+    .option('--password-file <file>', "with --sentinel/--cluster: the data nodes' password, from a file (or NEURALLOG_REDIS_PASSWORD)")
+    .addOption(sentinelPasswordFileOption());
 }
 export type UrlFlags = FlagsOf<typeof declareUrl>;
 

@@ -1,34 +1,52 @@
 /**
- * `loadgen (--url U | --dir D) --logs N [--seed S] [--json]`: writes NeuralLog-shaped data (see
- * src/workload/), connecting as the app user of a deployment made by `up` or as --url says.
+ * `loadgen (--url U | --dir D | --sentinel S --master-name M | --cluster SEEDS) --logs N [--seed S]
+ * [--json]`: writes NeuralLog-shaped data (see src/workload/), connecting as the app user of a
+ * deployment made by `up` or as the flags say. Through Sentinel it writes to the master the Sentinels
+ * name; to a cluster, each command to the master owning its slot (workload/cluster-loadgen.ts).
  */
 import { formatRedisUrl, resolveTarget } from '../connect/index.js';
+import { topologyFromOptions } from '../connect/topology-target.js';
 import { UsageError } from '../errors.js';
-import { loadgen, type LoadgenProgress } from '../workload/index.js';
+import { loadgen, loadgenCluster, type LoadgenProgress, type LoadgenResult } from '../workload/index.js';
 import type { LoadgenFlags } from './model-flags.js';
 import { printJson, printResult } from './output.js';
 
 export async function loadgenCommand(flags: LoadgenFlags): Promise<number> {
   const logs = parseLogs(flags.logs);
   const seed = parseSeed(flags.seed);
-  // --sentinel: the master the Sentinels name now
-  const endpoint = await resolveTarget(flags, 'app');
+  if (flags.url && flags.cluster) throw new UsageError('give either --url or --cluster, not both');
+  const cluster = flags.url ? undefined : topologyFromOptions(flags, 'app');
   const progress = process.stderr.isTTY ? progressLine() : undefined;
-  let result;
+  let result: LoadgenResult;
+  let target: string;
+  let routing: string | undefined;
   try {
-    result = await loadgen(endpoint, { logs, seed, onProgress: progress?.update });
+    if (cluster?.kind === 'cluster') {
+      const r = await loadgenCluster(cluster.seeds, cluster.credentials, { logs, seed, onProgress: progress?.update });
+      if (flags.json) {
+        printJson({ target: { cluster: cluster.seeds.map((s) => `${s.host}:${s.port}`) }, seed, ...r });
+        return 0;
+      }
+      [result, target] = [r, `the cluster (${r.masters.length} masters)`];
+      routing = `  by master: ${r.masters.map((m) => `${m.node} ${n(m.commands)}`).join(', ')}; MOVED ${r.moved}, ASK ${r.ask}, slot map asked again ${r.mapRefreshes} time(s)`;
+    } else {
+      // --sentinel: the master the Sentinels name now
+      const endpoint = await resolveTarget(flags, 'app');
+      result = await loadgen(endpoint, { logs, seed, onProgress: progress?.update });
+      target = formatRedisUrl(endpoint);
+      if (flags.json) {
+        printJson({ target, seed, ...result });
+        return 0;
+      }
+    }
   } finally {
     progress?.done();
   }
-  const target = formatRedisUrl(endpoint);
-  if (flags.json) {
-    printJson({ target, seed, ...result });
-  } else {
-    printResult(
-      `wrote ${count(result.logs, 'log')} (${count(result.keys, 'key')}: logs, indexes, ${count(result.rules, 'rule')}, ${count(result.patterns, 'pattern')}) ` +
-        `to ${target} in ${result.seconds.toFixed(2)} s: ${n(result.commandsPerSecond)} commands/s, ${n(result.logsPerSecond)} logs/s (seed ${JSON.stringify(seed)})`,
-    );
-  }
+  printResult(
+    `wrote ${count(result.logs, 'log')} (${count(result.keys, 'key')}: logs, indexes, ${count(result.rules, 'rule')}, ${count(result.patterns, 'pattern')}) ` +
+      `to ${target} in ${result.seconds.toFixed(2)} s: ${n(result.commandsPerSecond)} commands/s, ${n(result.logsPerSecond)} logs/s (seed ${JSON.stringify(seed)})` +
+      (routing ? `\n${routing}` : ''),
+  );
   return 0;
 }
 

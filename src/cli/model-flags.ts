@@ -1,6 +1,6 @@
 /** The flags of the commands about the model and data: `config lint`, `render`, `loadgen`. */
 import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
+import { clusterOption, masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
 
 /** `config lint`, under the `config` command. */
 export function declareConfigLint(config: CommandUnknownOpts) {
@@ -44,6 +44,7 @@ export function declareLoadgen(parent: CommandUnknownOpts) {
     .option('--password-file <file>', 'password for --url, read from a file')
     .addOption(sentinelOption())
     .addOption(masterNameOption())
+    .addOption(clusterOption())
     .addOption(userOption())
     .addOption(sentinelPasswordFileOption())
     .requiredOption('--logs <n>', 'number of log entries')

@@ -1,8 +1,18 @@
+import type { TopologyTarget } from '../connect/topology-target.js';
 import { describeEngine } from '../engine/identity.js';
 import { deploymentStatus, describeLoading } from '../runtime/index.js';
 import type { StatusFlags } from './deployment-flags.js';
 import { printJson, printResult, say } from './output.js';
 import { describeTopologyStatus } from './topology-output.js';
+
+/** --sentinel/--cluster: roles, links and slots as the topology reports them now; 0 when healthy. */
+async function topologyStatusCommand(target: TopologyTarget, json: boolean): Promise<number> {
+  const { describeTopologyReport, topologyReport } = await import('./status-topology.js');
+  const report = await topologyReport(target);
+  if (json) printJson({ topology: report });
+  else printResult(describeTopologyReport(report));
+  return report.healthy ? 0 : 1;
+}
 
 const mib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '?' : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 
@@ -12,6 +22,8 @@ const mib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '?'
  */
 export async function statusCommand(flags: StatusFlags): Promise<number> {
   if (flags.watch) return (await import('./status-watch.js')).watchStatus(flags);
+  const named = (await import('./status-topology.js')).flagTopology(flags);
+  if (named) return topologyStatusCommand(named, flags.json === true);
   const s = await deploymentStatus(flags.dir);
   const code = s.running && !s.error && !s.loading ? 0 : 1;
   if (flags.json) {

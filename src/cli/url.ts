@@ -3,8 +3,17 @@ import { readTopology } from '../runtime/index.js';
 import type { UrlFlags } from './deployment-flags.js';
 import { printJson, printResult, say } from './output.js';
 import { describeTopologyConnection, topologyConnection } from './topology-output.js';
+import { describeTopologyUrl, flagTopology, topologyUrl } from './status-topology.js';
 
 export async function urlCommand(flags: UrlFlags): Promise<number> {
+  // --sentinel/--cluster: a topology that need not be in --dir; its addresses, asked live
+  const named = flagTopology(flags);
+  if (named) {
+    const u = await topologyUrl(named, flags);
+    if (flags.json) printJson(u);
+    else printResult(describeTopologyUrl(u));
+    return 0;
+  }
   const paths = deploymentPaths(flags.dir);
   const record = readTopology(paths.root);
   if (record) {

@@ -256,10 +256,14 @@ export async function askCluster(
     let reply: unknown[];
     try {
       reply = await askNode(seed, credentials, async (client) => {
-        const info = parseInfo(await client.info('cluster'));
-        if (info.cluster_enabled !== '1')
-          throw new UsageError(`${seed.host}:${seed.port} is not a cluster node (cluster-enabled no); use --url or --sentinel for it`, 'E_USAGE');
-        return client.sendCommand<unknown[]>(['CLUSTER', 'SLOTS']);
+        const notCluster = () =>
+          new UsageError(`${seed.host}:${seed.port} is not a cluster node (cluster-enabled no); use --url or --sentinel for it`, 'E_USAGE');
+        // the app user may not run INFO (@dangerous) but may ask the slot map, as cluster clients do
+        const info = await client.info('cluster').catch((error: Error) => (/^NOPERM/.test(error.message) ? undefined : Promise.reject(error)));
+        if (info !== undefined && parseInfo(info).cluster_enabled !== '1') throw notCluster();
+        return client
+          .sendCommand<unknown[]>(['CLUSTER', 'SLOTS'])
+          .catch((error: Error) => Promise.reject(/cluster support disabled/i.test(error.message) ? notCluster() : error));
       });
     } catch (error) {
       if (error instanceof UsageError || isRefusal(error)) throw error;

@@ -18,3 +18,4 @@ export { respText, respStep, stepCommandCount } from './step-text.js';
 export { encodeCommandText as respCommand } from '../resp/index.js';
 export { loadgen, DEFAULT_BATCH_SIZE, type CommandSender, type LoadgenOptions, type LoadgenProgress, type LoadgenResult } from './loadgen.js';
 export { ReplyCounter, type ReplyError } from '../resp/index.js';
+export { loadgenCluster, type ClusterLoadgenOptions, type ClusterLoadgenResult } from './cluster-loadgen.js';

@@ -48,7 +48,7 @@ export interface LoadgenResult {
 
 export const DEFAULT_BATCH_SIZE = 10000;
 /** how long a wait for replies may see no progress at all before the load fails */
-const REPLY_TIMEOUT_MS = 60_000;
+export const REPLY_TIMEOUT_MS = 60_000;
 
 /** The two ways of sending: both buffer commands and wait for replies on request. */
 interface Pipe {
@@ -152,7 +152,7 @@ class SenderPipe implements Pipe {
 }
 
 /** A write Redis refused, said plainly (a full store under noeviction, a missing permission). */
-function writeError(error: unknown, logsSent: number): NeuralLogRedisError {
+export function writeError(error: unknown, logsSent: number): NeuralLogRedisError {
   if (error instanceof NeuralLogRedisError) return error;
   const message = (error as Error)?.message ?? String(error);
   const done = `at most ${logsSent} logs were written`;
