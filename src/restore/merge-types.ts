@@ -59,7 +59,7 @@ export interface MergeOptions {
    * again only to look keys up; `parse`: always parse the whole backup before writing
    */
   verify?: 'auto' | 'parse';
-  /** commands awaiting a reply before reading pauses (default 2000) */
+  /** commands awaiting a reply before reading pauses (default 10,000: merge.ts DEFAULT_MAX_IN_FLIGHT) */
   maxInFlight?: number;
   /** bytes of commands awaiting a reply before reading pauses (default 32 MiB) */
   maxInFlightBytes?: number;
