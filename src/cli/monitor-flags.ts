@@ -1,6 +1,6 @@
 /** The flags of `monitor`. */
 import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { dirOption, masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
+import { clusterOption, dirOption, masterNameOption, sentinelOption, sentinelPasswordFileOption, userOption, type FlagsOf } from './flags.js';
 
 export function declareMonitor(parent: CommandUnknownOpts) {
   return (
@@ -14,6 +14,7 @@ export function declareMonitor(parent: CommandUnknownOpts) {
       .option('--password-file <file>', 'read the --url password from this file (mode 0600)')
       .addOption(sentinelOption())
       .addOption(masterNameOption())
+      .addOption(clusterOption())
       .addOption(userOption())
       .addOption(sentinelPasswordFileOption())
       .option('--listen <host:port>', 'where to serve; any address but loopback requires a login token', '127.0.0.1:9121')
@@ -25,8 +26,8 @@ export function declareMonitor(parent: CommandUnknownOpts) {
       .option('--poll <duration>', "how often the monitor scrapes by itself for the dashboard's last-hour charts", '5s')
       .option('--backups <dir>', 'a backup directory (`backup --to`) whose newest backup the dashboard and metrics report')
       .option('--json', 'print where it listens as JSON')
-      // `up` runs the monitor with the server's pid: it stops when that server is gone
-      .addOption(new Option('--exit-with <pid>', 'stop when this process exits').hideHelp())
+      // `up` runs the monitor with the server's pid (a topology's: every node's): it stops when they are all gone
+      .addOption(new Option('--exit-with <pids>', 'stop when these processes (PID[,PID...]) have all exited').hideHelp())
   );
 }
 export type MonitorCliFlags = FlagsOf<typeof declareMonitor>;

@@ -1,0 +1,188 @@
+/**
+ * `monitor` covers every node of a topology (issue 15): `up --topology` starts one monitor for all of
+ * it; `/scrape?target=` answers for each data node and Sentinel (and refuses anything else), `/targets`
+ * lists them for Prometheus http_sd with their live roles, a killed replica scrapes as redis_up 0 while
+ * the others stay 1, and `down` stops the monitor. One Sentinel and one Cluster topology per engine.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { freePort, freePortRange, isAlive, readTopology, waitFor, type TopologyRecord } from '../src/runtime/index.js';
+import { killEverything } from './helpers/ha.js';
+import { tempDir, testEngines, type TestEngine } from './helpers/redis.js';
+import { runCli } from './helpers/run-cli.js';
+
+interface Group {
+  targets: string[];
+  labels: Record<string, string>;
+}
+
+interface Deployed {
+  dir: string;
+  url: string;
+  pid: number;
+  record: TopologyRecord;
+  remove(): Promise<void>;
+}
+
+async function upWithMonitor(engine: TestEngine, kind: 'sentinel' | 'cluster'): Promise<Deployed> {
+  const temp = tempDir('nlr-montopo-', engine.tempParent);
+  const base = await freePortRange(kind === 'cluster' ? 6 : 3, '127.0.0.1', { clusterBus: kind === 'cluster' });
+  const settings = kind === 'sentinel' ? [`    port: ${await freePortRange(3)}`] : ['    nodeTimeout: 2000'];
+  const config = join(temp.path, 'model.yaml');
+  writeFileSync(config, ['profile: neurallog', 'topology:', `  kind: ${kind}`, `  ${kind}:`, ...settings, ''].join('\n'));
+  const dir = join(temp.path, 'deployment');
+  const remove = async (): Promise<void> => {
+    await runCli(['down', '--dir', dir], { timeoutMs: 60_000 });
+    killEverything(dir);
+    temp.remove();
+  };
+  const listen = `127.0.0.1:${await freePort()}`;
+  const args = ['up', '--dir', dir, '--config', config, '--port', String(base), '--server', engine.server, '--monitor-listen', listen, '--json'];
+  const run = await runCli(args, { timeoutMs: 120_000 });
+  if (run.code !== 0) {
+    await remove();
+    assert.fail(`up --topology ${kind}: ${run.stderr}`);
+  }
+  const monitor = (JSON.parse(run.stdout) as { monitor?: { url: string; pid: number } | { error: string } }).monitor;
+  assert.ok(monitor && 'url' in monitor, `no monitor: ${JSON.stringify(monitor)}`);
+  assert.equal(monitor.url, `http://${listen}`);
+  return { dir, url: monitor.url, pid: monitor.pid, record: readTopology(dir)!, remove };
+}
+
+async function get(url: string): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  return { status: response.status, text: await response.text() };
+}
+
+async function scrape(d: Deployed, address: string): Promise<string> {
+  const { status, text } = await get(`${d.url}/scrape?target=${encodeURIComponent(address)}`);
+  assert.equal(status, 200, text);
+  return text;
+}
+
+async function targets(d: Deployed): Promise<Map<string, Record<string, string>>> {
+  const { status, text } = await get(`${d.url}/targets`);
+  assert.equal(status, 200, text);
+  const groups = JSON.parse(text) as Group[];
+  return new Map(groups.map((g) => [g.targets[0]!, g.labels]));
+}
+
+const addr = (p: { host: string; port: number }): string => `${p.host}:${p.port}`;
+const role = (text: string): string | undefined => /^redis_instance_info\{[^}]*role="(\w+)"/m.exec(text)?.[1];
+
+async function refusals(d: Deployed): Promise<void> {
+  for (const target of ['127.0.0.1:1', 'redis://127.0.0.1:1', `redis://monitor:x@${addr(d.record.nodes[0]!)}`, 'example.com:6379', '']) {
+    const { status, text } = await get(`${d.url}/scrape?target=${encodeURIComponent(target)}`);
+    assert.equal(status, 400, `${target}: ${text}`);
+    assert.equal(text.trim().split('\n').length, 1);
+  }
+}
+
+async function killedReplica(d: Deployed, victim: TopologyRecord['nodes'][number]): Promise<void> {
+  process.kill(victim.pid, 'SIGKILL');
+  assert.ok(await waitFor(() => !isAlive(victim.pid), 5000));
+  assert.match(await scrape(d, addr(victim)), /^redis_up 0$/m);
+  for (const other of [...d.record.nodes, ...d.record.sentinels].filter((n) => n.name !== victim.name))
+    assert.match(await scrape(d, addr(other)), /^redis_up 1$/m, other.name);
+  // the killed node stays a target (Prometheus sees it down), with its last role
+  assert.equal((await targets(d)).get(addr(victim))?.role, 'replica');
+}
+
+async function downStopsMonitor(d: Deployed): Promise<void> {
+  const status = await runCli(['status', '--dir', d.dir, '--json']);
+  assert.deepEqual((JSON.parse(status.stdout) as { monitor?: unknown }).monitor, { pid: d.pid, url: d.url });
+  const down = await runCli(['down', '--dir', d.dir], { timeoutMs: 60_000 });
+  assert.equal(down.code, 0, down.stderr);
+  assert.ok(await waitFor(() => !isAlive(d.pid), 5000), 'the monitor outlived `down`');
+}
+
+for (const engine of testEngines()) {
+  describe(`monitor of a Sentinel topology (${engine.label})`, () => {
+    let d: Deployed | undefined;
+    before(async () => {
+      d = await upWithMonitor(engine, 'sentinel');
+    });
+    after(async () => d?.remove());
+
+    test('/health answers; /metrics is the master; every node and Sentinel answers /scrape with its role', async () => {
+      const t = d!;
+      assert.equal((await get(`${t.url}/health`)).status, 200);
+      const master = t.record.nodes.find((n) => n.role === 'master')!;
+      const metrics = (await get(`${t.url}/metrics`)).text;
+      assert.match(metrics, /^redis_up 1$/m);
+      assert.match(metrics, new RegExp(`^redis_instance_info\\{[^}]*tcp_port="${master.port}"`, 'm'));
+      for (const n of t.record.nodes) {
+        const text = await scrape(t, addr(n));
+        assert.match(text, /^redis_up 1$/m, n.name);
+        assert.equal(role(text), n.role === 'master' ? 'master' : 'slave', n.name);
+        if (n.role === 'master') assert.match(text, /^redis_connected_slaves 2$/m);
+      }
+      for (const s of t.record.sentinels) {
+        const text = await scrape(t, `redis://${addr(s)}`);
+        assert.match(text, /^redis_up 1$/m, s.name);
+        assert.match(text, /^redis_instance_info\{[^}]*redis_mode="sentinel"/m);
+        assert.match(text, /^redis_sentinel_masters 1$/m);
+        assert.match(text, /^redis_sentinel_master_status\{[^}]*master_status="ok"\} 1$/m);
+        assert.match(text, /^redis_sentinel_master_ckquorum_status\{[^}]*\} 1$/m);
+        assert.match(text, /^redis_sentinel_master_ok_sentinels\{[^}]*\} 3$/m);
+        assert.match(text, /^redis_uptime_in_seconds \d+$/m);
+        assert.match(text, /^redis_connected_clients \d+$/m);
+      }
+      await refusals(t);
+    });
+
+    test('/targets lists every node with its role and the master name as shard', async () => {
+      const t = d!;
+      const listed = await targets(t);
+      assert.equal(listed.size, 6);
+      for (const n of t.record.nodes) assert.deepEqual(listed.get(addr(n)), { role: n.role, shard: t.record.masterName, node: n.name });
+      for (const s of t.record.sentinels) assert.deepEqual(listed.get(addr(s)), { role: 'sentinel', shard: t.record.masterName, node: s.name });
+    });
+
+    test('kill -9 of a replica: its /scrape says redis_up 0, the others 1; down stops the monitor', async () => {
+      const t = d!;
+      await killedReplica(
+        t,
+        t.record.nodes.find((n) => n.role === 'replica')!,
+      );
+      await downStopsMonitor(t);
+    });
+  });
+
+  describe(`monitor of a Cluster topology (${engine.label})`, () => {
+    let d: Deployed | undefined;
+    before(async () => {
+      d = await upWithMonitor(engine, 'cluster');
+    });
+    after(async () => d?.remove());
+
+    test('every node answers /scrape; /targets gives each its role and its shard master', async () => {
+      const t = d!;
+      const listed = await targets(t);
+      assert.equal(listed.size, 6);
+      for (const n of t.record.nodes) {
+        const text = await scrape(t, addr(n));
+        assert.match(text, /^redis_up 1$/m, n.name);
+        assert.match(text, /^redis_instance_info\{[^}]*redis_mode="cluster"/m);
+        assert.equal(role(text), n.role === 'master' ? 'master' : 'slave', n.name);
+        const labels = listed.get(addr(n));
+        assert.equal(labels?.role, n.role, n.name);
+        const shardMaster = n.role === 'master' ? addr(n) : /^redis_slave_info\{[^}]*master_host="([^"]+)",master_port="(\d+)"/m.exec(text)?.slice(1).join(':');
+        assert.equal(labels?.shard, shardMaster, n.name);
+      }
+      assert.equal(new Set([...listed.values()].map((l) => l.shard)).size, 3);
+      await refusals(t);
+    });
+
+    test('kill -9 of a replica: its /scrape says redis_up 0, the others 1; down stops the monitor', async () => {
+      const t = d!;
+      await killedReplica(
+        t,
+        t.record.nodes.find((n) => n.role === 'replica')!,
+      );
+      await downStopsMonitor(t);
+    });
+  });
+}
