@@ -5,13 +5,19 @@
  * the others stay 1, and `down` stops the monitor. One Sentinel and one Cluster topology per engine.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort, freePortRange, isAlive, readTopology, waitFor, type TopologyRecord } from '../src/runtime/index.js';
+import { deploymentStatus, downDeployment, freePort, freePortRange, isAlive, readTopology, waitFor, type TopologyRecord } from '../src/runtime/index.js';
 import { killEverything } from './helpers/ha.js';
 import { tempDir, testEngines, type TestEngine } from './helpers/redis.js';
 import { runCli } from './helpers/run-cli.js';
+
+const PROMTOOL = '/usr/bin/promtool';
+const PROMETHEUS = '/usr/bin/prometheus';
+const noPrometheus = existsSync(PROMETHEUS) && existsSync(PROMTOOL) ? false : 'prometheus is not installed (apt-get install prometheus)';
 
 interface Group {
   targets: string[];
@@ -34,7 +40,7 @@ async function upWithMonitor(engine: TestEngine, kind: 'sentinel' | 'cluster'): 
   writeFileSync(config, ['profile: neurallog', 'topology:', `  kind: ${kind}`, `  ${kind}:`, ...settings, ''].join('\n'));
   const dir = join(temp.path, 'deployment');
   const remove = async (): Promise<void> => {
-    await runCli(['down', '--dir', dir], { timeoutMs: 60_000 });
+    await downDeployment(dir, { timeoutMs: 20_000 }).catch(() => undefined);
     killEverything(dir);
     temp.remove();
   };
@@ -42,13 +48,30 @@ async function upWithMonitor(engine: TestEngine, kind: 'sentinel' | 'cluster'): 
   const args = ['up', '--dir', dir, '--config', config, '--port', String(base), '--server', engine.server, '--monitor-listen', listen, '--json'];
   const run = await runCli(args, { timeoutMs: 120_000 });
   if (run.code !== 0) {
+    const logs = [...readdirSafe(join(dir, 'nodes')).map((n) => join(dir, 'nodes', n, `${n}.log`)), join(dir, 'monitor.log')].map((f) => `${f}: ${tail(f)}`);
     await remove();
-    assert.fail(`up --topology ${kind}: ${run.stderr}`);
+    assert.fail(`up --topology ${kind} (exit ${run.code}): ${run.stderr}${run.stdout}\n${logs.join('\n')}`);
   }
   const monitor = (JSON.parse(run.stdout) as { monitor?: { url: string; pid: number } | { error: string } }).monitor;
   assert.ok(monitor && 'url' in monitor, `no monitor: ${JSON.stringify(monitor)}`);
   assert.equal(monitor.url, `http://${listen}`);
   return { dir, url: monitor.url, pid: monitor.pid, record: readTopology(dir)!, remove };
+}
+
+function readdirSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-3).join(' | ');
+  } catch {
+    return '(none)';
+  }
 }
 
 async function get(url: string): Promise<{ status: number; text: string }> {
@@ -91,10 +114,9 @@ async function killedReplica(d: Deployed, victim: TopologyRecord['nodes'][number
 }
 
 async function downStopsMonitor(d: Deployed): Promise<void> {
-  const status = await runCli(['status', '--dir', d.dir, '--json']);
-  assert.deepEqual((JSON.parse(status.stdout) as { monitor?: unknown }).monitor, { pid: d.pid, url: d.url });
-  const down = await runCli(['down', '--dir', d.dir], { timeoutMs: 60_000 });
-  assert.equal(down.code, 0, down.stderr);
+  // what `status --json` and `down` run
+  assert.deepEqual((await deploymentStatus(d.dir)).monitor, { pid: d.pid, url: d.url });
+  await downDeployment(d.dir, { timeoutMs: 20_000 });
   assert.ok(await waitFor(() => !isAlive(d.pid), 5000), 'the monitor outlived `down`');
 }
 
@@ -122,7 +144,6 @@ for (const engine of testEngines()) {
       for (const s of t.record.sentinels) {
         const text = await scrape(t, `redis://${addr(s)}`);
         assert.match(text, /^redis_up 1$/m, s.name);
-        assert.match(text, /^redis_instance_info\{[^}]*redis_mode="sentinel"/m);
         assert.match(text, /^redis_sentinel_masters 1$/m);
         assert.match(text, /^redis_sentinel_master_status\{[^}]*master_status="ok"\} 1$/m);
         assert.match(text, /^redis_sentinel_master_ckquorum_status\{[^}]*\} 1$/m);
@@ -165,7 +186,7 @@ for (const engine of testEngines()) {
       for (const n of t.record.nodes) {
         const text = await scrape(t, addr(n));
         assert.match(text, /^redis_up 1$/m, n.name);
-        assert.match(text, /^redis_instance_info\{[^}]*redis_mode="cluster"/m);
+        assert.match(text, /^redis_cluster_enabled 1$/m);
         assert.equal(role(text), n.role === 'master' ? 'master' : 'slave', n.name);
         const labels = listed.get(addr(n));
         assert.equal(labels?.role, n.role, n.name);
@@ -174,6 +195,12 @@ for (const engine of testEngines()) {
       }
       assert.equal(new Set([...listed.values()].map((l) => l.shard)).size, 3);
       await refusals(t);
+    });
+
+    // not the servers' behaviour but Prometheus's: once, on the first engine
+    const firstOnly = engine.id === testEngines()[0]?.id ? noPrometheus : 'Prometheus runs against the first engine only';
+    test('render monitoring: promtool accepts the http_sd config; a real Prometheus scrapes all six nodes', { skip: firstOnly }, async () => {
+      await prometheusScrapesEveryNode(d!);
     });
 
     test('kill -9 of a replica: its /scrape says redis_up 0, the others 1; down stops the monitor', async () => {
@@ -185,4 +212,43 @@ for (const engine of testEngines()) {
       await downStopsMonitor(t);
     });
   });
+}
+
+async function prometheusScrapesEveryNode(d: Deployed): Promise<void> {
+  const out = join(d.dir, '..', 'prom');
+  const rendered = await runCli(['render', 'monitoring', '--dir', d.dir, '--out', out, '--target', d.url.replace('http://', '')]);
+  assert.equal(rendered.code, 0, rendered.stderr);
+  const file = join(out, 'prometheus.yml');
+  const yaml = readFileSync(file, 'utf8');
+  assert.match(yaml, /http_sd_configs:/);
+  assert.match(yaml, /metrics_path: \/scrape/);
+  writeFileSync(
+    file,
+    yaml
+      .replace('scrape_interval: 30s', 'scrape_interval: 1s')
+      .replace('scrape_timeout: 10s', 'scrape_timeout: 1s')
+      .replace('refresh_interval: 30s', 'refresh_interval: 1s'),
+  );
+  const check = spawnSync(PROMTOOL, ['check', 'config', file], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  const port = await freePort();
+  const prometheus = spawn(PROMETHEUS, [`--config.file=${file}`, `--storage.tsdb.path=${join(out, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], {
+    stdio: 'ignore',
+  });
+  try {
+    const query = async (promql: string): Promise<Array<{ metric: Record<string, string> }>> => {
+      const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`, { signal: AbortSignal.timeout(5000) });
+      return ((await response.json()) as { data: { result: Array<{ metric: Record<string, string> }> } }).data.result;
+    };
+    let series: Array<{ metric: Record<string, string> }> = [];
+    for (let attempt = 0; attempt < 60 && series.length < 6; attempt++) {
+      await new Promise((r) => setTimeout(r, 500));
+      series = await query('redis_up == 1').catch(() => []);
+    }
+    const byInstance = new Map(series.map((r) => [r.metric.instance, r.metric]));
+    for (const n of d.record.nodes) assert.equal(byInstance.get(addr(n))?.role, n.role, `PromQL redis_up of ${n.name}: ${JSON.stringify(series)}`);
+  } finally {
+    prometheus.kill('SIGTERM');
+    await once(prometheus, 'exit');
+  }
 }
