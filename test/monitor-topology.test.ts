@@ -156,6 +156,26 @@ for (const engine of testEngines()) {
 
     test('/targets lists every node with its role and the master name as shard', async () => {
       const t = d!;
+      // the dashboard's node table (its state, polled by the page), filled by the monitor's own poll
+      let rows: Array<{ address: string; role: string; up: boolean | null; usedMemory?: number; link?: string }> = [];
+      await waitFor(async () => {
+        rows = (JSON.parse((await get(`${t.url}/api/state`)).text) as { nodes?: typeof rows }).nodes ?? [];
+        return rows.length === 6 && rows.every((r) => r.up === true);
+      }, 15_000);
+      assert.equal(rows.length, 6, JSON.stringify(rows));
+      for (const r of rows) {
+        assert.equal(r.up, true, JSON.stringify(r));
+        // a Sentinel's INFO has no memory section
+        if (r.role !== 'sentinel') assert.ok(r.usedMemory! > 0, JSON.stringify(r));
+      }
+      assert.deepEqual(
+        rows.filter((r) => r.role === 'replica').map((r) => r.link),
+        ['up', 'up'],
+      );
+      assert.deepEqual(
+        rows.filter((r) => r.role === 'sentinel').map((r) => r.link),
+        ['ok', 'ok', 'ok'],
+      );
       const listed = await targets(t);
       assert.equal(listed.size, 6);
       for (const n of t.record.nodes) assert.deepEqual(listed.get(addr(n)), { role: n.role, shard: t.record.masterName, node: n.name });
