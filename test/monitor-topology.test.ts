@@ -35,7 +35,9 @@ interface Deployed {
 async function upWithMonitor(engine: TestEngine, kind: 'sentinel' | 'cluster'): Promise<Deployed> {
   const temp = tempDir('nlr-montopo-', engine.tempParent);
   const base = await freePortRange(kind === 'cluster' ? 6 : 3, '127.0.0.1', { clusterBus: kind === 'cluster' });
-  const settings = kind === 'sentinel' ? [`    port: ${await freePortRange(3)}`] : ['    nodeTimeout: 2000'];
+  // shortened from the guide's 5 s, as test/ha-sentinel.test.ts does: the failover below takes ~2 s
+  const settings =
+    kind === 'sentinel' ? [`    port: ${await freePortRange(3)}`, '    downAfterMilliseconds: 1000', '    failoverTimeout: 10000'] : ['    nodeTimeout: 2000'];
   const config = join(temp.path, 'model.yaml');
   writeFileSync(config, ['profile: neurallog', 'topology:', `  kind: ${kind}`, `  ${kind}:`, ...settings, ''].join('\n'));
   const dir = join(temp.path, 'deployment');
@@ -182,12 +184,33 @@ for (const engine of testEngines()) {
       for (const s of t.record.sentinels) assert.deepEqual(listed.get(addr(s)), { role: 'sentinel', shard: t.record.masterName, node: s.name });
     });
 
-    test('kill -9 of a replica: its /scrape says redis_up 0, the others 1; down stops the monitor', async () => {
+    test('kill -9 of a replica: its /scrape says redis_up 0, the others 1', async () => {
       const t = d!;
       await killedReplica(
         t,
         t.record.nodes.find((n) => n.role === 'replica')!,
       );
+    });
+
+    test('kill -9 of the master: /targets and /metrics follow the promoted replica; down stops the monitor', async () => {
+      const t = d!;
+      const oldMaster = t.record.nodes.find((n) => n.role === 'master')!;
+      const survivor = t.record.nodes.find((n) => n.role === 'replica' && isAlive(n.pid))!;
+      process.kill(oldMaster.pid, 'SIGKILL');
+      let listed = new Map<string, Record<string, string>>();
+      const followed = await waitFor(
+        async () => {
+          listed = await targets(t);
+          return listed.get(addr(survivor))?.role === 'master';
+        },
+        20_000,
+        500,
+      );
+      assert.ok(followed, `no promotion seen in /targets: ${JSON.stringify([...listed])}`);
+      assert.equal(listed.get(addr(oldMaster))?.role, 'replica');
+      let metrics = '';
+      await waitFor(async () => /^redis_up 1$/m.test((metrics = (await get(`${t.url}/metrics`)).text)), 15_000, 500);
+      assert.match(metrics, new RegExp(`^redis_instance_info\\{[^}]*role="master"[^}]*tcp_port="${survivor.port}"`, 'm'));
       await downStopsMonitor(t);
     });
   });
