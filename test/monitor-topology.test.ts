@@ -122,137 +122,141 @@ async function downStopsMonitor(d: Deployed): Promise<void> {
   assert.ok(await waitFor(() => !isAlive(d.pid), 5000), 'the monitor outlived `down`');
 }
 
+// per engine, the Sentinel and the Cluster topology side by side; each one's tests in order
 for (const engine of testEngines()) {
-  describe(`monitor of a Sentinel topology (${engine.label})`, () => {
-    let d: Deployed | undefined;
-    before(async () => {
-      d = await upWithMonitor(engine, 'sentinel');
-    });
-    after(async () => d?.remove());
+  describe(`monitor of every node (${engine.label})`, { concurrency: true }, () => {
+    describe(`monitor of a Sentinel topology (${engine.label})`, { concurrency: 1 }, () => {
+      let d: Deployed | undefined;
+      before(async () => {
+        d = await upWithMonitor(engine, 'sentinel');
+      });
+      after(async () => d?.remove());
 
-    test('/health answers; /metrics is the master; every node and Sentinel answers /scrape with its role', async () => {
-      const t = d!;
-      assert.equal((await get(`${t.url}/health`)).status, 200);
-      const master = t.record.nodes.find((n) => n.role === 'master')!;
-      const metrics = (await get(`${t.url}/metrics`)).text;
-      assert.match(metrics, /^redis_up 1$/m);
-      assert.match(metrics, new RegExp(`^redis_instance_info\\{[^}]*tcp_port="${master.port}"`, 'm'));
-      for (const n of t.record.nodes) {
-        const text = await scrape(t, addr(n));
-        assert.match(text, /^redis_up 1$/m, n.name);
-        assert.equal(role(text), n.role === 'master' ? 'master' : 'slave', n.name);
-        if (n.role === 'master') assert.match(text, /^redis_connected_slaves 2$/m);
-      }
-      for (const s of t.record.sentinels) {
-        const text = await scrape(t, `redis://${addr(s)}`);
-        assert.match(text, /^redis_up 1$/m, s.name);
-        assert.match(text, /^redis_sentinel_masters 1$/m);
-        assert.match(text, /^redis_sentinel_master_status\{[^}]*master_status="ok"\} 1$/m);
-        assert.match(text, /^redis_sentinel_master_ckquorum_status\{[^}]*\} 1$/m);
-        assert.match(text, /^redis_sentinel_master_ok_sentinels\{[^}]*\} 3$/m);
-        assert.match(text, /^redis_uptime_in_seconds \d+$/m);
-        assert.match(text, /^redis_connected_clients \d+$/m);
-      }
-      await refusals(t);
-    });
+      test('/health answers; /metrics is the master; every node and Sentinel answers /scrape with its role', async () => {
+        const t = d!;
+        assert.equal((await get(`${t.url}/health`)).status, 200);
+        const master = t.record.nodes.find((n) => n.role === 'master')!;
+        const metrics = (await get(`${t.url}/metrics`)).text;
+        assert.match(metrics, /^redis_up 1$/m);
+        assert.match(metrics, new RegExp(`^redis_instance_info\\{[^}]*tcp_port="${master.port}"`, 'm'));
+        for (const n of t.record.nodes) {
+          const text = await scrape(t, addr(n));
+          assert.match(text, /^redis_up 1$/m, n.name);
+          assert.equal(role(text), n.role === 'master' ? 'master' : 'slave', n.name);
+          if (n.role === 'master') assert.match(text, /^redis_connected_slaves 2$/m);
+        }
+        for (const s of t.record.sentinels) {
+          const text = await scrape(t, `redis://${addr(s)}`);
+          assert.match(text, /^redis_up 1$/m, s.name);
+          assert.match(text, /^redis_sentinel_masters 1$/m);
+          assert.match(text, /^redis_sentinel_master_status\{[^}]*master_status="ok"\} 1$/m);
+          assert.match(text, /^redis_sentinel_master_ckquorum_status\{[^}]*\} 1$/m);
+          assert.match(text, /^redis_sentinel_master_ok_sentinels\{[^}]*\} 3$/m);
+          assert.match(text, /^redis_uptime_in_seconds \d+$/m);
+          assert.match(text, /^redis_connected_clients \d+$/m);
+        }
+        await refusals(t);
+      });
 
-    test('/targets lists every node with its role and the master name as shard', async () => {
-      const t = d!;
-      // the dashboard's node table (its state, polled by the page), filled by the monitor's own poll
-      let rows: Array<{ address: string; role: string; up: boolean | null; usedMemory?: number; link?: string }> = [];
-      await waitFor(async () => {
-        rows = (JSON.parse((await get(`${t.url}/api/state`)).text) as { nodes?: typeof rows }).nodes ?? [];
-        return rows.length === 6 && rows.every((r) => r.up === true);
-      }, 15_000);
-      assert.equal(rows.length, 6, JSON.stringify(rows));
-      for (const r of rows) {
-        assert.equal(r.up, true, JSON.stringify(r));
-        // a Sentinel's INFO has no memory section
-        if (r.role !== 'sentinel') assert.ok(r.usedMemory! > 0, JSON.stringify(r));
-      }
-      assert.deepEqual(
-        rows.filter((r) => r.role === 'replica').map((r) => r.link),
-        ['up', 'up'],
-      );
-      assert.deepEqual(
-        rows.filter((r) => r.role === 'sentinel').map((r) => r.link),
-        ['ok', 'ok', 'ok'],
-      );
-      const listed = await targets(t);
-      assert.equal(listed.size, 6);
-      for (const n of t.record.nodes) assert.deepEqual(listed.get(addr(n)), { role: n.role, shard: t.record.masterName, node: n.name });
-      for (const s of t.record.sentinels) assert.deepEqual(listed.get(addr(s)), { role: 'sentinel', shard: t.record.masterName, node: s.name });
-    });
+      test('/targets lists every node with its role and the master name as shard', async () => {
+        const t = d!;
+        // the dashboard's node table (its state, polled by the page), filled by the monitor's own poll
+        let rows: Array<{ address: string; role: string; up: boolean | null; usedMemory?: number; link?: string }> = [];
+        await waitFor(async () => {
+          rows = (JSON.parse((await get(`${t.url}/api/state`)).text) as { nodes?: typeof rows }).nodes ?? [];
+          return rows.length === 6 && rows.every((r) => r.up === true);
+        }, 15_000);
+        assert.equal(rows.length, 6, JSON.stringify(rows));
+        for (const r of rows) {
+          assert.equal(r.up, true, JSON.stringify(r));
+          // a Sentinel's INFO has no memory section
+          if (r.role !== 'sentinel') assert.ok(r.usedMemory! > 0, JSON.stringify(r));
+        }
+        assert.deepEqual(
+          rows.filter((r) => r.role === 'replica').map((r) => r.link),
+          ['up', 'up'],
+        );
+        assert.deepEqual(
+          rows.filter((r) => r.role === 'sentinel').map((r) => r.link),
+          ['ok', 'ok', 'ok'],
+        );
+        const listed = await targets(t);
+        assert.equal(listed.size, 6);
+        for (const n of t.record.nodes) assert.deepEqual(listed.get(addr(n)), { role: n.role, shard: t.record.masterName, node: n.name });
+        for (const s of t.record.sentinels) assert.deepEqual(listed.get(addr(s)), { role: 'sentinel', shard: t.record.masterName, node: s.name });
+      });
 
-    test('kill -9 of a replica: its /scrape says redis_up 0, the others 1', async () => {
-      const t = d!;
-      await killedReplica(
-        t,
-        t.record.nodes.find((n) => n.role === 'replica')!,
-      );
-    });
+      test('kill -9 of a replica: its /scrape says redis_up 0, the others 1', async () => {
+        const t = d!;
+        await killedReplica(
+          t,
+          t.record.nodes.find((n) => n.role === 'replica')!,
+        );
+      });
 
-    test('kill -9 of the master: /targets and /metrics follow the promoted replica; down stops the monitor', async () => {
-      const t = d!;
-      const oldMaster = t.record.nodes.find((n) => n.role === 'master')!;
-      const survivor = t.record.nodes.find((n) => n.role === 'replica' && isAlive(n.pid))!;
-      process.kill(oldMaster.pid, 'SIGKILL');
-      let listed = new Map<string, Record<string, string>>();
-      const followed = await waitFor(
-        async () => {
-          listed = await targets(t);
-          return listed.get(addr(survivor))?.role === 'master';
-        },
-        20_000,
-        500,
-      );
-      assert.ok(followed, `no promotion seen in /targets: ${JSON.stringify([...listed])}`);
-      assert.equal(listed.get(addr(oldMaster))?.role, 'replica');
-      let metrics = '';
-      await waitFor(async () => /^redis_up 1$/m.test((metrics = (await get(`${t.url}/metrics`)).text)), 15_000, 500);
-      assert.match(metrics, new RegExp(`^redis_instance_info\\{[^}]*role="master"[^}]*tcp_port="${survivor.port}"`, 'm'));
-      await downStopsMonitor(t);
-    });
-  });
-
-  describe(`monitor of a Cluster topology (${engine.label})`, () => {
-    let d: Deployed | undefined;
-    before(async () => {
-      d = await upWithMonitor(engine, 'cluster');
-    });
-    after(async () => d?.remove());
-
-    test('every node answers /scrape; /targets gives each its role and its shard master', async () => {
-      const t = d!;
-      const listed = await targets(t);
-      assert.equal(listed.size, 6);
-      for (const n of t.record.nodes) {
-        const text = await scrape(t, addr(n));
-        assert.match(text, /^redis_up 1$/m, n.name);
-        assert.match(text, /^redis_cluster_enabled 1$/m);
-        assert.equal(role(text), n.role === 'master' ? 'master' : 'slave', n.name);
-        const labels = listed.get(addr(n));
-        assert.equal(labels?.role, n.role, n.name);
-        const shardMaster = n.role === 'master' ? addr(n) : /^redis_slave_info\{[^}]*master_host="([^"]+)",master_port="(\d+)"/m.exec(text)?.slice(1).join(':');
-        assert.equal(labels?.shard, shardMaster, n.name);
-      }
-      assert.equal(new Set([...listed.values()].map((l) => l.shard)).size, 3);
-      await refusals(t);
+      test('kill -9 of the master: /targets and /metrics follow the promoted replica; down stops the monitor', async () => {
+        const t = d!;
+        const oldMaster = t.record.nodes.find((n) => n.role === 'master')!;
+        const survivor = t.record.nodes.find((n) => n.role === 'replica' && isAlive(n.pid))!;
+        process.kill(oldMaster.pid, 'SIGKILL');
+        let listed = new Map<string, Record<string, string>>();
+        const followed = await waitFor(
+          async () => {
+            listed = await targets(t);
+            return listed.get(addr(survivor))?.role === 'master';
+          },
+          20_000,
+          500,
+        );
+        assert.ok(followed, `no promotion seen in /targets: ${JSON.stringify([...listed])}`);
+        assert.equal(listed.get(addr(oldMaster))?.role, 'replica');
+        let metrics = '';
+        await waitFor(async () => /^redis_up 1$/m.test((metrics = (await get(`${t.url}/metrics`)).text)), 15_000, 500);
+        assert.match(metrics, new RegExp(`^redis_instance_info\\{[^}]*role="master"[^}]*tcp_port="${survivor.port}"`, 'm'));
+        await downStopsMonitor(t);
+      });
     });
 
-    // not the servers' behaviour but Prometheus's: once, on the first engine
-    const firstOnly = engine.id === testEngines()[0]?.id ? noPrometheus : 'Prometheus runs against the first engine only';
-    test('render monitoring: promtool accepts the http_sd config; a real Prometheus scrapes all six nodes', { skip: firstOnly }, async () => {
-      await prometheusScrapesEveryNode(d!);
-    });
+    describe(`monitor of a Cluster topology (${engine.label})`, { concurrency: 1 }, () => {
+      let d: Deployed | undefined;
+      before(async () => {
+        d = await upWithMonitor(engine, 'cluster');
+      });
+      after(async () => d?.remove());
 
-    test('kill -9 of a replica: its /scrape says redis_up 0, the others 1; down stops the monitor', async () => {
-      const t = d!;
-      await killedReplica(
-        t,
-        t.record.nodes.find((n) => n.role === 'replica')!,
-      );
-      await downStopsMonitor(t);
+      test('every node answers /scrape; /targets gives each its role and its shard master', async () => {
+        const t = d!;
+        const listed = await targets(t);
+        assert.equal(listed.size, 6);
+        for (const n of t.record.nodes) {
+          const text = await scrape(t, addr(n));
+          assert.match(text, /^redis_up 1$/m, n.name);
+          assert.match(text, /^redis_cluster_enabled 1$/m);
+          assert.equal(role(text), n.role === 'master' ? 'master' : 'slave', n.name);
+          const labels = listed.get(addr(n));
+          assert.equal(labels?.role, n.role, n.name);
+          const shardMaster =
+            n.role === 'master' ? addr(n) : /^redis_slave_info\{[^}]*master_host="([^"]+)",master_port="(\d+)"/m.exec(text)?.slice(1).join(':');
+          assert.equal(labels?.shard, shardMaster, n.name);
+        }
+        assert.equal(new Set([...listed.values()].map((l) => l.shard)).size, 3);
+        await refusals(t);
+      });
+
+      // not the servers' behaviour but Prometheus's: once, on the first engine
+      const firstOnly = engine.id === testEngines()[0]?.id ? noPrometheus : 'Prometheus runs against the first engine only';
+      test('render monitoring: promtool accepts the http_sd config; a real Prometheus scrapes all six nodes', { skip: firstOnly }, async () => {
+        await prometheusScrapesEveryNode(d!);
+      });
+
+      test('kill -9 of a replica: its /scrape says redis_up 0, the others 1; down stops the monitor', async () => {
+        const t = d!;
+        await killedReplica(
+          t,
+          t.record.nodes.find((n) => n.role === 'replica')!,
+        );
+        await downStopsMonitor(t);
+      });
     });
   });
 }
