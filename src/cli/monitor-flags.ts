@@ -7,7 +7,7 @@ export function declareMonitor(parent: CommandUnknownOpts) {
     parent
       .command('monitor')
       .description(
-        "Serve a live dashboard (/) and the server's metrics for Prometheus under redis_exporter 1.45's names (/metrics, on its port 9121), and /health, until stopped (Ctrl-C). Beyond 127.0.0.1 a login token is required.",
+        "Serve a live dashboard (/) and the server's metrics for Prometheus under redis_exporter 1.45's names (/metrics, on its port 9121), and /health, until stopped (Ctrl-C). For a Sentinel or Cluster topology (--dir of `up --topology`, --sentinel, --cluster): /metrics follows the master, /scrape?target=host:port scrapes any of its nodes and Sentinels, /targets lists them for Prometheus http_sd. Beyond 127.0.0.1 a login token is required.",
       )
       .option('--url <url>', 'the server to watch, e.g. redis://monitor@127.0.0.1:6379 (password from --password-file or NEURALLOG_REDIS_PASSWORD)')
       .addOption(dirOption())
