@@ -58,7 +58,8 @@ export class TopologyWatch {
     readonly source: TopologySource,
     private readonly options: ScraperOptions,
   ) {
-    for (const n of source.nodes) this.add(n, n.role ?? 'replica', n.name);
+    // until a node's INFO says otherwise: one server is taken for a master, an unknown cluster seed for a replica
+    for (const n of source.nodes) this.add(n, n.role ?? (source.kind === 'single' ? 'master' : 'replica'), n.name);
     for (const s of source.sentinels) this.add(s, 'sentinel', s.name);
   }
 
