@@ -5,7 +5,9 @@ import { readDeploymentModel, requireDeploymentDir } from '../connect/deployment
 import { generatePassword, writePrivateFile } from '../connect/secrets.js';
 import { endpointForDeployment, readPasswordFile, resolveTarget } from '../connect/target.js';
 import { parseDurationSeconds } from '../config/units.js';
+import type { Endpoint } from '../connect/url.js';
 import { deploymentTokenPath, parseListen, startMonitor, untilSignal } from '../monitor/run.js';
+import { deploymentSource, flagSource, type TopologySource } from '../monitor/topology-source.js';
 import { isLoopback } from '../monitor/http-server.js';
 import type { MonitorCliFlags } from './monitor-flags.js';
 import { printJson, say } from './output.js';
@@ -24,10 +26,11 @@ export async function monitorCommand(flags: MonitorFlags): Promise<number> {
   }
   const pollSeconds = parseDurationSeconds(flags.poll);
   if (pollSeconds === undefined || pollSeconds < 1 || pollSeconds > 600) throw new UsageError(`--poll takes 1s to 600s, not "${flags.poll}"`);
-  const { endpoint, databases, root } = await target(flags);
+  const { endpoint, topology, databases, root } = await target(flags);
   const token = await loginToken(flags, root, listen.host);
   const monitor = await startMonitor({
-    endpoint,
+    ...(endpoint ? { endpoint } : {}),
+    ...(topology ? { topology } : {}),
     listen,
     token,
     databases,
@@ -37,11 +40,19 @@ export async function monitorCommand(flags: MonitorFlags): Promise<number> {
     backupsDir: flags.backups,
   });
   const { url } = monitor;
-  if (flags.json) printJson({ listening: url, dashboard: `${url}/`, metrics: `${url}/metrics`, login: token !== undefined });
-  else
-    say(
-      `Monitoring ${endpoint.host}:${endpoint.port} as ${endpoint.username ?? 'default'}: dashboard at ${url}/, metrics at ${url}/metrics${token !== undefined ? ' (login required)' : ''}. Stop with Ctrl-C.`,
-    );
+  const what = topology
+    ? `the ${topology.kind} topology (${topology.nodes.length + topology.sentinels.length} known nodes; every node at ${url}/scrape?target=host:port, the list at ${url}/targets)`
+    : `${endpoint!.host}:${endpoint!.port} as ${endpoint!.username ?? 'default'}`;
+  if (flags.json)
+    printJson({
+      listening: url,
+      dashboard: `${url}/`,
+      metrics: `${url}/metrics`,
+      ...(topology ? { targets: `${url}/targets` } : {}),
+      login: token !== undefined,
+    });
+  else say(`Monitoring ${what}: dashboard at ${url}/, metrics at ${url}/metrics${token !== undefined ? ' (login required)' : ''}. Stop with Ctrl-C.`);
+  if (topology) await monitor.watch.refresh();
   const first = await monitor.server.scrape();
   if (first.error !== undefined) say(`Note: the first scrape failed (${first.error}); redis_up is 0 until the server answers.`);
   await (flags.exitWith === undefined ? untilSignal() : Promise.race([untilSignal(), serverGone(flags.exitWith)]));
@@ -49,20 +60,32 @@ export async function monitorCommand(flags: MonitorFlags): Promise<number> {
   return 0;
 }
 
-/** Resolves once the process `pid` (the server `up` started the monitor for) no longer runs. */
+/** Resolves once none of the processes `pids` (the server, or every node of a topology, `up` started) runs. */
 async function serverGone(pidText: string): Promise<void> {
-  const pid = Number(pidText);
-  if (!Number.isSafeInteger(pid) || pid <= 0) throw new UsageError(`--exit-with takes a process id, not "${pidText}"`);
-  while (isAlive(pid)) await sleep(1000);
+  const pids = pidText.split(',').map(Number);
+  if (pids.some((pid) => !Number.isSafeInteger(pid) || pid <= 0)) throw new UsageError(`--exit-with takes process ids (PID[,PID...]), not "${pidText}"`);
+  while (pids.some((pid) => isAlive(pid))) await sleep(1000);
 }
 
-async function target(flags: MonitorFlags): Promise<{ endpoint: Awaited<ReturnType<typeof resolveTarget>>; databases?: number; root?: string }> {
+interface MonitorTarget {
+  endpoint?: Endpoint;
+  topology?: TopologySource;
+  databases?: number;
+  root?: string;
+}
+
+async function target(flags: MonitorFlags): Promise<MonitorTarget> {
+  if (flags.url && (flags.sentinel || flags.cluster)) throw new UsageError('give either --url or --sentinel/--cluster, not both');
   if (flags.url) return { endpoint: await resolveTarget({ url: flags.url, dir: flags.dir, passwordFile: flags.passwordFile }, 'monitor') };
-  // the master the Sentinels name when the monitor starts (one node: watching every node is not done yet)
-  if (flags.sentinel) return { endpoint: await resolveTarget({ ...flags, dir: undefined }, 'monitor') };
-  if (!flags.dir) throw new UsageError('say what to monitor: --url redis://monitor@host:port or --dir <deployment made by `up`>');
+  // every node: the Sentinels' master and replicas and the Sentinels, or the cluster's nodes
+  const fromFlags = flagSource(flags);
+  if (fromFlags) return { topology: fromFlags };
+  if (!flags.dir)
+    throw new UsageError('say what to monitor: --url redis://monitor@host:port, --sentinel ... --master-name, --cluster, or --dir <deployment made by `up`>');
   const paths = requireDeploymentDir(flags.dir);
   const model = readDeploymentModel(paths);
+  const topology = deploymentSource(flags.dir);
+  if (topology) return { topology, databases: model.server.databases, root: paths.root };
   // a monitor that starts before its server (or outlives a restart) scrapes redis_up 0 until it answers
   const endpoint = await endpointForDeployment(flags.dir, 'monitor', { requireRunning: false });
   return { endpoint, databases: model.server.databases, root: paths.root };

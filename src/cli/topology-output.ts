@@ -43,6 +43,9 @@ export function describeTopologyStatus(dir: string, t: TopologyStatus): string {
         `  ${s.name.padEnd(11)} sentinel ${addr(s)} pid ${s.pid}  sees master ${addr(s.master)} [${s.master.flags}], ${s.master.replicas} replicas, ${s.master.otherSentinels} other Sentinels, quorum ${s.master.quorum} ${s.quorumOk ? 'ok' : `NOT ok (${s.ckquorum})`}`,
       );
   }
+  lines.push(
+    t.monitor ? `  monitor     ${t.monitor.url}/ (dashboard), ${t.monitor.url}/targets (every node; pid ${t.monitor.pid})` : '  monitor     not running',
+  );
   return lines.join('\n');
 }
 

@@ -47,9 +47,9 @@ function describe(result: UpResult): string {
 
 type MonitorOutcome = { url: string; pid: number; note?: string } | { error: string };
 
-function describeMonitor(monitor: MonitorOutcome): string {
+function describeMonitor(monitor: MonitorOutcome, topology = false): string {
   if ('error' in monitor) return `  monitor:   not started: ${monitor.error}`;
-  return `  monitor:   ${monitor.url}/ (dashboard), ${monitor.url}/metrics (Prometheus; pid ${monitor.pid})${monitor.note ? `\n             ${monitor.note}` : ''}`;
+  return `  monitor:   ${monitor.url}/ (dashboard), ${monitor.url}/metrics (Prometheus${topology ? `; every node: ${monitor.url}/targets` : ''}; pid ${monitor.pid})${monitor.note ? `\n             ${monitor.note}` : ''}`;
 }
 
 /**
@@ -57,7 +57,7 @@ function describeMonitor(monitor: MonitorOutcome): string {
  * or a new detached `monitor --dir` process that exits with the server. A monitor that cannot start
  * leaves the server serving; the outcome says why.
  */
-async function ensureMonitor(flags: UpFlags, result: UpResult): Promise<MonitorOutcome> {
+async function ensureMonitor(flags: UpFlags, serverPid: number | number[]): Promise<MonitorOutcome> {
   const paths = deploymentPaths(flags.dir);
   const running = runningMonitor(paths);
   if (running && (flags.monitorListen === undefined || running.url.endsWith(`//${flags.monitorListen}`))) return { url: running.url, pid: running.pid };
@@ -67,7 +67,7 @@ async function ensureMonitor(flags: UpFlags, result: UpResult): Promise<MonitorO
     const started = await startMonitorProcess(paths, {
       cli: [process.execPath, ...process.execArgv, entry],
       listen: flags.monitorListen,
-      serverPid: result.pid,
+      serverPid,
     });
     return { url: started.url, pid: started.pid, ...(started.note ? { note: started.note } : {}) };
   } catch (error) {
@@ -99,7 +99,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
   });
   if (result.staleState) say(`Note: ${result.staleState}.`);
   if (result.targetNote) say(`Note: ${result.targetNote}.`);
-  const monitor = flags.monitor === false ? undefined : await ensureMonitor(flags, result);
+  const monitor = flags.monitor === false ? undefined : await ensureMonitor(flags, result.pid);
   if (flags.json) {
     const { server: _server, ...rest } = result;
     printJson({ ...rest, detached: Boolean(flags.detach || result.alreadyRunning), ...(monitor ? { monitor } : {}) });
@@ -159,9 +159,12 @@ async function upTopologyCommand(flags: UpFlags, port: number | undefined): Prom
     ...(asked ? { topology: asked } : {}),
     onProgress: flags.json ? undefined : (line) => say(`  ${line}`),
   });
-  if (flags.json) printJson({ ...result, detached: true });
+  // one monitor for every node (it follows the master), alive while any process of the topology runs
+  const pids = [...result.nodes, ...result.sentinels].map((p) => p.pid).filter((pid) => pid > 0);
+  const monitor = flags.monitor === false ? undefined : await ensureMonitor(flags, pids);
+  if (flags.json) printJson({ ...result, detached: true, ...(monitor ? { monitor } : {}) });
   else {
-    printResult(describeTopologyUp(result));
+    printResult(describeTopologyUp(result) + (monitor ? `\n${describeMonitor(monitor, true)}` : ''));
     if (!flags.detach && !result.alreadyRunning) say('A topology runs detached (its processes outlive this command).');
   }
   return 0;

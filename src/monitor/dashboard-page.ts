@@ -40,6 +40,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section class="tile wide"><h2>Newest backup</h2><div id="backup" class="s">no backup directory given (--backups DIR)</div></section>
   <section class="tile wide"><h2>NeuralLog data (sampled in the background)</h2><table><thead><tr><th>family</th><th>keys</th><th>memory</th></tr></thead><tbody id="families"></tbody></table><div class="s" id="families-note"></div></section>
   <section class="tile wide"><h2>Replication</h2><div id="replication" class="s"></div></section>
+  <section class="tile full" id="nodes-tile" hidden><h2>Every node of the topology</h2><table><thead><tr><th>node</th><th>role</th><th>shard</th><th>state</th><th>memory</th><th>commands/s</th><th>link / lag</th></tr></thead><tbody id="nodes"></tbody></table></section>
   <section class="tile full"><h2>Commands per second and memory, last hour</h2><div id="chart-ops"></div><div id="chart-memory"></div></section>
   <section class="tile wide"><h2>Slow log (command names only)</h2><table><thead><tr><th>id</th><th>when</th><th>command</th><th>ms</th></tr></thead><tbody id="slowlog"></tbody></table></section>
   <section class="tile wide"><h2>Latency events</h2><table><thead><tr><th>event</th><th>when</th><th>latest ms</th><th>max ms</th></tr></thead><tbody id="latency"></tbody></table></section>
@@ -108,6 +109,18 @@ export const DASHBOARD_JS = `'use strict';
     if (f) {
       rows('families', ['logs', 'indexes', 'rules', 'patterns', 'other'], (name) => [name, f.keys[name].toLocaleString('en'), name === 'other' ? '' : bytes(f.memoryBytes[name])]);
       set('families-note', f.complete ? 'counted by a whole SCAN walk (' + f.walks + ' so far); memory estimated from sampled keys' : 'first walk in progress: extrapolated from DBSIZE');
+    }
+    if (s.nodes) {
+      $('nodes-tile').hidden = false;
+      rows('nodes', s.nodes, (n) => [
+        n.name ? n.name + ' ' + n.address : n.address,
+        n.role,
+        n.shard,
+        n.up === null ? 'not scraped yet' : n.up ? 'up' : 'DOWN: ' + (n.error || 'no answer'),
+        n.usedMemory === undefined ? '' : bytes(n.usedMemory),
+        n.opsPerSecond === undefined ? '' : n.opsPerSecond.toLocaleString('en'),
+        (n.link || '') + (n.lagBytes === undefined ? '' : ', lag ' + n.lagBytes + ' B'),
+      ]);
     }
     rows('slowlog', s.slowlog, (e) => [e.id, when(e.at), e.command, (e.microseconds / 1000).toFixed(1)]);
     rows('latency', s.latency, (e) => [e.event, when(e.at), e.latestMs, e.maxMs]);

@@ -13,6 +13,7 @@ import { History, stateFrom, type Point, type ServerState } from './history.js';
 import type { LatencyEvent, ScrapeResult, SlowEntry } from './scrape.js';
 import { DASHBOARD_HTML, DASHBOARD_JS } from './dashboard-page.js';
 import type { FamilyFigures } from './family-sampler.js';
+import type { NodeRow } from './topology-watch.js';
 
 export interface BackupSummary {
   newest?: { file: string; takenAt: string; ageSeconds: number; storedBytes: number; verified: boolean; problem?: string };
@@ -29,6 +30,8 @@ export interface DashboardState {
   latency: LatencyEvent[];
   backups?: BackupSummary;
   families?: FamilyFigures;
+  /** every node of a topology (absent for one server) */
+  nodes?: NodeRow[];
   scrapedAt: number;
 }
 
@@ -37,10 +40,11 @@ export class Dashboard {
   private last: ScrapeResult | undefined;
 
   constructor(
-    private readonly target: string,
+    private readonly target: string | (() => string),
     readonly pollSeconds: number,
     private readonly backups?: () => BackupSummary | undefined,
     private readonly families?: () => FamilyFigures,
+    private readonly nodes?: () => NodeRow[],
   ) {
     this.history = new History(Math.ceil(3600 / pollSeconds));
   }
@@ -55,7 +59,7 @@ export class Dashboard {
   state(): DashboardState {
     const last = this.last;
     return {
-      target: this.target,
+      target: typeof this.target === 'function' ? this.target() : this.target,
       pollSeconds: this.pollSeconds,
       server: stateFrom(last?.info?.fields ?? new Map(), last?.error ?? (last ? undefined : 'not scraped yet')),
       history: this.history.all(),
@@ -63,6 +67,7 @@ export class Dashboard {
       latency: last?.latency ?? [],
       backups: this.backups?.(),
       families: this.families?.(),
+      ...(this.nodes ? { nodes: this.nodes() } : {}),
       scrapedAt: last?.at ?? 0,
     };
   }

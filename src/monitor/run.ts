@@ -11,6 +11,9 @@ import { FamilySampler, addFamilyMetrics } from './family-sampler.js';
 import type { MetricSet } from './metric-set.js';
 import { MonitorServer, isLoopback } from './http-server.js';
 import { RedisScraper } from './scrape.js';
+import { topologyRoutes } from './topology-routes.js';
+import { singleSource, type TopologySource } from './topology-source.js';
+import { TopologyWatch } from './topology-watch.js';
 
 export interface ListenAddress {
   host: string;
@@ -28,7 +31,10 @@ export function parseListen(text: string): ListenAddress {
 }
 
 export interface MonitorSetup {
-  endpoint: Endpoint;
+  /** one server; or, with `topology`, its master of the moment (the Sentinels' say, else INFO's) */
+  endpoint?: Endpoint;
+  /** every node and Sentinel of a topology: /scrape?target=, /targets and the dashboard's node table */
+  topology?: TopologySource;
   listen: ListenAddress;
   /** the login token; required beyond loopback */
   token?: string;
@@ -47,6 +53,7 @@ export interface MonitorSetup {
 export interface RunningMonitor {
   server: MonitorServer;
   dashboard: Dashboard;
+  watch: TopologyWatch;
   url: string;
   stop(): Promise<void>;
 }
@@ -64,22 +71,27 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
     const summary = backups?.();
     if (summary) addBackupMetrics(set, summary);
   };
-  const scraper = new RedisScraper(setup.endpoint, {
-    timeoutMs: setup.scrapeTimeoutMs,
-    databases: setup.databases,
-    ioThreads: setup.ioThreads,
-    version: setup.version,
-    extra,
-  });
-  const target = `${setup.endpoint.host}:${setup.endpoint.port}`;
-  const dashboard = new Dashboard(target, setup.pollSeconds, backups, () => sampler.figures());
+  const scraping = { timeoutMs: setup.scrapeTimeoutMs, databases: setup.databases, ioThreads: setup.ioThreads, version: setup.version };
+  const source = setup.topology ?? (setup.endpoint ? singleSource(setup.endpoint) : undefined);
+  if (!source) throw new UsageError('say what to monitor: a server or a topology');
+  const watch = new TopologyWatch(source, scraping);
+  const topology = source.kind !== 'single';
+  const scraper = new RedisScraper(setup.endpoint ?? (() => watch.masterEndpoint()), { ...scraping, extra });
+  const nodes = topology ? () => watch.rows() : undefined;
+  const dashboard = new Dashboard(
+    () => scraper.target(),
+    setup.pollSeconds,
+    backups,
+    () => sampler.figures(),
+    nodes,
+  );
   const server = new MonitorServer({
     host: setup.listen.host,
     port: setup.listen.port,
     token: setup.token,
     scraper,
     processMetrics: processRegistry(),
-    routes: dashboard.routes(),
+    routes: { ...dashboard.routes(), ...topologyRoutes(watch, setup.pollSeconds) },
     onScrape: (r) => dashboard.record(r),
   });
   const address = await server.listen().catch((error: NodeJS.ErrnoException) => {
@@ -89,7 +101,9 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
   });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const polling = new AbortController();
-  const poller = pollEvery(setup.pollSeconds, () => server.scrape(), polling.signal);
+  // a topology's poll also scrapes every node (the node table, the roles /targets and /metrics follow)
+  const poll = topology ? () => Promise.all([watch.refresh(), server.scrape()]) : () => server.scrape();
+  const poller = pollEvery(setup.pollSeconds, poll, polling.signal);
   const samplerSeconds = setup.samplerSeconds ?? 2;
   // a failed pass is retried at the next tick (the scrape reports the server's state)
   const sampling =
@@ -97,11 +111,13 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
   return {
     server,
     dashboard,
+    watch,
     url: `http://${host}:${address.port}`,
     async stop() {
       polling.abort();
       await Promise.all([poller, sampling]);
       await server.close();
+      await watch.close();
     },
   };
 }

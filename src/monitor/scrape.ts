@@ -9,6 +9,7 @@ import type { Endpoint } from '../connect/url.js';
 import { NAMESPACE, helpFor } from './exporter-fields.js';
 import { addInfoMetrics, type InfoFacts } from './info-metrics.js';
 import { MetricSet } from './metric-set.js';
+import { addSentinelDetails } from './sentinel-metrics.js';
 
 export interface ScraperOptions {
   /** the deadline of one scrape, connecting included (default 5 s) */
@@ -19,6 +20,8 @@ export interface ScraperOptions {
   /** the version label of redis_exporter_build_info */
   version?: string;
   now?: () => number;
+  /** the target is a Sentinel: also ask it of each master it watches (quorum, peers), as the exporter does */
+  sentinel?: boolean;
   /** metrics of our own added to every scrape (key families, backups): from memory, never a command */
   extra?: (set: MetricSet, nowMs: number) => void;
 }
@@ -67,10 +70,33 @@ export class RedisScraper {
   /** HTTP requests the server could not answer (counted by the HTTP side) */
   requestErrors = 0;
 
+  /** where the open connection goes (a topology's master moves: the connection follows it) */
+  private connectedTo = '';
+
+  /** `endpoint`: a server, or a function naming the server of the moment (a topology's master) */
   constructor(
-    private readonly endpoint: Endpoint,
+    private readonly endpoint: Endpoint | (() => Endpoint),
     private readonly options: ScraperOptions = {},
   ) {}
+
+  /** the server the next scrape reaches, as host:port */
+  target(): string {
+    const e = this.current();
+    return `${e.host}:${e.port}`;
+  }
+
+  private current(): Endpoint {
+    return typeof this.endpoint === 'function' ? this.endpoint() : this.endpoint;
+  }
+
+  /** the connection to the server of the moment (opened again when the server moved) */
+  private async client(timeoutMs: number): Promise<RedisConnection> {
+    const endpoint = this.current();
+    const where = `${endpoint.host}:${endpoint.port}`;
+    if (this.connection && this.connectedTo !== where) this.drop();
+    this.connectedTo = where;
+    return (this.connection ??= await openConnection(endpoint, { connectTimeoutMs: timeoutMs }));
+  }
 
   async scrape(): Promise<ScrapeResult> {
     const now = this.options.now ?? Date.now;
@@ -111,7 +137,7 @@ export class RedisScraper {
   async withClient<T>(work: (client: RedisConnection) => Promise<T>): Promise<T> {
     const timeoutMs = this.options.timeoutMs ?? 5000;
     try {
-      return await withDeadline(timeoutMs, async () => work((this.connection ??= await openConnection(this.endpoint, { connectTimeoutMs: timeoutMs }))));
+      return await withDeadline(timeoutMs, async () => work(await this.client(timeoutMs)));
     } catch (error) {
       this.drop();
       throw error;
@@ -130,7 +156,7 @@ export class RedisScraper {
 
   private async collect(set: MetricSet, now: () => number): Promise<Collected> {
     const connectStarted = now();
-    const client = (this.connection ??= await openConnection(this.endpoint, { connectTimeoutMs: this.options.timeoutMs ?? 5000 }));
+    const client = await this.client(this.options.timeoutMs ?? 5000);
     set.gauge(`${NAMESPACE}_exporter_last_scrape_connect_time_seconds`, (now() - connectStarted) / 1000);
     // every command at once: node-redis pipelines what is sent in one tick, so a scrape costs one round trip
     const [config, info, latencyReply, slowlogLength, slowlogReply] = await Promise.all([
@@ -146,6 +172,7 @@ export class RedisScraper {
       nowSeconds: Math.floor(now() / 1000),
     });
     addConfigMetrics(set, config, facts.fields, this.options);
+    if (this.options.sentinel) await addSentinelDetails(set, client, facts.fields);
     const latency = latencyReply === REFUSED ? [] : addLatencyMetrics(set, latencyReply);
     if (slowlogLength !== REFUSED) set.gauge(`${NAMESPACE}_slowlog_length`, Number(slowlogLength));
     if (slowlogReply === REFUSED) this.slowlogGetAllowed = false;

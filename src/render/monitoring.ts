@@ -178,17 +178,29 @@ export function prometheusRuleGroups(d: Deployment, selector: string): { groups:
   };
 }
 
-/** A scrape job for `monitor` at `target` (host:port), with the bearer token file when it needs one. */
+/**
+ * A scrape job for `monitor` at `target` (host:port), with the bearer token file when it needs one.
+ * One server: its /metrics. A Sentinel or Cluster topology: every node, redis_exporter's multi-target
+ * way: the node list from the monitor's /targets (Prometheus http_sd, refreshed as roles change), each
+ * node scraped through /scrape?target=host:port, `instance` set to the node and `role`/`shard` kept.
+ */
 export function prometheusScrapeConfig(d: Deployment, target: string, tokenFile?: string): Record<string, unknown> {
+  const authorization = tokenFile ? { authorization: { type: 'Bearer', credentials_file: tokenFile } } : {};
+  const common = { job_name: d.name, scrape_interval: '30s', scrape_timeout: '10s' };
+  if (d.topology.kind === 'single')
+    return { scrape_configs: [{ ...common, metrics_path: '/metrics', ...authorization, static_configs: [{ targets: [target] }] }], rule_files: ['alerts.yml'] };
   return {
     scrape_configs: [
       {
-        job_name: d.name,
-        scrape_interval: '30s',
-        scrape_timeout: '10s',
-        metrics_path: '/metrics',
-        ...(tokenFile ? { authorization: { type: 'Bearer', credentials_file: tokenFile } } : {}),
-        static_configs: [{ targets: [target] }],
+        ...common,
+        metrics_path: '/scrape',
+        ...authorization,
+        http_sd_configs: [{ url: `http://${target}/targets`, refresh_interval: '30s', ...authorization }],
+        relabel_configs: [
+          { source_labels: ['__address__'], target_label: '__param_target' },
+          { source_labels: ['__param_target'], target_label: 'instance' },
+          { target_label: '__address__', replacement: target },
+        ],
       },
     ],
     rule_files: ['alerts.yml'],

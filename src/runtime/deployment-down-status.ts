@@ -58,6 +58,8 @@ export async function downDeployment(dir: string, options: { timeoutMs?: number 
   const remembered = rememberedServer(paths.root);
   const engine = remembered ? { engine: remembered.engine, engineVersion: remembered.version } : {};
   const topology = await downTopology(paths, readDeploymentModel(paths), options);
+  // the topology's monitor goes with it (downTopology stopped every node already)
+  if (topology) await stopMonitorProcess(paths);
   if (topology) return { alreadyStopped: topology.stopped.length === 0, dir: paths.root, ...engine, topology };
   const own = ownServer(paths);
   await stopMonitorProcess(paths);
@@ -127,6 +129,7 @@ export async function deploymentStatus(dir: string): Promise<StatusResult> {
       profile: model.profile,
       ...facts,
       topology,
+      ...(topology.monitor ? { monitor: topology.monitor } : {}),
       ...(running && !topology.healthy ? { error: 'the topology is not healthy (see its nodes)' } : {}),
     };
   }

@@ -1,7 +1,8 @@
 /**
  * The monitor `up` starts next to the server (issue 14: "started by `up` by default"): a detached
  * `neurallog-redis monitor --dir DIR` process, its output in monitor.log, its pid and address in
- * monitor.json. It lives as long as the server it watches (`--exit-with PID`), `down` stops it, and a
+ * monitor.json. It lives as long as the server it watches (`--exit-with PID`; for a Sentinel or Cluster
+ * topology, as long as any of its processes: `--exit-with PID,PID,...`), `down` stops it, and a
  * pid in monitor.json counts as ours only while that process is a monitor of this directory.
  */
 import { spawn } from 'node:child_process';
@@ -19,8 +20,8 @@ export interface MonitorProcess {
   /** http://host:port */
   url: string;
   startedAt: string;
-  /** the server pid it exits with */
-  watching: number;
+  /** the server pid it exits with (a topology: every node's pid; it exits when none runs) */
+  watching: number | number[];
 }
 
 export interface StartMonitorOptions {
@@ -28,7 +29,8 @@ export interface StartMonitorOptions {
   cli: readonly string[];
   /** host:port; default 127.0.0.1:9121, or a free port when that one is taken */
   listen?: string;
-  serverPid: number;
+  /** the server's pid, or every process of a topology (it exits when none of them runs) */
+  serverPid: number | readonly number[];
   timeoutMs?: number;
 }
 
@@ -116,7 +118,7 @@ async function spawnMonitor(paths: DeploymentPaths, options: StartMonitorOptions
   const [node, ...rest] = options.cli;
   if (node === undefined) throw new Error('startMonitorProcess: no CLI command');
   const log = openSync(monitorLogPath(paths), 'a', 0o600);
-  const args = [...rest, 'monitor', '--dir', paths.root, '--listen', `${hostText}:${port}`, '--exit-with', String(options.serverPid)];
+  const args = [...rest, 'monitor', '--dir', paths.root, '--listen', `${hostText}:${port}`, '--exit-with', [options.serverPid].flat().join(',')];
   const child = spawn(node, args, { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
   let exited: number | null | undefined;
@@ -129,7 +131,12 @@ async function spawnMonitor(paths: DeploymentPaths, options: StartMonitorOptions
     const why = lastLines(monitorLogPath(paths), 2);
     throw new Error(`the monitor did not start${exited !== undefined ? ` (exit ${exited})` : ' within its deadline'}${why ? `: ${why}` : ''}`);
   }
-  const state: MonitorProcess = { pid: child.pid ?? 0, url, startedAt: new Date().toISOString(), watching: options.serverPid };
+  const state: MonitorProcess = {
+    pid: child.pid ?? 0,
+    url,
+    startedAt: new Date().toISOString(),
+    watching: typeof options.serverPid === 'number' ? options.serverPid : [...options.serverPid],
+  };
   writeFileSync(statePath(paths), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   return state;
 }

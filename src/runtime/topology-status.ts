@@ -8,6 +8,7 @@ import { readSecrets, type DeploymentPaths } from '../connect/index.js';
 import type { Deployment } from '../config/schema.js';
 import { isAlive, waitFor } from '../host/index.js';
 import { RuntimeError } from '../errors.js';
+import { runningMonitor } from './monitor-process.js';
 import { stopRedisServer } from './redis-server.js';
 import { nodePaths, readTopology, writeTopology, type TopologyRecord } from './topology-layout.js';
 import { command, infoOf, livePid, nodeEndpoint, pairs, sentinelEndpoint, withConnection } from './topology-nodes.js';
@@ -57,6 +58,8 @@ export interface TopologyStatus {
   sentinels: SentinelStatus[];
   /** every process runs, one master (Sentinel) or cluster_state ok everywhere (Cluster), links up, quorum ok */
   healthy: boolean;
+  /** the monitor `up` started for every node (dashboard, /metrics, /scrape, /targets), while it runs */
+  monitor?: { pid: number; url: string };
 }
 
 async function nodeStatus(model: Deployment, secrets: Secrets, root: string, n: TopologyRecord['nodes'][number], cluster: boolean): Promise<NodeStatus> {
@@ -134,7 +137,15 @@ export async function topologyStatus(paths: DeploymentPaths, model: Deployment):
     allUp &&
     linksUp &&
     (cluster ? nodes.every((n) => n.clusterState === 'ok') : nodes.filter((n) => n.role === 'master').length === 1 && sentinels.every((s) => s.quorumOk));
-  return { kind: record.kind, ...(cluster ? {} : { masterName }), nodes, sentinels, healthy };
+  const monitor = runningMonitor(paths);
+  return {
+    kind: record.kind,
+    ...(cluster ? {} : { masterName }),
+    nodes,
+    sentinels,
+    healthy,
+    ...(monitor ? { monitor: { pid: monitor.pid, url: monitor.url } } : {}),
+  };
 }
 
 export interface TopologyDownResult {
