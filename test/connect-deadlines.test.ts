@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { openConnection } from '../src/connect/index.js';
+import { closeConnection, openConnection } from '../src/connect/index.js';
 import { startTestServer, testEngines } from './helpers/redis.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -92,6 +92,33 @@ for (const engine of testEngines()) {
         },
       );
     } finally {
+      await server.stop();
+    }
+  });
+}
+
+for (const engine of testEngines()) {
+  test(`${engine.label}: a handshake that finishes after its deadline is closed then (it kept \`up --topology\` from exiting)`, async () => {
+    const server = await startTestServer({ engine });
+    const admin = await server.connect('admin');
+    try {
+      // the server stopped: the kernel accepts the connection, AUTH waits in its queue
+      process.kill(server.pid, 'SIGSTOP');
+      try {
+        await assert.rejects(openConnection(server.endpoint('admin'), { connectTimeoutMs: 300, name: 'late-handshake' }), { code: 'E_TIMEOUT' });
+      } finally {
+        process.kill(server.pid, 'SIGCONT');
+      }
+      // the server now answers AUTH and SETNAME; the client must go as soon as it has
+      let clients = '';
+      for (let i = 0; i < 100; i++) {
+        clients = String(await admin.sendCommand(['CLIENT', 'LIST']));
+        if (!clients.includes('name=late-handshake')) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.doesNotMatch(clients, /name=late-handshake/, 'the late connection was closed');
+    } finally {
+      await closeConnection(admin);
       await server.stop();
     }
   });

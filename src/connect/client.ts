@@ -31,8 +31,10 @@ export async function openConnection(endpoint: Endpoint, options: ConnectOptions
       host: endpoint.host,
       port: endpoint.port,
       tls: endpoint.tls,
-      // our own deadline (below) covers the whole handshake and ends first
-      connectTimeout: (options.connectTimeoutMs ?? DEFAULT_HANDSHAKE_MS) + 1000,
+      // our own deadline (below) covers the whole handshake and fires first (its timer starts first);
+      // the socket's own ends the TCP connect right after: node-redis's destroy() cannot reach a socket
+      // still connecting, which would then finish, AUTH and stay open (it kept `up --topology` alive)
+      connectTimeout: options.connectTimeoutMs ?? DEFAULT_HANDSHAKE_MS,
       reconnectStrategy: false,
     },
     username: endpoint.username,
@@ -50,24 +52,21 @@ export async function openConnection(endpoint: Endpoint, options: ConnectOptions
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new HandshakeTimeout(deadlineMs)), deadlineMs);
   });
+  const handshake = (async () => {
+    await client.connect();
+    // a server that wants a password we did not give answers the first command with NOAUTH, and
+    // a port that is not Redis is found out here; with a password, AUTH has already proved both
+    // (a user may lack +ping: the guide's `readonly` user has only +@read)
+    if (endpoint.password === undefined) await client.sendCommand(['PING']);
+  })();
   try {
-    await Promise.race([
-      (async () => {
-        await client.connect();
-        // a server that wants a password we did not give answers the first command with NOAUTH, and
-        // a port that is not Redis is found out here; with a password, AUTH has already proved both
-        // (a user may lack +ping: the guide's `readonly` user has only +@read)
-        if (endpoint.password === undefined) await client.sendCommand(['PING']);
-      })(),
-      expired,
-    ]);
+    await Promise.race([handshake, expired]);
   } catch (error) {
     clearTimeout(timer);
-    try {
-      client.destroy();
-    } catch {
-      // never opened
-    }
+    // and should a socket still appear after the deadline, it does not keep this process alive
+    client.unref();
+    destroyQuietly(client);
+    handshake.catch(() => undefined);
     const cause = firstError !== undefined && !(error instanceof HandshakeTimeout) && isProtocolError(firstError) ? firstError : (error ?? firstError);
     // a peer that closed on us or sent garbage may be another protocol's server: look at its first bytes
     if (!endpoint.tls && (isProtocolError(cause) || /socket closed unexpectedly/i.test((cause as Error)?.message ?? ''))) {
@@ -79,6 +78,14 @@ export async function openConnection(endpoint: Endpoint, options: ConnectOptions
     clearTimeout(timer);
   }
   return client;
+}
+
+function destroyQuietly(client: { destroy(): void }): void {
+  try {
+    client.destroy();
+  } catch {
+    // not open (yet, or any more)
+  }
 }
 
 /**
