@@ -29,8 +29,8 @@ interface TopologyJson {
   exitCode: number;
 }
 
-async function doctor(args: string[], expectExit?: number): Promise<TopologyJson> {
-  const r = await runCli(['doctor', ...args, '--no-host', '--timeout', '3s', '--json']);
+async function doctor(args: string[], expectExit?: number, host = false): Promise<TopologyJson> {
+  const r = await runCli(['doctor', ...args, ...(host ? [] : ['--no-host']), '--timeout', '3s', '--json']);
   let report: TopologyJson;
   try {
     report = JSON.parse(r.stdout) as TopologyJson;
@@ -80,6 +80,13 @@ for (const engine of testEngines()) {
       );
       assert.deepEqual(report.nodes.map((n) => n.role).sort(), ['master', 'sentinel', 'sentinel', 'sentinel', 'slave', 'slave']);
       for (const id of ['topology.masters', 'topology.replicas', 'topology.sentinels']) assert.equal(severityOf(report, id), 'ok', id);
+      // with the machine's checks: the data nodes get the kernel's (forks, memory), the Sentinels not
+      const withHost = await doctor(['--dir', t.dir], undefined, true);
+      for (const n of withHost.nodes) {
+        const kernel = n.findings.filter((f) => f.id === 'host.overcommit' || f.id === 'host.thp');
+        if (n.role === 'sentinel') assert.deepEqual(kernel, [], `${n.name}: no kernel checks on a Sentinel`);
+        else assert.equal(kernel.length, 2, `${n.name}: overcommit and THP judged`);
+      }
     });
 
     test(`${engine.label}: --sentinel with --master-name finds the same nodes through the Sentinels`, async () => {

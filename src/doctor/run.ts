@@ -157,7 +157,8 @@ function serverFindings(facts: ServerFacts, dir: DirContext | undefined, host: b
   out.push(...securityChecks(facts, dir ? renamedCommands(dir.conf) : []));
   const pid = Number(facts.info.process_id) || undefined;
   if (host) {
-    out.push(...kernelChecks(kernelFacts(pid), facts));
+    // the kernel settings are about forking for saves and holding a dataset: a Sentinel does neither
+    if (!sentinel) out.push(...kernelChecks(kernelFacts(pid), facts));
     const log = serverLog(dir, pid, facts);
     if (log) out.push(...logChecks(log));
   }
