@@ -170,3 +170,14 @@ for (const engine of testEngines()) {
     });
   });
 }
+
+describe('doctor on a topology: bad input', () => {
+  test('--url with --cluster is refused; a cluster seed that nothing answers is exit 2 naming it', async () => {
+    const both = await runCli(['doctor', '--url', 'redis://127.0.0.1:1', '--cluster', '127.0.0.1:2']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /either --url or a topology/);
+    const none = await runCli(['doctor', '--cluster', '127.0.0.1:1', '--timeout', '1s']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no cluster seed answered CLUSTER NODES \(127\.0\.0\.1:1: .*refused/);
+  });
+});

@@ -16,8 +16,8 @@ export async function doctorCommand(flags: DoctorFlags): Promise<number> {
   const seconds = parseDurationSeconds(flags.timeout);
   if (seconds === undefined || seconds < 0.1 || seconds > 60) throw new UsageError(`--timeout takes a duration from 100ms to 60s, not "${flags.timeout}"`);
   const timeoutMs = Math.round(seconds * 1000);
+  if (flags.url && (flags.sentinel || flags.cluster)) throw new UsageError('give either --url or a topology (--sentinel, --cluster), not both');
   if (namesTopology(flags)) {
-    if (flags.url) throw new UsageError('give either --url or a topology (--sentinel, --cluster), not both');
     const topology = await runTopologyDoctor(await topologySpec(flags), { timeoutMs, host: flags.host });
     if (flags.json)
       printJson({ ...topology, nodes: topology.nodes.map((n) => ({ ...n, findings: bySeverity(n.findings) })), findings: bySeverity(topology.findings) });

@@ -23,7 +23,7 @@ import {
   type TopologyOptions,
 } from '../connect/topology-target.js';
 import type { Endpoint } from '../connect/url.js';
-import { UsageError } from '../errors.js';
+import { ConnectionError, UsageError } from '../errors.js';
 import { exitCodeOf, finding, type DoctorReport, type Finding } from './finding.js';
 import { examine, isLoopbackHost, type DirContext } from './run.js';
 import type { ServerFacts } from './collect.js';
@@ -107,7 +107,10 @@ async function clusterNodes(
     }
     return parseClusterNodes(table, seed);
   }
-  throw new UsageError(`no cluster seed answered CLUSTER NODES (${failures.join('; ')}); check --cluster host:port and the user's rights (+cluster|nodes)`);
+  throw new ConnectionError(
+    `no cluster seed answered CLUSTER NODES (${failures.join('; ')}); check --cluster host:port and the user's rights (+cluster|nodes)`,
+    'E_CLUSTER_UNREACHABLE',
+  );
 }
 
 /** `<id> <ip:port@cport[,host]> <flags> ...` lines; a node with no address (`:0`) is the seed itself. */
