@@ -112,8 +112,14 @@ for (const engine of testEngines()) {
     test(`${engine.label}: backup --dir pulls through the deployment's Sentinels (their password from its secrets)`, async () => {
       const r = await runCli(['backup', '--dir', t.dir, '--to', join(t.dir, '..', 'backups'), '--json']);
       assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout) as { source?: string; from?: string };
-      assert.ok(JSON.stringify(out).length > 2);
+      const out = JSON.parse(r.stdout) as { path: string; pulledFrom: { role: string; address: { port: number } }; manifest: { verified: boolean } };
+      const replicaPorts = t
+        .record()
+        .nodes.filter((n) => n.role === 'replica')
+        .map((n) => n.port);
+      assert.equal(out.pulledFrom.role, 'replica', 'through the Sentinels, from a healthy replica');
+      assert.ok(replicaPorts.includes(out.pulledFrom.address.port), JSON.stringify(out.pulledFrom));
+      assert.equal(out.manifest.verified, true);
     });
 
     test(`${engine.label}: a replica made a master is a split brain (critical); a killed replica cannot be examined (exit 2)`, async () => {

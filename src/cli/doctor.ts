@@ -50,32 +50,26 @@ function findingGroups(findings: readonly Finding[], listOk = true): string[] {
   return groups;
 }
 
+/** 0 healthy, 1 problems found, 2 `unreachable` (what could not be examined) */
+function verdictOf(exitCode: 0 | 1 | 2, unreachable: string): string {
+  return exitCode === 0 ? paint('ok', 'healthy') : exitCode === 1 ? paint('warning', 'problems found') : paint('critical', unreachable);
+}
+
 /** Each node as one server's report, then the topology's own findings and one verdict. */
 export function formatTopologyReport(report: TopologyDoctorReport): string {
   const head = `doctor: ${report.kind} topology ${report.target}${report.masterName ? ` (master name ${report.masterName})` : ''}, ${report.nodes.length} nodes`;
   const nodes = report.nodes.map((n) => {
-    const verdict =
-      n.exitCode === 0 ? paint('ok', 'healthy') : n.exitCode === 1 ? paint('warning', 'problems found') : paint('critical', 'could not examine it');
+    const verdict = verdictOf(n.exitCode, 'could not examine it');
     return `== ${n.name} ${n.address}${n.engine ? ` (${n.engine}, ${n.role})` : ''}: ${verdict}\n${findingGroups(n.findings, false).join('\n')}`;
   });
-  const verdict =
-    report.exitCode === 0
-      ? paint('ok', 'healthy')
-      : report.exitCode === 1
-        ? paint('warning', 'problems found')
-        : paint('critical', 'a node could not be examined');
+  const verdict = verdictOf(report.exitCode, 'a node could not be examined');
   return `${head}\n\n${nodes.join('\n\n')}\n\n== the topology\n${findingGroups(report.findings).join('\n')}\n\n${verdict}`;
 }
 
 export function formatReport(report: DoctorReport): string {
   const head = `doctor: ${report.target}${report.engine ? ` (${report.engine}, ${report.role})` : ''}`;
   const groups = findingGroups(report.findings);
-  const verdict =
-    report.exitCode === 0
-      ? paint('ok', 'healthy')
-      : report.exitCode === 1
-        ? paint('warning', 'problems found')
-        : paint('critical', 'could not examine the server');
+  const verdict = verdictOf(report.exitCode, 'could not examine the server');
   const hostNote = report.local ? '' : '\n(the server is not on this machine: kernel checks skipped)';
   return `${head}\n\n${groups.join('\n\n')}\n\n${verdict}${hostNote}`;
 }

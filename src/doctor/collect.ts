@@ -70,7 +70,7 @@ export function isSentinel(info: Readonly<Record<string, string>>): boolean {
 }
 
 /** A bulk or simple string reply as text. */
-function replyText(reply: unknown): string {
+export function replyText(reply: unknown): string {
   return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString('utf8') : '';
 }
 

@@ -113,22 +113,25 @@ export async function examine(endpoint: Endpoint, o: ExamineOptions): Promise<{ 
   return { report, facts };
 }
 
+/** What doctor says of a deployment made before the ops user existed (`up`: the command that adds it). */
+export function noOpsUser(up: 'up' | 'up --topology'): Finding {
+  return finding(
+    'doctor.user',
+    'info',
+    'this deployment has no ops user: doctor reads as monitor, without CONFIG GET',
+    'no "ops" in secrets.json',
+    'the ops user',
+    `add the ops user: re-run \`${up}\` with the current neurallog profile`,
+  );
+}
+
 /** The ops user of the deployment; a deployment made before ops existed falls back to monitor, and says so. */
 async function deploymentEndpoint(dir: string, notes: Finding[]): Promise<Endpoint> {
   try {
     return await endpointForDeployment(dir, 'ops');
   } catch (error) {
     if (!(error instanceof NeuralLogRedisError) || error.code !== 'E_USAGE') throw error;
-    notes.push(
-      finding(
-        'doctor.user',
-        'info',
-        'this deployment has no ops user: doctor reads as monitor, without CONFIG GET',
-        'no "ops" in secrets.json',
-        'the ops user',
-        'add the ops user: re-run `up` with the current neurallog profile',
-      ),
-    );
+    notes.push(noOpsUser('up'));
     return endpointForDeployment(dir, 'monitor');
   }
 }

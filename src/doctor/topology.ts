@@ -9,12 +9,14 @@
  * Sentinels given) or from a seed's slot map (`--cluster`). Data nodes are read as the deployment's
  * `ops` user (monitor where there is no ops), Sentinels with their own password.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodePaths } from '../connect/deployment-dir.js';
+import { readSecrets } from '../connect/secrets.js';
 import {
   askNode,
   askSentinels,
+  endpointOf,
   readTopologyFile,
   SENTINEL_SECRET,
   topologyFilePath,
@@ -25,8 +27,8 @@ import {
 import type { Endpoint } from '../connect/url.js';
 import { ConnectionError, UsageError } from '../errors.js';
 import { exitCodeOf, finding, type DoctorReport, type Finding } from './finding.js';
-import { examine, isLoopbackHost, type DirContext } from './run.js';
-import type { ServerFacts } from './collect.js';
+import { examine, isLoopbackHost, noOpsUser, type DirContext } from './run.js';
+import { replyText, type ServerFacts } from './collect.js';
 
 export interface TopologyNodeSpec {
   name: string;
@@ -78,12 +80,12 @@ export async function topologySpec(options: TopologyOptions): Promise<TopologySp
     name,
     address,
     sentinel: false,
-    endpoint: endpointAt(address, target.credentials),
+    endpoint: endpointOf(address, target.credentials),
   });
   if (target.kind === 'sentinel') {
     const view = await askSentinels(target);
     const nodes = [data(view.master, 'master'), ...view.replicas.map((r, i) => data(r.address, `replica-${i}`))];
-    target.sentinels.forEach((s, i) => nodes.push({ name: `sentinel-${i}`, address: s, sentinel: true, endpoint: endpointAt(s, target.sentinelCredentials) }));
+    target.sentinels.forEach((s, i) => nodes.push({ name: `sentinel-${i}`, address: s, sentinel: true, endpoint: endpointOf(s, target.sentinelCredentials) }));
     return { kind: 'sentinel', target: target.sentinels.map(text).join(','), masterName: target.masterName, nodes, notes };
   }
   const known = await clusterNodes(target.seeds, target.credentials);
@@ -133,20 +135,8 @@ function specOfDirectory(dir: string): TopologySpec {
   const file = readTopologyFile(path);
   const users = readUsers(join(root, 'secrets.json'));
   const notes: Finding[] = [];
-  let user = 'ops';
-  if (users.ops === undefined) {
-    user = 'monitor';
-    notes.push(
-      finding(
-        'doctor.user',
-        'info',
-        'this deployment has no ops user: doctor reads as monitor, without CONFIG GET',
-        'no "ops" in secrets.json',
-        'the ops user',
-        'add the ops user: re-run `up --topology` with the current neurallog profile',
-      ),
-    );
-  }
+  const user = users.ops === undefined ? 'monitor' : 'ops';
+  if (user === 'monitor') notes.push(noOpsUser('up --topology'));
   const node = (p: { name: string; host: string; port: number }, sentinel: boolean): TopologyNodeSpec => {
     const paths = nodePaths(root, p.name, sentinel);
     const credentials = sentinel ? { password: users[SENTINEL_SECRET] } : { username: user, password: users[user] };
@@ -154,7 +144,7 @@ function specOfDirectory(dir: string): TopologySpec {
       name: p.name,
       address: { host: p.host, port: p.port },
       sentinel,
-      endpoint: endpointAt({ host: p.host, port: p.port }, credentials),
+      endpoint: endpointOf({ host: p.host, port: p.port }, credentials),
       dir: { root: paths.dir, log: paths.log, data: paths.data, conf: paths.conf },
     };
   };
@@ -164,16 +154,7 @@ function specOfDirectory(dir: string): TopologySpec {
 }
 
 function readUsers(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { users?: Record<string, string> }).users ?? {};
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-}
-
-function endpointAt(address: NodeAddress, credentials: { username?: string; password?: string }): Endpoint {
-  return { host: address.host, port: address.port, tls: false, db: 0, username: credentials.username, password: credentials.password };
+  return existsSync(file) ? readSecrets(file).users : {};
 }
 
 const text = (a: NodeAddress): string => `${a.host}:${a.port}`;
@@ -325,8 +306,4 @@ export function clusterTopologyChecks(seen: readonly SeenNode[]): Finding[] {
         ),
   );
   return out;
-}
-
-function replyText(reply: unknown): string {
-  return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString('utf8') : '';
 }

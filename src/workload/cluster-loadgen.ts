@@ -13,7 +13,7 @@ import { keySlot, slotOwners } from '../connect/hash-slot.js';
 import { NeuralLogRedisError } from '../errors.js';
 import { openPipeline, type RespPipeline } from '../resp/index.js';
 import { emptyTally, logCommands, workloadSteps, type WorkloadTally } from './commands.js';
-import { DEFAULT_BATCH_SIZE, REPLY_TIMEOUT_MS, writeError, type LoadgenOptions, type LoadgenResult } from './loadgen.js';
+import { DEFAULT_BATCH_SIZE, loadgenResult, REPLY_TIMEOUT_MS, writeError, type LoadgenOptions, type LoadgenResult } from './loadgen.js';
 
 /** how often one command may be redirected before the load fails (a cluster that keeps moving) */
 const MAX_REDIRECTS = 5;
@@ -177,16 +177,8 @@ async function run(
     if (router.inFlight >= window) await settle(batchSize);
   }
   await settle(0);
-  const seconds = elapsed();
   return {
-    logs: tally.logs,
-    rules: tally.rules,
-    patterns: tally.patterns,
-    keys: tally.keys,
-    commands: tally.commands,
-    seconds,
-    commandsPerSecond: tally.commands / seconds,
-    logsPerSecond: tally.logs / seconds,
+    ...loadgenResult(tally, elapsed()),
     masters: [...router.sent].map(([node, commands]) => ({ node, commands })),
     moved: router.moved,
     ask: router.ask,

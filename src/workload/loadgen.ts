@@ -8,7 +8,7 @@
  */
 import type { Endpoint } from '../connect/index.js';
 import { ConnectionError, NeuralLogRedisError } from '../errors.js';
-import { emptyTally, logCommands, workloadSteps, type WorkloadOptions, type WorkloadStep } from './commands.js';
+import { emptyTally, logCommands, workloadSteps, type WorkloadOptions, type WorkloadStep, type WorkloadTally } from './commands.js';
 import { openPipeline } from '../resp/index.js';
 import { respStep, stepCommandCount } from './step-text.js';
 
@@ -101,7 +101,11 @@ async function run(pipe: Pipe, options: LoadgenOptions, batchSize: number): Prom
     if (pipe.unanswered >= window) await settle(batchSize);
   }
   await settle(0);
-  const seconds = elapsed();
+  return loadgenResult(tally, elapsed());
+}
+
+/** What a run wrote (`tally`) in `seconds`, and its rates. */
+export function loadgenResult(tally: WorkloadTally, seconds: number): LoadgenResult {
   return {
     logs: tally.logs,
     rules: tally.rules,
