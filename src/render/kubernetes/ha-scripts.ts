@@ -135,11 +135,10 @@ export function clusterNodeScript(d: Deployment, net: HaNet): string {
 /**
  * The bootstrap: waits for every node, does nothing when any node already knows another (the
  * cluster exists), else `--cluster create` over the nodes' current IPs (CLUSTER MEET takes IPs),
- * then waits for cluster_state:ok. The admin password comes in REDISCLI_AUTH.
+ * then waits until every node says cluster_state:ok. The admin password comes in REDISCLI_AUTH.
  */
 export function clusterCreateScript(d: Deployment, net: HaNet, deadlineSeconds = 600): string {
   const cli = cliProgram(d.engine);
-  const first = net.nodes[0]!;
   return [
     'set -eu',
     `nodes="${words(net.nodes)}"`,
@@ -163,8 +162,13 @@ export function clusterCreateScript(d: Deployment, net: HaNet, deadlineSeconds =
     '  addrs="$addrs $ip:$2"',
     'done',
     `timeout 300 ${cli} --user ${ROLE_USERS.shutdown} --cluster create $addrs --cluster-replicas ${d.topology.cluster.replicasPerMaster} --cluster-yes`,
-    `until cli ${first.host} ${first.port} CLUSTER INFO | tr -d '\\r' | grep -qx 'cluster_state:ok'; do late "the cluster did not reach cluster_state:ok"; done`,
-    'echo "cluster-create: cluster_state:ok"',
+    // every node, not only the first: the others learn the slot map by gossip a moment later, and
+    // until then a client redirected to one of them gets -CLUSTERDOWN
+    'for n in $nodes; do',
+    `  ${split}`,
+    `  until cli "$1" "$2" CLUSTER INFO | tr -d '\\r' | grep -qx 'cluster_state:ok'; do late "$1:$2 did not reach cluster_state:ok"; done`,
+    'done',
+    'echo "cluster-create: cluster_state:ok on every node"',
     '',
   ].join('\n');
 }
