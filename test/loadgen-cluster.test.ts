@@ -46,7 +46,7 @@ describe('loadgen --cluster', { concurrency: true }, () => {
     describe(`on ${engine.label}`, { concurrency: 1 }, () => {
       let t: TestTopology;
       before(async () => {
-        t = await upTestTopology(engine, { kind: 'cluster', settings: { nodeTimeout: 1000 } });
+        t = await upTestTopology(engine, { kind: 'cluster', settings: { nodeTimeout: 2000 } });
       });
       after(async () => {
         await t?.cleanup();

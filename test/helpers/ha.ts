@@ -31,6 +31,8 @@ export interface TestTopology {
   up(): Promise<TopologyUpResult>;
   /** kill -9 every process the topology record names, at once */
   killAll(): void;
+  /** the nodes' log lines that say the cluster's or replication's state changed: for a failing test's message */
+  events(): string;
   cleanup(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function upTestTopology(engine: TestEngine, model: TopologyModel): 
       return again;
     },
     killAll: () => killEverything(dir),
+    events: () => stateEvents(dir),
     async cleanup() {
       try {
         await downDeployment(dir, { timeoutMs: 20_000 });
@@ -120,4 +123,27 @@ function pidFile(path: string): number {
   } catch {
     return 0;
   }
+}
+
+const EVENT = /FAIL|[Ff]ailover|Cluster state changed|MASTER <-> REPLICA|[Cc]onnection with (master|replica) lost|configEpoch/;
+
+function stateEvents(dir: string): string {
+  const root = deploymentPaths(dir).root;
+  const record = readTopology(root);
+  if (!record) return '(no topology record)';
+  const lines: string[] = [];
+  for (const n of record.nodes) {
+    let text = '';
+    try {
+      text = readFileSync(nodePaths(root, n.name).log, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text
+      .split('\n')
+      .filter((l) => EVENT.test(l))
+      .slice(-8))
+      lines.push(`${n.name}: ${line}`);
+  }
+  return lines.join('\n') || '(no state changes logged)';
 }
