@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { closeConnection, openConnection } from '../src/connect/index.js';
-import { askCluster, type NodeAddress } from '../src/connect/topology-target.js';
+import { type NodeAddress } from '../src/connect/topology-target.js';
+import { askCluster } from '../src/discover/index.js';
 import { loadgenCluster } from '../src/workload/index.js';
 import { upTestTopology, type TestTopology } from './helpers/ha.js';
 import { testEngines } from './helpers/redis.js';

@@ -1,54 +1,24 @@
 /**
- * A tiny RESP2 client for the RDB tests and bench, over resp/'s encoder and decoder: pipelined
- * commands, replies in order, bulk strings as Buffers, error replies thrown.
+ * A tiny RESP2 client for the RDB tests and bench, over resp/'s request/reply client: commands
+ * answered in order, bulk strings as Buffers, error replies thrown.
  */
-import { Socket } from 'node:net';
-import { encodeCommand, RespDecoder, RespError as RespDecoderError, type RespReply } from '../src/resp/index.js';
+import { RespClient, RespError as RespDecoderError, type RespReply } from '../src/resp/index.js';
 
 export type Reply = string | number | Buffer | null | Reply[];
 
 export class RespError extends Error {}
 
-/** A minimal RESP2 client over resp/'s encoder and decoder: pipelined commands, replies in order. */
+/** resp/'s RespClient with this helper's reply shape; no password (the RDB tests' servers have none). */
 export class MiniClient {
-  private readonly socket: Socket;
-  private readonly decoder = new RespDecoder((reply) => this.onReply(reply));
-  private readonly waiting: Array<{ resolve(reply: Reply): void; reject(error: Error): void }> = [];
-  private closedError: Error | undefined;
+  private constructor(private readonly client: RespClient) {}
 
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    const fail = (error: Error): void => {
-      this.closedError ??= error;
-      for (const w of this.waiting.splice(0)) w.reject(error);
-    };
-    socket.on('data', (data: Buffer) => {
-      try {
-        this.decoder.write(data);
-      } catch (error) {
-        fail(error as Error);
-        socket.destroy();
-      }
-    });
-    socket.on('error', fail);
-    socket.on('close', () => fail(new Error('connection closed')));
+  static async connect(port: number): Promise<MiniClient> {
+    // SAVE and DEBUG RELOAD of the benches' large datasets take minutes
+    return new MiniClient(await RespClient.open({ host: '127.0.0.1', port, tls: false, db: 0 }, { commandTimeoutMs: 600_000 }));
   }
 
-  static connect(port: number): Promise<MiniClient> {
-    return new Promise((resolve, reject) => {
-      const socket = new Socket();
-      socket.once('error', reject);
-      socket.connect(port, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve(new MiniClient(socket));
-      });
-    });
-  }
-
-  send(...args: Array<string | Buffer | number>): Promise<Reply> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    this.socket.write(encodeCommand(args.map((a) => (typeof a === 'number' ? String(a) : a))));
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  async send(...args: Array<string | Buffer | number>): Promise<Reply> {
+    return plainReply(await this.client.call(args.map((a) => (typeof a === 'number' ? String(a) : a))));
   }
 
   /** sends a command and returns the reply as text (for status, integer and bulk replies) */
@@ -58,17 +28,7 @@ export class MiniClient {
   }
 
   close(): void {
-    this.socket.destroy();
-  }
-
-  private onReply(reply: RespReply): void {
-    const waiter = this.waiting.shift();
-    if (!waiter) return;
-    try {
-      waiter.resolve(plainReply(reply));
-    } catch (error) {
-      waiter.reject(error as Error);
-    }
+    this.client.destroy();
   }
 }
 

@@ -3,7 +3,8 @@
  * least behind its master), so the master does not fork for the backup; the master only when asked or
  * when the shard has no replica, and the caller says so.
  */
-import { askNode, type NodeAddress } from '../connect/topology-target.js';
+import { type NodeAddress } from '../connect/topology-target.js';
+import { askNode } from '../discover/index.js';
 import { parseInfo } from '../connect/client.js';
 import { formatRedisUrl } from '../connect/url.js';
 

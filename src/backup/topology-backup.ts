@@ -7,7 +7,8 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { askCluster, askSentinels, endpointOf, type ClusterShard, type TopologyTarget } from '../connect/topology-target.js';
+import { endpointOf, type TopologyTarget } from '../connect/topology-target.js';
+import { askCluster, askSentinels, type ClusterShard } from '../discover/index.js';
 import { formatRedisUrl } from '../connect/url.js';
 import { ConnectionError, NeuralLogRedisError, UsageError } from '../errors.js';
 import { requireCompressionTool } from './compression.js';

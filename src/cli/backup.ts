@@ -5,7 +5,7 @@ import { lowerPriority } from '../backup/niceness.js';
 import { backupOrigin, describeOrigin } from '../backup/origin.js';
 import { runEvery } from '../backup/schedule.js';
 import { takeBackup, type BackupResult, type BackupSource } from '../backup/take.js';
-import { resolveTarget } from '../connect/target.js';
+import { resolveTarget } from '../discover/index.js';
 import { topologyFromOptions, type TopologyTarget } from '../connect/topology-target.js';
 import { UsageError } from '../errors.js';
 import type { BackupFlags } from './backup-flags.js';

@@ -4,7 +4,8 @@
  * deployment made by `up` or as the flags say. Through Sentinel it writes to the master the Sentinels
  * name; to a cluster, each command to the master owning its slot (workload/cluster-loadgen.ts).
  */
-import { formatRedisUrl, resolveTarget } from '../connect/index.js';
+import { formatRedisUrl } from '../connect/index.js';
+import { resolveTarget } from '../discover/index.js';
 import { topologyFromOptions } from '../connect/topology-target.js';
 import { UsageError } from '../errors.js';
 import { loadgen, loadgenCluster, type LoadgenProgress, type LoadgenResult } from '../workload/index.js';

@@ -4,8 +4,9 @@
  * (the progress file beside the set). And the Sentinel target of a single backup's restore.
  */
 import { readKeyFile } from '../backup/encryption.js';
-import { resolveTarget } from '../connect/target.js';
-import { askSentinels, endpointOf, topologyFromOptions } from '../connect/topology-target.js';
+import { resolveTarget } from '../discover/index.js';
+import { endpointOf, topologyFromOptions } from '../connect/topology-target.js';
+import { askSentinels } from '../discover/index.js';
 import type { Endpoint } from '../connect/url.js';
 import { UsageError } from '../errors.js';
 import { requireSetMode, restoreSet, singleFileSet, type SetTarget } from '../restore/set-restore.js';

@@ -1,7 +1,7 @@
 /** `restore`: flags -> a replace, a merge, an offline placement, a plan (--dry-run) or an --abort -> a summary. */
 import { createInterface } from 'node:readline/promises';
 import { readKeyFile } from '../backup/encryption.js';
-import { resolveTarget } from '../connect/target.js';
+import { resolveTarget } from '../discover/index.js';
 import type { Endpoint } from '../connect/url.js';
 import { UsageError } from '../errors.js';
 import { openRestoreSource, type RestoreSource } from '../restore/source.js';

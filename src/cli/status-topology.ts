@@ -7,16 +7,8 @@
  */
 import { parseInfo } from '../connect/client.js';
 import { PASSWORD_ENV } from '../connect/password-file.js';
-import {
-  askCluster,
-  askNode,
-  askSentinels,
-  SENTINEL_PASSWORD_ENV,
-  topologyFromOptions,
-  type NodeAddress,
-  type TopologyOptions,
-  type TopologyTarget,
-} from '../connect/topology-target.js';
+import { SENTINEL_PASSWORD_ENV, topologyFromOptions, type NodeAddress, type TopologyOptions, type TopologyTarget } from '../connect/topology-target.js';
+import { askCluster, askNode, askSentinels } from '../discover/index.js';
 
 const addr = (a: NodeAddress) => `${a.host}:${a.port}`;
 

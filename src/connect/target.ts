@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConnectionError, UsageError } from '../errors.js';
-import { parseRedisUrl, type Endpoint } from './url.js';
+import type { Endpoint } from './url.js';
 import { PASSWORD_ENV, readPasswordFile } from './password-file.js';
-import { askSentinels, endpointOf, topologyFromOptions, type TopologyOptions } from './topology-target.js';
+import type { TopologyOptions } from './topology-target.js';
 
 export { PASSWORD_ENV, readPasswordFile };
 
@@ -17,30 +17,6 @@ export interface TargetOptions extends TopologyOptions {
   url?: string;
   dir?: string;
   passwordFile?: string;
-}
-
-/**
- * The endpoint to connect to. A deployment directory's model is read (and its schema library loaded)
- * only for --dir: a `backup --url` starts without them (docs/benchmarks.md).
- */
-export async function resolveTarget(options: TargetOptions, role: Role): Promise<Endpoint> {
-  if (options.url && options.dir && options.dir !== '.neurallog-redis') throw new UsageError('give either --url or --dir, not both');
-  if (options.url && (options.sentinel || options.cluster)) throw new UsageError('give either --url or --sentinel/--cluster, not both');
-  // a topology (--sentinel, --cluster, or a --dir with topology.json): this command talks to its master
-  const topology = options.url ? undefined : topologyFromOptions(options, role);
-  if (topology?.kind === 'sentinel') return endpointOf((await askSentinels(topology)).master, topology.credentials);
-  if (topology?.kind === 'cluster')
-    throw new UsageError('this command talks to one server, and a cluster has several: give one node with --url (backup and restore take --cluster)');
-  if (options.url) {
-    const endpoint = parseRedisUrl(options.url);
-    if (endpoint.password === undefined) {
-      if (options.passwordFile) endpoint.password = readPasswordFile(options.passwordFile);
-      else if (process.env[PASSWORD_ENV]) endpoint.password = process.env[PASSWORD_ENV];
-    }
-    return endpoint;
-  }
-  if (options.dir) return endpointForDeployment(options.dir, role);
-  throw new UsageError('say where Redis is: --url redis://user@host:port or --dir <deployment made by `up`>');
 }
 
 /**

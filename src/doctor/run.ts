@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeConnection } from '../connect/client.js';
-import { endpointForDeployment, resolveTarget } from '../connect/target.js';
+import { endpointForDeployment } from '../connect/target.js';
+import { resolveTarget } from '../discover/index.js';
 import { formatRedisUrl, type Endpoint } from '../connect/url.js';
 import { describeEngine } from '../engine/identity.js';
 import { NeuralLogRedisError } from '../errors.js';

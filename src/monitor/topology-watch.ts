@@ -6,7 +6,8 @@
  * for /metrics. Only members are ever scraped: /scrape?target= names one of them or is refused.
  */
 import type { Endpoint } from '../connect/url.js';
-import { askSentinels, type NodeAddress } from '../connect/topology-target.js';
+import { type NodeAddress } from '../connect/topology-target.js';
+import { askSentinels } from '../discover/index.js';
 import { RedisScraper, type ScrapeResult, type ScraperOptions } from './scrape.js';
 import type { TopologySource } from './topology-source.js';
 

@@ -8,7 +8,8 @@
  * asks the cluster for a fresh slot map before the next round; an ASK reply (the slot is migrating)
  * sends ASKING and the command to the node it names, without changing the map. Both are counted.
  */
-import { askCluster, endpointOf, type ClusterShard, type NodeAddress } from '../connect/topology-target.js';
+import { endpointOf, type NodeAddress } from '../connect/topology-target.js';
+import { askCluster, type ClusterShard } from '../discover/index.js';
 import { keySlot, slotOwners } from '../connect/hash-slot.js';
 import { NeuralLogRedisError } from '../errors.js';
 import { openPipeline, type RespPipeline } from '../resp/index.js';
