@@ -81,7 +81,7 @@ export function buildProgram(): CommandUnknownOpts {
   registerDeploymentCommands(program);
   registerModelCommands(program);
   registerBackupCommands(program);
-  declareRestore(program).action(lazy(async () => (await import('./restore.js')).restoreCommand));
+  declareRestore(program).action(lazy(async () => (await import('./restore-start.js')).restoreStart));
   // `config lint --version 8.1` names a release, not this program's version
   program.enablePositionalOptions();
   addDebug(program);

@@ -81,7 +81,8 @@ function modeOf(file: string | undefined, flags: RestoreFlags): { file: string; 
   return { file, mode };
 }
 
-export async function restoreCommand(fileArgument: string | undefined, flags: RestoreFlags): Promise<number> {
+/** `sha256`: the stored file's SHA-256, started by restore-start.ts before this module loaded */
+export async function restoreCommand(fileArgument: string | undefined, flags: RestoreFlags, sha256?: Promise<string>): Promise<number> {
   if (flags.abort) return abortCommand(flags);
   if (fileArgument && (isBackupSet(fileArgument) || ((flags.cluster || flags.dir) && (await import('./restore-set.js')).targetsCluster(flags))))
     return (await import('./restore-set.js')).restoreSetCommand(fileArgument, flags);
@@ -89,13 +90,10 @@ export async function restoreCommand(fileArgument: string | undefined, flags: Re
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   if (!flags.json) say(`Checking ${file} against its manifest ...`);
   // a replace checks the SHA-256 (openssl, another core) while it connects and checks the target
-  // (replaceRestore awaits it before the first change); the Redis client loads meanwhile
+  // (replaceRestore awaits it before the first change); its module loads meanwhile
   const replacing = mode === 'replace' && !flags.dryRun;
-  if (replacing) {
-    import('@redis/client').catch(() => undefined);
-    import('../restore/replace.js').catch(() => undefined);
-  }
-  const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: replacing });
+  if (replacing) import('../restore/replace.js').catch(() => undefined);
+  const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: replacing, sha256: file === fileArgument ? sha256 : undefined });
   const endpoint = mode === 'offline' ? undefined : await targetOf(flags);
   if (flags.dryRun) return dryRun({ source, mode, endpoint, flags });
   if (process.stdin.isTTY && !flags.yes && !flags.json && !(await confirm(`This will ${whatChanges(file, mode, endpoint, flags)}. Continue?`))) {

@@ -22,6 +22,8 @@ export interface RespClientOptions {
   connectTimeoutMs?: number;
   /** deadline of each command from when it is sent (default 30 s); past it the connection is closed */
   commandTimeoutMs?: number;
+  /** CLIENT SETNAME, so that the connection is seen for what it is in CLIENT LIST */
+  name?: string;
 }
 
 /** An error reply, rejected by `sendCommand`: its message is the server's text ("NOPERM ..."). */
@@ -64,6 +66,7 @@ export class RespClient {
     const client = new RespClient(socket, `${endpoint.host}:${endpoint.port}`, options.commandTimeoutMs ?? 30_000);
     const handshake: string[][] = [];
     if (endpoint.password !== undefined) handshake.push(endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password]);
+    if (options.name) handshake.push(['CLIENT', 'SETNAME', options.name]);
     if (endpoint.db) handshake.push(['SELECT', String(endpoint.db)]);
     // without a password, PING finds out a server that wants one (NOAUTH) and a port that is not Redis;
     // with one, AUTH has proved both (a user may lack +ping)
@@ -84,6 +87,11 @@ export class RespClient {
     return client;
   }
 
+  /** Connected, and no command has failed the connection (a deadline passed, the peer closed). */
+  get isOpen(): boolean {
+    return this.#failure === undefined && !this.#socket.destroyed;
+  }
+
   /** One command; its reply as the decoder gives it (an error reply is a RespError value, not thrown). */
   call(args: readonly CommandArg[]): Promise<RespReply> {
     return this.#send(args, this.#commandMs, () => this.#late());
@@ -92,6 +100,11 @@ export class RespClient {
   /** One command, its reply as node-redis gives it under RESP2; an error reply rejects (RespReplyError). */
   async sendCommand<T = unknown>(args: readonly CommandArg[]): Promise<T> {
     return asText(await this.call(args)) as T;
+  }
+
+  /** One command, bulk strings kept as bytes (DUMP payloads); an error reply rejects (RespReplyError). */
+  async sendBinary<T = unknown>(args: readonly CommandArg[]): Promise<T> {
+    return asBytes(await this.call(args)) as T;
   }
 
   /** INFO [section], as text. */
@@ -162,6 +175,14 @@ export class RespClient {
       w.reject(error);
     }
   }
+}
+
+/** A reply with its error replies thrown (nested ones too), bulk strings as they came (Buffers). */
+function asBytes(reply: RespReply): unknown {
+  if (reply instanceof RespError) throw new RespReplyError(reply);
+  if (typeof reply === 'bigint') return Number(reply);
+  if (Array.isArray(reply)) return reply.map(asBytes);
+  return reply;
 }
 
 /** A reply as node-redis maps RESP2: bulk strings as UTF-8 text, big integers as numbers, error replies thrown (nested ones too). */

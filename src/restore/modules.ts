@@ -12,10 +12,9 @@
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { RedisConnection } from '../connect/client.js';
 import { decodeValue, RdbFormatError, RdbUnsupportedError, rdbVerifier } from '../rdb/index.js';
 import { BackupIntegrityError, type RestoreSource } from './source.js';
-import { inspectCommand } from './target.js';
+import { inspectCommand, type TargetCommands } from './target.js';
 
 /** RDB type 7 (MODULE_2); type 6 (MODULE, pre-4.0 RCs) is refused by the parser */
 const MODULE_VALUE_TYPE = '7';
@@ -94,9 +93,10 @@ export async function scanModuleNeeds(source: RestoreSource): Promise<ModuleNeed
 }
 
 /** The names of the modules the target has loaded (`MODULE LIST`). */
-export async function targetModules(client: RedisConnection): Promise<string[]> {
-  const modules = await inspectCommand('MODULE LIST', () => client.moduleList());
-  return modules.map((m) => String(m.name));
+export async function targetModules(client: TargetCommands): Promise<string[]> {
+  // each module a flat [name, N, ver, V, ...] list
+  const modules = await inspectCommand('MODULE LIST', () => client.sendCommand<unknown[][]>(['MODULE', 'LIST']));
+  return modules.map((m) => String(m[m.indexOf('name') + 1]));
 }
 
 export interface ModuleVerdict {

@@ -5,8 +5,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 // connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
-import { parseInfo, type RedisConnection } from '../connect/client.js';
-import { RestoreFailedError } from './target.js';
+import { parseInfo } from '../connect/client.js';
+import { RestoreFailedError, type TargetCommands } from './target.js';
 
 export type Info = Record<string, string>;
 
@@ -17,8 +17,8 @@ export const INFO_WITHIN_MS = 10_000;
 /** how long the target may go unanswered during a restore before it is taken as gone */
 export const SILENCE_MS = 30_000;
 
-export async function info(client: RedisConnection, section = 'everything'): Promise<Info> {
-  return parseInfo(await client.info(section));
+export async function info(client: TargetCommands, section = 'everything'): Promise<Info> {
+  return parseInfo(String(await client.sendCommand(['INFO', section])));
 }
 
 /** A promise with a deadline: rejects when it has not settled within `ms`. */
@@ -33,7 +33,7 @@ export function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** INFO with a deadline: undefined when it fails or does not answer within `ms` */
-export async function infoWithin(client: RedisConnection, section: string, ms = INFO_WITHIN_MS): Promise<Info | undefined> {
+export async function infoWithin(client: TargetCommands, section: string, ms = INFO_WITHIN_MS): Promise<Info | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -56,7 +56,7 @@ export function isLoading(i: Readonly<Info>): boolean {
 class TargetWatch {
   private lastAnswer = Date.now();
   constructor(
-    private readonly client: RedisConnection,
+    private readonly client: TargetCommands,
     private readonly what: string,
   ) {}
   answered(): void {
@@ -99,7 +99,7 @@ export interface PollOptions {
  * never cut short by the signal (its answer may end the wait).
  */
 export async function pollInfo<T>(
-  client: RedisConnection,
+  client: TargetCommands,
   until: (i: Info) => T | undefined | Promise<T | undefined>,
   deadline: Deadline,
   options: PollOptions,

@@ -5,10 +5,10 @@
 import { connect as netConnect } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 // connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
-import { closeConnection, openConnection, type RedisConnection } from '../connect/client.js';
 import type { Endpoint } from '../connect/url.js';
+import { RespClient } from '../resp/client.js';
 import { infoWithin, isLoading, withinMs } from './poll-info.js';
-import { keysPerDb, RestoreFailedError } from './target.js';
+import { keysPerDb, RestoreFailedError, type TargetCommands } from './target.js';
 
 /** a command that changes the target's role or settings */
 export const COMMAND_WITHIN_MS = 10_000;
@@ -30,8 +30,8 @@ export function localAddressTowards(endpoint: Endpoint): Promise<string> {
   });
 }
 
-/** `REPLICAOF NO ONE` (node-redis types REPLICAOF as host and port only, so it goes raw). */
-export function replicaOfNoOne(client: RedisConnection): Promise<unknown> {
+/** `REPLICAOF NO ONE`. */
+export function replicaOfNoOne(client: TargetCommands): Promise<unknown> {
   return client.sendCommand(['REPLICAOF', 'NO', 'ONE']);
 }
 
@@ -40,7 +40,7 @@ export function replicaOfNoOne(client: RedisConnection): Promise<unknown> {
  * answers -LOADING until it has dropped the partial load and swapped its old data back: retried for
  * up to 30 s. Best effort: the caller then reads the target's state and reports it.
  */
-export async function promoteBack(client: RedisConnection): Promise<void> {
+export async function promoteBack(client: TargetCommands): Promise<void> {
   const until = Date.now() + 30_000;
   while (Date.now() < until && client.isOpen) {
     try {
@@ -60,9 +60,9 @@ const sum = (counts: Record<string, number>): number => Object.values(counts).re
  * whether it loads, its keys against before. Used to end every failed restore with the truth.
  */
 export async function describeTargetNow(endpoint: Endpoint, keysBefore: Record<string, number>): Promise<string> {
-  let client: RedisConnection;
+  let client: RespClient;
   try {
-    client = await openConnection(endpoint, { name: 'neurallog-redis-restore-check', connectTimeoutMs: 5000 });
+    client = await RespClient.open(endpoint, { name: 'neurallog-redis-restore-check', connectTimeoutMs: 5000, commandTimeoutMs: 10_000 });
   } catch (error) {
     return `the target does not answer now (${(error as Error).message.split('\n')[0]}): it may have exited (see its log); once it runs again, check its data`;
   }
@@ -74,6 +74,6 @@ export async function describeTargetNow(endpoint: Endpoint, keysBefore: Record<s
     const role = i.role === 'master' ? 'a writable master' : `still a replica of ${i.master_host}:${i.master_port} (run restore --abort)`;
     return `the target is now ${role}${isLoading(i) ? ', still loading' : ''}, holding ${sum(now)} keys${same ? ', the same number in each database as before the restore' : ''} (it held ${sum(keysBefore)} before)`;
   } finally {
-    await closeConnection(client);
+    client.destroy();
   }
 }

@@ -2,20 +2,13 @@
  * The last phase of a replace restore: the target's keys per database against the backup's (less the
  * keys whose TTL passed since), and a sample of the backup's values against the target's DUMPs.
  */
-import type { RESP_TYPES } from '@redis/client';
-// connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
-import type { RedisConnection } from '../connect/client.js';
+import type { RespClient } from '../resp/client.js';
 import { decodeValue, type RdbRecord, type RdbSummary } from '../rdb/index.js';
 import { compareDecoded, dumpToDecoded } from './compare.js';
 import { info, withinMs } from './poll-info.js';
 import type { Sampler } from './replace-serve.js';
 import { COMMAND_WITHIN_MS } from './replace-target.js';
 import { keysPerDb, RestoreFailedError } from './target.js';
-
-/** RESP_TYPES.BLOB_STRING, written out: the type import checks it without loading the client */
-const BLOB_STRING: typeof RESP_TYPES.BLOB_STRING = 36;
-/** DUMP payloads are bytes, not text */
-const BULK_AS_BUFFER = { [BLOB_STRING]: Buffer };
 
 export interface Verified {
   keysAfter: Record<string, number>;
@@ -24,12 +17,7 @@ export interface Verified {
 }
 
 /** Checks the target against the backup; throws E_RESTORE_VERIFY naming the first five differences. */
-export async function verifyTarget(
-  client: RedisConnection,
-  summary: RdbSummary,
-  sampler: Sampler,
-  expiredByDb: ReadonlyMap<number, number>,
-): Promise<Verified> {
+export async function verifyTarget(client: RespClient, summary: RdbSummary, sampler: Sampler, expiredByDb: ReadonlyMap<number, number>): Promise<Verified> {
   const keysAfter = keysPerDb(await info(client, 'keyspace'));
   const { expected, mismatches } = compareCounts(keysAfter, summary, expiredByDb);
   const sampled = await compareSample(client, sampler.picked, mismatches);
@@ -63,21 +51,19 @@ function compareCounts(
 }
 
 /** DUMPs the sampled keys and compares their values; adds what differs to `mismatches`; returns how many were compared. */
-async function compareSample(client: RedisConnection, sample: readonly RdbRecord[], mismatches: string[]): Promise<number> {
+async function compareSample(client: RespClient, sample: readonly RdbRecord[], mismatches: string[]): Promise<number> {
   let sampled = 0;
   // one pipeline: the sample by database, a SELECT where the database changes (replies in order)
   const picked = [...sample].sort((a, b) => a.db - b.db);
-  const buffers = client.withTypeMapping(BULK_AS_BUFFER);
   const dumps: Array<Promise<Buffer | null>> = [];
   let selected = -1;
   for (const record of picked) {
     if (record.db !== selected) {
-      client.select(record.db).catch(() => undefined);
+      client.sendCommand(['SELECT', String(record.db)]).catch(() => undefined);
       selected = record.db;
     }
-    // DUMP of a key that is gone answers null, which node-redis's type leaves out
-    const dump: Promise<Buffer | null> = buffers.dump(record.key);
-    dumps.push(dump);
+    // the payload as bytes; a key that is gone answers null
+    dumps.push(client.sendBinary<Buffer | null>(['DUMP', record.key]));
   }
   const replies = await withinMs(Promise.all(dumps), 60_000);
   for (const [i, record] of picked.entries()) {
@@ -91,6 +77,6 @@ async function compareSample(client: RedisConnection, sample: readonly RdbRecord
     const difference = compareDecoded(decodeValue(record.type, record.value), dumpToDecoded(dump));
     if (difference) mismatches.push(`key ${JSON.stringify(record.key.toString())} (db ${record.db}) differs: ${difference}`);
   }
-  await withinMs(client.select(0), COMMAND_WITHIN_MS);
+  await withinMs(client.sendCommand(['SELECT', '0']), COMMAND_WITHIN_MS);
   return sampled;
 }

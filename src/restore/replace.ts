@@ -14,7 +14,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 // connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
-import { closeConnection, openConnection, type RedisConnection } from '../connect/client.js';
+import { RespClient } from '../resp/client.js';
 import type { Endpoint } from '../connect/url.js';
 import type { ErrorCode, NeuralLogRedisError } from '../errors.js';
 import type { FakeMaster } from '../replication/index.js';
@@ -22,7 +22,7 @@ import { measureRdbBytes, sourceOrigin, sourceValueTypes, type RestoreSource } f
 import { loadsOnlyAsForeign, rdbLoadVerdict, readerRefusal } from './compatibility.js';
 import { readTargetFacts, replaceRefusals, RestoreFailedError, RestoreRefusedError, type TargetFacts } from './target.js';
 import { moduleVerdict, sourceModuleNeeds, targetModules } from './modules.js';
-import { info, isLoading, pollInfo, withinMs } from './poll-info.js';
+import { info, isLoading, pollInfo, SILENCE_MS, withinMs } from './poll-info.js';
 import { serveBackup, type ServedBackup } from './replace-serve.js';
 import { COMMAND_WITHIN_MS, describeTargetNow, localAddressTowards, promoteBack, replicaOfNoOne } from './replace-target.js';
 import { verifyTarget } from './replace-verify.js';
@@ -80,7 +80,7 @@ export function replaceWaitMs(rdbBytes: number): number {
 /** One restore's connection and what it has changed on the target so far (read by the rollback). */
 interface ReplaceRun {
   readonly options: ReplaceOptions;
-  readonly client: RedisConnection;
+  readonly client: RespClient;
   readonly phase: (phase: ReplacePhase, detail?: string) => void;
   /** the listener serving the backup, until it is closed */
   master?: FakeMaster;
@@ -97,7 +97,9 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
   const started = Date.now();
   const phase = options.onPhase ?? (() => undefined);
   phase('checking');
-  const client = await openConnection(options.endpoint, { name: 'neurallog-redis-restore' });
+  // resp/'s client, not node-redis: loading that cost the start of a small restore ~0.18 s
+  // (docs/benchmarks.md); the poll loop's silence limit speaks before a command's own deadline
+  const client = await RespClient.open(options.endpoint, { name: 'neurallog-redis-restore', commandTimeoutMs: SILENCE_MS + 5000 });
   const run: ReplaceRun = { options, client, phase, becameReplica: false, changed: false, keysBefore: {} };
   try {
     const facts = await checkTarget(run);
@@ -140,7 +142,7 @@ export async function replaceRestore(options: ReplaceOptions): Promise<ReplaceRe
   } finally {
     await run.master?.close().catch(() => undefined);
     await run.restoreSettings?.().catch(() => undefined);
-    await closeConnection(client);
+    await client.close();
   }
 }
 
@@ -186,7 +188,7 @@ async function checkTarget(run: ReplaceRun): Promise<TargetFacts> {
 async function setLoad(run: ReplaceRun, facts: TargetFacts): Promise<'disk' | 'swapdb'> {
   const { options, client } = run;
   const previousDisklessLoad = facts.replDisklessLoad;
-  const setDisklessLoad = (value: string) => withinMs(client.configSet('repl-diskless-load', value), COMMAND_WITHIN_MS);
+  const setDisklessLoad = (value: string) => withinMs(client.sendCommand(['CONFIG', 'SET', 'repl-diskless-load', value]), COMMAND_WITHIN_MS);
   const load = options.load === 'auto' || options.load === undefined ? chooseLoad(facts, options.source.manifest?.rdb.usedMemory) : options.load;
   run.keysBefore = facts.keysPerDb;
   run.phase('checking', `load: ${load}`);
@@ -209,7 +211,7 @@ async function transferAndLoad(run: ReplaceRun, served: ServedBackup, waitMs: nu
   phase('transferring');
   const transferStart = Date.now();
   run.changed = true;
-  await withinMs(client.replicaOf(host, master.port), COMMAND_WITHIN_MS);
+  await withinMs(client.sendCommand(['REPLICAOF', host, String(master.port)]), COMMAND_WITHIN_MS);
   run.becameReplica = true;
   let transferError: unknown;
   let transferDone = false;
@@ -333,7 +335,7 @@ export function chooseLoad(
  * acts on a replica whose master link is down (the CLI's listener is gone), unless forced.
  */
 export async function abortRestore(endpoint: Endpoint, options: { force?: boolean } = {}): Promise<{ wasReplicaOf?: string; changed: boolean }> {
-  const client = await openConnection(endpoint);
+  const client = await RespClient.open(endpoint);
   try {
     const i = await info(client, 'replication');
     if (i.role !== 'slave') return { changed: false };
@@ -346,6 +348,6 @@ export async function abortRestore(endpoint: Endpoint, options: { force?: boolea
     await replicaOfNoOne(client);
     return { wasReplicaOf, changed: true };
   } finally {
-    await closeConnection(client);
+    await client.close();
   }
 }

@@ -39,7 +39,10 @@ export interface RestoreSource {
  * what changes nothing (connecting, checking the target), and the caller awaits `digestChecked`
  * before its first change.
  */
-export async function openRestoreSource(file: string, options: { encryptionKey?: Buffer; deferDigestCheck?: boolean } = {}): Promise<RestoreSource> {
+export async function openRestoreSource(
+  file: string,
+  options: { encryptionKey?: Buffer; deferDigestCheck?: boolean; /** the file's SHA-256, already started */ sha256?: Promise<string> } = {},
+): Promise<RestoreSource> {
   if (!existsSync(file)) throw new UsageError(`the backup ${file} does not exist`);
   const manifestPath = manifestPathFor(file);
   const manifest = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
@@ -54,7 +57,7 @@ export async function openRestoreSource(file: string, options: { encryptionKey?:
         `${file} has ${storedBytes} bytes but its manifest says ${manifest.stored.bytes}: it was changed or truncated after the backup; nothing was restored`,
       );
     const expected = manifest.stored.sha256;
-    digestChecked = sha256OfFile(file).then((sha) => {
+    digestChecked = (options.sha256 ?? sha256OfFile(file)).then((sha) => {
       if (sha !== expected)
         throw new BackupIntegrityError(`${file}'s SHA-256 differs from its manifest: it was changed after the backup; nothing was restored`);
     });

@@ -2,10 +2,20 @@
  * What a restore needs to know about its target before it changes anything: role, cluster mode,
  * whether a Sentinel watches it, versions, databases, memory, persistence. Refusals name the way to go.
  */
-import { parseInfo, parseKeyspace, type RedisConnection } from '../connect/client.js';
+import { parseInfo, parseKeyspace } from '../connect/client.js';
 import { RestoreFailedError, RestorePermissionError, RestoreRefusedError } from '../errors.js';
 export { RestoreFailedError, RestorePermissionError, RestoreRefusedError };
 import { targetEngineFromInfo, type TargetEngine } from './compatibility.js';
+
+/**
+ * What a restore asks of its target's connection. resp/'s RespClient (a replace: it never loads
+ * node-redis, whose start cost a small restore notices) and node-redis's client (merge, plan) both
+ * answer: replies mapped as node-redis maps RESP2 (bulk strings as text), error replies rejected.
+ */
+export interface TargetCommands {
+  sendCommand<T = unknown>(args: string[]): Promise<T>;
+  readonly isOpen: boolean;
+}
 
 export interface TargetFacts {
   info: Record<string, string>;
@@ -50,32 +60,44 @@ export function keysPerDb(info: Record<string, string>): Record<string, number> 
 
 const SENTINEL_HELLO = '__sentinel__:hello';
 
-/** The value of a one-parameter CONFIG GET (undefined: the server has no such parameter). */
-const onlyValue = (reply: Record<string, string>): string | undefined => Object.values(reply)[0];
+/** The value of a one-parameter CONFIG GET, a flat [name, value] list (undefined: the server has no such parameter). */
+const onlyValue = (reply: unknown): string | undefined => (Array.isArray(reply) && reply.length >= 2 ? String(reply[1]) : undefined);
 
-export async function readTargetFacts(client: RedisConnection): Promise<TargetFacts> {
-  const info = parseInfo(await inspectCommand('INFO', () => client.info('everything')));
-  const databases = onlyValue(await inspectCommand('CONFIG GET', () => client.configGet('databases')));
-  const disklessLoad = onlyValue(await inspectCommand('CONFIG GET', () => client.configGet('repl-diskless-load')));
-  const numsub = await inspectCommand('PUBSUB NUMSUB', () => client.pubSubNumSub(SENTINEL_HELLO));
-  const clients = await inspectCommand('CLIENT LIST', () => client.clientList());
+/** A CLIENT LIST line's `field=value` (values have no spaces). */
+const clientField = (line: string, field: string): string | undefined => new RegExp(`(?:^| )${field}=(\\S*)`).exec(line)?.[1];
+
+export async function readTargetFacts(client: TargetCommands): Promise<TargetFacts> {
+  const ask = <T>(what: string, args: string[]) => inspectCommand(what, () => client.sendCommand<T>(args));
+  // sent together: the replies come back in one round trip
+  const [infoText, databases, disklessLoad, numsub, clients, versionCheck] = await Promise.all([
+    ask<string>('INFO', ['INFO', 'everything']),
+    ask<unknown>('CONFIG GET', ['CONFIG', 'GET', 'databases']),
+    ask<unknown>('CONFIG GET', ['CONFIG', 'GET', 'repl-diskless-load']),
+    ask<unknown[]>('PUBSUB NUMSUB', ['PUBSUB', 'NUMSUB', SENTINEL_HELLO]),
+    ask<string>('CLIENT LIST', ['CLIENT', 'LIST']),
+    // Valkey 9's rdb-version-check (strict/relaxed); other servers answer with an empty list
+    ask<unknown>('CONFIG GET', ['CONFIG', 'GET', 'rdb-version-check']),
+  ]);
+  const info = parseInfo(String(infoText));
   // a Sentinel names its connections sentinel-<id>-cmd / -pubsub (the text once matched, lib-name too)
-  const sentinelWatched = (numsub[SENTINEL_HELLO] ?? 0) > 0 || clients.some((c) => c.name?.startsWith('sentinel-') || c.libName?.startsWith('sentinel-'));
-  // Valkey 9's rdb-version-check (strict/relaxed); other servers answer with an empty list
-  const versionCheck = onlyValue(await inspectCommand('CONFIG GET', () => client.configGet('rdb-version-check')));
+  const sentinelWatched =
+    Number(numsub[1] ?? 0) > 0 ||
+    String(clients)
+      .split('\n')
+      .some((line) => clientField(line, 'name')?.startsWith('sentinel-') || clientField(line, 'lib-name')?.startsWith('sentinel-'));
   return {
     info,
-    engine: targetEngineFromInfo(info, versionCheck),
+    engine: targetEngineFromInfo(info, onlyValue(versionCheck)),
     role: info.role ?? 'unknown',
     clusterEnabled: info.cluster_enabled === '1',
     sentinelWatched,
-    databases: Number(databases ?? 16),
+    databases: Number(onlyValue(databases) ?? 16),
     maxmemory: Number(info.maxmemory ?? 0),
     usedMemory: Number(info.used_memory ?? 0),
     totalSystemMemory: Number(info.total_system_memory ?? 0),
     aofEnabled: info.aof_enabled === '1',
     keysPerDb: keysPerDb(info),
-    replDisklessLoad: disklessLoad ?? 'disabled',
+    replDisklessLoad: onlyValue(disklessLoad) ?? 'disabled',
     loading: info.loading === '1',
   };
 }

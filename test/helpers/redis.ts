@@ -46,7 +46,8 @@ process.once('exit', () => {
 
 export function tempDir(prefix = 'nlr-test-', parent = tmpdir()): { path: string; remove(): void } {
   const path = mkdtempSync(join(parent, prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+  // retried: a killed server's fork child (an AOF rewrite, a BGSAVE) may still be writing its temp file there
+  return { path, remove: () => rmSync(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
 }
 
 export interface TestServer {
