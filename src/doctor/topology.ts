@@ -13,7 +13,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodePaths } from '../connect/deployment-dir.js';
 import { readSecrets } from '../connect/secrets.js';
-import { endpointOf, readTopologyFile, SENTINEL_SECRET, topologyFilePath, topologyFromOptions, type NodeAddress, type TopologyOptions } from '../connect/topology-target.js';
+import {
+  endpointOf,
+  readTopologyFile,
+  SENTINEL_SECRET,
+  topologyFilePath,
+  topologyFromOptions,
+  type NodeAddress,
+  type TopologyOptions,
+} from '../connect/topology-target.js';
 import { askNode, askSentinels } from '../discover/index.js';
 import type { Endpoint } from '../connect/url.js';
 import { ConnectionError, UsageError } from '../errors.js';

@@ -16,6 +16,7 @@ import { ConnectionError } from '../errors.js';
 import { RespDecoder } from './decode.js';
 import { encodeCommand, type CommandArg } from './encode.js';
 import { RespError, RespProtocolError, type RespReply } from './reply.js';
+import { endSocket } from './end-socket.js';
 
 export interface RespClientOptions {
   /** deadline for the connect, and then for the handshake (AUTH, SELECT, PING; default 10 s) */
@@ -115,13 +116,7 @@ export class RespClient {
   /** Ends the connection after what was sent (destroyed if it lingers 1 s). */
   close(): Promise<void> {
     this.#failure ??= new ConnectionError('the connection was closed', 'E_CLOSED');
-    const socket = this.#socket;
-    if (socket.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      socket.once('close', () => resolve());
-      socket.end();
-      setTimeout(() => socket.destroy(), 1000).unref();
-    });
+    return endSocket(this.#socket);
   }
 
   destroy(): void {

@@ -16,6 +16,7 @@ import type { Socket } from 'node:net';
 import { ConnectionError, NeuralLogRedisError } from '../errors.js';
 import { ReplyCounter, type ReplyError } from './counter.js';
 import { CommandEncoder, ENCODER_CHUNK, type CommandArg } from './encode.js';
+import { endSocket } from './end-socket.js';
 
 /** A reply, shallow (see `RespDecoder.shallow`): its type byte, its number, an error's text. */
 export type ReplyHandler<T> = (tag: T, type: number, n: number, error: string | undefined) => void;
@@ -194,13 +195,7 @@ export class RespPipeline<T> {
   /** Ends the connection after what was written (the socket is destroyed if it lingers). */
   close(): Promise<void> {
     this.#failure ??= new ConnectionError('the connection was closed', 'E_CLOSED');
-    const socket = this.#socket;
-    if (socket.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      socket.once('close', () => resolve());
-      socket.end();
-      setTimeout(() => socket.destroy(), 1000).unref();
-    });
+    return endSocket(this.#socket);
   }
 
   destroy(): void {
