@@ -11,7 +11,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [`${root}dist/cli/main.js`],
+  // early-digest: what bin/neurallog-redis starts before main loads (a restore's SHA-256); as an entry
+  // point of the same split build, it shares its chunk, and so its state, with main's restore
+  entryPoints: [`${root}dist/cli/main.js`, `${root}dist/cli/early-digest.js`],
   outdir,
   bundle: true,
   splitting: true,
