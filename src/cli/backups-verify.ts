@@ -4,17 +4,14 @@
  * parse is under way. A verify that ends before it needs the digest (a missing key, a bad manifest)
  * stops it. This module imports little, so that the hash starts early.
  */
-import { existsSync, statSync } from 'node:fs';
-import { hashesElsewhere, sha256OfFile } from '../backup/file-digest.js';
 import type { BackupsVerifyFlags } from './backup-flags.js';
+import { startDigest } from './early-digest.js';
 
 export async function backupsVerifyStart(file: string, flags: BackupsVerifyFlags): Promise<number> {
-  const early = new AbortController();
-  const sha256 = hashesElsewhere() && existsSync(file) && !statSync(file).isDirectory() ? sha256OfFile(file, undefined, early.signal) : undefined;
-  sha256?.catch(() => undefined);
+  const early = startDigest(file, { manifestOnly: false });
   try {
-    return await (await import('./backups.js')).backupsVerifyCommand(file, flags, sha256);
+    return await (await import('./backups.js')).backupsVerifyCommand(file, flags, early.sha256);
   } finally {
-    early.abort();
+    early.stop();
   }
 }

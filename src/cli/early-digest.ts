@@ -2,8 +2,9 @@
  * The stored file's SHA-256, which a restore waits for before anything else (0.17 s for 174 MB in
  * openssl) and which needs only the file's name. It starts as early as the command line allows:
  * bin/neurallog-redis starts it, before the CLI's modules load, when the command line reads `restore
- * FILE ...`; restore-start.ts takes it for that same file, or starts it itself. This module imports
- * little, so that the hash starts early (docs/benchmarks.md, "Session 9").
+ * FILE ...`; restore-start.ts takes it for that same file, or starts it itself; backups-verify.ts
+ * starts one the same way. This module imports little, so that the hash starts early
+ * (docs/benchmarks.md, "Session 9").
  */
 import { existsSync, statSync } from 'node:fs';
 import { hashesElsewhere, sha256OfFile } from '../backup/file-digest.js';
@@ -17,23 +18,32 @@ export interface EarlyDigest {
 
 let prefetched: { file: string; digest: EarlyDigest } | undefined;
 
-/** Starts hashing `file` where openssl hashes on another core and a manifest gives a digest to check. */
-function start(file: string): EarlyDigest {
+/**
+ * Starts hashing `file` where openssl hashes it on another core (a regular file only); with
+ * `manifestOnly`, only when a manifest beside it gives a digest to check it against.
+ */
+export function startDigest(file: string, options: { manifestOnly: boolean }): EarlyDigest {
   const stopping = new AbortController();
-  const hashed = hashesElsewhere() && existsSync(manifestPathFor(file)) && statSync(file, { throwIfNoEntry: false })?.isFile() === true;
+  const hashed =
+    hashesElsewhere() && (!options.manifestOnly || existsSync(manifestPathFor(file))) && statSync(file, { throwIfNoEntry: false })?.isFile() === true;
   const sha256 = hashed ? sha256OfFile(file, undefined, stopping.signal) : undefined;
   sha256?.catch(() => undefined);
   return { sha256, stop: () => stopping.abort() };
 }
 
-/** For bin/neurallog-redis: `restore FILE ...`, its file argument hashed before the modules load. */
-export function prefetchRestoreDigest(argv: readonly string[]): void {
+/**
+ * For bin/neurallog-redis: `restore FILE ...`, its file argument hashed before the modules load (the
+ * hash started, or undefined when the command line is not of that form).
+ */
+export function prefetchRestoreDigest(argv: readonly string[]): EarlyDigest | undefined {
   const [command, file] = argv;
-  if (command !== 'restore' || file === undefined || file.startsWith('-')) return;
+  if (command !== 'restore' || file === undefined || file.startsWith('-')) return undefined;
   try {
-    prefetched = { file, digest: start(file) };
+    prefetched = { file, digest: startDigest(file, { manifestOnly: true }) };
+    return prefetched.digest;
   } catch {
     // the restore itself reports what is wrong with the file
+    return undefined;
   }
 }
 
@@ -44,5 +54,5 @@ export function restoreDigest(file: string): EarlyDigest {
     if (!early) prefetched.digest.stop();
     prefetched = undefined;
   }
-  return early ?? start(file);
+  return early ?? startDigest(file, { manifestOnly: true });
 }

@@ -93,7 +93,7 @@ export async function restoreCommand(fileArgument: string | undefined, flags: Re
   // (replaceRestore awaits it before the first change); its module loads meanwhile
   const replacing = mode === 'replace' && !flags.dryRun;
   if (replacing) import('../restore/replace.js').catch(() => undefined);
-  const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: replacing, sha256: file === fileArgument ? sha256 : undefined });
+  const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: replacing, sha256 });
   const endpoint = mode === 'offline' ? undefined : await targetOf(flags);
   if (flags.dryRun) return dryRun({ source, mode, endpoint, flags });
   if (process.stdin.isTTY && !flags.yes && !flags.json && !(await confirm(`This will ${whatChanges(file, mode, endpoint, flags)}. Continue?`))) {

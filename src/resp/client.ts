@@ -73,11 +73,11 @@ export class RespClient {
     // with one, AUTH has proved both (a user may lack +ping)
     if (handshake.length === 0) handshake.push(['PING']);
     try {
-      const left = () => Math.max(1, connectMs - (Date.now() - started));
-      for (const args of handshake) {
-        const reply = await client.#send(args, left(), () => new HandshakeTimeout(connectMs));
-        if (reply instanceof RespError) throw new Error(reply.message);
-      }
+      // sent together, answered in one round trip; the first refusal is the one to report
+      const left = Math.max(1, connectMs - (Date.now() - started));
+      const replies = await Promise.all(handshake.map((args) => client.#send(args, left, () => new HandshakeTimeout(connectMs))));
+      const refused = replies.find((reply) => reply instanceof RespError);
+      if (refused) throw new Error(refused.message);
     } catch (error) {
       client.destroy();
       // bytes that are not RESP, or a peer that hung up: an inline PING shows what answered (HTTP, SSH, ...)
@@ -100,12 +100,12 @@ export class RespClient {
 
   /** One command, its reply as node-redis gives it under RESP2; an error reply rejects (RespReplyError). */
   async sendCommand<T = unknown>(args: readonly CommandArg[]): Promise<T> {
-    return asText(await this.call(args)) as T;
+    return plainReply(await this.call(args), false) as T;
   }
 
   /** One command, bulk strings kept as bytes (DUMP payloads); an error reply rejects (RespReplyError). */
   async sendBinary<T = unknown>(args: readonly CommandArg[]): Promise<T> {
-    return asBytes(await this.call(args)) as T;
+    return plainReply(await this.call(args), true) as T;
   }
 
   /** INFO [section], as text. */
@@ -172,19 +172,13 @@ export class RespClient {
   }
 }
 
-/** A reply with its error replies thrown (nested ones too), bulk strings as they came (Buffers). */
-function asBytes(reply: RespReply): unknown {
+/**
+ * A reply with its error replies thrown (nested ones too) and big integers as numbers; bulk strings as
+ * UTF-8 text (as node-redis maps RESP2) or, with `bytes`, as they came (Buffers).
+ */
+function plainReply(reply: RespReply, bytes: boolean): unknown {
   if (reply instanceof RespError) throw new RespReplyError(reply);
   if (typeof reply === 'bigint') return Number(reply);
-  if (Array.isArray(reply)) return reply.map(asBytes);
-  return reply;
-}
-
-/** A reply as node-redis maps RESP2: bulk strings as UTF-8 text, big integers as numbers, error replies thrown (nested ones too). */
-export function asText(reply: RespReply): unknown {
-  if (reply instanceof RespError) throw new RespReplyError(reply);
-  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
-  if (typeof reply === 'bigint') return Number(reply);
-  if (Array.isArray(reply)) return reply.map(asText);
-  return reply;
+  if (Array.isArray(reply)) return reply.map((item) => plainReply(item, bytes));
+  return !bytes && Buffer.isBuffer(reply) ? reply.toString('utf8') : reply;
 }

@@ -15,4 +15,4 @@ export { RespDecoder, RespError, RespProtocolError, isRespError, type RespReply,
 export { ReplyCounter, ERROR_REPLY, type ReplyError, type CountedReply } from './counter.js';
 export { RespPipeline, type ReplyHandler, type PipelineOptions, type Until } from './pipeline.js';
 export { openPipeline, type OpenPipelineOptions } from './open.js';
-export { RespClient, RespReplyError, asText, type RespClientOptions } from './client.js';
+export { RespClient, RespReplyError, type RespClientOptions } from './client.js';

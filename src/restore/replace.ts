@@ -14,10 +14,10 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 // connect's own files, not its index (which brings the deployment schema: docs/architecture.md)
-import { RespClient } from '../resp/client.js';
 import type { Endpoint } from '../connect/url.js';
 import type { ErrorCode, NeuralLogRedisError } from '../errors.js';
 import type { FakeMaster } from '../replication/index.js';
+import { RespClient } from '../resp/client.js';
 import { measureRdbBytes, sourceOrigin, sourceValueTypes, type RestoreSource } from './source.js';
 import { loadsOnlyAsForeign, rdbLoadVerdict, readerRefusal } from './compatibility.js';
 import { readTargetFacts, replaceRefusals, RestoreFailedError, RestoreRefusedError, type TargetFacts } from './target.js';

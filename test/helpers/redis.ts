@@ -44,10 +44,18 @@ process.once('exit', () => {
   }
 });
 
+/** SIGKILL to a server started by runtime/ (a process group leader) and to its fork children. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 export function tempDir(prefix = 'nlr-test-', parent = tmpdir()): { path: string; remove(): void } {
   const path = mkdtempSync(join(parent, prefix));
-  // retried: a killed server's fork child (an AOF rewrite, a BGSAVE) may still be writing its temp file there
-  return { path, remove: () => rmSync(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
 export interface TestServer {
@@ -136,7 +144,7 @@ export async function startTestServer(options: { model?: Deployment; args?: stri
   try {
     await waitUntilServing(endpoint(), { server, logPath, timeoutMs: 20_000 });
   } catch (error) {
-    if (isAlive(server.pid)) process.kill(server.pid, 'SIGKILL');
+    killGroup(server.pid);
     temp.remove();
     throw error;
   }
@@ -151,7 +159,9 @@ export async function startTestServer(options: { model?: Deployment; args?: stri
     connect: (user) => openConnection(endpoint(user)),
     async stop() {
       server.child.ref();
-      if (isAlive(server.pid)) process.kill(server.pid, 'SIGKILL');
+      // the whole process group: a fork child (an AOF rewrite, a BGSAVE) would go on writing in the
+      // directory about to be removed
+      killGroup(server.pid);
       await server.exited;
       temp.remove();
     },
