@@ -68,7 +68,8 @@ if (values.child) {
   const endpoint: Endpoint = { host: '127.0.0.1', port: Number(values.port), tls: false, db: 0 };
   const started = performance.now();
   const cpu = process.cpuUsage();
-  const source = await openRestoreSource(values.child);
+  // as the CLI does: the SHA-256 is checked while the merge inspects the target and prepares its first commands
+  const source = await openRestoreSource(values.child, { deferDigestCheck: true });
   const result = await mergeRestore({ source, endpoint, onConflict: values['on-conflict'] as ConflictPolicy, verify: values.verify as 'auto' | 'parse' });
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);

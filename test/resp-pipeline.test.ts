@@ -77,6 +77,31 @@ for (const engine of testEngines()) {
       }
     });
 
+    test('one command larger than the byte bound: once it is the oldest unanswered, the bound holds for those behind it', async () => {
+      const pipe = await openPipeline<number>(server.endpoint('admin'));
+      const blocker = await server.connect('admin');
+      try {
+        // the server sleeps, so nothing is answered while the bounds are tested
+        const busy = blocker.sendCommand(['DEBUG', 'SLEEP', '1']);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        pipe.send(['SET', 'logs:large', Buffer.alloc(256 * 1024, 0x6c)], 0);
+        for (let i = 1; i <= 3; i++) pipe.send(['SET', `logs:small:${i}`, Buffer.alloc(4 * 1024, 0x73)], i);
+        // 268 KiB in flight against a 64 KiB bound, but 12 KiB of it behind the large one
+        assert.equal(await pipe.settle(100, 64 * 1024, { deadline: Date.now() + 500 }), true, 'the small ones behind the large one are within the bound');
+        assert.equal(pipe.answered, 0, 'nothing was answered: the server sleeps');
+        for (let i = 4; i <= 20; i++) pipe.send(['SET', `logs:small:${i}`, Buffer.alloc(4 * 1024, 0x73)], i);
+        // now 80 KiB wait behind it: over the bound until the server answers
+        assert.equal(await pipe.settle(100, 64 * 1024, { deadline: Date.now() + 100 }), false, 'the bound holds for the commands behind the large one');
+        assert.equal(await pipe.settle(100, 64 * 1024), true);
+        await pipe.settle(0);
+        assert.equal(pipe.answered, 21);
+        assert.equal(await busy, 'OK');
+      } finally {
+        await closeConnection(blocker);
+        await pipe.close();
+      }
+    });
+
     test('a wait that sees no progress at all fails with E_TIMEOUT, naming the server', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'), { stallTimeoutMs: 300 });
       const blocker = await server.connect('admin');

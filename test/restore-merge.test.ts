@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { RESP_TYPES } from '@redis/client';
 import { takeBackup } from '../src/backup/index.js';
+import { manifestPathFor } from '../src/backup/naming.js';
 import { closeConnection, type RedisConnection } from '../src/connect/index.js';
 import { RdbStreamParser } from '../src/rdb/index.js';
 import { globMatch } from '../src/restore/glob.js';
@@ -393,6 +394,43 @@ for (const engine of testEngines())
         assert.match(error.message, /at byte \d+.*nothing was written/s);
         assert.equal(await digest(dst), before, `${onConflict}: target untouched`);
       }
+    });
+
+    test(`${engine.label}: with the SHA-256 checked beside the merge, a changed backup is refused with nothing sent; an intact one merges`, async () => {
+      const changedDir = join(dir.path, 'changed');
+      mkdirSync(changedDir);
+      const copy = join(changedDir, basename(backupFile));
+      copyFileSync(backupFile, copy);
+      copyFileSync(manifestPathFor(backupFile), manifestPathFor(copy));
+      // a key's name changed: the file still parses, only its SHA-256 tells
+      const bytes = readFileSync(copy);
+      const at = bytes.indexOf('str:int');
+      assert.ok(at > 0);
+      bytes[at + 4] = bytes[at + 4]! ^ 0x01;
+      writeFileSync(copy, bytes);
+      await otherData();
+      const before = await digest(dst);
+      for (const onConflict of ['fail', 'skip', 'replace'] as const) {
+        await cmd(dst, 'CONFIG', 'RESETSTAT');
+        const changed = await openRestoreSource(copy, { deferDigestCheck: true });
+        const error = await mergeRestore({ source: changed, endpoint: target.endpoint('admin'), onConflict }).then(
+          () => assert.fail('merged a changed backup'),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof BackupIntegrityError, String(error));
+        // fail mode onto a target with keys parses the backup first (to look keys up): its CRC-64 tells
+        // first; skip and replace trust the verified manifest and go straight to the write pass
+        if (onConflict === 'fail') assert.match(error.message, /checksum mismatch.*nothing was written/);
+        else assert.match(error.message, /SHA-256 differs from its manifest.*nothing was restored/);
+        assert.equal(await digest(dst), before, `${onConflict}: target untouched`);
+        const stats = String(await cmd(dst, 'INFO', 'commandstats'));
+        assert.doesNotMatch(stats, /cmdstat_(restore|renamenx|rename|del|function\|load):/, `${onConflict}: no write command reached the target`);
+      }
+      await cmd(dst, 'FLUSHALL', 'SYNC');
+      const intact = await openRestoreSource(backupFile, { deferDigestCheck: true });
+      const result = await mergeRestore({ source: intact, endpoint: target.endpoint('admin') });
+      assert.equal(result.written, result.keys);
+      assert.equal(await digest(dst), sourceDigest);
     });
 
     test(`${engine.label}: an abort mid-way reports exactly what was written; the resumed merge completes the source data`, async () => {

@@ -89,11 +89,12 @@ export async function restoreCommand(fileArgument: string | undefined, flags: Re
   const { file, mode } = modeOf(fileArgument, flags);
   const key = flags.encryptKeyFile ? readKeyFile(flags.encryptKeyFile) : undefined;
   if (!flags.json) say(`Checking ${file} against its manifest ...`);
-  // a replace checks the SHA-256 (openssl, another core) while it connects and checks the target
-  // (replaceRestore awaits it before the first change); its module loads meanwhile
-  const replacing = mode === 'replace' && !flags.dryRun;
-  if (replacing) import('../restore/replace.js').catch(() => undefined);
-  const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: replacing, sha256 });
+  // a replace or a merge checks the SHA-256 (openssl, another core) while it connects and checks the
+  // target (replaceRestore awaits it before the first change; a merge prepares its first commands
+  // and holds them until it has matched); its module loads meanwhile
+  const deferring = (mode === 'replace' || mode === 'merge') && !flags.dryRun;
+  if (deferring) import(mode === 'replace' ? '../restore/replace.js' : '../restore/merge.js').catch(() => undefined);
+  const source = await openRestoreSource(file, { encryptionKey: key, deferDigestCheck: deferring, sha256 });
   const endpoint = mode === 'offline' ? undefined : await targetOf(flags);
   if (flags.dryRun) return dryRun({ source, mode, endpoint, flags });
   if (process.stdin.isTTY && !flags.yes && !flags.json && !(await confirm(`This will ${whatChanges(file, mode, endpoint, flags)}. Continue?`))) {

@@ -8,7 +8,9 @@
  *
  * Backpressure: the caller waits in `settle(maxCommands, maxBytes)` until the unanswered commands
  * (and their bytes: all the socket and the server's buffers can hold for us) are within its bounds
- * and the socket has drained (`write()` returned false until 'drain'). A wait ends early at a
+ * and the socket has drained (`write()` returned false until 'drain'). One command larger than the
+ * byte bound does not count against it once it is the oldest unanswered one: the bound then holds
+ * for the commands behind it. A wait ends early at a
  * deadline or an abort signal (`settle` returns false), and fails when it sees no progress at all for
  * `stallTimeoutMs`.
  */
@@ -59,6 +61,8 @@ export class RespPipeline<T> {
   #answeredBytes = 0;
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
+  /** while held (see hold()), the bytes for the socket, in order */
+  #held: Array<{ bytes: Uint8Array | string; release?: () => void }> | undefined;
 
   constructor(socket: Socket, options: PipelineOptions<T> = {}) {
     this.#socket = socket;
@@ -66,7 +70,7 @@ export class RespPipeline<T> {
     this.#stallMs = options.stallTimeoutMs;
     this.#where = options.where ?? 'the server';
     this.#counter = new ReplyCounter((_index, type, n, error) => this.#reply(type, n, error));
-    this.#encoder = new CommandEncoder((bytes, release) => void (release ? socket.write(bytes, () => release()) : socket.write(bytes)));
+    this.#encoder = new CommandEncoder((bytes, release) => this.#write(bytes, release));
     if (!options.externalReads) socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.#fail(error));
     socket.on('close', () => this.#fail(new ConnectionError(`${this.#where} closed the connection`, 'E_CLOSED')));
@@ -97,6 +101,29 @@ export class RespPipeline<T> {
   /** The connection's failure (socket error, close, protocol error, stall), if any. */
   get failure(): Error | undefined {
     return this.#failure;
+  }
+
+  /**
+   * Holds every byte back from the socket until release(): commands can be prepared (and counted
+   * against the bounds of settle, which then waits for the release) before it is certain that they
+   * may be sent; destroy() drops them unsent.
+   */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
+
+  /** Hands what was held to the socket, in order, and lets writes through from now on. */
+  release(): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = undefined;
+    if (this.#failure) return;
+    for (const { bytes, release } of held) this.#write(bytes, release);
+    this.#notify();
   }
 
   /** Bytes from the server (any chunking; the chunk may be reused once this returns). */
@@ -195,12 +222,20 @@ export class RespPipeline<T> {
   /** Ends the connection after what was written (the socket is destroyed if it lingers). */
   close(): Promise<void> {
     this.#failure ??= new ConnectionError('the connection was closed', 'E_CLOSED');
+    this.#held = undefined;
     return endSocket(this.#socket);
   }
 
   destroy(): void {
     this.#failure ??= new ConnectionError('the connection was closed', 'E_CLOSED');
+    this.#held = undefined;
     this.#socket.destroy();
+  }
+
+  #write(bytes: Uint8Array | string, release?: () => void): void {
+    if (this.#held) this.#held.push({ bytes, release });
+    else if (release) this.#socket.write(bytes, () => release());
+    else this.#socket.write(bytes);
   }
 
   #noAnswer(ms: number): ConnectionError {
@@ -210,7 +245,14 @@ export class RespPipeline<T> {
 
   #within(maxCommands: number, maxBytes: number): boolean {
     const inFlight = this.#sent - this.#counter.replies;
-    return inFlight <= maxCommands && (this.#sentBytes - this.#answeredBytes <= maxBytes || inFlight === 0) && !this.#socket.writableNeedDrain;
+    if (inFlight > maxCommands || (this.#socket.writableNeedDrain && !this.#held)) return false;
+    const bytes = this.#sentBytes - this.#answeredBytes;
+    if (bytes <= maxBytes || inFlight === 0) return true;
+    // the oldest unanswered command alone larger than the bound (a large value the server is still
+    // reading or loading): the commands behind it are held to the bound, so the client goes on
+    // preparing them instead of idling until the large one is answered
+    const oldest = this.#unitBytes[this.#head]! - this.#answeredBytes;
+    return oldest > maxBytes && bytes - oldest <= maxBytes;
   }
 
   /** waits for a reply, a drain or a failure (true), the end of `until` (true), or a stall (false) */
@@ -226,7 +268,8 @@ export class RespPipeline<T> {
       };
       const wake = () => done(true);
       const deadlineTimer = deadline === undefined ? undefined : setTimeout(wake, Math.max(0, deadline - Date.now()));
-      const stallTimer = this.#stallMs === undefined ? undefined : setTimeout(() => done(false), this.#stallMs);
+      // held commands cannot be answered: no stall until they are released
+      const stallTimer = this.#stallMs === undefined || this.#held ? undefined : setTimeout(() => done(false), this.#stallMs);
       signal?.addEventListener('abort', wake, { once: true });
       this.#wake = wake;
     });
@@ -241,7 +284,7 @@ export class RespPipeline<T> {
   }
 
   #flushText(): void {
-    this.#socket.write(this.#text);
+    this.#write(this.#text);
     this.#text = '';
   }
 

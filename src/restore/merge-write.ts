@@ -25,6 +25,11 @@ const DRAIN_MS = 10_000;
 const CONNECT_MS = 5000;
 /** the least time between two progress reports */
 const REPORT_MS = 250;
+/**
+ * Commands prepared ahead while the stored file's SHA-256 is still being checked (held, not sent;
+ * the byte bound still applies): the target gets a full pipeline the moment the check passes.
+ */
+const PREPARED_AHEAD = 100_000;
 
 export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
   const state = new WriteState(a.onConflict);
@@ -33,9 +38,23 @@ export async function writePass(a: WriteArgs): Promise<WriteOutcome> {
     name: 'neurallog-restore',
     connectTimeoutMs: CONNECT_MS,
   });
+  // until the stored file's SHA-256 has matched its manifest (openRestoreSource's deferred check),
+  // commands are prepared but held back; a mismatch drops them unsent
+  let refused: unknown;
+  pipe.hold();
+  a.source.digestChecked.then(
+    () => pipe.release(),
+    (error: unknown) => {
+      refused = error;
+      pipe.destroy();
+    },
+  );
   const sender = new WriteSender(a, state, pipe);
   const progress = new ProgressReporter(a, state);
   await streamBackup(a, state, sender, pipe, progress);
+  // a stream that ended (or failed) while its commands were held: the check decides first
+  if (pipe.holding) await a.source.digestChecked.catch(() => undefined);
+  if (refused !== undefined) throw refused;
   if (state.reason !== 'connection') await drainAndUndo(a, state, sender, pipe);
   void pipe.close();
   return summarise(state, progress);
@@ -86,7 +105,7 @@ async function streamBackup(a: WriteArgs, state: WriteState, sender: WriteSender
           state.stopping = true;
         }
         if (state.stopping) throw STOP_FEED;
-        await pipe.settle(a.maxInFlight, a.maxInFlightBytes, { signal: a.signal });
+        await pipe.settle(pipe.holding ? PREPARED_AHEAD : a.maxInFlight, a.maxInFlightBytes, { signal: a.signal });
         if (a.signal?.aborted) state.reason = 'aborted';
         if (state.stopping || a.signal?.aborted) throw STOP_FEED;
         progress.report(bytes);

@@ -2,7 +2,9 @@
  * Merge restore: a backup's keys and function libraries written into a live server that keeps its own
  * data, with pipelined RESTORE built from the RDB's raw value bytes (absolute TTLs, LRU/LFU hints).
  *
- *   1. the target is inspected (version, role, databases, libraries);
+ *   1. the target is inspected (version, role, databases, libraries), while the stored file's
+ *      SHA-256 may still be being checked (openRestoreSource's `deferDigestCheck`): nothing is sent
+ *      that changes the target until it has matched;
  *   2. first pass: the whole backup is parsed and its CRC checked, and in `fail` mode (and dry runs)
  *      every selected key's existence is checked: nothing is written unless the backup is intact and,
  *      in `fail` mode, nothing selected exists;
@@ -104,6 +106,7 @@ export async function mergeRestore(options: MergeOptions): Promise<MergeResult> 
   if (conflicting && !dryRun) throw new MergeConflictError(conflicts);
 
   if (dryRun) {
+    await options.source.digestChecked;
     if (conflicting) notes.push('with --on-conflict fail this merge would be refused: see conflicts');
     const existingKeys = conflicts?.keys ?? 0;
     const skip = onConflict === 'skip';
@@ -178,7 +181,8 @@ function readPolicy(options: MergeOptions): { onConflict: ConflictPolicy; reques
 
 /**
  * The first pass parses the whole backup unless its stored bytes were proven (SHA-256, by
- * openRestoreSource) to be those of a backup verified when taken, no key has to be looked up
+ * openRestoreSource; when deferred, the write pass sends nothing before it has matched) to be those
+ * of a backup verified when taken, no key has to be looked up
  * (`replace`/`skip`, or `fail` onto target databases that hold no key at all: a key created there
  * meanwhile makes RESTORE answer BUSYKEY, which stops the merge: it never overwrites), and the
  * values go by RESTORE (the commands path needs every value's type, which only a parse tells).
@@ -270,6 +274,8 @@ async function chooseValuePath(
   const recorded = source.manifest?.keyspace.types;
   if (path.encoding === 'commands' && recorded && loadsOnlyAsForeign(origin, target.engine)) path = chooseMergePath(origin, target.engine, recorded);
   if (target.engine.rdbVersion === undefined && requested !== 'commands') {
+    // the probe is a RESTORE (of a key that expired long ago): only once the backup is known intact
+    await source.digestChecked;
     const reads = await probePayloads(endpoint, origin.rdbVersion);
     if (reads !== undefined)
       path = mergePath(
