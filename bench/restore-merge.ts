@@ -11,6 +11,7 @@
  *   node --import tsx bench/restore-merge.ts [--logs 1000000] [--seed bench] [--rounds 3] [--on-conflict fail] [--verify auto|parse]
  *   node --import tsx bench/restore-merge.ts --populate 300000,3000000
  *   node --import tsx bench/restore-merge.ts --logs 300000 --peer /path/to/rdb-cli
+ *   node --import tsx bench/restore-merge.ts --logs 1000000 --peer /path/to/rdb-cli --max-in-flight 30000
  *
  * `--peer PATH` also times librdb's `rdb-cli` (built by hand, outside the repository) writing the same
  * backup into the same emptied server with RESTORE (`rdb-cli FILE -l /dev/null redis -r -p PORT`),
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     baseline: { type: 'boolean', default: false },
     peer: { type: 'string' },
     populate: { type: 'string' },
+    'max-in-flight': { type: 'string' },
     // internal: the measured merge, run as a child process
     child: { type: 'string' },
     port: { type: 'string' },
@@ -70,7 +72,13 @@ if (values.child) {
   const cpu = process.cpuUsage();
   // as the CLI does: the SHA-256 is checked while the merge inspects the target and prepares its first commands
   const source = await openRestoreSource(values.child, { deferDigestCheck: true });
-  const result = await mergeRestore({ source, endpoint, onConflict: values['on-conflict'] as ConflictPolicy, verify: values.verify as 'auto' | 'parse' });
+  const result = await mergeRestore({
+    source,
+    endpoint,
+    onConflict: values['on-conflict'] as ConflictPolicy,
+    verify: values.verify as 'auto' | 'parse',
+    ...(values['max-in-flight'] ? { maxInFlight: Number(values['max-in-flight']) } : {}),
+  });
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const usage = process.resourceUsage();
@@ -140,7 +148,20 @@ function mergeInChild(
   const started = performance.now();
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', import.meta.filename, '--child', file, '--port', String(port), '--on-conflict', onConflict, '--verify', verify],
+    [
+      '--import',
+      'tsx',
+      import.meta.filename,
+      '--child',
+      file,
+      '--port',
+      String(port),
+      '--on-conflict',
+      onConflict,
+      '--verify',
+      verify,
+      ...(values['max-in-flight'] ? ['--max-in-flight', values['max-in-flight']] : []),
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   );
   const processSeconds = (performance.now() - started) / 1000;
