@@ -480,6 +480,45 @@ describe('pullRdb against scripted servers', () => {
     }
   });
 
+  test('an rdb-only server that has not closed yet: the pull ends at the mark once its consumer has the whole RDB, not at other counts', async () => {
+    let linkClosed = false;
+    const server = await scriptedServer((command, socket) => {
+      const name = command[0]!.toUpperCase();
+      if (name === 'INFO') socket.write(INFO_REPLY(command[1]!));
+      else if (name === 'REPLCONF') socket.write('+OK\r\n');
+      else if (name === 'SYNC') {
+        // the payload and its mark, and then the link stays open (a server still reaping its fork)
+        socket.write(Buffer.concat([Buffer.from(`$EOF:${mark}\r\n`), rdb, Buffer.from(mark)]));
+        socket.on('close', () => (linkClosed = true));
+      }
+    });
+    try {
+      const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } });
+      assert.equal(pulled.rdbOnly, true);
+      const chunks: Buffer[] = [];
+      let got = 0;
+      const ended = new Promise<void>((resolve, reject) => {
+        pulled.stream.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          got += chunk.length;
+          // another count is not the end: the pull goes on waiting
+          pulled.rdbComplete(got - 1);
+          if (got === rdb.length) pulled.rdbComplete(got);
+        });
+        pulled.stream.on('end', resolve);
+        pulled.stream.on('error', reject);
+      });
+      // the link's own wait for the server to close is 2 s: a deadline well inside it
+      const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the pull did not end at the confirmed mark')), 1000).unref());
+      await Promise.race([ended, deadline]);
+      assert.ok(Buffer.concat(chunks).equals(rdb), 'the RDB exactly, without the mark');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(linkClosed, true, 'the pull closed the link itself');
+    } finally {
+      await server.close();
+    }
+  });
+
   test('an error after keepalives (a failed BGSAVE), garbage instead of a header, and silence', async () => {
     const failing = await scriptedServer(olderServer((socket) => socket.write("\n\n-ERR BGSAVE failed, replication can't continue\r\n")));
     const garbage = await scriptedServer(olderServer((socket) => socket.write('hello\r\n')));

@@ -76,6 +76,16 @@ function countingTap(onBytes: (n: number) => void): Transform {
 }
 
 /** Counts bytes and hashes them as they pass. */
+/** passes chunks on unchanged, calling `after` once each has gone through the stages before it */
+function endTap(after: () => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _e, done: TransformCallback) {
+      done(null, chunk);
+      after();
+    },
+  });
+}
+
 function hashingTap(onBytes: (n: number) => void): Transform & { digest(): string } {
   const hash = createHash('sha256');
   const tap = new Transform({
@@ -250,7 +260,11 @@ async function storeVerified(
     progress.storedBytes += n;
     flusher.passed(n);
   });
-  const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier, createCompressStream(options.compression)];
+  const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier];
+  // a pull ends as soon as the verifier has read the whole RDB (not when the server closes the link)
+  const pulled = opened.pulled;
+  if (pulled) stages.push(endTap(() => verifier.parser.finished && pulled.rdbComplete(verifier.parser.position)));
+  stages.push(createCompressStream(options.compression));
   if (options.encryptionKey) stages.push(createEncryptStream(options.encryptionKey));
   stages.push(storedTap);
   await pipeline(opened.stream, ...(stages as [Transform]), out, { signal: options.signal });

@@ -59,6 +59,12 @@ export interface PulledRdb {
   waitedMs: number;
   /** the RDB bytes only (no header, no EOF mark) */
   stream: Readable;
+  /**
+   * Tells the pull that the consumer has parsed a complete RDB of `rdbBytes` bytes (EOF opcode and
+   * checksum verified). A diskless payload whose EOF mark follows exactly there ends at once, instead
+   * of when an rdb-only server closes the link after reaping its fork (50-100 ms later).
+   */
+  rdbComplete(rdbBytes: number): void;
 }
 export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
   const { endpoint } = options;
@@ -102,7 +108,8 @@ export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
       replOffset: Number(info.master_repl_offset ?? 0),
     };
     const header = await link.sync(rdbOnly);
-    return { ...header, server, rdbOnly, info, notes };
+    const synced = link;
+    return { ...header, server, rdbOnly, info, notes, rdbComplete: (rdbBytes) => synced.rdbComplete(rdbBytes) };
   } catch (error) {
     link.destroy();
     // a first reply that is not RESP at all (an HTTP or SSH server at that port): say what answered

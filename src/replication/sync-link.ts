@@ -66,6 +66,8 @@ export class SyncLink {
   #used = 0;
   #received = 0;
   #markAtEnd = false;
+  /** the consumer's complete RDB, in bytes (rdbComplete), if it has told */
+  #rdbBytes = -1;
   #graceTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, endpoint: Endpoint, options: PullOptions) {
@@ -244,12 +246,26 @@ export class SyncLink {
     const used = this.#used;
     if (used >= MARK_BYTES && this.#block.subarray(used - MARK_BYTES, used).equals(this.#mark)) {
       if (!this.#rdbOnly) return this.#finish();
-      // an rdb-only server closes right after the mark; waiting for that rules out a mark-like
-      // sequence inside the data that happened to end a read
+      // an rdb-only server closes once it has reaped its fork, 50-100 ms after the mark; waiting for
+      // that rules out a mark-like sequence inside the data that happened to end a read. So does the
+      // consumer's parser finding the RDB's end (its EOF opcode and checksum) exactly before the
+      // mark (rdbComplete), which ends the pull at once: the bytes before the mark go to it now
+      this.#pushBlock(MARK_BYTES);
       this.#markAtEnd = true;
+      if (this.#rdbBytes === this.#received - MARK_BYTES) return this.#finish();
       this.#graceTimer = setTimeout(() => this.#finish(), CLOSE_GRACE_MS);
       this.#graceTimer.unref();
     }
+  }
+
+  /**
+   * The consumer has read a whole RDB of `rdbBytes` bytes, its EOF opcode and checksum verified:
+   * when the payload's EOF mark follows exactly there, the pull ends now rather than when the server
+   * closes the link.
+   */
+  rdbComplete(rdbBytes: number): void {
+    this.#rdbBytes = rdbBytes;
+    if (this.#phase === 'payload' && this.#mode === 'diskless' && this.#markAtEnd && rdbBytes === this.#received - MARK_BYTES) this.#finish();
   }
 
   /** copies `bytes` into blocks; a full block is pushed but for its last `carry` bytes, which start the next */
