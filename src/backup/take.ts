@@ -75,7 +75,6 @@ function countingTap(onBytes: (n: number) => void): Transform {
   });
 }
 
-/** Counts bytes and hashes them as they pass. */
 /** passes chunks on unchanged, calling `after` once each has gone through the stages before it */
 function endTap(after: () => void): Transform {
   return new Transform({
@@ -86,6 +85,7 @@ function endTap(after: () => void): Transform {
   });
 }
 
+/** Counts bytes and hashes them as they pass. */
 function hashingTap(onBytes: (n: number) => void): Transform & { digest(): string } {
   const hash = createHash('sha256');
   const tap = new Transform({
