@@ -3,8 +3,8 @@
  * take (SYNC streams bytes that are not RESP). Failures become the same ConnectionErrors that
  * connect/ gives for ordinary connections.
  */
+import { createRequire } from 'node:module';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { describeConnectError } from './client.js';
 import type { Endpoint } from './url.js';
 
@@ -17,6 +17,9 @@ export interface RawReader {
   bufferBytes: number;
   receive(chunk: Buffer, transient: boolean): void;
 }
+
+// node:tls (with what it loads, ~3 ms of every start) only for TLS endpoints
+const tls = (): typeof import('node:tls') => createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
 
 export function openRawSocket(endpoint: Endpoint, timeoutMs: number, signal?: AbortSignal, reader?: RawReader): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -33,7 +36,7 @@ export function openRawSocket(endpoint: Endpoint, timeoutMs: number, signal?: Ab
           }
         : undefined;
     const socket: Socket = endpoint.tls
-      ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: isIP(endpoint.host) ? undefined : endpoint.host })
+      ? tls().connect({ host: endpoint.host, port: endpoint.port, servername: isIP(endpoint.host) ? undefined : endpoint.host })
       : netConnect({ host: endpoint.host, port: endpoint.port, onread });
     if (reader && endpoint.tls) socket.on('data', (chunk: Buffer) => reader.receive(chunk, false));
     const ready = endpoint.tls ? 'secureConnect' : 'connect';
