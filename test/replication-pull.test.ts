@@ -5,7 +5,9 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
+import { takeBackup } from '../src/backup/index.js';
 import { ConnectionError } from '../src/errors.js';
+import { crc64Bytes, crc64Init, crc64Update } from '../src/rdb/index.js';
 import { encodeCommand, RespDecoder, type RespReply } from '../src/resp/index.js';
 import { pullRdb, PULL_ACL_RULES, type PulledRdb } from '../src/replication/index.js';
 import { rdbMagic, rdbVersionWritten } from '../src/engine/index.js';
@@ -516,6 +518,35 @@ describe('pullRdb against scripted servers', () => {
       assert.equal(linkClosed, true, 'the pull closed the link itself');
     } finally {
       await server.close();
+    }
+  });
+
+  test('a backup from an rdb-only server that has not closed yet ends once its verifier has the whole RDB', async () => {
+    // an empty RDB 9: header, EOF opcode, the CRC-64 of both
+    const body = Buffer.concat([Buffer.from('REDIS0009'), Buffer.from([0xff])]);
+    const valid = Buffer.concat([body, crc64Bytes(crc64Update(crc64Init(), body))]);
+    const server = await scriptedServer((command, socket) => {
+      const name = command[0]!.toUpperCase();
+      if (name === 'INFO') socket.write(INFO_REPLY(command[1]!));
+      else if (name === 'REPLCONF') socket.write('+OK\r\n');
+      // the payload and its mark; the link stays open (a server still reaping its fork)
+      else if (name === 'SYNC') socket.write(Buffer.concat([Buffer.from(`$EOF:${mark}\r\n`), valid, Buffer.from(mark)]));
+    });
+    const dir = tempDir('nlr-pull-end-');
+    try {
+      const taken = takeBackup({
+        source: { kind: 'replication', endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0 } },
+        toDir: dir.path,
+        compression: 'none',
+      });
+      // without the verifier's word the pull would wait 2 s for the close: a deadline well inside that
+      const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the backup did not end at the verified mark')), 1000).unref());
+      const result = await Promise.race([taken, deadline]);
+      assert.ok(readFileSync(result.path).equals(valid), 'the stored RDB is the payload without its mark');
+      assert.equal(result.manifest.keyspace.keys, 0);
+    } finally {
+      await server.close();
+      dir.remove();
     }
   });
 

@@ -75,16 +75,6 @@ function countingTap(onBytes: (n: number) => void): Transform {
   });
 }
 
-/** passes chunks on unchanged, calling `after` once each has gone through the stages before it */
-function endTap(after: () => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _e, done: TransformCallback) {
-      done(null, chunk);
-      after();
-    },
-  });
-}
-
 /** Counts bytes and hashes them as they pass. */
 function hashingTap(onBytes: (n: number) => void): Transform & { digest(): string } {
   const hash = createHash('sha256');
@@ -242,10 +232,13 @@ async function storeVerified(
     options.onProgress(progress);
   };
   const moduleAux = new Set<string>();
+  const pulled = opened.pulled;
   const verifier = rdbVerifier({
     source: options.source.kind === 'file' ? options.source.path : formatRedisUrl(options.source.endpoint),
     // restore compares these with the target's MODULE LIST before it changes anything
     onModuleAux: (aux) => moduleAux.add(aux.moduleName),
+    // a pull ends as soon as the whole RDB is verified, not when the server closes the link
+    onComplete: pulled ? (rdbBytes) => pulled.rdbComplete(rdbBytes) : undefined,
   });
   const pacer = new GcPacer();
   const rawTap = countingTap((n) => {
@@ -260,11 +253,7 @@ async function storeVerified(
     progress.storedBytes += n;
     flusher.passed(n);
   });
-  const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier];
-  // a pull ends as soon as the verifier has read the whole RDB (not when the server closes the link)
-  const pulled = opened.pulled;
-  if (pulled) stages.push(endTap(() => verifier.parser.finished && pulled.rdbComplete(verifier.parser.position)));
-  stages.push(createCompressStream(options.compression));
+  const stages: NodeJS.ReadWriteStream[] = [rawTap, verifier, createCompressStream(options.compression)];
   if (options.encryptionKey) stages.push(createEncryptStream(options.encryptionKey));
   stages.push(storedTap);
   await pipeline(opened.stream, ...(stages as [Transform]), out, { signal: options.signal });

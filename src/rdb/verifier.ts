@@ -13,6 +13,11 @@ interface HoldBackOptions {
   holdBack?: boolean;
   /** how many trailing bytes holdBack withholds (default and minimum 9) */
   holdBackBytes?: number;
+  /**
+   * called once, as soon as the parser has read the EOF opcode and a matching checksum (before the
+   * input ends), with the RDB's length in bytes: a pull can stop waiting for more (PulledRdb.rdbComplete)
+   */
+  onComplete?: (rdbBytes: number) => void;
 }
 
 export interface RdbVerifierOptions extends RdbParserOptions, HoldBackOptions {}
@@ -33,11 +38,13 @@ class RdbVerifierStream extends Transform implements RdbVerifier {
   private finalSummary: RdbSummary | undefined = undefined;
   private readonly hold: number;
   private held: Buffer | undefined = undefined;
+  private onComplete: ((rdbBytes: number) => void) | undefined;
 
   constructor(options: RdbVerifierOptions | RdbLeanVerifierOptions) {
     super();
     this.parser = new RdbStreamParser(options as RdbParserOptions);
     this.hold = options.holdBack ? Math.max(9, options.holdBackBytes ?? 9) : 0;
+    this.onComplete = options.onComplete;
   }
 
   get verified(): boolean {
@@ -56,6 +63,11 @@ class RdbVerifierStream extends Transform implements RdbVerifier {
     } catch (error) {
       callback(error as Error);
       return;
+    }
+    if (this.onComplete && this.parser.finished) {
+      const onComplete = this.onComplete;
+      this.onComplete = undefined;
+      onComplete(this.parser.position);
     }
     if (this.hold === 0) {
       callback(null, chunk);
