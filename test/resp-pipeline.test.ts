@@ -102,6 +102,30 @@ for (const engine of testEngines()) {
       }
     });
 
+    test('held commands count against the bounds but reach the server only on release; destroy drops them unsent', async () => {
+      const pipe = await openPipeline<number>(server.endpoint('admin'), { stallTimeoutMs: 200 });
+      try {
+        pipe.hold();
+        for (let i = 0; i < 10; i++) pipe.send(['SET', `logs:held:${i}`, 'x'], i);
+        // over the bound while held: settle waits for the release (no stall failure), here until its deadline
+        assert.equal(await pipe.settle(5, undefined, { deadline: Date.now() + 400 }), false);
+        assert.equal(Number(await admin.sendCommand(['EXISTS', 'logs:held:0'])), 0, 'nothing was sent while held');
+        pipe.release();
+        assert.equal(await pipe.settle(0), true);
+        assert.equal(pipe.answered, 10);
+        assert.equal(Number(await admin.sendCommand(['EXISTS', 'logs:held:0', 'logs:held:9'])), 2);
+      } finally {
+        await pipe.close();
+      }
+      const dropped = await openPipeline<number>(server.endpoint('admin'));
+      dropped.hold();
+      dropped.send(['SET', 'logs:dropped', 'x'], 0);
+      dropped.flush();
+      dropped.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(Number(await admin.sendCommand(['EXISTS', 'logs:dropped'])), 0, 'destroyed while held: never sent');
+    });
+
     test('a wait that sees no progress at all fails with E_TIMEOUT, naming the server', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'), { stallTimeoutMs: 300 });
       const blocker = await server.connect('admin');
