@@ -34,10 +34,22 @@ interface Run {
  * returns (what a reader with one reused read buffer does), and written with `transient`: a view the
  * parser kept would then read garbage.
  */
-function run(rdb: Buffer, mode: Mode, chunk: number | (() => number) = rdb.length, bytewiseFrom = Infinity, reuse = false): Run {
+function run(
+  rdb: Buffer,
+  mode: Mode,
+  chunk: number | (() => number) = rdb.length,
+  bytewiseFrom = Infinity,
+  reuse = false,
+  options: { maxRecordBytes?: number; look?: (r: RdbKeyRecord) => void } = {},
+): Run {
   const records: RdbKeyRecord[] = [];
-  const onRecord = (r: RdbKeyRecord) => records.push({ ...r, key: Buffer.from(r.key), ...(r.value ? { value: Buffer.from(r.value) } : {}) });
-  const parser = mode === 'all' ? new RdbStreamParser({ source: 'big.rdb', onRecord }) : new RdbStreamParser({ source: 'big.rdb', rawValues: mode, onRecord });
+  const onRecord = (r: RdbKeyRecord) => {
+    options.look?.(r);
+    const { valueParts: _, ...rest } = r;
+    records.push({ ...rest, key: Buffer.from(r.key), ...(r.value ? { value: Buffer.from(r.value) } : {}) });
+  };
+  const common = { source: 'big.rdb', onRecord, ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}) };
+  const parser = mode === 'all' ? new RdbStreamParser(common) : new RdbStreamParser({ ...common, rawValues: mode });
   const next = typeof chunk === 'number' ? () => chunk : chunk;
   let scratch = Buffer.allocUnsafeSlow(65536);
   try {
@@ -174,6 +186,48 @@ describe('large values read element by element', () => {
     assert.equal(some.records.filter((r) => r.value === undefined).length, all.filter((r) => length(r) > 100_000).length);
   });
 
+  test("'all' in chunks: a large value comes as the pieces it arrived in, byte for byte the value read whole", (t) => {
+    const strip = (r: RdbKeyRecord) => ({ ...r, key: r.key.toString('latin1') });
+    const rnd = seededRandom(9);
+    const large = new Set(reference.records.filter((r) => r.value!.length > 320 * 1024).map((r) => r.key.toString('latin1')));
+    assert.ok(large.size >= 5, `the file has ${large.size} values over 320 KiB`);
+    for (const [label, chunk, reuse] of [
+      ['64 KiB chunks', 65536, false],
+      ['random chunks', () => 1 + Math.floor(rnd() * 100_000), false],
+      ['1 MiB chunks, reused buffer', 1 << 20, true],
+      ['small chunks, reused buffer', 777, true],
+    ] as const) {
+      const pieced = new Map<string, number>();
+      const r = run(big, 'all', chunk, Infinity, reuse, {
+        look(record) {
+          const parts = record.valueParts;
+          if (!parts) return;
+          const key = record.key.toString('latin1');
+          pieced.set(key, parts.length);
+          // read while the callback runs: with a reused buffer, that is as long as the views hold
+          assert.ok(Buffer.concat(parts).equals(record.value!), `${label}: ${key}'s pieces are its value`);
+        },
+      });
+      assert.deepEqual(r.summary, reference.summary, label);
+      assert.deepEqual(r.records.map(strip), reference.records.map(strip), `${label}: the records, values included`);
+      for (const [key, n] of pieced)
+        assert.ok(reference.records.find((x) => x.key.toString('latin1') === key)!.value!.length > 256 * 1024, `${label}: ${key} (${n} pieces)`);
+      if (chunk === 65536) assert.deepEqual(new Set([...pieced.keys()].filter((k) => large.has(k))), large, `${label}: every value over 320 KiB`);
+      else assert.ok(pieced.size > 0, label);
+      t.diagnostic(`'all', ${label}: ${pieced.size} values in pieces (${[...pieced.values()].join(', ')}), kept up to ${r.maxBuffered} bytes`);
+    }
+  });
+
+  test("'all' in chunks: maxRecordBytes bounds a value kept in pieces, naming its record", () => {
+    const first = reference.records.find((r) => r.value!.length > 2_000_000)!;
+    const r = run(big, 'all', 65536, Infinity, false, { maxRecordBytes: 2_000_000 });
+    assert.ok(r.error);
+    assert.match(r.error.message, /the record starting here is larger than the 2000000-byte limit \(maxRecordBytes\)/);
+    assert.equal(r.error.offset, first.offset);
+    assert.ok(r.error.message.includes(`key "${first.key.toString('latin1')}"`), r.error.message);
+    assert.ok(!r.records.some((x) => x.offset >= first.offset), 'nothing from that record on was delivered');
+  });
+
   test('damage inside a large value: the error and offset of the buffering mode, however the bytes arrive', (t) => {
     const at = (text: string) => {
       const i = big.indexOf(text);
@@ -243,6 +297,8 @@ describe('large values read element by element', () => {
       ] as const) {
         const r = run(c.rdb, 'none', chunk, from);
         assert.deepEqual(outcome(r), outcome(expected), `${c.label}, ${how}`);
+        // 'all' reads a large value that arrives in pieces element by element too
+        if (how !== 'whole') assert.deepEqual(outcome(run(c.rdb, 'all', chunk, from)), outcome(expected), `${c.label}, ${how}, 'all'`);
         if (from === Infinity) assert.deepEqual(outcome(run(c.rdb, 'none', chunk, from, true)), outcome(expected), `${c.label}, ${how}, reused buffer`);
         // A flipped byte can land on a member's length (where a hashtable-encoded hash or set puts
         // it depends on the server's random dict seed): the parser then reads the bogus length as

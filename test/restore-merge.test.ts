@@ -6,7 +6,8 @@
  * an error reply, a killed connection) reported exactly and resumed to exactly the source data.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { RESP_TYPES } from '@redis/client';
@@ -77,11 +78,30 @@ async function seedVariety(c: Client, engine: TestEngine): Promise<void> {
   await cmd(c, 'XDEL', 'stream:s', '1-2', '1-9');
   await cmd(c, 'XGROUP', 'CREATE', 'stream:empty', 'g', '0', 'MKSTREAM');
   await cmd(c, 'FUNCTION', 'LOAD', LIBRARY);
+  await seedHuge(c);
   await cmd(c, 'SELECT', '1');
   await cmd(c, 'SET', 'db1:a', '1');
   await cmd(c, 'HSET', 'db1:h', 'f', 'v');
   await cmd(c, 'SELECT', '0');
 }
+
+/**
+ * Values of 400-700 KB that LZF cannot shrink: the parser reads each element by element as its bytes
+ * arrive and hands the merge the pieces they came in (RdbRecord.valueParts), which RESTORE sends as
+ * they are.
+ */
+async function seedHuge(c: Client): Promise<void> {
+  const noise = (i: number, n: number) => randomBytes(n).toString('base64').slice(0, n) + i;
+  await cmd(c, 'SADD', 'set:huge', ...Array.from({ length: 20_000 }, (_, i) => noise(i, 24)));
+  await cmd(c, 'ZADD', 'zset:huge', ...Array.from({ length: 15_000 }, (_, i) => [String(i / 3), noise(i, 24)]).flat());
+  await cmd(c, 'HSET', 'hash:huge', ...Array.from({ length: 10_000 }, (_, i) => [`f${i}`, noise(i, 40)]).flat());
+  await cmd(c, 'PEXPIRE', 'hash:huge', String(48 * 3600_000)); // outlives the expiry test's clock
+  await cmd(c, 'RPUSH', 'list:huge', ...Array.from({ length: 8_000 }, (_, i) => noise(i, 60)));
+  await cmd(c, 'SET', 'str:huge', noise(0, 700_000));
+  for (let i = 0; i < 4_000; i += 500)
+    await Promise.all(Array.from({ length: 500 }, (_, j) => cmd(c, 'XADD', 'stream:huge', '*', 'n', String(i + j), 'text', noise(i + j, 120))));
+}
+const HUGE_KEYS = ['set:huge', 'zset:huge', 'hash:huge', 'list:huge', 'str:huge', 'stream:huge'];
 
 interface KeyState {
   digest: string;
@@ -235,6 +255,20 @@ for (const engine of testEngines())
       }
       await cmd(src, 'SELECT', '0');
       assert.ok(compared > 50, `compared ${compared}`);
+    });
+
+    test(`${engine.label}: the backup's values over 320 KiB reach the merge in pieces, whose payloads equal DUMP`, async () => {
+      const pieced = new Map<string, Buffer>();
+      const parser = new RdbStreamParser({
+        onRecord: (r) => {
+          if (r.valueParts) pieced.set(r.key.toString(), restorePayload(r.type, Buffer.concat(r.valueParts), rdbVersionWritten(engine.identity)!));
+        },
+      });
+      // the merge's own way in: the file as a stream, in 64 KiB chunks
+      for await (const chunk of createReadStream(backupFile, { highWaterMark: 65536 })) parser.write(chunk as Buffer);
+      parser.end();
+      assert.deepEqual([...pieced.keys()].sort(), [...HUGE_KEYS].sort());
+      for (const [key, payload] of pieced) assert.deepEqual(payload, await buffers(src).sendCommand(['DUMP', key]), key);
     });
 
     test(`${engine.label}: fail mode merges onto a server holding other data: every type, absolute TTLs, streams, functions, db 1`, async () => {

@@ -10,6 +10,7 @@ import { CallbackFailure, NEED_MORE, type RdbWarning } from './errors.js';
 import { MetaItems } from './meta-items.js';
 import { readHeader, readSlotImport, readSlotInfo } from './header.js';
 import { ValueCursor } from './incremental.js';
+import { ValuePieces, withPieces } from './value-pieces.js';
 import { ByteReader, STR_RAW } from './reader.js';
 import { plainString } from './plain-string.js';
 import {
@@ -53,6 +54,12 @@ for (const t of [
 
 /** with rawValues 'none', values longer than this are read element by element when they are not all there */
 const ELEMENTWISE_ABOVE = 64 * 1024;
+/**
+ * with rawValues 'all', values longer than this are read element by element when they are not all
+ * there, their bytes kept as the pieces they arrived in (RdbRecord.valueParts) instead of being
+ * joined and read again each time more arrives
+ */
+const PIECES_ABOVE = 256 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -75,6 +82,8 @@ export class RdbContents {
    */
   retryItem = -1;
   retryBytes = 0;
+  /** rawValues 'all': the open value's bytes read so far (undefined otherwise; the parser keeps them as it moves on) */
+  readonly pieces: ValuePieces | undefined;
   version = 0;
   headerText = '';
   private readonly warnings: RdbWarning[] = [];
@@ -97,8 +106,9 @@ export class RdbContents {
     const raw = options.rawValues ?? (options.onRecord ? 'all' : 'none');
     // switch well before the parser would refuse to buffer more (maxRecordBytes)
     const bufferable = Math.floor((options.maxRecordBytes ?? Infinity) / 2);
+    this.pieces = raw === 'all' ? new ValuePieces() : undefined;
     if (raw === 'all') {
-      this.elementwiseAbove = -1;
+      this.elementwiseAbove = Math.min(PIECES_ABOVE, bufferable);
       this.valuesUpTo = Infinity;
     } else if (raw === 'none') {
       this.elementwiseAbove = Math.min(ELEMENTWISE_ABOVE, bufferable);
@@ -298,6 +308,7 @@ export class RdbContents {
     r.untrack();
     r.pos = valueStart;
     this.itemStart = valueStart;
+    if (this.pieces) this.pieces.from = valueStart;
   }
 
   /** reads on in the open value: true once it (and its record) are done; false when it stopped at `limit` */
@@ -305,12 +316,15 @@ export class RdbContents {
     const cursor = this.cursor;
     r.keyBuf = cursor.key;
     if (!cursor.run(r, limit, this)) return false;
+    this.pieces?.keep(r.buf, r.pos);
     this.open = false;
     const type = cursor.type;
     this.counted(type, cursor.expireAtMs);
     const onRecord = this.onRecord;
+    const pieces = this.pieces?.take();
     if (onRecord) {
       const record: RdbKeyRecord = { db: this.db, key: cursor.key, type, kind: KIND_OF_TYPE[type]!, offset: cursor.offset };
+      if (pieces) withPieces(record, pieces);
       this.deliver(onRecord, record, cursor.expireAtMs, cursor.idle, cursor.freq);
     }
     cursor.key = EMPTY;

@@ -10,15 +10,17 @@
  * large chunk after an unfinished item is bridged (the item finished in a small buffer, then parsing
  * continues inside the chunk), not copied. The CRC-64 covers each byte once, as items complete.
  *
- * Unless every value's raw bytes are wanted (RdbParserOptions.rawValues, see RdbRawValues), a large
- * value that is not complete in the bytes at hand is read element by element instead (incremental.ts):
- * the commit point then moves after each element, and what the parser keeps is bounded by the
- * largest element, not by the value.
+ * A large value that is not complete in the bytes at hand is read element by element instead
+ * (incremental.ts): the commit point then moves after each element, and what the parser keeps is
+ * bounded by the largest element, not by the value. When every value's raw bytes are wanted
+ * (RdbParserOptions.rawValues 'all', see RdbRawValues), the bytes read are kept as views of the
+ * chunks they came in and handed over as the record's pieces: never joined, never read twice.
  */
 import { BlobError, CallbackFailure, NEED_MORE, RdbFormatError, RdbUnsupportedError } from './errors.js';
 import { RdbContents } from './contents.js';
 import { crc64Hex, crc64Init, crc64Update, type Crc64State } from './crc64.js';
 import { ByteReader } from './reader.js';
+import { truncatedError } from './truncation.js';
 import type { RdbLeanParserOptions, RdbParserOptions, RdbSummary } from './types.js';
 
 const enum State {
@@ -69,6 +71,7 @@ export class RdbStreamParser {
    */
   constructor(options?: RdbParserOptions);
   constructor(options: RdbLeanParserOptions);
+  constructor(options: RdbParserOptions | RdbLeanParserOptions);
   constructor(options: RdbParserOptions | RdbLeanParserOptions = {}) {
     this.source = options.source;
     this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 32;
@@ -94,9 +97,14 @@ export class RdbStreamParser {
     return this.base + this.pendingBytes;
   }
 
-  /** bytes of earlier writes the parser keeps now (the unfinished item, or element, and what follows it) */
+  /** bytes of the value read element by element kept for its record (rawValues 'all') */
+  private get piecesBytes(): number {
+    return this.contents.pieces?.bytes ?? 0;
+  }
+
+  /** bytes of earlier writes the parser keeps now (the unfinished item or element and what follows; a value's pieces) */
   get bufferedBytes(): number {
-    return this.pendingBytes;
+    return this.pendingBytes + this.piecesBytes;
   }
 
   /** the most bytes of earlier writes the parser has kept at once between two write() calls */
@@ -116,6 +124,7 @@ export class RdbStreamParser {
    */
   write(chunk: Buffer, transient = false): void {
     this.writeChunk(chunk);
+    if (transient) this.contents.pieces?.copyViewsOf(chunk.buffer);
     if (transient && this.pendingBytes > 0) {
       // only the last two entries can be views of this chunk: the chunk itself when it was only
       // queued (earlier entries were copied by earlier calls), or what run() kept of it (at most two)
@@ -142,17 +151,24 @@ export class RdbStreamParser {
     }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes < this.retryAt) {
-      if (this.pendingBytes > this.maxRecordBytes) {
-        this.failWith(
-          new RdbFormatError(`the item starting here is larger than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, {
-            source: this.source,
-            offset: this.base,
-          }),
-        );
-      }
-    } else this.run(false);
-    if (this.pendingBytes > this.maxPending) this.maxPending = this.pendingBytes;
+    if (this.pendingBytes < this.retryAt) this.checkLimit();
+    else {
+      this.run(false);
+      // a value kept in pieces grows while it is read: checked once the run is over
+      if (this.piecesBytes > 0) this.checkLimit();
+    }
+    const kept = this.pendingBytes + this.piecesBytes;
+    if (kept > this.maxPending) this.maxPending = kept;
+  }
+
+  /** Fails when the parser keeps more than maxRecordBytes: of the record read in pieces, or of the unfinished item. */
+  private checkLimit(): void {
+    if (this.pendingBytes + this.piecesBytes <= this.maxRecordBytes) return;
+    const { cursor } = this.contents;
+    const [what, place] = this.piecesBytes > 0 ? ['record', { offset: cursor.offset, key: cursor.key }] : ['item', { offset: this.base }];
+    this.failWith(
+      new RdbFormatError(`the ${what} starting here is larger than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, { source: this.source, ...place }),
+    );
   }
 
   /** Declares the input complete: throws RdbFormatError if it is truncated, otherwise the summary. */
@@ -195,6 +211,7 @@ export class RdbStreamParser {
     this.error = error;
     this.pending = [];
     this.pendingBytes = 0;
+    this.contents.pieces?.drop();
     throw error;
   }
 
@@ -209,6 +226,7 @@ export class RdbStreamParser {
     let { buf, tail } = taken;
     const r = this.reader;
     r.reset(buf, 0, buf.length, this.base);
+    if (this.contents.pieces) this.contents.pieces.from = 0;
     let committed = 0;
     let crcDone = 0;
     try {
@@ -218,6 +236,7 @@ export class RdbStreamParser {
         if (tail && committed >= head) {
           // the bridged item is done: continue inside the chunk itself
           crc64Update(this.crc, buf, crcDone, committed);
+          if (this.contents.open) this.contents.pieces?.keep(buf, committed, committed - head);
           this.base += head;
           committed -= head;
           crcDone = committed;
@@ -247,6 +266,7 @@ export class RdbStreamParser {
       if (error === NEED_MORE) {
         committed = this.contents.itemStart;
         crc64Update(this.crc, buf, crcDone, committed);
+        if (this.contents.open) this.contents.pieces?.keep(buf, committed);
         if (tail) this.rebridge(buf, tail, head, committed, final);
         else this.keepRest(buf, committed, r, final);
         return;
@@ -323,7 +343,11 @@ export class RdbStreamParser {
     this.partialKey = key ? Buffer.from(key) : undefined;
     const need = r.needEnd - committed;
     this.base += committed;
-    if (final) this.failWith(this.truncated(restLength, need));
+    if (final) {
+      const where = this.state === State.Header ? 'header' : this.state === State.Checksum ? 'checksum' : 'body';
+      const open = this.contents.open ? this.contents.cursor.offset : undefined;
+      this.failWith(truncatedError({ where, source: this.source, base: this.base, restLength, need, key: this.partialKey, openRecordAt: open }));
+    }
     // a view, not a copy: write() takes over the chunks it is given
     if (restLength > 0) this.pending = [buf.subarray(committed)];
     this.pendingBytes = restLength;
@@ -351,28 +375,6 @@ export class RdbStreamParser {
         }),
       );
     }
-  }
-
-  private truncated(restLength: number, need: number): RdbFormatError {
-    const end = this.base + restLength;
-    const place = { source: this.source, offset: end, key: this.partialKey };
-    if (this.state === State.Header) return new RdbFormatError(`truncated: the file has ${end} bytes, fewer than the 9-byte header`, place);
-    if (this.state === State.Checksum)
-      return new RdbFormatError(`truncated: the file ends inside the 8-byte checksum after the EOF opcode (${restLength} of 8 bytes)`, place);
-    if (this.contents.open) {
-      // inside a value read element by element: measured from the start of its record
-      const start = this.contents.cursor.offset;
-      return new RdbFormatError(
-        `truncated: the file ends inside the record starting at byte ${start}, which needs at least ${this.base + need - start} bytes (has ${end - start})`,
-        place,
-      );
-    }
-    if (restLength === 0) return new RdbFormatError('truncated: the file ends without the EOF opcode (0xFF)', place);
-    const what = this.partialKey ? 'record' : 'item';
-    return new RdbFormatError(
-      `truncated: the file ends inside the ${what} starting at byte ${this.base}, which needs at least ${need} bytes (has ${restLength})`,
-      place,
-    );
   }
 
   private convert(error: unknown, r: ByteReader): unknown {

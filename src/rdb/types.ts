@@ -125,6 +125,13 @@ export interface RdbRecord {
    * caller's reuse of those buffers.
    */
   value: Buffer;
+  /**
+   * The same bytes as `value`, when they arrived in pieces (a value over 256 KiB that was not whole
+   * in one write()): views of the written chunks, in order. `value` joins them into one buffer the
+   * first time it is read; a consumer that can use the pieces one after another (a socket write)
+   * skips that copy.
+   */
+  valueParts?: readonly Buffer[];
   /** absolute expiry, Unix milliseconds */
   expireAtMs?: number;
   idleSeconds?: number;
@@ -145,7 +152,9 @@ export interface RdbKeyRecord extends Omit<RdbRecord, 'value'> {
 /**
  * Which records need their value's raw bytes:
  * - 'all': every one (RdbRecord.value). The parser holds each value whole until it has been
- *   validated, so memory grows with the largest value in the file.
+ *   validated, so memory grows with the largest value in the file. A value over 256 KiB that is not
+ *   complete in the bytes at hand is validated element by element as it arrives (as with 'none'),
+ *   its bytes kept as the pieces they came in (RdbRecord.valueParts), never copied or read twice.
  * - 'none': none. Values are validated element by element as their bytes arrive (strings, lists,
  *   sets, sorted sets and hashes in their hashtable/skiplist/linked encodings one element at a time,
  *   quicklists and streams one node at a time, module values one field at a time) once they are

@@ -6,7 +6,7 @@
  */
 import { closeConnection, openConnection, type Endpoint } from '../connect/index.js';
 import { NeuralLogRedisError } from '../errors.js';
-import { displayKey, type RdbRecord } from '../rdb/index.js';
+import { displayKey, type RdbKeyRecord } from '../rdb/index.js';
 import { MergeInterruptedError, type MergeDatabase, type MergeProgress } from './merge-types.js';
 import { feed, STOP_FEED, type Selector } from './merge-scan.js';
 import { libraryName } from './merge-target.js';
@@ -145,6 +145,8 @@ export async function checkPass(args: {
       args.source.open(),
       {
         source: args.source.file,
+        // only keys are looked at: large values are checked element by element, never held whole
+        rawValues: 'none',
         onFunction(code) {
           const index = out.records++;
           out.libraries.push({ name: libraryName(code) ?? `(unnamed library at item ${index})`, index });
@@ -201,7 +203,7 @@ export async function checkPass(args: {
 }
 
 /** Counts one key of the backup; returns its target database when it is selected for writing. */
-function countRecord(out: Counts, dbs: Map<number, MergeDatabase>, selector: Selector, record: RdbRecord): number | undefined {
+function countRecord(out: Counts, dbs: Map<number, MergeDatabase>, selector: Selector, record: RdbKeyRecord): number | undefined {
   const index = out.records++;
   out.keys++;
   const verdict = selector.key(record, index);

@@ -5,7 +5,7 @@
  * and stopping happen.
  */
 import type { Readable } from 'node:stream';
-import { RdbStreamParser, type RdbParserOptions, type RdbRecord, type RdbSummary } from '../rdb/index.js';
+import { RdbStreamParser, type RdbKeyRecord, type RdbLeanParserOptions, type RdbParserOptions, type RdbSummary } from '../rdb/index.js';
 import { UsageError } from '../errors.js';
 import { globMatcher } from './glob.js';
 
@@ -55,7 +55,7 @@ export class Selector {
     return index < this.#resumeAfter;
   }
 
-  key(record: RdbRecord, index: number): Verdict {
+  key(record: RdbKeyRecord, index: number): Verdict {
     if (index < this.#resumeAfter) return 'resumed';
     if (!this.#match(record.key) || (this.#keep !== undefined && !this.#keep(record.key))) return 'filtered';
     if (record.expireAtMs !== undefined && record.expireAtMs <= this.now) return 'expired';
@@ -76,7 +76,7 @@ export interface FeedResult {
  * Parses `stream` with the given callbacks, awaiting `between(bytesSoFar)` after each slice.
  * RdbFormatError (damage, truncation, checksum) and stream errors propagate.
  */
-export async function feed(stream: Readable, options: RdbParserOptions, between: (bytes: number) => Promise<void>): Promise<FeedResult> {
+export async function feed(stream: Readable, options: RdbParserOptions | RdbLeanParserOptions, between: (bytes: number) => Promise<void>): Promise<FeedResult> {
   const parser = new RdbStreamParser(options);
   let bytes = 0;
   try {

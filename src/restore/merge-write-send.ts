@@ -86,7 +86,7 @@ export class WriteSender {
     if (verdict !== 'write') return;
     const to = a.selector.targetDb(record.db);
     this.useDb(to, { kind: 'select', index });
-    if (a.encoding === 'restore' && record.value.length + PAYLOAD_OVERHEAD <= a.maxPayload) {
+    if (a.encoding === 'restore' && valueLength(record) + PAYLOAD_OVERHEAD <= a.maxPayload) {
       this.#restoreKey(record, index, to);
       return;
     }
@@ -108,7 +108,8 @@ export class WriteSender {
     const pipe = this.#pipe;
     const replace = this.#replace;
     const key = Buffer.from(record.key);
-    const frame = payloadFrame(record.type, record.value, this.#a.rdbVersion);
+    const value = record.valueParts ?? [record.value];
+    const frame = payloadFrame(record.type, value, this.#a.rdbVersion);
     const idle = record.idleSeconds !== undefined && this.#a.features.rdbVersion >= 9;
     const freq = record.lfuFreq !== undefined && this.#a.features.rdbVersion >= 9;
     pipe.begin(5 + (replace ? 1 : 0) + (idle ? 2 : 0) + (freq ? 2 : 0));
@@ -116,7 +117,7 @@ export class WriteSender {
     pipe.arg(key);
     if (record.expireAtMs === undefined) pipe.argEncoded(ARG.ZERO);
     else pipe.argInt(record.expireAtMs);
-    pipe.argParts([frame.head, record.value, frame.tail], frame.length);
+    pipe.argParts([frame.head, ...value, frame.tail], frame.length);
     pipe.argEncoded(ARG.ABSTTL);
     if (replace) pipe.argEncoded(ARG.REPLACE);
     if (idle) {
@@ -150,4 +151,13 @@ export class WriteSender {
       this.#pipe.send(['DEL', tmp], { kind: 'cleanup', index });
     }
   }
+}
+
+/** the value's length, without joining a value that came in pieces */
+function valueLength(record: RdbRecord): number {
+  const parts = record.valueParts;
+  if (parts === undefined) return record.value.length;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
 }

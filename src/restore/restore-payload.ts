@@ -22,8 +22,11 @@ export interface PayloadFrame {
 
 const TYPE_BYTE: Buffer[] = Array.from({ length: 256 }, (_, t) => Buffer.from([t]));
 
-/** The head and tail of the payload of `value` (RDB value type `type`), stamped with `rdbVersion`. */
-export function payloadFrame(type: number, value: Uint8Array, rdbVersion: number): PayloadFrame {
+/**
+ * The head and tail of the payload of `value` (RDB value type `type`; one buffer, or the pieces it
+ * came in, in order), stamped with `rdbVersion`.
+ */
+export function payloadFrame(type: number, value: Uint8Array | readonly Uint8Array[], rdbVersion: number): PayloadFrame {
   if (!Number.isInteger(type) || type < 0 || type > 255) throw new RangeError(`RDB value type ${type} is not a byte`);
   if (!Number.isInteger(rdbVersion) || rdbVersion < 1 || rdbVersion > 0xffff) throw new RangeError(`RDB version ${rdbVersion} does not fit a payload`);
   const head = TYPE_BYTE[type]!;
@@ -31,11 +34,20 @@ export function payloadFrame(type: number, value: Uint8Array, rdbVersion: number
   tail.writeUInt16LE(rdbVersion, 0);
   const crc: Crc64State = crc64Init();
   crc64Update(crc, head);
-  crc64Update(crc, value);
+  let length = 0;
+  if (value instanceof Uint8Array) {
+    crc64Update(crc, value);
+    length = value.length;
+  } else {
+    for (const piece of value) {
+      crc64Update(crc, piece);
+      length += piece.length;
+    }
+  }
   crc64Update(crc, tail, 0, 2);
   tail.writeInt32LE(crc.lo | 0, 2);
   tail.writeInt32LE(crc.hi | 0, 6);
-  return { head, tail, length: value.length + PAYLOAD_OVERHEAD };
+  return { head, tail, length: length + PAYLOAD_OVERHEAD };
 }
 
 /** The whole payload as one buffer (tests, small values; merge writes the frame's parts instead). */
