@@ -218,6 +218,30 @@ describe('large values read element by element', () => {
     }
   });
 
+  test('slices of one read are parsed where they lie: what the parser copies is a small part of the file', () => {
+    // as the merge feeds a file: 1 MiB reads, each handed over in 64 KiB slices
+    const concat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = (list: readonly Uint8Array[], length?: number) => {
+      const joined = concat(list, length);
+      copied += joined.length;
+      return joined;
+    };
+    let summary: RdbSummary;
+    try {
+      const parser = new RdbStreamParser({ source: 'big.rdb', onRecord: () => undefined });
+      for (let at = 0; at < big.length; at += 1 << 20) {
+        const read = Buffer.from(big.subarray(at, at + (1 << 20)));
+        for (let i = 0; i < read.length; i += 65536) parser.write(read.subarray(i, i + 65536));
+      }
+      summary = parser.end();
+    } finally {
+      Buffer.concat = concat;
+    }
+    assert.deepEqual(summary, reference.summary);
+    assert.ok(copied < big.length / 10, `copied ${copied} bytes of ${big.length}`);
+  });
+
   test("'all' in chunks: maxRecordBytes bounds a value kept in pieces, naming its record", () => {
     const first = reference.records.find((r) => r.value!.length > 2_000_000)!;
     const r = run(big, 'all', 65536, Infinity, false, { maxRecordBytes: 2_000_000 });

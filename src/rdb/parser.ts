@@ -21,6 +21,7 @@ import { RdbContents } from './contents.js';
 import { crc64Hex, crc64Init, crc64Update, type Crc64State } from './crc64.js';
 import { ByteReader } from './reader.js';
 import { truncatedError } from './truncation.js';
+import { adjacentJoined } from './views.js';
 import type { RdbLeanParserOptions, RdbParserOptions, RdbSummary } from './types.js';
 
 const enum State {
@@ -31,8 +32,8 @@ const enum State {
   Failed,
 }
 
-/** a chunk at least this long after an unfinished item is bridged rather than copied */
-const BRIDGE_MIN = 64 * 1024;
+/** a chunk at least this long after an unfinished item is bridged rather than copied (slices of one read are joined as views first) */
+const BRIDGE_MIN = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 /** inside a value read element by element, retry once this many more bytes have arrived */
 const OPEN_RETRY_STEP = 8 * 1024;
@@ -164,11 +165,10 @@ export class RdbStreamParser {
   /** Fails when the parser keeps more than maxRecordBytes: of the record read in pieces, or of the unfinished item. */
   private checkLimit(): void {
     if (this.pendingBytes + this.piecesBytes <= this.maxRecordBytes) return;
-    const { cursor } = this.contents;
-    const [what, place] = this.piecesBytes > 0 ? ['record', { offset: cursor.offset, key: cursor.key }] : ['item', { offset: this.base }];
-    this.failWith(
-      new RdbFormatError(`the ${what} starting here is larger than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`, { source: this.source, ...place }),
-    );
+    const c = this.contents.cursor;
+    const [what, place] = this.piecesBytes > 0 ? ['record', { offset: c.offset, key: c.key }] : ['item', { offset: this.base }];
+    const message = `the ${what} starting here is larger than the ${this.maxRecordBytes}-byte limit (maxRecordBytes)`;
+    this.failWith(new RdbFormatError(message, { source: this.source, ...place }));
   }
 
   /** Declares the input complete: throws RdbFormatError if it is truncated, otherwise the summary. */
@@ -282,7 +282,7 @@ export class RdbStreamParser {
    * and `head` is where the chunk starts in `buf`.
    */
   private takePending(bridging: boolean): { buf: Buffer; tail: Buffer | undefined; head: number } {
-    const pending = this.pending;
+    const pending = adjacentJoined(this.pending);
     const last = pending[pending.length - 1] ?? EMPTY;
     const head = this.pendingBytes - last.length;
     let tail: Buffer | undefined;
