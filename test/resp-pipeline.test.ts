@@ -22,6 +22,13 @@ for (const engine of testEngines()) {
       if (admin) await closeConnection(admin);
       await server?.stop();
     });
+    /** puts the server to sleep for `seconds` (DEBUG SLEEP from a second connection stops its event loop) */
+    const asleep = async (seconds: number): Promise<{ awake: Promise<unknown>; close(): Promise<void> }> => {
+      const blocker = await server.connect('admin');
+      const awake = blocker.sendCommand(['DEBUG', 'SLEEP', String(seconds)]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return { awake, close: () => closeConnection(blocker) };
+    };
 
     test('settle keeps the unanswered commands and bytes within bounds; replies reach their tags in order', async () => {
       const seen: number[] = [];
@@ -51,10 +58,8 @@ for (const engine of testEngines()) {
 
     test('a server that stops reading: write() backs up, settle waits for drain, or gives up at its deadline or abort', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'));
-      const blocker = await server.connect('admin');
+      const sleeping = await asleep(1.5);
       try {
-        const busy = blocker.sendCommand(['DEBUG', 'SLEEP', '1.5']);
-        await new Promise((resolve) => setTimeout(resolve, 200));
         const value = Buffer.alloc(512 * 1024, 0x62);
         for (let i = 0; i < 128; i++) pipe.send(['SET', `logs:busy:${i}`, value], i);
         pipe.flush();
@@ -70,20 +75,18 @@ for (const engine of testEngines()) {
         assert.equal(await pipe.settle(0), true);
         assert.equal(pipe.answered, 128);
         assert.deepEqual(pipe.firstError, undefined);
-        assert.equal(await busy, 'OK');
+        assert.equal(await sleeping.awake, 'OK');
       } finally {
-        await closeConnection(blocker);
+        await sleeping.close();
         await pipe.close();
       }
     });
 
     test('one command larger than the byte bound: once it is the oldest unanswered, the bound holds for those behind it', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'));
-      const blocker = await server.connect('admin');
+      const sleeping = await asleep(1);
       try {
         // the server sleeps, so nothing is answered while the bounds are tested
-        const busy = blocker.sendCommand(['DEBUG', 'SLEEP', '1']);
-        await new Promise((resolve) => setTimeout(resolve, 200));
         pipe.send(['SET', 'logs:large', Buffer.alloc(256 * 1024, 0x6c)], 0);
         for (let i = 1; i <= 3; i++) pipe.send(['SET', `logs:small:${i}`, Buffer.alloc(4 * 1024, 0x73)], i);
         // 268 KiB in flight against a 64 KiB bound, but 12 KiB of it behind the large one
@@ -95,9 +98,9 @@ for (const engine of testEngines()) {
         assert.equal(await pipe.settle(100, 64 * 1024), true);
         await pipe.settle(0);
         assert.equal(pipe.answered, 21);
-        assert.equal(await busy, 'OK');
+        assert.equal(await sleeping.awake, 'OK');
       } finally {
-        await closeConnection(blocker);
+        await sleeping.close();
         await pipe.close();
       }
     });
@@ -128,19 +131,17 @@ for (const engine of testEngines()) {
 
     test('a wait that sees no progress at all fails with E_TIMEOUT, naming the server', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'), { stallTimeoutMs: 300 });
-      const blocker = await server.connect('admin');
+      const sleeping = await asleep(1.2);
       try {
-        const busy = blocker.sendCommand(['DEBUG', 'SLEEP', '1.2']);
-        await new Promise((resolve) => setTimeout(resolve, 200));
         pipe.send(['PING'], 1);
         await assert.rejects(pipe.settle(0), (e: Error & { code?: string }) => {
           assert.equal(e.code, 'E_TIMEOUT');
           assert.match(e.message, new RegExp(`no answer from 127\\.0\\.0\\.1:${server.port} within 0 s \\(1 command unanswered\\)`));
           return true;
         });
-        await busy;
+        await sleeping.awake;
       } finally {
-        await closeConnection(blocker);
+        await sleeping.close();
         await pipe.close();
       }
     });

@@ -257,7 +257,7 @@ for (const engine of testEngines())
       assert.ok(compared > 50, `compared ${compared}`);
     });
 
-    test(`${engine.label}: the backup's values over 320 KiB reach the merge in pieces, whose payloads equal DUMP`, async () => {
+    test(`${engine.label}: parsed as the merge reads the file, the values over 320 KiB come in pieces whose payloads equal DUMP`, async () => {
       const pieced = new Map<string, Buffer>();
       const parser = new RdbStreamParser({
         onRecord: (r) => {

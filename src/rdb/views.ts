@@ -1,6 +1,7 @@
 /**
- * Buffers as views. adjacentJoined: `pieces` with each run of neighbours that lie back to back in one memory (slices of one read, the
- * unfinished item and the next slice) turned into one view of that memory: nothing is copied.
+ * `pieces` with each run of neighbours that lie back to back in one memory (slices of one read: the
+ * rest of an unfinished item and the next slice) turned into one view of that memory. Nothing is
+ * copied; the array is changed in place and returned.
  */
 export function adjacentJoined(pieces: Buffer[]): Buffer[] {
   let w = 0;

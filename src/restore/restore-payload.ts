@@ -23,10 +23,10 @@ export interface PayloadFrame {
 const TYPE_BYTE: Buffer[] = Array.from({ length: 256 }, (_, t) => Buffer.from([t]));
 
 /**
- * The head and tail of the payload of `value` (RDB value type `type`; one buffer, or the pieces it
- * came in, in order), stamped with `rdbVersion`.
+ * The head and tail of the payload of a value (RDB value type `type`) given as the pieces it came in,
+ * in order (one piece when it came whole), stamped with `rdbVersion`.
  */
-export function payloadFrame(type: number, value: Uint8Array | readonly Uint8Array[], rdbVersion: number): PayloadFrame {
+export function payloadFrame(type: number, pieces: readonly Uint8Array[], rdbVersion: number): PayloadFrame {
   if (!Number.isInteger(type) || type < 0 || type > 255) throw new RangeError(`RDB value type ${type} is not a byte`);
   if (!Number.isInteger(rdbVersion) || rdbVersion < 1 || rdbVersion > 0xffff) throw new RangeError(`RDB version ${rdbVersion} does not fit a payload`);
   const head = TYPE_BYTE[type]!;
@@ -35,14 +35,9 @@ export function payloadFrame(type: number, value: Uint8Array | readonly Uint8Arr
   const crc: Crc64State = crc64Init();
   crc64Update(crc, head);
   let length = 0;
-  if (value instanceof Uint8Array) {
-    crc64Update(crc, value);
-    length = value.length;
-  } else {
-    for (const piece of value) {
-      crc64Update(crc, piece);
-      length += piece.length;
-    }
+  for (const piece of pieces) {
+    crc64Update(crc, piece);
+    length += piece.length;
   }
   crc64Update(crc, tail, 0, 2);
   tail.writeInt32LE(crc.lo | 0, 2);
@@ -52,7 +47,7 @@ export function payloadFrame(type: number, value: Uint8Array | readonly Uint8Arr
 
 /** The whole payload as one buffer (tests, small values; merge writes the frame's parts instead). */
 export function restorePayload(type: number, value: Uint8Array, rdbVersion: number): Buffer {
-  const frame = payloadFrame(type, value, rdbVersion);
+  const frame = payloadFrame(type, [value], rdbVersion);
   return Buffer.concat([frame.head, value, frame.tail], frame.length);
 }
 
