@@ -4,14 +4,17 @@
  *     parse), gzip-compressed and published in one set)
  *   - `redis-cli --rdb` run against each master one after another (the per-master recipe the
  *     charts and scripts use; no check, no compression)
- * and the ratio of the two wall times (goal: 0.85 or less), with our process's peak RSS.
+ * and the ratio of the two wall times (goal: 0.85 or less), with our process's peak RSS. For scale it
+ * also times the three `redis-cli --rdb` started at once: what concurrency alone gives, with no check,
+ * no compression and no Node process beside the servers.
  *
  *   npm run build && node --import tsx bench/ha-backup.ts [--keys 300000] [--rounds 3] [--value-bytes 200]
  *
- * Each round runs both, in alternating order; the table keeps each one's best round. The masters run
+ * Each round runs the three, in rotating order; the table keeps each one's best round and the median
+ * of the per-round ratios (ours against the sequential pulls of the same round). The masters run
  * with `repl-diskless-sync-delay 0` (the profile's 5 s would time the server's replication cron).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +47,29 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Timed {
 }
 
 const best = (xs: Timed[]) => xs.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Runs the commands at once; resolves with the wall time once all have exited with status 0. */
+async function runTogether(commands: Array<{ cmd: string; args: string[] }>, env: NodeJS.ProcessEnv): Promise<Timed> {
+  const t0 = performance.now();
+  await Promise.all(
+    commands.map(
+      ({ cmd, args }) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr}`))));
+        }),
+    ),
+  );
+  return { seconds: (performance.now() - t0) / 1000, stdout: '' };
+}
 
 /** `keys` keys over every slot: strings with values of `valueBytes`, a hash every tenth key, a TTL every third. */
 async function fill(route: (key: string) => RedisConnection): Promise<void> {
@@ -84,11 +110,13 @@ try {
   const env = { REDISCLI_AUTH: cluster.password, NEURALLOG_REDIS_PASSWORD: cluster.password, NEURALLOG_REDIS_REPORT_RSS: '1' };
   const ours: Timed[] = [];
   const sequential: Timed[] = [];
+  const together: Timed[] = [];
   let rdbBytes = 0;
   let storedBytes = 0;
   for (let i = 0; i < rounds; i++) {
-    const steps = [
-      () => {
+    const anchorArgs = (port: number, file: string) => ['-p', String(port), '--user', 'backup', '--no-auth-warning', '--rdb', file];
+    const steps: Array<() => Promise<void>> = [
+      async () => {
         const dir = join(work, `ours-${i}`);
         ours.push(run(CLI, ['backup', '--cluster', cluster.seeds, '--user', 'backup', '--to', dir, '--nice', '0'], env));
         const set = join(
@@ -100,20 +128,29 @@ try {
           .reduce((sum, n) => sum + statSync(join(set, n)).size, 0);
         rmSync(dir, { recursive: true, force: true });
       },
-      () => {
+      async () => {
         const t = performance.now();
         rdbBytes = 0;
         for (const m of cluster.masters) {
           const file = join(work, `anchor-${m.port}.rdb`);
-          run(engine.cli, ['-p', String(m.port), '--user', 'backup', '--no-auth-warning', '--rdb', file], env);
+          run(engine.cli, anchorArgs(m.port, file), env);
           rdbBytes += statSync(file).size;
           rmSync(file);
         }
         sequential.push({ seconds: (performance.now() - t) / 1000, stdout: '' });
       },
+      async () => {
+        const files = cluster.masters.map((m) => join(work, `together-${m.port}.rdb`));
+        together.push(
+          await runTogether(
+            cluster.masters.map((m, k) => ({ cmd: engine.cli, args: anchorArgs(m.port, files[k]!) })),
+            env,
+          ),
+        );
+        for (const file of files) rmSync(file);
+      },
     ];
-    if (i % 2 === 1) steps.reverse();
-    for (const step of steps) step();
+    for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]!();
   }
   const a = best(ours);
   const b = best(sequential);
@@ -125,8 +162,14 @@ try {
     clusterBackupSeconds: +a.seconds.toFixed(2),
     redisCliRdbSequentialSeconds: +b.seconds.toFixed(2),
     ratio: +(a.seconds / b.seconds).toFixed(2),
+    medianRoundRatio: +median(ours.map((r, k) => r.seconds / sequential[k]!.seconds)).toFixed(2),
+    redisCliRdbAtOnceSeconds: +best(together).seconds.toFixed(2),
     backupPeakRssMB: +(Math.max(...ours.map((r) => r.rssKiB ?? 0)) / 1024).toFixed(0),
-    allRounds: { ours: ours.map((r) => +r.seconds.toFixed(2)), sequential: sequential.map((r) => +r.seconds.toFixed(2)) },
+    allRounds: {
+      ours: ours.map((r) => +r.seconds.toFixed(2)),
+      sequential: sequential.map((r) => +r.seconds.toFixed(2)),
+      atOnce: together.map((r) => +r.seconds.toFixed(2)),
+    },
   };
   rows.push(row);
   console.log(JSON.stringify(row));
@@ -139,9 +182,11 @@ console.log(
     .map((x) => x.toFixed(1))
     .join(' ')}, ${cpus().length} CPUs`,
 );
-console.log('\n| masters | keys | RDB MB (sum) | stored MB | backup --cluster s | redis-cli --rdb x3 in turn s | ratio | backup peak RSS MB |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(
+  '\n| masters | keys | RDB MB (sum) | stored MB | backup --cluster s | redis-cli --rdb x3 in turn s | ratio (best / best) | ratio (median of rounds) | redis-cli --rdb x3 at once s | backup peak RSS MB |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows)
   console.log(
-    `| ${String(r.masters)} | ${String(r.keys)} | ${String(r.rdbMB)} | ${String(r.storedMB)} | ${String(r.clusterBackupSeconds)} | ${String(r.redisCliRdbSequentialSeconds)} | ${String(r.ratio)} | ${String(r.backupPeakRssMB)} |`,
+    `| ${String(r.masters)} | ${String(r.keys)} | ${String(r.rdbMB)} | ${String(r.storedMB)} | ${String(r.clusterBackupSeconds)} | ${String(r.redisCliRdbSequentialSeconds)} | ${String(r.ratio)} | ${String(r.medianRoundRatio)} | ${String(r.redisCliRdbAtOnceSeconds)} | ${String(r.backupPeakRssMB)} |`,
   );
