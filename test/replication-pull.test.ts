@@ -346,6 +346,28 @@ describe('pullRdb against scripted servers', () => {
   const rdb = Buffer.concat([Buffer.from('REDIS0009'), Buffer.alloc(100, 7), Buffer.from([0xff]), Buffer.alloc(8, 1)]);
   const mark = 'm'.repeat(40);
 
+  test('the handshake is one round trip: a server that answers only once it holds all six commands still gives its RDB', async () => {
+    const held: Array<{ command: string[]; socket: Socket }> = [];
+    const answerOlder = olderServer((socket) => socket.write(Buffer.concat([Buffer.from(`$EOF:${mark}\r\n`), rdb, Buffer.from(mark)])));
+    const server = await scriptedServer((command, socket) => {
+      if (command[0]!.toUpperCase() === 'SYNC') return answerOlder(command, socket);
+      held.push({ command, socket });
+      // AUTH, INFO x3, REPLCONF x2: a client that waited for each reply would wait here forever
+      if (held.length === 6) for (const h of held) answerOlder(h.command, h.socket);
+    });
+    try {
+      const pulled = await pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0, password: 'x' }, idleTimeoutMs: 2000 });
+      assert.deepEqual(
+        held.map((h) => h.command.slice(0, 2).join(' ')),
+        ['AUTH x', 'INFO server', 'INFO replication', 'INFO persistence', 'REPLCONF capa', 'REPLCONF rdb-only'],
+      );
+      assert.equal(pulled.server.version, '6.2.14');
+      assert.ok((await readAll(pulled)).equals(rdb));
+    } finally {
+      await server.close();
+    }
+  });
+
   test('no rdb-only (an older server): noted; keepalives and a diskless payload dribbled byte by byte; ends at the mark without a close', async () => {
     const server = await scriptedServer(
       olderServer((socket) => {

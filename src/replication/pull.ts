@@ -2,7 +2,7 @@
  * Pulling an RDB from a live server over the replication protocol, the way `redis-cli --rdb` does,
  * without any access to the server's filesystem and without SAVE:
  *
- *   AUTH -> INFO server / replication / persistence -> REPLCONF capa eof -> REPLCONF rdb-only 1 -> SYNC
+ *   AUTH, INFO server / replication / persistence, REPLCONF capa eof, REPLCONF rdb-only 1 (one write) -> SYNC
  *
  * After SYNC the server sends bare `\n` keepalives while it prepares, then one of two payload headers:
  *   `$EOF:<40-byte mark>\r\n` + RDB + the same mark   (diskless: the RDB never touches the server's disk)
@@ -76,20 +76,25 @@ export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
   });
   link = new SyncLink(socket, endpoint, options);
   try {
-    if (endpoint.password !== undefined) {
-      const auth = endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password];
-      link.expectOk(await link.command(auth, 'AUTH'), 'AUTH');
-    }
+    // the handshake in one round trip: its replies are checked in order, so a refused AUTH is
+    // reported as such (the commands after it are refused too, for want of it)
+    const auth = endpoint.password === undefined ? [] : [endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password]];
+    const sections = ['server', 'replication', 'persistence'];
+    const replies = await link.commands(
+      [...auth, ...sections.map((section) => ['INFO', section]), ['REPLCONF', 'capa', 'eof'], ['REPLCONF', 'rdb-only', '1']],
+      'the handshake (AUTH, INFO, REPLCONF)',
+    );
+    if (auth.length > 0) link.expectOk(replies.shift()!, 'AUTH');
     const info: Record<string, string> = {};
-    for (const section of ['server', 'replication', 'persistence']) {
-      const reply = link.check(await link.command(['INFO', section], `INFO ${section}`), `INFO ${section}`);
+    for (const section of sections) {
+      const reply = link.check(replies.shift()!, `INFO ${section}`);
       if (!Buffer.isBuffer(reply)) throw link.protocol(`INFO ${section} did not answer with a bulk string`);
       Object.assign(info, parseInfo(reply.toString('utf8')));
     }
     const notes: string[] = [];
-    link.expectOk(await link.command(['REPLCONF', 'capa', 'eof'], 'REPLCONF capa eof'), 'REPLCONF capa eof');
+    link.expectOk(replies.shift()!, 'REPLCONF capa eof');
     let rdbOnly = true;
-    const rdbOnlyReply = await link.command(['REPLCONF', 'rdb-only', '1'], 'REPLCONF rdb-only');
+    const rdbOnlyReply = replies.shift()!;
     if (rdbOnlyReply instanceof RespError) {
       if (/^(NOPERM|NOAUTH|WRONGPASS)$/.test(rdbOnlyReply.kind)) link.check(rdbOnlyReply, 'REPLCONF rdb-only');
       rdbOnly = false;

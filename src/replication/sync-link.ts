@@ -45,7 +45,8 @@ export class SyncLink {
   #phase: Phase = 'handshake';
   #step = 'connect';
   /** whoever waits for the next reply (handshake) or for the payload header (after SYNC) */
-  #waiter: { reject(error: Error): void; reply?(reply: RespReply): void; header?(header: Header): void } | undefined;
+  /** `reply` returns false while a batch still waits for more replies */
+  #waiter: { reject(error: Error): void; reply?(reply: RespReply): boolean; header?(header: Header): void } | undefined;
   readonly #decoder: RespDecoder;
   #socketError: Error | undefined;
   /** why the link failed, for commands issued after it did */
@@ -78,8 +79,7 @@ export class SyncLink {
     this.#decoder = new RespDecoder((reply) => {
       const waiter = this.#waiter;
       if (!waiter?.reply) return this.#fail(this.protocol('the server sent a reply nobody asked for'));
-      this.#waiter = undefined;
-      waiter.reply(reply);
+      if (waiter.reply(reply)) this.#waiter = undefined;
     });
     socket.setTimeout(options.idleTimeoutMs ?? 60_000);
     socket.on('timeout', () => {
@@ -109,13 +109,25 @@ export class SyncLink {
     }
   }
 
-  /** Sends one command and waits for its reply (errors come back as RespError values). */
-  command(args: string[], step: string): Promise<RespReply> {
+  /**
+   * Sends commands in one write and waits for all their replies, in order (errors come back as
+   * RespError values): one round trip instead of one per command.
+   */
+  commands(batch: string[][], step: string): Promise<RespReply[]> {
     this.#step = step;
-    return new Promise<RespReply>((resolve, reject) => {
+    return new Promise<RespReply[]>((resolve, reject) => {
       if (this.#failure || this.#phase === 'done') return reject(this.#failure ?? new ConnectionError('the connection is closed', 'E_CONNECT'));
-      this.#waiter = { reject, reply: resolve };
-      this.#socket.write(encodeCommand(args));
+      const replies: RespReply[] = [];
+      this.#waiter = {
+        reject,
+        reply: (reply) => {
+          replies.push(reply);
+          if (replies.length < batch.length) return false;
+          resolve(replies);
+          return true;
+        },
+      };
+      this.#socket.write(Buffer.concat(batch.map((args) => encodeCommand(args))));
     });
   }
 
