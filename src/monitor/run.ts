@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { Endpoint } from '../connect/url.js';
 import { Dashboard, pollEvery, type BackupSummary } from './dashboard.js';
 import { processRegistry } from './exposition.js';
-import { FamilySampler, addFamilyMetrics } from './family-sampler.js';
+import { FamilySampler, addFamilyMetrics, type SamplerOptions } from './family-sampler.js';
 import type { MetricSet } from './metric-set.js';
 import { MonitorServer, isLoopback } from './http-server.js';
 import { RedisScraper } from './scrape.js';
@@ -48,6 +48,8 @@ export interface MonitorSetup {
   backupsDir?: string;
   /** seconds between the key-family sampler's passes (0: no sampler) */
   samplerSeconds?: number;
+  /** the sampler's limits per pass (its defaults are gentle: a first walk of a few thousand keys takes tens of passes) */
+  sampler?: SamplerOptions;
 }
 
 export interface RunningMonitor {
@@ -64,7 +66,7 @@ export async function startMonitor(setup: MonitorSetup): Promise<RunningMonitor>
       `listening on ${setup.listen.host} would let anyone on the network read the server's state: give a login token (--token-file, or --dir, whose monitor.token is made for you) or listen on 127.0.0.1`,
     );
   }
-  const sampler = new FamilySampler();
+  const sampler = new FamilySampler(setup.sampler);
   const backups = setup.backupsDir === undefined ? undefined : await backupSummary(setup.backupsDir);
   const extra = (set: MetricSet, nowMs: number): void => {
     addFamilyMetrics(set, sampler.figures(), nowMs);
