@@ -17,10 +17,9 @@ import { freePort, startRedisServer, waitUntilServing } from '../src/runtime/ind
 import { loadgen } from '../src/workload/index.js';
 import { rdbVersionWritten } from '../src/engine/index.js';
 import { hostEngine, startTestServer, tempDir, testEngines, upTestDeployment, type TestEngine, type TestServer } from './helpers/redis.js';
-import { runCliSync } from './helpers/run-cli.js';
+import { cliCommand, runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'src', 'cli', 'main.ts');
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env });
 
@@ -338,7 +337,7 @@ for (const engine of testEngines())
 
     test(`${engine.label}: --every keeps taking backups, prunes, and stops cleanly on SIGTERM`, storageOnly(engine), async () => {
       const dir = join(backups.path, 'every');
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'backup', '--url', url(), '--to', dir, '--every', '1s', '--keep-last', '2'], {
+      const child = spawn(cliCommand().command, [...cliCommand().args, 'backup', '--url', url(), '--to', dir, '--every', '1s', '--keep-last', '2'], {
         env: { ...process.env, ...env() },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -371,8 +370,8 @@ for (const engine of testEngines())
         await closeConnection(admin);
         writeFileSync(join(dir.path, 'earlier.txt'), 'an earlier backup stands here');
         const child = spawn(
-          process.execPath,
-          ['--import', 'tsx', CLI, 'backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir.path, '--compress', 'none'],
+          cliCommand().command,
+          [...cliCommand().args, 'backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir.path, '--compress', 'none'],
           {
             env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.backup! },
             stdio: ['ignore', 'pipe', 'pipe'],

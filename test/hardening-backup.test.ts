@@ -16,9 +16,7 @@ import { waitOrAbort } from '../src/cli/backup.js';
 import { closeConnection } from '../src/connect/index.js';
 import { chooseLoad } from '../src/restore/index.js';
 import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
-import { runCli, runCliSync } from './helpers/run-cli.js';
-
-const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+import { cliCommand, runCli, runCliSync } from './helpers/run-cli.js';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env, timeoutMs: 60_000 });
 
@@ -114,9 +112,13 @@ for (const engine of testEngines())
         await c.sendCommand(['DEBUG', 'POPULATE', '600000', 'logs:', '120']);
         await closeConnection(c);
         const file = (await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: dir.path, compression: 'none' })).path;
-        const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--load', 'disk'], {
-          env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
-        });
+        const child = spawn(
+          cliCommand().command,
+          [...cliCommand().args, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--load', 'disk'],
+          {
+            env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
+          },
+        );
         let stderr = '';
         child.stderr.on('data', (b) => (stderr += b));
         const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
@@ -186,7 +188,7 @@ for (const engine of testEngines())
     test(`item 13 (${engine.label}): backup --every without retention warns that the disk fills`, async () => {
       const to = join(dir.path, 'every');
       spawnSync('mkdir', [to]);
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'backup', '--url', url('backup'), '--to', to, '--every', '1h'], {
+      const child = spawn(cliCommand().command, [...cliCommand().args, 'backup', '--url', url('backup'), '--to', to, '--every', '1h'], {
         env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.backup },
       });
       let stdout = '';

@@ -14,6 +14,7 @@ import { after, describe, test } from 'node:test';
 import { backupsVerifyCommand } from '../src/cli/backups.js';
 import { rdbEncode as E } from './fixtures/rdb/encode.js';
 import { fileWithHeader, streamValue } from './fixtures/rdb/formats.js';
+import { cliCommand } from './helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nlr-rdb-verify-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -125,7 +126,7 @@ test('the CLI: `backups verify --strict` is a flag of the command (exit 1), with
   writeFileSync(path, aofLike);
   const root = new URL('..', import.meta.url).pathname;
   const run = (...extra: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'backups', 'verify', path, ...extra], { cwd: root, encoding: 'utf8' });
+    spawnSync(cliCommand().command, [...cliCommand().args, 'backups', 'verify', path, ...extra], { cwd: root, encoding: 'utf8' });
   const lenientRun = run();
   assert.equal(lenientRun.status, 0, lenientRun.stderr);
   assert.match(lenientRun.stdout, /2 warnings/);

@@ -16,10 +16,9 @@ import { isAlive } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
 import { rdbVersionWritten } from '../src/engine/index.js';
 import { restartTestServer, startTestServer, tempDir, testEngines, upTestDeployment, type TestServer } from './helpers/redis.js';
-import { runCliSync } from './helpers/run-cli.js';
+import { cliCommand, runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'src', 'cli', 'main.ts');
 const DEBUG = ['--enable-debug-command', 'local'];
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env });
@@ -331,7 +330,7 @@ for (const engine of testEngines())
         await command(server, 'DEBUG', 'POPULATE', '1000', 'logs:old', '10');
         const digestOld = await digest(server);
         for (const delayMs of [150, 600]) {
-          const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`], {
+          const child = spawn(cliCommand().command, [...cliCommand().args, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`], {
             env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
             stdio: ['ignore', 'pipe', 'pipe'],
           });

@@ -14,9 +14,7 @@ import { downDeployment, freePort, isAlive, rotatePassword, upDeployment } from 
 import { cliProgram } from '../src/config/engines.js';
 import { judgeDirective } from '../src/config/engine-directives.js';
 import { tempDir, testEngines, upTestDeployment, type TestDeployment, type TestEngine } from './helpers/redis.js';
-import { runCliSync } from './helpers/run-cli.js';
-
-const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+import { cliCommand, runCliSync } from './helpers/run-cli.js';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env, timeoutMs: 60_000 });
 
@@ -189,7 +187,7 @@ describe('up and down keep data', () => {
     try {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         const port = await freePort();
-        const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--dir', temp.path, '--port', String(port)], {
+        const child = spawn(cliCommand().command, [...cliCommand().args, 'up', '--dir', temp.path, '--port', String(port)], {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';

@@ -1,4 +1,10 @@
 #!/usr/bin/env bash
-# Runs the CLI from source (through tsx), for tests of scripts that call the CLI.
+# Runs the CLI for tests of scripts that call it, as test/helpers/run-cli.ts chooses: the built one
+# (bin/neurallog-redis) when dist/bundle is newer than every file under src/, else src/ through tsx.
 here=$(cd "$(dirname "$0")" && pwd)
-exec node --import tsx "$here/../../src/cli/main.ts" "$@"
+root="$here/../.."
+bundle="$root/dist/bundle/main.js"
+if [ "${NEURALLOG_TEST_CLI:-}" != source ] && [ -f "$bundle" ] && [ -z "$(find "$root/src" -newer "$bundle" -type f -print -quit)" ]; then
+  exec "$root/bin/neurallog-redis" "$@"
+fi
+exec node --import tsx "$root/src/cli/main.ts" "$@"
