@@ -38,7 +38,7 @@ export function cliCommand(): { command: string; args: string[] } {
   if (chosen) return chosen;
   const built = process.env.NEURALLOG_TEST_CLI !== 'source' && existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs > newestUnder(join(REPO_ROOT, 'src'));
   if (!built && process.env.NEURALLOG_TEST_CLI !== 'source')
-    process.stderr.write('# the CLI runs from src/ through tsx: dist/bundle is missing or older than src/ (`npm run build` makes tests run it)\n');
+    process.stderr.write('the CLI runs from src/ through tsx: dist/bundle is missing or older than src/ (`npm run build` makes tests run it)\n');
   chosen = built ? { command: BIN, args: [] } : { command: process.execPath, args: ['--import', TSX, SOURCE] };
   return chosen;
 }
