@@ -10,6 +10,9 @@
  * complete again (the app's pause), and at the end every acknowledged write is checked on the master.
  *
  *   node --import tsx bench/ha.ts [--trials N] [--down-after MS] [--engine redis-7.0|redis-8.0|valkey-8.1] [--writer client]
+ *
+ * The issue's other half, the cluster backup's wall time against `redis-cli --rdb` per master in
+ * turn, is bench/ha-backup.ts: it needs a loaded 3-master cluster of its own, not this topology.
  */
 import { closeConnection, openConnection, parseInfo, type Endpoint } from '../src/connect/index.js';
 import { createSentinelClient } from '../src/connect/topology-client.js';
