@@ -346,6 +346,33 @@ describe('pullRdb against scripted servers', () => {
   const rdb = Buffer.concat([Buffer.from('REDIS0009'), Buffer.alloc(100, 7), Buffer.from([0xff]), Buffer.alloc(8, 1)]);
   const mark = 'm'.repeat(40);
 
+  test('a server that refuses and closes at once (protected mode, a full server) is reported by its refusal, not by the close', async () => {
+    for (const [said, code, pattern] of [
+      [
+        '-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.',
+        'E_DENIED',
+        /refused us in protected mode/,
+      ],
+      ['-ERR max number of clients reached', 'E_PULL_REFUSED', /answered AUTH with an error: ERR max number of clients reached/],
+    ] as const) {
+      // as Redis does: the error on accept, then the close, whatever the client sends (read and
+      // dropped, so that this end sees the client's close)
+      const server = createServer((socket) => {
+        socket.on('error', () => {});
+        socket.resume();
+        socket.end(`${said}\r\n`);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      try {
+        await expectConnectionError(pullRdb({ endpoint: { host: '127.0.0.1', port, tls: false, db: 0, password: 'x' } }), code, pattern);
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    }
+  });
+
   test('the handshake is one round trip: a server that answers only once it holds all six commands still gives its RDB', async () => {
     const held: Array<{ command: string[]; socket: Socket }> = [];
     const answerOlder = olderServer((socket) => socket.write(Buffer.concat([Buffer.from(`$EOF:${mark}\r\n`), rdb, Buffer.from(mark)])));

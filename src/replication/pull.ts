@@ -80,10 +80,12 @@ export async function pullRdb(options: PullOptions): Promise<PulledRdb> {
     // reported as such (the commands after it are refused too, for want of it)
     const auth = endpoint.password === undefined ? [] : [endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password]];
     const sections = ['server', 'replication', 'persistence'];
-    const replies = await link.commands(
-      [...auth, ...sections.map((section) => ['INFO', section]), ['REPLCONF', 'capa', 'eof'], ['REPLCONF', 'rdb-only', '1']],
-      'the handshake (AUTH, INFO, REPLCONF)',
-    );
+    const replies = await link.commands([
+      ...auth.map((args) => ({ args, step: 'AUTH' })),
+      ...sections.map((section) => ({ args: ['INFO', section], step: `INFO ${section}` })),
+      { args: ['REPLCONF', 'capa', 'eof'], step: 'REPLCONF capa eof' },
+      { args: ['REPLCONF', 'rdb-only', '1'], step: 'REPLCONF rdb-only' },
+    ]);
     if (auth.length > 0) link.expectOk(replies.shift()!, 'AUTH');
     const info: Record<string, string> = {};
     for (const section of sections) {

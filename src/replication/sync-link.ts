@@ -111,23 +111,32 @@ export class SyncLink {
 
   /**
    * Sends commands in one write and waits for all their replies, in order (errors come back as
-   * RespError values): one round trip instead of one per command.
+   * RespError values): one round trip instead of one per command. `step` names each command in
+   * messages about a silence or a close while its reply is awaited.
    */
-  commands(batch: string[][], step: string): Promise<RespReply[]> {
-    this.#step = step;
+  commands(batch: Array<{ args: string[]; step: string }>): Promise<RespReply[]> {
+    this.#step = batch[0]!.step;
     return new Promise<RespReply[]>((resolve, reject) => {
       if (this.#failure || this.#phase === 'done') return reject(this.#failure ?? new ConnectionError('the connection is closed', 'E_CONNECT'));
       const replies: RespReply[] = [];
       this.#waiter = {
-        reject,
+        // a server that refuses and closes at once (protected mode's -DENIED, a full server's
+        // max clients) ends the batch early: its refusal says more than the close
+        reject: (error) => {
+          const refused = replies.findIndex((r) => r instanceof RespError);
+          reject(refused < 0 ? error : describeRefusal(replies[refused] as RespError, batch[refused]!.step, this.#endpoint));
+        },
         reply: (reply) => {
           replies.push(reply);
-          if (replies.length < batch.length) return false;
+          if (replies.length < batch.length) {
+            this.#step = batch[replies.length]!.step;
+            return false;
+          }
           resolve(replies);
           return true;
         },
       };
-      this.#socket.write(Buffer.concat(batch.map((args) => encodeCommand(args))));
+      this.#socket.write(Buffer.concat(batch.map((c) => encodeCommand(c.args))));
     });
   }
 

@@ -4,8 +4,8 @@
  * processes; `cliCommand` for tests that spawn it themselves.
  *
  * Which CLI: the built one (bin/neurallog-redis -> dist/bundle, what users run) when dist/bundle is
- * newer than every file under src/, as after `npm test`'s build; else the sources through tsx, so a
- * test run after an edit never tests stale code. tsx costs 0.3-0.8 s a run (its loader, module by
+ * no older than anything under src/ and the other build inputs (BUILD_INPUTS), as after `npm test`'s
+ * build; else the sources through tsx, so a test run after an edit never tests stale code. tsx costs 0.3-0.8 s a run (its loader, module by
  * module: `doctor` 1.19 s against 0.42 s); NEURALLOG_TEST_CLI=source forces the sources.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,9 +21,9 @@ const BUNDLE = join(REPO_ROOT, 'dist', 'bundle', 'main.js');
 /** tsx resolved here, so that a run from another working directory still finds it */
 const TSX = import.meta.resolve('tsx');
 
-/** the newest modification time of any file under `dir` (ms) */
+/** the newest modification time under `dir` (ms): of its files and folders (a deleted file changes its folder's) */
 function newestUnder(dir: string): number {
-  let newest = 0;
+  let newest = statSync(dir).mtimeMs;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     newest = Math.max(newest, entry.isDirectory() ? newestUnder(path) : statSync(path).mtimeMs);
@@ -31,12 +31,23 @@ function newestUnder(dir: string): number {
   return newest;
 }
 
+/** what the bundle is built from besides src/: a change to any of them makes it stale too */
+export const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle-cli.mjs'];
+
+/** true when dist/bundle is at least as new as src/ and the other build inputs */
+function bundleIsFresh(): boolean {
+  if (!existsSync(BUNDLE)) return false;
+  const inputs = BUILD_INPUTS.map((name) => join(REPO_ROOT, name)).filter((path) => existsSync(path));
+  const newest = Math.max(newestUnder(join(REPO_ROOT, 'src')), ...inputs.map((path) => statSync(path).mtimeMs));
+  return statSync(BUNDLE).mtimeMs >= newest;
+}
+
 let chosen: { command: string; args: string[] } | undefined;
 
 /** The CLI to spawn: `command` with `args` before the CLI's own arguments. */
 export function cliCommand(): { command: string; args: string[] } {
   if (chosen) return chosen;
-  const built = process.env.NEURALLOG_TEST_CLI !== 'source' && existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs > newestUnder(join(REPO_ROOT, 'src'));
+  const built = process.env.NEURALLOG_TEST_CLI !== 'source' && bundleIsFresh();
   if (!built && process.env.NEURALLOG_TEST_CLI !== 'source')
     process.stderr.write('the CLI runs from src/ through tsx: dist/bundle is missing or older than src/ (`npm run build` makes tests run it)\n');
   chosen = built ? { command: BIN, args: [] } : { command: process.execPath, args: ['--import', TSX, SOURCE] };
