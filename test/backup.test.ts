@@ -17,7 +17,7 @@ import { freePort, startRedisServer, waitUntilServing } from '../src/runtime/ind
 import { loadgen } from '../src/workload/index.js';
 import { rdbVersionWritten } from '../src/engine/index.js';
 import { hostEngine, startTestServer, tempDir, testEngines, upTestDeployment, type TestEngine, type TestServer } from './helpers/redis.js';
-import { cliCommand, runCliSync } from './helpers/run-cli.js';
+import { cliArgv, cliScriptEnv, runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -337,7 +337,7 @@ for (const engine of testEngines())
 
     test(`${engine.label}: --every keeps taking backups, prunes, and stops cleanly on SIGTERM`, storageOnly(engine), async () => {
       const dir = join(backups.path, 'every');
-      const child = spawn(cliCommand().command, [...cliCommand().args, 'backup', '--url', url(), '--to', dir, '--every', '1s', '--keep-last', '2'], {
+      const child = spawn(...cliArgv('backup', '--url', url(), '--to', dir, '--every', '1s', '--keep-last', '2'), {
         env: { ...process.env, ...env() },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -369,14 +369,10 @@ for (const engine of testEngines())
         await admin.sendCommand(['DEBUG', 'POPULATE', '1500000', 'logs:populated', '200']);
         await closeConnection(admin);
         writeFileSync(join(dir.path, 'earlier.txt'), 'an earlier backup stands here');
-        const child = spawn(
-          cliCommand().command,
-          [...cliCommand().args, 'backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir.path, '--compress', 'none'],
-          {
-            env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.backup! },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        );
+        const child = spawn(...cliArgv('backup', '--url', `redis://backup@127.0.0.1:${server.port}`, '--to', dir.path, '--compress', 'none'), {
+          env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.backup! },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let err = '';
         child.stderr.on('data', (b) => (err += b));
         let out = '';
@@ -490,7 +486,7 @@ describe('the guide script', () => {
     try {
       const r = spawnSync(join(ROOT, 'redis', 'scripts', 'backup-redis.sh'), [], {
         encoding: 'utf8',
-        env: { ...process.env, BACKUP_DIR: dir.path, REDIS_DIR: d.dir, NEURALLOG_REDIS_CLI: join(ROOT, 'test', 'helpers', 'cli.sh') },
+        env: { ...process.env, BACKUP_DIR: dir.path, REDIS_DIR: d.dir, ...cliScriptEnv() },
         timeout: 60_000,
       });
       assert.equal(r.status, 0, r.stderr);

@@ -15,7 +15,7 @@ import { runDoctor } from '../src/doctor/run.js';
 import { upDeployment } from '../src/runtime/index.js';
 import { expectFinding } from './doctor-helpers.js';
 import { tempDir, testEngines, upTestDeployment } from './helpers/redis.js';
-import { cliCommand, REPO_ROOT, runCli } from './helpers/run-cli.js';
+import { cliArgv, REPO_ROOT, runCli } from './helpers/run-cli.js';
 
 function readProc(path: string): string | undefined {
   try {
@@ -146,11 +146,11 @@ describe('doctor from another host (a network namespace the test creates)', { sk
         allowInsecure: true,
       });
       try {
-        const r = spawnSync(
-          'ip',
-          ['netns', 'exec', NS, cliCommand().command, ...cliCommand().args, 'doctor', '--url', `redis://${HOST_ADDR}:${d.result.port}`, '--json'],
-          { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 },
-        );
+        const r = spawnSync('ip', ['netns', 'exec', NS, ...cliArgv('doctor', '--url', `redis://${HOST_ADDR}:${d.result.port}`, '--json').flat()], {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
         assert.equal(r.status, 2, `${r.stdout}${r.stderr}`);
         const report = JSON.parse(r.stdout) as DoctorReport;
         const f = expectFinding(report, 'connection.denied', 'critical');

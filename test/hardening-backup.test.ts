@@ -16,7 +16,7 @@ import { waitOrAbort } from '../src/cli/backup.js';
 import { closeConnection } from '../src/connect/index.js';
 import { chooseLoad } from '../src/restore/index.js';
 import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
-import { cliCommand, runCli, runCliSync } from './helpers/run-cli.js';
+import { cliArgv, runCli, runCliSync } from './helpers/run-cli.js';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env, timeoutMs: 60_000 });
 
@@ -112,13 +112,9 @@ for (const engine of testEngines())
         await c.sendCommand(['DEBUG', 'POPULATE', '600000', 'logs:', '120']);
         await closeConnection(c);
         const file = (await takeBackup({ source: { kind: 'replication', endpoint: server.endpoint('backup') }, toDir: dir.path, compression: 'none' })).path;
-        const child = spawn(
-          cliCommand().command,
-          [...cliCommand().args, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--load', 'disk'],
-          {
-            env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
-          },
-        );
+        const child = spawn(...cliArgv('restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--load', 'disk'), {
+          env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
+        });
         let stderr = '';
         child.stderr.on('data', (b) => (stderr += b));
         const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
@@ -188,7 +184,7 @@ for (const engine of testEngines())
     test(`item 13 (${engine.label}): backup --every without retention warns that the disk fills`, async () => {
       const to = join(dir.path, 'every');
       spawnSync('mkdir', [to]);
-      const child = spawn(cliCommand().command, [...cliCommand().args, 'backup', '--url', url('backup'), '--to', to, '--every', '1h'], {
+      const child = spawn(...cliArgv('backup', '--url', url('backup'), '--to', to, '--every', '1h'), {
         env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.backup },
       });
       let stdout = '';

@@ -15,7 +15,7 @@ import { freePort } from '../src/runtime/index.js';
 import { MonitorServer } from '../src/monitor/http-server.js';
 import { parseListen } from '../src/monitor/run.js';
 import { RedisScraper } from '../src/monitor/scrape.js';
-import { cliCommand, runCli } from './helpers/run-cli.js';
+import { cliArgv, runCli } from './helpers/run-cli.js';
 import { testEngines, upTestDeployment } from './helpers/redis.js';
 
 async function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string; type: string | null }> {
@@ -129,7 +129,7 @@ describe('neurallog-redis monitor (the command)', () => {
     test(`--dir scrapes a deployment made by \`up\` as its monitor user, and reports it down when it stops (${engine.label})`, async () => {
       const deployment = await upTestDeployment({ engine });
       const port = await freePort();
-      const child = spawn(cliCommand().command, [...cliCommand().args, 'monitor', '--dir', deployment.dir, '--listen', `127.0.0.1:${port}`], {
+      const child = spawn(...cliArgv('monitor', '--dir', deployment.dir, '--listen', `127.0.0.1:${port}`), {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';

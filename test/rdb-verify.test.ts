@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import { backupsVerifyCommand } from '../src/cli/backups.js';
 import { rdbEncode as E } from './fixtures/rdb/encode.js';
 import { fileWithHeader, streamValue } from './fixtures/rdb/formats.js';
-import { cliCommand } from './helpers/run-cli.js';
+import { cliArgv } from './helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nlr-rdb-verify-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -125,8 +125,7 @@ test('the CLI: `backups verify --strict` is a flag of the command (exit 1), with
   const path = join(dir, 'cli-aof-base.rdb');
   writeFileSync(path, aofLike);
   const root = new URL('..', import.meta.url).pathname;
-  const run = (...extra: string[]) =>
-    spawnSync(cliCommand().command, [...cliCommand().args, 'backups', 'verify', path, ...extra], { cwd: root, encoding: 'utf8' });
+  const run = (...extra: string[]) => spawnSync(...cliArgv('backups', 'verify', path, ...extra), { cwd: root, encoding: 'utf8' });
   const lenientRun = run();
   assert.equal(lenientRun.status, 0, lenientRun.stderr);
   assert.match(lenientRun.stdout, /2 warnings/);

@@ -14,7 +14,7 @@ import { compareDecoded, dumpToDecoded } from '../src/restore/index.js';
 import { decodeValue } from '../src/rdb/index.js';
 import { listpack, rdbEncode as E } from './fixtures/rdb/encode.js';
 import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
-import { cliCommand } from './helpers/run-cli.js';
+import { cliArgv } from './helpers/run-cli.js';
 
 const id16 = (ms: number, seq: number) => {
   const b = Buffer.alloc(16);
@@ -68,7 +68,7 @@ for (const engine of testEngines())
     });
 
     test(`item 6 (${engine.label}): the restore succeeds and the stream compares equal to the server's DUMP`, async () => {
-      const r = spawnSync(cliCommand().command, [...cliCommand().args, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--yes', '--json'], {
+      const r = spawnSync(...cliArgv('restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`, '--yes', '--json'), {
         encoding: 'utf8',
         timeout: 120_000,
         env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin },

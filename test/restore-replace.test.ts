@@ -16,7 +16,7 @@ import { isAlive } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
 import { rdbVersionWritten } from '../src/engine/index.js';
 import { restartTestServer, startTestServer, tempDir, testEngines, upTestDeployment, type TestServer } from './helpers/redis.js';
-import { cliCommand, runCliSync } from './helpers/run-cli.js';
+import { cliArgv, cliScriptEnv, runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DEBUG = ['--enable-debug-command', 'local'];
@@ -330,7 +330,7 @@ for (const engine of testEngines())
         await command(server, 'DEBUG', 'POPULATE', '1000', 'logs:old', '10');
         const digestOld = await digest(server);
         for (const delayMs of [150, 600]) {
-          const child = spawn(cliCommand().command, [...cliCommand().args, 'restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`], {
+          const child = spawn(...cliArgv('restore', file, '--url', `redis://admin@127.0.0.1:${server.port}`), {
             env: { ...process.env, NEURALLOG_REDIS_PASSWORD: server.passwords.admin! },
             stdio: ['ignore', 'pipe', 'pipe'],
           });
@@ -390,7 +390,7 @@ describe('everyday use', () => {
       await app.set('logs:everyday', 'C');
       const s = spawnSync(join(ROOT, 'redis', 'scripts', 'restore-redis.sh'), [b.stdout.trim()], {
         encoding: 'utf8',
-        env: { ...process.env, REDIS_DIR: d.dir, NEURALLOG_REDIS_CLI: join(ROOT, 'test', 'helpers', 'cli.sh') },
+        env: { ...process.env, REDIS_DIR: d.dir, ...cliScriptEnv() },
         timeout: 60_000,
       });
       assert.equal(s.status, 0, s.stderr);

@@ -14,7 +14,7 @@ import { downDeployment, freePort, isAlive, rotatePassword, upDeployment } from 
 import { cliProgram } from '../src/config/engines.js';
 import { judgeDirective } from '../src/config/engine-directives.js';
 import { tempDir, testEngines, upTestDeployment, type TestDeployment, type TestEngine } from './helpers/redis.js';
-import { cliCommand, runCliSync } from './helpers/run-cli.js';
+import { cliArgv, runCliSync } from './helpers/run-cli.js';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliSync(args, { env, timeoutMs: 60_000 });
 
@@ -187,7 +187,7 @@ describe('up and down keep data', () => {
     try {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         const port = await freePort();
-        const child = spawn(cliCommand().command, [...cliCommand().args, 'up', '--dir', temp.path, '--port', String(port)], {
+        const child = spawn(...cliArgv('up', '--dir', temp.path, '--port', String(port)), {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';

@@ -5,8 +5,10 @@
  *
  * Which CLI: the built one (bin/neurallog-redis -> dist/bundle, what users run) when dist/bundle is
  * no older than anything under src/ and the other build inputs (BUILD_INPUTS), as after `npm test`'s
- * build; else the sources through tsx, so a test run after an edit never tests stale code. tsx costs 0.3-0.8 s a run (its loader, module by
- * module: `doctor` 1.19 s against 0.42 s); NEURALLOG_TEST_CLI=source forces the sources.
+ * build; else the sources through tsx, so a test run after an edit never tests stale code. tsx costs
+ * 0.3-0.8 s a run (its loader, module by module: `doctor` 1.19 s against 0.42 s).
+ * NEURALLOG_TEST_CLI=source forces the sources; `cliScriptEnv` passes the choice on to
+ * test/helpers/cli.sh, which scripts under test run.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -32,7 +34,7 @@ function newestUnder(dir: string): number {
 }
 
 /** what the bundle is built from besides src/: a change to any of them makes it stale too */
-export const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle-cli.mjs'];
+const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle-cli.mjs'];
 
 /** true when dist/bundle is at least as new as src/ and the other build inputs */
 function bundleIsFresh(): boolean {
@@ -52,6 +54,17 @@ export function cliCommand(): { command: string; args: string[] } {
     process.stderr.write('the CLI runs from src/ through tsx: dist/bundle is missing or older than src/ (`npm run build` makes tests run it)\n');
   chosen = built ? { command: BIN, args: [] } : { command: process.execPath, args: ['--import', TSX, SOURCE] };
   return chosen;
+}
+
+/** `spawn(...cliArgv(args), options)`: the CLI to spawn and its whole argument list */
+export function cliArgv(...args: string[]): [string, string[]] {
+  const cli = cliCommand();
+  return [cli.command, [...cli.args, ...args]];
+}
+
+/** The environment for test/helpers/cli.sh (scripts under test call it as their CLI): this choice. */
+export function cliScriptEnv(): NodeJS.ProcessEnv {
+  return { NEURALLOG_REDIS_CLI: join(REPO_ROOT, 'test', 'helpers', 'cli.sh'), NEURALLOG_TEST_CLI: cliCommand().command === BIN ? 'built' : 'source' };
 }
 
 export interface CliRun {
