@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { closeConnection, openConnection, type Endpoint } from '../src/connect/index.js';
+import { clusterTopologyChecks, type SeenNode } from '../src/doctor/topology.js';
+import type { ServerFacts } from '../src/doctor/collect.js';
 import { SENTINEL_SECRET } from '../src/runtime/index.js';
 import { upTestTopology, type TestTopology } from './helpers/ha.js';
 import { testEngines } from './helpers/redis.js';
@@ -185,5 +187,37 @@ describe('doctor on a topology: bad input', () => {
     const none = await runCli(['doctor', '--cluster', '127.0.0.1:1', '--timeout', '1s']);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no cluster seed answered CLUSTER NODES \(127\.0\.0\.1:1: .*refused/);
+  });
+});
+
+describe('the cluster replicas judgement (pure)', () => {
+  const node = (name: string, address: string, info?: Record<string, string>): SeenNode => ({
+    name,
+    address,
+    sentinel: false,
+    ...(info ? { facts: { info, cluster: { cluster_state: 'ok' } } as unknown as ServerFacts } : {}),
+  });
+  const master = node('master-a', '127.0.0.1:7000', {
+    role: 'master',
+    connected_slaves: '1',
+    slave0: 'ip=127.0.0.1,port=7003,state=online,offset=98,lag=0',
+  });
+  const replicas = (seen: SeenNode[]) => clusterTopologyChecks(seen).find((f) => f.id === 'topology.cluster-replicas')!;
+
+  test('a replica the master lists and that answered counts', () => {
+    const f = replicas([master, node('replica-d', '127.0.0.1:7003', { role: 'slave', master_link_status: 'up' })]);
+    assert.equal(f.severity, 'ok');
+    assert.match(f.evidence, /master-a: 1 replica\(s\)/);
+  });
+
+  test('a replica the master still lists but that did not answer (killed, its socket not yet closed) does not count', () => {
+    const f = replicas([master, node('replica-d', '127.0.0.1:7003')]);
+    assert.equal(f.severity, 'warning');
+    assert.match(f.evidence, /master-a: 0 replica\(s\) \(replica-d listed but unreachable\)/);
+  });
+
+  test('a replica listed under an address that was not examined counts, as the master says', () => {
+    const f = replicas([master, node('replica-d', '10.0.0.9:7003')]);
+    assert.equal(f.severity, 'ok');
   });
 });
