@@ -511,6 +511,37 @@ describe('the streaming parser', () => {
     assert.equal(ok.end().databases['0']!.keys, 1);
   });
 
+  test('joining the kept bytes refused by the runtime (over its largest buffer) fails the parser at the item, for good', () => {
+    // a hash listpack is one blob, checked whole: its bytes are joined once they have all arrived
+    const rdb = rdbWith(E.record(16, 'big', E.str(listpack(['f', 'v'.repeat(3_000_000)]))));
+    const parser = new RdbStreamParser({ source: 'x.rdb' });
+    const concat = Buffer.concat;
+    // what Node does past buffer.constants.MAX_LENGTH (4 GiB), here past 1 MB
+    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+      if ((total ?? 0) > 1_000_000) throw new RangeError('Array buffer allocation failed');
+      return concat(list, total);
+    }) as typeof Buffer.concat;
+    let first: unknown;
+    try {
+      // copies: adjacent views of one buffer are joined as a view, never copied
+      for (let i = 0; i < rdb.length; i += 65536) parser.write(Buffer.from(rdb.subarray(i, i + 65536)));
+    } catch (error) {
+      first = error;
+    } finally {
+      Buffer.concat = concat;
+    }
+    assert.ok(first instanceof RdbFormatError, String(first));
+    assert.match(first.message, /^x\.rdb at byte 11: internal error while reading \(Array buffer allocation failed\)$/);
+    assert.throws(
+      () => parser.write(Buffer.alloc(1)),
+      (error) => error === first,
+    );
+    assert.throws(
+      () => parser.end(),
+      (error) => error === first,
+    );
+  });
+
   test('large chunks after an unfinished item: bridged, or copied when the item is longer than the bridge', () => {
     const small = Array.from({ length: 20000 }, (_, i) => E.record(0, `key:${i}`, E.str(`value ${i}`)));
     const huge = E.record(0, 'huge', E.str(Buffer.alloc(300_000, 7)));

@@ -44,3 +44,15 @@ export class BlobError extends Error {
 export class CallbackFailure {
   constructor(readonly error: unknown) {}
 }
+
+/**
+ * What a failure while reading becomes for the parser's caller: a callback's own error unchanged, an
+ * RDB error as it is, anything else (a blob decoder's finding, a bug, an allocation refused) an
+ * RdbFormatError at `place`.
+ */
+export function readFailure(error: unknown, place: RdbErrorPlace): unknown {
+  if (error instanceof CallbackFailure) return error.error;
+  if (error instanceof RdbFormatError || error instanceof RdbUnsupportedError) return error;
+  const detail = error instanceof BlobError ? error.message : `internal error while reading (${(error as Error)?.message ?? String(error)})`;
+  return new RdbFormatError(detail, place, error);
+}

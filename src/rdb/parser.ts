@@ -16,7 +16,7 @@
  * (RdbParserOptions.rawValues 'all', see RdbRawValues), the bytes read are kept as views of the
  * chunks they came in and handed over as the record's pieces: never joined, never read twice.
  */
-import { BlobError, CallbackFailure, NEED_MORE, RdbFormatError, RdbUnsupportedError } from './errors.js';
+import { NEED_MORE, RdbFormatError, readFailure } from './errors.js';
 import { RdbContents } from './contents.js';
 import { crc64Hex, crc64Init, crc64Update, type Crc64State } from './crc64.js';
 import { ByteReader } from './reader.js';
@@ -221,7 +221,13 @@ export class RdbStreamParser {
    * then moves into the chunk itself, so large chunks are never copied.
    */
   private run(final: boolean, bridging = true): void {
-    const taken = this.takePending(bridging);
+    let taken: ReturnType<RdbStreamParser['takePending']>;
+    try {
+      taken = this.takePending(bridging);
+    } catch (error) {
+      // joining the kept bytes can be refused (over Node's largest buffer, or out of memory)
+      this.failWith(readFailure(error, { source: this.source, offset: this.base }));
+    }
     const head = taken.head;
     let { buf, tail } = taken;
     const r = this.reader;
@@ -272,7 +278,7 @@ export class RdbStreamParser {
         return;
       }
       if (this.state === State.Failed) throw error;
-      this.failWith(this.convert(error, r));
+      this.failWith(readFailure(error, { source: this.source, offset: r.base + r.pos, key: r.currentKey() }));
     }
   }
 
@@ -375,13 +381,6 @@ export class RdbStreamParser {
         }),
       );
     }
-  }
-
-  private convert(error: unknown, r: ByteReader): unknown {
-    if (error instanceof CallbackFailure) return error.error;
-    if (error instanceof RdbFormatError || error instanceof RdbUnsupportedError) return error;
-    const detail = error instanceof BlobError ? error.message : `internal error while reading (${(error as Error)?.message ?? String(error)})`;
-    return new RdbFormatError(detail, { source: this.source, offset: r.base + r.pos, key: r.currentKey() }, error);
   }
 
   private checksum(r: ByteReader): void {
