@@ -15,30 +15,22 @@ export function portInUse(port: number, host: string): Promise<boolean> {
 }
 
 /**
+ * Ports this process has handed out, with their cluster bus ports: a port is free until the server
+ * given it binds it, which for a topology's last Sentinel is seconds later, so tests that start
+ * several topologies at once would otherwise draw the same port twice (replaying deploy-ha-live's six
+ * concurrent trials' draws: 4 % of its runs). Never given back: a test process draws a few hundred.
+ */
+const handedOut = new Set<number>();
+
+/**
  * A port free on `host` now, for test and benchmark servers: drawn at random below the kernel's
  * ephemeral range (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default), so that neither
  * client sockets' local ports nor other processes' port-0 binds take it, which matters to a test
  * that kills a server and starts it again on the same port. Where that range leaves no room, the
- * kernel picks (port 0). Never 6379.
+ * kernel picks (port 0). Never 6379, never a port (or bus port) this process handed out before.
  */
 export async function freePort(host = '127.0.0.1', options: { clusterBus?: boolean } = {}): Promise<number> {
-  const low = ephemeralLow();
-  // a cluster node also listens on port + 10000 (its bus): both must be free, and below the range
-  const top = options.clusterBus ? low - CLUSTER_BUS_OFFSET : low;
-  if (top - 1 > PRIVATE_LOW + 1000) {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const port = PRIVATE_LOW + Math.floor(Math.random() * (top - PRIVATE_LOW));
-      if (port === 6379) continue;
-      if (await portInUse(port, host)) continue;
-      if (options.clusterBus && (await portInUse(port + CLUSTER_BUS_OFFSET, host))) continue;
-      return port;
-    }
-  }
-  if (options.clusterBus) throw new Error(`no port P with P and P + ${CLUSTER_BUS_OFFSET} free below ${low}`);
-  for (;;) {
-    const port = await kernelPort(host);
-    if (port !== 6379) return port;
-  }
+  return freePortRange(1, host, options);
 }
 
 /**
@@ -46,16 +38,40 @@ export async function freePort(host = '127.0.0.1', options: { clusterBus?: boole
  * test or benchmark topology whose nodes take ports counted up from one base.
  */
 export async function freePortRange(count: number, host = '127.0.0.1', options: { clusterBus?: boolean } = {}): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = await freePort(host, options);
-    let free = true;
-    for (let i = 1; i < count && free; i++) {
-      if (base + i === 6379 || (await portInUse(base + i, host))) free = false;
-      else if (options.clusterBus && (await portInUse(base + i + CLUSTER_BUS_OFFSET, host))) free = false;
+  const bus = options.clusterBus ? CLUSTER_BUS_OFFSET : 0;
+  const low = ephemeralLow();
+  // a cluster node also listens on port + 10000 (its bus): both must be free, and below the range
+  const top = low - bus - count;
+  if (top - 1 > PRIVATE_LOW + 1000) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const base = PRIVATE_LOW + Math.floor(Math.random() * (top - PRIVATE_LOW));
+      // claimed before the first await, so that draws running at once never share a port
+      const ports = claim(base, count, bus);
+      if (!ports) continue;
+      if (await allFree(ports, host)) return base;
+      for (const port of ports) handedOut.delete(port);
     }
-    if (free && base + count - 1 < 65536 - (options.clusterBus ? CLUSTER_BUS_OFFSET : 0)) return base;
+    throw new Error(`no ${count} consecutive free ports${bus ? ` (with their bus ports)` : ''} found below ${low} on ${host}`);
   }
-  throw new Error(`no ${count} consecutive free ports found on ${host}`);
+  if (count > 1 || bus) throw new Error(`no room below the ephemeral range (${low}) for ${count} port(s)${bus ? ' and their bus ports' : ''}`);
+  for (;;) {
+    const port = await kernelPort(host);
+    if (port !== 6379 && claim(port, 1, 0)) return port;
+  }
+}
+
+/** The ports (and bus ports) from `base`, now handed out; undefined when one is 6379 or was handed out before. */
+function claim(base: number, count: number, bus: number): number[] | undefined {
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(base + i, ...(bus ? [base + i + bus] : []));
+  if (ports.some((p) => p === 6379 || handedOut.has(p))) return undefined;
+  for (const port of ports) handedOut.add(port);
+  return ports;
+}
+
+async function allFree(ports: readonly number[], host: string): Promise<boolean> {
+  for (const port of ports) if (await portInUse(port, host)) return false;
+  return true;
 }
 
 /** a cluster node's bus listens this far above its port */
