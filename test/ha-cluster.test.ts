@@ -68,8 +68,12 @@ describe('Cluster topology', { concurrency: true }, () => {
     // the engines run side by side; each engine's tests in order
     describe(`on ${engine.label}`, { concurrency: 1 }, () => {
       let t: TestTopology;
+      /** each replica's master_link_status read the moment `up` returned */
+      let linksAtUp: string[] = [];
       before(async () => {
         t = await upTestTopology(engine, { kind: 'cluster', settings: { nodeTimeout: NODE_TIMEOUT_MS } });
+        const replicas = t.record().nodes.filter((n) => n.role === 'replica');
+        linksAtUp = await Promise.all(replicas.map(async (n) => String(field(await ask(t.endpoint(n.port), ['INFO', 'replication']), 'master_link_status'))));
         try {
           const client = await clusterClient(t);
           try {
@@ -89,6 +93,8 @@ describe('Cluster topology', { concurrency: true }, () => {
       test(`${engine.label}: three masters with a replica each, every slot served, the replica user cannot read keys`, async () => {
         const roles = t.record().nodes.map((n) => n.role);
         assert.deepEqual(roles.filter((r) => r === 'master').length, 3);
+        // `up` returns once every replica has synced, not only once cluster_state is ok
+        assert.deepEqual(linksAtUp, ['up', 'up', 'up']);
         assert.equal(await keyCount(t), KEYS);
         const anyNode = t.record().nodes[0]!;
         assert.match(String(await ask(t.endpoint(anyNode.port, 'replica'), ['GET', 'logs:c:1']).catch(() => 'x')), /undefined|NOPERM/);

@@ -59,7 +59,7 @@ export async function liveRoles(model: Deployment, secrets: Secrets, nodes: read
   return roles;
 }
 
-/** Waits until every replica's link to its master is up. */
+/** Waits until each node given is a master, or a replica whose link to its master is up. */
 export async function waitReplicasLinked(model: Deployment, secrets: Secrets, replicas: readonly TopologyNode[], deadline: number): Promise<void> {
   for (const node of replicas) {
     let last = '';

@@ -250,6 +250,10 @@ async function formCluster(
   }
   say('waiting for cluster_state ok on every node ...');
   await waitClusterOk(model, secrets, record.nodes, deadline);
+  // cluster_state turns ok before the replicas' first sync is done (redis-cli assigns them last, and a
+  // master starts the sync on its next cron tick): `doctor` right after `up` saw links still down
+  say('waiting for the replicas to link to their masters ...');
+  await waitReplicasLinked(model, secrets, record.nodes, deadline);
   return created;
 }
 
