@@ -13,10 +13,20 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { profile } from '../src/config/index.js';
 import { closeConnection } from '../src/connect/index.js';
-import { freePort, startRedisServer, waitUntilServing } from '../src/runtime/index.js';
+import { freePort } from '../src/runtime/index.js';
 import { loadgen } from '../src/workload/index.js';
 import { rdbVersionWritten } from '../src/engine/index.js';
-import { hostEngine, startTestServer, tempDir, testEngines, upTestDeployment, type TestEngine, type TestServer } from './helpers/redis.js';
+import {
+  hostEngine,
+  killTestServer,
+  restartTestServer,
+  startTestServer,
+  tempDir,
+  testEngines,
+  upTestDeployment,
+  type TestEngine,
+  type TestServer,
+} from './helpers/redis.js';
 import { cliArgv, cliScriptEnv, runCliSync } from './helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -61,19 +71,9 @@ async function startTestServerOnRdb(rdb: Buffer, engine: TestEngine, model = wit
   const c = await server.connect('admin');
   await c.sendCommand(['CONFIG', 'SET', 'save', '']);
   await closeConnection(c);
-  process.kill(server.pid, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 200));
+  await killTestServer(server);
   writeFileSync(join(server.dir, 'dump.rdb'), rdb);
-  const logPath = join(server.dir, 'redis2.log');
-  const again = startRedisServer({
-    server: engine.server,
-    confPath: join(server.dir, 'redis.conf'),
-    aclPath: join(server.dir, 'users.acl'),
-    dataDir: server.dir,
-    logPath,
-    args: ['--port', String(server.port), '--enable-debug-command', 'local'],
-  });
-  await waitUntilServing(server.endpoint('admin'), { server: again, logPath, timeoutMs: 30_000 });
+  const again = await restartTestServer(server, { args: ['--enable-debug-command', 'local'] });
   return {
     ...server,
     pid: again.pid,

@@ -15,7 +15,7 @@ import { profile } from '../src/config/index.js';
 import { openConnection, type RedisConnection } from '../src/connect/client.js';
 import { freePort, startRedisServer, type StartedServer } from '../src/runtime/index.js';
 import { doctor, expectFinding, until, urlAs } from './doctor-helpers.js';
-import { closeConnection, startTestServer, testEngines, type TestServer } from './helpers/redis.js';
+import { closeConnection, killTestServer, startTestServer, testEngines, type TestServer } from './helpers/redis.js';
 import { runCli } from './helpers/run-cli.js';
 
 describe('doctor: unreachable servers (no server engine involved)', () => {
@@ -138,8 +138,7 @@ for (const engine of testEngines()) {
       await client.sendCommand(['DEBUG', 'POPULATE', '2000', 'logs:load']);
       await client.sendCommand(['SAVE']);
       await closeConnection(client);
-      process.kill(server.pid, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 200));
+      await killTestServer(server);
       // each key waits 1 ms: loading takes 2 s, answering -LOADING meanwhile
       slow = startRedisServer({
         server: engine.server,

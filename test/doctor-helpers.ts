@@ -11,7 +11,7 @@ export function urlAs(server: Pick<TestServer, 'port' | 'passwords'>, user: stri
 }
 
 export function doctor(url: string, options: Omit<DoctorOptions, 'url'> = {}): Promise<DoctorReport> {
-  return runDoctor({ url, timeoutMs: 3000, ...options });
+  return runDoctor({ url, timeoutMs: 10_000, ...options });
 }
 
 /** The finding with this id, asserted present and (when given) of this severity. */

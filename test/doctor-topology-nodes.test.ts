@@ -32,7 +32,8 @@ interface TopologyJson {
 }
 
 async function doctor(args: string[], expectExit?: number, host = false): Promise<TopologyJson> {
-  const r = await runCli(['doctor', ...args, ...(host ? [] : ['--no-host']), '--timeout', '3s', '--json']);
+  // a generous deadline: on CI's loaded 2 cores a node of a fresh cluster once took over 3 s to answer
+  const r = await runCli(['doctor', ...args, ...(host ? [] : ['--no-host']), '--timeout', '10s', '--json']);
   let report: TopologyJson;
   try {
     report = JSON.parse(r.stdout) as TopologyJson;

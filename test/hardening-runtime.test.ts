@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -333,7 +334,7 @@ describe('runtime refusals (no server)', () => {
         holder.kill('SIGKILL');
       }
       // its holder gone, the lock is stale: the next up is not refused by it
-      await new Promise((r) => setTimeout(r, 100));
+      if (holder.exitCode === null && holder.signalCode === null) await once(holder, 'exit');
       const d = await upTestDeployment({ dir: temp.path });
       assert.equal(d.result.alreadyRunning, false);
       await d.down();

@@ -9,7 +9,7 @@ import { parseInfo, type RedisConnection } from '../src/connect/index.js';
 import { encodeCommand, RespDecoder, type RespReply } from '../src/resp/index.js';
 import { pullRdb, serveRdbAsMaster, type ReplicaInfo } from '../src/replication/index.js';
 import { isAlive, sleep, startRedisServer, waitUntilServing } from '../src/runtime/index.js';
-import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
+import { killTestServer, startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
 
 const DEBUG_ARGS = ['--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'];
 
@@ -238,8 +238,7 @@ for (const engine of testEngines())
         await admin.close();
 
         // kill -9 right after, start again on the same directory, conf and ACL file
-        process.kill(target.pid, 'SIGKILL');
-        await until('the old process to be gone', async () => !isAlive(target.pid));
+        await killTestServer(target);
         const logPath = join(target.dir, 'redis.log');
         const restarted = startRedisServer({
           server: engine.server,
