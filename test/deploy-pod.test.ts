@@ -177,8 +177,8 @@ describe('the rendered pod works', { skip: skipReason }, () => {
   const probe = (name: 'startupProbe' | 'livenessProbe' | 'readinessProbe', env: Record<string, string> = {}) =>
     pod.exec(c.spec[name].exec.command, { ...c.as, env: { ...c.as.env, ...env } }).then((r) => r.code);
   const rawPing = () => pod.exec(['redis-cli', '--user', 'monitor', '-p', String(d.server.port), 'PING'], c.as).then((r) => r.stdout.trim());
-  async function startRedis(): Promise<void> {
-    server = pod.start(c.spec.command, c.as);
+  async function startRedis(extraArgs: string[] = []): Promise<void> {
+    server = pod.start([...c.spec.command, ...extraArgs], c.as);
     for (let i = 0; i < 200; i++) {
       const reply = await rawPing();
       if (reply === 'PONG' || reply.startsWith('LOADING')) return;
@@ -293,7 +293,9 @@ describe('the rendered pod works', { skip: skipReason }, () => {
   });
 
   test('after a restart, liveness passes while Redis is LOADING and readiness does not; then both pass with the data back', async () => {
-    await startRedis();
+    // loading 400,000 keys takes 0.5-0.7 s here, and the probes below need several sandboxed
+    // processes inside that window: a pause every 10 keys (about 2 s more) keeps it open under load
+    await startRedis(['--key-load-delay', '-10', '--loading-process-events-interval-bytes', '1024']);
     const during: { live: number | null; ready: number | null }[] = [];
     for (let i = 0; i < 400; i++) {
       if (!(await rawPing()).startsWith('LOADING')) break;
