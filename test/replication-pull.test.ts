@@ -395,6 +395,24 @@ describe('pullRdb against scripted servers', () => {
     }
   });
 
+  test('keepalives that arrive together: an abort at the first stops the reading (one wait reported, not three)', async () => {
+    // a stalled client reads several of the server's once-a-second newlines in one chunk
+    const server = await scriptedServer(olderServer((socket) => socket.write('\n\n\n')));
+    try {
+      const controller = new AbortController();
+      let waits = 0;
+      const onWaiting = () => {
+        waits++;
+        controller.abort();
+      };
+      const pull = pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0, password: 'x' }, signal: controller.signal, onWaiting });
+      await assert.rejects(pull, (e: Error) => e.name === 'AbortError');
+      assert.equal(waits, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('no rdb-only (an older server): noted; keepalives and a diskless payload dribbled byte by byte; ends at the mark without a close', async () => {
     const server = await scriptedServer(
       olderServer((socket) => {

@@ -192,12 +192,13 @@ export class SyncLink {
 
   #onPreamble(chunk: Buffer): void {
     let pos = 0;
-    while (pos < chunk.length && this.#lineBytes === 0 && chunk[pos] === 0x0a) {
+    // onWaiting may abort the pull: nothing after that is read
+    while (pos < chunk.length && this.#lineBytes === 0 && chunk[pos] === 0x0a && !this.#failure) {
       pos++;
       this.#keepalives++;
       this.#options.onWaiting?.(this.#keepalives);
     }
-    if (pos === chunk.length) return;
+    if (pos === chunk.length || this.#failure) return;
     const lf = chunk.indexOf(0x0a, pos);
     const piece = chunk.subarray(pos, lf < 0 ? chunk.length : lf + 1);
     this.#line.push(piece);
