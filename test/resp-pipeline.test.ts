@@ -22,12 +22,26 @@ for (const engine of testEngines()) {
       if (admin) await closeConnection(admin);
       await server?.stop();
     });
-    /** puts the server to sleep for `seconds` (DEBUG SLEEP from a second connection stops its event loop) */
-    const asleep = async (seconds: number): Promise<{ awake: Promise<unknown>; close(): Promise<void> }> => {
-      const blocker = await server.connect('admin');
-      const awake = blocker.sendCommand(['DEBUG', 'SLEEP', String(seconds)]);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      return { awake, close: () => closeConnection(blocker) };
+    /**
+     * Stops the server for `seconds` (SIGSTOP, then SIGCONT): the kernel still takes its clients' bytes,
+     * and nothing is read or answered. Stopped at once, and woken by this process's timer, so a stall
+     * of the loaded machine can only make the sleep longer (DEBUG SLEEP, used before, took effect some
+     * time after it was sent and ended on the server's clock).
+     */
+    const asleep = (seconds: number): { awake: Promise<void>; close(): void } => {
+      process.kill(server.pid, 'SIGSTOP');
+      let timer: NodeJS.Timeout | undefined;
+      let wake = () => {};
+      const awake = new Promise<void>((resolve) => {
+        wake = () => {
+          if (timer) clearTimeout(timer);
+          timer = undefined;
+          process.kill(server.pid, 'SIGCONT');
+          resolve();
+        };
+        timer = setTimeout(wake, seconds * 1000);
+      });
+      return { awake, close: () => wake() };
     };
 
     test('settle keeps the unanswered commands and bytes within bounds; replies reach their tags in order', async () => {
@@ -58,7 +72,7 @@ for (const engine of testEngines()) {
 
     test('a server that stops reading: write() backs up, settle waits for drain, or gives up at its deadline or abort', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'));
-      const sleeping = await asleep(1.5);
+      const sleeping = asleep(1.5);
       try {
         const value = Buffer.alloc(512 * 1024, 0x62);
         for (let i = 0; i < 128; i++) pipe.send(['SET', `logs:busy:${i}`, value], i);
@@ -75,16 +89,16 @@ for (const engine of testEngines()) {
         assert.equal(await pipe.settle(0), true);
         assert.equal(pipe.answered, 128);
         assert.deepEqual(pipe.firstError, undefined);
-        assert.equal(await sleeping.awake, 'OK');
+        await sleeping.awake;
       } finally {
-        await sleeping.close();
+        sleeping.close();
         await pipe.close();
       }
     });
 
     test('one command larger than the byte bound: once it is the oldest unanswered, the bound holds for those behind it', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'));
-      const sleeping = await asleep(1);
+      const sleeping = asleep(1);
       try {
         // the server sleeps, so nothing is answered while the bounds are tested
         pipe.send(['SET', 'logs:large', Buffer.alloc(256 * 1024, 0x6c)], 0);
@@ -98,9 +112,9 @@ for (const engine of testEngines()) {
         assert.equal(await pipe.settle(100, 64 * 1024), true);
         await pipe.settle(0);
         assert.equal(pipe.answered, 21);
-        assert.equal(await sleeping.awake, 'OK');
+        await sleeping.awake;
       } finally {
-        await sleeping.close();
+        sleeping.close();
         await pipe.close();
       }
     });
@@ -131,7 +145,7 @@ for (const engine of testEngines()) {
 
     test('a wait that sees no progress at all fails with E_TIMEOUT, naming the server', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'), { stallTimeoutMs: 300 });
-      const sleeping = await asleep(1.2);
+      const sleeping = asleep(1.2);
       try {
         pipe.send(['PING'], 1);
         await assert.rejects(pipe.settle(0), (e: Error & { code?: string }) => {
@@ -141,7 +155,7 @@ for (const engine of testEngines()) {
         });
         await sleeping.awake;
       } finally {
-        await sleeping.close();
+        sleeping.close();
         await pipe.close();
       }
     });
