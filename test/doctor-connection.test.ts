@@ -135,11 +135,11 @@ for (const engine of testEngines()) {
     let slow: StartedServer | undefined;
     try {
       const client = await server.connect();
-      await client.sendCommand(['DEBUG', 'POPULATE', '2000', 'logs:load']);
+      await client.sendCommand(['DEBUG', 'POPULATE', '10000', 'logs:load']);
       await client.sendCommand(['SAVE']);
       await closeConnection(client);
       await killTestServer(server);
-      // each key waits 1 ms: loading takes 2 s, answering -LOADING meanwhile
+      // each key waits 1 ms: loading takes 10 s (killed before), answering -LOADING meanwhile
       slow = startRedisServer({
         server: engine.server,
         confPath: join(server.dir, 'redis.conf'),

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { takeBackup } from '../src/backup/index.js';
 import { waitOrAbort } from '../src/cli/backup.js';
-import { closeConnection } from '../src/connect/index.js';
+import { closeConnection, parseInfo } from '../src/connect/index.js';
 import { chooseLoad } from '../src/restore/index.js';
 import { startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
 import { cliArgv, runCli, runCliSync } from './helpers/run-cli.js';
@@ -120,7 +120,18 @@ for (const engine of testEngines())
         const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
         const deadline = Date.now() + 60_000;
         while (!/Serving the backup/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        await new Promise((r) => setTimeout(r, 300));
+        // killed once the target is seen receiving or loading (a fixed wait could outlast the load)
+        const watcher = await server.connect('admin');
+        try {
+          for (;;) {
+            const info = parseInfo(String(await watcher.sendCommand(['INFO', 'ALL'])));
+            if (info.loading === '1' || info.master_sync_in_progress === '1') break;
+            assert.ok(Date.now() < deadline, `the target never received or loaded the backup: ${stderr}`);
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        } finally {
+          watcher.destroy();
+        }
         process.kill(server.pid, 'SIGKILL');
         const killedAt = Date.now();
         const code = await exited;

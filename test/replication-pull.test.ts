@@ -578,7 +578,7 @@ describe('pullRdb against scripted servers', () => {
         pulled.stream.on('error', reject);
       });
       // the link's own wait for the server to close is 2 s: a deadline well inside it
-      const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the pull did not end at the confirmed mark')), 1000).unref());
+      const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the pull did not end at the confirmed mark')), 1500).unref());
       await Promise.race([ended, deadline]);
       assert.ok(Buffer.concat(chunks).equals(rdb), 'the RDB exactly, without the mark');
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -607,7 +607,7 @@ describe('pullRdb against scripted servers', () => {
         compression: 'none',
       });
       // without the verifier's word the pull would wait 2 s for the close: a deadline well inside that
-      const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the backup did not end at the verified mark')), 1000).unref());
+      const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the backup did not end at the verified mark')), 1500).unref());
       const result = await Promise.race([taken, deadline]);
       assert.ok(readFileSync(result.path).equals(valid), 'the stored RDB is the payload without its mark');
       assert.equal(result.manifest.keyspace.keys, 0);
