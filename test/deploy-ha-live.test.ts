@@ -30,7 +30,7 @@ function model(kind: 'sentinel' | 'cluster'): Deployment {
   d.topology.kind = kind;
   d.container.memoryLimit = GiB;
   d.topology.sentinel.replicas = 1;
-  d.topology.sentinel.downAfterMilliseconds = 2000; // 1 s: a stall of the loaded CI machine could fail over
+  d.topology.sentinel.downAfterMilliseconds = 2000; // not 1 s: a 1 s stall of the loaded CI machine could fail the master over
   d.topology.sentinel.failoverTimeout = 10_000;
   return d;
 }

@@ -139,7 +139,7 @@ for (const engine of testEngines()) {
       await client.sendCommand(['SAVE']);
       await closeConnection(client);
       await killTestServer(server);
-      // each key waits 1 ms: loading takes 10 s (killed before), answering -LOADING meanwhile
+      // each key waits 1 ms: loading would take 10 s (the test kills the server long before), answering -LOADING meanwhile
       slow = startRedisServer({
         server: engine.server,
         confPath: join(server.dir, 'redis.conf'),

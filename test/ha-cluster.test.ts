@@ -154,8 +154,7 @@ describe('Cluster topology', { concurrency: true }, () => {
 
       test(`${engine.label}: kill -9 every node, then up: the cluster recovers from nodes.conf with every key`, { timeout: 90_000 }, async () => {
         await sleep(1200); // appendfsync everysec: what the AOF holds on disk
-        t.killAll();
-        await sleep(200);
+        await t.killAll();
         const result = await t.up();
         assert.equal(result.clusterCreated, false, 'recovered, not created anew');
         assert.equal(result.started.length, 6);

@@ -120,13 +120,16 @@ for (const engine of testEngines())
         const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
         const deadline = Date.now() + 60_000;
         while (!/Serving the backup/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        // killed once the target is seen receiving or loading (a fixed wait could outlast the load)
+        // killed once the target is seen loading (a fixed wait could outlast the load)
+        let ended = false;
+        void exited.then(() => (ended = true));
         const watcher = await server.connect('admin');
         try {
           for (;;) {
-            const info = parseInfo(String(await watcher.sendCommand(['INFO', 'ALL'])));
-            if (info.loading === '1' || info.master_sync_in_progress === '1') break;
-            assert.ok(Date.now() < deadline, `the target never received or loaded the backup: ${stderr}`);
+            const info = parseInfo(String(await watcher.sendCommand(['INFO', 'persistence'])));
+            if (info.loading === '1') break;
+            assert.ok(!ended, `the restore ended before the target was seen loading (the window was missed): ${stderr}`);
+            assert.ok(Date.now() < deadline, `the target never loaded the backup: ${stderr}`);
             await new Promise((r) => setTimeout(r, 10));
           }
         } finally {

@@ -52,7 +52,7 @@ async function upWithMonitor(engine: TestEngine, kind: 'sentinel' | 'cluster'): 
   } else {
     const temp = tempDir('nlr-montopo-', engine.tempParent);
     const base = await freePortRange(3);
-    // shortened from the guide's 5 s, as test/ha-sentinel.test.ts does: the failover below takes ~2 s
+    // shortened from the guide's 5 s, as test/ha-sentinel.test.ts does: the failover below takes ~2.5 s
     const settings = [`    port: ${await freePortRange(3)}`, '    downAfterMilliseconds: 2000', '    failoverTimeout: 10000'];
     const config = join(temp.path, 'model.yaml');
     writeFileSync(config, ['profile: neurallog', 'topology:', '  kind: sentinel', '  sentinel:', ...settings, ''].join('\n'));

@@ -46,6 +46,18 @@ function assertWholeRdb(file: string, engine: TestEngine): Buffer {
   return bytes;
 }
 
+/** A pull that aborts itself at the first keepalive: rejects with AbortError; how many waits it reported. */
+async function waitsBeforeAbort(endpoint: Parameters<typeof pullRdb>[0]['endpoint']): Promise<number> {
+  const controller = new AbortController();
+  let waits = 0;
+  const onWaiting = () => {
+    waits++;
+    controller.abort();
+  };
+  await assert.rejects(pullRdb({ endpoint, signal: controller.signal, onWaiting }), (e: Error) => e.name === 'AbortError');
+  return waits;
+}
+
 async function expectConnectionError(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<ConnectionError> {
   try {
     await promise;
@@ -198,16 +210,8 @@ for (const engine of testEngines())
       const admin = await server.connect('admin');
       await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '5', 'repl-diskless-sync-max-replicas', '0']);
       try {
-        const controller = new AbortController();
-        let waits = 0;
-        const onWaiting = () => {
-          waits++;
-          controller.abort();
-        };
-        const pull = pullRdb({ endpoint: server.endpoint('backup'), signal: controller.signal, onWaiting });
-        await assert.rejects(pull, (e: Error) => e.name === 'AbortError');
         // the server would go on waiting for 5 s with a keepalive a second: the pull stopped at the first
-        assert.equal(waits, 1, 'no keepalive was read after the abort');
+        assert.equal(await waitsBeforeAbort(server.endpoint('backup')), 1, 'no keepalive was read after the abort');
       } finally {
         await admin.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0', 'repl-diskless-sync-max-replicas', '1']);
         await admin.close();
@@ -399,15 +403,7 @@ describe('pullRdb against scripted servers', () => {
     // a stalled client reads several of the server's once-a-second newlines in one chunk
     const server = await scriptedServer(olderServer((socket) => socket.write('\n\n\n')));
     try {
-      const controller = new AbortController();
-      let waits = 0;
-      const onWaiting = () => {
-        waits++;
-        controller.abort();
-      };
-      const pull = pullRdb({ endpoint: { host: '127.0.0.1', port: server.port, tls: false, db: 0, password: 'x' }, signal: controller.signal, onWaiting });
-      await assert.rejects(pull, (e: Error) => e.name === 'AbortError');
-      assert.equal(waits, 1);
+      assert.equal(await waitsBeforeAbort({ host: '127.0.0.1', port: server.port, tls: false, db: 0, password: 'x' }), 1);
     } finally {
       await server.close();
     }

@@ -23,25 +23,20 @@ for (const engine of testEngines()) {
       await server?.stop();
     });
     /**
-     * Stops the server for `seconds` (SIGSTOP, then SIGCONT): the kernel still takes its clients' bytes,
-     * and nothing is read or answered. Stopped at once, and woken by this process's timer, so a stall
-     * of the loaded machine can only make the sleep longer (DEBUG SLEEP, used before, took effect some
+     * Stops the server (SIGSTOP) until the test resumes it: the kernel still takes its clients' bytes,
+     * and nothing is read or answered. No timer: a stall of the loaded machine cannot wake the server
+     * before the assertions that need it stopped have run (DEBUG SLEEP, used before, took effect some
      * time after it was sent and ended on the server's clock).
      */
-    const asleep = (seconds: number): { awake: Promise<void>; close(): void } => {
+    const stopServer = (): { resume(): void } => {
       process.kill(server.pid, 'SIGSTOP');
-      let timer: NodeJS.Timeout | undefined;
-      let wake = () => {};
-      const awake = new Promise<void>((resolve) => {
-        wake = () => {
-          if (timer) clearTimeout(timer);
-          timer = undefined;
-          process.kill(server.pid, 'SIGCONT');
-          resolve();
-        };
-        timer = setTimeout(wake, seconds * 1000);
-      });
-      return { awake, close: () => wake() };
+      let stopped = true;
+      return {
+        resume() {
+          if (stopped) process.kill(server.pid, 'SIGCONT');
+          stopped = false;
+        },
+      };
     };
 
     test('settle keeps the unanswered commands and bytes within bounds; replies reach their tags in order', async () => {
@@ -72,7 +67,7 @@ for (const engine of testEngines()) {
 
     test('a server that stops reading: write() backs up, settle waits for drain, or gives up at its deadline or abort', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'));
-      const sleeping = asleep(1.5);
+      const stopped = stopServer();
       try {
         const value = Buffer.alloc(512 * 1024, 0x62);
         for (let i = 0; i < 128; i++) pipe.send(['SET', `logs:busy:${i}`, value], i);
@@ -86,35 +81,35 @@ for (const engine of testEngines()) {
         started = Date.now();
         assert.equal(await pipe.settle(0, undefined, { signal: abort.signal }), false, 'aborted');
         assert.ok(Date.now() - started < 1000);
+        stopped.resume();
         assert.equal(await pipe.settle(0), true);
         assert.equal(pipe.answered, 128);
         assert.deepEqual(pipe.firstError, undefined);
-        await sleeping.awake;
       } finally {
-        sleeping.close();
+        stopped.resume();
         await pipe.close();
       }
     });
 
     test('one command larger than the byte bound: once it is the oldest unanswered, the bound holds for those behind it', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'));
-      const sleeping = asleep(1);
+      const stopped = stopServer();
       try {
-        // the server sleeps, so nothing is answered while the bounds are tested
+        // the server is stopped, so nothing is answered while the bounds are tested
         pipe.send(['SET', 'logs:large', Buffer.alloc(256 * 1024, 0x6c)], 0);
         for (let i = 1; i <= 3; i++) pipe.send(['SET', `logs:small:${i}`, Buffer.alloc(4 * 1024, 0x73)], i);
         // 268 KiB in flight against a 64 KiB bound, but 12 KiB of it behind the large one
         assert.equal(await pipe.settle(100, 64 * 1024, { deadline: Date.now() + 500 }), true, 'the small ones behind the large one are within the bound');
-        assert.equal(pipe.answered, 0, 'nothing was answered: the server sleeps');
+        assert.equal(pipe.answered, 0, 'nothing was answered: the server is stopped');
         for (let i = 4; i <= 20; i++) pipe.send(['SET', `logs:small:${i}`, Buffer.alloc(4 * 1024, 0x73)], i);
         // now 80 KiB wait behind it: over the bound until the server answers
         assert.equal(await pipe.settle(100, 64 * 1024, { deadline: Date.now() + 100 }), false, 'the bound holds for the commands behind the large one');
+        stopped.resume();
         assert.equal(await pipe.settle(100, 64 * 1024), true);
         await pipe.settle(0);
         assert.equal(pipe.answered, 21);
-        await sleeping.awake;
       } finally {
-        sleeping.close();
+        stopped.resume();
         await pipe.close();
       }
     });
@@ -145,7 +140,7 @@ for (const engine of testEngines()) {
 
     test('a wait that sees no progress at all fails with E_TIMEOUT, naming the server', async () => {
       const pipe = await openPipeline<number>(server.endpoint('admin'), { stallTimeoutMs: 300 });
-      const sleeping = asleep(1.2);
+      const stopped = stopServer();
       try {
         pipe.send(['PING'], 1);
         await assert.rejects(pipe.settle(0), (e: Error & { code?: string }) => {
@@ -153,9 +148,8 @@ for (const engine of testEngines()) {
           assert.match(e.message, new RegExp(`no answer from 127\\.0\\.0\\.1:${server.port} within 0 s \\(1 command unanswered\\)`));
           return true;
         });
-        await sleeping.awake;
       } finally {
-        sleeping.close();
+        stopped.resume();
         await pipe.close();
       }
     });

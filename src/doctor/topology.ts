@@ -307,14 +307,14 @@ export function clusterTopologyChecks(seen: readonly SeenNode[]): Finding[] {
           'ok',
           `every master (${masters.length}) has a replica`,
           evidence,
-          'every master: connected_slaves >= 1, not counting replicas that did not answer',
+          'every master lists a replica (slaveN) that answered',
         )
       : finding(
           'topology.cluster-replicas',
           'warning',
           `${lonely.length} master(s) without a replica: losing one loses its slots`,
           evidence,
-          'every master: connected_slaves >= 1, not counting replicas that did not answer',
+          'every master lists a replica (slaveN) that answered',
           'add a replica to each (`redis-cli --cluster add-node NEW EXISTING --cluster-slave`), or restart the one that failed',
         ),
   );

@@ -47,12 +47,20 @@ export class CallbackFailure {
 
 /**
  * What a failure while reading becomes for the parser's caller: a callback's own error unchanged, an
- * RDB error as it is, anything else (a blob decoder's finding, a bug, an allocation refused) an
- * RdbFormatError at `place`.
+ * RDB error as it is, anything else (a blob decoder's finding, a bug) an RdbFormatError at `place`.
  */
-export function readFailure(error: unknown, place: RdbErrorPlace): unknown {
+export function toCallerError(error: unknown, place: RdbErrorPlace): unknown {
   if (error instanceof CallbackFailure) return error.error;
   if (error instanceof RdbFormatError || error instanceof RdbUnsupportedError) return error;
   const detail = error instanceof BlobError ? error.message : `internal error while reading (${(error as Error)?.message ?? String(error)})`;
   return new RdbFormatError(detail, place, error);
+}
+
+/**
+ * The runtime refused to join an unfinished item's bytes into one buffer (over Node's largest buffer,
+ * 4 GiB, or out of memory): the file may be sound, but this process cannot check it.
+ */
+export function joinRefused(error: unknown, bytes: number, place: RdbErrorPlace): RdbFormatError {
+  const why = (error as Error)?.message ?? String(error);
+  return new RdbFormatError(`the item starting here needs ${bytes} bytes held at once, more than this process could allocate (${why})`, place, error);
 }

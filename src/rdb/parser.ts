@@ -16,7 +16,7 @@
  * (RdbParserOptions.rawValues 'all', see RdbRawValues), the bytes read are kept as views of the
  * chunks they came in and handed over as the record's pieces: never joined, never read twice.
  */
-import { NEED_MORE, RdbFormatError, readFailure } from './errors.js';
+import { joinRefused, NEED_MORE, RdbFormatError, toCallerError } from './errors.js';
 import { RdbContents } from './contents.js';
 import { crc64Hex, crc64Init, crc64Update, type Crc64State } from './crc64.js';
 import { ByteReader } from './reader.js';
@@ -225,8 +225,7 @@ export class RdbStreamParser {
     try {
       taken = this.takePending(bridging);
     } catch (error) {
-      // joining the kept bytes can be refused (over Node's largest buffer, or out of memory)
-      this.failWith(readFailure(error, { source: this.source, offset: this.base }));
+      this.failWith(joinRefused(error, this.pendingBytes, { source: this.source, offset: this.base }));
     }
     const head = taken.head;
     let { buf, tail } = taken;
@@ -278,7 +277,7 @@ export class RdbStreamParser {
         return;
       }
       if (this.state === State.Failed) throw error;
-      this.failWith(readFailure(error, { source: this.source, offset: r.base + r.pos, key: r.currentKey() }));
+      this.failWith(toCallerError(error, { source: this.source, offset: r.base + r.pos, key: r.currentKey() }));
     }
   }
 

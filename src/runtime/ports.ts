@@ -41,23 +41,24 @@ export async function freePortRange(count: number, host = '127.0.0.1', options: 
   const bus = options.clusterBus ? CLUSTER_BUS_OFFSET : 0;
   const low = ephemeralLow();
   // a cluster node also listens on port + 10000 (its bus): both must be free, and below the range
-  const top = low - bus - count;
-  if (top - 1 > PRIVATE_LOW + 1000) {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const base = PRIVATE_LOW + Math.floor(Math.random() * (top - PRIVATE_LOW));
-      // claimed before the first await, so that draws running at once never share a port
-      const ports = claim(base, count, bus);
-      if (!ports) continue;
-      if (await allFree(ports, host)) return base;
-      for (const port of ports) handedOut.delete(port);
+  const top = low - bus - count + 1; // bases drawn below it: the last port (and bus port) is below low
+  const roomBelow = top - 1 > PRIVATE_LOW + 1000;
+  if (!roomBelow && bus) throw new Error(`no port P with P and P + ${bus} free below ${low}`);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    // where the ephemeral range leaves no room below it, the kernel picks the base (port 0)
+    const base = roomBelow ? PRIVATE_LOW + Math.floor(Math.random() * (top - PRIVATE_LOW)) : await kernelPort(host);
+    // claimed before the first await, so that draws running at once never share a port
+    const ports = claim(base, count, bus);
+    if (!ports) continue;
+    let free = false;
+    try {
+      free = base + count - 1 < 65536 && (await allFree(ports, host));
+    } finally {
+      if (!free) for (const port of ports) handedOut.delete(port);
     }
-    throw new Error(`no ${count} consecutive free ports${bus ? ` (with their bus ports)` : ''} found below ${low} on ${host}`);
+    if (free) return base;
   }
-  if (count > 1 || bus) throw new Error(`no room below the ephemeral range (${low}) for ${count} port(s)${bus ? ' and their bus ports' : ''}`);
-  for (;;) {
-    const port = await kernelPort(host);
-    if (port !== 6379 && claim(port, 1, 0)) return port;
-  }
+  throw new Error(`no ${count} consecutive free port(s)${bus ? ' (with their bus ports)' : ''} found on ${host}`);
 }
 
 /** The ports (and bus ports) from `base`, now handed out; undefined when one is 6379 or was handed out before. */

@@ -60,8 +60,8 @@ export async function liveRoles(model: Deployment, secrets: Secrets, nodes: read
 }
 
 /** Waits until each node given is a master, or a replica whose link to its master is up. */
-export async function waitReplicasLinked(model: Deployment, secrets: Secrets, replicas: readonly TopologyNode[], deadline: number): Promise<void> {
-  for (const node of replicas) {
+export async function waitReplicasLinked(model: Deployment, secrets: Secrets, nodes: readonly TopologyNode[], deadline: number): Promise<void> {
+  for (const node of nodes) {
     let last = '';
     for (;;) {
       try {

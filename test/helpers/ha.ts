@@ -17,7 +17,7 @@ import {
   type TopologyRecord,
   type TopologyUpResult,
 } from '../../src/runtime/index.js';
-import { tempDir, type TestEngine } from './redis.js';
+import { tempDir, waitPortFree, type TestEngine } from './redis.js';
 
 export interface TestTopology {
   dir: string;
@@ -29,8 +29,8 @@ export interface TestTopology {
   sentinelEndpoint(port: number): Endpoint;
   /** `up` again (restarts what is down) */
   up(): Promise<TopologyUpResult>;
-  /** kill -9 every process the topology record names, at once */
-  killAll(): void;
+  /** kill -9 every process the topology record names, at once; resolves once all their ports are free */
+  killAll(): Promise<void>;
   /** the nodes' log lines that say the cluster's or replication's state changed: for a failing test's message */
   events(): string;
   cleanup(): Promise<void>;
@@ -88,7 +88,14 @@ export async function upTestTopology(engine: TestEngine, model: TopologyModel): 
       const again = await upTopology({ dir, server: engine.server, readyTimeoutMs: 60_000 });
       return again;
     },
-    killAll: () => killEverything(dir),
+    killAll: async () => {
+      const record = readTopology(paths.root);
+      killEverything(dir);
+      // a killed process holds its ports until its last thread exits (test/helpers/redis.ts)
+      const cluster = record?.kind === 'cluster';
+      const ports = [...(record?.nodes ?? []).flatMap((n) => (cluster ? [n.port, n.port + 10000] : [n.port])), ...(record?.sentinels ?? []).map((s) => s.port)];
+      await Promise.all(ports.map((port) => waitPortFree(port)));
+    },
     events: () => stateEvents(dir),
     async cleanup() {
       try {

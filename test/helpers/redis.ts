@@ -86,13 +86,18 @@ export async function killTestServer(server: { pid: number; port: number }): Pro
   await waitPortFree(server.port);
 }
 
+/** The TCP sockets on `port` and their processes, as `ss` prints them: for a message. */
+function portHolders(port: number): string {
+  const ss = spawnSync('ss', ['-Htanp', `sport = :${port}`], { encoding: 'utf8' });
+  return ss.stdout || ss.stderr || '(nothing)';
+}
+
 /** Waits (at most 20 s) until nothing listens on `port` on loopback. */
 export async function waitPortFree(port: number): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (await portInUse(port, '127.0.0.1')) {
     if (Date.now() > deadline) {
-      const holders = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
-      throw new Error(`port ${port} still in use after 20 s; ss says: ${holders.stdout || holders.stderr || '(nothing)'}`);
+      throw new Error(`port ${port} still in use after 20 s; ss says: ${portHolders(port)}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -102,11 +107,11 @@ export async function waitPortFree(port: number): Promise<void> {
  * Starts redis-server again for a test server that was stopped or killed: its config, ACL and port,
  * data from `dataDir` (default: its own directory), and waits until it serves.
  *
- * Full runs have twice found the port taken at this point although the old server was gone (the
- * second time with test ports drawn away from the kernel's ephemeral range, runtime/ports.ts; Redis's
- * forks close their listening sockets). Until the holder is known, a start that meets EADDRINUSE
- * prints what holds the port (`ss`) and is tried again, each attempt with a log of its own (the error
- * quotes the log's tail); a failed attempt's server is stopped.
+ * Each attempt first waits until the port is free (waitPortFree): full runs twice found it taken
+ * although the old server's pid was gone, which a killed server's last thread explains (see
+ * killTestServer). A start that still meets EADDRINUSE prints what holds the port (`ss`) and is
+ * tried again, each attempt with a log of its own (the error quotes the log's tail); a failed
+ * attempt's server is stopped.
  */
 export async function restartTestServer(server: TestServer, options: { dataDir?: string; args?: string[] } = {}): Promise<StartedServer> {
   const dataDir = options.dataDir ?? server.dir;
@@ -128,10 +133,7 @@ export async function restartTestServer(server: TestServer, options: { dataDir?:
     } catch (error) {
       if (isAlive(started.pid)) process.kill(started.pid, 'SIGKILL');
       if (attempt === 20 || !/Address already in use/.test((error as Error).message)) throw error;
-      const holders = spawnSync('ss', ['-Htanp', `sport = :${server.port}`], { encoding: 'utf8' });
-      process.stderr.write(
-        `restart on port ${server.port}, attempt ${attempt}: the port is in use; ss says:\n${holders.stdout || holders.stderr || '(nothing)'}\n`,
-      );
+      process.stderr.write(`restart on port ${server.port}, attempt ${attempt}: the port is in use; ss says:\n${portHolders(server.port)}\n`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
