@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { parseInfo, type RedisConnection } from '../src/connect/index.js';
 import { encodeCommand, RespDecoder, type RespReply } from '../src/resp/index.js';
 import { pullRdb, serveRdbAsMaster, type ReplicaInfo } from '../src/replication/index.js';
-import { isAlive, sleep, startRedisServer, waitUntilServing } from '../src/runtime/index.js';
-import { killTestServer, startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
+import { isAlive, sleep } from '../src/runtime/index.js';
+import { killTestServer, restartTestServer, startTestServer, tempDir, testEngines, type TestServer } from './helpers/redis.js';
 
 const DEBUG_ARGS = ['--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'];
 
@@ -239,17 +239,7 @@ for (const engine of testEngines())
 
         // kill -9 right after, start again on the same directory, conf and ACL file
         await killTestServer(target);
-        const logPath = join(target.dir, 'redis.log');
-        const restarted = startRedisServer({
-          server: engine.server,
-          confPath: join(target.dir, 'redis.conf'),
-          aclPath: join(target.dir, 'users.acl'),
-          dataDir: target.dir,
-          logPath,
-          args: DEBUG_ARGS,
-        });
-        restartedPid = restarted.pid;
-        await waitUntilServing(target.endpoint('admin'), { server: restarted, logPath, timeoutMs: 20_000 });
+        restartedPid = (await restartTestServer(target, { args: DEBUG_ARGS })).pid;
         const again = await target.connect('admin');
         assert.equal(await digest(again), digestA, 'A survived SIGKILL and restart');
         assert.equal((await info(again, 'replication')).role, 'master');

@@ -295,7 +295,8 @@ export function clusterTopologyChecks(seen: readonly SeenNode[]): Finding[] {
         ),
   );
   const masters = data.filter((n) => n.facts!.info.role === 'master');
-  const counted = masters.map((n) => ({ node: n, ...liveReplicas(n, seen) }));
+  const unreachable = new Map(seen.filter((n) => !n.sentinel && !n.facts).map((n) => [n.address, n.name]));
+  const counted = masters.map((n) => ({ node: n, ...liveReplicas(n.facts!.info, unreachable) }));
   const lonely = counted.filter((c) => c.live === 0);
   const evidence =
     counted.map((c) => `${c.node.name}: ${c.live} replica(s)${c.gone.length ? ` (${c.gone.join(', ')} listed but unreachable)` : ''}`).join(', ') ||
@@ -322,19 +323,17 @@ export function clusterTopologyChecks(seen: readonly SeenNode[]): Finding[] {
 }
 
 /**
- * A master's replicas that may still serve: those its INFO lists (`slaveN:ip=..,port=..`), less those
- * this run found unreachable. A master notices a killed replica only when its socket closes, which
- * can come after our look (27-83 ms after SIGKILL on an idle host); a replica listed under an address
- * we did not examine counts, as the master says.
+ * A master's replicas that may still serve: those its INFO lists (`slaveN:ip=..,port=..`, one per
+ * connected replica), less those this run found unreachable (by address, to their names). A master
+ * notices a killed replica only when its socket closes, which can come after our look (27-83 ms after
+ * SIGKILL on an idle host); a replica listed under an address we did not examine counts, as the
+ * master says.
  */
-function liveReplicas(master: SeenNode, seen: readonly SeenNode[]): { live: number; gone: string[] } {
-  const info = master.facts!.info;
+function liveReplicas(info: Readonly<Record<string, string>>, unreachable: ReadonlyMap<string, string>): { live: number; gone: string[] } {
   const listed = Object.entries(info)
     .filter(([key]) => /^slave\d+$/.test(key))
     .map(([, value]) => infoFields(value))
     .map((fields) => `${fields.get('ip')}:${fields.get('port')}`);
-  if (listed.length === 0) return { live: Number(info.connected_slaves ?? 0), gone: [] };
-  const unreachable = new Map(seen.filter((n) => !n.sentinel && !n.facts).map((n) => [n.address, n.name]));
   const gone = listed.filter((address) => unreachable.has(address)).map((address) => unreachable.get(address)!);
   return { live: listed.length - gone.length, gone };
 }

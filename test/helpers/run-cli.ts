@@ -83,8 +83,7 @@ export interface CliOptions {
 }
 
 export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
-  const cli = cliCommand();
-  const child = spawn(cli.command, [...cli.args, ...args], {
+  const child = spawn(...cliArgv(...args), {
     cwd: options.cwd ?? REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ? { ...process.env, ...options.env } : process.env,
@@ -114,8 +113,7 @@ export interface CliSyncRun {
 
 export function runCliSync(args: readonly string[], options: CliOptions = {}): CliSyncRun {
   const started = Date.now();
-  const cli = cliCommand();
-  const r = spawnSync(cli.command, [...cli.args, ...args], {
+  const r = spawnSync(...cliArgv(...args), {
     cwd: options.cwd,
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 120_000,
